@@ -1,0 +1,182 @@
+//! Backpropagation through time over the tape of [`crate::forward::forward`], with surrogate
+//! gradients. For one population (the multi-population case sums over projections):
+//! ```text
+//! gO[t] = dL/dO[t] + beta_o gO[t+1]
+//! gs[t] = W_out^T gO[t] + W_rec^T gA[t+1]           (+ W_ff^T gA_target[t] for same-step projections)
+//!         (- theta gU[t+1] for reset "subtract", - beta U[t] gU[t+1] for "zero", when not detached)
+//! gU[t] = gs[t] sg(U[t] - theta) + beta gU[t+1]      (beta (1 - s[t]) gU[t+1] for reset "zero")
+//! gA[t] = gI[t] = gU[t] + alpha gI[t+1]
+//! dW_in += gA[t] x[t]^T;  dW_rec += gA[t] s[t-1]^T;  db += gA[t];  dW_out += gO[t] s[t]^T;  db_out += gO[t]
+//! ```
+//! Weight gradients are accumulated event by event (only rows of sources that spiked); the dense
+//! products `W^T gA` are small matrix-matrix products over the chunk's trials.
+
+use crate::forward::{Constants, Workspace};
+use crate::neuron::Reset;
+use crate::params::ParamSet;
+use crate::real::Real;
+use crate::spikes::InputEvents;
+use crate::topology::{Endpoint, Topology};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array2};
+
+/// Adds `v * x` to row `row` of the source-major gradient `g`.
+#[inline(always)]
+fn add_row<T: Real>(g: &mut Array2<T>, row: usize, v: T, x: &[T]) {
+    crate::forward::axpy(g.row_mut(row).into_slice().expect("standard layout"), v, x);
+}
+
+/// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`)
+/// and `ws.d_o` (`dL/dO[t]`, `[t][b][k]`).
+pub fn backward<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+) {
+    let nb = trials.len();
+    let steps = ws.tape.steps;
+    let n_out = topo.n_outputs;
+    let sg = k.surrogate;
+    ws.grad.fill_zero();
+    for p in 0..topo.pops.len() {
+        ws.gu[p].fill(T::zero());
+        ws.gi[p].fill(T::zero());
+    }
+    ws.go.fill(T::zero());
+    let Workspace { tape, gu, gi, gs, go, d_o, grad, .. } = ws;
+
+    for t in (0..steps).rev() {
+        // Readout traces.
+        {
+            let gos = go.as_slice_mut().expect("standard layout");
+            let d = &d_o[t * nb * n_out..(t + 1) * nb * n_out];
+            gos[..nb * n_out].iter_mut().zip(d).for_each(|(g, &x)| *g = x + k.beta_out * *g);
+        }
+        let go_v = go.slice(s![..nb, ..]);
+        // Phase 1: contributions to gs[t] from gradients of step t+1 and from the readout.
+        for (p, pop) in topo.pops.iter().enumerate() {
+            let mut gs_p = gs[p].slice_mut(s![..nb, ..]);
+            gs_p.fill(T::zero());
+            for &j in &topo.out_of[p] {
+                let proj = &topo.projs[j];
+                match proj.target {
+                    Endpoint::Readout => general_mat_mul(T::one(), &go_v, &params.w[j].t(), T::one(), &mut gs_p),
+                    Endpoint::Pop(r) if proj.delayed => {
+                        general_mat_mul(T::one(), &gi[r].slice(s![..nb, ..]), &params.w[j].t(), T::one(), &mut gs_p)
+                    }
+                    _ => {}
+                }
+            }
+            if !pop.detach_reset {
+                let n = pop.size;
+                let theta = k.theta[p];
+                let gu_p = gu[p].as_slice().expect("standard layout");
+                let gs_s = gs[p].as_slice_mut().expect("standard layout");
+                for b in 0..nb {
+                    let u = tape.u_at(p, n, t, b);
+                    for j in 0..n {
+                        let d = match pop.reset {
+                            Reset::Subtract => theta,
+                            Reset::Zero => k.beta[p][j] * u[j],
+                        };
+                        gs_s[b * n + j] -= d * gu_p[b * n + j];
+                    }
+                }
+            }
+        }
+        // Phase 2: populations in reverse update order (same-step targets are done first).
+        for &p in topo.order.iter().rev() {
+            let pop = &topo.pops[p];
+            let n = pop.size;
+            {
+                let mut gs_p = gs[p].slice_mut(s![..nb, ..]);
+                for &j in &topo.out_of[p] {
+                    let proj = &topo.projs[j];
+                    if let Endpoint::Pop(r) = proj.target {
+                        if !proj.delayed {
+                            general_mat_mul(T::one(), &gi[r].slice(s![..nb, ..]), &params.w[j].t(), T::one(), &mut gs_p);
+                        }
+                    }
+                }
+            }
+            let (alpha, beta, theta) = (&k.alpha[p], &k.beta[p], k.theta[p]);
+            {
+                let gs_s = gs[p].as_slice().expect("standard layout");
+                let gu_s = gu[p].as_slice_mut().expect("standard layout");
+                let gi_s = gi[p].as_slice_mut().expect("standard layout");
+                for b in 0..nb {
+                    let u = tape.u_at(p, n, t, b);
+                    let r = b * n..(b + 1) * n;
+                    let (gsb, gub, gib) = (&gs_s[r.clone()], &mut gu_s[r.clone()], &mut gi_s[r]);
+                    for j in 0..n {
+                        let v = u[j] - theta;
+                        let keep = match pop.reset {
+                            Reset::Subtract => beta[j],
+                            Reset::Zero => beta[j] * (T::one() - sg.spike(v)),
+                        };
+                        let g_u = gsb[j] * sg.grad(v) + keep * gub[j];
+                        gub[j] = g_u;
+                        gib[j] = g_u + alpha[j] * gib[j];
+                    }
+                }
+            }
+            // Gradients of the projections into p and of its bias.
+            let gi_p = &gi[p];
+            for &j in &topo.into[p] {
+                let proj = &topo.projs[j];
+                let g = &mut grad.w[j];
+                match proj.source {
+                    Endpoint::Input => {
+                        for (b, &trial) in trials.iter().enumerate() {
+                            let (ch, ct) = input.at(trial, t);
+                            let row = gi_p.row(b);
+                            let x = row.as_slice().expect("standard layout");
+                            for (&c, &v) in ch.iter().zip(ct) {
+                                add_row(g, c as usize, v, x);
+                            }
+                        }
+                    }
+                    Endpoint::Pop(q) => {
+                        if proj.delayed && t == 0 {
+                            continue;
+                        }
+                        let ts = if proj.delayed { t - 1 } else { t };
+                        for b in 0..nb {
+                            let (idx, val) = tape.spikes[q].at(ts, b);
+                            let row = gi_p.row(b);
+                            let x = row.as_slice().expect("standard layout");
+                            for (&c, &v) in idx.iter().zip(val) {
+                                add_row(g, c as usize, v, x);
+                            }
+                        }
+                    }
+                    Endpoint::Readout => unreachable!("readout is never a source"),
+                }
+            }
+            let db = grad.b[p].as_slice_mut().expect("standard layout");
+            for b in 0..nb {
+                crate::forward::axpy(db, T::one(), gi_p.row(b).as_slice().expect("standard layout"));
+            }
+        }
+        // Readout weights and bias.
+        for &j in &topo.readout {
+            if let Endpoint::Pop(q) = topo.projs[j].source {
+                for b in 0..nb {
+                    let (idx, val) = tape.spikes[q].at(t, b);
+                    let row = go.row(b);
+                    let x = row.as_slice().expect("standard layout");
+                    for (&c, &v) in idx.iter().zip(val) {
+                        add_row(&mut grad.w[j], c as usize, v, x);
+                    }
+                }
+            }
+        }
+        let db = grad.b_out.as_slice_mut().expect("standard layout");
+        for b in 0..nb {
+            crate::forward::axpy(db, T::one(), go.row(b).as_slice().expect("standard layout"));
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The forward simulation of a chunk of trials in lockstep over time, event-driven, writing the tape
+//! that the backward pass reads.
+//!
+//! Per population `p` and step `t` (`../shared/spec/model.md`):
+//! ```text
+//! a[t] = b + sum_ff W s_q[t] + sum_delayed W s_q[t-1] + W_in x[t]
+//! I[t] = alpha I[t-1] + a[t]
+//! U[t] = beta U[t-1] + I[t] - theta s[t-1]        (reset "subtract")
+//! U[t] = beta U[t-1] (1 - s[t-1]) + I[t]           (reset "zero")
+//! s[t] = H(U[t] - theta)
+//! O[t] = beta_o O[t-1] + b_out + sum W_out s_h[t]
+//! ```
+//! A spike of source unit `j` adds row `j` of the source-major weight matrix: the cost is
+//! proportional to the number of spikes, not to the matrix size.
+
+use crate::neuron::{Reset, SurrogateFn};
+use crate::params::ParamSet;
+use crate::real::Real;
+use crate::spikes::{InputEvents, SpikeRecord};
+use crate::topology::{Endpoint, Topology};
+use ndarray::Array2;
+
+/// Trials simulated in lockstep by one task. Fixed (it never depends on the thread count), so that
+/// the gradient reduction, which adds chunks in order, is the same for any number of threads.
+pub const CHUNK: usize = 16;
+
+/// Decay factors and thresholds converted once to `T`.
+#[derive(Debug, Clone)]
+pub struct Constants<T> {
+    pub alpha: Vec<Vec<T>>,
+    pub beta: Vec<Vec<T>>,
+    pub theta: Vec<T>,
+    pub beta_out: T,
+    pub surrogate: SurrogateFn<T>,
+}
+
+impl<T: Real> Constants<T> {
+    pub fn new(topo: &Topology) -> Self {
+        let conv = |v: &Vec<f64>| v.iter().map(|&x| T::c(x)).collect::<Vec<T>>();
+        Constants {
+            alpha: topo.pops.iter().map(|p| conv(&p.alpha)).collect(),
+            beta: topo.pops.iter().map(|p| conv(&p.beta)).collect(),
+            theta: topo.pops.iter().map(|p| T::c(p.theta)).collect(),
+            beta_out: T::c(topo.beta_out),
+            surrogate: topo.surrogate.compile(),
+        }
+    }
+}
+
+/// What the forward pass leaves for the backward pass and for analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Tape<T> {
+    pub steps: usize,
+    pub batch: usize,
+    /// Membrane potentials per population, `[t][b][unit]` (only when recorded).
+    pub u: Vec<Vec<T>>,
+    /// Spikes per population.
+    pub spikes: Vec<SpikeRecord<T>>,
+    /// Readout traces `[t][b][output]`.
+    pub o: Vec<T>,
+}
+
+impl<T: Real> Tape<T> {
+    /// Membrane potentials of population `p`, trial `b`, step `t`.
+    #[inline(always)]
+    pub fn u_at(&self, p: usize, n: usize, t: usize, b: usize) -> &[T] {
+        let start = (t * self.batch + b) * n;
+        &self.u[p][start..start + n]
+    }
+}
+
+/// Buffers of one chunk, sized once and reused across batches (no allocation in the time loop).
+#[derive(Debug, Clone)]
+pub struct Workspace<T> {
+    pub capacity: usize,
+    /// Per population `(capacity, size)`: synaptic input `a`, current `I`, membrane `U`, last spikes.
+    pub a: Vec<Array2<T>>,
+    pub i: Vec<Array2<T>>,
+    pub u: Vec<Array2<T>>,
+    pub s: Vec<Array2<T>>,
+    pub o: Array2<T>,
+    pub tape: Tape<T>,
+    /// Backward buffers, same shapes: dL/dU, dL/dI (= dL/da), dL/ds; dL/dO and its per-step loss input.
+    pub gu: Vec<Array2<T>>,
+    pub gi: Vec<Array2<T>>,
+    pub gs: Vec<Array2<T>>,
+    pub go: Array2<T>,
+    pub d_o: Vec<T>,
+    /// This chunk's gradient.
+    pub grad: ParamSet<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    pub fn new(topo: &Topology, capacity: usize) -> Self {
+        let per_pop = || topo.pops.iter().map(|p| Array2::zeros((capacity, p.size))).collect::<Vec<_>>();
+        Workspace {
+            capacity,
+            a: per_pop(),
+            i: per_pop(),
+            u: per_pop(),
+            s: per_pop(),
+            o: Array2::zeros((capacity, topo.n_outputs)),
+            tape: Tape {
+                steps: 0,
+                batch: 0,
+                u: vec![Vec::new(); topo.pops.len()],
+                spikes: vec![SpikeRecord::default(); topo.pops.len()],
+                o: Vec::new(),
+            },
+            gu: per_pop(),
+            gi: per_pop(),
+            gs: per_pop(),
+            go: Array2::zeros((capacity, topo.n_outputs)),
+            d_o: Vec::new(),
+            grad: ParamSet::zeros(topo),
+        }
+    }
+}
+
+/// `y += v * x` over two slices of the same length.
+#[inline(always)]
+pub(crate) fn axpy<T: Real>(y: &mut [T], v: T, x: &[T]) {
+    if v == T::one() {
+        y.iter_mut().zip(x).for_each(|(a, &b)| *a += b);
+    } else {
+        y.iter_mut().zip(x).for_each(|(a, &b)| *a += v * b);
+    }
+}
+
+/// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`.
+/// With `record_u`, the membrane potentials are kept for the backward pass and analysis.
+pub fn forward<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+    record_u: bool,
+) {
+    let nb = trials.len();
+    assert!(nb <= ws.capacity, "chunk larger than its workspace");
+    let steps = input.n_steps;
+    let n_out = topo.n_outputs;
+    let sg = k.surrogate;
+    let tape = &mut ws.tape;
+    tape.steps = steps;
+    tape.batch = nb;
+    for (p, pop) in topo.pops.iter().enumerate() {
+        tape.spikes[p].clear(nb);
+        if record_u {
+            tape.u[p].clear();
+            tape.u[p].resize(steps * nb * pop.size, T::zero());
+        }
+        for arr in [&mut ws.i[p], &mut ws.u[p], &mut ws.s[p]] {
+            arr.fill(T::zero());
+        }
+    }
+    tape.o.clear();
+    tape.o.resize(steps * nb * n_out, T::zero());
+    ws.o.fill(T::zero());
+
+    for t in 0..steps {
+        for &p in &topo.order {
+            let n = topo.pops[p].size;
+            let a = ws.a[p].as_slice_mut().expect("standard layout");
+            let bias = params.b[p].as_slice().expect("standard layout");
+            for b in 0..nb {
+                a[b * n..(b + 1) * n].copy_from_slice(bias);
+            }
+            for &j in &topo.into[p] {
+                let proj = &topo.projs[j];
+                let w = &params.w[j];
+                let wrow = |c: u32| w.row(c as usize).to_slice().expect("standard layout");
+                match proj.source {
+                    Endpoint::Input => {
+                        for (b, &trial) in trials.iter().enumerate() {
+                            let (ch, ct) = input.at(trial, t);
+                            let row = &mut a[b * n..(b + 1) * n];
+                            for (&c, &v) in ch.iter().zip(ct) {
+                                axpy(row, v, wrow(c));
+                            }
+                        }
+                    }
+                    Endpoint::Pop(q) => {
+                        if proj.delayed && t == 0 {
+                            continue;
+                        }
+                        let ts = if proj.delayed { t - 1 } else { t };
+                        for b in 0..nb {
+                            let (idx, val) = tape.spikes[q].at(ts, b);
+                            let row = &mut a[b * n..(b + 1) * n];
+                            for (&c, &v) in idx.iter().zip(val) {
+                                axpy(row, v, wrow(c));
+                            }
+                        }
+                    }
+                    Endpoint::Readout => unreachable!("readout is never a source"),
+                }
+            }
+            // LIF update, unit by unit.
+            let (alpha, beta, theta) = (&k.alpha[p], &k.beta[p], k.theta[p]);
+            let reset = topo.pops[p].reset;
+            let i_s = ws.i[p].as_slice_mut().expect("standard layout");
+            let u_s = ws.u[p].as_slice_mut().expect("standard layout");
+            let s_s = ws.s[p].as_slice_mut().expect("standard layout");
+            let rec = &mut tape.spikes[p];
+            for b in 0..nb {
+                let r = b * n..(b + 1) * n;
+                let (ib, ub, sb, ab) = (&mut i_s[r.clone()], &mut u_s[r.clone()], &mut s_s[r.clone()], &a[r]);
+                for j in 0..n {
+                    let cur = alpha[j] * ib[j] + ab[j];
+                    ib[j] = cur;
+                    let mem = match reset {
+                        Reset::Subtract => beta[j] * ub[j] + cur - theta * sb[j],
+                        Reset::Zero => beta[j] * ub[j] * (T::one() - sb[j]) + cur,
+                    };
+                    ub[j] = mem;
+                    let spike = sg.spike(mem - theta);
+                    sb[j] = spike;
+                    if spike != T::zero() {
+                        rec.push(j, spike);
+                    }
+                }
+                rec.close();
+                if record_u {
+                    let start = (t * nb + b) * n;
+                    tape.u[p][start..start + n].copy_from_slice(ub);
+                }
+            }
+        }
+        // Readout.
+        let o = ws.o.as_slice_mut().expect("standard layout");
+        let b_out = params.b_out.as_slice().expect("standard layout");
+        for b in 0..nb {
+            let ob = &mut o[b * n_out..(b + 1) * n_out];
+            ob.iter_mut().zip(b_out).for_each(|(x, &c)| *x = k.beta_out * *x + c);
+            for &j in &topo.readout {
+                if let Endpoint::Pop(q) = topo.projs[j].source {
+                    let w = &params.w[j];
+                    let (idx, val) = tape.spikes[q].at(t, b);
+                    for (&c, &v) in idx.iter().zip(val) {
+                        axpy(ob, v, w.row(c as usize).to_slice().expect("standard layout"));
+                    }
+                }
+            }
+            let start = (t * nb + b) * n_out;
+            tape.o[start..start + n_out].copy_from_slice(ob);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::NetworkSpec;
+    use ndarray::Array3;
+
+    /// One neuron, one input channel, weights set by hand: the trajectory is computed by hand.
+    #[test]
+    fn single_neuron_hand_computed() {
+        let mut spec = NetworkSpec::srnn(1, 1, 1);
+        spec.populations[0].tau_syn = crate::topology::TimeConstant::Shared(0.0); // alpha = 0
+        spec.tau_out = 0.0; // beta_o = 0: O[t] = w_out s[t] + b_out
+        let topo = Topology::compile(&spec).unwrap();
+        let k = Constants::<f64>::new(&topo);
+        let beta = (-1.0f64 / 20.0).exp();
+        let mut params = ParamSet::<f64>::zeros(&topo);
+        params.w[0][[0, 0]] = 0.6; // w_in
+        params.w[1][[0, 0]] = 0.0; // w_rec
+        params.w[2][[0, 0]] = 2.0; // w_out
+        params.b_out[0] = 0.5;
+        let mut x = Array3::<u8>::zeros((1, 4, 1));
+        x[[0, 0, 0]] = 1;
+        x[[0, 1, 0]] = 1;
+        x[[0, 3, 0]] = 2;
+        let ev = InputEvents::from_dense(x.view()).unwrap();
+        let mut ws = Workspace::new(&topo, 1);
+        forward(&topo, &params, &k, &ev, &[0], &mut ws, true);
+        // U0 = 0.6 (no spike); U1 = 0.6 beta + 0.6 > 1 -> spike; U2 = beta U1 - 1 (subtract);
+        // U3 = beta U2 + 1.2 - 0.
+        let u0 = 0.6;
+        let u1 = beta * u0 + 0.6;
+        let u2 = beta * u1 - 1.0;
+        let u3 = beta * u2 + 1.2;
+        let got: Vec<f64> = (0..4).map(|t| ws.tape.u_at(0, 1, t, 0)[0]).collect();
+        for (g, e) in got.iter().zip([u0, u1, u2, u3]) {
+            assert!((g - e).abs() < 1e-12, "{got:?}");
+        }
+        let s: Vec<usize> = (0..4).map(|t| ws.tape.spikes[0].at(t, 0).0.len()).collect();
+        assert_eq!(s, vec![0, 1, 0, if u3 > 1.0 { 1 } else { 0 }]);
+        assert!((ws.tape.o[1] - 2.5).abs() < 1e-12 && (ws.tape.o[0] - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn zero_reset_and_synaptic_current() {
+        let mut spec = NetworkSpec::srnn(1, 1, 1);
+        spec.populations[0].reset = Reset::Zero;
+        let topo = Topology::compile(&spec).unwrap();
+        let k = Constants::<f64>::new(&topo);
+        let (alpha, beta) = ((-0.2f64).exp(), (-0.05f64).exp());
+        let mut params = ParamSet::<f64>::zeros(&topo);
+        params.w[0][[0, 0]] = 0.8;
+        params.b[0][0] = 0.1;
+        let mut x = Array3::<u8>::zeros((1, 3, 1));
+        x[[0, 0, 0]] = 1;
+        let ev = InputEvents::from_dense(x.view()).unwrap();
+        let mut ws = Workspace::new(&topo, 1);
+        forward(&topo, &params, &k, &ev, &[0], &mut ws, true);
+        let i0 = 0.9;
+        let u0 = i0; // 0.9 < 1: no spike
+        let i1 = alpha * i0 + 0.1;
+        let u1 = beta * u0 + i1; // > 1: spike
+        assert!(u1 > 1.0);
+        let i2 = alpha * i1 + 0.1;
+        let u2 = beta * u1 * 0.0 + i2; // reset to zero
+        for (t, e) in [u0, u1, u2].into_iter().enumerate() {
+            assert!((ws.tape.u_at(0, 1, t, 0)[0] - e).abs() < 1e-12);
+        }
+    }
+
+    /// The lockstep chunk gives each trial the same result as simulating it alone.
+    #[test]
+    fn trials_are_independent_in_a_chunk() {
+        let spec = NetworkSpec::srnn(5, 7, 2);
+        let topo = Topology::compile(&spec).unwrap();
+        let k = Constants::<f64>::new(&topo);
+        let (mut params, _) = ParamSet::<f64>::init(&topo, 3);
+        params.w[0] *= 3.0;
+        let x = Array3::from_shape_fn((3, 20, 5), |(n, t, c)| ((n * 7 + t * 3 + c) % 4 == 0) as u8);
+        let ev = InputEvents::from_dense(x.view()).unwrap();
+        let mut ws = Workspace::new(&topo, 3);
+        forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, true);
+        let mut alone = Workspace::new(&topo, 1);
+        forward(&topo, &params, &k, &ev, &[2], &mut alone, true);
+        assert!(ws.tape.spikes[0].len() > 0);
+        for t in 0..20 {
+            assert_eq!(ws.tape.u_at(0, 7, t, 2), alone.tape.u_at(0, 7, t, 0));
+            assert_eq!(&ws.tape.o[(t * 3 + 2) * 2..(t * 3 + 3) * 2], &alone.tape.o[t * 2..t * 2 + 2]);
+        }
+    }
+}

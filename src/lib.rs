@@ -1,0 +1,40 @@
+//! # motorsrnn core
+//!
+//! A pure-Rust engine for recurrent spiking neural networks of leaky integrate-and-fire neurons,
+//! trained by backpropagation through time with surrogate gradients. One module per concept:
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`neuron`] | LIF decay factors, reset kinds, surrogate functions |
+//! | [`topology`] | populations, projections, readout; validation and update order; presets |
+//! | [`params`] | weights and biases, seeded initialisation, masks |
+//! | [`spikes`] | input spikes as events, sparse spike records |
+//! | [`forward`] | the event-driven simulation of a chunk of trials; the tape |
+//! | [`backward`] | BPTT over the tape |
+//! | [`loss`] | readout to logits, cross-entropy, gradient w.r.t. the readout traces |
+//! | [`optim`] | Adam and SGD, weight decay, clipping |
+//! | [`model`] | a network with data-set level operations (logits, simulate, loss and gradient) |
+//! | [`train`] | epochs, shuffling, mini-batches, validation, early stopping, monitor hook |
+//! | [`modelfile`] | the versioned model file format |
+//! | `python` | the only module that knows Python (feature `python`) |
+
+pub mod backward;
+pub mod error;
+pub mod forward;
+pub mod loss;
+pub mod model;
+pub mod modelfile;
+pub mod neuron;
+pub mod optim;
+pub mod params;
+pub mod real;
+pub mod spikes;
+pub mod topology;
+pub mod train;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};
+pub use model::Model;
+pub use topology::NetworkSpec;

@@ -1,0 +1,295 @@
+//! A network ready to run: its description, compiled topology, parameters and masks, with the
+//! data-set level operations (logits, simulation, loss and gradient) parallel over chunks of trials.
+
+use crate::backward::backward;
+use crate::error::{invalid, Error, Result};
+use crate::forward::{forward, Constants, Workspace, CHUNK};
+use crate::loss;
+use crate::params::ParamSet;
+use crate::real::Real;
+use crate::spikes::InputEvents;
+use crate::topology::{NetworkSpec, Topology};
+use ndarray::{Array2, Array3};
+use rayon::prelude::*;
+
+/// A network: description, compiled topology, parameters, masks.
+#[derive(Debug, Clone)]
+pub struct Model<T: Real> {
+    pub spec: NetworkSpec,
+    pub topo: Topology,
+    pub params: ParamSet<T>,
+    /// Fixed 0/1 masks of sparse projections (`None` = dense).
+    pub masks: Vec<Option<Array2<T>>>,
+    pub consts: Constants<T>,
+}
+
+/// What [`Model::simulate`] returns, per population in the order of the spec.
+#[derive(Debug, Clone)]
+pub struct Simulation<T> {
+    /// Spikes, `(n_trials, n_steps, size)`, one array per population.
+    pub spikes: Vec<Array3<u8>>,
+    /// Membrane potentials, same shapes (when asked for).
+    pub membrane: Option<Vec<Array3<T>>>,
+    /// Readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
+    pub readout: Array3<T>,
+}
+
+/// Splits `0..n` into consecutive chunks of [`CHUNK`] trials (the last may be shorter).
+pub fn chunks(trials: &[usize]) -> Vec<&[usize]> {
+    trials.chunks(CHUNK).collect()
+}
+
+impl<T: Real> Model<T> {
+    /// A freshly initialised network (seeded).
+    pub fn new(spec: NetworkSpec, seed: u64) -> Result<Self> {
+        let topo = Topology::compile(&spec)?;
+        let (params, masks) = ParamSet::init(&topo, seed);
+        let consts = Constants::new(&topo);
+        Ok(Model { spec, topo, params, masks, consts })
+    }
+
+    /// A network with given parameters and masks; checks that their shapes fit the spec.
+    pub fn from_parts(spec: NetworkSpec, params: ParamSet<T>, masks: Vec<Option<Array2<T>>>) -> Result<Self> {
+        let topo = Topology::compile(&spec)?;
+        let zeros = ParamSet::<T>::zeros(&topo);
+        let same = params.w.len() == zeros.w.len()
+            && params.b.len() == zeros.b.len()
+            && params.slices().iter().zip(zeros.slices()).all(|(a, b)| a.len() == b.len())
+            && params.w.iter().zip(&zeros.w).all(|(a, b)| a.dim() == b.dim())
+            && masks.len() == topo.projs.len()
+            && masks.iter().zip(&zeros.w).all(|(m, w)| m.as_ref().is_none_or(|m| m.dim() == w.dim()));
+        if !same {
+            return Err(Error::FileFormat("parameters do not match the network description".into()));
+        }
+        let consts = Constants::new(&topo);
+        Ok(Model { spec, topo, params, masks, consts })
+    }
+
+    /// Checks that events fit this network (channel count, at least one step).
+    pub fn check_input(&self, ev: &InputEvents<T>) -> Result<()> {
+        if ev.n_channels != self.topo.n_inputs {
+            return Err(invalid!(
+                "X has {} channels, but the network was built for {} (n_features_in_)",
+                ev.n_channels,
+                self.topo.n_inputs
+            ));
+        }
+        if ev.n_steps == 0 {
+            return Err(invalid!("X has no time steps"));
+        }
+        Ok(())
+    }
+
+    fn check_labels(&self, ev: &InputEvents<T>, y: &[usize]) -> Result<()> {
+        if y.len() != ev.n_trials {
+            return Err(invalid!("X has {} trials but y has {} labels", ev.n_trials, y.len()));
+        }
+        if let Some(bad) = y.iter().find(|&&c| c >= self.topo.n_outputs) {
+            return Err(invalid!("class index {bad} out of range for {} outputs", self.topo.n_outputs));
+        }
+        Ok(())
+    }
+
+    /// Logits after each step, `(n_trials, n_steps, n_outputs)`; the last step holds the logits
+    /// of the whole window (running mean or max of `O[t]`, or `O[t]`, as the readout mode says).
+    pub fn logits_per_step(&self, ev: &InputEvents<T>) -> Result<Array3<T>> {
+        self.check_input(ev)?;
+        let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
+        let trials: Vec<usize> = (0..n).collect();
+        let mut out = Array3::<T>::zeros((n, steps, k));
+        let parts: Vec<Vec<T>> = chunks(&trials)
+            .into_par_iter()
+            .map_init(
+                || Workspace::new(&self.topo, CHUNK),
+                |ws, chunk| {
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, false);
+                    let mut per = vec![T::zero(); steps * chunk.len() * k];
+                    loss::logits_per_step(&ws.tape.o, steps, chunk.len(), k, self.topo.mode, &mut per);
+                    per
+                },
+            )
+            .collect();
+        for (ci, per) in parts.iter().enumerate() {
+            let nb = per.len() / (steps * k);
+            for b in 0..nb {
+                for t in 0..steps {
+                    for c in 0..k {
+                        out[[ci * CHUNK + b, t, c]] = per[(t * nb + b) * k + c];
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Logits of the whole window, `(n_trials, n_outputs)`.
+    pub fn logits(&self, ev: &InputEvents<T>) -> Result<Array2<T>> {
+        let per = self.logits_per_step(ev)?;
+        Ok(per.index_axis(ndarray::Axis(1), ev.n_steps - 1).to_owned())
+    }
+
+    /// Runs the network and returns spikes, optionally membranes, and readout traces.
+    pub fn simulate(&self, ev: &InputEvents<T>, membrane: bool) -> Result<Simulation<T>> {
+        self.check_input(ev)?;
+        let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
+        let trials: Vec<usize> = (0..n).collect();
+        let sizes: Vec<usize> = self.topo.pops.iter().map(|p| p.size).collect();
+        let mut sim = Simulation {
+            spikes: sizes.iter().map(|&s| Array3::zeros((n, steps, s))).collect(),
+            membrane: membrane.then(|| sizes.iter().map(|&s| Array3::zeros((n, steps, s))).collect()),
+            readout: Array3::zeros((n, steps, k)),
+        };
+        // Parallel over chunks; each writes its own trials' slices.
+        let tapes: Vec<crate::forward::Tape<T>> = chunks(&trials)
+            .into_par_iter()
+            .map(|chunk| {
+                let mut ws = Workspace::new(&self.topo, chunk.len());
+                forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, membrane);
+                ws.tape
+            })
+            .collect();
+        for (ci, tape) in tapes.iter().enumerate() {
+            for b in 0..tape.batch {
+                let n_i = ci * CHUNK + b;
+                for t in 0..steps {
+                    for (p, &size) in sizes.iter().enumerate() {
+                        let (idx, val) = tape.spikes[p].at(t, b);
+                        for (&j, &v) in idx.iter().zip(val) {
+                            sim.spikes[p][[n_i, t, j as usize]] = v.f64().round().clamp(0.0, 255.0) as u8;
+                        }
+                        if let Some(m) = sim.membrane.as_mut() {
+                            let u = tape.u_at(p, size, t, b);
+                            for j in 0..size {
+                                m[p][[n_i, t, j]] = u[j];
+                            }
+                        }
+                    }
+                    for c in 0..k {
+                        sim.readout[[n_i, t, c]] = tape.o[(t * tape.batch + b) * k + c];
+                    }
+                }
+            }
+        }
+        Ok(sim)
+    }
+
+    /// Forward, cross-entropy and backward for `trials`, each chunk in its own workspace, run in
+    /// parallel; the chunks' gradients are then added in chunk order into `total` (so the result
+    /// does not depend on the number of threads). The loss is the mean over `trials`.
+    /// Returns the summed loss and the number of correctly classified trials.
+    pub fn batch_grad(
+        &self,
+        ev: &InputEvents<T>,
+        y: &[usize],
+        trials: &[usize],
+        workspaces: &mut [Workspace<T>],
+        total: &mut ParamSet<T>,
+    ) -> (f64, usize) {
+        let parts = chunks(trials);
+        assert!(workspaces.len() >= parts.len(), "not enough workspaces");
+        let scale = T::one() / T::c(trials.len() as f64);
+        let (steps, k) = (ev.n_steps, self.topo.n_outputs);
+        let mode = self.topo.mode;
+        let stats: Vec<(f64, usize)> = workspaces[..parts.len()]
+            .par_iter_mut()
+            .zip(parts.par_iter())
+            .map(|(ws, chunk)| {
+                let nb = chunk.len();
+                forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, true);
+                let mut logits = vec![T::zero(); nb * k];
+                let mut arg = vec![0usize; nb * k];
+                let mut dlogits = vec![T::zero(); nb * k];
+                loss::logits(&ws.tape.o, steps, nb, k, mode, &mut logits, &mut arg);
+                let ys: Vec<usize> = chunk.iter().map(|&i| y[i]).collect();
+                let (l, correct) = loss::cross_entropy(&logits, &ys, k, scale, &mut dlogits);
+                loss::trace_grad(&dlogits, steps, nb, k, mode, &arg, &mut ws.d_o);
+                backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
+                (l, correct)
+            })
+            .collect();
+        total.fill_zero();
+        for ws in &workspaces[..parts.len()] {
+            total.add_assign(&ws.grad);
+        }
+        total.apply_masks(&self.masks);
+        stats.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c))
+    }
+
+    /// Mean cross-entropy over all trials and its gradient (no regularisation terms).
+    pub fn loss_and_grad(&self, ev: &InputEvents<T>, y: &[usize]) -> Result<(f64, ParamSet<T>)> {
+        self.check_input(ev)?;
+        self.check_labels(ev, y)?;
+        if ev.n_trials == 0 {
+            return Err(invalid!("X has no trials"));
+        }
+        let trials: Vec<usize> = (0..ev.n_trials).collect();
+        let n_chunks = chunks(&trials).len();
+        let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&self.topo, CHUNK)).collect();
+        let mut g = ParamSet::zeros(&self.topo);
+        let (l, _) = self.batch_grad(ev, y, &trials, &mut wss, &mut g);
+        Ok((l / ev.n_trials as f64, g))
+    }
+
+    /// Mean loss and accuracy without gradients (validation).
+    pub fn evaluate(&self, ev: &InputEvents<T>, y: &[usize]) -> Result<(f64, f64)> {
+        self.check_labels(ev, y)?;
+        let logits = self.logits(ev)?;
+        let k = self.topo.n_outputs;
+        let mut d = vec![T::zero(); ev.n_trials * k];
+        let (l, c) = loss::cross_entropy(logits.as_slice().expect("standard layout"), y, k, T::one(), &mut d);
+        let n = ev.n_trials.max(1) as f64;
+        Ok((l / n, c as f64 / n))
+    }
+
+    /// Parameters by name, in the public layout: projection matrices `(n_target, n_source)` under
+    /// their keys, population biases under `b_<population>`, the readout bias under `b_out`.
+    pub fn named_params(&self, p: &ParamSet<T>) -> Vec<(String, Array2<T>)> {
+        let mut v: Vec<(String, Array2<T>)> =
+            self.topo.projs.iter().zip(&p.w).map(|(pr, w)| (pr.key.clone(), w.t().to_owned())).collect();
+        for (pop, b) in self.topo.pops.iter().zip(&p.b) {
+            v.push((format!("b_{}", pop.name), b.clone().insert_axis(ndarray::Axis(0))));
+        }
+        v.push(("b_out".into(), p.b_out.clone().insert_axis(ndarray::Axis(0))));
+        v
+    }
+
+    /// Sets one named parameter from the public layout (biases as `(1, n)`). Masked entries must be
+    /// zero; values must be finite.
+    pub fn set_named(&mut self, name: &str, value: ndarray::ArrayView2<T>) -> Result<()> {
+        if value.iter().any(|x| !x.is_finite()) {
+            return Err(invalid!("weights '{name}' contain NaN or infinite values"));
+        }
+        let shape_err = |want: (usize, usize)| invalid!("weights '{name}' must have shape {want:?}, got {:?}", value.dim());
+        if let Some(j) = self.topo.projs.iter().position(|p| p.key == name) {
+            let w = &mut self.params.w[j];
+            let want = (w.ncols(), w.nrows());
+            if value.dim() != want {
+                return Err(shape_err(want));
+            }
+            if let Some(m) = &self.masks[j] {
+                if value.t().iter().zip(m.iter()).any(|(x, k)| *k == T::zero() && *x != T::zero()) {
+                    return Err(invalid!("weights '{name}' are non-zero where the projection's mask removes connections"));
+                }
+            }
+            w.assign(&value.t());
+            return Ok(());
+        }
+        let target = if name == "b_out" {
+            Some(&mut self.params.b_out)
+        } else {
+            let pos = self.topo.pops.iter().position(|p| format!("b_{}", p.name) == name);
+            pos.map(|i| &mut self.params.b[i])
+        };
+        match target {
+            Some(b) => {
+                let n = b.len();
+                if value.len() != n || value.nrows() != 1 {
+                    return Err(shape_err((1, n)));
+                }
+                b.assign(&value.row(0));
+                Ok(())
+            }
+            None => Err(invalid!("unknown parameter name '{name}'")),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Spikes as events. The recorded input is converted once from the dense `(trials, steps, channels)`
+//! array into, per trial and step, the list of active channels and their counts; the hidden
+//! populations' spikes are recorded the same way (indices and values) on the BPTT tape.
+
+use crate::error::{invalid, Result};
+use crate::real::Real;
+use ndarray::ArrayView3;
+use rayon::prelude::*;
+
+/// An element type of a dense input array that can be read as a spike count.
+pub trait Count: Copy + Send + Sync {
+    fn to_f64(self) -> f64;
+}
+impl Count for u8 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+impl Count for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+impl Count for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// The input of a data set as events: for trial `n` and step `t`, the slice
+/// `offsets[n * steps + t] .. offsets[n * steps + t + 1]` of `channels` / `counts`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputEvents<T> {
+    pub n_trials: usize,
+    pub n_steps: usize,
+    pub n_channels: usize,
+    offsets: Vec<usize>,
+    channels: Vec<u32>,
+    counts: Vec<T>,
+}
+
+impl<T: Real> InputEvents<T> {
+    /// Builds the events from a dense array (any strides), in parallel over trials.
+    /// Rejects negative and non-finite values, naming the first offending element.
+    pub fn from_dense<S: Count>(x: ArrayView3<S>) -> Result<Self> {
+        let (n_trials, n_steps, n_channels) = x.dim();
+        if n_channels > u32::MAX as usize {
+            return Err(invalid!("too many channels ({n_channels})"));
+        }
+        let per_trial: Vec<Result<(Vec<usize>, Vec<u32>, Vec<T>)>> = (0..n_trials)
+            .into_par_iter()
+            .map(|n| {
+                let trial = x.index_axis(ndarray::Axis(0), n);
+                let mut lens = Vec::with_capacity(n_steps);
+                let mut ch = Vec::new();
+                let mut ct = Vec::new();
+                for (t, row) in trial.outer_iter().enumerate() {
+                    let before = ch.len();
+                    for (c, &v) in row.iter().enumerate() {
+                        let v = v.to_f64();
+                        if v != 0.0 {
+                            if !v.is_finite() || v < 0.0 {
+                                return Err(invalid!(
+                                    "X must hold finite, non-negative spike counts; found {v} at trial {n}, time step {t}, channel {c}"
+                                ));
+                            }
+                            ch.push(c as u32);
+                            ct.push(T::c(v));
+                        }
+                    }
+                    lens.push(ch.len() - before);
+                }
+                Ok((lens, ch, ct))
+            })
+            .collect();
+        let mut offsets = Vec::with_capacity(n_trials * n_steps + 1);
+        offsets.push(0);
+        let mut channels = Vec::new();
+        let mut counts = Vec::new();
+        for r in per_trial {
+            let (lens, ch, ct) = r?;
+            for l in lens {
+                offsets.push(offsets.last().copied().unwrap_or(0) + l);
+            }
+            channels.extend(ch);
+            counts.extend(ct);
+        }
+        Ok(InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts })
+    }
+
+    /// The active channels of trial `n` at step `t`, and their counts.
+    #[inline(always)]
+    pub fn at(&self, n: usize, t: usize) -> (&[u32], &[T]) {
+        let k = n * self.n_steps + t;
+        let (a, b) = (self.offsets[k], self.offsets[k + 1]);
+        (&self.channels[a..b], &self.counts[a..b])
+    }
+
+    /// Total number of (trial, step, channel) events.
+    pub fn n_events(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Sum of all counts.
+    pub fn total_count(&self) -> f64 {
+        self.counts.iter().map(|c| c.f64()).sum()
+    }
+}
+
+/// Sparse spikes of one population for a chunk of trials over time, step-major:
+/// entry `(t, b)` lists the units that emitted a (non-zero) spike and its value.
+#[derive(Debug, Clone, Default)]
+pub struct SpikeRecord<T> {
+    batch: usize,
+    offsets: Vec<usize>,
+    idx: Vec<u32>,
+    val: Vec<T>,
+}
+
+impl<T: Real> SpikeRecord<T> {
+    /// Forgets the content, keeps the allocations.
+    pub fn clear(&mut self, batch: usize) {
+        self.batch = batch;
+        self.offsets.clear();
+        self.offsets.push(0);
+        self.idx.clear();
+        self.val.clear();
+    }
+
+    /// Appends one spike to the entry being written.
+    #[inline(always)]
+    pub fn push(&mut self, unit: usize, value: T) {
+        self.idx.push(unit as u32);
+        self.val.push(value);
+    }
+
+    /// Closes the entry being written (call once per `(t, b)`, in order).
+    #[inline(always)]
+    pub fn close(&mut self) {
+        self.offsets.push(self.idx.len());
+    }
+
+    /// The spikes of trial `b` of the chunk at step `t`.
+    #[inline(always)]
+    pub fn at(&self, t: usize, b: usize) -> (&[u32], &[T]) {
+        let k = t * self.batch + b;
+        let (lo, hi) = (self.offsets[k], self.offsets[k + 1]);
+        (&self.idx[lo..hi], &self.val[lo..hi])
+    }
+
+    /// Number of spikes recorded.
+    pub fn len(&self) -> usize {
+        self.idx.len()
+    }
+
+    /// True when no spike was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.idx.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    #[test]
+    fn events_round_trip_and_strides() {
+        let mut x = Array3::<u8>::zeros((2, 3, 4));
+        x[[0, 1, 2]] = 3;
+        x[[1, 0, 0]] = 1;
+        x[[1, 2, 3]] = 2;
+        let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
+        assert_eq!(ev.n_events(), 3);
+        assert_eq!(ev.at(0, 1), (&[2u32][..], &[3.0f32][..]));
+        assert_eq!(ev.at(1, 2), (&[3u32][..], &[2.0f32][..]));
+        assert!(ev.at(0, 0).0.is_empty());
+        // a non-contiguous (reversed) view gives the reversed events
+        let rev = x.slice(ndarray::s![..;-1, .., ..]);
+        let ev2 = InputEvents::<f32>::from_dense(rev).unwrap();
+        assert_eq!(ev2.at(1, 1), (&[2u32][..], &[3.0f32][..]));
+    }
+
+    #[test]
+    fn bad_values_named() {
+        let mut x = Array3::<f64>::zeros((1, 2, 2));
+        x[[0, 1, 1]] = -1.0;
+        let e = InputEvents::<f32>::from_dense(x.view()).unwrap_err().to_string();
+        assert!(e.contains("time step 1, channel 1"), "{e}");
+        x[[0, 1, 1]] = f64::NAN;
+        assert!(InputEvents::<f32>::from_dense(x.view()).is_err());
+    }
+}

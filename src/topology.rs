@@ -1,0 +1,471 @@
+//! Populations, projections and the readout: the user's description of a network ([`NetworkSpec`],
+//! serialisable) and its validated, compiled form ([`Topology`]) that the simulation reads.
+//!
+//! Endpoint names: `"input"` is the recorded spike channels, `"readout"` the leaky output
+//! integrators; every other name is a spiking population. Projection kinds:
+//! - `feedforward`: reads the source's spikes of the same step (sources are updated first, in
+//!   topological order; the same-step graph must be acyclic),
+//! - `recurrent` (source = target) and `feedback` (source != target): read the previous step's spikes.
+
+use crate::error::{Error, Result};
+use crate::neuron::{decay, Reset, Surrogate};
+use serde::{Deserialize, Serialize};
+
+/// A time constant in ms: one value for the population or one per neuron.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TimeConstant {
+    Shared(f64),
+    PerNeuron(Vec<f64>),
+}
+
+impl TimeConstant {
+    fn per_neuron(&self, n: usize, dt: f64, what: &str, pop: &str) -> Result<Vec<f64>> {
+        let taus = match self {
+            TimeConstant::Shared(t) => vec![*t; n],
+            TimeConstant::PerNeuron(v) => {
+                if v.len() != n {
+                    return Err(Error::InvalidTopology(format!(
+                        "population '{pop}': {what} has {} values for {n} neurons",
+                        v.len()
+                    )));
+                }
+                v.clone()
+            }
+        };
+        taus.iter().map(|&t| decay(t, dt, &format!("{what} of population '{pop}'"))).collect()
+    }
+}
+
+/// How a classifier turns the readout traces `O[t]` into logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadoutMode {
+    /// Mean over time of `O[t]`.
+    #[default]
+    Mean,
+    /// Maximum over time of `O[t]` (per output).
+    Max,
+    /// `O[T-1]`.
+    Last,
+}
+
+/// Timing class of a projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectionKind {
+    #[default]
+    Feedforward,
+    Recurrent,
+    Feedback,
+}
+
+fn d_tau_mem() -> TimeConstant {
+    TimeConstant::Shared(20.0)
+}
+fn d_tau_syn() -> TimeConstant {
+    TimeConstant::Shared(5.0)
+}
+fn d_one() -> f64 {
+    1.0
+}
+fn d_true() -> bool {
+    true
+}
+fn d_tau_out() -> f64 {
+    20.0
+}
+
+/// A population of LIF neurons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PopulationSpec {
+    pub name: String,
+    pub size: usize,
+    #[serde(default = "d_tau_mem")]
+    pub tau_mem: TimeConstant,
+    #[serde(default = "d_tau_syn")]
+    pub tau_syn: TimeConstant,
+    #[serde(default = "d_one")]
+    pub threshold: f64,
+    #[serde(default)]
+    pub reset: Reset,
+    #[serde(default = "d_true")]
+    pub detach_reset: bool,
+}
+
+/// A weight matrix from a source (input or population) to a target (population or readout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionSpec {
+    /// Key in `get_weights()`; defaults to `"source->target"`.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub kind: ProjectionKind,
+    /// Fixed projections keep their initial weights during training.
+    #[serde(default = "d_true")]
+    pub trainable: bool,
+    /// Fraction of connections present (a fixed random binary mask); `None` = dense.
+    #[serde(default)]
+    pub density: Option<f64>,
+    /// Initial weights are drawn from N(0, init_scale^2 / (density * n_source)).
+    #[serde(default = "d_one")]
+    pub init_scale: f64,
+}
+
+impl ProjectionSpec {
+    /// The name this projection goes by.
+    pub fn key(&self) -> String {
+        self.name.clone().unwrap_or_else(|| format!("{}->{}", self.source, self.target))
+    }
+}
+
+/// The whole network description. Serialisable (JSON from Python, MessagePack in model files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    pub n_inputs: usize,
+    pub n_outputs: usize,
+    #[serde(default = "d_one")]
+    pub dt: f64,
+    #[serde(default = "d_tau_out")]
+    pub tau_out: f64,
+    #[serde(default)]
+    pub readout: ReadoutMode,
+    #[serde(default)]
+    pub surrogate: Surrogate,
+    pub populations: Vec<PopulationSpec>,
+    pub projections: Vec<ProjectionSpec>,
+}
+
+impl NetworkSpec {
+    /// The single-population recurrent network: input -> `h` (recurrent) -> readout, with the
+    /// weight keys `w_in`, `w_rec`, `w_out` (biases `b_h`, `b_out`).
+    pub fn srnn(n_inputs: usize, n_hidden: usize, n_outputs: usize) -> NetworkSpec {
+        let proj = |name: &str, source: &str, target: &str, kind| ProjectionSpec {
+            name: Some(name.to_string()),
+            source: source.to_string(),
+            target: target.to_string(),
+            kind,
+            trainable: true,
+            density: None,
+            init_scale: 1.0,
+        };
+        NetworkSpec {
+            n_inputs,
+            n_outputs,
+            dt: 1.0,
+            tau_out: 20.0,
+            readout: ReadoutMode::Mean,
+            surrogate: Surrogate::default(),
+            populations: vec![PopulationSpec {
+                name: "h".into(),
+                size: n_hidden,
+                tau_mem: d_tau_mem(),
+                tau_syn: d_tau_syn(),
+                threshold: 1.0,
+                reset: Reset::Subtract,
+                detach_reset: true,
+            }],
+            projections: vec![
+                proj("w_in", "input", "h", ProjectionKind::Feedforward),
+                proj("w_rec", "h", "h", ProjectionKind::Recurrent),
+                proj("w_out", "h", "readout", ProjectionKind::Feedforward),
+            ],
+        }
+    }
+}
+
+/// Where a projection starts or ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Input,
+    Pop(usize),
+    Readout,
+}
+
+/// A validated population with per-neuron decay factors.
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub name: String,
+    pub size: usize,
+    pub alpha: Vec<f64>,
+    pub beta: Vec<f64>,
+    pub theta: f64,
+    pub reset: Reset,
+    pub detach_reset: bool,
+}
+
+/// A validated projection.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    pub key: String,
+    pub source: Endpoint,
+    pub target: Endpoint,
+    /// Reads the previous step's spikes (recurrent and feedback projections).
+    pub delayed: bool,
+    pub n_source: usize,
+    pub n_target: usize,
+    pub trainable: bool,
+    pub density: Option<f64>,
+    pub init_scale: f64,
+}
+
+/// The compiled topology: what the forward and backward passes iterate over.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub n_inputs: usize,
+    pub n_outputs: usize,
+    pub pops: Vec<Population>,
+    pub projs: Vec<Projection>,
+    /// Population indices in the order they are updated within a step.
+    pub order: Vec<usize>,
+    /// For each population, the projections that end in it.
+    pub into: Vec<Vec<usize>>,
+    /// For each population, the projections that start from it (including readout ones).
+    pub out_of: Vec<Vec<usize>>,
+    /// Projections that end in the readout.
+    pub readout: Vec<usize>,
+    pub beta_out: f64,
+    pub mode: ReadoutMode,
+    pub surrogate: Surrogate,
+    pub dt: f64,
+}
+
+impl Topology {
+    /// Validates a spec and derives the update order.
+    pub fn compile(spec: &NetworkSpec) -> Result<Topology> {
+        let bad = |m: String| Err(Error::InvalidTopology(m));
+        if spec.n_inputs == 0 {
+            return bad("n_inputs must be at least 1".into());
+        }
+        if spec.n_outputs == 0 {
+            return bad("n_outputs must be at least 1".into());
+        }
+        if !(spec.dt.is_finite() && spec.dt > 0.0) {
+            return Err(Error::InvalidInput(format!("dt must be a finite positive number (ms), got {}", spec.dt)));
+        }
+        spec.surrogate.validate()?;
+        if spec.populations.is_empty() {
+            return bad("at least one population is needed".into());
+        }
+        let mut pops = Vec::with_capacity(spec.populations.len());
+        for p in &spec.populations {
+            if p.name == "input" || p.name == "readout" || p.name.is_empty() {
+                return bad(format!("'{}' cannot name a population (reserved or empty)", p.name));
+            }
+            if pops.iter().any(|q: &Population| q.name == p.name) {
+                return bad(format!("population '{}' is defined twice", p.name));
+            }
+            if p.size == 0 {
+                return bad(format!("population '{}' has size 0", p.name));
+            }
+            if !(p.threshold.is_finite() && p.threshold > 0.0) {
+                return Err(Error::InvalidInput(format!(
+                    "threshold of population '{}' must be a finite positive number, got {}",
+                    p.name, p.threshold
+                )));
+            }
+            pops.push(Population {
+                name: p.name.clone(),
+                size: p.size,
+                alpha: p.tau_syn.per_neuron(p.size, spec.dt, "tau_syn", &p.name)?,
+                beta: p.tau_mem.per_neuron(p.size, spec.dt, "tau_mem", &p.name)?,
+                theta: p.threshold,
+                reset: p.reset,
+                detach_reset: p.detach_reset,
+            });
+        }
+        let find = |name: &str| pops.iter().position(|p| p.name == name);
+        let mut projs: Vec<Projection> = Vec::with_capacity(spec.projections.len());
+        for s in &spec.projections {
+            let key = s.key();
+            if projs.iter().any(|p| p.key == key) {
+                return bad(format!("two projections are named '{key}'"));
+            }
+            let source = match s.source.as_str() {
+                "input" => Endpoint::Input,
+                "readout" => return bad(format!("projection '{key}': the readout cannot be a source")),
+                n => Endpoint::Pop(find(n).ok_or_else(|| {
+                    Error::InvalidTopology(format!("projection '{key}': unknown source population '{n}'"))
+                })?),
+            };
+            let target = match s.target.as_str() {
+                "readout" => Endpoint::Readout,
+                "input" => return bad(format!("projection '{key}': the input cannot be a target")),
+                n => Endpoint::Pop(find(n).ok_or_else(|| {
+                    Error::InvalidTopology(format!("projection '{key}': unknown target population '{n}'"))
+                })?),
+            };
+            let size = |e: Endpoint| match e {
+                Endpoint::Input => spec.n_inputs,
+                Endpoint::Readout => spec.n_outputs,
+                Endpoint::Pop(i) => pops[i].size,
+            };
+            let delayed = match s.kind {
+                ProjectionKind::Feedforward => false,
+                ProjectionKind::Recurrent | ProjectionKind::Feedback => true,
+            };
+            if delayed && (source == Endpoint::Input || target == Endpoint::Readout) {
+                return bad(format!("projection '{key}': input and readout projections must be feedforward"));
+            }
+            if s.kind == ProjectionKind::Recurrent && source != target {
+                return bad(format!("projection '{key}': a recurrent projection must start and end in the same population (use 'feedback')"));
+            }
+            if s.kind == ProjectionKind::Feedback && source == target {
+                return bad(format!("projection '{key}': a feedback projection must join two populations (use 'recurrent')"));
+            }
+            if let Some(d) = s.density {
+                if !(d > 0.0 && d <= 1.0) {
+                    return bad(format!("projection '{key}': density must be in (0, 1], got {d}"));
+                }
+            }
+            if !(s.init_scale.is_finite() && s.init_scale >= 0.0) {
+                return bad(format!("projection '{key}': init_scale must be finite and >= 0, got {}", s.init_scale));
+            }
+            projs.push(Projection {
+                key,
+                source,
+                target,
+                delayed,
+                n_source: size(source),
+                n_target: size(target),
+                trainable: s.trainable,
+                density: s.density,
+                init_scale: s.init_scale,
+            });
+        }
+        let n = pops.len();
+        let mut into = vec![Vec::new(); n];
+        let mut out_of = vec![Vec::new(); n];
+        let mut readout = Vec::new();
+        for (k, p) in projs.iter().enumerate() {
+            if let Endpoint::Pop(t) = p.target {
+                into[t].push(k);
+            } else {
+                readout.push(k);
+            }
+            if let Endpoint::Pop(s) = p.source {
+                out_of[s].push(k);
+            }
+        }
+        if readout.is_empty() {
+            return bad("no projection ends in the readout".into());
+        }
+        if !projs.iter().any(|p| p.source == Endpoint::Input) {
+            return bad("no projection starts from the input".into());
+        }
+        // Topological order of the same-step (feedforward) graph between populations (Kahn).
+        let mut indeg = vec![0usize; n];
+        for p in projs.iter().filter(|p| !p.delayed) {
+            if let (Endpoint::Pop(_), Endpoint::Pop(t)) = (p.source, p.target) {
+                indeg[t] += 1;
+            }
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut ready: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+        while let Some(i) = ready.first().copied() {
+            ready.remove(0);
+            order.push(i);
+            for p in projs.iter().filter(|p| !p.delayed && p.source == Endpoint::Pop(i)) {
+                if let Endpoint::Pop(t) = p.target {
+                    indeg[t] -= 1;
+                    if indeg[t] == 0 {
+                        ready.push(t);
+                    }
+                }
+            }
+        }
+        if order.len() < n {
+            let stuck: Vec<&str> = (0..n).filter(|i| !order.contains(i)).map(|i| pops[i].name.as_str()).collect();
+            return bad(format!(
+                "the feedforward (same-step) projections form a cycle through {stuck:?}; mark one of them 'feedback' or 'recurrent'"
+            ));
+        }
+        Ok(Topology {
+            n_inputs: spec.n_inputs,
+            n_outputs: spec.n_outputs,
+            pops,
+            projs,
+            order,
+            into,
+            out_of,
+            readout,
+            beta_out: decay(spec.tau_out, spec.dt, "tau_out")?,
+            mode: spec.readout,
+            surrogate: spec.surrogate,
+            dt: spec.dt,
+        })
+    }
+
+    /// Number of neurons in all populations.
+    pub fn n_neurons(&self) -> usize {
+        self.pops.iter().map(|p| p.size).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srnn_compiles() {
+        let t = Topology::compile(&NetworkSpec::srnn(10, 20, 4)).unwrap();
+        assert_eq!(t.order, vec![0]);
+        assert_eq!(t.projs[1].key, "w_rec");
+        assert!(t.projs[1].delayed && !t.projs[0].delayed);
+        assert_eq!(t.readout, vec![2]);
+        assert!((t.pops[0].alpha[0] - (-0.2f64).exp()).abs() < 1e-15);
+    }
+
+    fn two_pops() -> NetworkSpec {
+        let mut s = NetworkSpec::srnn(10, 20, 4);
+        s.populations.push(PopulationSpec { name: "b".into(), ..s.populations[0].clone() });
+        s.projections.push(ProjectionSpec {
+            name: None,
+            source: "b".into(),
+            target: "h".into(),
+            kind: ProjectionKind::Feedforward,
+            trainable: true,
+            density: None,
+            init_scale: 1.0,
+        });
+        s
+    }
+
+    #[test]
+    fn update_order_follows_feedforward_edges() {
+        let t = Topology::compile(&two_pops()).unwrap();
+        assert_eq!(t.order, vec![1, 0]);
+        assert_eq!(t.projs[3].key, "b->h");
+    }
+
+    #[test]
+    fn feedforward_cycle_rejected_feedback_accepted() {
+        let mut s = two_pops();
+        s.projections.push(ProjectionSpec { source: "h".into(), target: "b".into(), ..s.projections[3].clone() });
+        let e = Topology::compile(&s).unwrap_err();
+        assert!(matches!(e, Error::InvalidTopology(ref m) if m.contains("cycle")), "{e}");
+        s.projections[4].kind = ProjectionKind::Feedback;
+        assert!(Topology::compile(&s).is_ok());
+    }
+
+    #[test]
+    fn unknown_population_and_bad_sizes_rejected() {
+        let mut s = NetworkSpec::srnn(10, 20, 4);
+        s.projections[1].source = "nowhere".into();
+        let e = Topology::compile(&s).unwrap_err().to_string();
+        assert!(e.contains("unknown source population 'nowhere'"), "{e}");
+        let mut s = NetworkSpec::srnn(10, 20, 4);
+        s.populations[0].tau_mem = TimeConstant::PerNeuron(vec![20.0; 3]);
+        assert!(Topology::compile(&s).unwrap_err().to_string().contains("3 values for 20 neurons"));
+        let mut s = NetworkSpec::srnn(10, 20, 4);
+        s.projections[0].kind = ProjectionKind::Feedback;
+        assert!(Topology::compile(&s).is_err());
+        let mut s = NetworkSpec::srnn(10, 0, 4);
+        assert!(Topology::compile(&s).is_err());
+        s.populations[0].size = 5;
+        s.projections.retain(|p| p.target != "readout");
+        assert!(Topology::compile(&s).unwrap_err().to_string().contains("readout"));
+    }
+}

@@ -1,0 +1,229 @@
+//! The training loop: epochs, seeded shuffling, mini-batches, validation, early stopping, and a
+//! monitor hook (progress bars, interrupts, snapshots) that the caller fills in.
+
+use crate::error::{invalid, Result};
+use crate::forward::{Workspace, CHUNK};
+use crate::model::Model;
+use crate::optim::{Optimizer, OptimizerKind};
+use crate::params::ParamSet;
+use crate::real::Real;
+use crate::spikes::InputEvents;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Options of one training run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub learning_rate: f64,
+    pub max_epochs: usize,
+    pub batch_size: usize,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub max_grad_norm: Option<f64>,
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Seed of the shuffling of trials between epochs.
+    pub seed: u64,
+    /// Stop when the validation loss has not improved by `tol` for `n_iter_no_change` epochs, and
+    /// restore the best weights (needs validation data).
+    #[serde(default)]
+    pub early_stopping: bool,
+    #[serde(default = "d_n_iter")]
+    pub n_iter_no_change: usize,
+    #[serde(default = "d_tol")]
+    pub tol: f64,
+}
+
+fn d_n_iter() -> usize {
+    10
+}
+fn d_tol() -> f64 {
+    1e-4
+}
+
+impl TrainConfig {
+    fn validate(&self) -> Result<()> {
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(invalid!("learning_rate must be a finite positive number, got {}", self.learning_rate));
+        }
+        if self.batch_size == 0 {
+            return Err(invalid!("batch_size must be at least 1"));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(invalid!("weight_decay must be finite and >= 0, got {}", self.weight_decay));
+        }
+        if let Some(c) = self.max_grad_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(invalid!("max_grad_norm must be a finite positive number, got {c}"));
+            }
+        }
+        if self.n_iter_no_change == 0 {
+            return Err(invalid!("n_iter_no_change must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// One line of the training history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    /// Mean cross-entropy over the epoch's batches (weights changing during the epoch).
+    pub loss: f64,
+    /// Fraction of training trials classified correctly during the epoch.
+    pub accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    /// Mean gradient norm over the epoch's batches (before clipping).
+    pub grad_norm: f64,
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    MaxEpochs,
+    EarlyStopping,
+    /// The monitor asked to stop (e.g. Ctrl-C).
+    Interrupted,
+    /// Non-finite loss or gradient; the weights are the last finite ones.
+    Diverged { epoch: usize, batch: usize },
+}
+
+/// The outcome of [`fit`].
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub history: Vec<EpochRecord>,
+    pub stop: StopReason,
+    /// Epoch (0-based) whose weights the model holds when best weights were restored.
+    pub best_epoch: Option<usize>,
+}
+
+/// Receives progress; returning `false` stops training at that point (batch or epoch boundary).
+pub trait Monitor<T: Real> {
+    fn on_batch(&mut self, _epoch: usize, _batch: usize, _n_batches: usize, _loss: f64) -> bool {
+        true
+    }
+    fn on_epoch(&mut self, _record: &EpochRecord, _model: &Model<T>) -> bool {
+        true
+    }
+}
+
+/// A monitor that never stops training.
+pub struct Silent;
+impl<T: Real> Monitor<T> for Silent {}
+
+/// Labelled data as events.
+pub struct Data<'a, T> {
+    pub x: &'a InputEvents<T>,
+    pub y: &'a [usize],
+}
+
+/// Trains `model` in place. Parallel parts run in the caller's rayon pool (`pool.install`).
+/// The monitor is called on the calling thread, between batches.
+pub fn fit<T: Real>(
+    model: &mut Model<T>,
+    train: Data<T>,
+    val: Option<Data<T>>,
+    cfg: &TrainConfig,
+    pool: &rayon::ThreadPool,
+    monitor: &mut dyn Monitor<T>,
+) -> Result<TrainReport> {
+    cfg.validate()?;
+    model.check_input(train.x)?;
+    if train.y.len() != train.x.n_trials {
+        return Err(invalid!("X has {} trials but y has {} labels", train.x.n_trials, train.y.len()));
+    }
+    if train.x.n_trials == 0 {
+        return Err(invalid!("no training trials"));
+    }
+    if let Some(v) = &val {
+        model.check_input(v.x)?;
+        model.evaluate(v.x, v.y)?; // validates labels
+    }
+    if cfg.early_stopping && val.is_none() {
+        return Err(invalid!("early_stopping needs validation data"));
+    }
+    let n = train.x.n_trials;
+    let batch = cfg.batch_size.min(n);
+    let n_chunks = batch.div_ceil(CHUNK);
+    let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
+    let mut grad = ParamSet::zeros(&model.topo);
+    let mut opt = Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, cfg.weight_decay, cfg.max_grad_norm);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, ParamSet<T>)> = None;
+    let mut since_best = 0usize;
+    let mut stop = StopReason::MaxEpochs;
+
+    'epochs: for epoch in 0..cfg.max_epochs {
+        order.shuffle(&mut rng);
+        let n_batches = n.div_ceil(batch);
+        let (mut loss_sum, mut correct, mut norm_sum) = (0.0, 0usize, 0.0);
+        for (bi, trials) in order.chunks(batch).enumerate() {
+            let (l, c) = pool.install(|| model.batch_grad(train.x, train.y, trials, &mut wss, &mut grad));
+            if !l.is_finite() || !grad.is_finite() {
+                stop = StopReason::Diverged { epoch, batch: bi };
+                break 'epochs;
+            }
+            let before = model.params.clone();
+            norm_sum += opt.step(&mut model.params, &mut grad, &model.masks);
+            if !model.params.is_finite() {
+                model.params = before;
+                stop = StopReason::Diverged { epoch, batch: bi };
+                break 'epochs;
+            }
+            loss_sum += l;
+            correct += c;
+            if !monitor.on_batch(epoch, bi, n_batches, l / trials.len() as f64) {
+                stop = StopReason::Interrupted;
+                break 'epochs;
+            }
+        }
+        let (val_loss, val_accuracy) = match &val {
+            Some(v) => {
+                let (l, a) = pool.install(|| model.evaluate(v.x, v.y))?;
+                (Some(l), Some(a))
+            }
+            None => (None, None),
+        };
+        let rec = EpochRecord {
+            epoch,
+            loss: loss_sum / n as f64,
+            accuracy: correct as f64 / n as f64,
+            val_loss,
+            val_accuracy,
+            grad_norm: norm_sum / n_batches as f64,
+        };
+        history.push(rec.clone());
+        if let Some(vl) = val_loss {
+            let improved = best.as_ref().is_none_or(|(b, _, _)| vl < *b - cfg.tol);
+            if improved {
+                best = Some((vl, epoch, model.params.clone()));
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+        }
+        if !monitor.on_epoch(&rec, model) {
+            stop = StopReason::Interrupted;
+            break;
+        }
+        if cfg.early_stopping && since_best >= cfg.n_iter_no_change {
+            stop = StopReason::EarlyStopping;
+            break;
+        }
+    }
+    let mut best_epoch = None;
+    if cfg.early_stopping {
+        if let Some((_, e, p)) = best {
+            model.params = p;
+            best_epoch = Some(e);
+        }
+    }
+    Ok(TrainReport { history, stop, best_epoch })
+}
