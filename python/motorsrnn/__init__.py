@@ -1,0 +1,35 @@
+"""motorsrnn: recurrent spiking neural network decoders for motor-cortex spike trains.
+
+A Rust core simulates leaky integrate-and-fire networks and trains them by backpropagation through
+time with surrogate gradients; this package wraps it in scikit-learn estimators and adds datasets,
+baselines and analysis helpers.
+
+Public names
+------------
+SpikingRNNClassifier
+    Spiking recurrent classifier of spike-count windows (``fit`` / ``predict``).
+PoissonNaiveBayes
+    Count-based baseline decoder.
+load
+    Read a model saved with ``estimator.save(path)``.
+ModelFileError, TopologyError, TrainingDivergedError
+    Exceptions.
+"""
+
+from ._core import FORMAT_VERSION, ModelFileError, TopologyError
+from ._core import __version__ as _core_version
+from .baselines import PoissonNaiveBayes
+from .estimators import SpikingRNNClassifier, TrainingDivergedError, load
+
+__version__ = _core_version
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "PoissonNaiveBayes",
+    "SpikingRNNClassifier",
+    "TopologyError",
+    "TrainingDivergedError",
+    "__version__",
+    "load",
+]

@@ -1,0 +1,800 @@
+"""scikit-learn estimators backed by the Rust core.
+
+The estimators follow scikit-learn's rules: ``__init__`` only stores parameters, everything is
+validated in :meth:`fit`, learned attributes end with ``_``, ``fit`` returns ``self``, and randomness
+comes from ``random_state``. Numerics (simulation, BPTT, optimiser, training loop) run in the compiled
+core, without the GIL and in a thread pool owned by each call.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+
+__all__ = ["SpikingRNNClassifier", "TrainingDivergedError", "load"]
+
+_RESETS = ("subtract", "zero")
+_SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
+_READOUTS = ("mean", "max", "last")
+_OPTIMIZERS = ("adam", "sgd")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss or a gradient became NaN or infinite during ``fit``.
+
+    The estimator is left fitted with the last finite weights (its ``history_`` and
+    ``stop_reason_ == "diverged"`` say what happened), so nothing trained is lost.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Input validation
+# ---------------------------------------------------------------------------------------------
+def check_spikes(X, *, name: str = "X") -> np.ndarray:
+    """Validate a spike-count array and return it in a dtype the core reads without copying.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+        Spike counts per time bin. bool, unsigned/signed integers and floats are accepted; a 2-D
+        array is one time bin per trial.
+    name : str
+        Name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_trials, n_timesteps, n_channels)
+        ``uint8`` (bool and small integer counts, a view where possible), ``float32`` or
+        ``float64``. Strides are kept: non-contiguous arrays are read in place.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric data (strings, objects, complex numbers) and sparse matrices.
+    ValueError
+        For a wrong number of dimensions, empty arrays, NaN or infinite values, negative counts.
+    """
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(f"{name} is a sparse matrix; pass a dense NumPy array of spike counts")
+    arr = np.asarray(X)
+    if arr.dtype == object or arr.dtype.kind in "USVOcMm":
+        raise TypeError(f"{name} must hold numeric spike counts, got an array of dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[:, np.newaxis, :]
+    elif arr.ndim != 3:
+        raise ValueError(
+            f"{name} must be 3-D (n_trials, n_timesteps, n_channels) or 2-D (n_trials, n_channels), "
+            f"got an array with {arr.ndim} dimension(s) of shape {arr.shape}"
+        )
+    if 0 in arr.shape:
+        raise ValueError(
+            f"{name} is empty: shape {arr.shape} (need at least 1 trial, 1 time step and 1 channel)"
+        )
+    kind = arr.dtype.kind
+    if kind == "b":
+        return arr.view(np.uint8)
+    if kind in "ui":
+        lo, hi = arr.min(), arr.max()
+        if lo < 0:
+            raise ValueError(f"{name} must hold non-negative spike counts; found {lo}")
+        if arr.dtype == np.uint8:
+            return arr
+        return arr.astype(np.uint8) if hi <= 255 else arr.astype(np.float64)
+    if kind == "f":
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        lo = arr.min()
+        if lo < 0:
+            raise ValueError(f"{name} must hold non-negative spike counts; found {lo}")
+        return arr
+    raise TypeError(f"{name} must hold numeric spike counts, got an array of dtype {arr.dtype}")
+
+
+def _n_threads(n_jobs) -> int:
+    """Resolve ``n_jobs``: ``None`` or -1 use every core available to the process."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        available = os.cpu_count() or 1
+    if n_jobs is None:
+        return available
+    if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+    if n_jobs < 0:
+        return max(1, available + 1 + int(n_jobs))
+    return int(n_jobs)
+
+
+def _check_choice(value, name, options):
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+
+
+def _check_number(value, name, *, low=None, high=None, strict_low=False, integer=False, allow_none=False):
+    if value is None and allow_none:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value):
+        what = "an integer" if integer else "a finite number"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    if low is not None and (value <= low if strict_low else value < low):
+        raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+
+
+class _Progress:
+    """Per-batch callback of the core: a progress bar (tqdm if installed) and user callbacks."""
+
+    def __init__(self, verbose: int, max_epochs: int, callback: Optional[Callable]):
+        self.verbose = verbose
+        self.max_epochs = max_epochs
+        self.callback = callback
+        self.bar = None
+
+    def __call__(self, info: Dict[str, Any]):
+        if self.verbose:
+            if info["event"] == "batch":
+                self._batch(info)
+            else:
+                self._epoch(info)
+        if self.callback is not None:
+            return self.callback(info)
+        return None
+
+    def _batch(self, info):
+        if self.bar is None:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self.bar = False
+            else:
+                self.bar = tqdm(total=self.max_epochs * info["n_batches"], desc="fit", unit="batch", leave=True)
+        if self.bar:
+            self.bar.update(1)
+            self.bar.set_postfix(epoch=info["epoch"] + 1, loss=f"{info['loss']:.4f}", refresh=False)
+
+    def _epoch(self, info):
+        if not self.bar or self.verbose > 1:
+            msg = f"epoch {info['epoch'] + 1}/{self.max_epochs}: loss {info['loss']:.4f}, accuracy {info['accuracy']:.3f}"
+            if info.get("val_loss") is not None:
+                msg += f", val_loss {info['val_loss']:.4f}, val_accuracy {info['val_accuracy']:.3f}"
+            print(msg, flush=True)
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The classifier
+# ---------------------------------------------------------------------------------------------
+class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
+    """Recurrent spiking neural network classifier of spike-train windows.
+
+    A population of leaky integrate-and-fire (LIF) neurons with current-based synapses receives the
+    recorded spikes through input weights and its own spikes of the previous step through recurrent
+    weights; leaky non-spiking integrators read its spikes out. It is trained by backpropagation
+    through time with a surrogate gradient (Adam, mini-batches). The equations are in
+    ``docs/model.md``.
+
+    Parameters
+    ----------
+    n_hidden : int, default=128
+        Number of LIF neurons in the recurrent population.
+    tau_mem : float, default=20.0
+        Membrane time constant in ms (``beta = exp(-dt / tau_mem)``).
+    tau_syn : float, default=5.0
+        Synaptic time constant in ms (``alpha = exp(-dt / tau_syn)``; 0 gives ``alpha = 0``).
+    tau_out : float, default=20.0
+        Time constant of the readout integrators in ms.
+    threshold : float, default=1.0
+        Firing threshold ``theta``.
+    reset : {"subtract", "zero"}, default="subtract"
+        Reset by subtraction of the threshold, or to zero, after a spike.
+    detach_reset : bool, default=True
+        Treat the reset as a constant in the backward pass.
+    surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
+        Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
+    surrogate_slope : float or None, default=None
+        Slope ``k`` of the surrogate; ``None`` uses 25 (fast_sigmoid, sigmoid), 2 (arctan),
+        1 (triangle).
+    readout : {"mean", "max", "last"}, default="mean"
+        How the readout traces ``O[t]`` become logits: mean over time, max over time, last step.
+    dt : float, default=1.0
+        Time step in ms: the width of one time bin of ``X``.
+    input_scale, recurrent_scale, output_scale : float, default=(0.5, 0.1, 1.0)
+        Initial weights are drawn from ``N(0, scale**2 / n_source)``.
+    learning_rate : float, default=5e-3
+        Step size of the optimiser.
+    max_epochs : int, default=40
+        Passes over the training trials.
+    batch_size : int, default=32
+        Trials per gradient step.
+    weight_decay : float, default=0.0
+        L2 penalty ``weight_decay / 2 * ||W||^2`` on weight matrices (biases are not decayed).
+    max_grad_norm : float or None, default=5.0
+        Clip the global gradient norm to this value (``None``: no clipping).
+    optimizer : {"adam", "sgd"}, default="adam"
+        Adam (beta1 0.9, beta2 0.999, eps 1e-8) or SGD with momentum 0.9.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training trials (stratified), stop when the
+        validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of trials held out when ``early_stopping`` is on.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as an improvement.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling of trials and the validation split. The same
+        value gives bit-identical weights for any ``n_jobs``.
+    n_jobs : int or None, default=None
+        Threads of this estimator's own pool; ``None`` or ``-1`` use all available cores.
+    verbose : int, default=0
+        0: silent; 1: a progress bar with the loss (tqdm if installed, else one line per epoch);
+        2: also one line per epoch.
+    callback : callable or None, default=None
+        Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
+        epoch (``event="epoch"``: the history record); returning ``False`` stops training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of the columns of :meth:`predict_proba`.
+    n_features_in_ : int
+        Number of input channels seen in :meth:`fit`.
+    network_ : motorsrnn._core.Network
+        The trained network (weights via :meth:`get_weights`).
+    history_ : list of dict
+        Per epoch: ``loss``, ``accuracy``, ``grad_norm`` and, with early stopping, ``val_loss``
+        and ``val_accuracy``.
+    n_iter_ : int
+        Number of epochs run.
+    stop_reason_ : str
+        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C or a callback) or
+        ``"diverged"``.
+    best_epoch_ : int or None
+        With early stopping, the epoch whose weights were kept.
+
+    Examples
+    --------
+    >>> from motorsrnn import SpikingRNNClassifier
+    >>> from motorsrnn.datasets import make_center_out
+    >>> data = make_center_out(n_trials=200, random_state=0)
+    >>> clf = SpikingRNNClassifier(n_hidden=64, max_epochs=5, random_state=0).fit(data.X, data.y)
+    >>> clf.predict_proba(data.X[:3]).shape
+    (3, 4)
+    """
+
+    def __init__(
+        self,
+        n_hidden=128,
+        *,
+        tau_mem=20.0,
+        tau_syn=5.0,
+        tau_out=20.0,
+        threshold=1.0,
+        reset="subtract",
+        detach_reset=True,
+        surrogate="fast_sigmoid",
+        surrogate_slope=None,
+        readout="mean",
+        dt=1.0,
+        input_scale=0.5,
+        recurrent_scale=0.1,
+        output_scale=1.0,
+        learning_rate=5e-3,
+        max_epochs=40,
+        batch_size=32,
+        weight_decay=0.0,
+        max_grad_norm=5.0,
+        optimizer="adam",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        callback=None,
+    ):
+        self.n_hidden = n_hidden
+        self.tau_mem = tau_mem
+        self.tau_syn = tau_syn
+        self.tau_out = tau_out
+        self.threshold = threshold
+        self.reset = reset
+        self.detach_reset = detach_reset
+        self.surrogate = surrogate
+        self.surrogate_slope = surrogate_slope
+        self.readout = readout
+        self.dt = dt
+        self.input_scale = input_scale
+        self.recurrent_scale = recurrent_scale
+        self.output_scale = output_scale
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.callback = callback
+
+    # -- parameters -----------------------------------------------------------------------------
+    def _validate_params(self):
+        _check_number(self.n_hidden, "n_hidden", low=1, integer=True)
+        for name in ("tau_mem", "tau_syn", "tau_out"):
+            _check_number(getattr(self, name), name, low=0)
+        _check_number(self.threshold, "threshold", low=0, strict_low=True)
+        _check_number(self.dt, "dt", low=0, strict_low=True)
+        _check_choice(self.reset, "reset", _RESETS)
+        _check_choice(self.surrogate, "surrogate", _SURROGATES)
+        _check_choice(self.readout, "readout", _READOUTS)
+        _check_choice(self.optimizer, "optimizer", _OPTIMIZERS)
+        _check_number(self.surrogate_slope, "surrogate_slope", low=0, strict_low=True, allow_none=True)
+        for name in ("input_scale", "recurrent_scale", "output_scale"):
+            _check_number(getattr(self, name), name, low=0)
+        _check_number(self.learning_rate, "learning_rate", low=0, strict_low=True)
+        _check_number(self.max_epochs, "max_epochs", low=1, integer=True)
+        _check_number(self.batch_size, "batch_size", low=1, integer=True)
+        _check_number(self.weight_decay, "weight_decay", low=0)
+        _check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
+        _check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
+        if self.validation_fraction >= 1:
+            raise ValueError(f"validation_fraction must be < 1, got {self.validation_fraction!r}")
+        _check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        _check_number(self.tol, "tol", low=0)
+        _check_number(self.verbose, "verbose", low=0, integer=True)
+        if not isinstance(self.detach_reset, (bool, np.bool_)):
+            raise ValueError(f"detach_reset must be True or False, got {self.detach_reset!r}")
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError("callback must be callable or None")
+
+    def _network_spec(self, n_inputs: int, n_outputs: int) -> Dict[str, Any]:
+        """The description of the network handed to the core (see ``docs/model.md``)."""
+        population = {
+            "name": "h",
+            "size": int(self.n_hidden),
+            "tau_mem": float(self.tau_mem),
+            "tau_syn": float(self.tau_syn),
+            "threshold": float(self.threshold),
+            "reset": self.reset,
+            "detach_reset": bool(self.detach_reset),
+        }
+
+        def projection(name, source, target, kind, scale):
+            return {"name": name, "source": source, "target": target, "kind": kind, "init_scale": float(scale)}
+
+        return {
+            "n_inputs": int(n_inputs),
+            "n_outputs": int(n_outputs),
+            "dt": float(self.dt),
+            "tau_out": float(self.tau_out),
+            "readout": self.readout,
+            "surrogate": {
+                "kind": self.surrogate,
+                "slope": None if self.surrogate_slope is None else float(self.surrogate_slope),
+            },
+            "populations": [population],
+            "projections": [
+                projection("w_in", "input", "h", "feedforward", self.input_scale),
+                projection("w_rec", "h", "h", "recurrent", self.recurrent_scale),
+                projection("w_out", "h", "readout", "feedforward", self.output_scale),
+            ],
+        }
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Train the network on spike-count windows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+            Spike counts per time bin of width ``dt`` ms (bool, integer or float; counts, not
+            rates). A 2-D array is one time bin per trial.
+        y : array-like of shape (n_trials,)
+            Class labels of any type (e.g. reach directions).
+
+        Returns
+        -------
+        self : SpikingRNNClassifier
+            The fitted estimator. If training diverges, :class:`TrainingDivergedError` is raised
+            after the estimator was set to the last finite weights. Ctrl-C stops training at the
+            next batch, with a warning, and ``fit`` returns normally (``stop_reason_ ==
+            "interrupted"``).
+        """
+        self._validate_params()
+        Xc = check_spikes(X)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("y is a column vector; it was flattened to 1-D", stacklevel=2)
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (one label per trial), got shape {y.shape}")
+        if len(y) != Xc.shape[0]:
+            raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
+        check_classification_targets(y)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least 2")
+        rng = check_random_state(self.random_state)
+        init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+
+        X_train, y_train, X_val, y_val = Xc, y_idx, None, None
+        if self.early_stopping:
+            idx = np.arange(len(y_idx))
+            counts = np.bincount(y_idx)
+            stratify = y_idx if counts.min() >= 2 else None
+            try:
+                tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng)
+            except ValueError as e:
+                raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
+            X_train, y_train, X_val, y_val = Xc[tr], y_idx[tr], Xc[va], y_idx[va]
+
+        spec = self._network_spec(Xc.shape[2], len(classes))
+        network = _core.Network(json.dumps(spec), init_seed)
+        config = {
+            "learning_rate": float(self.learning_rate),
+            "max_epochs": int(self.max_epochs),
+            "batch_size": int(self.batch_size),
+            "weight_decay": float(self.weight_decay),
+            "max_grad_norm": None if self.max_grad_norm is None else float(self.max_grad_norm),
+            "optimizer": self.optimizer,
+            "seed": shuffle_seed,
+            "early_stopping": bool(self.early_stopping),
+            "n_iter_no_change": int(self.n_iter_no_change),
+            "tol": float(self.tol),
+        }
+        progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback)
+        try:
+            history, stop, best_epoch, diverged = network.fit(
+                X_train,
+                y_train.astype(np.int64),
+                X_val,
+                None if y_val is None else y_val.astype(np.int64),
+                json.dumps(config),
+                _n_threads(self.n_jobs),
+                progress,
+            )
+        finally:
+            progress.close()
+        self.classes_ = classes
+        self.n_features_in_ = int(Xc.shape[2])
+        self.network_ = network
+        self.history_ = [dict(h) for h in history]
+        self.n_iter_ = len(history)
+        self.stop_reason_ = stop
+        self.best_epoch_ = best_epoch
+        if stop == "interrupted":
+            warnings.warn(
+                f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
+                "the weights reached so far" + (" (best validation epoch)" if best_epoch is not None else ""),
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if diverged is not None:
+            raise TrainingDivergedError(
+                f"training diverged (non-finite loss or gradient) at epoch {diverged[0]}, batch {diverged[1]}; "
+                "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
+            )
+        return self
+
+    # -- prediction -----------------------------------------------------------------------------
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        Xc = check_spikes(X)
+        if Xc.shape[2] != self.n_features_in_:
+            raise ValueError(
+                f"X has {Xc.shape[2]} channels, but {type(self).__name__} was fitted with "
+                f"{self.n_features_in_} channels (n_features_in_)"
+            )
+        return Xc
+
+    def decision_path(self, X) -> np.ndarray:
+        """Logits after each time step: the early-classification curve.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_timesteps, n_classes)
+            Entry ``[:, t]`` holds the logits the readout gives using the first ``t + 1`` steps
+            (running mean or max of ``O``, or ``O[t]``, as ``readout`` says).
+        """
+        Xc = self._check_X(X)
+        return self.network_.logits_per_step(Xc, _n_threads(self.n_jobs))
+
+    def _logits(self, X) -> np.ndarray:
+        return self.decision_path(X)[:, -1, :]
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits of the whole window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_classes), or (n_trials,) for two classes
+            For two classes, the difference of the second and first logit (scikit-learn's
+            convention: positive means ``classes_[1]``).
+        """
+        z = self._logits(X)
+        if z.shape[1] == 2:
+            return z[:, 1] - z[:, 0]
+        return z
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        z = self._logits(X).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`."""
+        z = self._logits(X).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials,)
+        """
+        scores = self._logits(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    # -- analysis and verification --------------------------------------------------------------
+    def simulate(self, X, membrane: bool = True) -> Bunch:
+        """Run the trained network and return its activity per time step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        membrane : bool, default=True
+            Also return membrane potentials.
+
+        Returns
+        -------
+        sklearn.utils.Bunch
+            ``spikes`` (n_trials, n_timesteps, n_hidden) uint8, ``membrane`` float32 of the same
+            shape (or None), ``readout`` (n_trials, n_timesteps, n_classes) float32 traces ``O[t]``,
+            ``logits`` (n_trials, n_timesteps, n_classes) per-step logits (see
+            :meth:`decision_path`), ``times`` (n_timesteps,) bin start times in ms, and
+            ``populations``: a dict of the same per population name (``"h"``).
+        """
+        Xc = self._check_X(X)
+        n_threads = _n_threads(self.n_jobs)
+        spikes, mem, readout = self.network_.simulate(Xc, bool(membrane), n_threads)
+        names = [name for name, _ in self.network_.populations()]
+        pops = {
+            name: Bunch(spikes=spikes[i], membrane=None if mem is None else mem[i]) for i, name in enumerate(names)
+        }
+        return Bunch(
+            spikes=np.concatenate(spikes, axis=2) if len(spikes) > 1 else spikes[0],
+            membrane=None if mem is None else (np.concatenate(mem, axis=2) if len(mem) > 1 else mem[0]),
+            readout=readout,
+            logits=self.network_.logits_per_step(Xc, n_threads),
+            times=np.arange(Xc.shape[1]) * float(self.dt),
+            populations=pops,
+        )
+
+    def get_weights(self) -> Dict[str, np.ndarray]:
+        """Copies of the trained parameters.
+
+        Returns
+        -------
+        dict of str to ndarray (float32)
+            ``w_in`` (n_hidden, n_channels), ``w_rec`` (n_hidden, n_hidden), ``b_h`` (n_hidden,),
+            ``w_out`` (n_classes, n_hidden), ``b_out`` (n_classes,).
+        """
+        check_is_fitted(self, "network_")
+        return dict(self.network_.get_weights())
+
+    def set_weights(self, weights: Dict[str, Any]) -> "SpikingRNNClassifier":
+        """Replace some or all parameters (same names and shapes as :meth:`get_weights`).
+
+        Parameters
+        ----------
+        weights : dict of str to array-like
+            Unknown names, wrong shapes and non-finite values raise ``ValueError``; names not
+            given keep their values.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "network_")
+        current = self.network_.get_weights()
+        unknown = sorted(set(weights) - set(current))
+        if unknown:
+            raise ValueError(f"unknown weight name(s) {unknown}; known names are {sorted(current)}")
+        for name, value in weights.items():
+            arr = np.asarray(value, dtype=np.float32)
+            want = current[name].shape
+            if arr.shape != want:
+                raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
+            self.network_.set_weight(name, np.ascontiguousarray(arr.reshape(1, -1) if arr.ndim == 1 else arr))
+        return self
+
+    def loss_and_grad(self, X, y):
+        """Mean cross-entropy of the window logits and its gradient by BPTT (no regularisation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        y : array-like of shape (n_trials,)
+            Labels among ``classes_``.
+
+        Returns
+        -------
+        loss : float
+        grads : dict of str to ndarray
+            Same names and shapes as :meth:`get_weights`.
+        """
+        Xc = self._check_X(X)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != Xc.shape[0]:
+            raise ValueError(f"y must be 1-D with one label per trial of X ({Xc.shape[0]}), got shape {y.shape}")
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        if not np.all(self.classes_[idx] == y):
+            unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+            raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
+        loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs))
+        return float(loss), dict(grads)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "network_" in state:
+            state["network_"] = state["network_"].to_bytes("")
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("network_"), bytes):
+            state["network_"], _ = _core.Network.from_bytes(state["network_"])
+        self.__dict__.update(state)
+
+    def save(self, path) -> None:
+        """Write the fitted model to a file (format in ``docs/model_file.md``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; by convention ending in ``.msrnn``.
+
+        Raises
+        ------
+        TypeError
+            When the class labels cannot be stored as JSON (use pickle or joblib then).
+        """
+        check_is_fitted(self, "network_")
+        params = {k: v for k, v in self.get_params().items() if k not in ("random_state", "callback")}
+        rs = self.random_state
+        params["random_state"] = rs if rs is None or isinstance(rs, numbers.Integral) else None
+        meta = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "classes": self.classes_.tolist(),
+            "classes_dtype": self.classes_.dtype.str,
+            "n_features_in": self.n_features_in_,
+            "history": self.history_,
+            "stop_reason": self.stop_reason_,
+            "best_epoch": self.best_epoch_,
+        }
+        try:
+            text = json.dumps(meta, default=_json_default)
+        except TypeError as e:
+            raise TypeError(f"cannot save: {e}; use pickle or joblib for such labels") from None
+        Path(path).write_bytes(bytes(self.network_.to_bytes(text)))
+
+    @classmethod
+    def load(cls, path) -> "SpikingRNNClassifier":
+        """Read a model written by :meth:`save`.
+
+        Raises
+        ------
+        motorsrnn.ModelFileError
+            When the file is not a motorsrnn model, is corrupt, or has an unsupported format version.
+        """
+        est = load(path)
+        if not isinstance(est, cls):
+            raise _core.ModelFileError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+_ESTIMATORS = {"SpikingRNNClassifier": SpikingRNNClassifier}
+
+
+def load(path):
+    """Load any motorsrnn estimator saved with ``save``.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    estimator
+        A fitted estimator, ready to ``predict``.
+
+    Raises
+    ------
+    motorsrnn.ModelFileError
+        When the file is not a motorsrnn model, is corrupt, or has an unsupported format version.
+    """
+    data = Path(path).read_bytes()
+    network, text = _core.Network.from_bytes(data)
+    try:
+        meta = json.loads(text)
+        cls = _ESTIMATORS[meta["estimator"]]
+        est = cls(**meta["params"])
+        est.classes_ = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
+        est.n_features_in_ = int(meta["n_features_in"])
+        est.history_ = meta["history"]
+        est.n_iter_ = len(est.history_)
+        est.stop_reason_ = meta["stop_reason"]
+        est.best_epoch_ = meta["best_epoch"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise _core.ModelFileError(f"{path}: the model file's metadata is unreadable ({e!r})") from None
+    est.network_ = network
+    return est

@@ -1,0 +1,330 @@
+//! The Python binding: the only module that names pyo3. It converts NumPy arrays to core types
+//! (no copy: the input array is read in place to build events), releases the GIL for all numerical
+//! work, runs it in a thread pool owned by the call (no global pool: safe after fork), maps core
+//! errors to exceptions, turns any internal panic into a RuntimeError, and checks for Ctrl-C between
+//! batches.
+
+use crate::error::Error;
+use crate::model::Model;
+use crate::modelfile;
+use crate::spikes::InputEvents;
+use crate::topology::NetworkSpec;
+use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
+use numpy::{IntoPyArray, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+create_exception!(_core, ModelFileError, PyValueError, "A model file or byte string could not be read.");
+create_exception!(_core, TopologyError, PyValueError, "The description of populations and projections is invalid.");
+
+fn to_py(e: Error) -> PyErr {
+    match e {
+        Error::InvalidInput(m) => PyValueError::new_err(m),
+        Error::InvalidTopology(_) => TopologyError::new_err(e.to_string()),
+        Error::FileFormat(_) => ModelFileError::new_err(e.to_string()),
+        Error::Diverged { .. } => PyRuntimeError::new_err(e.to_string()),
+        Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+    }
+}
+
+/// Runs `f` without the GIL in a pool of `n_threads`, turning a panic into a RuntimeError.
+fn run<R: Send>(py: Python<'_>, n_threads: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads.max(1))
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread pool: {e}")))?;
+    let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| pool.install(f))));
+    match out {
+        Ok(r) => r.map_err(to_py),
+        Err(_) => Err(PyRuntimeError::new_err("internal error in the motorsrnn core (please report it with the input that caused it)")),
+    }
+}
+
+/// A spike array of one of the accepted element types (the Python layer converts the others).
+#[derive(FromPyObject)]
+enum Spikes<'py> {
+    U8(PyReadonlyArray3<'py, u8>),
+    F32(PyReadonlyArray3<'py, f32>),
+    F64(PyReadonlyArray3<'py, f64>),
+}
+
+impl Spikes<'_> {
+    fn events(&self, py: Python<'_>, n_threads: usize) -> PyResult<InputEvents<f32>> {
+        match self {
+            Spikes::U8(a) => {
+                let v = a.as_array();
+                run(py, n_threads, || InputEvents::from_dense(v))
+            }
+            Spikes::F32(a) => {
+                let v = a.as_array();
+                run(py, n_threads, || InputEvents::from_dense(v))
+            }
+            Spikes::F64(a) => {
+                let v = a.as_array();
+                run(py, n_threads, || InputEvents::from_dense(v))
+            }
+        }
+    }
+}
+
+fn labels(y: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
+    y.as_array()
+        .iter()
+        .map(|&c| usize::try_from(c).map_err(|_| PyValueError::new_err(format!("class index {c} is negative"))))
+        .collect()
+}
+
+/// Forwards progress to a Python callable and checks for Ctrl-C, on the calling thread.
+struct PyMonitor {
+    callback: Option<Py<PyAny>>,
+    error: Option<PyErr>,
+}
+
+impl PyMonitor {
+    fn call(&mut self, make_args: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyDict>>) -> bool {
+        Python::attach(|py| {
+            if let Err(e) = py.check_signals() {
+                self.error = Some(e);
+                return false;
+            }
+            let Some(cb) = &self.callback else { return true };
+            let res = make_args(py).and_then(|info| cb.call1(py, (info,)));
+            match res {
+                Ok(r) => !r.bind(py).is(&*pyo3::types::PyBool::new(py, false)),
+                Err(e) => {
+                    self.error = Some(e);
+                    false
+                }
+            }
+        })
+    }
+}
+
+fn record_dict<'py>(py: Python<'py>, r: &EpochRecord) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("epoch", r.epoch)?;
+    d.set_item("loss", r.loss)?;
+    d.set_item("accuracy", r.accuracy)?;
+    d.set_item("val_loss", r.val_loss)?;
+    d.set_item("val_accuracy", r.val_accuracy)?;
+    d.set_item("grad_norm", r.grad_norm)?;
+    Ok(d)
+}
+
+impl Monitor<f32> for PyMonitor {
+    fn on_batch(&mut self, epoch: usize, batch: usize, n_batches: usize, loss: f64) -> bool {
+        self.call(|py| {
+            let d = PyDict::new(py);
+            d.set_item("event", "batch")?;
+            d.set_item("epoch", epoch)?;
+            d.set_item("batch", batch)?;
+            d.set_item("n_batches", n_batches)?;
+            d.set_item("loss", loss)?;
+            Ok(d)
+        })
+    }
+    fn on_epoch(&mut self, record: &EpochRecord, _model: &Model<f32>) -> bool {
+        self.call(|py| {
+            let d = record_dict(py, record)?;
+            d.set_item("event", "epoch")?;
+            Ok(d)
+        })
+    }
+}
+
+/// A spiking network held by the core (float32).
+#[pyclass(module = "motorsrnn._core")]
+struct Network {
+    model: Model<f32>,
+}
+
+fn weights_dict<'py>(py: Python<'py>, model: &Model<f32>, p: &crate::params::ParamSet<f32>) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (name, arr) in model.named_params(p) {
+        if name.starts_with("b_") && model.topo.projs.iter().all(|q| q.key != name) {
+            d.set_item(name, arr.row(0).to_owned().into_pyarray(py))?;
+        } else {
+            d.set_item(name, arr.into_pyarray(py))?;
+        }
+    }
+    Ok(d)
+}
+
+#[pymethods]
+impl Network {
+    /// Builds and initialises a network from a JSON description (see `NetworkSpec`).
+    #[new]
+    fn new(spec_json: &str, seed: u64) -> PyResult<Self> {
+        let spec: NetworkSpec =
+            serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
+        Ok(Network { model: Model::new(spec, seed).map_err(to_py)? })
+    }
+
+    /// The network description as JSON.
+    #[getter]
+    fn spec_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.model.spec).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Serialises the network and a metadata string (model file format, see `modelfile.rs`).
+    fn to_bytes<'py>(&self, py: Python<'py>, metadata: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let b = modelfile::to_bytes(&self.model, metadata).map_err(to_py)?;
+        Ok(PyBytes::new(py, &b))
+    }
+
+    /// Reads a network written by `to_bytes`; returns `(network, metadata)`.
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<(Network, String)> {
+        let (model, meta) = catch_unwind(|| modelfile::from_bytes::<f32>(data))
+            .map_err(|_| ModelFileError::new_err("model file format: corrupt model file"))?
+            .map_err(to_py)?;
+        Ok((Network { model }, meta))
+    }
+
+    /// Logits after each step, `(n_trials, n_steps, n_outputs)`.
+    fn logits_per_step<'py>(&self, py: Python<'py>, x: Spikes<'py>, n_threads: usize) -> PyResult<Bound<'py, PyArray3<f32>>> {
+        let ev = x.events(py, n_threads)?;
+        let m = &self.model;
+        Ok(run(py, n_threads, || m.logits_per_step(&ev))?.into_pyarray(py))
+    }
+
+    /// `(spikes, membranes or None, readout)`: lists of `(n_trials, n_steps, size)` arrays per
+    /// population, and the readout traces.
+    fn simulate<'py>(&self, py: Python<'py>, x: Spikes<'py>, membrane: bool, n_threads: usize) -> PyResult<Bound<'py, PyAny>> {
+        let ev = x.events(py, n_threads)?;
+        let m = &self.model;
+        let sim = run(py, n_threads, || m.simulate(&ev, membrane))?;
+        let spikes = PyList::new(py, sim.spikes.into_iter().map(|a| a.into_pyarray(py)))?;
+        let mem: Option<Bound<'py, PyList>> = match sim.membrane {
+            Some(v) => Some(PyList::new(py, v.into_iter().map(|a| a.into_pyarray(py)))?),
+            None => None,
+        };
+        let tuple = (spikes, mem, sim.readout.into_pyarray(py)).into_pyobject(py)?;
+        Ok(tuple.into_any())
+    }
+
+    /// Mean cross-entropy and its gradient, as a dict in the layout of `get_weights`.
+    fn loss_and_grad<'py>(
+        &self,
+        py: Python<'py>,
+        x: Spikes<'py>,
+        y: PyReadonlyArray1<'py, i64>,
+        n_threads: usize,
+    ) -> PyResult<(f64, Bound<'py, PyDict>)> {
+        let ev = x.events(py, n_threads)?;
+        let y = labels(&y)?;
+        let m = &self.model;
+        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y))?;
+        Ok((loss, weights_dict(py, m, &g)?))
+    }
+
+    /// Parameters by name: projections `(n_target, n_source)`, biases `(n,)`.
+    fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        weights_dict(py, &self.model, &self.model.params)
+    }
+
+    /// Sets one parameter from the public layout (a bias is passed as `(1, n)`).
+    fn set_weight(&mut self, name: &str, value: PyReadonlyArray2<'_, f32>) -> PyResult<()> {
+        self.model.set_named(name, value.as_array()).map_err(to_py)
+    }
+
+    /// The fixed 0/1 connection masks of sparse projections, `(n_target, n_source)`.
+    fn masks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (p, m) in self.model.topo.projs.iter().zip(&self.model.masks) {
+            if let Some(m) = m {
+                d.set_item(&p.key, m.t().to_owned().into_pyarray(py))?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Projection keys with `(source, target, kind, trainable)`.
+    fn projections(&self) -> Vec<(String, String, String, String, bool)> {
+        self.model
+            .spec
+            .projections
+            .iter()
+            .map(|p| {
+                let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                (p.key(), p.source.clone(), p.target.clone(), kind, p.trainable)
+            })
+            .collect()
+    }
+
+    /// Population names and sizes, in the order of the spec.
+    fn populations(&self) -> Vec<(String, usize)> {
+        self.model.topo.pops.iter().map(|p| (p.name.clone(), p.size)).collect()
+    }
+
+    /// Trains in place. Returns `(history, stop_reason, best_epoch, diverged_at)`. The callback
+    /// receives a dict per batch and per epoch; returning `False` stops training. Ctrl-C stops at
+    /// the next batch boundary (the KeyboardInterrupt is returned as stop reason "interrupted").
+    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn fit<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: Spikes<'py>,
+        y: PyReadonlyArray1<'py, i64>,
+        x_val: Option<Spikes<'py>>,
+        y_val: Option<PyReadonlyArray1<'py, i64>>,
+        config_json: &str,
+        n_threads: usize,
+        callback: Option<Py<PyAny>>,
+    ) -> PyResult<(Vec<Bound<'py, PyDict>>, String, Option<usize>, Option<(usize, usize)>)> {
+        let cfg: TrainConfig =
+            serde_json::from_str(config_json).map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
+        let ev = x.events(py, n_threads)?;
+        let y = labels(&y)?;
+        let val = match (x_val, y_val) {
+            (Some(xv), Some(yv)) => Some((xv.events(py, n_threads)?, labels(&yv)?)),
+            _ => None,
+        };
+        let mut monitor = PyMonitor { callback, error: None };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n_threads.max(1))
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread pool: {e}")))?;
+        let model = &mut self.model;
+        let mon = &mut monitor;
+        let result = py.detach(|| {
+            catch_unwind(AssertUnwindSafe(|| {
+                let val = val.as_ref().map(|(x, y)| train::Data { x, y });
+                train::fit(model, train::Data { x: &ev, y: &y }, val, &cfg, &pool, mon)
+            }))
+        });
+        let report = match result {
+            Ok(r) => r.map_err(to_py)?,
+            Err(_) => return Err(PyRuntimeError::new_err("internal error in the motorsrnn core during fit (please report it)")),
+        };
+        if let Some(e) = monitor.error.take() {
+            if !e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                return Err(e);
+            }
+        }
+        let history = report.history.iter().map(|r| record_dict(py, r)).collect::<PyResult<Vec<_>>>()?;
+        let (stop, diverged) = match report.stop {
+            StopReason::MaxEpochs => ("max_epochs", None),
+            StopReason::EarlyStopping => ("early_stopping", None),
+            StopReason::Interrupted => ("interrupted", None),
+            StopReason::Diverged { epoch, batch } => ("diverged", Some((epoch, batch))),
+        };
+        Ok((history, stop.to_string(), report.best_epoch, diverged))
+    }
+}
+
+
+/// The compiled core of motorsrnn.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Network>()?;
+    m.add("ModelFileError", m.py().get_type::<ModelFileError>())?;
+    m.add("TopologyError", m.py().get_type::<TopologyError>())?;
+    m.add("FORMAT_VERSION", modelfile::FORMAT_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

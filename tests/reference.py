@@ -1,0 +1,94 @@
+"""An independent reference of the spec's equations (``docs/model.md``) for the single-population
+network, written with the ``autograd`` package so that an automatic-differentiation framework, not
+our BPTT, computes its gradient. Used by the tests only.
+"""
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import grad
+from autograd.extend import defvjp, primitive
+
+SLOPE = {"fast_sigmoid": 25.0, "arctan": 2.0, "triangle": 1.0, "sigmoid": 25.0}
+
+
+def surrogate_grad(v, kind, k):
+    if kind == "fast_sigmoid":
+        return 1.0 / (1.0 + k * np.abs(v)) ** 2
+    if kind == "arctan":
+        return (k / 2.0) / (1.0 + (np.pi * k * v / 2.0) ** 2)
+    if kind == "triangle":
+        return np.maximum(0.0, 1.0 - k * np.abs(v))
+    s = 1.0 / (1.0 + np.exp(-k * v))
+    return k * s * (1.0 - s)
+
+
+def make_spike_fn(kind, k):
+    @primitive
+    def spike(v):
+        return (v > 0).astype(float)
+
+    defvjp(spike, lambda ans, v: lambda g: g * surrogate_grad(v, kind, k))
+    return spike
+
+
+@primitive
+def detach(x):
+    return x
+
+
+defvjp(detach, lambda ans, x: lambda g: 0.0 * g)
+
+
+def forward(params, X, cfg, record=False):
+    """Spec forward pass. ``params``: dict with w_in (H, C), w_rec (H, H), b_h (H,), w_out (K, H),
+    b_out (K,). Returns the window logits (n, K), or the traces when ``record``."""
+    dt = cfg.get("dt", 1.0)
+    alpha = 0.0 if cfg["tau_syn"] == 0 else np.exp(-dt / cfg["tau_syn"])
+    beta = np.exp(-dt / cfg["tau_mem"])
+    beta_o = 0.0 if cfg["tau_out"] == 0 else np.exp(-dt / cfg["tau_out"])
+    theta = cfg["threshold"]
+    kind = cfg["surrogate"]
+    k = cfg.get("surrogate_slope") or SLOPE[kind]
+    spike = make_spike_fn(kind, k)
+    n, T, _ = X.shape
+    H = params["w_rec"].shape[0]
+    K = params["w_out"].shape[0]
+    I = anp.zeros((n, H))
+    U = anp.zeros((n, H))
+    s = anp.zeros((n, H))
+    O = anp.zeros((n, K))
+    Os, Us, Ss = [], [], []
+    for t in range(T):
+        a = anp.dot(X[:, t, :], params["w_in"].T) + anp.dot(s, params["w_rec"].T) + params["b_h"]
+        I = alpha * I + a
+        s_prev = detach(s) if cfg["detach_reset"] else s
+        if cfg["reset"] == "subtract":
+            U = beta * U + I - theta * s_prev
+        else:
+            U = beta * U * (1.0 - s_prev) + I
+        s = spike(U - theta)
+        O = beta_o * O + anp.dot(s, params["w_out"].T) + params["b_out"]
+        Os.append(O)
+        Us.append(U)
+        Ss.append(s)
+    if record:
+        return np.stack(Us, 1), np.stack(Ss, 1), np.stack(Os, 1)
+    Ost = anp.stack(Os, axis=1)
+    if cfg["readout"] == "mean":
+        return anp.mean(Ost, axis=1)
+    if cfg["readout"] == "last":
+        return Ost[:, -1, :]
+    return anp.max(Ost, axis=1)
+
+
+def loss(params, X, y, cfg):
+    z = forward(params, X, cfg)
+    m = anp.max(z, axis=1, keepdims=True)
+    lse = anp.log(anp.sum(anp.exp(z - m), axis=1)) + m[:, 0]
+    return anp.mean(lse - z[np.arange(len(y)), y])
+
+
+def loss_and_grad(params, X, y, cfg):
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    X = np.asarray(X, dtype=np.float64)
+    return float(loss(params, X, y, cfg)), grad(loss)(params, X, y, cfg)

@@ -1,0 +1,167 @@
+"""Bad input gives a clear Python exception naming the problem, never a crash; unusual but valid
+input (dtypes, strides, 2-D) is accepted."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, TopologyError, _core
+
+FAST = dict(n_hidden=8, max_epochs=1, batch_size=8, random_state=0)
+rng = np.random.default_rng(0)
+X = (rng.random((24, 10, 5)) < 0.2).astype(np.uint8)
+y = np.arange(24) % 3
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return SpikingRNNClassifier(**FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        (np.zeros(5), ValueError, "3-D .* or 2-D .* got an array with 1 dimension"),
+        (np.zeros((2, 3, 4, 5)), ValueError, "4 dimension"),
+        (np.zeros((0, 10, 5)), ValueError, "empty"),
+        (np.zeros((24, 0, 5)), ValueError, "empty"),
+        (np.where(X > 0, np.nan, 0.0), ValueError, "NaN or infinite"),
+        (np.where(X > 0, np.inf, 0.0), ValueError, "NaN or infinite"),
+        (-X.astype(np.int16), ValueError, "non-negative"),
+        (X.astype(np.float64) - 0.5, ValueError, "non-negative"),
+        (X.astype(str), TypeError, "numeric"),
+        (X.astype(object), TypeError, "numeric"),
+        (X.astype(np.complex64), TypeError, "numeric"),
+    ],
+)
+def test_bad_X_in_fit(bad, exc, match):
+    yy = y[: len(bad)] if np.ndim(bad) >= 1 and len(bad) <= len(y) else y
+    with pytest.raises(exc, match=match):
+        SpikingRNNClassifier(**FAST).fit(bad, yy)
+
+
+def test_sparse_matrix_rejected():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="sparse"):
+        SpikingRNNClassifier(**FAST).fit(sparse.csr_matrix(X[:, 0, :]), y)
+
+
+@pytest.mark.parametrize(
+    "yy, match",
+    [
+        (y[:-1], "24 trials but y has 23 labels"),
+        (np.zeros(24), "single class"),
+        (np.ones((24, 2)), "1-D"),
+        (np.linspace(0, 1, 24), "Unknown label type|continuous"),
+    ],
+)
+def test_bad_y(yy, match):
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(**FAST).fit(X, yy)
+
+
+@pytest.mark.parametrize(
+    "param, value, match",
+    [
+        ("n_hidden", 0, "n_hidden must be >= 1"),
+        ("n_hidden", 2.5, "n_hidden must be an integer"),
+        ("tau_mem", -1.0, "tau_mem must be >= 0"),
+        ("threshold", 0.0, "threshold must be > 0"),
+        ("reset", "soft", "reset must be one of"),
+        ("surrogate", "relu", "surrogate must be one of"),
+        ("readout", "sum", "readout must be one of"),
+        ("surrogate_slope", -2.0, "surrogate_slope must be > 0"),
+        ("learning_rate", 0.0, "learning_rate must be > 0"),
+        ("learning_rate", float("nan"), "learning_rate must be a finite number"),
+        ("batch_size", 0, "batch_size must be >= 1"),
+        ("max_epochs", 0, "max_epochs must be >= 1"),
+        ("validation_fraction", 1.0, "validation_fraction must be < 1"),
+        ("n_jobs", 0, "n_jobs must be a non-zero integer"),
+        ("dt", 0.0, "dt must be > 0"),
+        ("optimizer", "lbfgs", "optimizer must be one of"),
+        ("detach_reset", "yes", "detach_reset must be True or False"),
+        ("callback", 3, "callback must be callable"),
+    ],
+)
+def test_bad_parameters(param, value, match):
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(**{**FAST, param: value}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "dtype", [bool, np.uint8, np.int8, np.int16, np.int32, np.int64, np.uint16, np.float16, np.float32, np.float64]
+)
+def test_unusual_dtypes_give_the_same_model(dtype):
+    ref = SpikingRNNClassifier(**FAST).fit(X, y)
+    clf = SpikingRNNClassifier(**FAST).fit(X.astype(dtype), y)
+    np.testing.assert_array_equal(clf.get_weights()["w_in"], ref.get_weights()["w_in"])
+    np.testing.assert_array_equal(clf.predict_proba(X.astype(dtype)), ref.predict_proba(X))
+
+
+def test_large_counts_are_not_truncated():
+    big = X.astype(np.int64) * 300
+    clf = SpikingRNNClassifier(**FAST).fit(big, y)
+    ref = SpikingRNNClassifier(**FAST).fit(big.astype(np.float64), y)
+    np.testing.assert_array_equal(clf.get_weights()["w_in"], ref.get_weights()["w_in"])
+
+
+def test_non_contiguous_and_2d_input(fitted):
+    Xf = np.asfortranarray(X)
+    rev = X[::-1][::-1]  # a view with negative strides twice = original order, non-trivial strides
+    strided = np.repeat(X, 2, axis=2)[:, :, ::2]
+    for arr in (Xf, rev, strided):
+        np.testing.assert_array_equal(fitted.predict_proba(arr), fitted.predict_proba(X))
+    flipped = X[::-1]
+    np.testing.assert_array_equal(fitted.predict_proba(flipped), fitted.predict_proba(X)[::-1])
+    two_d = SpikingRNNClassifier(**FAST).fit(X[:, 0, :], y)
+    assert two_d.predict(X[:, 0, :]).shape == (24,)
+    np.testing.assert_array_equal(two_d.predict(X[:, 0, :]), two_d.predict(X[:, :1, :]))
+
+
+def test_predict_with_other_channel_count(fitted):
+    with pytest.raises(ValueError, match="X has 6 channels, but SpikingRNNClassifier was fitted with 5"):
+        fitted.predict(np.zeros((3, 10, 6)))
+    with pytest.raises(ValueError, match="X has 6 channels"):
+        fitted.simulate(np.zeros((3, 10, 6)))
+    with pytest.raises(ValueError, match="empty"):
+        fitted.predict(np.zeros((0, 10, 5)))
+
+
+def test_loss_and_grad_bad_labels(fitted):
+    with pytest.raises(ValueError, match="labels not seen in fit"):
+        fitted.loss_and_grad(X[:3], [0, 1, 7])
+    with pytest.raises(ValueError, match="one label per trial"):
+        fitted.loss_and_grad(X[:3], [0, 1])
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function", "simulate", "decision_path"])
+def test_unfitted_use(method):
+    with pytest.raises(NotFittedError):
+        getattr(SpikingRNNClassifier(), method)(X)
+    with pytest.raises(NotFittedError):
+        SpikingRNNClassifier().get_weights()
+
+
+def test_baseline_validates_too():
+    with pytest.raises(ValueError, match="non-negative"):
+        PoissonNaiveBayes().fit(-X.astype(int), y)
+    with pytest.raises(NotFittedError):
+        PoissonNaiveBayes().predict(X)
+
+
+def test_core_rejects_bad_topology_and_options_with_exceptions():
+    with pytest.raises(TopologyError, match="invalid topology"):
+        _core.Network("{not json", 0)
+    spec = '{"n_inputs": 3, "n_outputs": 2, "populations": [{"name": "h", "size": 4}], "projections": [{"source": "input", "target": "nowhere"}, {"source": "h", "target": "readout"}]}'
+    with pytest.raises(TopologyError, match="unknown target population 'nowhere'"):
+        _core.Network(spec, 0)
+    ok = spec.replace('"nowhere"', '"h"')
+    net = _core.Network(ok, 0)
+    with pytest.raises(ValueError, match="invalid training options"):
+        net.fit(np.zeros((2, 3, 3), np.uint8), np.array([0, 1]), None, None, "{}", 1)
+    with pytest.raises(ValueError, match="class index -1 is negative"):
+        net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, -1]), 1)
+    with pytest.raises(ValueError, match="class index 5 out of range"):
+        net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 5]), 1)
+    with pytest.raises(ValueError, match="X has 2 trials but y has 3 labels"):
+        net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 1, 1]), 1)

@@ -1,0 +1,255 @@
+"""The scikit-learn classifier: behaviour, agreement with the spec's equations, determinism,
+persistence."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+import reference
+from motorsrnn import ModelFileError, PoissonNaiveBayes, SpikingRNNClassifier, load
+from motorsrnn.baselines import SpikeCountTransformer
+from motorsrnn.datasets import make_center_out
+
+FAST = dict(n_hidden=24, max_epochs=3, batch_size=16, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=160, n_neurons=20, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return SpikingRNNClassifier(**FAST).fit(data.X, data.y)
+
+
+def test_init_only_stores_parameters():
+    clf = SpikingRNNClassifier(n_hidden=7, tau_mem=-5)  # invalid, but only checked in fit
+    assert clf.get_params()["n_hidden"] == 7
+    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(clf))
+    with pytest.raises(ValueError, match="tau_mem"):
+        clf.fit(np.zeros((4, 3, 2)), [0, 1, 0, 1])
+
+
+def test_fit_returns_self_and_learned_attributes(data, fitted):
+    assert fitted.n_features_in_ == data.X.shape[2]
+    assert list(fitted.classes_) == [0, 1, 2, 3]
+    assert fitted.n_iter_ == 3 and len(fitted.history_) == 3
+    assert fitted.stop_reason_ == "max_epochs"
+    assert {"loss", "accuracy", "grad_norm"} <= set(fitted.history_[0])
+    w = fitted.get_weights()
+    assert w["w_in"].shape == (24, 20) and w["w_rec"].shape == (24, 24) and w["b_h"].shape == (24,)
+    assert w["w_out"].shape == (4, 24) and w["b_out"].shape == (4,)
+
+
+def test_string_labels_and_proba_column_order(data):
+    names = np.array(["right", "up", "left", "down"])[data.y]
+    clf = SpikingRNNClassifier(**FAST).fit(data.X, names)
+    assert list(clf.classes_) == sorted(set(names.tolist()))
+    proba = clf.predict_proba(data.X[:10])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.predict(data.X[:10]), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(data.X[:10])), proba, rtol=1e-6)
+
+
+def test_binary_decision_function_is_a_vector(data):
+    mask = data.y < 2
+    clf = SpikingRNNClassifier(**FAST).fit(data.X[mask], data.y[mask])
+    d = clf.decision_function(data.X[mask][:5])
+    assert d.shape == (5,)
+    np.testing.assert_array_equal(clf.predict(data.X[mask][:5]), clf.classes_[(d > 0).astype(int)])
+
+
+def test_learns_center_out_above_chance_and_beats_a_count_baseline():
+    d = make_center_out(n_trials=1200, random_state=0)
+    tr, te = slice(0, 900), slice(900, None)
+    clf = SpikingRNNClassifier(random_state=0).fit(d.X[tr], d.y[tr])
+    acc = clf.score(d.X[te], d.y[te])
+    logreg = make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(d.X[tr], d.y[tr])
+    pnb = PoissonNaiveBayes().fit(d.X[tr], d.y[tr])
+    print(f"SNN {acc:.3f}, logistic regression {logreg.score(d.X[te], d.y[te]):.3f}, Poisson NB {pnb.score(d.X[te], d.y[te]):.3f}")
+    assert acc > 0.6, acc  # chance is 0.25
+    assert clf.history_[-1]["loss"] < clf.history_[0]["loss"]
+
+
+def test_same_seed_same_weights_for_any_thread_count(data):
+    a = SpikingRNNClassifier(**FAST, n_jobs=1).fit(data.X, data.y).get_weights()
+    b = SpikingRNNClassifier(**FAST, n_jobs=2).fit(data.X, data.y).get_weights()
+    c = SpikingRNNClassifier(**{**FAST, "random_state": 1}, n_jobs=2).fit(data.X, data.y).get_weights()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert not np.array_equal(a["w_in"], c["w_in"])
+
+
+def test_simulate_matches_the_spec_equations(data, fitted):
+    """simulate() agrees with an independent NumPy implementation of the equations."""
+    X = data.X[:6]
+    sim = fitted.simulate(X)
+    cfg = dict(fitted.get_params())
+    U, S, O = reference.forward(fitted.get_weights(), X.astype(np.float64), cfg, record=True)
+    assert sim.spikes.shape == (6, 50, 24) and sim.spikes.dtype == np.uint8
+    assert set(np.unique(sim.spikes)) <= {0, 1}
+    # float32 (core) and float64 (reference) take the same spike decisions on this data
+    np.testing.assert_array_equal(sim.spikes, S.astype(np.uint8))
+    np.testing.assert_allclose(sim.membrane, U, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(sim.readout, O, rtol=1e-4, atol=1e-4)
+    assert sim.spikes.sum() > 0
+    np.testing.assert_allclose(sim.logits[:, -1], fitted.decision_function(X), rtol=1e-6)
+    np.testing.assert_allclose(sim.logits[:, 0], sim.readout[:, 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"reset": "zero"},
+        {"detach_reset": False},
+        {"readout": "last", "surrogate": "arctan"},
+        {"readout": "max", "surrogate": "sigmoid", "surrogate_slope": 5.0},
+        {"surrogate": "triangle", "tau_syn": 0.0},
+    ],
+)
+def test_loss_and_grad_equal_autodiff_of_the_spec(data, fitted, options):
+    """BPTT in Rust equals autograd's reverse mode through the spec's forward equations."""
+    clf = clone(fitted).set_params(**options)
+    clf.fit(data.X[:40], data.y[:40])
+    w = fitted.get_weights()
+    w["w_in"] = w["w_in"] * 2.0  # more activity than the trained net: more surrogate terms
+    clf.set_weights(w)
+    X, y = data.X[:12], data.y[:12]
+    loss, g = clf.loss_and_grad(X, y)
+    cfg = dict(clf.get_params())
+    _, S, _ = reference.forward(clf.get_weights(), X.astype(np.float64), cfg, record=True)
+    # same spikes in float32 and float64, so both differentiate the same branch of the forward pass
+    np.testing.assert_array_equal(clf.simulate(X, membrane=False).spikes, S.astype(np.uint8))
+    assert S.sum() > 0
+    ref_loss, ref_g = reference.loss_and_grad(clf.get_weights(), X, y, cfg)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    for k in g:
+        scale = np.abs(ref_g[k]).max()
+        assert scale > 0, k
+        np.testing.assert_allclose(g[k], ref_g[k], rtol=0, atol=2e-4 * scale, err_msg=k)
+
+
+def test_get_set_weights_round_trip_and_errors(fitted, data):
+    clf = pickle.loads(pickle.dumps(fitted))
+    w = clf.get_weights()
+    w["w_out"] = np.zeros_like(w["w_out"])
+    w["b_out"] = np.array([0.0, 5.0, 0.0, 0.0])
+    clf.set_weights({"w_out": w["w_out"], "b_out": w["b_out"]})
+    assert (clf.predict(data.X[:5]) == 1).all()
+    np.testing.assert_array_equal(clf.get_weights()["w_in"], fitted.get_weights()["w_in"])
+    with pytest.raises(ValueError, match="unknown weight name"):
+        clf.set_weights({"w_bogus": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"must have shape \(24, 20\)"):
+        clf.set_weights({"w_in": np.zeros((20, 24))})
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        clf.set_weights({"b_h": np.full(24, np.nan)})
+
+
+def test_pickle_and_save_load(tmp_path, fitted, data):
+    p = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(p.predict_proba(data.X), fitted.predict_proba(data.X))
+    path = tmp_path / "model.msrnn"
+    fitted.save(path)
+    loaded = load(path)
+    assert type(loaded) is SpikingRNNClassifier
+    assert loaded.get_params()["n_hidden"] == 24
+    np.testing.assert_array_equal(loaded.predict_proba(data.X), fitted.predict_proba(data.X))
+    assert loaded.history_ == fitted.history_
+    assert SpikingRNNClassifier.load(path).n_features_in_ == 20
+    # clone of a fitted estimator is unfitted; refit works
+    assert not hasattr(clone(loaded), "network_")
+
+
+def test_save_load_keeps_label_types(tmp_path, data):
+    names = np.array(["a", "b", "c", "d"])[data.y]
+    clf = SpikingRNNClassifier(**FAST).fit(data.X, names)
+    clf.save(tmp_path / "m.msrnn")
+    back = load(tmp_path / "m.msrnn")
+    assert back.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(back.predict(data.X), clf.predict(data.X))
+
+
+def test_corrupt_and_foreign_model_files(tmp_path, fitted):
+    bad = tmp_path / "bad.msrnn"
+    bad.write_bytes(b"definitely not a model")
+    with pytest.raises(ModelFileError, match="not a motorsrnn model file"):
+        load(bad)
+    good = tmp_path / "good.msrnn"
+    fitted.save(good)
+    raw = good.read_bytes()
+    (tmp_path / "cut.msrnn").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ModelFileError, match="format version 1"):
+        load(tmp_path / "cut.msrnn")
+    newer = bytearray(raw)
+    newer[8] = 42
+    (tmp_path / "new.msrnn").write_bytes(bytes(newer))
+    with pytest.raises(ModelFileError, match="version 42"):
+        load(tmp_path / "new.msrnn")
+
+
+def test_callback_can_stop_training_and_keyboard_interrupt_keeps_weights(data):
+    seen = []
+
+    def stop_after_two_batches(info):
+        seen.append(info["event"])
+        return not (info["event"] == "batch" and info["batch"] == 1)
+
+    clf = SpikingRNNClassifier(**FAST, callback=stop_after_two_batches)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        clf.fit(data.X, data.y)
+    assert clf.stop_reason_ == "interrupted" and seen == ["batch", "batch"]
+    assert clf.predict(data.X).shape == (len(data.y),)
+
+    def ctrl_c(info):
+        if info["event"] == "epoch" and info["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    clf = SpikingRNNClassifier(**FAST, callback=ctrl_c)
+    with pytest.warns(RuntimeWarning, match="interrupted after 2 complete epoch"):
+        clf.fit(data.X, data.y)
+    assert clf.n_iter_ == 2
+    ref = SpikingRNNClassifier(**{**FAST, "max_epochs": 2}).fit(data.X, data.y)
+    np.testing.assert_array_equal(clf.get_weights()["w_in"], ref.get_weights()["w_in"])
+
+
+def test_callback_errors_propagate(data):
+    def boom(info):
+        raise ZeroDivisionError("from the callback")
+
+    with pytest.raises(ZeroDivisionError, match="from the callback"):
+        SpikingRNNClassifier(**FAST, callback=boom).fit(data.X, data.y)
+
+
+def test_early_stopping_restores_best_epoch(data):
+    clf = SpikingRNNClassifier(**{**FAST, "max_epochs": 30}, early_stopping=True, n_iter_no_change=2, learning_rate=0.05)
+    clf.fit(data.X, data.y)
+    assert all(h["val_loss"] is not None for h in clf.history_)
+    best = int(np.argmin([h["val_loss"] for h in clf.history_]))
+    if clf.stop_reason_ == "early_stopping":
+        assert clf.n_iter_ < 30
+    assert clf.best_epoch_ == best
+
+
+def test_divergence_is_reported_and_weights_stay_finite(data):
+    from motorsrnn import TrainingDivergedError
+
+    # SGD steps of 1e38 * gradient overflow float32 at the first update
+    clf = SpikingRNNClassifier(**FAST, optimizer="sgd", learning_rate=1e38, max_grad_norm=None)
+    with pytest.raises(TrainingDivergedError, match=r"at epoch 0, batch \d"):
+        clf.fit(data.X, data.y)
+    assert clf.stop_reason_ == "diverged"
+    assert all(np.isfinite(v).all() for v in clf.get_weights().values())
+
+
+def test_decision_path_shapes(data, fitted):
+    path = fitted.decision_path(data.X[:4, :30])
+    assert path.shape == (4, 30, 4)
+    # a prefix of the window gives the same path as the whole window up to that point
+    full = fitted.decision_path(data.X[:4])
+    np.testing.assert_allclose(path, full[:, :30], rtol=1e-6)
