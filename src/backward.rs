@@ -97,7 +97,13 @@ pub fn backward<T: Real>(
                     let proj = &topo.projs[j];
                     if let Endpoint::Pop(r) = proj.target {
                         if !proj.delayed {
-                            general_mat_mul(T::one(), &gi[r].slice(s![..nb, ..]), &params.w[j].t(), T::one(), &mut gs_p);
+                            general_mat_mul(
+                                T::one(),
+                                &gi[r].slice(s![..nb, ..]),
+                                &params.w[j].t(),
+                                T::one(),
+                                &mut gs_p,
+                            );
                         }
                     }
                 }

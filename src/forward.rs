@@ -333,7 +333,7 @@ mod tests {
         forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, true);
         let mut alone = Workspace::new(&topo, 1);
         forward(&topo, &params, &k, &ev, &[2], &mut alone, true);
-        assert!(ws.tape.spikes[0].len() > 0);
+        assert!(!ws.tape.spikes[0].is_empty());
         for t in 0..20 {
             assert_eq!(ws.tape.u_at(0, 7, t, 2), alone.tape.u_at(0, 7, t, 0));
             assert_eq!(&ws.tape.o[(t * 3 + 2) * 2..(t * 3 + 3) * 2], &alone.tape.o[t * 2..t * 2 + 2]);

@@ -153,7 +153,9 @@ mod tests {
             let mut lm = logits;
             lm[i] -= 1e-6;
             let mut d = [0.0; 6];
-            let fd = 0.5 * (cross_entropy(&lp, &[1, 0], 3, 1.0, &mut d).0 - cross_entropy(&lm, &[1, 0], 3, 1.0, &mut d).0) / 2e-6;
+            let fd = 0.5
+                * (cross_entropy(&lp, &[1, 0], 3, 1.0, &mut d).0 - cross_entropy(&lm, &[1, 0], 3, 1.0, &mut d).0)
+                / 2e-6;
             assert!((fd - g[i]).abs() < 1e-8, "{i}: {fd} vs {}", g[i]);
         }
     }

@@ -259,7 +259,8 @@ impl<T: Real> Model<T> {
         if value.iter().any(|x| !x.is_finite()) {
             return Err(invalid!("weights '{name}' contain NaN or infinite values"));
         }
-        let shape_err = |want: (usize, usize)| invalid!("weights '{name}' must have shape {want:?}, got {:?}", value.dim());
+        let shape_err =
+            |want: (usize, usize)| invalid!("weights '{name}' must have shape {want:?}, got {:?}", value.dim());
         if let Some(j) = self.topo.projs.iter().position(|p| p.key == name) {
             let w = &mut self.params.w[j];
             let want = (w.ncols(), w.nrows());
@@ -268,7 +269,9 @@ impl<T: Real> Model<T> {
             }
             if let Some(m) = &self.masks[j] {
                 if value.t().iter().zip(m.iter()).any(|(x, k)| *k == T::zero() && *x != T::zero()) {
-                    return Err(invalid!("weights '{name}' are non-zero where the projection's mask removes connections"));
+                    return Err(invalid!(
+                        "weights '{name}' are non-zero where the projection's mask removes connections"
+                    ));
                 }
             }
             w.assign(&value.t());

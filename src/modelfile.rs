@@ -45,7 +45,8 @@ pub fn to_bytes<T: Real>(model: &Model<T>, metadata: &str) -> Result<Vec<u8>> {
     };
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    rmp_serde::encode::write_named(&mut out, &saved).map_err(|e| Error::FileFormat(format!("cannot encode the model: {e}")))?;
+    rmp_serde::encode::write_named(&mut out, &saved)
+        .map_err(|e| Error::FileFormat(format!("cannot encode the model: {e}")))?;
     Ok(out)
 }
 

@@ -58,7 +58,8 @@ impl<T: Real> ParamSet<T> {
             w.iter_mut().for_each(|x| *x = T::c(normal.sample(&mut rng)));
             let mask = p.density.map(|d| {
                 let keep = Bernoulli::new(d).expect("density in (0, 1]");
-                let m = Array2::from_shape_fn(w.raw_dim(), |_| if keep.sample(&mut rng) { T::one() } else { T::zero() });
+                let m =
+                    Array2::from_shape_fn(w.raw_dim(), |_| if keep.sample(&mut rng) { T::one() } else { T::zero() });
                 *w *= &m;
                 m
             });

@@ -39,7 +39,9 @@ fn run<R: Send>(py: Python<'_>, n_threads: usize, f: impl FnOnce() -> crate::Res
     let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| pool.install(f))));
     match out {
         Ok(r) => r.map_err(to_py),
-        Err(_) => Err(PyRuntimeError::new_err("internal error in the motorsrnn core (please report it with the input that caused it)")),
+        Err(_) => Err(PyRuntimeError::new_err(
+            "internal error in the motorsrnn core (please report it with the input that caused it)",
+        )),
     }
 }
 
@@ -141,7 +143,11 @@ struct Network {
     model: Model<f32>,
 }
 
-fn weights_dict<'py>(py: Python<'py>, model: &Model<f32>, p: &crate::params::ParamSet<f32>) -> PyResult<Bound<'py, PyDict>> {
+fn weights_dict<'py>(
+    py: Python<'py>,
+    model: &Model<f32>,
+    p: &crate::params::ParamSet<f32>,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (name, arr) in model.named_params(p) {
         if name.starts_with("b_") && model.topo.projs.iter().all(|q| q.key != name) {
@@ -185,7 +191,12 @@ impl Network {
     }
 
     /// Logits after each step, `(n_trials, n_steps, n_outputs)`.
-    fn logits_per_step<'py>(&self, py: Python<'py>, x: Spikes<'py>, n_threads: usize) -> PyResult<Bound<'py, PyArray3<f32>>> {
+    fn logits_per_step<'py>(
+        &self,
+        py: Python<'py>,
+        x: Spikes<'py>,
+        n_threads: usize,
+    ) -> PyResult<Bound<'py, PyArray3<f32>>> {
         let ev = x.events(py, n_threads)?;
         let m = &self.model;
         Ok(run(py, n_threads, || m.logits_per_step(&ev))?.into_pyarray(py))
@@ -193,7 +204,13 @@ impl Network {
 
     /// `(spikes, membranes or None, readout)`: lists of `(n_trials, n_steps, size)` arrays per
     /// population, and the readout traces.
-    fn simulate<'py>(&self, py: Python<'py>, x: Spikes<'py>, membrane: bool, n_threads: usize) -> PyResult<Bound<'py, PyAny>> {
+    fn simulate<'py>(
+        &self,
+        py: Python<'py>,
+        x: Spikes<'py>,
+        membrane: bool,
+        n_threads: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let ev = x.events(py, n_threads)?;
         let m = &self.model;
         let sim = run(py, n_threads, || m.simulate(&ev, membrane))?;
@@ -249,7 +266,8 @@ impl Network {
             .projections
             .iter()
             .map(|p| {
-                let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                let kind =
+                    serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
                 (p.key(), p.source.clone(), p.target.clone(), kind, p.trainable)
             })
             .collect()
@@ -276,8 +294,8 @@ impl Network {
         n_threads: usize,
         callback: Option<Py<PyAny>>,
     ) -> PyResult<(Vec<Bound<'py, PyDict>>, String, Option<usize>, Option<(usize, usize)>)> {
-        let cfg: TrainConfig =
-            serde_json::from_str(config_json).map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
+        let cfg: TrainConfig = serde_json::from_str(config_json)
+            .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
         let ev = x.events(py, n_threads)?;
         let y = labels(&y)?;
         let val = match (x_val, y_val) {
@@ -299,7 +317,11 @@ impl Network {
         });
         let report = match result {
             Ok(r) => r.map_err(to_py)?,
-            Err(_) => return Err(PyRuntimeError::new_err("internal error in the motorsrnn core during fit (please report it)")),
+            Err(_) => {
+                return Err(PyRuntimeError::new_err(
+                    "internal error in the motorsrnn core during fit (please report it)",
+                ))
+            }
         };
         if let Some(e) = monitor.error.take() {
             if !e.is_instance_of::<PyKeyboardInterrupt>(py) {
@@ -316,7 +338,6 @@ impl Network {
         Ok((history, stop.to_string(), report.best_epoch, diverged))
     }
 }
-
 
 /// The compiled core of motorsrnn.
 #[pymodule]

@@ -30,6 +30,9 @@ impl Count for f64 {
     }
 }
 
+/// One trial's events: per-step counts of events, channels, counts.
+type TrialEvents<T> = (Vec<usize>, Vec<u32>, Vec<T>);
+
 /// The input of a data set as events: for trial `n` and step `t`, the slice
 /// `offsets[n * steps + t] .. offsets[n * steps + t + 1]` of `channels` / `counts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +53,7 @@ impl<T: Real> InputEvents<T> {
         if n_channels > u32::MAX as usize {
             return Err(invalid!("too many channels ({n_channels})"));
         }
-        let per_trial: Vec<Result<(Vec<usize>, Vec<u32>, Vec<T>)>> = (0..n_trials)
+        let per_trial: Vec<Result<TrialEvents<T>>> = (0..n_trials)
             .into_par_iter()
             .map(|n| {
                 let trial = x.index_axis(ndarray::Axis(0), n);

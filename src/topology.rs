@@ -313,7 +313,9 @@ impl Topology {
                 return bad(format!("projection '{key}': a recurrent projection must start and end in the same population (use 'feedback')"));
             }
             if s.kind == ProjectionKind::Feedback && source == target {
-                return bad(format!("projection '{key}': a feedback projection must join two populations (use 'recurrent')"));
+                return bad(format!(
+                    "projection '{key}': a feedback projection must join two populations (use 'recurrent')"
+                ));
             }
             if let Some(d) = s.density {
                 if !(d > 0.0 && d <= 1.0) {

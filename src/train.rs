@@ -90,7 +90,10 @@ pub enum StopReason {
     /// The monitor asked to stop (e.g. Ctrl-C).
     Interrupted,
     /// Non-finite loss or gradient; the weights are the last finite ones.
-    Diverged { epoch: usize, batch: usize },
+    Diverged {
+        epoch: usize,
+        batch: usize,
+    },
 }
 
 /// The outcome of [`fit`].

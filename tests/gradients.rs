@@ -182,7 +182,8 @@ fn detached_reset_changes_only_the_reset_path() {
     let (l1, g1) = full.loss_and_grad(&ev, &y).unwrap();
     let (l2, g2) = detached.loss_and_grad(&ev, &y).unwrap();
     assert_eq!(l1, l2, "detaching changes gradients, not the forward pass");
-    let diff: f64 = g1.slices().iter().zip(g2.slices()).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum();
+    let diff: f64 =
+        g1.slices().iter().zip(g2.slices()).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum();
     assert!(diff > 1e-6, "detach_reset had no effect on the gradient");
     // readout gradients do not depend on the reset path
     assert_eq!(g1.w[2], g2.w[2]);

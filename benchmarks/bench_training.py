@@ -1,0 +1,165 @@
+"""Training-step benchmark of motorsrnn on the workloads of shared/spec/workloads.md.
+
+One training step = forward + backward + Adam update on one mini-batch, float32, data in memory,
+2 threads. Each workload runs in its own process (so that its peak resident memory is its own); the
+script prints, per workload, the median ms per step over the timed steps (after warm-up), the peak
+resident memory, the measured hidden firing rate, the dense-equivalent GFLOP/s, and the machine's
+measured float32 matrix-multiply rate on the same number of threads.
+
+    python benchmarks/bench_training.py                 # all workloads, table on stdout
+    python benchmarks/bench_training.py --markdown BENCHMARKS.md
+
+Peers (snnTorch, a plain PyTorch loop) are not part of this baseline harness yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+WORKLOADS = {
+    # id: (channels, hidden, classes, time steps, batch, input rate Hz)
+    "W-S": (96, 128, 4, 50, 32, 20.0),
+    "W-M": (128, 256, 8, 500, 64, 20.0),
+    "W-L": (192, 1024, 8, 500, 32, 20.0),
+}
+
+
+def dense_flops_per_step(c, h, k, t, b):
+    """Dense-equivalent arithmetic of one training step: the forward products (input, recurrent,
+    readout: 2 flops per multiply-add) and twice as much for the backward pass."""
+    forward = 2.0 * b * t * (c * h + h * h + h * k)
+    return 3.0 * forward
+
+
+def child(name: str, steps: int, warmup: int, threads: int) -> dict:
+    import numpy as np
+
+    from motorsrnn import SpikingRNNClassifier, _core
+
+    c, h, k, t, b, rate = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    X = (rng.random((b, t, c)) < rate * 1e-3).astype(np.uint8)
+    y = (np.arange(b) % k).astype(np.int64)
+
+    def network(scale):
+        est = SpikingRNNClassifier(n_hidden=h, input_scale=scale, recurrent_scale=0.1)
+        return _core.Network(json.dumps(est._network_spec(c, k)), 0)
+
+    def hidden_rate(net):
+        spikes, _, _ = net.simulate(X, False, threads)
+        return float(spikes[0].mean() * 1000.0)
+
+    # Scale the input weights so that the hidden population fires at 10-50 Hz (target 25 Hz).
+    scale = 0.5 * (96.0 / c) ** 0.5
+    for _ in range(30):
+        r = hidden_rate(network(scale))
+        if 15.0 <= r <= 35.0:
+            break
+        scale *= (25.0 / max(r, 0.5)) ** 0.5 if r > 0 else 2.0
+    net = network(scale)
+    stamps = []
+    config = dict(learning_rate=1e-4, max_epochs=warmup + steps, batch_size=b, seed=0)
+    t0 = time.perf_counter()
+    net.fit(X, y, None, None, json.dumps(config), threads, lambda info: stamps.append(time.perf_counter()))
+    # One batch per epoch: a batch callback and an epoch callback per step.
+    batch_times = [s for i, s in enumerate(stamps) if i % 2 == 0]
+    prev = [t0] + batch_times[:-1]
+    durations = [a - p for a, p in zip(batch_times, prev)][warmup:]
+    ms = float(np.median(durations) * 1000.0)
+    rate_after = hidden_rate(net)  # the learning rate is small: the rate barely moves while timing
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    flops = dense_flops_per_step(c, h, k, t, b)
+    return {
+        "workload": name,
+        "ms_per_step": ms,
+        "peak_rss_mb": peak_mb,
+        "hidden_rate_hz": rate_after,
+        "input_scale": scale,
+        "dense_gflops": flops / (ms * 1e-3) / 1e9,
+        "steps": len(durations),
+    }
+
+
+def matmul_gflops(threads: int) -> float:
+    """Best float32 matrix-multiply rate of NumPy's BLAS on `threads` threads."""
+    import numpy as np
+
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    n = 1024
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    bm = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    best = float("inf")
+    with threadpool_limits(limits=threads):
+        for _ in range(10):
+            t0 = time.perf_counter()
+            a @ bm
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    p.add_argument("--steps", type=int, default=10, help="timed steps per workload (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--markdown", help="also write the results to this Markdown file")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.steps, args.warmup, args.threads)))
+        return 0
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
+    rows = []
+    for name in args.workloads:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
+             "--threads", str(args.threads)],
+            check=True, capture_output=True, text=True, env=env,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"{name}: {rows[-1]}", flush=True)
+    peak = matmul_gflops(args.threads)
+    cmd = "python benchmarks/bench_training.py " + " ".join(a for a in (argv or sys.argv[1:]) if a)
+    lines = [
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads used; "
+        f"Python {platform.python_version()}; measured float32 matmul (NumPy BLAS, 1024x1024, {args.threads} threads): "
+        f"**{peak:.1f} GFLOP/s**.",
+        "",
+        "| workload | ms / training step (median) | peak RSS (MB) | hidden rate (Hz) | dense-equivalent GFLOP/s | / matmul peak |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['workload']} | {r['ms_per_step']:.2f} | {r['peak_rss_mb']:.0f} | {r['hidden_rate_hz']:.1f} | "
+            f"{r['dense_gflops']:.1f} | {r['dense_gflops'] / peak:.2f} |"
+        )
+    table = "\n".join(lines)
+    print("\n" + table)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("# Benchmarks\n\n")
+            f.write("Produced by the harness, not by hand:\n\n```\n" + cmd.strip() + "\n```\n\n")
+            f.write(
+                "One training step = forward + backward + Adam update on one mini-batch (float32, data in memory). "
+                "Workloads from `shared/spec/workloads.md` (Bernoulli input at 20 Hz per 1 ms bin; input weights "
+                "scaled so the hidden population fires at 15-35 Hz). Median over the timed steps after warm-up; "
+                "peak resident memory of the process running that workload alone. Dense-equivalent GFLOP/s = "
+                "(3 x the dense forward multiply-adds x 2) / step time: a ratio above 1 to the matmul peak means "
+                "sparsity was turned into speed.\n\n"
+            )
+            f.write(table + "\n\n")
+            f.write("Peers (snnTorch, plain PyTorch loop) are not measured by this harness yet.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Command line: ``python -m motorsrnn demo``.
+
+Generates the default synthetic centre-out data set, trains a spiking recurrent classifier on 50 ms
+windows, and prints its held-out accuracy beside chance and two count-based baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Train and evaluate on synthetic centre-out data; print a small report."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+
+    from . import PoissonNaiveBayes, SpikingRNNClassifier
+    from .baselines import SpikeCountTransformer
+    from .datasets import make_center_out
+
+    data = make_center_out(n_trials=args.n_trials, random_state=args.seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed
+    )
+    n_dir = len(set(data.y.tolist()))
+    rate = data.X.mean() * 1000.0 / data.dt
+    print(
+        f"Synthetic centre-out data: {data.X.shape[0]} trials x {data.X.shape[1]} ms x {data.X.shape[2]} channels, "
+        f"{n_dir} directions, mean rate {rate:.1f} Hz; {len(y_tr)} training / {len(y_te)} test trials."
+    )
+    clf = SpikingRNNClassifier(random_state=args.seed, verbose=0 if args.quiet else 1, max_epochs=args.epochs)
+    t0 = time.perf_counter()
+    clf.fit(X_tr, y_tr)
+    fit_s = time.perf_counter() - t0
+    hidden_rate = clf.simulate(X_te, membrane=False).spikes.mean() * 1000.0 / data.dt
+    rows = [
+        ("chance", 1.0 / n_dir),
+        ("Poisson naive Bayes (counts)", PoissonNaiveBayes().fit(X_tr, y_tr).score(X_te, y_te)),
+        (
+            "logistic regression (counts)",
+            make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(X_tr, y_tr).score(X_te, y_te),
+        ),
+        ("spiking RNN (motorsrnn)", clf.score(X_te, y_te)),
+    ]
+    print(f"\nSpiking RNN: {clf.n_hidden} LIF units, {clf.n_iter_} epochs in {fit_s:.1f} s, hidden rate {hidden_rate:.1f} Hz")
+    print("\nTest accuracy")
+    for name, acc in rows:
+        print(f"  {name:<30s} {acc:6.3f}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m motorsrnn``."""
+    parser = argparse.ArgumentParser(prog="python -m motorsrnn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="train and evaluate on synthetic centre-out data")
+    p.add_argument("--n-trials", type=int, default=1600, help="trials to generate (default 1600)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
