@@ -11,7 +11,7 @@
 //! Weight gradients are accumulated event by event (only rows of sources that spiked); the dense
 //! products `W^T gA` are small matrix-matrix products over the chunk's trials.
 
-use crate::forward::{Constants, Workspace};
+use crate::forward::{for_each_event, Constants, Workspace};
 use crate::neuron::Reset;
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -132,35 +132,10 @@ pub fn backward<T: Real>(
             // Gradients of the projections into p and of its bias.
             let gi_p = &gi[p];
             for &j in &topo.into[p] {
-                let proj = &topo.projs[j];
                 let g = &mut grad.w[j];
-                match proj.source {
-                    Endpoint::Input => {
-                        for (b, &trial) in trials.iter().enumerate() {
-                            let (ch, ct) = input.at(trial, t);
-                            let row = gi_p.row(b);
-                            let x = row.as_slice().expect("standard layout");
-                            for (&c, &v) in ch.iter().zip(ct) {
-                                add_row(g, c as usize, v, x);
-                            }
-                        }
-                    }
-                    Endpoint::Pop(q) => {
-                        if proj.delayed && t == 0 {
-                            continue;
-                        }
-                        let ts = if proj.delayed { t - 1 } else { t };
-                        for b in 0..nb {
-                            let (idx, val) = tape.spikes[q].at(ts, b);
-                            let row = gi_p.row(b);
-                            let x = row.as_slice().expect("standard layout");
-                            for (&c, &v) in idx.iter().zip(val) {
-                                add_row(g, c as usize, v, x);
-                            }
-                        }
-                    }
-                    Endpoint::Readout => unreachable!("readout is never a source"),
-                }
+                for_each_event(&topo.projs[j], input, &tape.spikes, trials, t, |b, c, v| {
+                    add_row(g, c, v, gi_p.row(b).to_slice().expect("standard layout"));
+                });
             }
             let db = grad.b[p].as_slice_mut().expect("standard layout");
             for b in 0..nb {
@@ -169,16 +144,10 @@ pub fn backward<T: Real>(
         }
         // Readout weights and bias.
         for &j in &topo.readout {
-            if let Endpoint::Pop(q) = topo.projs[j].source {
-                for b in 0..nb {
-                    let (idx, val) = tape.spikes[q].at(t, b);
-                    let row = go.row(b);
-                    let x = row.as_slice().expect("standard layout");
-                    for (&c, &v) in idx.iter().zip(val) {
-                        add_row(&mut grad.w[j], c as usize, v, x);
-                    }
-                }
-            }
+            let g = &mut grad.w[j];
+            for_each_event(&topo.projs[j], input, &tape.spikes, trials, t, |b, c, v| {
+                add_row(g, c, v, go.row(b).to_slice().expect("standard layout"));
+            });
         }
         let db = grad.b_out.as_slice_mut().expect("standard layout");
         for b in 0..nb {

@@ -17,7 +17,7 @@ use crate::neuron::{Reset, SurrogateFn};
 use crate::params::ParamSet;
 use crate::real::Real;
 use crate::spikes::{InputEvents, SpikeRecord};
-use crate::topology::{Endpoint, Topology};
+use crate::topology::{Endpoint, Projection, Topology};
 use ndarray::Array2;
 
 /// Trials simulated in lockstep by one task. Fixed (it never depends on the thread count), so that
@@ -127,6 +127,39 @@ pub(crate) fn axpy<T: Real>(y: &mut [T], v: T, x: &[T]) {
     }
 }
 
+/// Calls `f(b, unit, value)` for every event that projection `proj` delivers at step `t` to trial
+/// `b` of the chunk: the input's counts at `t`, a population's spikes at `t` (feedforward) or at
+/// `t - 1` (recurrent and feedback; nothing at `t = 0`).
+#[inline(always)]
+pub(crate) fn for_each_event<T: Real>(
+    proj: &Projection,
+    input: &InputEvents<T>,
+    spikes: &[SpikeRecord<T>],
+    trials: &[usize],
+    t: usize,
+    mut f: impl FnMut(usize, usize, T),
+) {
+    match proj.source {
+        Endpoint::Input => {
+            for (b, &trial) in trials.iter().enumerate() {
+                let (ch, ct) = input.at(trial, t);
+                ch.iter().zip(ct).for_each(|(&c, &v)| f(b, c as usize, v));
+            }
+        }
+        Endpoint::Pop(q) => {
+            if proj.delayed && t == 0 {
+                return;
+            }
+            let ts = if proj.delayed { t - 1 } else { t };
+            for b in 0..trials.len() {
+                let (idx, val) = spikes[q].at(ts, b);
+                idx.iter().zip(val).for_each(|(&c, &v)| f(b, c as usize, v));
+            }
+        }
+        Endpoint::Readout => unreachable!("the readout is never a source"),
+    }
+}
+
 /// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`.
 /// With `record_u`, the membrane potentials are kept for the backward pass and analysis.
 pub fn forward<T: Real>(
@@ -171,32 +204,9 @@ pub fn forward<T: Real>(
             for &j in &topo.into[p] {
                 let proj = &topo.projs[j];
                 let w = &params.w[j];
-                let wrow = |c: u32| w.row(c as usize).to_slice().expect("standard layout");
-                match proj.source {
-                    Endpoint::Input => {
-                        for (b, &trial) in trials.iter().enumerate() {
-                            let (ch, ct) = input.at(trial, t);
-                            let row = &mut a[b * n..(b + 1) * n];
-                            for (&c, &v) in ch.iter().zip(ct) {
-                                axpy(row, v, wrow(c));
-                            }
-                        }
-                    }
-                    Endpoint::Pop(q) => {
-                        if proj.delayed && t == 0 {
-                            continue;
-                        }
-                        let ts = if proj.delayed { t - 1 } else { t };
-                        for b in 0..nb {
-                            let (idx, val) = tape.spikes[q].at(ts, b);
-                            let row = &mut a[b * n..(b + 1) * n];
-                            for (&c, &v) in idx.iter().zip(val) {
-                                axpy(row, v, wrow(c));
-                            }
-                        }
-                    }
-                    Endpoint::Readout => unreachable!("readout is never a source"),
-                }
+                for_each_event(proj, input, &tape.spikes, trials, t, |b, c, v| {
+                    axpy(&mut a[b * n..(b + 1) * n], v, w.row(c).to_slice().expect("standard layout"));
+                });
             }
             // LIF update, unit by unit.
             let (alpha, beta, theta) = (&k.alpha[p], &k.beta[p], k.theta[p]);
@@ -235,18 +245,15 @@ pub fn forward<T: Real>(
         for b in 0..nb {
             let ob = &mut o[b * n_out..(b + 1) * n_out];
             ob.iter_mut().zip(b_out).for_each(|(x, &c)| *x = k.beta_out * *x + c);
-            for &j in &topo.readout {
-                if let Endpoint::Pop(q) = topo.projs[j].source {
-                    let w = &params.w[j];
-                    let (idx, val) = tape.spikes[q].at(t, b);
-                    for (&c, &v) in idx.iter().zip(val) {
-                        axpy(ob, v, w.row(c as usize).to_slice().expect("standard layout"));
-                    }
-                }
-            }
-            let start = (t * nb + b) * n_out;
-            tape.o[start..start + n_out].copy_from_slice(ob);
         }
+        for &j in &topo.readout {
+            let w = &params.w[j];
+            for_each_event(&topo.projs[j], input, &tape.spikes, trials, t, |b, c, v| {
+                axpy(&mut o[b * n_out..(b + 1) * n_out], v, w.row(c).to_slice().expect("standard layout"));
+            });
+        }
+        let w = nb * n_out;
+        tape.o[t * w..(t + 1) * w].copy_from_slice(&o[..w]);
     }
 }
 

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .estimators import check_spikes
+from .estimators import check_spikes, log_softmax
 
 __all__ = ["PoissonNaiveBayes", "SpikeCountTransformer"]
 
@@ -145,10 +145,7 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_trials, n_classes)
         """
-        jll = self._joint_log_likelihood(X)
-        jll -= jll.max(axis=1, keepdims=True)
-        p = np.exp(jll)
-        return p / p.sum(axis=1, keepdims=True)
+        return np.exp(log_softmax(self._joint_log_likelihood(X)))
 
     def predict(self, X):
         """Most probable class.

@@ -1,11 +1,9 @@
 """Synthetic motor-cortex datasets.
 
 This module generates surrogate spike trains that mimic multi-unit recordings
-from primary motor cortex (M1) during a centre-out reaching task.  It only
-depends on NumPy (scikit-learn's :class:`~sklearn.utils.Bunch` is used for the
-return value when scikit-learn is installed, a minimal compatible fallback is
-used otherwise), so it can be imported without the compiled ``motorsrnn._core``
-extension.
+from primary motor cortex (M1) during a centre-out reaching task.  It needs
+NumPy, and scikit-learn for the :class:`~sklearn.utils.Bunch` it returns; it
+does not use the compiled ``motorsrnn._core`` extension.
 
 Public functions
 ----------------
@@ -29,38 +27,6 @@ __all__ = ["direction_angles", "make_center_out"]
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
-def _make_bunch(**kwargs):
-    """Return a :class:`sklearn.utils.Bunch`, or a compatible fallback.
-
-    The import is done lazily so that importing this module stays cheap and
-    works with NumPy alone.
-    """
-    try:
-        from sklearn.utils import Bunch
-    except ImportError:  # pragma: no cover - exercised only without sklearn
-        Bunch = _Bunch
-    return Bunch(**kwargs)
-
-
-class _Bunch(dict):
-    """Minimal stand-in for :class:`sklearn.utils.Bunch` (dict + attributes)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(kwargs)
-
-    def __setattr__(self, key, value):
-        self[key] = value
-
-    def __dir__(self):
-        return list(self.keys())
-
-    def __getattr__(self, key):
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-
 def _check_random_state(random_state):
     """Turn ``random_state`` into a :class:`numpy.random.Generator`.
 
@@ -465,7 +431,9 @@ def make_center_out(
         )
     )
 
-    return _make_bunch(
+    from sklearn.utils import Bunch  # scikit-learn is a runtime dependency; imported lazily
+
+    return Bunch(
         X=X,
         y=y,
         angles=angles,

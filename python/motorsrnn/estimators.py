@@ -105,6 +105,13 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
     raise TypeError(f"{name} must hold numeric spike counts, got an array of dtype {arr.dtype}")
 
 
+def log_softmax(z) -> np.ndarray:
+    """Row-wise log-softmax of scores, in float64, stable for large scores."""
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 def _n_threads(n_jobs) -> int:
     """Resolve ``n_jobs``: ``None`` or -1 use every core available to the process."""
     try:
@@ -565,16 +572,11 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_trials, n_classes)
             Columns in the order of ``classes_``.
         """
-        z = self._logits(X).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return np.exp(log_softmax(self._logits(X)))
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
-        z = self._logits(X).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return log_softmax(self._logits(X))
 
     def predict(self, X) -> np.ndarray:
         """Predicted class labels.
