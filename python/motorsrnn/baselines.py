@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .estimators import check_spikes, log_softmax
+from .estimators import check_labels, check_n_channels, check_spikes, log_softmax
 
 __all__ = ["PoissonNaiveBayes", "SpikeCountTransformer"]
 
@@ -64,8 +63,7 @@ class SpikeCountTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_in_")
         Xc = check_spikes(X)
-        if Xc.shape[2] != self.n_features_in_:
-            raise ValueError(f"X has {Xc.shape[2]} channels, expected {self.n_features_in_}")
+        check_n_channels(self, Xc)
         counts = Xc.sum(axis=1, dtype=np.float64)
         return np.log1p(counts) if self.log1p else counts
 
@@ -112,10 +110,9 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         if not (np.isscalar(self.alpha) and self.alpha > 0):
             raise ValueError(f"alpha must be a positive number, got {self.alpha!r}")
         counts = check_spikes(X).sum(axis=1, dtype=np.float64)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(counts):
-            raise ValueError(f"y must be 1-D with one label per trial ({len(counts)}), got shape {y.shape}")
-        check_classification_targets(y)
+        y = check_labels(y)
+        if len(y) != len(counts):
+            raise ValueError(f"X has {len(counts)} trials but y has {len(y)} labels")
         self.classes_, idx = np.unique(y, return_inverse=True)
         n_k = np.bincount(idx, minlength=len(self.classes_)).astype(np.float64)
         sums = np.zeros((len(self.classes_), counts.shape[1]))
@@ -128,9 +125,9 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
 
     def _joint_log_likelihood(self, X):
         check_is_fitted(self, "rates_")
-        counts = check_spikes(X).sum(axis=1, dtype=np.float64)
-        if counts.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {counts.shape[1]} channels, expected {self.n_features_in_}")
+        Xc = check_spikes(X)
+        check_n_channels(self, Xc)
+        counts = Xc.sum(axis=1, dtype=np.float64)
         # log P(x | k) = sum_c x_c log(lambda_kc) - lambda_kc - log(x_c!)  (the last term is shared)
         return counts @ np.log(self.rates_).T - self.rates_.sum(axis=1) + self.class_log_prior_
 
@@ -164,4 +161,5 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
         return tags

@@ -18,9 +18,9 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
 
@@ -63,21 +63,21 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
     Raises
     ------
     TypeError
-        For non-numeric data (strings, objects, complex numbers) and sparse matrices.
+        For sparse matrices.
     ValueError
-        For a wrong number of dimensions, empty arrays, NaN or infinite values, negative counts.
+        For non-numeric data (strings, complex numbers), a wrong number of dimensions, empty arrays,
+        NaN or infinite values, negative counts (scikit-learn's ``check_array`` messages where it
+        applies). Object arrays of numbers are converted.
     """
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError(f"{name} is a sparse matrix; pass a dense NumPy array of spike counts")
-    arr = np.asarray(X)
-    if arr.dtype == object or arr.dtype.kind in "USVOcMm":
-        raise TypeError(f"{name} must hold numeric spike counts, got an array of dtype {arr.dtype}")
+    arr = check_array(
+        X, accept_sparse=False, dtype="numeric", ensure_all_finite=True, allow_nd=True, input_name=name
+    )
     if arr.ndim == 2:
         arr = arr[:, np.newaxis, :]
     elif arr.ndim != 3:
         raise ValueError(
             f"{name} must be 3-D (n_trials, n_timesteps, n_channels) or 2-D (n_trials, n_channels), "
-            f"got an array with {arr.ndim} dimension(s) of shape {arr.shape}"
+            f"got an array with {arr.ndim} dimensions of shape {arr.shape}"
         )
     if 0 in arr.shape:
         raise ValueError(
@@ -89,20 +89,48 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
     if kind in "ui":
         lo, hi = arr.min(), arr.max()
         if lo < 0:
-            raise ValueError(f"{name} must hold non-negative spike counts; found {lo}")
+            raise ValueError(f"Negative values in data passed to {name}: spike counts must be >= 0, found {lo}")
         if arr.dtype == np.uint8:
             return arr
         return arr.astype(np.uint8) if hi <= 255 else arr.astype(np.float64)
     if kind == "f":
         if arr.dtype not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
         lo = arr.min()
         if lo < 0:
-            raise ValueError(f"{name} must hold non-negative spike counts; found {lo}")
+            raise ValueError(f"Negative values in data passed to {name}: spike counts must be >= 0, found {lo}")
         return arr
     raise TypeError(f"{name} must hold numeric spike counts, got an array of dtype {arr.dtype}")
+
+
+def check_labels(y) -> np.ndarray:
+    """Validate class labels: 1-D (a column vector is flattened with a ``DataConversionWarning``).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_trials,)
+
+    Returns
+    -------
+    ndarray of shape (n_trials,)
+    """
+    if y is None:
+        raise ValueError("this estimator requires y to be passed, but the target y is None")
+    y = np.asarray(y)
+    if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
+        raise ValueError(f"y should be a 1d array (one label per trial), got an array of shape {y.shape}")
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    return y
+
+
+def check_n_channels(estimator, Xc: np.ndarray) -> None:
+    """Raise if ``Xc`` (3-D) has another number of channels than ``estimator.n_features_in_``."""
+    if Xc.shape[2] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {Xc.shape[2]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input (channels seen in fit, n_features_in_)"
+        )
 
 
 def log_softmax(z) -> np.ndarray:
@@ -438,18 +466,12 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         Xc = check_spikes(X)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("y is a column vector; it was flattened to 1-D", stacklevel=2)
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per trial), got shape {y.shape}")
+        y = check_labels(y)
         if len(y) != Xc.shape[0]:
             raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
-        check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
-            raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least 2")
+            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes")
         rng = check_random_state(self.random_state)
         init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
 
@@ -516,11 +538,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "network_")
         Xc = check_spikes(X)
-        if Xc.shape[2] != self.n_features_in_:
-            raise ValueError(
-                f"X has {Xc.shape[2]} channels, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_} channels (n_features_in_)"
-            )
+        check_n_channels(self, Xc)
         return Xc
 
     def decision_path(self, X) -> np.ndarray:
@@ -754,7 +772,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
-        tags.non_deterministic = False
+        tags.input_tags.positive_only = True
         return tags
 
 
