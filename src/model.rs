@@ -267,6 +267,11 @@ impl<T: Real> Model<T> {
             if value.dim() != want {
                 return Err(shape_err(want));
             }
+            if let Some(sign) = self.topo.projs[j].sign {
+                if value.iter().any(|&x| x.f64() * sign.factor() < 0.0) {
+                    return Err(invalid!("weights '{name}' violate the projection's sign constraint ({sign:?})"));
+                }
+            }
             if let Some(m) = &self.masks[j] {
                 if value.t().iter().zip(m.iter()).any(|(x, k)| *k == T::zero() && *x != T::zero()) {
                     return Err(invalid!(

@@ -3,7 +3,7 @@
 
 use crate::params::{ParamSet, Slot};
 use crate::real::Real;
-use crate::topology::Topology;
+use crate::topology::{Sign, Topology};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +97,14 @@ impl<T: Real> Optimizer<T> {
                 }
             }
         }
+        // Sign constraints (Dale's law): projected back onto the allowed half-line.
+        for (p, slot) in params.slices_mut().into_iter().zip(&self.slots) {
+            match slot.sign {
+                Some(Sign::Excitatory) => p.iter_mut().for_each(|x| *x = x.max(T::zero())),
+                Some(Sign::Inhibitory) => p.iter_mut().for_each(|x| *x = x.min(T::zero())),
+                None => {}
+            }
+        }
         // Masked entries have zero gradient and zero moments, so they stay exactly zero.
         params.apply_masks(masks);
         norm
@@ -132,6 +140,28 @@ mod tests {
             }
         }
         assert!((p.b_out[0] - (before.b_out[0] - 0.01)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn sign_constraints_hold_after_steps() {
+        let mut spec = NetworkSpec::srnn(5, 6, 2);
+        spec.projections[0].sign = Some(Sign::Excitatory);
+        spec.projections[1].sign = Some(Sign::Inhibitory);
+        let topo = Topology::compile(&spec).unwrap();
+        let (mut p, masks) = ParamSet::<f64>::init(&topo, 3);
+        assert!(p.w[0].iter().all(|&x| x >= 0.0) && p.w[1].iter().all(|&x| x <= 0.0));
+        assert!(p.w[0].iter().any(|&x| x > 0.0) && p.w[1].iter().any(|&x| x < 0.0));
+        let mut opt = Optimizer::new(&topo, OptimizerKind::Sgd, 1.0, 0.0, None);
+        for step in 0..3 {
+            let mut g = ParamSet::<f64>::zeros(&topo);
+            for s in g.slices_mut() {
+                s.iter_mut().enumerate().for_each(|(i, x)| *x = if (i + step) % 2 == 0 { 1.0 } else { -1.0 });
+            }
+            opt.step(&mut p, &mut g, &masks);
+            assert!(p.w[0].iter().all(|&x| x >= 0.0) && p.w[1].iter().all(|&x| x <= 0.0));
+        }
+        assert!(p.w[0].iter().any(|&x| x == 0.0), "some weights were clipped at zero");
+        assert!(p.w[2].iter().any(|&x| x < 0.0) && p.w[2].iter().any(|&x| x > 0.0), "unconstrained");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! The public (Python) layout is the transpose, `(n_target, n_source)`.
 
 use crate::real::Real;
-use crate::topology::Topology;
+use crate::topology::{Sign, Topology};
 use ndarray::{Array1, Array2, Zip};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -33,6 +33,8 @@ pub struct Slot {
     pub is_weight: bool,
     /// Index of the projection whose mask applies, if any.
     pub projection: Option<usize>,
+    /// Sign constraint of the projection, if any.
+    pub sign: Option<Sign>,
 }
 
 impl<T: Real> ParamSet<T> {
@@ -55,7 +57,10 @@ impl<T: Real> ParamSet<T> {
             let density = p.density.unwrap_or(1.0);
             let std = p.init_scale / (density * p.n_source as f64).sqrt();
             let normal = Normal::new(0.0, std.max(0.0)).expect("finite std");
-            w.iter_mut().for_each(|x| *x = T::c(normal.sample(&mut rng)));
+            match p.sign {
+                None => w.iter_mut().for_each(|x| *x = T::c(normal.sample(&mut rng))),
+                Some(sign) => w.iter_mut().for_each(|x| *x = T::c(sign.factor() * normal.sample(&mut rng).abs())),
+            }
             let mask = p.density.map(|d| {
                 let keep = Bernoulli::new(d).expect("density in (0, 1]");
                 let m =
@@ -74,9 +79,9 @@ impl<T: Real> ParamSet<T> {
             .projs
             .iter()
             .enumerate()
-            .map(|(k, p)| Slot { trainable: p.trainable, is_weight: true, projection: Some(k) })
+            .map(|(k, p)| Slot { trainable: p.trainable, is_weight: true, projection: Some(k), sign: p.sign })
             .collect();
-        v.extend((0..topo.pops.len() + 1).map(|_| Slot { trainable: true, is_weight: false, projection: None }));
+        v.extend((0..topo.pops.len() + 1).map(|_| Slot { trainable: true, is_weight: false, projection: None, sign: None }));
         v
     }
 

@@ -50,6 +50,24 @@ pub enum ReadoutMode {
     Last,
 }
 
+/// Sign constraint of a projection (Dale's law): all its weights stay >= 0 or <= 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sign {
+    Excitatory,
+    Inhibitory,
+}
+
+impl Sign {
+    /// +1 or -1.
+    pub fn factor(self) -> f64 {
+        match self {
+            Sign::Excitatory => 1.0,
+            Sign::Inhibitory => -1.0,
+        }
+    }
+}
+
 /// Timing class of a projection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -109,9 +127,13 @@ pub struct ProjectionSpec {
     /// Fraction of connections present (a fixed random binary mask); `None` = dense.
     #[serde(default)]
     pub density: Option<f64>,
-    /// Initial weights are drawn from N(0, init_scale^2 / (density * n_source)).
+    /// Initial weights are drawn from N(0, init_scale^2 / (density * n_source)) (their absolute
+    /// value times the sign when a sign is set).
     #[serde(default = "d_one")]
     pub init_scale: f64,
+    /// Optional sign constraint, kept during training (weights are clipped at zero after each step).
+    #[serde(default)]
+    pub sign: Option<Sign>,
 }
 
 impl ProjectionSpec {
@@ -150,6 +172,7 @@ impl NetworkSpec {
             trainable: true,
             density: None,
             init_scale: 1.0,
+            sign: None,
         };
         NetworkSpec {
             n_inputs,
@@ -209,6 +232,7 @@ pub struct Projection {
     pub trainable: bool,
     pub density: Option<f64>,
     pub init_scale: f64,
+    pub sign: Option<Sign>,
 }
 
 /// The compiled topology: what the forward and backward passes iterate over.
@@ -335,6 +359,7 @@ impl Topology {
                 trainable: s.trainable,
                 density: s.density,
                 init_scale: s.init_scale,
+                sign: s.sign,
             });
         }
         let n = pops.len();
@@ -431,6 +456,7 @@ mod tests {
             trainable: true,
             density: None,
             init_scale: 1.0,
+            sign: None,
         });
         s
     }

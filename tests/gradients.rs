@@ -38,6 +38,7 @@ fn proj(source: &str, target: &str, kind: ProjectionKind) -> ProjectionSpec {
         trainable: true,
         density: None,
         init_scale: 1.5,
+        sign: None,
     }
 }
 

@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
+from .topology import PRESETS, Topology, preset
 
 __all__ = ["SpikingRNNClassifier", "TrainingDivergedError", "load"]
 
@@ -231,7 +232,14 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     n_hidden : int, default=128
-        Number of LIF neurons in the recurrent population.
+        Number of LIF neurons (in all populations of a preset architecture).
+    architecture : {"srnn", "fsnn", "motorsrnn"}, Topology or dict, default="srnn"
+        ``"srnn"``: one recurrent population; ``"fsnn"``: the same without recurrence (the
+        feedforward baseline); ``"motorsrnn"``: modules M1, PM and Out with fixed sparse feedback
+        (see :func:`motorsrnn.topology.preset` and ``docs/architectures.md``). A
+        :class:`~motorsrnn.topology.Topology` (or its ``to_dict()``) describes any other network;
+        its populations' unset neuron parameters take this estimator's values, and ``n_hidden``
+        is then ignored.
     tau_mem : float, default=20.0
         Membrane time constant in ms (``beta = exp(-dt / tau_mem)``).
     tau_syn : float, default=5.0
@@ -322,6 +330,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         self,
         n_hidden=128,
         *,
+        architecture="srnn",
         tau_mem=20.0,
         tau_syn=5.0,
         tau_out=20.0,
@@ -351,6 +360,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         callback=None,
     ):
         self.n_hidden = n_hidden
+        self.architecture = architecture
         self.tau_mem = tau_mem
         self.tau_syn = tau_syn
         self.tau_out = tau_out
@@ -382,6 +392,12 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
     # -- parameters -----------------------------------------------------------------------------
     def _validate_params(self):
         _check_number(self.n_hidden, "n_hidden", low=1, integer=True)
+        if not (isinstance(self.architecture, (str, dict, Topology))):
+            raise ValueError(
+                f"architecture must be one of {PRESETS}, a motorsrnn.topology.Topology or a dict, got {self.architecture!r}"
+            )
+        if isinstance(self.architecture, str) and self.architecture not in PRESETS:
+            raise ValueError(f"architecture must be one of {PRESETS} (or a Topology), got {self.architecture!r}")
         for name in ("tau_mem", "tau_syn", "tau_out"):
             _check_number(getattr(self, name), name, low=0)
         _check_number(self.threshold, "threshold", low=0, strict_low=True)
@@ -411,21 +427,25 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         if self.callback is not None and not callable(self.callback):
             raise ValueError("callback must be callable or None")
 
+    def topology(self) -> Topology:
+        """The :class:`~motorsrnn.topology.Topology` this estimator builds (before filling in defaults)."""
+        arch = self.architecture
+        if isinstance(arch, Topology):
+            return arch.copy()
+        if isinstance(arch, dict):
+            return Topology.from_dict(arch)
+        return preset(arch, self.n_hidden)
+
     def _network_spec(self, n_inputs: int, n_outputs: int) -> Dict[str, Any]:
         """The description of the network handed to the core (see ``docs/model.md``)."""
-        population = {
-            "name": "h",
-            "size": int(self.n_hidden),
+        neuron_defaults = {
             "tau_mem": float(self.tau_mem),
             "tau_syn": float(self.tau_syn),
             "threshold": float(self.threshold),
             "reset": self.reset,
             "detach_reset": bool(self.detach_reset),
         }
-
-        def projection(name, source, target, kind, scale):
-            return {"name": name, "source": source, "target": target, "kind": kind, "init_scale": float(scale)}
-
+        scales = {"input": self.input_scale, "recurrent": self.recurrent_scale, "output": self.output_scale}
         return {
             "n_inputs": int(n_inputs),
             "n_outputs": int(n_outputs),
@@ -436,12 +456,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
                 "kind": self.surrogate,
                 "slope": None if self.surrogate_slope is None else float(self.surrogate_slope),
             },
-            "populations": [population],
-            "projections": [
-                projection("w_in", "input", "h", "feedforward", self.input_scale),
-                projection("w_rec", "h", "h", "recurrent", self.recurrent_scale),
-                projection("w_out", "h", "readout", "feedforward", self.output_scale),
-            ],
+            **self.topology().core_spec(neuron_defaults, scales),
         }
 
     # -- fitting --------------------------------------------------------------------------------
@@ -651,8 +666,11 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         dict of str to ndarray (float32)
-            ``w_in`` (n_hidden, n_channels), ``w_rec`` (n_hidden, n_hidden), ``b_h`` (n_hidden,),
-            ``w_out`` (n_classes, n_hidden), ``b_out`` (n_classes,).
+            For ``"srnn"``: ``w_in`` (n_hidden, n_channels), ``w_rec`` (n_hidden, n_hidden),
+            ``b_h`` (n_hidden,), ``w_out`` (n_classes, n_hidden), ``b_out`` (n_classes,);
+            ``"fsnn"`` has no ``w_rec``. Other architectures name each projection
+            ``"source->target"`` (e.g. ``"M1->PM"``, shape (n_target, n_source)) and each
+            population's bias ``"b_<population>"``. Fixed projections are included.
         """
         check_is_fitted(self, "network_")
         return dict(self.network_.get_weights())
@@ -696,7 +714,8 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         -------
         loss : float
         grads : dict of str to ndarray
-            Same names and shapes as :meth:`get_weights`.
+            Same names and shapes as :meth:`get_weights`, without the fixed (non-trainable)
+            projections.
         """
         Xc = self._check_X(X)
         y = np.asarray(y)
@@ -708,7 +727,8 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
         loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs))
-        return float(loss), dict(grads)
+        fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
+        return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
     # -- persistence ----------------------------------------------------------------------------
     def __getstate__(self):
@@ -779,6 +799,8 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
 def _json_default(o):
     if isinstance(o, np.generic):
         return o.item()
+    if isinstance(o, Topology):
+        return o.to_dict()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 

@@ -1,0 +1,598 @@
+"""Analysis helpers for fitted decoders: early classification, energy estimates, noise robustness.
+
+Public functions
+----------------
+early_classification
+    Accuracy of a fitted classifier as a function of how much of the window it has seen.
+energy
+    Synaptic operations of a fitted spiking network and an estimate of its energy per sample,
+    beside dense, GRU and LSTM networks of comparable size (the comparison of the motorSRNN paper).
+add_poisson_noise
+    Add Poisson noise spikes to every channel, or append pure-noise "neighbour" channels.
+
+Only NumPy and scikit-learn are needed (no plotting here).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .estimators import SpikingRNNClassifier, check_labels, check_spikes
+
+__all__ = ["add_poisson_noise", "early_classification", "energy"]
+
+#: Projection kinds that read the previous step's spikes (``s[t-1]``).
+_DELAYED_KINDS = ("recurrent", "feedback")
+
+
+# ---------------------------------------------------------------------------------------------
+# Small validators
+# ---------------------------------------------------------------------------------------------
+def _check_real(value, name, *, low=None, strict_low=False):
+    """Return ``value`` as float; TypeError when not a real number, ValueError when out of range."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and (value <= low if strict_low else value < low):
+        raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
+    return value
+
+
+def _check_int(value, name, *, low):
+    """Return ``value`` as int; TypeError when not an integer, ValueError when below ``low``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return value
+
+
+def _check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _estimator_dt(estimator) -> float:
+    dt = getattr(estimator, "dt", None)
+    if dt is None:
+        return 1.0
+    return _check_real(dt, "estimator.dt", low=0, strict_low=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Early classification
+# ---------------------------------------------------------------------------------------------
+def _prefix_lengths(n_timesteps, dt, times, step):
+    """Prefix lengths (in bins, 1..n_timesteps) to evaluate, sorted and unique."""
+    if times is None:
+        step = _check_int(step, "step", low=1)
+        lengths = np.arange(step, n_timesteps + 1, step)
+        if lengths.size == 0 or lengths[-1] != n_timesteps:
+            lengths = np.append(lengths, n_timesteps)
+        return lengths.astype(np.intp)
+    if step != 1:
+        raise ValueError(f"give either times or step, not both (got times and step={step!r})")
+    try:
+        t = np.asarray(times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"times must be an array-like of numbers (ms), got {times!r}") from None
+    t = np.atleast_1d(t)
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"times must be a non-empty 1-D array of times in ms, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("times must be finite")
+    n = np.rint(t / dt)
+    if not np.allclose(n * dt, t, rtol=1e-9, atol=1e-9 * dt):
+        raise ValueError(f"times must be multiples of dt={dt} ms (prefix ends (t+1)*dt), got {t.tolist()}")
+    if n.min() < 1 or n.max() > n_timesteps:
+        raise ValueError(
+            f"times must lie in [dt, n_timesteps*dt] = [{dt}, {n_timesteps * dt}] ms, got {t.min()}..{t.max()}"
+        )
+    return np.unique(n.astype(np.intp))
+
+
+def _spiking_path(estimator, Xc):
+    """Per-step logits from ``decision_path`` when it has the motorsrnn shape, else None."""
+    method = getattr(estimator, "decision_path", None)
+    classes = getattr(estimator, "classes_", None)
+    if not callable(method) or classes is None:
+        return None
+    if isinstance(estimator, SpikingRNNClassifier):
+        path = method(Xc)
+    else:
+        # e.g. scikit-learn's trees also have a decision_path (a sparse node indicator): only an
+        # array (n_trials, n_timesteps, n_classes) counts as per-step logits.
+        try:
+            path = method(Xc)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(path, np.ndarray) and path.ndim == 3 and path.shape == (*Xc.shape[:2], len(classes)):
+        return path
+    return None
+
+
+def early_classification(estimator, X, y, *, times=None, step=1):
+    """Accuracy of a fitted classifier using only the first part of each window.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        Either a motorsrnn spiking estimator (anything with ``classes_`` and a
+        ``decision_path(X)`` returning logits of shape (n_trials, n_timesteps, n_classes) after
+        each step), evaluated in one forward pass; or any fitted scikit-learn classifier whose
+        ``predict`` accepts 3-D spike arrays with fewer time bins than in ``fit`` (e.g.
+        :class:`motorsrnn.PoissonNaiveBayes`, or
+        ``make_pipeline(SpikeCountTransformer(), LogisticRegression())``), evaluated on each prefix
+        ``X[:, :t + 1]``.
+    X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+        Spike counts, validated like the estimators do
+        (:func:`motorsrnn.estimators.check_spikes`).
+    y : array-like of shape (n_trials,)
+        True labels.
+    times : array-like of float, optional
+        Prefix end times in ms at which to evaluate, each a multiple of ``dt`` in
+        ``[dt, n_timesteps * dt]`` (the prefix ending at step ``t`` ends at ``(t + 1) * dt``).
+        Returned sorted and without duplicates. Cannot be combined with ``step``.
+    step : int, default=1
+        Evaluate the prefixes of ``step``, ``2 * step``, ... bins; the full window is always
+        included. For spiking estimators every step is computed in the same single pass anyway and
+        ``step`` only selects which are returned; for other estimators it sets how many prefixes
+        are scored.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``times`` (n_times,) float: end of each prefix in ms, ``(t + 1) * dt``;
+        ``accuracy`` (n_times,) float: share of trials whose predicted class on the prefix is
+        ``y``; ``n_timesteps`` int: bins in the full window; ``prefix_lengths`` (n_times,) int:
+        bins in each prefix; ``dt`` float; ``method``: ``"decision_path"`` or ``"prefix"``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` has no ``predict`` (and no usable ``decision_path``), or ``times`` / ``step``
+        have the wrong type.
+    ValueError
+        For invalid ``X`` (see ``check_spikes``), ``y`` not 1-D or not one label per trial,
+        ``times`` outside the window or not multiples of ``dt``, ``step < 1``, or both ``times``
+        and ``step`` given.
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+
+    Notes
+    -----
+    The estimator is used as trained: a decoder fitted on whole windows is evaluated on shorter
+    windows, without refitting. This is what "early classification" of a trained decoder means:
+    how soon after the window opens its decision becomes reliable. Count-based decoders then see
+    smaller counts than in training (a Poisson naive Bayes, say, still compares them with the
+    whole-window rates), so their early accuracy is that of the trained model, not of a model
+    trained on short windows.
+
+    For a spiking estimator the accuracy after step ``t`` is
+    ``mean(classes_[argmax(decision_path(X)[:, t])] == y)``: the logits after step ``t`` are the
+    running mean (``readout="mean"``), running max or current value of the readout up to ``t``, and
+    those of the last step are the window logits, so the last entry equals
+    ``estimator.score(X, y)``. For other estimators it is
+    ``mean(estimator.predict(X[:, :t + 1]) == y)``.
+
+    ``dt`` is ``estimator.dt`` when the estimator has it (motorsrnn's spiking estimators), else
+    1 ms.
+
+    Examples
+    --------
+    >>> from motorsrnn import PoissonNaiveBayes
+    >>> from motorsrnn.analysis import early_classification
+    >>> from motorsrnn.datasets import make_center_out
+    >>> data = make_center_out(n_trials=200, random_state=0)
+    >>> nb = PoissonNaiveBayes().fit(data.X, data.y)
+    >>> curve = early_classification(nb, data.X, data.y, step=10)
+    >>> curve.times
+    array([10., 20., 30., 40., 50.])
+    >>> curve.accuracy.shape
+    (5,)
+    """
+    check_is_fitted(estimator)
+    Xc = check_spikes(X)
+    y = check_labels(y)
+    n_trials, n_timesteps, _ = Xc.shape
+    if len(y) != n_trials:
+        raise ValueError(f"X has {n_trials} trials but y has {len(y)} labels")
+    dt = _estimator_dt(estimator)
+    lengths = _prefix_lengths(n_timesteps, dt, times, step)
+
+    path = _spiking_path(estimator, Xc)
+    if path is not None:
+        classes = np.asarray(estimator.classes_)
+        pred = classes[np.argmax(path[:, lengths - 1, :], axis=2)]  # (n_trials, n_times)
+        accuracy = np.mean(pred == y[:, None], axis=0)
+        method = "decision_path"
+    else:
+        if not callable(getattr(estimator, "predict", None)):
+            raise TypeError(
+                f"estimator must be a fitted classifier with predict (or a motorsrnn decision_path), "
+                f"got {type(estimator).__name__}"
+            )
+        accuracy = np.array([np.mean(np.asarray(estimator.predict(Xc[:, :n])) == y) for n in lengths])
+        method = "prefix"
+    return Bunch(
+        times=lengths.astype(np.float64) * dt,
+        accuracy=np.asarray(accuracy, dtype=np.float64),
+        n_timesteps=int(n_timesteps),
+        prefix_lengths=lengths,
+        dt=dt,
+        method=method,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Energy
+# ---------------------------------------------------------------------------------------------
+def energy(
+    estimator,
+    X,
+    *,
+    e_ac=0.9e-12,
+    e_mac=4.6e-12,
+    rnn_hidden=None,
+    include_neuron_updates=True,
+    memory=False,
+    e_mem=None,
+):
+    """Operations and energy per sample of a fitted spiking network, beside non-spiking networks.
+
+    Counts the synaptic accumulate operations (SOPs) the spiking network actually performs on
+    ``X`` and compares its energy with a dense non-spiking network of the same shape and with a
+    GRU and an LSTM on the same inputs and outputs, using per-operation energies of 45 nm CMOS
+    (Horowitz 2014).
+
+    Parameters
+    ----------
+    estimator : fitted motorsrnn spiking estimator
+        Needs ``simulate(X, membrane=False)``, ``get_weights()`` and ``network_`` (with
+        ``projections()``, ``populations()`` and ``masks()``), e.g.
+        :class:`motorsrnn.SpikingRNNClassifier`.
+    X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+        Spike counts the network is run on.
+    e_ac : float, default=0.9e-12
+        Energy of one accumulate (32-bit float add, 0.9 pJ at 45 nm), in joules.
+    e_mac : float, default=4.6e-12
+        Energy of one multiply-accumulate (32-bit float multiply 3.7 pJ + add 0.9 pJ), in joules.
+    rnn_hidden : int, optional
+        Hidden units ``H`` of the GRU and LSTM compared with; default: the total number of LIF
+        neurons of the spiking network.
+    include_neuron_updates : bool, default=True
+        Charge the spiking network for the state updates of its neurons (see Notes). With
+        ``False`` only synaptic operations are counted, as in most SNN energy comparisons.
+    memory : bool, default=False
+        Add the energy of reading one 32-bit word from SRAM per counted operation (see Notes).
+    e_mem : float, optional
+        Energy of one 32-bit SRAM read in joules; default 5e-12 when ``memory=True``. Giving it
+        with ``memory=False`` raises ``ValueError``.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        All counts and energies are averages per sample (per trial of ``X``); energies in joules.
+
+        - ``sop``: synaptic accumulate operations of the spiking network;
+        - ``sop_by_projection``: dict projection key -> its share of ``sop``;
+        - ``input_events``: input events (summed counts) per sample;
+        - ``spikes``: dict population name -> spikes per sample;
+        - ``neuron_mac``: neuron state-update MACs (in ``snn_energy`` only when
+          ``include_neuron_updates``);
+        - ``snn_energy``;
+        - ``dense_mac``, ``dense_energy``: dense non-spiking network of the same shape;
+        - ``gru_mac``, ``gru_energy``, ``lstm_mac``, ``lstm_energy``;
+        - ``ratio_dense``, ``ratio_gru``, ``ratio_lstm``: the other network's energy divided by
+          ``snn_energy`` (``inf`` when the spiking network spends nothing);
+        - ``n_trials``, ``n_timesteps``, ``n_channels``, ``n_hidden`` (LIF neurons),
+          ``n_outputs`` (readout units), ``rnn_hidden``, ``e_ac``, ``e_mac``, ``e_mem`` (0.0
+          without ``memory``), ``include_neuron_updates``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not a motorsrnn spiking estimator, or an option has the wrong type.
+    ValueError
+        For invalid ``X`` or a wrong number of channels, negative or non-finite energies,
+        ``rnn_hidden < 1``, or ``e_mem`` given without ``memory=True``.
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+
+    Notes
+    -----
+    **Spiking network.** The core is event driven: an event adds one weight column to its
+    targets. So
+
+    - every input event (a count ``k`` of channel ``c`` in a bin counts as ``k`` events;
+      non-integer float counts are counted by their value) costs one AC per target unit of every
+      projection from ``"input"``;
+    - every spike of population ``q`` costs one AC per target unit of every projection whose
+      source is ``q``, including projections to the readout;
+    - sparse (masked) projections count only the existing connections of the source unit
+      (``network_.masks()``);
+    - recurrent and feedback projections read the previous step's spikes, so spikes of the last
+      step of the window are never delivered through them and are not counted.
+
+    Implemented as spike (event) counts per source unit, summed over trials and time, times each
+    unit's fan-out, divided by the number of trials.
+
+    With ``include_neuron_updates`` every LIF neuron costs 2 MACs per step (``alpha I + a`` and
+    ``beta U + I``; the bias, the reset and the threshold comparison are neglected) and every
+    readout unit 1 MAC per step (``beta_o O + ...``): ``neuron_mac = n_timesteps * (2 n_hidden +
+    n_outputs)``. The non-spiking networks are *not* charged for their activation functions and
+    biases, so with this option the ratios are conservative (they favour the non-spiking networks).
+
+    ``snn_energy = sop * e_ac + neuron_mac * e_mac`` (the second term only with
+    ``include_neuron_updates``).
+
+    **Dense network of the same shape** (same projections, dense, real-valued activations, no
+    masks): ``dense_mac = n_timesteps * sum over projections of n_source * n_target``;
+    ``dense_energy = dense_mac * e_mac``.
+
+    **GRU and LSTM** with ``H = rnn_hidden`` units, ``C`` input channels and ``K`` outputs (a linear
+    readout every step), per step::
+
+        GRU:  3 (H C + H H) + H K   MACs
+        LSTM: 4 (H C + H H) + H K   MACs
+
+    times ``n_timesteps``; biases, gate nonlinearities and element-wise products are neglected.
+    ``gru_energy = gru_mac * e_mac``, likewise for the LSTM.
+
+    **Memory** (``memory=True``): every counted operation (AC or MAC, including the neuron
+    updates when they are counted) reads one 32-bit word (its weight, or a state/decay constant)
+    from SRAM at ``e_mem`` joules; ``n_ops * e_mem`` is added to each energy. The default
+    ``e_mem = 5 pJ`` is half of the 10 pJ Horowitz gives for a 64-bit read of an 8 KB SRAM at
+    45 nm (larger memories cost more: 20 pJ for 32 KB, 100 pJ for 1 MB per 64 bits). Activity
+    dependent state reads/writes and off-chip DRAM are not modelled.
+
+    Reference: M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014,
+    pp. 10-14 (45 nm: 32-bit float add 0.9 pJ, multiply 3.7 pJ).
+
+    Examples
+    --------
+    >>> from motorsrnn import SpikingRNNClassifier
+    >>> from motorsrnn.analysis import energy
+    >>> from motorsrnn.datasets import make_center_out
+    >>> data = make_center_out(n_trials=200, random_state=0)
+    >>> clf = SpikingRNNClassifier(n_hidden=64, max_epochs=2, random_state=0).fit(data.X, data.y)
+    >>> e = energy(clf, data.X)
+    >>> bool(e.ratio_gru > 1)
+    True
+    """
+    if not (callable(getattr(estimator, "simulate", None)) and callable(getattr(estimator, "get_weights", None))):
+        raise TypeError(
+            "energy needs a motorsrnn spiking estimator (with simulate, get_weights and network_), "
+            f"got {type(estimator).__name__}"
+        )
+    check_is_fitted(estimator, "network_")
+    e_ac = _check_real(e_ac, "e_ac", low=0)
+    e_mac = _check_real(e_mac, "e_mac", low=0)
+    include_neuron_updates = _check_bool(include_neuron_updates, "include_neuron_updates")
+    memory = _check_bool(memory, "memory")
+    if e_mem is not None and not memory:
+        raise ValueError("e_mem is only used with memory=True; pass memory=True or leave e_mem=None")
+    e_mem = (_check_real(e_mem, "e_mem", low=0) if e_mem is not None else 5e-12) if memory else 0.0
+
+    Xc = check_spikes(X)
+    n_trials, n_timesteps, n_channels = Xc.shape
+    n_in = getattr(estimator, "n_features_in_", None)
+    if n_in is not None and n_channels != n_in:
+        raise ValueError(
+            f"X has {n_channels} channels, but {type(estimator).__name__} is expecting {n_in} "
+            "(channels seen in fit, n_features_in_)"
+        )
+
+    network = estimator.network_
+    pop_sizes = {name: int(size) for name, size in network.populations()}
+    projections = network.projections()
+    masks = network.masks()
+    weights = estimator.get_weights()
+    n_hidden = int(sum(pop_sizes.values()))
+    n_outputs = 0
+    for key, _source, target, _kind, _trainable in projections:
+        if target == "readout":
+            n_outputs = int(np.shape(weights[key])[0])
+    if rnn_hidden is None:
+        rnn_hidden = n_hidden
+    rnn_hidden = _check_int(rnn_hidden, "rnn_hidden", low=1)
+
+    sim = estimator.simulate(Xc, membrane=False)
+    # Events per source unit over all trials: all steps, and all but the last (for delayed reads).
+    counts_all = {"input": Xc.sum(axis=(0, 1), dtype=np.float64)}
+    counts_but_last = {"input": counts_all["input"] - Xc[:, -1, :].sum(axis=0, dtype=np.float64)}
+    for name, pop in sim.populations.items():
+        s = np.asarray(pop.spikes)
+        counts_all[name] = s.sum(axis=(0, 1), dtype=np.float64)
+        counts_but_last[name] = counts_all[name] - s[:, -1, :].sum(axis=0, dtype=np.float64)
+
+    sop_by_projection = {}
+    dense_per_step = 0
+    for key, source, _target, kind, _trainable in projections:
+        n_target, n_source = np.shape(weights[key])
+        dense_per_step += n_source * n_target
+        if key in masks:
+            fan_out = np.asarray(masks[key], dtype=np.float64).sum(axis=0)  # per source unit
+        else:
+            fan_out = np.full(n_source, float(n_target))
+        counts = counts_but_last[source] if kind in _DELAYED_KINDS else counts_all[source]
+        sop_by_projection[key] = float(counts @ fan_out) / n_trials
+    sop = float(sum(sop_by_projection.values()))
+
+    neuron_mac = float(n_timesteps * (2 * n_hidden + n_outputs))
+    snn_ops = sop + (neuron_mac if include_neuron_updates else 0.0)
+    snn_energy = sop * e_ac + (neuron_mac * e_mac if include_neuron_updates else 0.0) + snn_ops * e_mem
+
+    H, C, K = rnn_hidden, n_channels, n_outputs
+    dense_mac = float(n_timesteps * dense_per_step)
+    gru_mac = float(n_timesteps * (3 * (H * C + H * H) + H * K))
+    lstm_mac = float(n_timesteps * (4 * (H * C + H * H) + H * K))
+    per_mac = e_mac + e_mem
+    dense_energy, gru_energy, lstm_energy = dense_mac * per_mac, gru_mac * per_mac, lstm_mac * per_mac
+
+    def ratio(other):
+        if snn_energy > 0:
+            return other / snn_energy
+        return np.inf if other > 0 else np.nan
+
+    return Bunch(
+        sop=sop,
+        sop_by_projection=sop_by_projection,
+        input_events=float(counts_all["input"].sum()) / n_trials,
+        spikes={name: float(c.sum()) / n_trials for name, c in counts_all.items() if name != "input"},
+        neuron_mac=neuron_mac,
+        snn_energy=snn_energy,
+        dense_mac=dense_mac,
+        dense_energy=dense_energy,
+        gru_mac=gru_mac,
+        gru_energy=gru_energy,
+        lstm_mac=lstm_mac,
+        lstm_energy=lstm_energy,
+        ratio_dense=ratio(dense_energy),
+        ratio_gru=ratio(gru_energy),
+        ratio_lstm=ratio(lstm_energy),
+        n_trials=int(n_trials),
+        n_timesteps=int(n_timesteps),
+        n_channels=int(n_channels),
+        n_hidden=n_hidden,
+        n_outputs=n_outputs,
+        rnn_hidden=rnn_hidden,
+        e_ac=e_ac,
+        e_mac=e_mac,
+        e_mem=e_mem,
+        include_neuron_updates=include_neuron_updates,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise
+# ---------------------------------------------------------------------------------------------
+_MODES = ("spikes", "channels")
+
+
+def _result_dtype(in_dtype, validated_dtype, max_value):
+    """dtype of the noisy array (uint8 handled by the caller)."""
+    if in_dtype.kind in "ui":
+        return np.promote_types(in_dtype, np.min_scalar_type(int(max_value)))
+    return validated_dtype  # float32 / float64 (float16 and object arrays become float64)
+
+
+def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random_state=None):
+    """Add Poisson noise spikes to spike-count arrays, to test decoders' robustness.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+        Spike counts per bin, validated like the estimators do
+        (:func:`motorsrnn.estimators.check_spikes`). A 2-D array is one bin per trial.
+    rate : float
+        Firing rate of the noise in Hz (spikes per second), ``>= 0``.
+    mode : {"spikes", "channels"}, default="spikes"
+        ``"spikes"``: add independent Poisson counts of mean ``rate * dt / 1000`` to every bin of
+        every existing channel. ``"channels"``: keep ``X`` and append ``n_channels`` new channels
+        of pure Poisson noise at ``rate`` (unrelated "neighbour" neurons picked up by the
+        electrodes).
+    n_channels : int, optional
+        Number of noise channels to append; required with ``mode="channels"``, not allowed with
+        ``mode="spikes"``.
+    dt : float, default=1.0
+        Bin width of ``X`` in ms (use the estimator's ``dt``).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the noise (``sklearn.utils.check_random_state``): the same int gives the same noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new array (``X`` is not modified) of the shape of ``X`` (``"spikes"``) or with
+        ``n_channels`` more channels (``"channels"``; last axis). A 2-D input gives a 2-D output.
+        dtype: ``uint8`` for ``bool`` and ``uint8`` input (counts clipped at 255, with a
+        ``RuntimeWarning`` if any were); other integer input keeps its dtype, widened when the
+        largest count needs it; float input keeps ``float32``/``float64`` (other floats and object
+        arrays give ``float64``).
+
+    Raises
+    ------
+    TypeError
+        If ``rate``, ``dt`` or ``n_channels`` have the wrong type, or ``X`` is sparse.
+    ValueError
+        For invalid ``X`` (see ``check_spikes``), ``rate < 0``, ``dt <= 0``, an unknown ``mode``,
+        ``n_channels`` missing or ``< 1`` with ``mode="channels"``, or given with
+        ``mode="spikes"``.
+
+    Notes
+    -----
+    The noise counts of different bins, channels and trials are independent Poisson variables of
+    mean ``rate * dt / 1000``; in ``"spikes"`` mode they are added to the recorded counts (the sum
+    of two independent Poisson processes is Poisson at the summed rate).
+
+    A decoder has a fixed number of input channels: with ``mode="channels"`` the estimator must be
+    fitted on the widened array (e.g. add noise channels to the training and the test set, with
+    different seeds), otherwise ``predict`` raises because of the channel count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from motorsrnn.analysis import add_poisson_noise
+    >>> X = np.zeros((10, 50, 4), dtype=np.uint8)
+    >>> add_poisson_noise(X, 20.0, random_state=0).shape
+    (10, 50, 4)
+    >>> add_poisson_noise(X, 20.0, mode="channels", n_channels=3, random_state=0).shape
+    (10, 50, 7)
+    """
+    rate = _check_real(rate, "rate", low=0)
+    dt = _check_real(dt, "dt", low=0, strict_low=True)
+    if not isinstance(mode, str) or mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    if mode == "channels":
+        if n_channels is None:
+            raise ValueError('n_channels is required with mode="channels" (number of noise channels to append)')
+        n_channels = _check_int(n_channels, "n_channels", low=1)
+    elif n_channels is not None:
+        raise ValueError(
+            f'n_channels is only used with mode="channels", got n_channels={n_channels!r} with mode="spikes"'
+        )
+
+    Xc = check_spikes(X)
+    in_dtype = np.asarray(X).dtype  # the input's own dtype (check_spikes narrows small ints to uint8)
+    was_2d = np.ndim(X) == 2
+    rng = check_random_state(random_state)
+    lam = rate * dt / 1000.0
+
+    if mode == "spikes":
+        noise = rng.poisson(lam, size=Xc.shape)
+        if Xc.dtype.kind == "f":
+            out = Xc + noise.astype(Xc.dtype)
+        else:
+            out = Xc.astype(np.int64) + noise
+    else:
+        noise = rng.poisson(lam, size=(*Xc.shape[:2], n_channels))
+        if Xc.dtype.kind == "f":
+            out = np.concatenate([Xc, noise.astype(Xc.dtype)], axis=2)
+        else:
+            out = np.concatenate([Xc.astype(np.int64), noise], axis=2)
+
+    if out.dtype.kind != "f":
+        if in_dtype == np.uint8 or in_dtype.kind == "b":
+            if out.max() > 255:
+                warnings.warn(
+                    "noisy counts above 255 were clipped to 255 to keep the uint8 dtype of X; pass a "
+                    "wider integer or float array to keep them",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                np.minimum(out, 255, out=out)
+            out = out.astype(np.uint8)
+        else:
+            out = out.astype(_result_dtype(in_dtype, Xc.dtype, out.max()))
+    if was_2d and out.shape[1] == 1:
+        out = out[:, 0, :]
+    return out

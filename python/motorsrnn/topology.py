@@ -1,0 +1,372 @@
+"""User-facing description of a network: populations, projections, presets and ablations.
+
+A :class:`Topology` lists named spiking populations and the projections between them (and from the
+``"input"`` and to the ``"readout"``). Pass one as ``SpikingRNNClassifier(architecture=...)``, or
+name a preset: ``"srnn"``, ``"fsnn"``, ``"motorsrnn"`` (see :func:`preset` and
+``docs/architectures.md``). The core validates it (unknown populations, same-step cycles, sizes) and
+raises :class:`motorsrnn.TopologyError` naming the problem.
+
+Projection kinds: ``"feedforward"`` reads the source's spikes of the same step (populations are
+updated in topological order), ``"recurrent"`` (source = target) and ``"feedback"`` read the previous
+step's spikes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+__all__ = ["Population", "Projection", "Topology", "preset", "PRESETS", "shuffle_projection"]
+
+PRESETS = ("srnn", "fsnn", "motorsrnn")
+_KINDS = ("feedforward", "recurrent", "feedback")
+_SIGNS = (None, "excitatory", "inhibitory")
+
+
+@dataclass
+class Population:
+    """A population of LIF neurons.
+
+    Parameters
+    ----------
+    name : str
+        Unique name (not ``"input"`` or ``"readout"``).
+    size : int
+        Number of neurons.
+    tau_mem, tau_syn : float, sequence of float or None
+        Time constants in ms, one value or one per neuron; ``None`` takes the estimator's value.
+    threshold : float or None
+        Firing threshold; ``None`` takes the estimator's value.
+    reset : {"subtract", "zero"} or None
+    detach_reset : bool or None
+    """
+
+    name: str
+    size: int
+    tau_mem: Optional[Union[float, Sequence[float]]] = None
+    tau_syn: Optional[Union[float, Sequence[float]]] = None
+    threshold: Optional[float] = None
+    reset: Optional[str] = None
+    detach_reset: Optional[bool] = None
+
+
+@dataclass
+class Projection:
+    """A weight matrix from ``source`` to ``target``.
+
+    Parameters
+    ----------
+    source : str
+        ``"input"`` or a population name.
+    target : str
+        A population name or ``"readout"``.
+    kind : {"feedforward", "recurrent", "feedback"}
+        Same-step (feedforward) or previous-step (recurrent: source = target; feedback: another
+        population) spikes.
+    trainable : bool
+        Fixed projections keep their initial weights during ``fit`` (e.g. the motorSRNN's
+        long-term stable feedback synapses).
+    density : float or None
+        Fraction of connections present, as a fixed random mask; ``None`` is dense.
+    sign : {None, "excitatory", "inhibitory"}
+        Dale's-law constraint kept during training.
+    init_scale : float or None
+        Initial weights ``N(0, init_scale**2 / (density * n_source))``. ``None`` takes the
+        estimator's ``input_scale`` (feedforward into a population), ``recurrent_scale``
+        (recurrent and feedback) or ``output_scale`` (to the readout).
+    name : str or None
+        Key in ``get_weights()``; ``None`` gives ``"source->target"``.
+    """
+
+    source: str
+    target: str
+    kind: str = "feedforward"
+    trainable: bool = True
+    density: Optional[float] = None
+    sign: Optional[str] = None
+    init_scale: Optional[float] = None
+    name: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        """The name under which ``get_weights()`` returns this projection."""
+        return self.name if self.name is not None else f"{self.source}->{self.target}"
+
+
+@dataclass
+class Topology:
+    """Populations and projections of a spiking network.
+
+    Parameters
+    ----------
+    populations : list of Population
+    projections : list of Projection
+
+    Examples
+    --------
+    >>> from motorsrnn.topology import preset
+    >>> topo = preset("motorsrnn", n_hidden=128)
+    >>> [p.key for p in topo.projections if not p.trainable]
+    ['PM->M1', 'Out->PM']
+    >>> ablated = topo.remove("PM->M1", "Out->PM")      # no feedback at all
+    >>> free = topo.unfreeze("PM->M1", "Out->PM")       # trainable feedback
+    """
+
+    populations: List[Population] = field(default_factory=list)
+    projections: List[Projection] = field(default_factory=list)
+
+    # -- editing (each returns a new Topology) ----------------------------------------------------
+    def _keys(self, keys) -> None:
+        known = {p.key for p in self.projections}
+        unknown = [k for k in keys if k not in known]
+        if unknown:
+            raise ValueError(f"unknown projection(s) {unknown}; known: {sorted(known)}")
+
+    def copy(self) -> "Topology":
+        """A deep copy."""
+        return copy.deepcopy(self)
+
+    def remove(self, *keys: str) -> "Topology":
+        """Copy without the named projections (ablation by removal)."""
+        self._keys(keys)
+        out = self.copy()
+        out.projections = [p for p in out.projections if p.key not in keys]
+        return out
+
+    def freeze(self, *keys: str) -> "Topology":
+        """Copy with the named projections fixed (not trained)."""
+        return self._set(keys, trainable=False)
+
+    def unfreeze(self, *keys: str) -> "Topology":
+        """Copy with the named projections trainable."""
+        return self._set(keys, trainable=True)
+
+    def _set(self, keys, **changes) -> "Topology":
+        self._keys(keys)
+        out = self.copy()
+        for p in out.projections:
+            if p.key in keys:
+                for k, v in changes.items():
+                    setattr(p, k, v)
+        return out
+
+    def projection(self, key: str) -> Projection:
+        """The projection named ``key``."""
+        self._keys([key])
+        return next(p for p in self.projections if p.key == key)
+
+    # -- serialisation ------------------------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-serialisable dict (``Topology.from_dict`` reads it back)."""
+        return {"populations": [asdict(p) for p in self.populations], "projections": [asdict(p) for p in self.projections]}
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Topology":
+        """Build from a dict such as ``to_dict()`` returns (unknown fields raise ``ValueError``)."""
+        if not isinstance(d, dict) or "populations" not in d or "projections" not in d:
+            raise ValueError("a topology dict needs the keys 'populations' and 'projections'")
+
+        def build(klass, items, what):
+            names = {f.name for f in fields(klass)}
+            out = []
+            for item in items:
+                if not isinstance(item, dict):
+                    raise ValueError(f"each {what} must be a dict, got {item!r}")
+                extra = set(item) - names
+                if extra:
+                    raise ValueError(f"unknown {what} field(s) {sorted(extra)}; allowed: {sorted(names)}")
+                try:
+                    out.append(klass(**item))
+                except TypeError as e:
+                    raise ValueError(f"invalid {what} {item!r}: {e}") from None
+            return out
+
+        return cls(build(Population, d["populations"], "population"), build(Projection, d["projections"], "projection"))
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict())
+
+    def describe(self) -> str:
+        """A plain-text summary: populations and projections, one per line."""
+        lines = ["populations:"]
+        lines += [f"  {p.name:<8s} {p.size:5d} LIF neurons" for p in self.populations]
+        lines.append("projections:")
+        for p in self.projections:
+            extra = [p.kind, "trainable" if p.trainable else "FIXED"]
+            if p.density is not None:
+                extra.append(f"density {p.density:g}")
+            if p.sign is not None:
+                extra.append(p.sign)
+            lines.append(f"  {p.key:<14s} {p.source:>6s} -> {p.target:<8s} ({', '.join(extra)})")
+        return "\n".join(lines)
+
+    # -- for the core -------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check field values that the core does not see in a typed way (kinds, signs, sizes)."""
+        if not self.populations:
+            raise ValueError("a topology needs at least one population")
+        for pop in self.populations:
+            if not isinstance(pop.name, str) or isinstance(pop.size, bool) or not isinstance(pop.size, (int, np.integer)):
+                raise ValueError(f"population {pop!r}: name must be a str and size an int")
+        for p in self.projections:
+            if p.kind not in _KINDS:
+                raise ValueError(f"projection '{p.key}': kind must be one of {_KINDS}, got {p.kind!r}")
+            if p.sign not in _SIGNS:
+                raise ValueError(f"projection '{p.key}': sign must be one of {_SIGNS}, got {p.sign!r}")
+
+    def core_spec(self, defaults: Dict[str, Any], scales: Dict[str, float]) -> Dict[str, Any]:
+        """Populations and projections with the estimator's values filled in where ``None``."""
+        self.validate()
+        pops = []
+        for pop in self.populations:
+            d = asdict(pop)
+            for k, v in defaults.items():
+                if d.get(k) is None:
+                    d[k] = v
+            for k in ("tau_mem", "tau_syn"):
+                d[k] = [float(x) for x in d[k]] if np.ndim(d[k]) else float(d[k])
+            d["size"] = int(d["size"])
+            pops.append(d)
+        projs = []
+        for p in self.projections:
+            d = asdict(p)
+            if d["init_scale"] is None:
+                if p.target == "readout":
+                    d["init_scale"] = scales["output"]
+                elif p.kind == "feedforward":
+                    d["init_scale"] = scales["input"]
+                else:
+                    d["init_scale"] = scales["recurrent"]
+            d["init_scale"] = float(d["init_scale"])
+            if d["name"] is None:
+                d["name"] = p.key
+            projs.append(d)
+        return {"populations": pops, "projections": projs}
+
+
+def preset(
+    name: str,
+    n_hidden: int = 128,
+    *,
+    module_sizes: Optional[Sequence[int]] = None,
+    feedback: str = "fixed",
+    feedback_density: float = 0.2,
+    recurrent_density: Optional[float] = None,
+) -> Topology:
+    """A named architecture.
+
+    Parameters
+    ----------
+    name : {"srnn", "fsnn", "motorsrnn"}
+        - ``"srnn"``: one recurrent population ``h`` (keys ``w_in``, ``w_rec``, ``w_out``, ``b_h``).
+        - ``"fsnn"``: the feedforward baseline: the same population without recurrence (``w_in``,
+          ``w_out``, ``b_h``).
+        - ``"motorsrnn"``: three modules named after the motor circuit: ``M1`` (receives the
+          input), ``PM`` (premotor-like) and ``Out`` (downstream output module, the only one read
+          out); intra-module recurrence; feedforward paths ``M1->PM``, ``PM->Out`` and ``M1->Out``;
+          feedback ``PM->M1`` and ``Out->PM``, sparse and fixed by default (the paper's
+          "long-term stable" feedback synapses). See ``docs/architectures.md`` for the
+          assumptions.
+    n_hidden : int, default=128
+        Total number of LIF neurons.
+    module_sizes : sequence of 3 int or None
+        ``motorsrnn`` only: sizes of M1, PM and Out; default half, a quarter and a quarter of
+        ``n_hidden``.
+    feedback : {"fixed", "trainable", "removed"}, default="fixed"
+        ``motorsrnn`` only: the feedback ablations of the paper.
+    feedback_density : float, default=0.2
+        ``motorsrnn`` only: connection density of the feedback projections.
+    recurrent_density : float or None
+        ``motorsrnn`` only: density of the intra-module recurrent projections (``None``: dense).
+
+    Returns
+    -------
+    Topology
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown architecture {name!r}; presets are {PRESETS}")
+    if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
+        raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
+    n_hidden = int(n_hidden)
+    if name == "srnn":
+        return Topology(
+            [Population("h", n_hidden)],
+            [
+                Projection("input", "h", name="w_in"),
+                Projection("h", "h", "recurrent", name="w_rec"),
+                Projection("h", "readout", name="w_out"),
+            ],
+        )
+    if name == "fsnn":
+        return Topology(
+            [Population("h", n_hidden)],
+            [Projection("input", "h", name="w_in"), Projection("h", "readout", name="w_out")],
+        )
+    if feedback not in ("fixed", "trainable", "removed"):
+        raise ValueError(f"feedback must be 'fixed', 'trainable' or 'removed', got {feedback!r}")
+    if module_sizes is None:
+        if n_hidden < 3:
+            raise ValueError("motorsrnn needs n_hidden >= 3 (three modules)")
+        m1 = max(1, n_hidden // 2)
+        pm = max(1, (n_hidden - m1) // 2)
+        module_sizes = (m1, pm, n_hidden - m1 - pm)
+    if len(module_sizes) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in module_sizes):
+        raise ValueError(f"module_sizes must be three positive integers (M1, PM, Out), got {module_sizes!r}")
+    m1, pm, out = (int(s) for s in module_sizes)
+    rec = dict(kind="recurrent", density=recurrent_density)
+    projections = [
+        Projection("input", "M1"),
+        Projection("M1", "M1", **rec),
+        Projection("PM", "PM", **rec),
+        Projection("Out", "Out", **rec),
+        Projection("M1", "PM"),
+        Projection("PM", "Out"),
+        Projection("M1", "Out"),
+        Projection("Out", "readout"),
+    ]
+    if feedback != "removed":
+        trainable = feedback == "trainable"
+        projections += [
+            Projection("PM", "M1", "feedback", trainable=trainable, density=feedback_density),
+            Projection("Out", "PM", "feedback", trainable=trainable, density=feedback_density),
+        ]
+    return Topology([Population("M1", m1), Population("PM", pm), Population("Out", out)], projections)
+
+
+def shuffle_projection(estimator, key: str, random_state=None):
+    """A copy of a fitted estimator whose projection ``key`` has its weights randomly permuted.
+
+    The permutation is among existing connections (masked-out entries stay zero), so the weight
+    distribution is kept and its structure destroyed: the "shuffle" ablation.
+
+    Parameters
+    ----------
+    estimator : fitted motorsrnn estimator
+    key : str
+        A projection name from ``estimator.get_weights()``.
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    estimator
+        A new fitted estimator (the original is unchanged).
+    """
+    from sklearn.utils import check_random_state
+
+    weights = estimator.get_weights()
+    masks = estimator.network_.masks()
+    projections = {p[0] for p in estimator.network_.projections()}
+    if key not in projections:
+        raise ValueError(f"unknown projection {key!r}; known: {sorted(projections)}")
+    w = weights[key].copy()
+    keep = masks[key] > 0 if key in masks else np.ones(w.shape, dtype=bool)
+    rng = check_random_state(random_state)
+    w[keep] = rng.permutation(w[keep])
+    out = copy.deepcopy(estimator)
+    out.set_weights({key: w})
+    return out

@@ -1,0 +1,379 @@
+"""Tests of motorsrnn.analysis: early classification, energy counts, Poisson noise."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from motorsrnn.topology import Population, Projection, Topology
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
+from motorsrnn.analysis import add_poisson_noise, early_classification, energy
+from motorsrnn.baselines import SpikeCountTransformer
+from motorsrnn.datasets import make_center_out
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=120, n_neurons=20, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def snn(data):
+    return SpikingRNNClassifier(n_hidden=16, max_epochs=2, random_state=0, n_jobs=2).fit(data.X, data.y)
+
+
+def _fresh_snn(data, **kw):
+    """A separately fitted network whose weights a test may overwrite."""
+    return SpikingRNNClassifier(n_hidden=16, max_epochs=1, random_state=0, n_jobs=2, **kw).fit(data.X, data.y)
+
+
+def two_populations():
+    """Two populations with sparse, recurrent and feedback projections (a user topology)."""
+    return Topology(
+        [Population("a", 8), Population("b", 6)],
+        [
+            Projection("input", "a", density=0.5, init_scale=0.5, name="w_in"),
+            Projection("a", "b", init_scale=0.5, name="w_ab"),
+            Projection("b", "b", "recurrent", density=0.5, init_scale=0.1, name="w_bb"),
+            Projection("b", "a", "feedback", init_scale=0.1, name="w_ba"),
+            Projection("b", "readout", init_scale=1.0, name="w_out"),
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# early_classification
+# ---------------------------------------------------------------------------------------------
+def test_early_spiking_times_and_last_equals_score(snn, data):
+    res = early_classification(snn, data.X, data.y)
+    T = data.X.shape[1]
+    assert res.n_timesteps == T
+    assert res.method == "decision_path"
+    assert res.accuracy.shape == (T,)
+    np.testing.assert_allclose(res.times, np.arange(1, T + 1) * snn.dt)
+    assert res.accuracy[-1] == pytest.approx(snn.score(data.X, data.y))
+    assert np.all((res.accuracy >= 0) & (res.accuracy <= 1))
+
+
+def test_early_spiking_matches_decision_path(snn, data):
+    path = snn.decision_path(data.X)
+    res = early_classification(snn, data.X, data.y, step=7)
+    np.testing.assert_array_equal(res.prefix_lengths, [7, 14, 21, 28, 35, 42, 49, 50])
+    for n, acc in zip(res.prefix_lengths, res.accuracy):
+        expected = np.mean(snn.classes_[np.argmax(path[:, n - 1], axis=1)] == data.y)
+        assert acc == pytest.approx(expected)
+
+
+def test_early_uses_estimator_dt(data):
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, dt=2.0, random_state=0, n_jobs=2).fit(data.X, data.y)
+    res = early_classification(clf, data.X, data.y, step=25)
+    np.testing.assert_allclose(res.times, [50.0, 100.0])
+    assert res.dt == 2.0
+    res = early_classification(clf, data.X, data.y, times=[4.0, 100.0])
+    np.testing.assert_array_equal(res.prefix_lengths, [2, 50])
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: PoissonNaiveBayes(), lambda: make_pipeline(SpikeCountTransformer(), LogisticRegression())]
+)
+def test_early_prefix_scoring_equals_direct_scores(make, data):
+    est = make().fit(data.X, data.y)
+    res = early_classification(est, data.X, data.y, step=10)
+    assert res.method == "prefix"
+    np.testing.assert_allclose(res.times, [10, 20, 30, 40, 50])
+    for n, acc in zip(res.prefix_lengths, res.accuracy):
+        assert acc == pytest.approx(est.score(data.X[:, :n], data.y))
+    assert res.accuracy[-1] == pytest.approx(est.score(data.X, data.y))
+
+
+def test_early_step_always_includes_full_window(data):
+    nb = PoissonNaiveBayes().fit(data.X, data.y)
+    res = early_classification(nb, data.X, data.y, step=100)
+    np.testing.assert_array_equal(res.prefix_lengths, [50])
+    np.testing.assert_allclose(res.times, [50.0])
+
+
+def test_early_times_sorted_unique(data):
+    nb = PoissonNaiveBayes().fit(data.X, data.y)
+    res = early_classification(nb, data.X, data.y, times=[30, 10, 10])
+    np.testing.assert_allclose(res.times, [10.0, 30.0])
+
+
+def test_early_falls_back_when_decision_path_is_not_logits(data):
+    class TreeLike(PoissonNaiveBayes):
+        def decision_path(self, X):  # like scikit-learn trees: not per-step logits
+            return np.zeros((len(X), 3))
+
+    est = TreeLike().fit(data.X, data.y)
+    res = early_classification(est, data.X, data.y, step=25)
+    assert res.method == "prefix"
+    assert res.accuracy[-1] == pytest.approx(est.score(data.X, data.y))
+
+
+def test_early_bad_inputs(snn, data):
+    X, y = data.X, data.y
+    with pytest.raises(ValueError, match="labels"):
+        early_classification(snn, X, y[:-1])
+    with pytest.raises(ValueError, match="step"):
+        early_classification(snn, X, y, step=0)
+    with pytest.raises(TypeError, match="step"):
+        early_classification(snn, X, y, step=1.5)
+    with pytest.raises(ValueError, match="times"):
+        early_classification(snn, X, y, times=[0.0])
+    with pytest.raises(ValueError, match="times"):
+        early_classification(snn, X, y, times=[51.0])
+    with pytest.raises(ValueError, match="multiples of dt"):
+        early_classification(snn, X, y, times=[2.5])
+    with pytest.raises(ValueError, match="not both"):
+        early_classification(snn, X, y, times=[10], step=5)
+    with pytest.raises(ValueError, match="features"):
+        early_classification(snn, X[:, :, :5], y)
+    with pytest.raises(ValueError, match="Negative"):
+        early_classification(snn, -X.astype(int) - 1, y)
+    with pytest.raises(NotFittedError):
+        early_classification(SpikingRNNClassifier(), X, y)
+    with pytest.raises(TypeError, match="predict"):
+        early_classification(SpikeCountTransformer().fit(X), X, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# energy
+# ---------------------------------------------------------------------------------------------
+def test_energy_no_hidden_spikes_counts_input_events(data):
+    clf = _fresh_snn(data)
+    H = clf.n_hidden
+    w = clf.get_weights()
+    clf.set_weights({"w_in": np.zeros_like(w["w_in"]), "b_h": np.zeros_like(w["b_h"])})
+    assert clf.simulate(data.X, membrane=False).spikes.sum() == 0
+    e = energy(clf, data.X)
+    n_trials = data.X.shape[0]
+    events = data.X.sum() / n_trials
+    assert e.input_events == pytest.approx(events)
+    assert e.sop == pytest.approx(events * H)
+    assert e.sop_by_projection == pytest.approx({"w_in": events * H, "w_rec": 0.0, "w_out": 0.0})
+    assert e.spikes == {"h": 0.0}
+
+
+def test_energy_every_neuron_spiking_every_step(data):
+    clf = _fresh_snn(data)
+    H, K = clf.n_hidden, len(clf.classes_)
+    n_trials, T, C = data.X.shape
+    w = clf.get_weights()
+    clf.set_weights({"w_in": np.zeros_like(w["w_in"]), "w_rec": np.zeros_like(w["w_rec"]), "b_h": np.full(H, 10.0)})
+    assert clf.simulate(data.X, membrane=False).spikes.all()
+    e = energy(clf, data.X, include_neuron_updates=False)
+    # recurrent spikes of the last step are never delivered (they would act at step T)
+    expected = data.X.sum() / n_trials * H + T * H * K + (T - 1) * H * H
+    assert e.sop == pytest.approx(expected)
+    assert e.spikes["h"] == T * H
+    assert e.snn_energy == pytest.approx(expected * 0.9e-12)
+
+
+def test_energy_matches_direct_count_and_formulas(snn, data):
+    X = data.X
+    n_trials, T, C = X.shape
+    H, K = snn.n_hidden, len(snn.classes_)
+    s = snn.simulate(X, membrane=False).populations["h"].spikes.astype(np.int64)
+    direct = (X.sum() * H + s.sum() * K + s[:, :-1].sum() * H) / n_trials
+    e = energy(snn, X)
+    assert e.sop == pytest.approx(direct)
+    assert e.sop > 0
+    assert e.neuron_mac == T * (2 * H + K)
+    assert e.snn_energy == pytest.approx(direct * 0.9e-12 + e.neuron_mac * 4.6e-12)
+    assert e.dense_mac == T * (H * C + H * H + K * H)
+    assert e.gru_mac == T * (3 * (H * C + H * H) + H * K)
+    assert e.lstm_mac == T * (4 * (H * C + H * H) + H * K)
+    assert e.dense_energy == pytest.approx(e.dense_mac * 4.6e-12)
+    assert e.ratio_gru == pytest.approx(e.gru_energy / e.snn_energy)
+    assert e.ratio_lstm == pytest.approx(e.lstm_energy / e.snn_energy)
+    # sparse activity: the spiking network is cheaper than every non-spiking one
+    assert 1 < e.ratio_dense < e.ratio_gru < e.ratio_lstm
+    assert (e.n_trials, e.n_timesteps, e.n_channels, e.n_hidden, e.n_outputs) == (n_trials, T, C, H, K)
+
+
+def test_energy_sparse_multi_population(data):
+    clf = SpikingRNNClassifier(architecture=two_populations(), max_epochs=1, random_state=0, n_jobs=2).fit(data.X, data.y)
+    masks = clf.network_.masks()
+    assert set(masks) == {"w_in", "w_bb"}
+    sim = clf.simulate(data.X, membrane=False)
+    a = sim.populations["a"].spikes.astype(np.float64)
+    b = sim.populations["b"].spikes.astype(np.float64)
+    X = data.X.astype(np.float64)
+    n_trials, T, _ = X.shape
+    K = len(clf.classes_)
+    # ACs = sum over events of the number of targets they reach (mask-weighted input to targets)
+    expected = {
+        "w_in": (X @ masks["w_in"].T).sum(),
+        "w_ab": (a @ np.ones((6, 8)).T).sum(),
+        "w_bb": (b[:, :-1] @ masks["w_bb"].T).sum(),
+        "w_ba": b[:, :-1].sum() * 8,
+        "w_out": b.sum() * K,
+    }
+    e = energy(clf, data.X)
+    for key, value in expected.items():
+        assert e.sop_by_projection[key] == pytest.approx(value / n_trials), key
+    assert e.n_hidden == 14
+    assert e.dense_mac == T * (8 * 20 + 6 * 8 + 6 * 6 + 8 * 6 + K * 6)
+    assert e.spikes == pytest.approx({"a": a.sum() / n_trials, "b": b.sum() / n_trials})
+    # masked projections count fewer operations than dense ones would
+    assert masks["w_in"].sum() < masks["w_in"].size
+
+
+def test_energy_options(snn, data):
+    base = energy(snn, data.X)
+    syn_only = energy(snn, data.X, include_neuron_updates=False)
+    assert syn_only.snn_energy == pytest.approx(base.sop * 0.9e-12)
+    assert syn_only.ratio_gru > base.ratio_gru
+    mem = energy(snn, data.X, memory=True)
+    assert mem.e_mem == 5e-12
+    for name in ("snn_energy", "dense_energy", "gru_energy", "lstm_energy"):
+        assert mem[name] > base[name], name
+    assert mem.snn_energy - base.snn_energy == pytest.approx((base.sop + base.neuron_mac) * 5e-12)
+    assert mem.gru_energy == pytest.approx(base.gru_mac * (4.6e-12 + 5e-12))
+    custom = energy(snn, data.X, memory=True, e_mem=1e-12)
+    assert base.snn_energy < custom.snn_energy < mem.snn_energy
+    big = energy(snn, data.X, rnn_hidden=32)
+    assert big.gru_mac == 50 * (3 * (32 * 20 + 32 * 32) + 32 * 4)
+    assert big.ratio_gru > base.ratio_gru
+    cheap = energy(snn, data.X, e_ac=0.45e-12, e_mac=2.3e-12)
+    assert cheap.snn_energy == pytest.approx(base.snn_energy / 2)
+    assert cheap.ratio_gru == pytest.approx(base.ratio_gru)
+
+
+def test_energy_zero_cost_gives_infinite_ratio(data):
+    clf = _fresh_snn(data)
+    w = clf.get_weights()
+    clf.set_weights({"w_in": np.zeros_like(w["w_in"]), "b_h": np.zeros_like(w["b_h"])})
+    e = energy(clf, np.zeros((3, 10, 20), dtype=np.uint8), include_neuron_updates=False)
+    assert e.sop == 0 and e.snn_energy == 0
+    assert np.isinf(e.ratio_gru)
+
+
+def test_energy_bad_options(snn, data):
+    X = data.X
+    with pytest.raises(ValueError, match="e_ac"):
+        energy(snn, X, e_ac=-1e-12)
+    with pytest.raises(ValueError, match="e_mac"):
+        energy(snn, X, e_mac=float("nan"))
+    with pytest.raises(TypeError, match="e_ac"):
+        energy(snn, X, e_ac="0.9 pJ")
+    with pytest.raises(ValueError, match="e_mem"):
+        energy(snn, X, memory=True, e_mem=-5e-12)
+    with pytest.raises(ValueError, match="e_mem"):
+        energy(snn, X, e_mem=5e-12)
+    with pytest.raises(ValueError, match="rnn_hidden"):
+        energy(snn, X, rnn_hidden=0)
+    with pytest.raises(TypeError, match="memory"):
+        energy(snn, X, memory="yes")
+    with pytest.raises(ValueError, match="channels"):
+        energy(snn, X[:, :, :5])
+    with pytest.raises(TypeError, match="spiking estimator"):
+        energy(PoissonNaiveBayes().fit(X, data.y), X)
+    with pytest.raises(NotFittedError):
+        energy(SpikingRNNClassifier(), X)
+
+
+# ---------------------------------------------------------------------------------------------
+# add_poisson_noise
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rate, dt", [(20.0, 1.0), (50.0, 2.0)])
+def test_noise_rate_statistics(rate, dt):
+    X = np.zeros((100, 100, 100), dtype=np.uint8)  # 1e6 bins
+    Y = add_poisson_noise(X, rate, dt=dt, random_state=0)
+    lam = rate * dt / 1000.0
+    n = Y.size
+    assert abs(Y.mean() - lam) < 5 * np.sqrt(lam / n)  # 5 standard errors of a Poisson mean
+    assert Y.var() == pytest.approx(lam, rel=0.05)  # Poisson: variance = mean
+
+
+def test_noise_adds_to_existing_spikes(data):
+    X = data.X.copy()
+    Y = add_poisson_noise(X, 100.0, random_state=1)
+    np.testing.assert_array_equal(X, data.X)  # input untouched
+    assert Y.shape == X.shape and Y.dtype == np.uint8
+    assert np.all(Y >= X)
+    added = (Y.astype(int) - X).mean()
+    lam = 0.1
+    assert abs(added - lam) < 5 * np.sqrt(lam / X.size)
+    np.testing.assert_array_equal(add_poisson_noise(X, 0.0, random_state=0), X)
+
+
+def test_noise_channels_mode(data):
+    X = data.X
+    Y = add_poisson_noise(X, 30.0, mode="channels", n_channels=7, random_state=0)
+    assert Y.shape == (*X.shape[:2], X.shape[2] + 7)
+    assert Y.dtype == np.uint8
+    np.testing.assert_array_equal(Y[:, :, :20], X)
+    noise = Y[:, :, 20:]
+    assert abs(noise.mean() - 0.03) < 5 * np.sqrt(0.03 / noise.size)
+    # a decoder must be fitted on the widened array
+    nb = PoissonNaiveBayes().fit(Y, data.y)
+    assert nb.n_features_in_ == 27
+    with pytest.raises(ValueError, match="features"):
+        nb.predict(X)
+
+
+def test_noise_deterministic(data):
+    a = add_poisson_noise(data.X, 50.0, random_state=3)
+    b = add_poisson_noise(data.X, 50.0, random_state=3)
+    c = add_poisson_noise(data.X, 50.0, random_state=4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    d = add_poisson_noise(data.X, 50.0, random_state=np.random.RandomState(3))
+    np.testing.assert_array_equal(a, d)
+
+
+def test_noise_dtypes():
+    rng = np.random.default_rng(0)
+    base = rng.poisson(0.1, size=(20, 30, 5))
+    assert add_poisson_noise(base.astype(bool), 10.0, random_state=0).dtype == np.uint8
+    assert add_poisson_noise(base.astype(np.float32), 10.0, random_state=0).dtype == np.float32
+    assert add_poisson_noise(base.astype(np.float64), 10.0, random_state=0).dtype == np.float64
+    assert add_poisson_noise(base.astype(np.int32), 10.0, random_state=0).dtype == np.int32
+    # int8 near its maximum is widened instead of wrapping around
+    full = np.full((10, 20, 3), 127, dtype=np.int8)
+    out = add_poisson_noise(full, 500.0, random_state=0)
+    assert out.dtype == np.int16 and out.max() > 127 and out.min() >= 127
+    # uint8 is clipped at 255, with a warning
+    sat = np.full((10, 20, 3), 255, dtype=np.uint8)
+    with pytest.warns(RuntimeWarning, match="clipped"):
+        out = add_poisson_noise(sat, 500.0, random_state=0)
+    assert out.dtype == np.uint8 and np.all(out == 255)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        add_poisson_noise(base.astype(np.uint8), 10.0, random_state=0)
+
+
+def test_noise_2d_input_stays_2d():
+    X = np.zeros((50, 4), dtype=np.uint8)
+    assert add_poisson_noise(X, 10.0, random_state=0).shape == (50, 4)
+    assert add_poisson_noise(X, 10.0, mode="channels", n_channels=2, random_state=0).shape == (50, 6)
+
+
+def test_noise_invalid_arguments(data):
+    X = data.X
+    with pytest.raises(ValueError, match="rate"):
+        add_poisson_noise(X, -1.0)
+    with pytest.raises(TypeError, match="rate"):
+        add_poisson_noise(X, "10 Hz")
+    with pytest.raises(ValueError, match="rate"):
+        add_poisson_noise(X, float("inf"))
+    with pytest.raises(ValueError, match="dt"):
+        add_poisson_noise(X, 10.0, dt=0.0)
+    with pytest.raises(ValueError, match="mode"):
+        add_poisson_noise(X, 10.0, mode="neighbours")
+    with pytest.raises(ValueError, match="n_channels"):
+        add_poisson_noise(X, 10.0, mode="channels")
+    with pytest.raises(ValueError, match="n_channels"):
+        add_poisson_noise(X, 10.0, mode="channels", n_channels=0)
+    with pytest.raises(TypeError, match="n_channels"):
+        add_poisson_noise(X, 10.0, mode="channels", n_channels=2.5)
+    with pytest.raises(ValueError, match="n_channels"):
+        add_poisson_noise(X, 10.0, n_channels=3)
+    with pytest.raises(ValueError, match="Negative"):
+        add_poisson_noise(-np.ones((2, 3, 4)), 10.0)
+    with pytest.raises(ValueError, match="dimensions"):
+        add_poisson_noise(np.zeros((2, 3, 4, 5)), 10.0)

@@ -1,0 +1,168 @@
+"""Architectures: presets, user topologies, validation, fixed and sparse projections, ablations,
+persistence."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.utils import check_random_state
+
+from motorsrnn import SpikingRNNClassifier, TopologyError, _core, load
+from motorsrnn.datasets import make_center_out
+from motorsrnn.topology import Population, Projection, Topology, preset, shuffle_projection
+
+FAST = dict(n_hidden=24, max_epochs=2, batch_size=16, random_state=0, learning_rate=0.02)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=96, n_neurons=12, random_state=1)
+
+
+def initial_weights(clf, n_inputs, n_outputs):
+    """The untrained network fit() starts from (seed derivation documented in docs/model.md)."""
+    seed = int(check_random_state(clf.random_state).randint(0, 2**31 - 1, size=2)[0])
+    return _core.Network(json.dumps(clf._network_spec(n_inputs, n_outputs)), seed).get_weights()
+
+
+def test_presets_have_the_documented_keys(data):
+    keys = {}
+    for arch in ("srnn", "fsnn", "motorsrnn"):
+        clf = SpikingRNNClassifier(architecture=arch, **FAST).fit(data.X, data.y)
+        keys[arch] = set(clf.get_weights())
+    assert keys["srnn"] == {"w_in", "w_rec", "b_h", "w_out", "b_out"}
+    assert keys["fsnn"] == {"w_in", "b_h", "w_out", "b_out"}
+    assert keys["motorsrnn"] == {
+        "input->M1", "M1->M1", "PM->PM", "Out->Out", "M1->PM", "PM->Out", "M1->Out", "Out->readout",
+        "PM->M1", "Out->PM", "b_M1", "b_PM", "b_Out", "b_out",
+    }
+    assert {p.name: p.size for p in preset("motorsrnn", 24).populations} == {"M1": 12, "PM": 6, "Out": 6}
+
+
+def test_fixed_feedback_is_bit_identical_after_fit_and_trainable_ones_move(data):
+    clf = SpikingRNNClassifier(architecture="motorsrnn", **FAST)
+    before = initial_weights(clf, data.X.shape[2], 4)
+    clf.fit(data.X, data.y)
+    after = clf.get_weights()
+    for key in ("PM->M1", "Out->PM"):
+        np.testing.assert_array_equal(after[key], before[key])
+        assert np.abs(before[key]).sum() > 0
+    for key in ("input->M1", "M1->PM", "Out->readout"):
+        assert not np.array_equal(after[key], before[key]), key
+    # loss_and_grad omits fixed projections
+    _, grads = clf.loss_and_grad(data.X[:8], data.y[:8])
+    assert "PM->M1" not in grads and "M1->PM" in grads
+
+
+def test_feedback_ablations(data):
+    free = SpikingRNNClassifier(architecture=preset("motorsrnn", 24, feedback="trainable"), **FAST)
+    before = initial_weights(free, data.X.shape[2], 4)
+    free.fit(data.X, data.y)
+    assert not np.array_equal(free.get_weights()["PM->M1"], before["PM->M1"])
+    removed = SpikingRNNClassifier(architecture=preset("motorsrnn", 24, feedback="removed"), **FAST).fit(data.X, data.y)
+    assert "PM->M1" not in removed.get_weights()
+    topo = preset("motorsrnn", 24)
+    assert topo.remove("PM->M1", "Out->PM").to_dict() == preset("motorsrnn", 24, feedback="removed").to_dict()
+    assert all(p.trainable for p in topo.unfreeze("PM->M1", "Out->PM").projections)
+    assert not topo.freeze("M1->PM").projection("M1->PM").trainable
+    with pytest.raises(ValueError, match="unknown projection"):
+        topo.remove("V1->M1")
+
+
+def test_masks_and_signs_are_respected(data):
+    topo = Topology(
+        [Population("a", 10), Population("b", 8, tau_mem=[10.0 + i for i in range(8)])],
+        [
+            Projection("input", "a", density=0.4, sign="excitatory"),
+            Projection("a", "a", "recurrent", density=0.3),
+            Projection("a", "b"),
+            Projection("b", "a", "feedback", sign="inhibitory", trainable=True),
+            Projection("b", "readout"),
+        ],
+    )
+    clf = SpikingRNNClassifier(architecture=topo, **FAST).fit(data.X, data.y)
+    w, masks = clf.get_weights(), clf.network_.masks()
+    assert set(masks) == {"input->a", "a->a"}
+    for key, m in masks.items():
+        assert np.all(w[key][m == 0] == 0), key
+        assert 0.2 < m.mean() < 0.6
+        assert np.count_nonzero(w[key]) > 0
+    assert (w["input->a"] >= 0).all() and (w["input->a"] > 0).any()
+    assert (w["b->a"] <= 0).all() and (w["b->a"] < 0).any()
+    with pytest.raises(ValueError, match="sign constraint"):
+        clf.set_weights({"input->a": -np.abs(w["input->a"])})
+    with pytest.raises(ValueError, match="mask removes connections"):
+        clf.set_weights({"a->a": np.ones_like(w["a->a"])})
+
+
+@pytest.mark.parametrize(
+    "topo, match",
+    [
+        (Topology([Population("a", 4)], [Projection("input", "a"), Projection("b", "readout")]), "unknown source population 'b'"),
+        (
+            Topology(
+                [Population("a", 4), Population("b", 4)],
+                [Projection("input", "a"), Projection("a", "b"), Projection("b", "a"), Projection("b", "readout")],
+            ),
+            "cycle",
+        ),
+        (Topology([Population("a", 4, tau_mem=[20.0, 20.0])], [Projection("input", "a"), Projection("a", "readout")]), "2 values for 4 neurons"),
+        (Topology([Population("a", 4)], [Projection("input", "a")]), "no projection ends in the readout"),
+        (Topology([Population("a", 4)], [Projection("input", "a"), Projection("a", "a"), Projection("a", "readout")]), "cycle"),
+        (Topology([Population("a", 4)], [Projection("input", "a"), Projection("a", "readout", density=1.5)]), "density must be in"),
+        (Topology([Population("a", 0)], [Projection("input", "a"), Projection("a", "readout")]), "size 0"),
+        (Topology([Population("input", 3)], [Projection("input", "input"), Projection("input", "readout")]), "reserved"),
+    ],
+)
+def test_invalid_topologies_raise_topology_error(data, topo, match):
+    with pytest.raises(TopologyError, match=match):
+        SpikingRNNClassifier(architecture=topo, **FAST).fit(data.X, data.y)
+
+
+def test_python_side_validation():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Topology([Population("a", 4)], [Projection("input", "a", kind="lateral")]).validate()
+    with pytest.raises(ValueError, match="sign must be one of"):
+        Topology([Population("a", 4)], [Projection("input", "a", sign="positive")]).validate()
+    with pytest.raises(ValueError, match="unknown projection field"):
+        Topology.from_dict({"populations": [], "projections": [{"source": "input", "target": "a", "weight": 3}]})
+    with pytest.raises(ValueError, match="unknown architecture"):
+        preset("lstm")
+    with pytest.raises(ValueError, match="module_sizes"):
+        preset("motorsrnn", module_sizes=(4, 4))
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        SpikingRNNClassifier(architecture="gru").fit(np.zeros((4, 2, 2)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("arch", ["srnn", "fsnn", "motorsrnn", "user"])
+def test_save_load_and_pickle_every_architecture(tmp_path, data, arch):
+    if arch == "user":
+        arch = preset("motorsrnn", 24, recurrent_density=0.5).to_dict()  # a plain dict works too
+    clf = SpikingRNNClassifier(architecture=arch, **FAST).fit(data.X, data.y)
+    clf.save(tmp_path / "m.msrnn")
+    for other in (load(tmp_path / "m.msrnn"), pickle.loads(pickle.dumps(clf))):
+        np.testing.assert_array_equal(other.predict_proba(data.X), clf.predict_proba(data.X))
+        assert other.network_.masks().keys() == clf.network_.masks().keys()
+        for k, m in clf.network_.masks().items():
+            np.testing.assert_array_equal(other.network_.masks()[k], m)
+
+
+def test_topology_round_trip_and_description():
+    topo = preset("motorsrnn", 40, module_sizes=(20, 10, 10))
+    assert Topology.from_dict(json.loads(topo.to_json())) == topo
+    text = topo.describe()
+    assert "PM->M1" in text and "FIXED" in text and "density 0.2" in text
+
+
+def test_shuffle_projection_permutes_existing_connections(data):
+    clf = SpikingRNNClassifier(architecture="motorsrnn", **FAST).fit(data.X, data.y)
+    shuffled = shuffle_projection(clf, "PM->M1", random_state=0)
+    a, b = clf.get_weights()["PM->M1"], shuffled.get_weights()["PM->M1"]
+    mask = clf.network_.masks()["PM->M1"]
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(np.sort(a[mask > 0]), np.sort(b[mask > 0]))
+    assert np.all(b[mask == 0] == 0)
+    np.testing.assert_array_equal(clf.get_weights()["PM->M1"], a)  # original untouched
+    with pytest.raises(ValueError, match="unknown projection"):
+        shuffle_projection(clf, "nope")
