@@ -1,0 +1,151 @@
+"""The motorSRNN paper's comparison, as one function: architectures, ablations and baselines on the
+same train/test split, with accuracy, early-classification curves, energy ratios and noise robustness.
+
+Used by ``python -m motorsrnn compare`` and ``notebooks/motorsrnn_reproduction.ipynb``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import Bunch
+
+from .analysis import add_poisson_noise, early_classification, energy
+from .baselines import PoissonNaiveBayes, SpikeCountTransformer
+from .estimators import SpikingRNNClassifier
+from .topology import preset
+
+__all__ = ["default_models", "compare_models"]
+
+
+def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0, n_jobs=None) -> Dict[str, object]:
+    """The models of the comparison, unfitted, by display name.
+
+    Parameters
+    ----------
+    n_hidden : int, default=128
+        LIF neurons of every spiking model.
+    max_epochs : int, default=40
+    random_state : int, default=0
+    n_jobs : int or None
+
+    Returns
+    -------
+    dict of str to estimator
+        motorSRNN (fixed feedback), its two feedback ablations (trainable, removed), the
+        single-population SRNN, the feedforward fSNN, Poisson naive Bayes and logistic regression on
+        spike counts.
+    """
+    snn = dict(n_hidden=n_hidden, max_epochs=max_epochs, random_state=random_state, n_jobs=n_jobs)
+    return {
+        "motorSRNN": SpikingRNNClassifier(architecture="motorsrnn", **snn),
+        "motorSRNN, trainable feedback": SpikingRNNClassifier(architecture=preset("motorsrnn", n_hidden, feedback="trainable"), **snn),
+        "motorSRNN, no feedback": SpikingRNNClassifier(architecture=preset("motorsrnn", n_hidden, feedback="removed"), **snn),
+        "SRNN": SpikingRNNClassifier(architecture="srnn", **snn),
+        "fSNN": SpikingRNNClassifier(architecture="fsnn", **snn),
+        "Poisson naive Bayes": PoissonNaiveBayes(),
+        "logistic regression": make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)),
+    }
+
+
+def compare_models(
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    models: Optional[Dict[str, object]] = None,
+    *,
+    noise_rates: Sequence[float] = (0.0, 10.0, 20.0, 40.0),
+    early_step: int = 5,
+    random_state=0,
+    progress: bool = False,
+) -> Bunch:
+    """Fit every model on the same training trials and evaluate it on the same test trials.
+
+    Parameters
+    ----------
+    X_train, y_train, X_test, y_test : array-like
+        Spike counts ``(n_trials, n_timesteps, n_channels)`` and labels.
+    models : dict of str to estimator or None
+        Unfitted estimators (cloned before fitting); ``None`` uses :func:`default_models`.
+    noise_rates : sequence of float, default=(0, 10, 20, 40)
+        Rates (Hz) of Poisson noise spikes added to every test channel for the robustness curve
+        (models are not refitted: robustness of a trained decoder to extra spikes).
+    early_step : int, default=5
+        Prefix step (bins) of the early-classification curves of non-spiking models.
+    random_state : int, default=0
+        Seed of the noise.
+    progress : bool, default=False
+        Show a progress bar over models (tqdm if installed, else one line per model).
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``table``: list of dicts (model, accuracy, fit_seconds, and for spiking models hidden rate,
+        synaptic operations and energy ratios to a dense network, a GRU and an LSTM of the same
+        size); ``early``: {model: Bunch(times, accuracy)}; ``noise``: {model: accuracies at
+        ``noise_rates``}; ``noise_rates``; ``fitted``: the fitted models.
+    """
+    models = default_models() if models is None else models
+    y_train = np.asarray(y_train)
+    y_test = np.asarray(y_test)
+    noisy = [add_poisson_noise(X_test, r, random_state=random_state) if r > 0 else X_test for r in noise_rates]
+    items = list(models.items())
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(items), desc="compare", unit="model")
+        except ImportError:
+            bar = None
+    rows, early, noise, fitted = [], {}, {}, {}
+    for name, proto in items:
+        if bar is not None:
+            bar.set_postfix_str(name)
+        elif progress:
+            print(f"fitting {name} ...", flush=True)
+        est = clone(proto)
+        t0 = time.perf_counter()
+        est.fit(X_train, y_train)
+        row = {"model": name, "accuracy": float(est.score(X_test, y_test)), "fit_seconds": time.perf_counter() - t0}
+        if isinstance(est, SpikingRNNClassifier):
+            e = energy(est, X_test)
+            sim = est.simulate(X_test, membrane=False)
+            row.update(
+                hidden_rate_hz=float(sim.spikes.mean() * 1000.0 / est.dt),
+                sop_per_sample=e.sop,
+                energy_nj_per_sample=e.snn_energy * 1e9,
+                ratio_dense=e.ratio_dense,
+                ratio_gru=e.ratio_gru,
+                ratio_lstm=e.ratio_lstm,
+            )
+        rows.append(row)
+        early[name] = early_classification(est, X_test, y_test, step=early_step)
+        noise[name] = [float(est.score(Xn, y_test)) for Xn in noisy]
+        fitted[name] = est
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return Bunch(table=rows, early=early, noise=noise, noise_rates=list(noise_rates), fitted=fitted)
+
+
+def format_table(result: Bunch) -> str:
+    """The comparison as a Markdown table (accuracy, fit time, rate, energy ratios, noise)."""
+    head = "| model | test accuracy | fit (s) | hidden rate (Hz) | SOP / sample | energy ratio dense / GRU / LSTM | accuracy with noise " + " / ".join(f"{r:g}" for r in result.noise_rates) + " Hz |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in result.table:
+        snn = "hidden_rate_hz" in row
+        lines.append(
+            f"| {row['model']} | {row['accuracy']:.3f} | {row['fit_seconds']:.1f} | "
+            + (f"{row['hidden_rate_hz']:.1f} | {row['sop_per_sample']:.0f} | "
+               f"{row['ratio_dense']:.1f} / {row['ratio_gru']:.1f} / {row['ratio_lstm']:.1f}" if snn else "- | - | -")
+            + " | " + " / ".join(f"{a:.3f}" for a in result.noise[row["model"]]) + " |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""The command line and the comparison harness."""
+
+import re
+
+import numpy as np
+
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
+from motorsrnn.__main__ import main
+from motorsrnn.comparison import compare_models, default_models, format_table
+from motorsrnn.datasets import make_center_out
+
+
+def test_demo_prints_accuracies(capsys):
+    assert main(["demo", "--n-trials", "200", "--epochs", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    accs = dict(re.findall(r"^\s+(chance|Poisson naive Bayes \(counts\)|logistic regression \(counts\)|spiking RNN \(motorsrnn\))\s+([0-9.]+)$", out, re.M))
+    assert set(accs) == {"chance", "Poisson naive Bayes (counts)", "logistic regression (counts)", "spiking RNN (motorsrnn)"}
+    assert float(accs["chance"]) == 0.25
+    assert all(0.0 <= float(a) <= 1.0 for a in accs.values())
+
+
+def test_compare_models_table_is_consistent():
+    d = make_center_out(n_trials=120, n_neurons=16, random_state=0)
+    X_tr, X_te, y_tr, y_te = d.X[:80], d.X[80:], d.y[:80], d.y[80:]
+    models = {
+        "motorSRNN": SpikingRNNClassifier(architecture="motorsrnn", n_hidden=16, max_epochs=2, random_state=0),
+        "PNB": PoissonNaiveBayes(),
+    }
+    res = compare_models(X_tr, y_tr, X_te, y_te, models, noise_rates=(0.0, 50.0))
+    rows = {r["model"]: r for r in res.table}
+    for name, est in res.fitted.items():
+        assert rows[name]["accuracy"] == est.score(X_te, y_te)
+        assert res.noise[name][0] == rows[name]["accuracy"]
+        assert res.early[name].accuracy[-1] == rows[name]["accuracy"]
+    assert rows["motorSRNN"]["ratio_gru"] > 1 and rows["motorSRNN"]["sop_per_sample"] > 0
+    assert "hidden_rate_hz" not in rows["PNB"]
+    assert not hasattr(models["PNB"], "classes_"), "prototypes are cloned, not fitted in place"
+    table = format_table(res)
+    assert table.count("\n") == 3 and "motorSRNN" in table
+    assert set(default_models(8)) >= {"motorSRNN", "fSNN", "SRNN", "Poisson naive Bayes", "logistic regression"}
