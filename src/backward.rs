@@ -80,7 +80,7 @@ pub fn backward<T: Real>(
                     for j in 0..n {
                         let d = match pop.reset {
                             Reset::Subtract => theta,
-                            Reset::Zero => k.beta[p][j] * u[j],
+                            Reset::Zero => params.beta[p][j] * u[j],
                         };
                         gs_s[b * n + j] -= d * gu_p[b * n + j];
                     }
@@ -108,7 +108,9 @@ pub fn backward<T: Real>(
                     }
                 }
             }
-            let (alpha, beta, theta) = (&k.alpha[p], &k.beta[p], k.theta[p]);
+            let alpha = params.alpha[p].as_slice().expect("standard layout");
+            let beta = params.beta[p].as_slice().expect("standard layout");
+            let theta = k.theta[p];
             {
                 let gs_s = gs[p].as_slice().expect("standard layout");
                 let gu_s = gu[p].as_slice_mut().expect("standard layout");
@@ -126,6 +128,25 @@ pub fn backward<T: Real>(
                         let g_u = gsb[j] * sg.grad(v) + keep * gub[j];
                         gub[j] = g_u;
                         gib[j] = g_u + alpha[j] * gib[j];
+                    }
+                }
+            }
+            // Gradients of the decay factors: dU[t]/dbeta = U[t-1] (times 1 - s[t-1] for reset
+            // "zero"), dI[t]/dalpha = I[t-1]; nothing at t = 0 (states start at zero).
+            if pop.trainable_tau && t > 0 {
+                let gu_s = gu[p].as_slice().expect("standard layout");
+                let gi_s = gi[p].as_slice().expect("standard layout");
+                let (da, db) =
+                    (grad.alpha[p].as_slice_mut().expect("layout"), grad.beta[p].as_slice_mut().expect("layout"));
+                for b in 0..nb {
+                    let (u_prev, i_prev) = (tape.u_at(p, n, t - 1, b), tape.i_at(p, n, t - 1, b));
+                    for j in 0..n {
+                        let keep = match pop.reset {
+                            Reset::Subtract => T::one(),
+                            Reset::Zero => T::one() - sg.spike(u_prev[j] - theta),
+                        };
+                        db[j] += gu_s[b * n + j] * u_prev[j] * keep;
+                        da[j] += gi_s[b * n + j] * i_prev[j];
                     }
                 }
             }

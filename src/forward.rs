@@ -24,11 +24,10 @@ use ndarray::Array2;
 /// the gradient reduction, which adds chunks in order, is the same for any number of threads.
 pub const CHUNK: usize = 16;
 
-/// Decay factors and thresholds converted once to `T`.
+/// Thresholds, readout decay and surrogate converted once to `T` (the neurons' decay factors are
+/// parameters, see [`ParamSet`], since they may be trained).
 #[derive(Debug, Clone)]
 pub struct Constants<T> {
-    pub alpha: Vec<Vec<T>>,
-    pub beta: Vec<Vec<T>>,
     pub theta: Vec<T>,
     pub beta_out: T,
     pub surrogate: SurrogateFn<T>,
@@ -36,10 +35,7 @@ pub struct Constants<T> {
 
 impl<T: Real> Constants<T> {
     pub fn new(topo: &Topology) -> Self {
-        let conv = |v: &Vec<f64>| v.iter().map(|&x| T::c(x)).collect::<Vec<T>>();
         Constants {
-            alpha: topo.pops.iter().map(|p| conv(&p.alpha)).collect(),
-            beta: topo.pops.iter().map(|p| conv(&p.beta)).collect(),
             theta: topo.pops.iter().map(|p| T::c(p.theta)).collect(),
             beta_out: T::c(topo.beta_out),
             surrogate: topo.surrogate.compile(),
@@ -54,6 +50,8 @@ pub struct Tape<T> {
     pub batch: usize,
     /// Membrane potentials per population, `[t][b][unit]` (only when recorded).
     pub u: Vec<Vec<T>>,
+    /// Synaptic currents, same layout (only when recorded and the population trains its decays).
+    pub i: Vec<Vec<T>>,
     /// Spikes per population.
     pub spikes: Vec<SpikeRecord<T>>,
     /// Readout traces `[t][b][output]`.
@@ -66,6 +64,13 @@ impl<T: Real> Tape<T> {
     pub fn u_at(&self, p: usize, n: usize, t: usize, b: usize) -> &[T] {
         let start = (t * self.batch + b) * n;
         &self.u[p][start..start + n]
+    }
+
+    /// Synaptic currents of population `p`, trial `b`, step `t` (see [`Tape::i`]).
+    #[inline(always)]
+    pub fn i_at(&self, p: usize, n: usize, t: usize, b: usize) -> &[T] {
+        let start = (t * self.batch + b) * n;
+        &self.i[p][start..start + n]
     }
 }
 
@@ -104,6 +109,7 @@ impl<T: Real> Workspace<T> {
                 steps: 0,
                 batch: 0,
                 u: vec![Vec::new(); topo.pops.len()],
+                i: vec![Vec::new(); topo.pops.len()],
                 spikes: vec![SpikeRecord::default(); topo.pops.len()],
                 o: Vec::new(),
             },
@@ -185,6 +191,10 @@ pub fn forward<T: Real>(
             tape.u[p].clear();
             tape.u[p].resize(steps * nb * pop.size, T::zero());
         }
+        if record_u && pop.trainable_tau {
+            tape.i[p].clear();
+            tape.i[p].resize(steps * nb * pop.size, T::zero());
+        }
         for arr in [&mut ws.i[p], &mut ws.u[p], &mut ws.s[p]] {
             arr.fill(T::zero());
         }
@@ -209,8 +219,11 @@ pub fn forward<T: Real>(
                 });
             }
             // LIF update, unit by unit.
-            let (alpha, beta, theta) = (&k.alpha[p], &k.beta[p], k.theta[p]);
+            let alpha = params.alpha[p].as_slice().expect("standard layout");
+            let beta = params.beta[p].as_slice().expect("standard layout");
+            let theta = k.theta[p];
             let reset = topo.pops[p].reset;
+            let record_i = record_u && topo.pops[p].trainable_tau;
             let i_s = ws.i[p].as_slice_mut().expect("standard layout");
             let u_s = ws.u[p].as_slice_mut().expect("standard layout");
             let s_s = ws.s[p].as_slice_mut().expect("standard layout");
@@ -236,6 +249,9 @@ pub fn forward<T: Real>(
                 if record_u {
                     let start = (t * nb + b) * n;
                     tape.u[p][start..start + n].copy_from_slice(ub);
+                    if record_i {
+                        tape.i[p][start..start + n].copy_from_slice(ib);
+                    }
                 }
             }
         }
@@ -263,6 +279,13 @@ mod tests {
     use crate::topology::NetworkSpec;
     use ndarray::Array3;
 
+    /// Zero weights and biases, the topology's decay factors.
+    fn hand_params(topo: &Topology) -> ParamSet<f64> {
+        let (mut p, _) = ParamSet::<f64>::init(topo, 0);
+        p.w.iter_mut().for_each(|w| w.fill(0.0));
+        p
+    }
+
     /// One neuron, one input channel, weights set by hand: the trajectory is computed by hand.
     #[test]
     fn single_neuron_hand_computed() {
@@ -272,7 +295,7 @@ mod tests {
         let topo = Topology::compile(&spec).unwrap();
         let k = Constants::<f64>::new(&topo);
         let beta = (-1.0f64 / 20.0).exp();
-        let mut params = ParamSet::<f64>::zeros(&topo);
+        let mut params = hand_params(&topo);
         params.w[0][[0, 0]] = 0.6; // w_in
         params.w[1][[0, 0]] = 0.0; // w_rec
         params.w[2][[0, 0]] = 2.0; // w_out
@@ -306,7 +329,7 @@ mod tests {
         let topo = Topology::compile(&spec).unwrap();
         let k = Constants::<f64>::new(&topo);
         let (alpha, beta) = ((-0.2f64).exp(), (-0.05f64).exp());
-        let mut params = ParamSet::<f64>::zeros(&topo);
+        let mut params = hand_params(&topo);
         params.w[0][[0, 0]] = 0.8;
         params.b[0][0] = 0.1;
         let mut x = Array3::<u8>::zeros((1, 3, 1));

@@ -250,7 +250,16 @@ impl<T: Real> Model<T> {
             v.push((format!("b_{}", pop.name), b.clone().insert_axis(ndarray::Axis(0))));
         }
         v.push(("b_out".into(), p.b_out.clone().insert_axis(ndarray::Axis(0))));
+        for (i, pop) in self.topo.pops.iter().enumerate().filter(|(_, pop)| pop.trainable_tau) {
+            v.push((format!("alpha_{}", pop.name), p.alpha[i].clone().insert_axis(ndarray::Axis(0))));
+            v.push((format!("beta_{}", pop.name), p.beta[i].clone().insert_axis(ndarray::Axis(0))));
+        }
         v
+    }
+
+    /// True when `name` is a projection (a matrix), false for vectors (biases, decays).
+    pub fn is_projection(&self, name: &str) -> bool {
+        self.topo.projs.iter().any(|p| p.key == name)
     }
 
     /// Sets one named parameter from the public layout (biases as `(1, n)`). Masked entries must be
@@ -282,11 +291,27 @@ impl<T: Real> Model<T> {
             w.assign(&value.t());
             return Ok(());
         }
+        let named = |prefix: &str| {
+            self.topo
+                .pops
+                .iter()
+                .position(|p| format!("{prefix}_{}", p.name) == name && (prefix == "b" || p.trainable_tau))
+        };
+        let is_decay = named("alpha").or(named("beta")).is_some();
+        if is_decay && value.iter().any(|x| x.f64() < 0.0 || x.f64() > crate::params::MAX_DECAY) {
+            return Err(invalid!(
+                "decay factors '{name}' must lie in [0, {}] (exp(-dt / tau))",
+                crate::params::MAX_DECAY
+            ));
+        }
         let target = if name == "b_out" {
             Some(&mut self.params.b_out)
+        } else if let Some(i) = named("b") {
+            Some(&mut self.params.b[i])
+        } else if let Some(i) = named("alpha") {
+            Some(&mut self.params.alpha[i])
         } else {
-            let pos = self.topo.pops.iter().position(|p| format!("b_{}", p.name) == name);
-            pos.map(|i| &mut self.params.b[i])
+            named("beta").map(|i| &mut self.params.beta[i])
         };
         match target {
             Some(b) => {

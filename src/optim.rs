@@ -1,7 +1,7 @@
 //! Optimisers: Adam (default) and SGD with momentum, L2 weight decay on weight matrices, and global
 //! gradient-norm clipping. Fixed projections and masked-out connections are never touched.
 
-use crate::params::{ParamSet, Slot};
+use crate::params::{ParamSet, Slot, MAX_DECAY};
 use crate::real::Real;
 use crate::topology::{Sign, Topology};
 use ndarray::Array2;
@@ -97,12 +97,16 @@ impl<T: Real> Optimizer<T> {
                 }
             }
         }
-        // Sign constraints (Dale's law): projected back onto the allowed half-line.
+        // Sign constraints (Dale's law) and decay ranges: projected back onto the allowed set.
+        let max_decay = T::c(MAX_DECAY);
         for (p, slot) in params.slices_mut().into_iter().zip(&self.slots) {
             match slot.sign {
                 Some(Sign::Excitatory) => p.iter_mut().for_each(|x| *x = x.max(T::zero())),
                 Some(Sign::Inhibitory) => p.iter_mut().for_each(|x| *x = x.min(T::zero())),
                 None => {}
+            }
+            if slot.decay && slot.trainable {
+                p.iter_mut().for_each(|x| *x = x.max(T::zero()).min(max_decay));
             }
         }
         // Masked entries have zero gradient and zero moments, so they stay exactly zero.

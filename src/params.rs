@@ -23,6 +23,10 @@ pub struct ParamSet<T> {
     pub b: Vec<Array1<T>>,
     /// Readout bias.
     pub b_out: Array1<T>,
+    /// Per population, the per-neuron synaptic decay `alpha = exp(-dt / tau_syn)`.
+    pub alpha: Vec<Array1<T>>,
+    /// Per population, the per-neuron membrane decay `beta = exp(-dt / tau_mem)`.
+    pub beta: Vec<Array1<T>>,
 }
 
 /// What the optimiser must know about each tensor of a [`ParamSet`] (same order as `slices`).
@@ -35,7 +39,12 @@ pub struct Slot {
     pub projection: Option<usize>,
     /// Sign constraint of the projection, if any.
     pub sign: Option<Sign>,
+    /// A decay factor, kept in `[0, MAX_DECAY]` by the optimiser.
+    pub decay: bool,
 }
+
+/// Largest decay factor training may reach (a time constant of about 10^4 dt).
+pub const MAX_DECAY: f64 = 0.9999;
 
 impl<T: Real> ParamSet<T> {
     /// All-zero parameters shaped for `topo`.
@@ -44,6 +53,8 @@ impl<T: Real> ParamSet<T> {
             w: topo.projs.iter().map(|p| Array2::zeros((p.n_source, p.n_target))).collect(),
             b: topo.pops.iter().map(|p| Array1::zeros(p.size)).collect(),
             b_out: Array1::zeros(topo.n_outputs),
+            alpha: topo.pops.iter().map(|p| Array1::zeros(p.size)).collect(),
+            beta: topo.pops.iter().map(|p| Array1::zeros(p.size)).collect(),
         }
     }
 
@@ -52,6 +63,10 @@ impl<T: Real> ParamSet<T> {
     pub fn init(topo: &Topology, seed: u64) -> (Self, Vec<Option<Array2<T>>>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut params = Self::zeros(topo);
+        for (p, pop) in topo.pops.iter().enumerate() {
+            params.alpha[p] = pop.alpha.iter().map(|&x| T::c(x)).collect();
+            params.beta[p] = pop.beta.iter().map(|&x| T::c(x)).collect();
+        }
         let mut masks = Vec::with_capacity(topo.projs.len());
         for (w, p) in params.w.iter_mut().zip(&topo.projs) {
             let density = p.density.unwrap_or(1.0);
@@ -79,17 +94,29 @@ impl<T: Real> ParamSet<T> {
             .projs
             .iter()
             .enumerate()
-            .map(|(k, p)| Slot { trainable: p.trainable, is_weight: true, projection: Some(k), sign: p.sign })
+            .map(|(k, p)| Slot {
+                trainable: p.trainable,
+                is_weight: true,
+                projection: Some(k),
+                sign: p.sign,
+                decay: false,
+            })
             .collect();
-        v.extend((0..topo.pops.len() + 1).map(|_| Slot { trainable: true, is_weight: false, projection: None, sign: None }));
+        let bias = Slot { trainable: true, is_weight: false, projection: None, sign: None, decay: false };
+        v.extend((0..topo.pops.len() + 1).map(|_| bias));
+        for _ in 0..2 {
+            v.extend(topo.pops.iter().map(|p| Slot { trainable: p.trainable_tau, decay: true, ..bias }));
+        }
         v
     }
 
-    /// Every tensor as a flat slice: projections, population biases, readout bias.
+    /// Every tensor as a flat slice: projections, population biases, readout bias, then the
+    /// decay factors `alpha` and `beta` of each population.
     pub fn slices(&self) -> Vec<&[T]> {
         let mut v: Vec<&[T]> = self.w.iter().map(|a| a.as_slice().expect("standard layout")).collect();
         v.extend(self.b.iter().map(|a| a.as_slice().expect("standard layout")));
         v.push(self.b_out.as_slice().expect("standard layout"));
+        v.extend(self.alpha.iter().chain(&self.beta).map(|a| a.as_slice().expect("standard layout")));
         v
     }
 
@@ -98,6 +125,7 @@ impl<T: Real> ParamSet<T> {
         let mut v: Vec<&mut [T]> = self.w.iter_mut().map(|a| a.as_slice_mut().expect("standard layout")).collect();
         v.extend(self.b.iter_mut().map(|a| a.as_slice_mut().expect("standard layout")));
         v.push(self.b_out.as_slice_mut().expect("standard layout"));
+        v.extend(self.alpha.iter_mut().chain(self.beta.iter_mut()).map(|a| a.as_slice_mut().expect("standard layout")));
         v
     }
 
@@ -146,6 +174,8 @@ impl<T: Real> ParamSet<T> {
             w: self.w.iter().map(|a| a.mapv(|x| U::c(x.f64()))).collect(),
             b: self.b.iter().map(|a| a.mapv(|x| U::c(x.f64()))).collect(),
             b_out: self.b_out.mapv(|x| U::c(x.f64())),
+            alpha: self.alpha.iter().map(|a| a.mapv(|x| U::c(x.f64()))).collect(),
+            beta: self.beta.iter().map(|a| a.mapv(|x| U::c(x.f64()))).collect(),
         }
     }
 }

@@ -150,7 +150,7 @@ fn weights_dict<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (name, arr) in model.named_params(p) {
-        if name.starts_with("b_") && model.topo.projs.iter().all(|q| q.key != name) {
+        if !model.is_projection(&name) {
             d.set_item(name, arr.row(0).to_owned().into_pyarray(py))?;
         } else {
             d.set_item(name, arr.into_pyarray(py))?;
@@ -339,6 +339,92 @@ impl Network {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Tuning analysis (src/tuning.rs): float64 arrays in, dicts of float64 arrays out.
+// ---------------------------------------------------------------------------------------------
+
+/// Cosine tuning of every column of `rates` `(n_trials, n_neurons)` against `angles` (radians).
+/// Returns a dict of `(n_neurons,)` arrays (`pd_ci`, `depth_ci`: `(n_neurons, 2)` or None,
+/// `perm_p_value` or None) and `n_boot_valid`.
+#[pyfunction]
+#[pyo3(signature = (rates, angles, n_boot, ci, n_perm, seed, n_threads))]
+#[allow(clippy::too_many_arguments)]
+fn tuning_fit_cosine<'py>(
+    py: Python<'py>,
+    rates: PyReadonlyArray2<'py, f64>,
+    angles: PyReadonlyArray1<'py, f64>,
+    n_boot: usize,
+    ci: f64,
+    n_perm: usize,
+    seed: u64,
+    n_threads: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (r, a) = (rates.as_array(), angles.as_array());
+    let cfg = crate::tuning::CosineConfig { n_boot, ci, n_perm, seed };
+    let fit = run(py, n_threads, || crate::tuning::fit_cosine(r, a, &cfg))?;
+    let d = PyDict::new(py);
+    d.set_item("n_trials", fit.n_trials)?;
+    d.set_item("baseline", fit.baseline.into_pyarray(py))?;
+    d.set_item("b1", fit.b1.into_pyarray(py))?;
+    d.set_item("b2", fit.b2.into_pyarray(py))?;
+    d.set_item("preferred_direction", fit.preferred_direction.into_pyarray(py))?;
+    d.set_item("modulation_depth", fit.modulation_depth.into_pyarray(py))?;
+    d.set_item("r2", fit.r2.into_pyarray(py))?;
+    d.set_item("r2_mean", fit.r2_mean.into_pyarray(py))?;
+    d.set_item("sse", fit.sse.into_pyarray(py))?;
+    d.set_item("f_statistic", fit.f_statistic.into_pyarray(py))?;
+    d.set_item("p_value", fit.p_value.into_pyarray(py))?;
+    d.set_item("aic", fit.aic.into_pyarray(py))?;
+    d.set_item("bic", fit.bic.into_pyarray(py))?;
+    match fit.bootstrap {
+        Some(b) => {
+            d.set_item("pd_ci", b.pd_ci.into_pyarray(py))?;
+            d.set_item("depth_ci", b.depth_ci.into_pyarray(py))?;
+            d.set_item("n_boot_valid", b.n_valid)?;
+        }
+        None => {
+            d.set_item("pd_ci", py.None())?;
+            d.set_item("depth_ci", py.None())?;
+            d.set_item("n_boot_valid", 0)?;
+        }
+    }
+    match fit.perm_p_value {
+        Some(p) => d.set_item("perm_p_value", p.into_pyarray(py))?,
+        None => d.set_item("perm_p_value", py.None())?,
+    }
+    Ok(d)
+}
+
+/// Von Mises tuning of every column of `rates` against `angles` (radians); dict of arrays.
+#[pyfunction]
+#[pyo3(signature = (rates, angles, max_iter, kappa_max, tol, n_threads))]
+fn tuning_fit_von_mises<'py>(
+    py: Python<'py>,
+    rates: PyReadonlyArray2<'py, f64>,
+    angles: PyReadonlyArray1<'py, f64>,
+    max_iter: usize,
+    kappa_max: f64,
+    tol: f64,
+    n_threads: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (r, a) = (rates.as_array(), angles.as_array());
+    let cfg = crate::tuning::VonMisesConfig { max_iter, kappa_max, tol };
+    let fit = run(py, n_threads, || crate::tuning::fit_von_mises(r, a, &cfg))?;
+    let d = PyDict::new(py);
+    d.set_item("n_trials", fit.n_trials)?;
+    d.set_item("peak", fit.peak.into_pyarray(py))?;
+    d.set_item("gain", fit.gain.into_pyarray(py))?;
+    d.set_item("kappa", fit.kappa.into_pyarray(py))?;
+    d.set_item("preferred_direction", fit.preferred_direction.into_pyarray(py))?;
+    d.set_item("r2", fit.r2.into_pyarray(py))?;
+    d.set_item("sse", fit.sse.into_pyarray(py))?;
+    d.set_item("aic", fit.aic.into_pyarray(py))?;
+    d.set_item("bic", fit.bic.into_pyarray(py))?;
+    d.set_item("converged", fit.converged.into_pyarray(py))?;
+    d.set_item("n_iter", fit.n_iter.into_pyarray(py))?;
+    Ok(d)
+}
+
 /// The compiled core of motorsrnn.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -347,5 +433,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TopologyError", m.py().get_type::<TopologyError>())?;
     m.add("FORMAT_VERSION", modelfile::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(tuning_fit_cosine, m)?)?;
+    m.add_function(wrap_pyfunction!(tuning_fit_von_mises, m)?)?;
     Ok(())
 }

@@ -109,6 +109,9 @@ pub struct PopulationSpec {
     pub reset: Reset,
     #[serde(default = "d_true")]
     pub detach_reset: bool,
+    /// Train the per-neuron decay factors `alpha` and `beta` (i.e. the time constants).
+    #[serde(default)]
+    pub trainable_tau: bool,
 }
 
 /// A weight matrix from a source (input or population) to a target (population or readout).
@@ -189,6 +192,7 @@ impl NetworkSpec {
                 threshold: 1.0,
                 reset: Reset::Subtract,
                 detach_reset: true,
+                trainable_tau: false,
             }],
             projections: vec![
                 proj("w_in", "input", "h", ProjectionKind::Feedforward),
@@ -217,6 +221,7 @@ pub struct Population {
     pub theta: f64,
     pub reset: Reset,
     pub detach_reset: bool,
+    pub trainable_tau: bool,
 }
 
 /// A validated projection.
@@ -298,6 +303,7 @@ impl Topology {
                 theta: p.threshold,
                 reset: p.reset,
                 detach_reset: p.detach_reset,
+                trainable_tau: p.trainable_tau,
             });
         }
         let find = |name: &str| pops.iter().position(|p| p.name == name);

@@ -50,6 +50,9 @@ def forward(params, X, cfg, record=False):
     kind = cfg["surrogate"]
     k = cfg.get("surrogate_slope") or SLOPE[kind]
     spike = make_spike_fn(kind, k)
+    # trained per-neuron decay factors, when the network has them
+    alpha = params.get("alpha_h", alpha)
+    beta = params.get("beta_h", beta)
     n, T, _ = X.shape
     H = params["w_rec"].shape[0]
     K = params["w_out"].shape[0]

@@ -111,6 +111,7 @@ def test_simulate_matches_the_spec_equations(data, fitted):
         {"readout": "last", "surrogate": "arctan"},
         {"readout": "max", "surrogate": "sigmoid", "surrogate_slope": 5.0},
         {"surrogate": "triangle", "tau_syn": 0.0},
+        {"train_time_constants": True, "reset": "zero"},
     ],
 )
 def test_loss_and_grad_equal_autodiff_of_the_spec(data, fitted, options):
@@ -133,6 +134,18 @@ def test_loss_and_grad_equal_autodiff_of_the_spec(data, fitted, options):
         scale = np.abs(ref_g[k]).max()
         assert scale > 0, k
         np.testing.assert_allclose(g[k], ref_g[k], rtol=0, atol=2e-4 * scale, err_msg=k)
+
+
+def test_trainable_time_constants(data):
+    clf = SpikingRNNClassifier(**{**FAST, "max_epochs": 5}, train_time_constants=True, learning_rate=0.02).fit(data.X, data.y)
+    w = clf.get_weights()
+    alpha0, beta0 = np.exp(-1.0 / 5.0), np.exp(-1.0 / 20.0)
+    assert w["alpha_h"].shape == (24,) and w["beta_h"].shape == (24,)
+    assert not np.allclose(w["beta_h"], beta0) and not np.allclose(w["alpha_h"], alpha0)
+    assert ((w["beta_h"] >= 0) & (w["beta_h"] <= 0.9999)).all()
+    assert "alpha_h" not in SpikingRNNClassifier(**FAST).fit(data.X, data.y).get_weights()
+    with pytest.raises(ValueError, match=r"must lie in \[0, 0.9999\]"):
+        clf.set_weights({"beta_h": np.full(24, 1.5)})
 
 
 def test_get_set_weights_round_trip_and_errors(fitted, data):

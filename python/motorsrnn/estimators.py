@@ -252,6 +252,11 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         Reset by subtraction of the threshold, or to zero, after a spike.
     detach_reset : bool, default=True
         Treat the reset as a constant in the backward pass.
+    train_time_constants : bool, default=False
+        Also train each neuron's decay factors ``alpha`` and ``beta`` (its synaptic and membrane
+        time constants), starting from ``tau_syn`` and ``tau_mem``; they are kept in
+        ``[0, 0.9999]`` and appear as ``alpha_<population>`` and ``beta_<population>`` in
+        :meth:`get_weights` (``tau = -dt / log(decay)``).
     surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
         Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
     surrogate_slope : float or None, default=None
@@ -337,6 +342,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         threshold=1.0,
         reset="subtract",
         detach_reset=True,
+        train_time_constants=False,
         surrogate="fast_sigmoid",
         surrogate_slope=None,
         readout="mean",
@@ -367,6 +373,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         self.threshold = threshold
         self.reset = reset
         self.detach_reset = detach_reset
+        self.train_time_constants = train_time_constants
         self.surrogate = surrogate
         self.surrogate_slope = surrogate_slope
         self.readout = readout
@@ -420,8 +427,9 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         _check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
         _check_number(self.tol, "tol", low=0)
         _check_number(self.verbose, "verbose", low=0, integer=True)
-        if not isinstance(self.detach_reset, (bool, np.bool_)):
-            raise ValueError(f"detach_reset must be True or False, got {self.detach_reset!r}")
+        for name in ("detach_reset", "train_time_constants"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
         if self.callback is not None and not callable(self.callback):
@@ -444,6 +452,7 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
             "threshold": float(self.threshold),
             "reset": self.reset,
             "detach_reset": bool(self.detach_reset),
+            "trainable_tau": bool(self.train_time_constants),
         }
         scales = {"input": self.input_scale, "recurrent": self.recurrent_scale, "output": self.output_scale}
         return {

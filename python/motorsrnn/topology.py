@@ -43,6 +43,9 @@ class Population:
         Firing threshold; ``None`` takes the estimator's value.
     reset : {"subtract", "zero"} or None
     detach_reset : bool or None
+    trainable_tau : bool or None
+        Train the per-neuron decay factors ``alpha = exp(-dt/tau_syn)`` and
+        ``beta = exp(-dt/tau_mem)``; ``None`` takes the estimator's ``train_time_constants``.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Population:
     threshold: Optional[float] = None
     reset: Optional[str] = None
     detach_reset: Optional[bool] = None
+    trainable_tau: Optional[bool] = None
 
 
 @dataclass
