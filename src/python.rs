@@ -83,6 +83,8 @@ fn labels(y: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
 struct PyMonitor {
     callback: Option<Py<PyAny>>,
     error: Option<PyErr>,
+    /// Pass a copy of the network (key "network") with every epoch event.
+    snapshots: bool,
 }
 
 impl PyMonitor {
@@ -128,10 +130,14 @@ impl Monitor<f32> for PyMonitor {
             Ok(d)
         })
     }
-    fn on_epoch(&mut self, record: &EpochRecord, _model: &Model<f32>) -> bool {
+    fn on_epoch(&mut self, record: &EpochRecord, model: &Model<f32>) -> bool {
+        let snapshot = self.snapshots.then(|| model.clone());
         self.call(|py| {
             let d = record_dict(py, record)?;
             d.set_item("event", "epoch")?;
+            if let Some(model) = snapshot {
+                d.set_item("network", Py::new(py, Network { model })?)?;
+            }
             Ok(d)
         })
     }
@@ -281,7 +287,8 @@ impl Network {
     /// Trains in place. Returns `(history, stop_reason, best_epoch, diverged_at)`. The callback
     /// receives a dict per batch and per epoch; returning `False` stops training. Ctrl-C stops at
     /// the next batch boundary (the KeyboardInterrupt is returned as stop reason "interrupted").
-    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None))]
+    /// With `snapshots`, every epoch event carries a copy of the network under "network".
+    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn fit<'py>(
         &mut self,
@@ -293,6 +300,7 @@ impl Network {
         config_json: &str,
         n_threads: usize,
         callback: Option<Py<PyAny>>,
+        snapshots: bool,
     ) -> PyResult<(Vec<Bound<'py, PyDict>>, String, Option<usize>, Option<(usize, usize)>)> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
@@ -302,7 +310,7 @@ impl Network {
             (Some(xv), Some(yv)) => Some((xv.events(py, n_threads)?, labels(&yv)?)),
             _ => None,
         };
-        let mut monitor = PyMonitor { callback, error: None };
+        let mut monitor = PyMonitor { callback, error: None, snapshots };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(n_threads.max(1))
             .build()

@@ -41,4 +41,5 @@ class Network:
         config_json: str,
         n_threads: int,
         callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
+        snapshots: bool = False,
     ) -> Tuple[List[Dict[str, Any]], str, Optional[int], Optional[Tuple[int, int]]]: ...

@@ -174,16 +174,45 @@ def _check_number(value, name, *, low=None, high=None, strict_low=False, integer
         raise ValueError(f"{name} must be <= {high}, got {value!r}")
 
 
-class _Progress:
-    """Per-batch callback of the core: a progress bar (tqdm if installed) and user callbacks."""
+def _write_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
-    def __init__(self, verbose: int, max_epochs: int, callback: Optional[Callable]):
+
+class _Checkpoint:
+    """Writes the network every ``every`` epochs during fit, with metadata, atomically."""
+
+    def __init__(self, path, every: int, meta: str, epoch_offset: int):
+        self.path, self.every, self.epoch_offset = path, every, epoch_offset
+        self.meta = json.loads(meta)
+        self.history = list(self.meta["history"])
+
+    def __call__(self, info: Dict[str, Any]) -> None:
+        record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm")}
+        record["epoch"] += self.epoch_offset
+        self.history.append(record)
+        if (info["epoch"] + 1) % self.every == 0:
+            meta = dict(self.meta, history=self.history, stop_reason="checkpoint")
+            _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
+
+
+class _Progress:
+    """Per-batch callback of the core: a progress bar (tqdm if installed), checkpoints and user
+    callbacks."""
+
+    def __init__(self, verbose: int, max_epochs: int, callback: Optional[Callable], checkpoint=None):
         self.verbose = verbose
         self.max_epochs = max_epochs
         self.callback = callback
+        self.checkpoint = checkpoint
         self.bar = None
 
     def __call__(self, info: Dict[str, Any]):
+        if self.checkpoint is not None and info["event"] == "epoch":
+            self.checkpoint(info)
         if self.verbose:
             if info["event"] == "batch":
                 self._batch(info)
@@ -290,6 +319,15 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as an improvement.
+    warm_start : bool, default=False
+        When already fitted, continue training from the current weights (same classes and
+        channels required; the optimiser's moments start afresh; ``history_`` is extended).
+        With :func:`motorsrnn.load` this resumes from a checkpoint.
+    checkpoint_path : str, path-like or None, default=None
+        Write the model (the format of :meth:`save`) to this file every ``checkpoint_every``
+        epochs during ``fit`` (atomically: a crash never leaves a half-written file).
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the shuffling of trials and the validation split. The same
         value gives bit-identical weights for any ``n_jobs``.
@@ -300,7 +338,8 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         2: also one line per epoch.
     callback : callable or None, default=None
         Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
-        epoch (``event="epoch"``: the history record); returning ``False`` stops training.
+        epoch (``event="epoch"``: the history record, and under ``"network"`` a copy of the
+        network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` stops training.
 
     Attributes
     ----------
@@ -316,8 +355,8 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Number of epochs run.
     stop_reason_ : str
-        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C or a callback) or
-        ``"diverged"``.
+        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C or a callback),
+        ``"diverged"``, or ``"checkpoint"`` for a model loaded from a checkpoint file.
     best_epoch_ : int or None
         With early stopping, the epoch whose weights were kept.
 
@@ -360,6 +399,9 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
         random_state=None,
         n_jobs=None,
         verbose=0,
@@ -391,6 +433,9 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.warm_start = warm_start
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -432,6 +477,11 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
+        _check_number(self.checkpoint_every, "checkpoint_every", low=1, integer=True)
+        if self.checkpoint_path is not None and not isinstance(self.checkpoint_path, (str, os.PathLike)):
+            raise ValueError(f"checkpoint_path must be a path or None, got {self.checkpoint_path!r}")
         if self.callback is not None and not callable(self.callback):
             raise ValueError("callback must be callable or None")
 
@@ -510,8 +560,19 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
             X_train, y_train, X_val, y_val = Xc[tr], y_idx[tr], Xc[va], y_idx[va]
 
-        spec = self._network_spec(Xc.shape[2], len(classes))
-        network = _core.Network(json.dumps(spec), init_seed)
+        resume = bool(self.warm_start) and hasattr(self, "network_")
+        if resume:
+            check_n_channels(self, Xc)
+            if len(classes) != len(self.classes_) or not np.all(classes == self.classes_):
+                raise ValueError(
+                    f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
+                )
+            network = self.network_
+            previous = list(self.history_)
+        else:
+            spec = self._network_spec(Xc.shape[2], len(classes))
+            network = _core.Network(json.dumps(spec), init_seed)
+            previous = []
         config = {
             "learning_rate": float(self.learning_rate),
             "max_epochs": int(self.max_epochs),
@@ -524,7 +585,11 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
             "n_iter_no_change": int(self.n_iter_no_change),
             "tol": float(self.tol),
         }
-        progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback)
+        checkpoint = None
+        if self.checkpoint_path is not None:
+            meta = self._metadata(classes, Xc.shape[2], previous, "checkpoint", None)
+            checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
+        progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
         try:
             history, stop, best_epoch, diverged = network.fit(
                 X_train,
@@ -534,16 +599,17 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
                 json.dumps(config),
                 _n_threads(self.n_jobs),
                 progress,
+                self.callback is not None or checkpoint is not None,
             )
         finally:
             progress.close()
         self.classes_ = classes
         self.n_features_in_ = int(Xc.shape[2])
         self.network_ = network
-        self.history_ = [dict(h) for h in history]
-        self.n_iter_ = len(history)
+        self.history_ = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
+        self.n_iter_ = len(self.history_)
         self.stop_reason_ = stop
-        self.best_epoch_ = best_epoch
+        self.best_epoch_ = None if best_epoch is None else best_epoch + len(previous)
         if stop == "interrupted":
             warnings.warn(
                 f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
@@ -765,24 +831,29 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
             When the class labels cannot be stored as JSON (use pickle or joblib then).
         """
         check_is_fitted(self, "network_")
-        params = {k: v for k, v in self.get_params().items() if k not in ("random_state", "callback")}
+        meta = self._metadata(self.classes_, self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
+        _write_atomic(path, bytes(self.network_.to_bytes(meta)))
+
+    def _metadata(self, classes, n_features, history, stop_reason, best_epoch) -> str:
+        """The JSON metadata stored beside the network in model files and checkpoints."""
+        params = {k: v for k, v in self.get_params().items() if k not in ("random_state", "callback", "checkpoint_path")}
         rs = self.random_state
         params["random_state"] = rs if rs is None or isinstance(rs, numbers.Integral) else None
+        params["checkpoint_path"] = None if self.checkpoint_path is None else os.fspath(self.checkpoint_path)
         meta = {
             "estimator": type(self).__name__,
             "params": params,
-            "classes": self.classes_.tolist(),
-            "classes_dtype": self.classes_.dtype.str,
-            "n_features_in": self.n_features_in_,
-            "history": self.history_,
-            "stop_reason": self.stop_reason_,
-            "best_epoch": self.best_epoch_,
+            "classes": classes.tolist(),
+            "classes_dtype": classes.dtype.str,
+            "n_features_in": int(n_features),
+            "history": list(history),
+            "stop_reason": stop_reason,
+            "best_epoch": best_epoch,
         }
         try:
-            text = json.dumps(meta, default=_json_default)
+            return json.dumps(meta, default=_json_default)
         except TypeError as e:
             raise TypeError(f"cannot save: {e}; use pickle or joblib for such labels") from None
-        Path(path).write_bytes(bytes(self.network_.to_bytes(text)))
 
     @classmethod
     def load(cls, path) -> "SpikingRNNClassifier":

@@ -1,0 +1,74 @@
+"""Resuming (warm_start), checkpoints, and per-epoch network snapshots."""
+
+import numpy as np
+import pytest
+
+from motorsrnn import SpikingRNNClassifier, load
+from motorsrnn.datasets import make_center_out
+
+FAST = dict(n_hidden=16, batch_size=16, random_state=0, learning_rate=0.01)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=96, n_neurons=12, random_state=2)
+
+
+def test_warm_start_continues_from_the_current_weights(data):
+    clf = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
+    w2 = clf.get_weights()
+    clf.set_params(warm_start=True).fit(data.X, data.y)
+    assert [h["epoch"] for h in clf.history_] == [0, 1, 2, 3] and clf.n_iter_ == 4
+    assert not np.array_equal(clf.get_weights()["w_in"], w2["w_in"])
+    # a cold start of 2 epochs gives back the 2-epoch weights: warm_start really continued
+    cold = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
+    np.testing.assert_array_equal(cold.get_weights()["w_in"], w2["w_in"])
+    with pytest.raises(ValueError, match="warm_start needs the classes"):
+        clf.fit(data.X, np.where(data.y == 3, 7, data.y))
+    with pytest.raises(ValueError, match="X has 11 features"):
+        clf.fit(data.X[:, :, :11], data.y)
+
+
+def test_checkpoints_are_written_and_resume(tmp_path, data):
+    path = tmp_path / "ckpt.msrnn"
+    clf = SpikingRNNClassifier(**FAST, max_epochs=3, checkpoint_path=path, checkpoint_every=2).fit(data.X, data.y)
+    ckpt = load(path)
+    assert ckpt.stop_reason_ == "checkpoint" and len(ckpt.history_) == 2
+    assert ckpt.history_ == clf.history_[:2]
+    assert not (tmp_path / "ckpt.msrnn.tmp").exists()
+    # the checkpoint holds the weights after epoch 2
+    two = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
+    np.testing.assert_array_equal(ckpt.get_weights()["w_rec"], two.get_weights()["w_rec"])
+    resumed = ckpt.set_params(warm_start=True, max_epochs=1, checkpoint_path=None).fit(data.X, data.y)
+    assert len(resumed.history_) == 3 and resumed.history_[-1]["epoch"] == 2
+    assert resumed.score(data.X, data.y) > 0.25
+
+
+def test_interrupted_fit_leaves_its_last_checkpoint(tmp_path, data):
+    path = tmp_path / "ckpt.msrnn"
+
+    def stop_in_epoch_two(info):
+        return not (info["event"] == "batch" and info["epoch"] == 2)
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        SpikingRNNClassifier(**FAST, max_epochs=5, checkpoint_path=path, callback=stop_in_epoch_two).fit(data.X, data.y)
+    assert len(load(path).history_) == 2
+
+
+def test_epoch_callbacks_receive_network_snapshots(data):
+    snaps = []
+
+    def keep(info):
+        if info["event"] == "epoch":
+            snaps.append(info["network"].get_weights()["w_in"])
+
+    clf = SpikingRNNClassifier(**FAST, max_epochs=3, callback=keep).fit(data.X, data.y)
+    assert len(snaps) == 3
+    assert not np.array_equal(snaps[0], snaps[1])
+    np.testing.assert_array_equal(snaps[-1], clf.get_weights()["w_in"])
+
+
+@pytest.mark.parametrize("param, value, match", [("checkpoint_every", 0, "checkpoint_every"), ("warm_start", "yes", "warm_start"), ("checkpoint_path", 3, "checkpoint_path")])
+def test_bad_options(data, param, value, match):
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(**FAST, max_epochs=1, **{param: value}).fit(data.X, data.y)
