@@ -1,0 +1,609 @@
+"""Recordings in, binned trial arrays out.
+
+The estimators of :mod:`motorsrnn` take ``X`` of shape ``(n_trials, n_timesteps, n_units)``: spike
+counts per time bin, one window per trial aligned on an event (e.g. target onset). This module builds
+that array from spike times, from NWB files (``pynwb``) and from neo or pynapple objects.
+
+Time-unit conventions
+---------------------
+* **Absolute times are in seconds**: spike times and event (alignment) times, as in NWB, pynapple and
+  most spike sorters' exports. neo objects carry their own units and are rescaled to seconds.
+* **Times relative to an event are in milliseconds by default**: ``window``, ``bin_size`` and the
+  returned ``times`` and ``bin_size``, like the rest of the package (1 ms time steps). Pass
+  ``units="s"`` to give (and get back) the relative times in seconds instead.
+
+Bins
+----
+Trial ``i`` covers ``[events[i] + start, events[i] + stop)``, cut into ``(stop - start) / bin_size``
+bins; bin ``k`` is the left-closed, right-open interval
+``[events[i] + start + k * bin_size, events[i] + start + (k + 1) * bin_size)``. A spike exactly on an
+edge is counted in the bin that starts there; a spike at ``events[i] + stop`` is outside the window.
+Edges are compared with a tolerance of ``1e-6`` bin widths (1 ns for 1 ms bins), so that times written
+in decimal which sit on an edge up to floating-point rounding (``1.003`` s against
+``1.0 + 0.003``) still count in the bin that starts at that edge. Windows of different trials may
+overlap; a spike then counts in each.
+
+Counts are returned as ``uint8`` when every count fits (at most 255 spikes of one unit in one bin,
+always the case for 1 ms bins), otherwise in the smallest unsigned integer type that holds them
+(``uint16``, ``uint32``, ``uint64``); pass ``dtype`` to choose.
+
+Public functions
+----------------
+bin_spike_times
+    Per-unit spike times and per-trial event times to ``X``.
+from_nwb
+    An NWB file's units table and trials table to ``X`` (and ``y`` from a trials column).
+from_neo
+    neo ``SpikeTrain`` objects (or a ``Segment``) to ``X``.
+from_pynapple
+    A pynapple ``TsGroup`` to ``X``.
+
+Optional dependencies are imported only when needed: ``pip install "motorsrnn[nwb]"`` (pynwb),
+``"motorsrnn[neo]"``, ``"motorsrnn[pynapple]"``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Mapping
+from typing import Any, List, Sequence, Tuple
+
+import numpy as np
+from sklearn.utils import Bunch
+
+__all__ = ["bin_spike_times", "from_neo", "from_nwb", "from_pynapple"]
+
+_UNITS = {"ms": 1e-3, "s": 1.0}
+_EDGE_TOLERANCE = 1e-6  # in bin widths
+_UNSIGNED = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _require(module: str, extra: str, what: str):
+    """Import an optional dependency or raise an ImportError saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{what} needs the optional dependency {module!r}, which is not installed; "
+            f'install it with: pip install "motorsrnn[{extra}]"'
+        ) from exc
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
+    """Validate ``window``, ``bin_size`` and ``units``; return start, stop, bin size and bin count."""
+    if not isinstance(units, str) or units not in _UNITS:
+        raise ValueError(f"units must be 'ms' or 's' (for window and bin_size), got {units!r}")
+    if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+        raise ValueError(
+            f"window must be a pair (start, stop) of times in {units} relative to each event, "
+            f"got {window!r}"
+        )
+    start, stop = window
+    if not (_is_real(start) and _is_real(stop) and math.isfinite(start) and math.isfinite(stop)):
+        raise ValueError(f"window must hold two finite numbers (start, stop), got {window!r}")
+    start, stop = float(start), float(stop)
+    if stop <= start:
+        raise ValueError(f"window stop must be greater than start, got window=({start:g}, {stop:g}) {units}")
+    if not _is_real(bin_size) or not math.isfinite(bin_size) or bin_size <= 0:
+        raise ValueError(f"bin_size must be a positive finite number (in {units}), got {bin_size!r}")
+    bin_size = float(bin_size)
+    ratio = (stop - start) / bin_size
+    n_bins = int(round(ratio))
+    if n_bins < 1 or abs(ratio - n_bins) > 1e-9 * max(1.0, ratio):
+        fit = max(1, math.floor(ratio + 1e-9))
+        raise ValueError(
+            f"the window length stop - start = {stop - start:g} {units} is not a whole number of bins of "
+            f"bin_size = {bin_size:g} {units} ({ratio:.6g} bins); use e.g. "
+            f"window=({start:g}, {start + fit * bin_size:g}) or a bin_size that divides {stop - start:g}"
+        )
+    return start, stop, bin_size, n_bins
+
+
+def _check_times(values, name: str) -> np.ndarray:
+    """1-D finite float64 array of times in seconds (for spikes of one unit or for events)."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a 1-D array of times in seconds, could not convert: {exc}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of times in seconds, got an array of shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "NaN" if np.isnan(arr[i]) else "infinite"
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} non-finite value(s) ({what} at index {i}); times must be finite"
+        )
+    return arr
+
+
+def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
+    """Split ``spike_times`` (sequence or mapping of per-unit arrays) into ids and arrays."""
+    if isinstance(spike_times, Mapping):
+        ids = list(spike_times.keys())
+        trains = [spike_times[k] for k in ids]
+    elif isinstance(spike_times, (str, bytes)):
+        raise TypeError("spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}")
+    elif isinstance(spike_times, np.ndarray) and spike_times.dtype != object:
+        raise TypeError(
+            "spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}, got a "
+            f"numeric array of shape {spike_times.shape}; for a single unit pass [times]"
+        )
+    else:
+        try:
+            trains = list(spike_times)
+        except TypeError:
+            raise TypeError(
+                "spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}, "
+                f"got {type(spike_times).__name__}"
+            ) from None
+        ids = list(range(len(trains)))
+    if not trains:
+        raise ValueError("spike_times holds no units: pass at least one (possibly empty) array of spike times")
+    return ids, trains
+
+
+def _ids_array(ids: Sequence[Any]) -> np.ndarray:
+    """Unit ids as an array, of object dtype when their types differ (so nothing is coerced)."""
+    if len({type(i) for i in ids}) == 1:
+        arr = np.asarray(ids)
+        if arr.ndim == 1:
+            return arr
+    out = np.empty(len(ids), dtype=object)
+    out[:] = ids
+    return out
+
+
+def _result_dtype(dtype, max_count: int):
+    """The dtype of ``X``: the smallest unsigned type holding ``max_count``, or the user's (checked)."""
+    if dtype is None:
+        for t in _UNSIGNED:
+            if max_count <= np.iinfo(t).max:
+                return np.dtype(t)
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        if max_count > 1:
+            raise ValueError(f"dtype={dt} cannot hold spike counts above 1, found a count of {max_count}")
+    elif dt.kind in "ui":
+        if max_count > np.iinfo(dt).max:
+            raise ValueError(
+                f"dtype={dt} cannot hold a count of {max_count} spikes in one bin (max {np.iinfo(dt).max}); "
+                "use a wider type or dtype=None"
+            )
+    elif dt.kind != "f":
+        raise ValueError(f"dtype must be an integer, unsigned, float or bool type, got {dt}")
+    return dt
+
+
+def _count(train: np.ndarray, ev: np.ndarray, start_s: float, bin_s: float, n_bins: int) -> np.ndarray:
+    """Counts of one unit's sorted spike times, shape (n_trials, n_bins), without a loop over trials.
+
+    The spikes of each window are located with two binary searches per trial, gathered, and binned
+    with one ``bincount``: the cost is proportional to the spikes inside the windows, not to the
+    length of the recording.
+    """
+    n_trials = ev.size
+    tol = _EDGE_TOLERANCE * bin_s
+    lo = np.searchsorted(train, ev + (start_s - tol), side="left")
+    hi = np.searchsorted(train, ev + (start_s + n_bins * bin_s - tol), side="left")
+    n = hi - lo
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros((n_trials, n_bins), dtype=np.int64)
+    trial = np.repeat(np.arange(n_trials), n)
+    first = np.repeat(lo - (np.cumsum(n) - n), n)  # index in train of each gathered spike, minus its rank
+    spikes = train[first + np.arange(total)]
+    k = np.floor((spikes - ev[trial] - start_s) / bin_s + _EDGE_TOLERANCE).astype(np.int64)
+    np.clip(k, 0, n_bins - 1, out=k)  # rounding at the two ends of the window
+    return np.bincount(trial * n_bins + k, minlength=n_trials * n_bins).reshape(n_trials, n_bins)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spike times
+# ---------------------------------------------------------------------------------------------
+def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
+    """Bin per-unit spike times into event-aligned trials.
+
+    Parameters
+    ----------
+    spike_times : sequence of array-like, or dict {unit_id: array-like}
+        Spike times of each unit, in **seconds** (the clock of ``events``). Each entry is 1-D, may be
+        empty (the unit's counts are all zero) and need not be sorted. A list gives ``unit_ids``
+        ``0, 1, ...``; a dict keeps its keys, in order. A numeric 2-D array is refused (ambiguous);
+        pass ``list(array)`` if its rows really are units.
+    events : array-like of shape (n_trials,)
+        Alignment time of each trial (e.g. target onset), in **seconds**. Trials may overlap and need
+        not be sorted.
+    window : (float, float)
+        ``(start, stop)`` of every trial relative to its event, in ``units`` (milliseconds by default):
+        ``(-100, 400)`` is 100 ms before to 400 ms after the event. ``stop - start`` must be a whole
+        number of bins.
+    bin_size : float, default=1.0
+        Width of a time bin, in ``units``.
+    units : {"ms", "s"}, default="ms"
+        Unit of ``window``, ``bin_size`` and of the returned ``times`` and ``bin_size``. Spike and event
+        times are always in seconds.
+    dtype : dtype or None, default=None
+        dtype of ``X``. ``None`` gives ``uint8`` when every count is at most 255, otherwise the smallest
+        of ``uint16``, ``uint32``, ``uint64`` that holds them. An integer (or bool) dtype too small
+        for the counts raises rather than wrapping around.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        X : ndarray of shape (n_trials, n_bins, n_units)
+            ``X[i, k, u]`` is the number of spikes of unit ``u`` in bin ``k`` of trial ``i``, i.e. in
+            ``[events[i] + start + k * bin_size, events[i] + start + (k + 1) * bin_size)``
+            (left-closed, right-open; edges compared with a tolerance of 1e-6 bin widths).
+        times : ndarray of shape (n_bins,)
+            Start of each bin relative to the event, in ``units``.
+        unit_ids : ndarray of shape (n_units,)
+            Id of each unit (list positions or dict keys).
+        bin_size : float
+            Bin width, in ``units``.
+        window : tuple of float
+            ``(start, stop)``, in ``units``.
+        units : str
+            ``units``.
+        events : ndarray of shape (n_trials,)
+            Alignment times, in seconds (float64).
+
+    Raises
+    ------
+    ValueError
+        NaN or infinite spike or event times, no units, no events, arrays that are not 1-D,
+        ``stop <= start``, a window that is not a whole number of bins, a non-positive ``bin_size``,
+        unknown ``units``, a ``dtype`` too small for the counts.
+    TypeError
+        ``spike_times`` that is not a list/dict of per-unit arrays.
+
+    See Also
+    --------
+    from_nwb, from_neo, from_pynapple
+
+    Notes
+    -----
+    Counting is vectorised per unit, with no Python loop over trials or bins: the spikes are sorted,
+    the two ends of every trial's window are located with :func:`numpy.searchsorted`, and the spikes
+    inside the windows are gathered and counted with one :func:`numpy.bincount`. The cost per unit is
+    ``O(n_spikes log n_spikes + n_trials log n_spikes + n_spikes_in_windows + n_trials * n_bins)``.
+
+    Examples
+    --------
+    Two units, two trials with events at 1.0 s and 2.0 s, 5 bins of 1 ms from the event:
+
+    >>> from motorsrnn.io import bin_spike_times
+    >>> spikes = {"a": [1.0, 1.0015, 1.0018, 1.005, 2.004], "b": []}
+    >>> data = bin_spike_times(spikes, [1.0, 2.0], window=(0, 5), bin_size=1.0)
+    >>> data.X.shape, data.X.dtype
+    ((2, 5, 2), dtype('uint8'))
+    >>> data.X[:, :, 0]  # 1.005 s is at the right end of trial 0: outside
+    array([[1, 2, 0, 0, 0],
+           [0, 0, 0, 0, 1]], dtype=uint8)
+    >>> data.times
+    array([0., 1., 2., 3., 4.])
+    >>> data.unit_ids
+    array(['a', 'b'], dtype='<U1')
+
+    Windows and bins in seconds:
+
+    >>> bin_spike_times([[0.1, 0.6]], [0.0], window=(-0.5, 1.0), bin_size=0.5, units="s").X[0, :, 0]
+    array([0, 1, 1], dtype=uint8)
+    """
+    start, stop, bin_size, n_bins = _check_timing(window, bin_size, units)
+    ids, trains = _unit_list(spike_times)
+    if dtype is not None:
+        _result_dtype(dtype, 0)  # reject unusable dtypes before any work
+    ev = _check_times(events, "events")
+    if ev.size == 0:
+        raise ValueError("events is empty: pass one alignment time (in seconds) per trial")
+    sorted_trains = []
+    for uid, train in zip(ids, trains):
+        arr = _check_times(train, f"spike times of unit {uid!r}")
+        sorted_trains.append(arr if np.all(arr[1:] >= arr[:-1]) else np.sort(arr))
+
+    scale = _UNITS[units]
+    out_dtype = np.dtype(np.uint8) if dtype is None else np.dtype(dtype)
+    X = np.zeros((ev.size, n_bins, len(sorted_trains)), dtype=out_dtype)
+    for u, train in enumerate(sorted_trains):
+        if train.size == 0:
+            continue
+        counts = _count(train, ev, start * scale, bin_size * scale, n_bins)
+        peak = int(counts.max())
+        if dtype is None and peak > np.iinfo(X.dtype).max:
+            X = X.astype(_result_dtype(None, peak))
+        elif dtype is not None:
+            _result_dtype(dtype, peak)
+        X[:, :, u] = counts
+    times = np.arange(n_bins) * bin_size + start
+    return Bunch(
+        X=X,
+        times=times,
+        unit_ids=_ids_array(ids),
+        bin_size=bin_size,
+        window=(start, stop),
+        units=units,
+        events=ev,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# NWB
+# ---------------------------------------------------------------------------------------------
+def _ragged(table, name: str) -> List[np.ndarray]:
+    """Rows of a ragged column of an hdmf DynamicTable (e.g. ``spike_times``), read in one go."""
+    col = table[name]
+    target = getattr(col, "target", None)
+    if target is not None:  # VectorIndex: end offsets into one flat VectorData
+        ends = np.asarray(col.data[:], dtype=np.int64)
+        flat = np.asarray(target.data[:], dtype=np.float64)
+        starts = np.concatenate([[0], ends[:-1]])
+        return [flat[s:e] for s, e in zip(starts, ends)]
+    return [np.atleast_1d(np.asarray(col[i], dtype=np.float64)) for i in range(len(table))]
+
+
+def _column(table, name: str, what: str) -> np.ndarray:
+    """A flat (one value per row) column of an hdmf DynamicTable as a NumPy array."""
+    colnames = list(getattr(table, "colnames", ()))
+    if name not in colnames:
+        raise ValueError(f"{what} {name!r} is not a column of the trials table; its columns are {colnames}")
+    col = table[name]
+    if getattr(col, "target", None) is not None:
+        raise ValueError(f"{what} {name!r} is a ragged column (several values per trial); need one value per trial")
+    values = col.data[:]
+    arr = np.asarray(values)
+    if arr.dtype.kind == "S" or (arr.dtype == object and arr.size and isinstance(arr.flat[0], bytes)):
+        arr = np.array([v.decode("utf-8") if isinstance(v, bytes) else v for v in arr.tolist()])
+    return arr
+
+
+def _select(n: int, selection, what: str) -> np.ndarray:
+    """Row indices from None (all), a boolean mask of length n, or integer positions."""
+    if selection is None:
+        return np.arange(n)
+    sel = np.asarray(selection)
+    if sel.dtype.kind == "b":
+        if sel.shape != (n,):
+            raise ValueError(f"a boolean {what} mask must have shape ({n},), got {sel.shape}")
+        return np.flatnonzero(sel)
+    if sel.dtype.kind not in "iu" or sel.ndim != 1:
+        raise ValueError(f"{what} must be None, a boolean mask or a 1-D array of integers, got {selection!r}")
+    if sel.size and (sel.min() < -n or sel.max() >= n):
+        raise ValueError(f"{what} index out of range for a table of {n} rows: {sel.tolist()}")
+    return sel
+
+
+def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, label_column, dtype) -> Bunch:
+    table = getattr(nwbfile, "units", None)
+    if table is None or len(table) == 0:
+        raise ValueError("the NWB file has no units table (nwbfile.units) or it is empty: nothing to bin")
+    trials_table = getattr(nwbfile, "trials", None)
+    if trials_table is None or len(trials_table) == 0:
+        raise ValueError("the NWB file has no trials table (nwbfile.trials) or it is empty: no events to align on")
+    if not isinstance(event, str):
+        raise ValueError(f"event must be the name of a column of the trials table, got {event!r}")
+
+    all_ids = np.asarray(table.id[:])
+    if unit_ids is None:
+        rows = np.arange(len(all_ids))
+    elif np.asarray(unit_ids).dtype.kind == "b":
+        rows = _select(len(all_ids), unit_ids, "unit_ids")
+    else:
+        wanted = np.atleast_1d(np.asarray(unit_ids))
+        position = {v: i for i, v in enumerate(all_ids.tolist())}
+        missing = [v for v in wanted.tolist() if v not in position]
+        if missing:
+            raise ValueError(f"unit_ids {missing} are not ids of the units table (ids: {all_ids.tolist()})")
+        rows = np.array([position[v] for v in wanted.tolist()], dtype=np.int64)
+    if rows.size == 0:
+        raise ValueError("unit_ids selects no units")
+    trains = _ragged(table, "spike_times")
+    spikes = {all_ids[r].item(): trains[r] for r in rows}
+
+    trial_rows = _select(len(trials_table), trials, "trials")
+    if trial_rows.size == 0:
+        raise ValueError("trials selects no trials")
+    ev = _column(trials_table, event, "event").astype(np.float64)[trial_rows]
+    nan = np.flatnonzero(~np.isfinite(ev))
+    if nan.size:
+        raise ValueError(
+            f"event column {event!r} is NaN or infinite for {nan.size} selected trial(s) (table rows "
+            f"{trial_rows[nan][:10].tolist()}); drop them with trials=mask"
+        )
+    out = bin_spike_times(spikes, ev, window=window, bin_size=bin_size, units=units, dtype=dtype)
+    out.trial_ids = np.asarray(trials_table.id[:])[trial_rows]
+    out.event = event
+    if label_column is not None:
+        out.y = _column(trials_table, label_column, "label_column")[trial_rows]
+    return out
+
+
+def from_nwb(
+    nwbfile,
+    *,
+    window,
+    event="start_time",
+    bin_size=1.0,
+    units="ms",
+    unit_ids=None,
+    trials=None,
+    label_column=None,
+    dtype=None,
+) -> Bunch:
+    """Bin the units of an NWB file into trials aligned on a column of its trials table.
+
+    Parameters
+    ----------
+    nwbfile : str, path-like or pynwb.NWBFile
+        A path to an NWB (HDF5) file, opened read-only with :class:`pynwb.NWBHDF5IO` and closed before
+        returning, or an NWBFile object already open (left open).
+    window : (float, float)
+        ``(start, stop)`` of every trial relative to its event, in ``units`` (ms by default).
+    event : str, default="start_time"
+        Column of ``nwbfile.trials`` holding the alignment time of each trial, in seconds (the file's
+        clock): ``"start_time"``, ``"stop_time"`` or a custom column such as ``"target_on_time"``.
+    bin_size : float, default=1.0
+        Width of a time bin, in ``units``.
+    units : {"ms", "s"}, default="ms"
+        Unit of ``window``, ``bin_size`` and the returned ``times``.
+    unit_ids : None, array-like of ids, or boolean mask, default=None
+        Units to keep: ``None`` for all rows of ``nwbfile.units``, a list of values of its ``id``
+        column (in the order wanted), or a boolean mask over its rows (e.g.
+        ``nwbfile.units["quality"][:] == "good"``).
+    trials : None, boolean mask or integer positions, default=None
+        Rows of ``nwbfile.trials`` to keep (e.g. only correct trials, or those whose event is not NaN).
+    label_column : str or None, default=None
+        Column of the trials table returned as ``y`` (e.g. the reach direction).
+    dtype : dtype or None, default=None
+        dtype of ``X``, as in :func:`bin_spike_times`.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        The fields of :func:`bin_spike_times` (``X``, ``times``, ``unit_ids`` from the units table's
+        ``id`` column, ``bin_size``, ``window``, ``units``, ``events``), plus ``trial_ids`` (the trials
+        table's ``id`` of each row of ``X``), ``event`` and, if ``label_column`` is given, ``y``
+        (byte strings decoded to ``str``).
+
+    Raises
+    ------
+    ImportError
+        If ``nwbfile`` is a path and ``pynwb`` is not installed (``pip install "motorsrnn[nwb]"``).
+    ValueError
+        No units or trials table, unknown or ragged columns, NaN event times among the selected trials,
+        unknown unit ids, and everything :func:`bin_spike_times` rejects.
+
+    Examples
+    --------
+    >>> from motorsrnn.io import from_nwb
+    >>> data = from_nwb("session.nwb", event="target_on_time", window=(0, 50),
+    ...                 label_column="direction")  # doctest: +SKIP
+    >>> SpikingRNNClassifier().fit(data.X, data.y)  # doctest: +SKIP
+    """
+    kwargs = dict(
+        event=event,
+        window=window,
+        bin_size=bin_size,
+        units=units,
+        unit_ids=unit_ids,
+        trials=trials,
+        label_column=label_column,
+        dtype=dtype,
+    )
+    if isinstance(nwbfile, (str, os.PathLike)):
+        pynwb = _require("pynwb", "nwb", "from_nwb")
+        if not os.path.exists(nwbfile):
+            raise FileNotFoundError(f"no such NWB file: {os.fspath(nwbfile)!r}")
+        with pynwb.NWBHDF5IO(os.fspath(nwbfile), mode="r") as io:
+            return _from_nwbfile(io.read(), **kwargs)
+    if not hasattr(nwbfile, "units") or not hasattr(nwbfile, "trials"):
+        raise TypeError(f"nwbfile must be a path or a pynwb.NWBFile, got {type(nwbfile).__name__}")
+    return _from_nwbfile(nwbfile, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# neo and pynapple
+# ---------------------------------------------------------------------------------------------
+def _seconds(values) -> np.ndarray:
+    """Times in seconds from a quantities array, a neo Event/Epoch, or plain numbers (seconds)."""
+    if hasattr(values, "times") and hasattr(values.times, "rescale"):  # neo.Event, neo.Epoch
+        values = values.times
+    if hasattr(values, "rescale"):  # quantities (neo.SpikeTrain is one)
+        return np.asarray(values.rescale("s").magnitude, dtype=np.float64).ravel()
+    return values
+
+
+def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
+    """Bin neo spike trains into event-aligned trials.
+
+    Parameters
+    ----------
+    spiketrains : neo.Segment, list of neo.SpikeTrain, or dict {unit_id: neo.SpikeTrain}
+        Spike trains of the units, in any time unit (rescaled to seconds). A ``Segment`` contributes
+        its ``spiketrains``. Unit ids are the dict keys, else the trains' ``name`` when every train
+        has a distinct one, else ``0, 1, ...``.
+    events : neo.Event, neo.Epoch, quantities array or array-like
+        Alignment times; a ``neo.Event`` or quantities array is rescaled to seconds, an ``Epoch``
+        uses its start times, plain numbers are seconds.
+    window, bin_size, units, dtype
+        As in :func:`bin_spike_times` (``window`` and ``bin_size`` in ms by default).
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        As :func:`bin_spike_times`.
+
+    Examples
+    --------
+    >>> import neo, quantities as pq  # doctest: +SKIP
+    >>> trains = [neo.SpikeTrain([3, 12] * pq.ms, t_stop=1 * pq.s, name="ch1")]  # doctest: +SKIP
+    >>> from_neo(trains, [0.0], window=(0, 20), bin_size=10).X[0, :, 0]  # doctest: +SKIP
+    array([1, 1], dtype=uint8)
+    """
+    neo = _require("neo", "neo", "from_neo")
+    if isinstance(spiketrains, neo.Segment):
+        spiketrains = list(spiketrains.spiketrains)
+    if isinstance(spiketrains, Mapping):
+        spikes = {k: _seconds(v) for k, v in spiketrains.items()}
+    else:
+        if isinstance(spiketrains, neo.SpikeTrain):
+            raise TypeError("spiketrains must be a list of neo.SpikeTrain (one per unit); for one unit pass [train]")
+        trains = list(spiketrains)
+        names = [getattr(t, "name", None) for t in trains]
+        if trains and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
+            spikes = {n: _seconds(t) for n, t in zip(names, trains)}
+        else:
+            spikes = [_seconds(t) for t in trains]
+    return bin_spike_times(spikes, _seconds(events), window=window, bin_size=bin_size, units=units, dtype=dtype)
+
+
+def from_pynapple(tsgroup, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
+    """Bin a pynapple ``TsGroup`` into event-aligned trials.
+
+    Parameters
+    ----------
+    tsgroup : pynapple.TsGroup or dict {unit_id: pynapple.Ts}
+        Spike times of the units (pynapple stores times in seconds); its keys are the unit ids.
+    events : pynapple.Ts, pynapple.Tsd, pynapple.IntervalSet or array-like
+        Alignment times in seconds; an ``IntervalSet`` uses its start times.
+    window, bin_size, units, dtype
+        As in :func:`bin_spike_times` (``window`` and ``bin_size`` in ms by default).
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        As :func:`bin_spike_times`.
+
+    Examples
+    --------
+    >>> import pynapple as nap  # doctest: +SKIP
+    >>> group = nap.TsGroup({7: nap.Ts([0.003, 0.012, 1.004])})  # doctest: +SKIP
+    >>> from_pynapple(group, [0.0, 1.0], window=(0, 20), bin_size=10).X[:, :, 0]  # doctest: +SKIP
+    array([[1, 1],
+           [1, 0]], dtype=uint8)
+    """
+    nap = _require("pynapple", "pynapple", "from_pynapple")
+    if not isinstance(tsgroup, (nap.TsGroup, Mapping)):
+        raise TypeError(f"tsgroup must be a pynapple.TsGroup or a dict of pynapple.Ts, got {type(tsgroup).__name__}")
+    spikes = {}
+    for key in tsgroup.keys():
+        ts = tsgroup[key]
+        spikes[key] = np.asarray(ts.t if hasattr(ts, "t") else ts, dtype=np.float64)
+    if isinstance(events, nap.IntervalSet):
+        ev = np.asarray(events.start, dtype=np.float64)
+    elif hasattr(events, "t") and not isinstance(events, np.ndarray):
+        ev = np.asarray(events.t, dtype=np.float64)
+    else:
+        ev = events
+    return bin_spike_times(spikes, ev, window=window, bin_size=bin_size, units=units, dtype=dtype)

@@ -1,0 +1,346 @@
+"""motorsrnn.io: spike times, NWB, neo and pynapple recordings to binned, event-aligned trials."""
+
+import sys
+import warnings
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from motorsrnn import SpikingRNNClassifier
+from motorsrnn.estimators import check_spikes
+from motorsrnn.io import bin_spike_times, from_neo, from_nwb, from_pynapple
+
+
+def naive_bin(spike_times, events, start_ms, stop_ms, bin_ms):
+    """Reference: a loop over trials, bins, units and spikes with the documented edges."""
+    n_bins = int(round((stop_ms - start_ms) / bin_ms))
+    X = np.zeros((len(events), n_bins, len(spike_times)), dtype=np.int64)
+    for i, ev in enumerate(events):
+        for k in range(n_bins):
+            lo = ev + (start_ms + k * bin_ms) * 1e-3
+            hi = ev + (start_ms + (k + 1) * bin_ms) * 1e-3
+            for u, train in enumerate(spike_times):
+                X[i, k, u] = sum(1 for t in train if lo <= t < hi)
+    return X
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-computed cases
+# ---------------------------------------------------------------------------------------------
+def test_edges_left_closed_right_open():
+    # event 1.0 s, window [0, 5) ms in 1 ms bins
+    spikes = [[0.9999, 1.0, 1.001, 1.0015, 1.0049, 1.005, 1.2]]
+    out = bin_spike_times(spikes, [1.0], window=(0, 5), bin_size=1.0)
+    # 0.9999 before the window; 1.0 on the left edge -> bin 0; 1.001 on an inner edge -> bin 1;
+    # 1.0049 in the last bin; 1.005 on the right edge of the window -> outside; 1.2 after
+    np.testing.assert_array_equal(out.X[0, :, 0], [1, 2, 0, 0, 1])
+    np.testing.assert_array_equal(out.times, [0, 1, 2, 3, 4])
+    assert out.bin_size == 1.0 and out.window == (0.0, 5.0) and out.units == "ms"
+    np.testing.assert_array_equal(out.unit_ids, [0])
+    assert out.X.dtype == np.uint8
+
+
+def test_decimal_times_on_edges_count_in_the_bin_that_starts_there():
+    # 12.346 - 12.345 is 0.000999999... in float64: still bin 1, not bin 0
+    events = [12.345, 1000.017]
+    spikes = [[12.346, 12.347, 1000.018, 1000.020]]
+    out = bin_spike_times(spikes, events, window=(0, 4), bin_size=1.0)
+    np.testing.assert_array_equal(out.X[:, :, 0], [[0, 1, 1, 0], [0, 1, 0, 1]])
+
+
+def test_several_units_multiple_spikes_per_bin_unsorted_and_empty():
+    spikes = [
+        np.array([0.0123, 0.0101, 0.0109, 0.0100]),  # unsorted; three spikes in bin 0, one in bin 2
+        [],  # empty unit: zeros
+        (0.0205, 0.0195),  # second trial only
+    ]
+    out = bin_spike_times(spikes, [0.010, 0.020], window=(0, 4), bin_size=1.0)
+    expected = np.zeros((2, 4, 3), dtype=np.uint8)
+    expected[0, :, 0] = [3, 0, 1, 0]
+    expected[1, :, 2] = [1, 0, 0, 0]  # 0.0195 is before the second event
+    np.testing.assert_array_equal(out.X, expected)
+
+
+def test_pre_event_window_seconds_and_overlapping_trials():
+    # binary fractions: exact in float64; windows of the two trials overlap
+    spikes = [[0.0, 0.25, 0.5, 0.75]]
+    out = bin_spike_times(spikes, [0.5, 0.75], window=(-0.5, 0.25), bin_size=0.25, units="s")
+    np.testing.assert_array_equal(out.times, [-0.5, -0.25, 0.0])
+    np.testing.assert_array_equal(out.X[:, :, 0], [[1, 1, 1], [1, 1, 1]])
+    ms = bin_spike_times(spikes, [0.5, 0.75], window=(-500, 250), bin_size=250)
+    np.testing.assert_array_equal(ms.X, out.X)
+    np.testing.assert_array_equal(ms.times, [-500, -250, 0])
+
+
+def test_dict_keeps_ids_and_order():
+    spikes = {"m1_ch7": [0.0015], 42: [], "pmd_ch2": [0.0005, 0.0006]}
+    out = bin_spike_times(spikes, [0.0], window=(0, 2), bin_size=1.0)
+    assert list(out.unit_ids) == ["m1_ch7", 42, "pmd_ch2"]
+    assert out.unit_ids.dtype == object  # mixed types are not coerced to strings
+    np.testing.assert_array_equal(out.X[0], [[0, 0, 2], [1, 0, 0]])
+    ints = bin_spike_times({7: [0.0], 3: [0.001]}, [0.0], window=(0, 2))
+    np.testing.assert_array_equal(ints.unit_ids, [7, 3])
+    np.testing.assert_array_equal(ints.X[0], [[1, 0], [0, 1]])
+
+
+def test_dtype_widens_for_large_counts_and_explicit_dtype_is_checked():
+    burst = np.full(300, 0.0105)  # 300 spikes in one 10 ms bin
+    out = bin_spike_times([burst, [0.0]], [0.0], window=(0, 20), bin_size=10)
+    assert out.X.dtype == np.uint16
+    np.testing.assert_array_equal(out.X[0], [[0, 1], [300, 0]])
+    assert bin_spike_times([burst], [0.0], window=(0, 20), bin_size=10, dtype=np.float32).X.dtype == np.float32
+    with pytest.raises(ValueError, match="dtype=uint8 cannot hold a count of 300"):
+        bin_spike_times([burst], [0.0], window=(0, 20), bin_size=10, dtype=np.uint8)
+    # check_spikes (the estimators' validation) accepts the result
+    assert check_spikes(bin_spike_times([[0.001]], [0.0], window=(0, 5)).X).dtype == np.uint8
+
+
+# ---------------------------------------------------------------------------------------------
+# Against a naive loop
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("window, bin_size", [((0, 50), 1.0), ((-20, 30), 2.5), ((-100, 200), 25.0)])
+def test_matches_naive_loop_on_random_data(window, bin_size):
+    rng = np.random.default_rng(int(bin_size * 10))
+    spike_times = [np.sort(rng.uniform(0, 3.0, size=rng.integers(0, 400))) for _ in range(6)]
+    spike_times[2] = rng.permutation(spike_times[2])  # unsorted input
+    spike_times.append(np.empty(0))
+    events = rng.uniform(0.2, 2.8, size=25)
+    out = bin_spike_times(spike_times, events, window=window, bin_size=bin_size)
+    np.testing.assert_array_equal(out.X, naive_bin(spike_times, events, *window, bin_size))
+    assert out.X.sum() > 0
+    sec = bin_spike_times(
+        spike_times, events, window=(window[0] / 1e3, window[1] / 1e3), bin_size=bin_size / 1e3, units="s"
+    )
+    np.testing.assert_array_equal(sec.X, out.X)
+    np.testing.assert_allclose(sec.times * 1e3, out.times)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spikes, events, kwargs, exc, match",
+    [
+        ([[0.1, np.nan]], [0.0], {}, ValueError,
+         r"spike times of unit 0 contains 1 non-finite value\(s\) \(NaN at index 1\)"),
+        ({"a": [np.inf]}, [0.0], {}, ValueError, "spike times of unit 'a' contains .*infinite"),
+        ([[0.1]], [0.0, np.nan], {}, ValueError, r"events contains 1 non-finite value\(s\) \(NaN at index 1\)"),
+        ([[0.1]], [], {}, ValueError, "events is empty"),
+        ([[0.1]], [[0.0, 1.0]], {}, ValueError, "events must be a 1-D array"),
+        ([[[0.1, 0.2]]], [0.0], {}, ValueError, "spike times of unit 0 must be a 1-D array"),
+        ([["a"]], [0.0], {}, ValueError,
+         "spike times of unit 0 must be a 1-D array of times in seconds, could not convert"),
+        ([], [0.0], {}, ValueError, "spike_times holds no units"),
+        (np.zeros((3, 4)), [0.0], {}, TypeError,
+         r"numeric array of shape \(3, 4\); for a single unit pass \[times\]"),
+        ("spikes", [0.0], {}, TypeError, "spike_times must be a list"),
+        (5, [0.0], {}, TypeError, "got int"),
+        ([[0.1]], [0.0], {"window": (10, 10)}, ValueError,
+         r"window stop must be greater than start, got window=\(10, 10\)"),
+        ([[0.1]], [0.0], {"window": (10, 0)}, ValueError, "window stop must be greater than start"),
+        ([[0.1]], [0.0], {"window": (0, 10), "bin_size": 3}, ValueError,
+         r"not a whole number of bins .* \(3.33333 bins\); use e.g. window=\(0, 9\)"),
+        ([[0.1]], [0.0], {"window": (0, 10), "bin_size": 0}, ValueError, "bin_size must be a positive finite number"),
+        ([[0.1]], [0.0], {"window": (0, 10), "bin_size": -1}, ValueError, "bin_size must be a positive"),
+        ([[0.1]], [0.0], {"window": (0, 10), "units": "us"}, ValueError, "units must be 'ms' or 's'"),
+        ([[0.1]], [0.0], {"window": (0, 10, 20)}, ValueError, r"window must be a pair \(start, stop\)"),
+        ([[0.1]], [0.0], {"window": (0, np.nan)}, ValueError, "window must hold two finite numbers"),
+        ([[0.1]], [0.0], {"window": (0, 10), "dtype": np.complex64}, ValueError, "dtype must be an integer"),
+        ([[0.1, 0.1001]], [0.1], {"window": (0, 10), "bin_size": 10, "dtype": bool}, ValueError,
+         "cannot hold spike counts above 1"),
+    ],
+)
+def test_bad_input(spikes, events, kwargs, exc, match):
+    kwargs = {"window": (0, 10), **kwargs}
+    with pytest.raises(exc, match=match):
+        bin_spike_times(spikes, events, **kwargs)
+
+
+def test_window_is_required():
+    with pytest.raises(TypeError, match="window"):
+        bin_spike_times([[0.1]], [0.0])
+
+
+def test_float_rounding_of_the_window_is_accepted():
+    out = bin_spike_times([[0.0301]], [0.0], window=(0.0, 0.05), bin_size=0.001, units="s")
+    assert out.X.shape == (1, 50, 1) and out.X[0, 30, 0] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# NWB
+# ---------------------------------------------------------------------------------------------
+DIRECTIONS = np.array(["left", "up", "right", "down"])
+
+
+def _make_nwb(n_units=6, n_trials=32, seed=0):
+    pynwb = pytest.importorskip("pynwb")
+    rng = np.random.default_rng(seed)
+    nwbfile = pynwb.NWBFile(
+        session_description="synthetic centre-out session",
+        identifier="motorsrnn-test",
+        session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    )
+    nwbfile.add_trial_column(name="target_on_time", description="target onset (s)")
+    nwbfile.add_trial_column(name="direction", description="reach direction")
+    starts = 1.0 + 2.0 * np.arange(n_trials)
+    target_on = starts + rng.uniform(0.3, 0.6, size=n_trials)
+    labels = DIRECTIONS[np.arange(n_trials) % 4]
+    for s, t, d in zip(starts, target_on, labels):
+        nwbfile.add_trial(start_time=s, stop_time=s + 1.5, target_on_time=t, direction=d)
+    spikes = []
+    for u in range(n_units):
+        base = rng.uniform(0, starts[-1] + 2.0, size=rng.integers(50, 300))
+        # direction-tuned burst after target onset, so the labels are decodable
+        tuned = [t + rng.uniform(0, 0.05, size=8) for t, d in zip(target_on, labels) if d == DIRECTIONS[u % 4]]
+        train = np.sort(np.concatenate([base, *tuned]))
+        spikes.append(train)
+        nwbfile.add_unit(spike_times=train, id=100 + u)
+    return nwbfile, spikes, target_on, starts, labels
+
+
+def test_nwb_round_trip_and_fit(tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    nwbfile, spikes, target_on, starts, labels = _make_nwb()
+    path = tmp_path / "session.nwb"
+    with pynwb.NWBHDF5IO(str(path), mode="w") as io:
+        io.write(nwbfile)
+
+    data = from_nwb(path, event="target_on_time", window=(0, 50), bin_size=1.0, label_column="direction")
+    ref = bin_spike_times(spikes, target_on, window=(0, 50), bin_size=1.0)
+    np.testing.assert_array_equal(data.X, ref.X)
+    assert data.X.shape == (32, 50, 6) and data.X.dtype == np.uint8 and data.X.sum() > 0
+    np.testing.assert_array_equal(data.unit_ids, 100 + np.arange(6))
+    np.testing.assert_array_equal(data.trial_ids, np.arange(32))
+    np.testing.assert_array_equal(data.times, ref.times)
+    assert data.y.tolist() == labels.tolist() and isinstance(data.y[0], str)
+    assert data.event == "target_on_time"
+    # the file was closed: it can be overwritten (HDF5 refuses to truncate a file still open)
+    with pynwb.NWBHDF5IO(str(path), mode="w") as io:
+        io.write(_make_nwb()[0])
+
+    # default event: the trials' start_time; a str path works too
+    by_start = from_nwb(str(path), window=(-100, 400), bin_size=10)
+    np.testing.assert_array_equal(by_start.X, bin_spike_times(spikes, starts, window=(-100, 400), bin_size=10).X)
+    assert "y" not in by_start
+
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(data.X, data.y)
+    assert set(clf.classes_) == set(DIRECTIONS)
+    assert clf.n_features_in_ == 6
+    assert clf.predict(data.X[:4]).shape == (4,)
+
+
+def test_nwb_open_file_and_selections(tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    nwbfile, spikes, target_on, starts, labels = _make_nwb(n_units=4, n_trials=12, seed=1)
+    path = tmp_path / "s.nwb"
+    with pynwb.NWBHDF5IO(str(path), mode="w") as io:
+        io.write(nwbfile)
+    with pynwb.NWBHDF5IO(str(path), mode="r") as io:
+        opened = io.read()
+        keep = np.arange(12) % 3 != 0
+        data = from_nwb(
+            opened, event="target_on_time", window=(0, 20), bin_size=2, unit_ids=[103, 101],
+            trials=keep, label_column="direction",
+        )
+        ref = bin_spike_times([spikes[3], spikes[1]], target_on[keep], window=(0, 20), bin_size=2)
+        np.testing.assert_array_equal(data.X, ref.X)
+        np.testing.assert_array_equal(data.unit_ids, [103, 101])
+        np.testing.assert_array_equal(data.trial_ids, np.flatnonzero(keep))
+        assert data.y.tolist() == labels[keep].tolist()
+        mask = from_nwb(opened, window=(0, 20), unit_ids=np.array([True, False, False, True]))
+        np.testing.assert_array_equal(mask.unit_ids, [100, 103])
+        # the in-memory file gives the same as the written one
+        np.testing.assert_array_equal(
+            from_nwb(nwbfile, event="target_on_time", window=(0, 20), bin_size=2).X,
+            from_nwb(opened, event="target_on_time", window=(0, 20), bin_size=2).X,
+        )
+
+
+def test_nwb_bad_input(tmp_path):
+    pytest.importorskip("pynwb")
+    nwbfile, *_ = _make_nwb(n_units=2, n_trials=4)
+    with pytest.raises(ValueError, match=r"event 'go_cue' is not a column of the trials table; its columns are \["):
+        from_nwb(nwbfile, event="go_cue", window=(0, 10))
+    with pytest.raises(ValueError, match="label_column 'outcome' is not a column"):
+        from_nwb(nwbfile, window=(0, 10), label_column="outcome")
+    with pytest.raises(ValueError, match=r"unit_ids \[7\] are not ids of the units table \(ids: \[100, 101\]\)"):
+        from_nwb(nwbfile, window=(0, 10), unit_ids=[7])
+    with pytest.raises(ValueError, match="boolean trials mask must have shape"):
+        from_nwb(nwbfile, window=(0, 10), trials=[True, False])
+    with pytest.raises(ValueError, match="not a whole number of bins"):
+        from_nwb(nwbfile, window=(0, 10), bin_size=3)
+    with pytest.raises(FileNotFoundError, match="no such NWB file"):
+        from_nwb(tmp_path / "missing.nwb", window=(0, 10))
+    with pytest.raises(TypeError, match="nwbfile must be a path or a pynwb.NWBFile"):
+        from_nwb(42, window=(0, 10))
+
+
+def test_nwb_nan_event_names_the_trials():
+    pynwb = pytest.importorskip("pynwb")
+    nwbfile = pynwb.NWBFile("s", "id", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    nwbfile.add_trial_column(name="target_on_time", description="onset, NaN if aborted")
+    for i, t in enumerate([0.5, np.nan, 4.5]):
+        nwbfile.add_trial(start_time=2.0 * i, stop_time=2.0 * i + 1, target_on_time=t)
+    nwbfile.add_unit(spike_times=[0.51, 4.52])
+    msg = r"NaN or infinite for 1 selected trial\(s\) \(table rows \[1\]\); drop them with trials=mask"
+    with pytest.raises(ValueError, match=msg):
+        from_nwb(nwbfile, event="target_on_time", window=(0, 50))
+    ok = from_nwb(nwbfile, event="target_on_time", window=(0, 50), bin_size=10, trials=[0, 2])
+    # 0.51 s and 4.52 s sit on the 10 ms and 20 ms edges: bins 1 and 2
+    np.testing.assert_array_equal(ok.X[:, :, 0], [[0, 1, 0, 0, 0], [0, 0, 1, 0, 0]])
+
+
+def test_nwb_missing_pynwb_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "pynwb", None)  # makes `import pynwb` raise ImportError
+    with pytest.raises(ImportError, match=r'from_nwb needs .*pynwb.*pip install "motorsrnn\[nwb\]"'):
+        from_nwb(tmp_path / "session.nwb", window=(0, 10))
+
+
+# ---------------------------------------------------------------------------------------------
+# neo and pynapple adapters
+# ---------------------------------------------------------------------------------------------
+def test_from_neo():
+    neo = pytest.importorskip("neo")
+    pq = pytest.importorskip("quantities")
+    trains = [
+        neo.SpikeTrain([3, 12, 1004] * pq.ms, t_stop=2 * pq.s, name="ch1"),
+        neo.SpikeTrain([0.0015, 1.0] * pq.s, t_stop=2 * pq.s, name="ch2"),
+    ]
+    events = neo.Event([0.0, 1.0] * pq.s)
+    out = from_neo(trains, events, window=(0, 20), bin_size=10)
+    np.testing.assert_array_equal(out.unit_ids, ["ch1", "ch2"])
+    ref = bin_spike_times([[0.003, 0.012, 1.004], [0.0015, 1.0]], [0.0, 1.0], window=(0, 20), bin_size=10)
+    np.testing.assert_array_equal(out.X, ref.X)
+    seg = neo.Segment()
+    seg.spiketrains.extend(trains)
+    np.testing.assert_array_equal(from_neo(seg, [0.0, 1000.0] * pq.ms, window=(0, 20), bin_size=10).X, ref.X)
+    with pytest.raises(TypeError, match="for one unit pass \\[train\\]"):
+        from_neo(trains[0], [0.0], window=(0, 20))
+
+
+def test_from_neo_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "neo", None)
+    with pytest.raises(ImportError, match=r'pip install "motorsrnn\[neo\]"'):
+        from_neo([], [0.0], window=(0, 10))
+
+
+def test_from_pynapple():
+    nap = pytest.importorskip("pynapple")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        group = nap.TsGroup({7: nap.Ts(t=np.array([0.003, 0.012, 1.004])), 9: nap.Ts(t=np.array([1.0]))})
+        events = nap.Ts(t=np.array([0.0, 1.0]))
+        out = from_pynapple(group, events, window=(0, 20), bin_size=10)
+        np.testing.assert_array_equal(out.unit_ids, [7, 9])
+        np.testing.assert_array_equal(out.X, [[[1, 0], [1, 0]], [[1, 1], [0, 0]]])
+        epochs = nap.IntervalSet(start=[0.0, 1.0], end=[0.5, 1.5])
+        np.testing.assert_array_equal(from_pynapple(group, epochs, window=(0, 20), bin_size=10).X, out.X)
+    with pytest.raises(TypeError, match="tsgroup must be a pynapple.TsGroup"):
+        from_pynapple([np.array([0.1])], [0.0], window=(0, 10))
+
+
+def test_from_pynapple_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynapple", None)
+    with pytest.raises(ImportError, match=r'pip install "motorsrnn\[pynapple\]"'):
+        from_pynapple({}, [0.0], window=(0, 10))
