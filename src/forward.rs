@@ -177,11 +177,16 @@ pub fn forward<T: Real>(
     ws: &mut Workspace<T>,
     record_u: bool,
 ) {
-    let nb = trials.len();
+    begin(topo, ws, trials.len(), input.n_steps, record_u);
+    for t in 0..input.n_steps {
+        step(topo, params, k, input, trials, t, ws, record_u);
+    }
+}
+
+/// Zeroes the states and sizes the tape for `nb` trials of `steps` steps.
+pub(crate) fn begin<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize, steps: usize, record_u: bool) {
     assert!(nb <= ws.capacity, "chunk larger than its workspace");
-    let steps = input.n_steps;
     let n_out = topo.n_outputs;
-    let sg = k.surrogate;
     let tape = &mut ws.tape;
     tape.steps = steps;
     tape.batch = nb;
@@ -202,75 +207,90 @@ pub fn forward<T: Real>(
     tape.o.clear();
     tape.o.resize(steps * nb * n_out, T::zero());
     ws.o.fill(T::zero());
+}
 
-    for t in 0..steps {
-        for &p in &topo.order {
-            let n = topo.pops[p].size;
-            let a = ws.a[p].as_slice_mut().expect("standard layout");
-            let bias = params.b[p].as_slice().expect("standard layout");
-            for b in 0..nb {
-                a[b * n..(b + 1) * n].copy_from_slice(bias);
-            }
-            for &j in &topo.into[p] {
-                let proj = &topo.projs[j];
-                let w = &params.w[j];
-                for_each_event(proj, input, &tape.spikes, trials, t, |b, c, v| {
-                    axpy(&mut a[b * n..(b + 1) * n], v, w.row(c).to_slice().expect("standard layout"));
-                });
-            }
-            // LIF update, unit by unit.
-            let alpha = params.alpha[p].as_slice().expect("standard layout");
-            let beta = params.beta[p].as_slice().expect("standard layout");
-            let theta = k.theta[p];
-            let reset = topo.pops[p].reset;
-            let record_i = record_u && topo.pops[p].trainable_tau;
-            let i_s = ws.i[p].as_slice_mut().expect("standard layout");
-            let u_s = ws.u[p].as_slice_mut().expect("standard layout");
-            let s_s = ws.s[p].as_slice_mut().expect("standard layout");
-            let rec = &mut tape.spikes[p];
-            for b in 0..nb {
-                let r = b * n..(b + 1) * n;
-                let (ib, ub, sb, ab) = (&mut i_s[r.clone()], &mut u_s[r.clone()], &mut s_s[r.clone()], &a[r]);
-                for j in 0..n {
-                    let cur = alpha[j] * ib[j] + ab[j];
-                    ib[j] = cur;
-                    let mem = match reset {
-                        Reset::Subtract => beta[j] * ub[j] + cur - theta * sb[j],
-                        Reset::Zero => beta[j] * ub[j] * (T::one() - sb[j]) + cur,
-                    };
-                    ub[j] = mem;
-                    let spike = sg.spike(mem - theta);
-                    sb[j] = spike;
-                    if spike != T::zero() {
-                        rec.push(j, spike);
-                    }
-                }
-                rec.close();
-                if record_u {
-                    let start = (t * nb + b) * n;
-                    tape.u[p][start..start + n].copy_from_slice(ub);
-                    if record_i {
-                        tape.i[p][start..start + n].copy_from_slice(ib);
-                    }
-                }
-            }
-        }
-        // Readout.
-        let o = ws.o.as_slice_mut().expect("standard layout");
-        let b_out = params.b_out.as_slice().expect("standard layout");
+/// Advances every population and the readout by one step `t` (the tape holds steps `< t`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn step<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    t: usize,
+    ws: &mut Workspace<T>,
+    record_u: bool,
+) {
+    let nb = trials.len();
+    let n_out = topo.n_outputs;
+    let sg = k.surrogate;
+    let tape = &mut ws.tape;
+    for &p in &topo.order {
+        let n = topo.pops[p].size;
+        let a = ws.a[p].as_slice_mut().expect("standard layout");
+        let bias = params.b[p].as_slice().expect("standard layout");
         for b in 0..nb {
-            let ob = &mut o[b * n_out..(b + 1) * n_out];
-            ob.iter_mut().zip(b_out).for_each(|(x, &c)| *x = k.beta_out * *x + c);
+            a[b * n..(b + 1) * n].copy_from_slice(bias);
         }
-        for &j in &topo.readout {
+        for &j in &topo.into[p] {
+            let proj = &topo.projs[j];
             let w = &params.w[j];
-            for_each_event(&topo.projs[j], input, &tape.spikes, trials, t, |b, c, v| {
-                axpy(&mut o[b * n_out..(b + 1) * n_out], v, w.row(c).to_slice().expect("standard layout"));
+            for_each_event(proj, input, &tape.spikes, trials, t, |b, c, v| {
+                axpy(&mut a[b * n..(b + 1) * n], v, w.row(c).to_slice().expect("standard layout"));
             });
         }
-        let w = nb * n_out;
-        tape.o[t * w..(t + 1) * w].copy_from_slice(&o[..w]);
+        // LIF update, unit by unit.
+        let alpha = params.alpha[p].as_slice().expect("standard layout");
+        let beta = params.beta[p].as_slice().expect("standard layout");
+        let theta = k.theta[p];
+        let reset = topo.pops[p].reset;
+        let record_i = record_u && topo.pops[p].trainable_tau;
+        let i_s = ws.i[p].as_slice_mut().expect("standard layout");
+        let u_s = ws.u[p].as_slice_mut().expect("standard layout");
+        let s_s = ws.s[p].as_slice_mut().expect("standard layout");
+        let rec = &mut tape.spikes[p];
+        for b in 0..nb {
+            let r = b * n..(b + 1) * n;
+            let (ib, ub, sb, ab) = (&mut i_s[r.clone()], &mut u_s[r.clone()], &mut s_s[r.clone()], &a[r]);
+            for j in 0..n {
+                let cur = alpha[j] * ib[j] + ab[j];
+                ib[j] = cur;
+                let mem = match reset {
+                    Reset::Subtract => beta[j] * ub[j] + cur - theta * sb[j],
+                    Reset::Zero => beta[j] * ub[j] * (T::one() - sb[j]) + cur,
+                };
+                ub[j] = mem;
+                let spike = sg.spike(mem - theta);
+                sb[j] = spike;
+                if spike != T::zero() {
+                    rec.push(j, spike);
+                }
+            }
+            rec.close();
+            if record_u {
+                let start = (t * nb + b) * n;
+                tape.u[p][start..start + n].copy_from_slice(ub);
+                if record_i {
+                    tape.i[p][start..start + n].copy_from_slice(ib);
+                }
+            }
+        }
     }
+    // Readout.
+    let o = ws.o.as_slice_mut().expect("standard layout");
+    let b_out = params.b_out.as_slice().expect("standard layout");
+    for b in 0..nb {
+        let ob = &mut o[b * n_out..(b + 1) * n_out];
+        ob.iter_mut().zip(b_out).for_each(|(x, &c)| *x = k.beta_out * *x + c);
+    }
+    for &j in &topo.readout {
+        let w = &params.w[j];
+        for_each_event(&topo.projs[j], input, &tape.spikes, trials, t, |b, c, v| {
+            axpy(&mut o[b * n_out..(b + 1) * n_out], v, w.row(c).to_slice().expect("standard layout"));
+        });
+    }
+    let w = nb * n_out;
+    tape.o[t * w..(t + 1) * w].copy_from_slice(&o[..w]);
 }
 
 #[cfg(test)]

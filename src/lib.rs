@@ -9,6 +9,7 @@
 //! | [`topology`] | populations, projections, readout; validation and update order; presets |
 //! | [`params`] | weights and biases, seeded initialisation, masks |
 //! | [`spikes`] | input spikes as events, sparse spike records |
+//! | [`stream`] | streaming (bin by bin) inference for closed-loop decoding |
 //! | [`forward`] | the event-driven simulation of a chunk of trials; the tape |
 //! | [`backward`] | BPTT over the tape |
 //! | [`loss`] | readout to logits, cross-entropy, gradient w.r.t. the readout traces |
@@ -16,6 +17,7 @@
 //! | [`model`] | a network with data-set level operations (logits, simulate, loss and gradient) |
 //! | [`train`] | epochs, shuffling, mini-batches, validation, early stopping, monitor hook |
 //! | [`modelfile`] | the versioned model file format |
+//! | [`tuning`] | directional tuning of many neurons: cosine fits, bootstrap, permutation test, von Mises |
 //! | `python` | the only module that knows Python (feature `python`) |
 
 pub mod backward;
@@ -29,8 +31,10 @@ pub mod optim;
 pub mod params;
 pub mod real;
 pub mod spikes;
+pub mod stream;
 pub mod topology;
 pub mod train;
+pub mod tuning;
 
 #[cfg(feature = "python")]
 mod python;

@@ -68,7 +68,13 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<(Model<T>, String)> {
         return Err(Error::FileFormat(format!("corrupt model file (format version {version}): non-finite parameters")));
     }
     let masks = saved.masks.into_iter().map(|m| m.map(|m| m.mapv(|x| T::c(x as f64)))).collect();
-    let model = Model::from_parts(saved.spec, saved.params.cast(), masks)?;
+    let model = Model::from_parts(saved.spec, saved.params.cast(), masks).map_err(|e| {
+        let why = match e {
+            Error::FileFormat(m) | Error::InvalidInput(m) | Error::InvalidTopology(m) => m,
+            other => other.to_string(),
+        };
+        Error::FileFormat(format!("corrupt model file (format version {version}): {why}"))
+    })?;
     Ok((model, saved.metadata))
 }
 

@@ -10,7 +10,7 @@ use crate::modelfile;
 use crate::spikes::InputEvents;
 use crate::topology::NetworkSpec;
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
-use numpy::{IntoPyArray, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -172,7 +172,9 @@ impl Network {
     fn new(spec_json: &str, seed: u64) -> PyResult<Self> {
         let spec: NetworkSpec =
             serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
-        Ok(Network { model: Model::new(spec, seed).map_err(to_py)? })
+        let model = catch_unwind(|| Model::new(spec, seed))
+            .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while building the network"))?;
+        Ok(Network { model: model.map_err(to_py)? })
     }
 
     /// The network description as JSON.
@@ -433,10 +435,81 @@ fn tuning_fit_von_mises<'py>(
     Ok(d)
 }
 
+/// One bin or a chunk of bins of float32 counts.
+#[derive(FromPyObject)]
+enum Bins<'py> {
+    One(PyReadonlyArray1<'py, f32>),
+    Many(PyReadonlyArray2<'py, f32>),
+}
+
+/// A stateful single-trial decoder fed one bin (or a chunk of bins) at a time.
+#[pyclass(module = "motorsrnn._core")]
+struct Stream {
+    stream: crate::stream::Stream<f32>,
+}
+
+#[pymethods]
+impl Stream {
+    /// A decoder for `network`'s current weights, at the start of a trial.
+    #[new]
+    fn new(network: &Network) -> Self {
+        Stream { stream: crate::stream::Stream::new(network.model.clone()) }
+    }
+
+    /// Advances by the bins of `x`, `(n_channels,)` or `(n_bins, n_channels)` float32 counts;
+    /// returns the class probabilities (softmax of the logits) after the last bin. Runs with the
+    /// GIL held: a step takes microseconds.
+    fn step<'py>(&mut self, py: Python<'py>, x: Bins<'py>) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let stream = &mut self.stream;
+        let out = catch_unwind(AssertUnwindSafe(|| -> crate::Result<Vec<f32>> {
+            match &x {
+                Bins::One(a) => {
+                    let a = a.as_array();
+                    match a.as_slice() {
+                        Some(s) => stream.step(s)?,
+                        None => stream.step(&a.to_vec())?,
+                    };
+                }
+                Bins::Many(a) => {
+                    for bin in a.as_array().outer_iter() {
+                        stream.step(&bin.to_vec())?;
+                    }
+                }
+            }
+            let l = stream.logits();
+            let m = l.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = l.iter().map(|&v| (v - m).exp()).collect();
+            let z: f32 = e.iter().sum();
+            Ok(e.into_iter().map(|v| v / z).collect())
+        }))
+        .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core (please report it)"))?
+        .map_err(to_py)?;
+        Ok(PyArray1::from_vec(py, out))
+    }
+
+    /// The logits after the last bin.
+    #[getter]
+    fn logits<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, self.stream.logits())
+    }
+
+    /// Back to the start of a trial.
+    fn reset(&mut self) {
+        self.stream.reset();
+    }
+
+    /// Bins seen since the last reset.
+    #[getter]
+    fn n_steps(&self) -> usize {
+        self.stream.n_steps
+    }
+}
+
 /// The compiled core of motorsrnn.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Network>()?;
+    m.add_class::<Stream>()?;
     m.add("ModelFileError", m.py().get_type::<ModelFileError>())?;
     m.add("TopologyError", m.py().get_type::<TopologyError>())?;
     m.add("FORMAT_VERSION", modelfile::FORMAT_VERSION)?;

@@ -70,6 +70,11 @@ impl<T: Real> InputEvents<T> {
                                     "X must hold finite, non-negative spike counts; found {v} at trial {n}, time step {t}, channel {c}"
                                 ));
                             }
+                            if !T::c(v).is_finite() {
+                                return Err(invalid!(
+                                    "X holds a count ({v:e}) beyond the range of the core's floating-point type, at trial {n}, time step {t}, channel {c}"
+                                ));
+                            }
                             ch.push(c as u32);
                             ct.push(T::c(v));
                         }
@@ -102,6 +107,31 @@ impl<T: Real> InputEvents<T> {
         (&self.channels[a..b], &self.counts[a..b])
     }
 
+    /// One trial of two steps whose first step is empty and whose second holds `counts` (the
+    /// streaming decoder's view of one new bin). Rejects negative and non-finite counts.
+    pub fn single_bin(counts: &[T]) -> Result<Self> {
+        let mut channels = Vec::new();
+        let mut values = Vec::new();
+        for (c, &v) in counts.iter().enumerate() {
+            if v != T::zero() {
+                if !v.is_finite() || v < T::zero() {
+                    return Err(invalid!("spike counts must be finite and non-negative; found {v} at channel {c}"));
+                }
+                channels.push(c as u32);
+                values.push(v);
+            }
+        }
+        let n = channels.len();
+        Ok(InputEvents {
+            n_trials: 1,
+            n_steps: 2,
+            n_channels: counts.len(),
+            offsets: vec![0, 0, n],
+            channels,
+            counts: values,
+        })
+    }
+
     /// Total number of (trial, step, channel) events.
     pub fn n_events(&self) -> usize {
         self.channels.len()
@@ -131,6 +161,19 @@ impl<T: Real> SpikeRecord<T> {
         self.offsets.push(0);
         self.idx.clear();
         self.val.clear();
+    }
+
+    /// Keeps only the last step's entries (as step 0), for a decoder that runs step by step.
+    pub fn keep_last_step(&mut self) {
+        let k = self.offsets.len() - 1;
+        if k < self.batch {
+            return;
+        }
+        let from = self.offsets[k - self.batch];
+        let tail: Vec<usize> = self.offsets[k - self.batch..].iter().map(|&o| o - from).collect();
+        self.idx.drain(..from);
+        self.val.drain(..from);
+        self.offsets = tail;
     }
 
     /// Appends one spike to the entry being written.

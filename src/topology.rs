@@ -11,6 +11,11 @@ use crate::error::{Error, Result};
 use crate::neuron::{decay, Reset, Surrogate};
 use serde::{Deserialize, Serialize};
 
+/// The largest number of parameters (weights, biases, decays) of a network: 2^28, i.e. 1 GiB per
+/// copy in float32 (training holds about six copies: parameters, gradients, Adam's two moments,
+/// per-chunk gradients).
+pub const MAX_PARAMETERS: u64 = 1 << 28;
+
 /// A time constant in ms: one value for the population or one per neuron.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -271,6 +276,12 @@ impl Topology {
         if spec.n_outputs == 0 {
             return bad("n_outputs must be at least 1".into());
         }
+        if spec.n_inputs as u64 > MAX_PARAMETERS || spec.n_outputs as u64 > MAX_PARAMETERS {
+            return bad(format!(
+                "{} inputs and {} outputs: more than this build accepts",
+                spec.n_inputs, spec.n_outputs
+            ));
+        }
         if !(spec.dt.is_finite() && spec.dt > 0.0) {
             return Err(Error::InvalidInput(format!("dt must be a finite positive number (ms), got {}", spec.dt)));
         }
@@ -288,6 +299,9 @@ impl Topology {
             }
             if p.size == 0 {
                 return bad(format!("population '{}' has size 0", p.name));
+            }
+            if p.size as u64 > MAX_PARAMETERS {
+                return bad(format!("population '{}' has {} neurons, more than this build accepts", p.name, p.size));
             }
             if !(p.threshold.is_finite() && p.threshold > 0.0) {
                 return Err(Error::InvalidInput(format!(
@@ -367,6 +381,17 @@ impl Topology {
                 init_scale: s.init_scale,
                 sign: s.sign,
             });
+        }
+        // Refuse networks whose parameters alone would not fit in memory, before allocating.
+        let mut n_params: u64 = 0;
+        for p in &projs {
+            n_params = n_params.saturating_add((p.n_source as u64).saturating_mul(p.n_target as u64));
+        }
+        n_params = n_params.saturating_add(pops.iter().map(|p| 3 * p.size as u64).sum::<u64>());
+        if n_params > MAX_PARAMETERS {
+            return bad(format!(
+                "the network has {n_params} parameters, more than the {MAX_PARAMETERS} this build accepts (reduce the population sizes)"
+            ));
         }
         let n = pops.len();
         let mut into = vec![Vec::new(); n];
@@ -465,6 +490,15 @@ mod tests {
             sign: None,
         });
         s
+    }
+
+    #[test]
+    fn huge_networks_are_refused_before_allocating() {
+        let e = Topology::compile(&NetworkSpec::srnn(10, 100_000, 4)).unwrap_err().to_string();
+        assert!(e.contains("parameters, more than"), "{e}");
+        let e = Topology::compile(&NetworkSpec::srnn(10, usize::MAX, 4)).unwrap_err().to_string();
+        assert!(e.contains("neurons, more than"), "{e}");
+        assert!(Topology::compile(&NetworkSpec::srnn(usize::MAX, 4, 4)).is_err());
     }
 
     #[test]

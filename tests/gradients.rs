@@ -88,16 +88,15 @@ fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
     let h = 1e-6;
     let mut worst: f64 = 0.0;
     let mut nonzero = 0;
-    let n_tensors = g.slices().len();
     let slots = ParamSet::<f64>::slots(&model.topo);
     let mut decays_checked = 0;
-    for tensor in 0..n_tensors {
+    for (tensor, slot) in slots.iter().enumerate() {
         // decay factors are only differentiated when the population trains them
-        if slots[tensor].decay && !slots[tensor].trainable {
+        if slot.decay && !slot.trainable {
             assert!(g.slices()[tensor].iter().all(|&x| x == 0.0));
             continue;
         }
-        if slots[tensor].decay {
+        if slot.decay {
             decays_checked += g.slices()[tensor].len();
         }
         let len = g.slices()[tensor].len();

@@ -1,9 +1,20 @@
 """Type stub of the compiled core (``src/python.rs``)."""
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "Network",
+    "Stream",
+    "ModelFileError",
+    "TopologyError",
+    "FORMAT_VERSION",
+    "__version__",
+    "tuning_fit_cosine",
+    "tuning_fit_von_mises",
+]
 
 __version__: str
 FORMAT_VERSION: int
@@ -13,8 +24,9 @@ class TopologyError(ValueError): ...
 
 _Spikes = npt.NDArray[np.uint8] | npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
+@final
 class Network:
-    def __init__(self, spec_json: str, seed: int) -> None: ...
+    def __new__(cls, spec_json: str, seed: int) -> Network: ...
     @property
     def spec_json(self) -> str: ...
     def to_bytes(self, metadata: str) -> bytes: ...
@@ -43,3 +55,31 @@ class Network:
         callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
         snapshots: bool = False,
     ) -> Tuple[List[Dict[str, Any]], str, Optional[int], Optional[Tuple[int, int]]]: ...
+
+@final
+class Stream:
+    def __new__(cls, network: Network) -> Stream: ...
+    def step(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+    @property
+    def logits(self) -> npt.NDArray[np.float32]: ...
+    def reset(self) -> None: ...
+    @property
+    def n_steps(self) -> int: ...
+
+def tuning_fit_cosine(
+    rates: npt.NDArray[np.float64],
+    angles: npt.NDArray[np.float64],
+    n_boot: int,
+    ci: float,
+    n_perm: int,
+    seed: int,
+    n_threads: int,
+) -> Dict[str, Any]: ...
+def tuning_fit_von_mises(
+    rates: npt.NDArray[np.float64],
+    angles: npt.NDArray[np.float64],
+    max_iter: int,
+    kappa_max: float,
+    tol: float,
+    n_threads: int,
+) -> Dict[str, Any]: ...

@@ -700,6 +700,20 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         scores = self._logits(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
+    def stream(self):
+        """A stateful decoder fed one bin at a time (closed-loop decoding).
+
+        Returns
+        -------
+        motorsrnn.streaming.StreamingDecoder
+            ``step(bin)`` returns class probabilities after each bin; its logits equal
+            :meth:`decision_path` step by step. See ``benchmarks/bench_stream.py`` for latency.
+        """
+        check_is_fitted(self, "network_")
+        from .streaming import StreamingDecoder
+
+        return StreamingDecoder(self.network_, self.classes_, self.n_features_in_)
+
     # -- analysis and verification --------------------------------------------------------------
     def simulate(self, X, membrane: bool = True) -> Bunch:
         """Run the trained network and return its activity per time step.

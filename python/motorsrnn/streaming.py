@@ -1,0 +1,70 @@
+"""Streaming (closed-loop) decoding: feed a fitted network one bin of spikes at a time.
+
+>>> decoder = clf.stream()            # doctest: +SKIP
+>>> for bin_counts in live_source:    # each of shape (n_channels,)
+...     proba = decoder.step(bin_counts)
+>>> decoder.reset()                   # next trial
+
+The decoder runs the same simulation step as ``fit``/``predict`` (its logits after ``t`` bins equal
+``decision_path(X)[:, t]`` exactly), keeps only the state of the last step, and holds its own copy of
+the weights (later changes to the estimator do not affect it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["StreamingDecoder"]
+
+
+class StreamingDecoder:
+    """A stateful single-trial decoder built by ``estimator.stream()``.
+
+    Parameters
+    ----------
+    network : motorsrnn._core.Network
+        The fitted network (copied).
+    classes : ndarray of shape (n_classes,)
+        Labels of the readout units.
+    n_channels : int
+        Channels per bin.
+    """
+
+    def __init__(self, network, classes, n_channels: int):
+        self._stream = _core.Stream(network)
+        self.classes_ = np.asarray(classes)
+        self.n_channels = int(n_channels)
+
+    def step(self, x) -> np.ndarray:
+        """Advance by one bin ``(n_channels,)`` or a chunk ``(n_bins, n_channels)`` of counts.
+
+        Returns
+        -------
+        ndarray of shape (n_classes,)
+            Class probabilities after the last bin (softmax of the running logits).
+        """
+        if not (type(x) is np.ndarray and x.dtype == np.float32):
+            x = np.asarray(x, dtype=np.float32)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.n_channels:
+            raise ValueError(f"a bin must have shape ({self.n_channels},) or (n_bins, {self.n_channels}), got {x.shape}")
+        return self._stream.step(x)
+
+    @property
+    def logits(self) -> np.ndarray:
+        """Logits after the last bin."""
+        return self._stream.logits
+
+    def predict(self):
+        """The most probable class after the last bin."""
+        return self.classes_[int(np.argmax(self._stream.logits))]
+
+    @property
+    def n_steps(self) -> int:
+        """Bins seen since the last reset."""
+        return self._stream.n_steps
+
+    def reset(self) -> None:
+        """Start a new trial (all states back to zero)."""
+        self._stream.reset()

@@ -1,0 +1,990 @@
+"""Directional tuning of recorded neurons and of a fitted network's units.
+
+Motor-cortex neurons are classically *cosine tuned*: their firing rate ``f`` in a reach towards
+direction ``theta`` is ``f(theta) = b0 + m cos(theta - pd)`` (Georgopoulos et al., 1982), with a
+baseline ``b0``, a modulation depth ``m >= 0`` and a preferred direction ``pd``. This module fits
+that model to many neurons at once (in the compiled core, in parallel, without the GIL), with
+goodness of fit, an F-test, bootstrap confidence intervals and a permutation test; fits a unimodal
+von Mises model for neurons that are sharper than a cosine and compares the two; computes empirical
+tuning curves; and runs the same analysis on the units of a fitted
+:class:`~motorsrnn.SpikingRNNClassifier`.
+
+Public functions
+----------------
+fit_cosine_tuning
+    Cosine tuning of every neuron: preferred direction, depth, baseline, R^2, p-values, intervals.
+fit_von_mises_tuning
+    Von Mises tuning ``peak + gain (exp(kappa (cos(theta - mu) - 1)) - 1) / kappa``.
+compare_tuning_models
+    Cosine versus von Mises per neuron by AIC or BIC (Gaussian errors).
+tuning_curves
+    Mean rate and its standard error per direction.
+network_tuning
+    The tuning of a fitted network's units (spike counts from ``estimator.simulate``).
+
+Conventions
+-----------
+Activity
+    ``(n_trials, n_neurons)``: one value per trial and neuron (spike counts, rates, any finite
+    numbers), used as given. ``(n_trials, n_timesteps, n_neurons)``: spike counts per time bin
+    (what :func:`motorsrnn.datasets.make_center_out` and ``simulate`` return), summed over
+    ``window = (start, stop)`` (bins, ``start <= t < stop``; the whole array by default) and
+    reported in spikes/s (``units="hz"``, bins of ``dt`` ms) or spikes per trial
+    (``units="counts"``).
+Directions
+    Float arrays are angles, in radians (or degrees with ``degrees=True``). Integer arrays are class
+    labels: with ``labels_to_angles`` (a dict ``{label: angle}`` or a sequence whose entry ``k`` is the
+    angle of label ``k``) they are mapped to angles; without it they must be exactly ``0, ..., K-1``
+    and label ``k`` is the angle ``2 pi k / K`` (the convention of ``make_center_out`` and
+    :func:`motorsrnn.datasets.direction_angles`); integer *angles* in degrees are read as angles when
+    ``degrees=True``. Other label types (strings) need ``labels_to_angles``.
+Results
+    Angles are always returned in radians, preferred directions in ``[0, 2 pi)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+from .estimators import _n_threads, check_spikes
+
+__all__ = [
+    "CosineTuning",
+    "TuningCurves",
+    "TuningModelComparison",
+    "VonMisesTuning",
+    "compare_tuning_models",
+    "fit_cosine_tuning",
+    "fit_von_mises_tuning",
+    "network_tuning",
+    "tuning_curves",
+]
+
+_UNITS = ("hz", "counts")
+_CRITERIA = ("aic", "bic")
+
+
+# ---------------------------------------------------------------------------------------------
+# Input handling
+# ---------------------------------------------------------------------------------------------
+def _check_real(value, name, *, low=None, high=None, strict_low=False, strict_high=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and (value <= low if strict_low else value < low):
+        raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
+    if high is not None and (value >= high if strict_high else value > high):
+        raise ValueError(f"{name} must be {'<' if strict_high else '<='} {high}, got {value!r}")
+    return value
+
+
+def _check_count(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def _seed(random_state) -> int:
+    """A 64-bit seed for the core: an int is used as is; None draws fresh entropy."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0])
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, (bool, np.bool_)):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
+        return int(random_state) % 2**64
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63, dtype=np.int64))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    raise ValueError(
+        "random_state must be None, a non-negative int, a numpy.random.Generator or a "
+        f"numpy.random.RandomState, got {random_state!r}"
+    )
+
+
+def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
+    """``(n_trials, n_neurons)`` float64 rates from per-trial values or a 3-D spike array."""
+    if units not in _UNITS:
+        raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
+    dt = _check_real(dt, "dt", low=0.0, strict_low=True)
+    ndim = getattr(activity, "ndim", None)
+    if ndim is None:
+        ndim = np.asarray(activity).ndim
+    if ndim == 2:
+        if window is not None:
+            raise ValueError(
+                "window applies to 3-D spike arrays (n_trials, n_timesteps, n_neurons); activity is "
+                "2-D (one value per trial and neuron), pass window=None"
+            )
+        rates = check_array(
+            activity, dtype=np.float64, ensure_all_finite=True, input_name="activity", ensure_min_samples=1
+        )
+        return np.ascontiguousarray(rates)
+    if ndim != 3:
+        raise ValueError(
+            "activity must be 2-D (n_trials, n_neurons) per-trial counts or rates, or 3-D "
+            f"(n_trials, n_timesteps, n_neurons) spike counts per bin; got {ndim} dimension(s)"
+        )
+    spikes = check_spikes(activity, name="activity")
+    n_steps = spikes.shape[1]
+    if window is None:
+        start, stop = 0, n_steps
+    else:
+        try:
+            start, stop = window
+        except (TypeError, ValueError):
+            raise ValueError(f"window must be a (start, stop) pair of time bins, got {window!r}") from None
+        for v, nm in ((start, "window start"), (stop, "window stop")):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
+                raise ValueError(f"{nm} must be an integer time bin, got {v!r}")
+        start, stop = int(start), int(stop)
+        if not 0 <= start < stop <= n_steps:
+            raise ValueError(
+                f"window must satisfy 0 <= start < stop <= n_timesteps ({n_steps}), got ({start}, {stop})"
+            )
+    counts = spikes[:, start:stop, :].sum(axis=1, dtype=np.float64)
+    if units == "hz":
+        counts /= (stop - start) * dt / 1000.0
+    return np.ascontiguousarray(counts)
+
+
+def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np.ndarray:
+    """Angles in radians, one per trial (see the module docs for the rules)."""
+    if not isinstance(degrees, (bool, np.bool_)):
+        raise ValueError(f"degrees must be True or False, got {degrees!r}")
+    if directions is None:
+        raise ValueError("directions must be given: one angle or class label per trial")
+    d = np.asarray(directions)
+    if d.ndim == 2 and d.shape[1] == 1:
+        d = d[:, 0]
+    if d.ndim != 1:
+        raise ValueError(f"directions must be 1-D (one per trial), got an array of shape {d.shape}")
+    if d.shape[0] != n_trials:
+        raise ValueError(
+            f"activity has {n_trials} trials but directions has {d.shape[0]} entries; need one direction per trial"
+        )
+    scale = np.pi / 180.0 if degrees else 1.0
+    if labels_to_angles is not None:
+        if isinstance(labels_to_angles, Mapping):
+            mapping = dict(labels_to_angles)
+        else:
+            seq = np.asarray(labels_to_angles, dtype=np.float64)
+            if seq.ndim != 1:
+                raise ValueError("labels_to_angles must be a dict {label: angle} or a 1-D sequence of angles")
+            mapping = {k: float(a) for k, a in enumerate(seq)}
+        values = d.tolist()
+        missing = sorted({v for v in values if v not in mapping}, key=repr)
+        if missing:
+            raise ValueError(
+                f"directions contain label(s) {missing[:5]} that labels_to_angles does not map to an angle"
+            )
+        try:
+            angles = np.array([mapping[v] for v in values], dtype=np.float64) * scale
+        except (TypeError, ValueError):
+            raise ValueError("labels_to_angles must map every label to a real angle") from None
+    elif d.dtype.kind == "f":
+        angles = d.astype(np.float64) * scale
+    elif d.dtype.kind in "iu":
+        if degrees:
+            angles = d.astype(np.float64) * scale
+        else:
+            labels = np.unique(d)
+            k = labels.size
+            if not np.array_equal(labels, np.arange(k)):
+                shown = labels[:8].tolist()
+                raise ValueError(
+                    f"integer directions are read as class labels 0, ..., K-1 with label k at angle "
+                    f"2 pi k / K, but the labels are {shown}{'...' if k > 8 else ''}; pass "
+                    "labels_to_angles={label: angle in radians}, float angles, or degrees=True for "
+                    "integer angles in degrees"
+                )
+            angles = 2.0 * np.pi * d.astype(np.float64) / k
+    else:
+        raise ValueError(
+            f"directions of dtype {d.dtype} are read as class labels and need labels_to_angles "
+            "(a dict {label: angle}); numeric angles must be a float array"
+        )
+    if not np.all(np.isfinite(angles)):
+        bad = int(np.flatnonzero(~np.isfinite(angles))[0])
+        raise ValueError(f"directions contain a non-finite angle at trial {bad}")
+    return np.ascontiguousarray(angles)
+
+
+def _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, min_directions):
+    rates = _activity_to_rates(activity, window, dt, units)
+    angles = _directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles)
+    n_dir = np.unique(np.mod(angles, 2.0 * np.pi)).size
+    if n_dir < min_directions:
+        raise ValueError(
+            f"directions contain {n_dir} distinct direction(s); the model needs at least {min_directions} "
+            f"distinct directions (and at least {min_directions} trials)"
+        )
+    return rates, angles
+
+
+def _as_angles(angles, degrees) -> np.ndarray:
+    a = np.asarray(angles, dtype=np.float64)
+    if a.ndim > 1:
+        raise ValueError(f"angles must be a scalar or 1-D, got shape {a.shape}")
+    a = np.atleast_1d(a)
+    return a * (np.pi / 180.0) if degrees else a
+
+
+def _dataframe(columns: Dict[str, np.ndarray]):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            "to_dataframe() needs pandas, which is an optional dependency: "
+            "pip install 'motorsrnn[pandas]' (or pip install pandas)"
+        ) from None
+    df = pd.DataFrame(columns)
+    df.index.name = "neuron"
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Result objects
+# ---------------------------------------------------------------------------------------------
+@dataclass(repr=False)
+class CosineTuning:
+    """Cosine tuning ``f(theta) = baseline + b1 cos(theta) + b2 sin(theta)`` of ``n`` neurons.
+
+    Every array has one entry (row) per neuron. Angles are in radians.
+
+    Attributes
+    ----------
+    preferred_direction : ndarray of shape (n,)
+        ``atan2(b2, b1)`` in ``[0, 2 pi)``; NaN for a neuron whose activity is constant (e.g. silent).
+    modulation_depth : ndarray of shape (n,)
+        ``hypot(b1, b2)``: half the peak-to-trough range of the fitted curve, in the units of the
+        activity.
+    baseline : ndarray of shape (n,)
+        ``b0``, the mean of the fitted curve over the circle.
+    b1, b2 : ndarray of shape (n,)
+        Coefficients of ``cos(theta)`` and ``sin(theta)``.
+    r2 : ndarray of shape (n,)
+        Trial-level coefficient of determination ``1 - SSE / SST`` (what a least-squares fit on the
+        trials reports; low for noisy spike counts even for well-tuned neurons). NaN if constant.
+    r2_mean : ndarray of shape (n,)
+        R^2 of the same curve against the mean rate per direction (trials grouped by identical angle,
+        weighted by their number): the classical goodness of fit of a tuning curve. Equals ``r2``
+        when every trial has its own angle. With 4 directions (1 residual degree of freedom) it is
+        close to 1 for most neurons and a weak criterion.
+    f_statistic, p_value : ndarray of shape (n,)
+        F-test of ``b1 = b2 = 0``: ``F = (SSR/2) / (SSE/(n_trials-3))``, p from the F distribution
+        with 2 and ``n_trials - 3`` degrees of freedom. NaN when ``n_trials <= 3`` or the activity
+        is constant; ``p = 0`` for a perfect fit.
+    pd_ci : ndarray of shape (n, 2) or None
+        Bootstrap confidence interval ``[lower, upper]`` of the preferred direction (``n_boot > 0``):
+        ``pd + `` the percentiles of the resampled preferred directions' deviations from ``pd``,
+        wrapped to ``(-pi, pi]``. So ``lower <= pd <= upper`` (typically), ``lower`` may be negative
+        and ``upper`` above ``2 pi`` (the interval runs counter-clockwise from ``lower``), and
+        ``upper - lower`` (see :attr:`pd_ci_width`) is at most ``2 pi`` (``2 pi ci`` for an
+        untuned neuron, whose resampled directions spread around the circle).
+    depth_ci : ndarray of shape (n, 2) or None
+        Percentile bootstrap interval of the modulation depth. The depth is biased upwards by noise
+        (it is a norm), and so is this interval for weakly tuned neurons.
+    perm_p_value : ndarray of shape (n,) or None
+        Permutation test (``n_perm > 0``): directions shuffled across trials,
+        ``(1 + #{R^2_perm >= R^2}) / (1 + n_perm)``.
+    is_tuned : ndarray of shape (n,), bool
+        The tuning criterion: ``p < alpha`` where ``p`` is ``perm_p_value`` if permutations were run
+        and ``p_value`` (F-test) otherwise, and, if ``r2_threshold`` is set,
+        ``r2_mean >= r2_threshold``. NaN never counts as tuned. Recompute with :meth:`tuned`.
+    aic, bic, sse : ndarray of shape (n,)
+        Gaussian-error information criteria (4 parameters: 3 coefficients and the noise variance)
+        and the residual sum of squares, for :func:`compare_tuning_models`.
+    n_trials : int
+    n_boot, n_boot_valid, ci, n_perm : int, int, float, int
+        Bootstrap resamples requested and used (resamples with fewer than 3 distinct directions are
+        skipped), confidence level, permutations.
+    alpha : float
+    r2_threshold : float or None
+    units : str
+        ``"hz"``, ``"counts"`` (3-D activity) or ``"as given"`` (2-D activity).
+    """
+
+    preferred_direction: np.ndarray
+    modulation_depth: np.ndarray
+    baseline: np.ndarray
+    b1: np.ndarray
+    b2: np.ndarray
+    r2: np.ndarray
+    r2_mean: np.ndarray
+    f_statistic: np.ndarray
+    p_value: np.ndarray
+    pd_ci: Optional[np.ndarray]
+    depth_ci: Optional[np.ndarray]
+    perm_p_value: Optional[np.ndarray]
+    is_tuned: np.ndarray
+    aic: np.ndarray
+    bic: np.ndarray
+    sse: np.ndarray
+    n_trials: int
+    n_boot: int = 0
+    n_boot_valid: int = 0
+    ci: float = 0.95
+    n_perm: int = 0
+    alpha: float = 0.05
+    r2_threshold: Optional[float] = None
+    units: str = "hz"
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons."""
+        return int(self.preferred_direction.shape[0])
+
+    @property
+    def pd_ci_width(self) -> Optional[np.ndarray]:
+        """Width ``upper - lower`` of the preferred-direction interval in radians (None without bootstrap)."""
+        return None if self.pd_ci is None else self.pd_ci[:, 1] - self.pd_ci[:, 0]
+
+    @property
+    def fraction_tuned(self) -> float:
+        """Fraction of neurons with ``is_tuned``."""
+        return float(np.mean(self.is_tuned)) if self.n_neurons else float("nan")
+
+    def tuned(self, alpha: Optional[float] = None, r2_threshold: Optional[float] = None) -> np.ndarray:
+        """The tuning criterion with other thresholds (the fit is not repeated).
+
+        Parameters
+        ----------
+        alpha : float or None
+            Significance level; None uses :attr:`alpha`.
+        r2_threshold : float or None
+            Minimum ``r2_mean``; None means no R^2 criterion.
+
+        Returns
+        -------
+        ndarray of shape (n,), bool
+        """
+        alpha = self.alpha if alpha is None else _check_real(alpha, "alpha", low=0.0, high=1.0)
+        p = self.perm_p_value if self.perm_p_value is not None else self.p_value
+        with np.errstate(invalid="ignore"):
+            mask = np.asarray(p < alpha)
+            if r2_threshold is not None:
+                mask &= self.r2_mean >= _check_real(r2_threshold, "r2_threshold")
+        return mask
+
+    def predict(self, angles, degrees: bool = False) -> np.ndarray:
+        """Fitted tuning curves at ``angles``.
+
+        Parameters
+        ----------
+        angles : float or array-like of shape (m,)
+            Directions, in radians (degrees with ``degrees=True``).
+        degrees : bool, default=False
+
+        Returns
+        -------
+        ndarray of shape (m, n)
+            ``baseline + b1 cos(theta) + b2 sin(theta)`` for each angle (row) and neuron (column).
+        """
+        a = _as_angles(angles, degrees)[:, None]
+        return self.baseline + self.b1 * np.cos(a) + self.b2 * np.sin(a)
+
+    def to_dataframe(self, degrees: bool = False):
+        """One row per neuron (needs pandas, the ``pandas`` extra).
+
+        Parameters
+        ----------
+        degrees : bool, default=False
+            Report the preferred direction and its interval in degrees.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``preferred_direction``, ``modulation_depth``, ``baseline``, ``b1``, ``b2``,
+            ``r2``, ``r2_mean``, ``f_statistic``, ``p_value``, ``pd_ci_low``/``pd_ci_high`` and
+            ``depth_ci_low``/``depth_ci_high`` (bootstrap), ``perm_p_value`` (permutations),
+            ``is_tuned``; index ``neuron``.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        k = 180.0 / np.pi if degrees else 1.0
+        cols = {
+            "preferred_direction": self.preferred_direction * k,
+            "modulation_depth": self.modulation_depth,
+            "baseline": self.baseline,
+            "b1": self.b1,
+            "b2": self.b2,
+            "r2": self.r2,
+            "r2_mean": self.r2_mean,
+            "f_statistic": self.f_statistic,
+            "p_value": self.p_value,
+        }
+        if self.pd_ci is not None:
+            cols.update(
+                pd_ci_low=self.pd_ci[:, 0] * k,
+                pd_ci_high=self.pd_ci[:, 1] * k,
+                depth_ci_low=self.depth_ci[:, 0],
+                depth_ci_high=self.depth_ci[:, 1],
+            )
+        if self.perm_p_value is not None:
+            cols["perm_p_value"] = self.perm_p_value
+        cols["is_tuned"] = self.is_tuned
+        return _dataframe(cols)
+
+    def __repr__(self) -> str:
+        test = f"permutation p < {self.alpha:g}" if self.perm_p_value is not None else f"F-test p < {self.alpha:g}"
+        if self.r2_threshold is not None:
+            test += f" and r2_mean >= {self.r2_threshold:g}"
+        extra = f", n_boot={self.n_boot}" if self.n_boot else ""
+        extra += f", n_perm={self.n_perm}" if self.n_perm else ""
+        return (
+            f"CosineTuning(n_neurons={self.n_neurons}, n_trials={self.n_trials}, "
+            f"tuned={int(np.sum(self.is_tuned))} ({test}){extra})"
+        )
+
+
+def _von_mises_shape(x, kappa):
+    """``(exp(kappa (cos x - 1)) - 1) / kappa``, ``cos x - 1`` at ``kappa = 0``."""
+    c1 = np.cos(x) - 1.0
+    u = kappa * c1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(u == 0.0, 1.0, np.expm1(u) / np.where(u == 0.0, 1.0, u))
+    return c1 * phi
+
+
+@dataclass(repr=False)
+class VonMisesTuning:
+    """Von Mises tuning ``f(theta) = peak + gain (exp(kappa (cos(theta - mu) - 1)) - 1) / kappa``.
+
+    The usual ``b + a exp(kappa (cos(theta - mu) - 1))`` with ``a = gain / kappa`` and
+    ``b = peak - a``, written so that ``kappa = 0`` is exactly the cosine model
+    ``peak + gain (cos(theta - mu) - 1)``; larger ``kappa`` is a narrower peak. Bounds:
+    ``kappa`` in ``[0, kappa_max]``, ``gain >= 0``. Angles in radians.
+
+    Attributes
+    ----------
+    preferred_direction : ndarray of shape (n,)
+        ``mu`` in ``[0, 2 pi)`` (NaN when ``gain = 0`` or the activity is constant).
+    kappa : ndarray of shape (n,)
+        Concentration (0 = cosine shape).
+    peak_rate, trough_rate : ndarray of shape (n,)
+        The fitted curve at ``mu`` and at ``mu + pi``.
+    amplitude : ndarray of shape (n,)
+        ``peak_rate - trough_rate``.
+    width : ndarray of shape (n,)
+        Full width of the peak at half ``amplitude`` above the trough, in radians: ``pi`` for
+        ``kappa = 0`` (a cosine), smaller for sharper tuning.
+    gain : ndarray of shape (n,)
+    r2, sse, aic, bic : ndarray of shape (n,)
+        Trial-level R^2, residual sum of squares and Gaussian-error AIC/BIC (5 parameters: 4 and the
+        noise variance).
+    converged : ndarray of shape (n,), bool
+        False when ``max_iter`` Levenberg-Marquardt iterations were not enough.
+    n_iter : ndarray of shape (n,)
+    n_trials : int
+    units : str
+    """
+
+    preferred_direction: np.ndarray
+    kappa: np.ndarray
+    peak_rate: np.ndarray
+    trough_rate: np.ndarray
+    amplitude: np.ndarray
+    width: np.ndarray
+    gain: np.ndarray
+    r2: np.ndarray
+    sse: np.ndarray
+    aic: np.ndarray
+    bic: np.ndarray
+    converged: np.ndarray
+    n_iter: np.ndarray
+    n_trials: int
+    units: str = "hz"
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons."""
+        return int(self.kappa.shape[0])
+
+    def predict(self, angles, degrees: bool = False) -> np.ndarray:
+        """Fitted tuning curves at ``angles`` (radians, or degrees with ``degrees=True``).
+
+        Returns
+        -------
+        ndarray of shape (m, n)
+        """
+        a = _as_angles(angles, degrees)[:, None]
+        shape = _von_mises_shape(a - np.nan_to_num(self.preferred_direction), self.kappa)
+        return self.peak_rate + np.where(self.gain == 0.0, 0.0, self.gain * shape)
+
+    def to_dataframe(self, degrees: bool = False):
+        """One row per neuron (needs pandas); angles in degrees with ``degrees=True``."""
+        k = 180.0 / np.pi if degrees else 1.0
+        return _dataframe(
+            {
+                "preferred_direction": self.preferred_direction * k,
+                "kappa": self.kappa,
+                "peak_rate": self.peak_rate,
+                "trough_rate": self.trough_rate,
+                "amplitude": self.amplitude,
+                "width": self.width * k,
+                "r2": self.r2,
+                "aic": self.aic,
+                "bic": self.bic,
+                "converged": self.converged,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"VonMisesTuning(n_neurons={self.n_neurons}, n_trials={self.n_trials}, "
+            f"median kappa={np.nanmedian(self.kappa) if self.n_neurons else float('nan'):.3g}, "
+            f"converged={int(np.sum(self.converged))}/{self.n_neurons})"
+        )
+
+
+@dataclass(repr=False)
+class TuningModelComparison:
+    """Cosine versus von Mises tuning per neuron.
+
+    Attributes
+    ----------
+    cosine : CosineTuning
+    von_mises : VonMisesTuning
+    criterion : str
+        ``"aic"`` or ``"bic"``.
+    delta : ndarray of shape (n,)
+        ``criterion(von Mises) - criterion(cosine)``: negative favours von Mises.
+    best : ndarray of shape (n,), str
+        ``"von_mises"`` where ``delta < 0``, ``"cosine"`` otherwise (also for constant activity).
+    """
+
+    cosine: CosineTuning
+    von_mises: VonMisesTuning
+    criterion: str
+    delta: np.ndarray
+    best: np.ndarray
+
+    def to_dataframe(self):
+        """One row per neuron: both models' AIC/BIC, ``delta``, ``best`` (needs pandas)."""
+        return _dataframe(
+            {
+                "aic_cosine": self.cosine.aic,
+                "aic_von_mises": self.von_mises.aic,
+                "bic_cosine": self.cosine.bic,
+                "bic_von_mises": self.von_mises.bic,
+                "delta": self.delta,
+                "kappa": self.von_mises.kappa,
+                "best": self.best,
+            }
+        )
+
+    def __repr__(self) -> str:
+        n_vm = int(np.sum(self.best == "von_mises"))
+        return (
+            f"TuningModelComparison(n_neurons={self.best.shape[0]}, criterion={self.criterion!r}, "
+            f"von_mises={n_vm}, cosine={self.best.shape[0] - n_vm})"
+        )
+
+
+@dataclass(repr=False)
+class TuningCurves:
+    """Empirical tuning curves: the mean activity per direction.
+
+    Attributes
+    ----------
+    angles : ndarray of shape (k,)
+        The distinct directions in radians, in ``[0, 2 pi)``, increasing.
+    mean, std, sem : ndarray of shape (k, n)
+        Mean, standard deviation (``ddof=1``) and standard error of the mean (``std / sqrt(count)``)
+        per direction (row) and neuron (column); ``std`` and ``sem`` are NaN for a direction with a
+        single trial.
+    count : ndarray of shape (k,)
+        Trials per direction.
+    units : str
+    """
+
+    angles: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    sem: np.ndarray
+    count: np.ndarray
+    units: str = "hz"
+
+    def __repr__(self) -> str:
+        return f"TuningCurves(n_directions={self.angles.shape[0]}, n_neurons={self.mean.shape[1]})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------------------------
+def fit_cosine_tuning(
+    activity,
+    directions,
+    *,
+    window=None,
+    dt: float = 1.0,
+    units: str = "hz",
+    degrees: bool = False,
+    labels_to_angles=None,
+    n_boot: int = 0,
+    ci: float = 0.95,
+    n_perm: int = 0,
+    alpha: float = 0.05,
+    r2_threshold: Optional[float] = None,
+    random_state=None,
+    n_jobs: Optional[int] = None,
+) -> CosineTuning:
+    """Fit cosine tuning ``f(theta) = b0 + m cos(theta - pd)`` to every neuron.
+
+    Least squares of each neuron's per-trial activity on ``[1, cos theta, sin theta]`` (a QR
+    factorisation shared by all neurons), then an F-test, optional bootstrap intervals and an
+    optional permutation test, in the compiled core (parallel over neurons and resamples, GIL
+    released). Results do not depend on ``n_jobs``.
+
+    Parameters
+    ----------
+    activity : array-like of shape (n_trials, n_neurons) or (n_trials, n_timesteps, n_neurons)
+        Per-trial counts or rates (any finite values, used as given), or spike counts per time bin
+        (non-negative), summed over ``window``. See the module docs.
+    directions : array-like of shape (n_trials,)
+        Float angles (radians, or degrees with ``degrees=True``) or class labels (integers ``0..K-1``
+        map to ``2 pi k / K``; anything else needs ``labels_to_angles``). At least 3 distinct
+        directions are needed.
+    window : (int, int) or None, default=None
+        Time bins ``[start, stop)`` of a 3-D ``activity`` to count spikes in; None: all bins.
+    dt : float, default=1.0
+        Bin width in ms (3-D activity with ``units="hz"``).
+    units : {"hz", "counts"}, default="hz"
+        For 3-D activity: spikes/s (``count / (n_bins * dt / 1000)``) or spikes per trial.
+        Ignored for 2-D activity.
+    degrees : bool, default=False
+        Angles in ``directions`` (or ``labels_to_angles``) are in degrees. Results are in radians.
+    labels_to_angles : dict or sequence or None, default=None
+        ``{label: angle}``, or a sequence whose entry ``k`` is the angle of label ``k``.
+    n_boot : int, default=0
+        Bootstrap resamples of the trials (with replacement) for ``pd_ci`` and ``depth_ci``; 0
+        skips the bootstrap. 1000 is a good choice for 95% intervals.
+    ci : float, default=0.95
+        Confidence level of the bootstrap intervals, in (0, 1).
+    n_perm : int, default=0
+        Permutations of the directions across trials for ``perm_p_value``; 0 skips the test.
+    alpha : float, default=0.05
+        Significance level of the tuning criterion (see ``is_tuned``).
+    r2_threshold : float or None, default=None
+        If set, tuned neurons must also have ``r2_mean >= r2_threshold`` (0.7 is a common choice with
+        8 or more directions).
+    random_state : None, int, numpy.random.Generator or RandomState, default=None
+        Seed of the bootstrap and permutations (the same int always gives the same intervals).
+    n_jobs : int or None, default=None
+        Threads; None or -1 use every core available.
+
+    Returns
+    -------
+    CosineTuning
+        Per-neuron arrays; ``is_tuned`` is ``p < alpha`` (the permutation p-value when ``n_perm > 0``,
+        the F-test's otherwise) and ``r2_mean >= r2_threshold`` when a threshold is given.
+
+    Raises
+    ------
+    ValueError
+        Mismatched numbers of trials, NaN or infinite values, negative spike counts, fewer than 3
+        distinct directions or trials, unknown labels, bad options. A neuron with constant activity
+        is not an error: its preferred direction, R^2 and p-values are NaN and it is not tuned.
+
+    Notes
+    -----
+    Accuracy: on ``make_center_out(n_trials=800)`` (96 neurons, 4 or 8 directions, 50 ms windows,
+    Poisson spikes, depths 2-8 Hz) the median absolute error of the preferred direction of the
+    truly tuned neurons is below 10 degrees (5.3-8.4 degrees over seeds 0-9; about 9-11.5 degrees
+    with 400 trials); tested in ``tests/test_tuning.py``. The error scales roughly as
+    ``noise / (depth sqrt(n_trials))``. The 95% bootstrap interval of the preferred direction
+    covered the truth for 91-94% of simulated neurons with 200 trials (percentile intervals are
+    slightly liberal with few trials).
+
+    Examples
+    --------
+    >>> from motorsrnn.datasets import make_center_out
+    >>> from motorsrnn.tuning import fit_cosine_tuning
+    >>> data = make_center_out(n_trials=400, n_directions=8, random_state=0)
+    >>> res = fit_cosine_tuning(data.X, data.angles, n_boot=200, random_state=0)
+    >>> res.preferred_direction.shape, res.pd_ci.shape
+    ((96,), (96, 2))
+    """
+    n_boot = _check_count(n_boot, "n_boot")
+    n_perm = _check_count(n_perm, "n_perm")
+    ci = _check_real(ci, "ci", low=0.0, high=1.0, strict_low=True, strict_high=True)
+    alpha = _check_real(alpha, "alpha", low=0.0, high=1.0)
+    if r2_threshold is not None:
+        r2_threshold = _check_real(r2_threshold, "r2_threshold", high=1.0)
+    rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 3)
+    seed = _seed(random_state) if (n_boot or n_perm) else 0
+    out = _core.tuning_fit_cosine(rates, angles, n_boot, ci, n_perm, seed, _n_threads(n_jobs))
+    res = CosineTuning(
+        preferred_direction=out["preferred_direction"],
+        modulation_depth=out["modulation_depth"],
+        baseline=out["baseline"],
+        b1=out["b1"],
+        b2=out["b2"],
+        r2=out["r2"],
+        r2_mean=out["r2_mean"],
+        f_statistic=out["f_statistic"],
+        p_value=out["p_value"],
+        pd_ci=out["pd_ci"],
+        depth_ci=out["depth_ci"],
+        perm_p_value=out["perm_p_value"],
+        is_tuned=np.zeros(rates.shape[1], dtype=bool),
+        aic=out["aic"],
+        bic=out["bic"],
+        sse=out["sse"],
+        n_trials=int(out["n_trials"]),
+        n_boot=n_boot,
+        n_boot_valid=int(out["n_boot_valid"]),
+        ci=ci,
+        n_perm=n_perm,
+        alpha=alpha,
+        r2_threshold=r2_threshold,
+        units=_units_label(activity, units),
+    )
+    res.is_tuned = res.tuned(alpha, r2_threshold)
+    return res
+
+
+def _units_label(activity, units) -> str:
+    ndim = getattr(activity, "ndim", None)
+    if ndim is None:
+        ndim = np.asarray(activity).ndim
+    return units if ndim == 3 else "as given"
+
+
+def fit_von_mises_tuning(
+    activity,
+    directions,
+    *,
+    window=None,
+    dt: float = 1.0,
+    units: str = "hz",
+    degrees: bool = False,
+    labels_to_angles=None,
+    max_iter: int = 200,
+    kappa_max: float = 100.0,
+    n_jobs: Optional[int] = None,
+) -> VonMisesTuning:
+    """Fit a von Mises tuning curve to every neuron (for peaks sharper than a cosine).
+
+    Model ``f(theta) = peak + gain (exp(kappa (cos(theta - mu) - 1)) - 1) / kappa`` with
+    ``kappa >= 0`` and ``gain >= 0`` (``kappa = 0`` is the cosine model; see
+    :class:`VonMisesTuning`), by least squares: Levenberg-Marquardt from the best of a small grid
+    of starts (including the cosine fit), in the compiled core, parallel over neurons.
+
+    Parameters
+    ----------
+    activity, directions, window, dt, units, degrees, labels_to_angles
+        As in :func:`fit_cosine_tuning`. At least 4 distinct directions are needed (4 parameters);
+        with 4 the fit is exact on the direction means (``kappa`` is then poorly determined and
+        ``converged`` is often False), so 8 or more are recommended.
+    max_iter : int, default=200
+        Levenberg-Marquardt iterations per neuron.
+    kappa_max : float, default=100.0
+        Upper bound of ``kappa`` (a half-height width of about 10 degrees; beyond it, with
+        directions 45 degrees apart, a peak cannot be resolved).
+    n_jobs : int or None, default=None
+
+    Returns
+    -------
+    VonMisesTuning
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_cosine_tuning`, and for fewer than 4 distinct directions.
+    """
+    if (
+        isinstance(max_iter, (bool, np.bool_))
+        or not isinstance(max_iter, (numbers.Integral, np.integer))
+        or max_iter < 1
+    ):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    kappa_max = _check_real(kappa_max, "kappa_max", low=0.0, strict_low=True)
+    rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 4)
+    out = _core.tuning_fit_von_mises(rates, angles, int(max_iter), kappa_max, 1e-10, _n_threads(n_jobs))
+    kappa, gain, peak = out["kappa"], out["gain"], out["peak"]
+    trough = peak + np.where(gain == 0.0, 0.0, gain * _von_mises_shape(np.pi, kappa))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(kappa > 1e-8, kappa, 1.0)
+        half = np.clip(1.0 + np.log1p(np.expm1(-2.0 * safe) / 2.0) / safe, -1.0, 1.0)
+        width = np.where(kappa > 1e-8, 2.0 * np.arccos(half), np.pi)
+    return VonMisesTuning(
+        preferred_direction=out["preferred_direction"],
+        kappa=kappa,
+        peak_rate=peak,
+        trough_rate=trough,
+        amplitude=peak - trough,
+        width=width,
+        gain=gain,
+        r2=out["r2"],
+        sse=out["sse"],
+        aic=out["aic"],
+        bic=out["bic"],
+        converged=out["converged"].astype(bool),
+        n_iter=out["n_iter"],
+        n_trials=int(out["n_trials"]),
+        units=_units_label(activity, units),
+    )
+
+
+def compare_tuning_models(
+    activity,
+    directions,
+    *,
+    criterion: str = "bic",
+    window=None,
+    dt: float = 1.0,
+    units: str = "hz",
+    degrees: bool = False,
+    labels_to_angles=None,
+    max_iter: int = 200,
+    kappa_max: float = 100.0,
+    n_jobs: Optional[int] = None,
+) -> TuningModelComparison:
+    """Cosine or von Mises tuning? Compare the two fits per neuron by an information criterion.
+
+    Both are least-squares fits to the same trials; with Gaussian errors and the maximum-likelihood
+    noise variance ``SSE / n``, ``AIC = 2k + n ln(2 pi SSE / n) + n`` and
+    ``BIC = k ln(n) + n ln(2 pi SSE / n) + n``, ``k = 4`` (cosine) or 5 (von Mises). Because the
+    cosine model is the ``kappa = 0`` case of the von Mises model, this is a nested comparison: the
+    von Mises SSE is never larger, and the criterion decides whether the extra parameter pays.
+
+    Parameters
+    ----------
+    activity, directions, window, dt, units, degrees, labels_to_angles, max_iter, kappa_max, n_jobs
+        As in :func:`fit_von_mises_tuning` (at least 4 distinct directions; 8 or more recommended).
+    criterion : {"bic", "aic"}, default="bic"
+        BIC (the default) rarely prefers von Mises for a truly cosine-tuned neuron (about 1% with
+        800 trials); AIC does so about 16% of the time (a chi-square with 1 degree of freedom above 2).
+
+    Returns
+    -------
+    TuningModelComparison
+    """
+    if criterion not in _CRITERIA:
+        raise ValueError(f"criterion must be one of {_CRITERIA}, got {criterion!r}")
+    common = dict(
+        window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles, n_jobs=n_jobs
+    )
+    vm = fit_von_mises_tuning(activity, directions, max_iter=max_iter, kappa_max=kappa_max, **common)
+    cos = fit_cosine_tuning(activity, directions, **common)
+    delta = getattr(vm, criterion) - getattr(cos, criterion)
+    with np.errstate(invalid="ignore"):
+        best = np.where(delta < 0, "von_mises", "cosine")
+    return TuningModelComparison(cosine=cos, von_mises=vm, criterion=criterion, delta=delta, best=best)
+
+
+def tuning_curves(
+    activity,
+    directions,
+    *,
+    window=None,
+    dt: float = 1.0,
+    units: str = "hz",
+    degrees: bool = False,
+    labels_to_angles=None,
+) -> TuningCurves:
+    """Empirical tuning curves: mean, standard deviation and SEM of the activity per direction.
+
+    Parameters
+    ----------
+    activity, directions, window, dt, units, degrees, labels_to_angles
+        As in :func:`fit_cosine_tuning` (any number of distinct directions). Trials are grouped by
+        identical angle (after reduction to ``[0, 2 pi)``).
+
+    Returns
+    -------
+    TuningCurves
+    """
+    rates = _activity_to_rates(activity, window, dt, units)
+    angles = np.mod(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles), 2.0 * np.pi)
+    uniq, inverse, count = np.unique(angles, return_inverse=True, return_counts=True)
+    k = uniq.size
+    sums = np.zeros((k, rates.shape[1]))
+    np.add.at(sums, inverse, rates)
+    mean = sums / count[:, None]
+    sq = np.zeros_like(sums)
+    np.add.at(sq, inverse, (rates - mean[inverse]) ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.where(count[:, None] > 1, np.sqrt(sq / np.maximum(count[:, None] - 1, 1)), np.nan)
+    sem = std / np.sqrt(count[:, None])
+    return TuningCurves(angles=uniq, mean=mean, std=std, sem=sem, count=count, units=_units_label(activity, units))
+
+
+def network_tuning(
+    estimator,
+    X,
+    directions,
+    population: Optional[str] = None,
+    *,
+    model: str = "cosine",
+    window=None,
+    units: str = "hz",
+    **kwargs,
+):
+    """Tuning of a fitted network's units: the same analysis on its simulated spikes.
+
+    Runs ``estimator.simulate(X, membrane=False)``, takes the spike counts of all hidden units (or of
+    one population) per time bin and fits their tuning exactly as for recorded neurons, with the
+    estimator's bin width ``dt``.
+
+    Parameters
+    ----------
+    estimator : SpikingRNNClassifier
+        A fitted estimator (anything with ``simulate`` returning ``spikes`` and ``populations``).
+    X : array-like of shape (n_trials, n_timesteps, n_channels)
+        Input spikes, as for ``predict``.
+    directions : array-like of shape (n_trials,)
+        Angles or labels, as in :func:`fit_cosine_tuning`.
+    population : str or None, default=None
+        Name of a population (see ``estimator.simulate(X).populations``); None: every unit, in the
+        order of ``simulate(X).spikes``.
+    model : {"cosine", "von_mises"}, default="cosine"
+        :func:`fit_cosine_tuning` or :func:`fit_von_mises_tuning`.
+    window : (int, int) or None, default=None
+        Time bins to count spikes in.
+    units : {"hz", "counts"}, default="hz"
+    **kwargs
+        Passed on (``degrees``, ``labels_to_angles``, ``n_boot``, ``n_perm``, ``alpha``,
+        ``random_state``, ``n_jobs``, ...).
+
+    Returns
+    -------
+    CosineTuning or VonMisesTuning
+        One entry per unit. Units that never spike have constant activity: NaN preferred direction,
+        never tuned.
+    """
+    if model not in ("cosine", "von_mises"):
+        raise ValueError(f"model must be 'cosine' or 'von_mises', got {model!r}")
+    if not hasattr(estimator, "simulate"):
+        raise TypeError(
+            f"estimator must be a fitted motorsrnn estimator with simulate(), got {type(estimator).__name__}"
+        )
+    check_is_fitted(estimator)
+    sim = estimator.simulate(X, membrane=False)
+    if population is None:
+        spikes = sim.spikes
+    else:
+        pops = sim.populations
+        if population not in pops:
+            raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
+        spikes = pops[population].spikes
+    dt = float(getattr(estimator, "dt", 1.0))
+    fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
+    return fit(spikes, directions, window=window, dt=dt, units=units, **kwargs)

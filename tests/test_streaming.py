@@ -1,0 +1,54 @@
+"""Streaming decoding gives the batch simulation's per-step outputs."""
+
+import numpy as np
+import pytest
+
+from motorsrnn import SpikingRNNClassifier
+from motorsrnn.datasets import make_center_out
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    d = make_center_out(n_trials=64, n_neurons=10, random_state=0)
+    clf = SpikingRNNClassifier(architecture="motorsrnn", n_hidden=24, max_epochs=2, random_state=0).fit(d.X, d.y)
+    return clf, d
+
+
+def test_bin_by_bin_equals_decision_path(fitted):
+    clf, d = fitted
+    path = clf.decision_path(d.X[:3])
+    decoder = clf.stream()
+    for trial in range(3):
+        decoder.reset()
+        for t in range(d.X.shape[1]):
+            proba = decoder.step(d.X[trial, t])
+            np.testing.assert_array_equal(decoder.logits, path[trial, t])
+            assert proba.shape == (4,) and abs(proba.sum() - 1) < 1e-5
+        assert decoder.n_steps == d.X.shape[1]
+        assert decoder.predict() == clf.predict(d.X[trial : trial + 1])[0]
+
+
+def test_chunks_equal_single_bins(fitted):
+    clf, d = fitted
+    a, b = clf.stream(), clf.stream()
+    a.step(d.X[0, :20])
+    for t in range(20):
+        b.step(d.X[0, t])
+    np.testing.assert_array_equal(a.logits, b.logits)
+    assert a.n_steps == 20
+
+
+def test_decoder_keeps_its_own_weights_and_validates(fitted):
+    clf, d = fitted
+    decoder = clf.stream()
+    before = decoder.step(d.X[0, 0])
+    other = SpikingRNNClassifier(n_hidden=4, max_epochs=1, random_state=1).fit(d.X, d.y)
+    decoder.reset()
+    np.testing.assert_array_equal(decoder.step(d.X[0, 0]), before)
+    assert other.stream().n_steps == 0
+    with pytest.raises(ValueError, match=r"shape \(10,\)"):
+        decoder.step(np.zeros(11))
+    with pytest.raises(ValueError, match="non-negative"):
+        decoder.step(-np.ones(10))
+    with pytest.raises(ValueError, match="finite"):
+        decoder.step(np.full(10, np.nan))
