@@ -1,0 +1,43 @@
+"""Run every benchmark of the repository and write BENCHMARKS.md from their output.
+
+    python benchmarks/run_all.py            # writes BENCHMARKS.md (takes a few minutes)
+
+Each benchmark is a script of its own (see their docstrings); this file only runs them one after
+the other, on an otherwise idle machine, and pastes what they print under the command that printed
+it. Nothing in BENCHMARKS.md is typed by hand.
+"""
+
+import platform
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = [
+    ("Training step (forward + backward + Adam) on the workloads of the spec", ["bench_training.py"]),
+    ("Streaming inference latency (256-unit network, one 1 ms bin per call)", ["bench_stream.py"]),
+    ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
+]
+
+
+def main() -> int:
+    parts = [
+        "# Benchmarks\n",
+        f"Written by `python benchmarks/run_all.py` on {date.today().isoformat()}: {platform.machine()}, "
+        f"Python {platform.python_version()}, 2 threads unless stated. Each section is the output of the "
+        "command above it, pasted unchanged.\n",
+        "Peers (snnTorch, a plain PyTorch loop) are not part of these runs yet.\n",
+    ]
+    for title, script in RUNS:
+        cmd = [sys.executable, str(HERE / script[0]), *script[1:]]
+        print("running", " ".join(script), flush=True)
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        parts.append(f"## {title}\n\n```\npython benchmarks/{' '.join(script)}\n```\n\n```\n{out.strip()}\n```\n")
+    (HERE.parent / "BENCHMARKS.md").write_text("\n".join(parts))
+    print("wrote BENCHMARKS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
