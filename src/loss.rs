@@ -102,6 +102,57 @@ pub fn cross_entropy<T: Real>(logits: &[T], y: &[usize], n_out: usize, scale: T,
     (total, correct)
 }
 
+/// Squared error of `nb` rows of `n_out` predictions against `target(b, c)`: returns the sum over
+/// rows of the row's mean squared error, and writes `scale * d(that sum)/dpred` to `grad`.
+pub fn mse_rows<T: Real>(
+    pred: &[T],
+    target: impl Fn(usize, usize) -> T,
+    nb: usize,
+    n_out: usize,
+    scale: T,
+    grad: &mut [T],
+) -> f64 {
+    let inv = T::one() / T::c(n_out as f64);
+    let mut total = 0.0;
+    for b in 0..nb {
+        for c in 0..n_out {
+            let d = pred[b * n_out + c] - target(b, c);
+            total += (d * d * inv).f64();
+            grad[b * n_out + c] = scale * T::c(2.0) * d * inv;
+        }
+    }
+    total
+}
+
+/// Squared error of the traces `o` (`[t][b][k]`) against `target(t, b, c)`: returns the sum over
+/// trials of each trial's mean (over steps and outputs) squared error, and writes
+/// `scale * d(that sum)/dO[t]` to `d_o`.
+pub fn mse_steps<T: Real>(
+    o: &[T],
+    target: impl Fn(usize, usize, usize) -> T,
+    steps: usize,
+    nb: usize,
+    n_out: usize,
+    scale: T,
+    d_o: &mut Vec<T>,
+) -> f64 {
+    d_o.clear();
+    d_o.resize(steps * nb * n_out, T::zero());
+    let inv = T::one() / T::c((steps * n_out) as f64);
+    let mut total = 0.0;
+    for t in 0..steps {
+        for b in 0..nb {
+            for c in 0..n_out {
+                let i = (t * nb + b) * n_out + c;
+                let d = o[i] - target(t, b, c);
+                total += (d * d * inv).f64();
+                d_o[i] = scale * T::c(2.0) * d * inv;
+            }
+        }
+    }
+    total
+}
+
 /// Spreads `dL/dlogits` back onto the traces: `d_o[t][b][k] = dL/dO[t]`.
 pub fn trace_grad<T: Real>(
     dlogits: &[T],
@@ -158,6 +209,21 @@ mod tests {
                 / 2e-6;
             assert!((fd - g[i]).abs() < 1e-8, "{i}: {fd} vs {}", g[i]);
         }
+    }
+
+    #[test]
+    fn mse_values_and_gradients() {
+        let pred = [1.0f64, 2.0, -1.0, 0.5];
+        let mut g = [0.0; 4];
+        let l = mse_rows(&pred, |b, c| (b + c) as f64, 2, 2, 0.5, &mut g);
+        // row 0: (1-0)^2, (2-1)^2 -> mean 1; row 1: (-1-1)^2, (0.5-2)^2 -> mean 3.125
+        assert!((l - 4.125).abs() < 1e-12);
+        assert_eq!(g, [0.5, 0.5, -1.0, -0.75]);
+        let o = [1.0f64, 3.0]; // steps=2, nb=1, k=1
+        let mut d = Vec::new();
+        let l = mse_steps(&o, |t, _, _| t as f64, 2, 1, 1, 1.0, &mut d);
+        assert!((l - (1.0 + 4.0) / 2.0).abs() < 1e-12);
+        assert_eq!(d, vec![1.0, 2.0]);
     }
 
     #[test]

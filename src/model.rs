@@ -9,7 +9,7 @@ use crate::params::ParamSet;
 use crate::real::Real;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 use rayon::prelude::*;
 
 /// A network: description, compiled topology, parameters, masks.
@@ -21,6 +21,38 @@ pub struct Model<T: Real> {
     /// Fixed 0/1 masks of sparse projections (`None` = dense).
     pub masks: Vec<Option<Array2<T>>>,
     pub consts: Constants<T>,
+}
+
+/// What the readout is trained to produce.
+#[derive(Debug, Clone, Copy)]
+pub enum Targets<'a, T> {
+    /// One class index per trial: cross-entropy of the window logits.
+    Classes(&'a [usize]),
+    /// One vector per trial, `(n_trials, n_outputs)`: mean squared error of the window logits.
+    Trials(ArrayView2<'a, T>),
+    /// One vector per trial and step, `(n_trials, n_steps, n_outputs)`: mean squared error of `O[t]`.
+    Steps(ArrayView3<'a, T>),
+}
+
+impl<T: Real> Targets<'_, T> {
+    /// Number of trials.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes(c) => c.len(),
+            Targets::Trials(a) => a.nrows(),
+            Targets::Steps(a) => a.dim().0,
+        }
+    }
+
+    /// True when there are no trials.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True for classification.
+    pub fn is_classes(&self) -> bool {
+        matches!(self, Targets::Classes(_))
+    }
 }
 
 /// What [`Model::simulate`] returns, per population in the order of the spec.
@@ -86,12 +118,40 @@ impl<T: Real> Model<T> {
         Ok(())
     }
 
-    fn check_labels(&self, ev: &InputEvents<T>, y: &[usize]) -> Result<()> {
+    /// Checks that targets fit the data and the readout (trials, steps, outputs, finite values).
+    pub fn check_targets(&self, ev: &InputEvents<T>, y: &Targets<T>) -> Result<()> {
         if y.len() != ev.n_trials {
-            return Err(invalid!("X has {} trials but y has {} labels", ev.n_trials, y.len()));
+            return Err(invalid!("X has {} trials but y has {} targets", ev.n_trials, y.len()));
         }
-        if let Some(bad) = y.iter().find(|&&c| c >= self.topo.n_outputs) {
-            return Err(invalid!("class index {bad} out of range for {} outputs", self.topo.n_outputs));
+        let k = self.topo.n_outputs;
+        match y {
+            Targets::Classes(c) => {
+                if let Some(bad) = c.iter().find(|&&c| c >= k) {
+                    return Err(invalid!("class index {bad} out of range for {k} outputs"));
+                }
+            }
+            Targets::Trials(a) => {
+                if a.ncols() != k {
+                    return Err(invalid!("y has {} outputs per trial, the readout has {k}", a.ncols()));
+                }
+            }
+            Targets::Steps(a) => {
+                let (_, steps, outs) = a.dim();
+                if steps != ev.n_steps || outs != k {
+                    return Err(invalid!(
+                        "y has shape (n_trials, {steps}, {outs}); expected (n_trials, {}, {k}) (one target per time step of X)",
+                        ev.n_steps
+                    ));
+                }
+            }
+        }
+        let finite = match y {
+            Targets::Classes(_) => true,
+            Targets::Trials(a) => a.iter().all(|v| v.is_finite()),
+            Targets::Steps(a) => a.iter().all(|v| v.is_finite()),
+        };
+        if !finite {
+            return Err(invalid!("y contains NaN or infinite values"));
         }
         Ok(())
     }
@@ -99,6 +159,15 @@ impl<T: Real> Model<T> {
     /// Logits after each step, `(n_trials, n_steps, n_outputs)`; the last step holds the logits
     /// of the whole window (running mean or max of `O[t]`, or `O[t]`, as the readout mode says).
     pub fn logits_per_step(&self, ev: &InputEvents<T>) -> Result<Array3<T>> {
+        self.readout(ev, false)
+    }
+
+    /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
+    pub fn traces(&self, ev: &InputEvents<T>) -> Result<Array3<T>> {
+        self.readout(ev, true)
+    }
+
+    fn readout(&self, ev: &InputEvents<T>, raw: bool) -> Result<Array3<T>> {
         self.check_input(ev)?;
         let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
         let trials: Vec<usize> = (0..n).collect();
@@ -109,6 +178,9 @@ impl<T: Real> Model<T> {
                 || Workspace::new(&self.topo, CHUNK),
                 |ws, chunk| {
                     forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, false);
+                    if raw {
+                        return ws.tape.o.clone();
+                    }
                     let mut per = vec![T::zero(); steps * chunk.len() * k];
                     loss::logits_per_step(&ws.tape.o, steps, chunk.len(), k, self.topo.mode, &mut per);
                     per
@@ -182,11 +254,11 @@ impl<T: Real> Model<T> {
     /// Forward, cross-entropy and backward for `trials`, each chunk in its own workspace, run in
     /// parallel; the chunks' gradients are then added in chunk order into `total` (so the result
     /// does not depend on the number of threads). The loss is the mean over `trials`.
-    /// Returns the summed loss and the number of correctly classified trials.
+    /// Returns the summed loss and the number of correctly classified trials (0 for regression).
     pub fn batch_grad(
         &self,
         ev: &InputEvents<T>,
-        y: &[usize],
+        y: &Targets<T>,
         trials: &[usize],
         workspaces: &mut [Workspace<T>],
         total: &mut ParamSet<T>,
@@ -194,21 +266,13 @@ impl<T: Real> Model<T> {
         let parts = chunks(trials);
         assert!(workspaces.len() >= parts.len(), "not enough workspaces");
         let scale = T::one() / T::c(trials.len() as f64);
-        let (steps, k) = (ev.n_steps, self.topo.n_outputs);
-        let mode = self.topo.mode;
+        let steps = ev.n_steps;
         let stats: Vec<(f64, usize)> = workspaces[..parts.len()]
             .par_iter_mut()
             .zip(parts.par_iter())
             .map(|(ws, chunk)| {
-                let nb = chunk.len();
                 forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, true);
-                let mut logits = vec![T::zero(); nb * k];
-                let mut arg = vec![0usize; nb * k];
-                let mut dlogits = vec![T::zero(); nb * k];
-                loss::logits(&ws.tape.o, steps, nb, k, mode, &mut logits, &mut arg);
-                let ys: Vec<usize> = chunk.iter().map(|&i| y[i]).collect();
-                let (l, correct) = loss::cross_entropy(&logits, &ys, k, scale, &mut dlogits);
-                loss::trace_grad(&dlogits, steps, nb, k, mode, &arg, &mut ws.d_o);
+                let (l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
                 backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
                 (l, correct)
             })
@@ -221,10 +285,43 @@ impl<T: Real> Model<T> {
         stats.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c))
     }
 
-    /// Mean cross-entropy over all trials and its gradient (no regularisation terms).
-    pub fn loss_and_grad(&self, ev: &InputEvents<T>, y: &[usize]) -> Result<(f64, ParamSet<T>)> {
+    /// The task loss of a chunk's traces `o` (`[t][b][k]`), summed over its trials, the number of
+    /// correct classifications, and `scale * dloss/dO[t]` written to `d_o`.
+    fn loss_grad_of_traces(
+        &self,
+        o: &[T],
+        y: &Targets<T>,
+        chunk: &[usize],
+        steps: usize,
+        scale: T,
+        d_o: &mut Vec<T>,
+    ) -> (f64, usize) {
+        let (nb, k, mode) = (chunk.len(), self.topo.n_outputs, self.topo.mode);
+        if let Targets::Steps(a) = y {
+            let l = loss::mse_steps(o, |t, b, c| a[[chunk[b], t, c]], steps, nb, k, scale, d_o);
+            return (l, 0);
+        }
+        let mut logits = vec![T::zero(); nb * k];
+        let mut arg = vec![0usize; nb * k];
+        let mut dlogits = vec![T::zero(); nb * k];
+        loss::logits(o, steps, nb, k, mode, &mut logits, &mut arg);
+        let out = match y {
+            Targets::Classes(c) => {
+                let ys: Vec<usize> = chunk.iter().map(|&i| c[i]).collect();
+                loss::cross_entropy(&logits, &ys, k, scale, &mut dlogits)
+            }
+            Targets::Trials(a) => (loss::mse_rows(&logits, |b, c| a[[chunk[b], c]], nb, k, scale, &mut dlogits), 0),
+            Targets::Steps(_) => unreachable!("handled above"),
+        };
+        loss::trace_grad(&dlogits, steps, nb, k, mode, &arg, d_o);
+        out
+    }
+
+    /// Mean task loss over all trials and its gradient (no regularisation terms): cross-entropy
+    /// for classes, mean squared error for continuous targets.
+    pub fn loss_and_grad(&self, ev: &InputEvents<T>, y: &Targets<T>) -> Result<(f64, ParamSet<T>)> {
         self.check_input(ev)?;
-        self.check_labels(ev, y)?;
+        self.check_targets(ev, y)?;
         if ev.n_trials == 0 {
             return Err(invalid!("X has no trials"));
         }
@@ -236,15 +333,25 @@ impl<T: Real> Model<T> {
         Ok((l / ev.n_trials as f64, g))
     }
 
-    /// Mean loss and accuracy without gradients (validation).
-    pub fn evaluate(&self, ev: &InputEvents<T>, y: &[usize]) -> Result<(f64, f64)> {
-        self.check_labels(ev, y)?;
-        let logits = self.logits(ev)?;
-        let k = self.topo.n_outputs;
-        let mut d = vec![T::zero(); ev.n_trials * k];
-        let (l, c) = loss::cross_entropy(logits.as_slice().expect("standard layout"), y, k, T::one(), &mut d);
+    /// Mean task loss and, for classes, accuracy, without gradients (validation).
+    pub fn evaluate(&self, ev: &InputEvents<T>, y: &Targets<T>) -> Result<(f64, Option<f64>)> {
+        self.check_input(ev)?;
+        self.check_targets(ev, y)?;
+        let trials: Vec<usize> = (0..ev.n_trials).collect();
+        let steps = ev.n_steps;
+        let parts: Vec<(f64, usize)> = chunks(&trials)
+            .into_par_iter()
+            .map_init(
+                || (Workspace::new(&self.topo, CHUNK), Vec::new()),
+                |(ws, d_o), chunk| {
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, false);
+                    self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, T::one(), d_o)
+                },
+            )
+            .collect();
+        let (l, c) = parts.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c));
         let n = ev.n_trials.max(1) as f64;
-        Ok((l / n, c as f64 / n))
+        Ok((l / n, y.is_classes().then_some(c as f64 / n)))
     }
 
     /// Parameters by name, in the public layout: projection matrices `(n_target, n_source)` under

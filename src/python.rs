@@ -5,7 +5,7 @@
 //! batches.
 
 use crate::error::Error;
-use crate::model::Model;
+use crate::model::{Model, Targets};
 use crate::modelfile;
 use crate::spikes::InputEvents;
 use crate::topology::NetworkSpec;
@@ -68,6 +68,41 @@ impl Spikes<'_> {
                 let v = a.as_array();
                 run(py, n_threads, || InputEvents::from_dense(v))
             }
+        }
+    }
+}
+
+/// Targets as Python passes them: int64 class indices, or float32 values per trial or per step.
+#[derive(FromPyObject)]
+enum PyTargets<'py> {
+    Classes(PyReadonlyArray1<'py, i64>),
+    Trials(PyReadonlyArray2<'py, f32>),
+    Steps(PyReadonlyArray3<'py, f32>),
+}
+
+/// Owned class indices, or borrowed continuous targets.
+enum TargetData<'py> {
+    Classes(Vec<usize>),
+    Trials(numpy::ndarray::ArrayView2<'py, f32>),
+    Steps(numpy::ndarray::ArrayView3<'py, f32>),
+}
+
+impl<'py> PyTargets<'py> {
+    fn data<'a>(&'a self) -> PyResult<TargetData<'a>> {
+        Ok(match self {
+            PyTargets::Classes(y) => TargetData::Classes(labels(y)?),
+            PyTargets::Trials(a) => TargetData::Trials(a.as_array()),
+            PyTargets::Steps(a) => TargetData::Steps(a.as_array()),
+        })
+    }
+}
+
+impl TargetData<'_> {
+    fn targets(&self) -> Targets<'_, f32> {
+        match self {
+            TargetData::Classes(c) => Targets::Classes(c),
+            TargetData::Trials(a) => Targets::Trials(a.view()),
+            TargetData::Steps(a) => Targets::Steps(a.view()),
         }
     }
 }
@@ -198,6 +233,13 @@ impl Network {
         Ok((Network { model }, meta))
     }
 
+    /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
+    fn traces<'py>(&self, py: Python<'py>, x: Spikes<'py>, n_threads: usize) -> PyResult<Bound<'py, PyArray3<f32>>> {
+        let ev = x.events(py, n_threads)?;
+        let m = &self.model;
+        Ok(run(py, n_threads, || m.traces(&ev))?.into_pyarray(py))
+    }
+
     /// Logits after each step, `(n_trials, n_steps, n_outputs)`.
     fn logits_per_step<'py>(
         &self,
@@ -236,13 +278,13 @@ impl Network {
         &self,
         py: Python<'py>,
         x: Spikes<'py>,
-        y: PyReadonlyArray1<'py, i64>,
+        y: PyTargets<'py>,
         n_threads: usize,
     ) -> PyResult<(f64, Bound<'py, PyDict>)> {
         let ev = x.events(py, n_threads)?;
-        let y = labels(&y)?;
+        let y = y.data()?;
         let m = &self.model;
-        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y))?;
+        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets()))?;
         Ok((loss, weights_dict(py, m, &g)?))
     }
 
@@ -296,9 +338,9 @@ impl Network {
         &mut self,
         py: Python<'py>,
         x: Spikes<'py>,
-        y: PyReadonlyArray1<'py, i64>,
+        y: PyTargets<'py>,
         x_val: Option<Spikes<'py>>,
-        y_val: Option<PyReadonlyArray1<'py, i64>>,
+        y_val: Option<PyTargets<'py>>,
         config_json: &str,
         n_threads: usize,
         callback: Option<Py<PyAny>>,
@@ -307,9 +349,13 @@ impl Network {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
         let ev = x.events(py, n_threads)?;
-        let y = labels(&y)?;
-        let val = match (x_val, y_val) {
-            (Some(xv), Some(yv)) => Some((xv.events(py, n_threads)?, labels(&yv)?)),
+        let y = y.data()?;
+        let y_val_data = match &y_val {
+            Some(yv) => Some(yv.data()?),
+            None => None,
+        };
+        let val = match (x_val, y_val_data) {
+            (Some(xv), Some(yv)) => Some((xv.events(py, n_threads)?, yv)),
             _ => None,
         };
         let mut monitor = PyMonitor { callback, error: None, snapshots };
@@ -321,8 +367,8 @@ impl Network {
         let mon = &mut monitor;
         let result = py.detach(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                let val = val.as_ref().map(|(x, y)| train::Data { x, y });
-                train::fit(model, train::Data { x: &ev, y: &y }, val, &cfg, &pool, mon)
+                let val = val.as_ref().map(|(x, y)| train::Data { x, y: y.targets() });
+                train::fit(model, train::Data { x: &ev, y: y.targets() }, val, &cfg, &pool, mon)
             }))
         });
         let report = match result {

@@ -3,7 +3,7 @@
 
 use crate::error::{invalid, Result};
 use crate::forward::{Workspace, CHUNK};
-use crate::model::Model;
+use crate::model::{Model, Targets};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -73,8 +73,8 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Mean cross-entropy over the epoch's batches (weights changing during the epoch).
     pub loss: f64,
-    /// Fraction of training trials classified correctly during the epoch.
-    pub accuracy: f64,
+    /// Fraction of training trials classified correctly during the epoch (classification only).
+    pub accuracy: Option<f64>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
     /// Mean gradient norm over the epoch's batches (before clipping).
@@ -119,10 +119,10 @@ pub trait Monitor<T: Real> {
 pub struct Silent;
 impl<T: Real> Monitor<T> for Silent {}
 
-/// Labelled data as events.
+/// Data as events with their targets.
 pub struct Data<'a, T> {
     pub x: &'a InputEvents<T>,
-    pub y: &'a [usize],
+    pub y: Targets<'a, T>,
 }
 
 /// Trains `model` in place. Parallel parts run in the caller's rayon pool (`pool.install`).
@@ -137,15 +137,16 @@ pub fn fit<T: Real>(
 ) -> Result<TrainReport> {
     cfg.validate()?;
     model.check_input(train.x)?;
-    if train.y.len() != train.x.n_trials {
-        return Err(invalid!("X has {} trials but y has {} labels", train.x.n_trials, train.y.len()));
-    }
+    model.check_targets(train.x, &train.y)?;
     if train.x.n_trials == 0 {
         return Err(invalid!("no training trials"));
     }
     if let Some(v) = &val {
         model.check_input(v.x)?;
-        model.evaluate(v.x, v.y)?; // validates labels
+        model.check_targets(v.x, &v.y)?;
+        if v.y.is_classes() != train.y.is_classes() {
+            return Err(invalid!("validation targets must be of the same kind as the training targets"));
+        }
     }
     if cfg.early_stopping && val.is_none() {
         return Err(invalid!("early_stopping needs validation data"));
@@ -168,7 +169,7 @@ pub fn fit<T: Real>(
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum) = (0.0, 0usize, 0.0);
         for (bi, trials) in order.chunks(batch).enumerate() {
-            let (l, c) = pool.install(|| model.batch_grad(train.x, train.y, trials, &mut wss, &mut grad));
+            let (l, c) = pool.install(|| model.batch_grad(train.x, &train.y, trials, &mut wss, &mut grad));
             if !l.is_finite() || !grad.is_finite() {
                 stop = StopReason::Diverged { epoch, batch: bi };
                 break 'epochs;
@@ -189,15 +190,15 @@ pub fn fit<T: Real>(
         }
         let (val_loss, val_accuracy) = match &val {
             Some(v) => {
-                let (l, a) = pool.install(|| model.evaluate(v.x, v.y))?;
-                (Some(l), Some(a))
+                let (l, a) = pool.install(|| model.evaluate(v.x, &v.y))?;
+                (Some(l), a)
             }
             None => (None, None),
         };
         let rec = EpochRecord {
             epoch,
             loss: loss_sum / n as f64,
-            accuracy: correct as f64 / n as f64,
+            accuracy: train.y.is_classes().then_some(correct as f64 / n as f64),
             val_loss,
             val_accuracy,
             grad_norm: norm_sum / n_batches as f64,

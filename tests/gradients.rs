@@ -6,7 +6,7 @@
 //! 2. Determinism: the gradient and a whole training run are bit-identical for 1, 2 and 3 threads.
 
 use motorsrnn::forward::CHUNK;
-use motorsrnn::model::Model;
+use motorsrnn::model::{Model, Targets};
 use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
 use motorsrnn::params::ParamSet;
 use motorsrnn::spikes::InputEvents;
@@ -78,12 +78,32 @@ fn two_population_spec(n_in: usize, n_out: usize) -> NetworkSpec {
     }
 }
 
+/// Which loss the finite-difference check differentiates.
+#[derive(Clone, Copy)]
+enum Task {
+    Classes,
+    Trials,
+    Steps,
+}
+
 /// Compares BPTT with central differences on every entry of every tensor (small networks).
 fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
+    check_fd_task(spec, seed, tol, Task::Classes)
+}
+
+fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
     let model = Model::<f64>::new(spec, seed).unwrap();
     let x = random_input(5, 12, model.topo.n_inputs, 0.3, seed + 1);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
-    let y: Vec<usize> = (0..5).map(|i| i % model.topo.n_outputs).collect();
+    let k = model.topo.n_outputs;
+    let classes: Vec<usize> = (0..5).map(|i| i % k).collect();
+    let trials = ndarray::Array2::from_shape_fn((5, k), |(i, c)| ((i * 3 + c) % 5) as f64 * 0.3 - 0.5);
+    let steps = ndarray::Array3::from_shape_fn((5, 12, k), |(i, t, c)| ((i + t + 2 * c) as f64 * 0.7).sin());
+    let y = match task {
+        Task::Classes => Targets::Classes(&classes),
+        Task::Trials => Targets::Trials(trials.view()),
+        Task::Steps => Targets::Steps(steps.view()),
+    };
     let (_, g) = model.loss_and_grad(&ev, &y).unwrap();
     let h = 1e-6;
     let mut worst: f64 = 0.0;
@@ -114,8 +134,8 @@ fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
             plus.params.slices_mut()[tensor][i] += h;
             let mut minus = model.clone();
             minus.params.slices_mut()[tensor][i] -= h;
-            let lp = plus.loss_and_grad(&ev, &y).unwrap().0;
-            let lm = minus.loss_and_grad(&ev, &y).unwrap().0;
+            let lp = plus.evaluate(&ev, &y).unwrap().0;
+            let lm = minus.evaluate(&ev, &y).unwrap().0;
             let fd = (lp - lm) / (2.0 * h);
             let bp = g.slices()[tensor][i];
             let err = (fd - bp).abs() / (1e-3 + fd.abs().max(bp.abs()));
@@ -171,6 +191,18 @@ fn fd_zero_reset_and_readout_modes() {
 }
 
 #[test]
+fn fd_regression_losses() {
+    for (task, mode) in
+        [(Task::Steps, ReadoutMode::Mean), (Task::Trials, ReadoutMode::Mean), (Task::Trials, ReadoutMode::Last)]
+    {
+        let mut spec = two_population_spec(4, 2);
+        spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+        spec.readout = mode;
+        check_fd_task(spec, 17, 1e-5, task);
+    }
+}
+
+#[test]
 fn fd_multi_population_with_feedback_and_masks() {
     let mut spec = two_population_spec(4, 3);
     spec.surrogate = smooth(SurrogateKind::FastSigmoid, 3.0);
@@ -193,8 +225,8 @@ fn detached_reset_changes_only_the_reset_path() {
     let x = random_input(5, 12, 4, 0.3, 4);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
     let y = [0, 1, 2, 0, 1];
-    let (l1, g1) = full.loss_and_grad(&ev, &y).unwrap();
-    let (l2, g2) = detached.loss_and_grad(&ev, &y).unwrap();
+    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y)).unwrap();
+    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y)).unwrap();
     assert_eq!(l1, l2, "detaching changes gradients, not the forward pass");
     let diff: f64 =
         g1.slices().iter().zip(g2.slices()).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum();
@@ -230,9 +262,9 @@ fn gradient_and_training_identical_for_any_thread_count() {
     let mut results = Vec::new();
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &y).unwrap());
+        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y)).unwrap());
         let mut m = model.clone();
-        let report = fit(&mut m, Data { x: &ev, y: &y }, None, &cfg, &pool, &mut Silent).unwrap();
+        let report = fit(&mut m, Data { x: &ev, y: Targets::Classes(&y) }, None, &cfg, &pool, &mut Silent).unwrap();
         results.push((loss, g, m.params, report.history));
     }
     assert!(results[0].1.slices().iter().any(|s| s.iter().any(|v| *v != 0.0)));
@@ -272,9 +304,10 @@ fn training_learns_a_separable_task() {
         tol: 1e-4,
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let (l0, a0) = model.evaluate(&ev, &y).unwrap();
-    let report = fit(&mut model, Data { x: &ev, y: &y }, None, &cfg, &pool, &mut Silent).unwrap();
-    let (l1, a1) = model.evaluate(&ev, &y).unwrap();
+    let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
+    let report = fit(&mut model, Data { x: &ev, y: Targets::Classes(&y) }, None, &cfg, &pool, &mut Silent).unwrap();
+    let (l1, a1) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
+    let (a0, a1) = (a0.unwrap(), a1.unwrap());
     assert_eq!(report.history.len(), 30);
     assert!(l1 < 0.5 * l0, "loss {l0} -> {l1}");
     assert!(a1 >= 0.95 && a1 > a0, "accuracy {a0} -> {a1}");

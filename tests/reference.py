@@ -77,11 +77,31 @@ def forward(params, X, cfg, record=False):
     if record:
         return np.stack(Us, 1), np.stack(Ss, 1), np.stack(Os, 1)
     Ost = anp.stack(Os, axis=1)
+    if cfg["readout"] == "__traces__":
+        return Ost
     if cfg["readout"] == "mean":
         return anp.mean(Ost, axis=1)
     if cfg["readout"] == "last":
         return Ost[:, -1, :]
     return anp.max(Ost, axis=1)
+
+
+def traces(params, X, cfg):
+    """The readout traces O[t], (n, T, K), differentiably."""
+    cfg = dict(cfg, readout="__traces__")
+    return forward(params, X, cfg)
+
+
+def mse(params, X, y, cfg):
+    """Mean squared error of the traces (y per step, 3-D) or of the window logits (y 2-D)."""
+    out = traces(params, X, cfg) if y.ndim == 3 else forward(params, X, cfg)
+    return anp.mean((out - y) ** 2)
+
+
+def mse_and_grad(params, X, y, cfg):
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    X = np.asarray(X, dtype=np.float64)
+    return float(mse(params, X, y, cfg)), grad(mse)(params, X, y, cfg)
 
 
 def loss(params, X, y, cfg):

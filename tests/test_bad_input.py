@@ -175,5 +175,5 @@ def test_core_rejects_bad_topology_and_options_with_exceptions():
         net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, -1]), 1)
     with pytest.raises(ValueError, match="class index 5 out of range"):
         net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 5]), 1)
-    with pytest.raises(ValueError, match="X has 2 trials but y has 3 labels"):
+    with pytest.raises(ValueError, match="X has 2 trials but y has 3 targets"):
         net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 1, 1]), 1)

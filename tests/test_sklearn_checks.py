@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor
 
 EXPECTED_FAILED = {
     "SpikingRNNClassifier": {
@@ -14,7 +14,7 @@ EXPECTED_FAILED = {
 
 
 @parametrize_with_checks(
-    [SpikingRNNClassifier(random_state=0), PoissonNaiveBayes()],
+    [SpikingRNNClassifier(random_state=0), SpikingRNNRegressor(random_state=0), PoissonNaiveBayes()],
     expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible(estimator, check):

@@ -8,6 +8,8 @@ Public names
 ------------
 SpikingRNNClassifier
     Spiking recurrent classifier of spike-count windows (``fit`` / ``predict``).
+SpikingRNNRegressor
+    The same network trained on continuous targets per time step or per trial.
 PoissonNaiveBayes
     Count-based baseline decoder.
 load
@@ -19,7 +21,7 @@ ModelFileError, TopologyError, TrainingDivergedError
 from ._core import FORMAT_VERSION, ModelFileError, TopologyError
 from ._core import __version__ as _core_version
 from .baselines import PoissonNaiveBayes
-from .estimators import SpikingRNNClassifier, TrainingDivergedError, load
+from .estimators import SpikingRNNClassifier, SpikingRNNRegressor, TrainingDivergedError, load
 
 __version__ = _core_version
 
@@ -28,6 +30,7 @@ __all__ = [
     "ModelFileError",
     "PoissonNaiveBayes",
     "SpikingRNNClassifier",
+    "SpikingRNNRegressor",
     "TopologyError",
     "TrainingDivergedError",
     "__version__",

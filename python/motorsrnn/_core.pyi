@@ -23,6 +23,8 @@ class ModelFileError(ValueError): ...
 class TopologyError(ValueError): ...
 
 _Spikes = npt.NDArray[np.uint8] | npt.NDArray[np.float32] | npt.NDArray[np.float64]
+# int64 class indices (n_trials,), or float32 targets (n_trials, n_outputs) / (n_trials, n_steps, n_outputs)
+_Targets = npt.NDArray[np.int64] | npt.NDArray[np.float32]
 
 @final
 class Network:
@@ -33,11 +35,12 @@ class Network:
     @staticmethod
     def from_bytes(data: bytes) -> Tuple[Network, str]: ...
     def logits_per_step(self, x: _Spikes, n_threads: int) -> npt.NDArray[np.float32]: ...
+    def traces(self, x: _Spikes, n_threads: int) -> npt.NDArray[np.float32]: ...
     def simulate(
         self, x: _Spikes, membrane: bool, n_threads: int
     ) -> Tuple[List[npt.NDArray[np.uint8]], Optional[List[npt.NDArray[np.float32]]], npt.NDArray[np.float32]]: ...
     def loss_and_grad(
-        self, x: _Spikes, y: npt.NDArray[np.int64], n_threads: int
+        self, x: _Spikes, y: _Targets, n_threads: int
     ) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]: ...
     def get_weights(self) -> Dict[str, npt.NDArray[np.float32]]: ...
     def set_weight(self, name: str, value: npt.NDArray[np.float32]) -> None: ...
@@ -47,9 +50,9 @@ class Network:
     def fit(
         self,
         x: _Spikes,
-        y: npt.NDArray[np.int64],
+        y: _Targets,
         x_val: Optional[_Spikes],
-        y_val: Optional[npt.NDArray[np.int64]],
+        y_val: Optional[_Targets],
         config_json: str,
         n_threads: int,
         callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,

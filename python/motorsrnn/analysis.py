@@ -9,6 +9,12 @@ energy
     beside dense, GRU and LSTM networks of comparable size (the comparison of the motorSRNN paper).
 add_poisson_noise
     Add Poisson noise spikes to every channel, or append pure-noise "neighbour" channels.
+trajectories
+    Trial-averaged population trajectories per condition in the top principal components.
+similarity
+    CCA or Procrustes similarity of two populations' condition-averaged activity.
+weight_vs_pd_difference
+    Connection weights against the preferred-direction difference of the connected units.
 
 Only NumPy and scikit-learn are needed (no plotting here).
 """
@@ -596,3 +602,427 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     if was_2d and out.shape[1] == 1:
         out = out[:, 0, :]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Population level: trajectories and their similarity
+# ---------------------------------------------------------------------------------------------
+def _gaussian_smooth(x, sigma_bins, axis):
+    """Gaussian smoothing along ``axis`` (kernel truncated at 4 sigma, edges renormalised)."""
+    if sigma_bins <= 0:
+        return x
+    half = max(1, int(np.ceil(4.0 * sigma_bins)))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_bins) ** 2)
+    x = np.moveaxis(x, axis, -1)
+    n = x.shape[-1]
+    ones = np.ones(n)
+    norm = np.convolve(ones, k, mode="full")[half : half + n]
+    flat = x.reshape(-1, n)
+    out = np.array([np.convolve(row, k, mode="full")[half : half + n] for row in flat]) / norm
+    return np.moveaxis(out.reshape(x.shape), -1, axis)
+
+
+def _pca(data2d, n_components):
+    """Centred PCA by SVD: (scores, components, explained_variance_ratio, mean); signs fixed so
+    that each component's largest-magnitude loading is positive."""
+    mean = data2d.mean(axis=0)
+    centred = data2d - mean
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    big = np.argmax(np.abs(vt), axis=1)
+    signs = np.sign(vt[np.arange(vt.shape[0]), big])
+    signs[signs == 0] = 1.0
+    vt *= signs[:, None]
+    u *= signs[None, :]
+    var = s**2
+    total = var.sum()
+    ratio = var / total if total > 0 else np.zeros_like(var)
+    k = n_components
+    return (u[:, :k] * s[:k]), vt[:k], ratio[:k], mean
+
+
+def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=1.0):
+    """Trial-averaged population trajectories per condition in the top principal components.
+
+    The activity of each unit is averaged over the trials of each condition (reach direction),
+    optionally smoothed in time with a Gaussian kernel, and the condition-averaged activity of all
+    conditions and time bins is reduced by PCA (centred on the grand mean, no scaling): the
+    population's trajectory for a direction is the path of its projection on the top components.
+
+    Parameters
+    ----------
+    activity : array-like of shape (n_trials, n_timesteps, n_units)
+        Spike counts per bin (recorded ``X`` or ``estimator.simulate(X).spikes``) or any finite
+        rates. Converted to rates in Hz (``count / (dt / 1000)``).
+    directions : array-like of shape (n_trials,)
+        Condition of each trial (class labels or angles; any hashable, sortable values).
+    n_components : int, default=3
+        Principal components kept, at most ``min(n_conditions * n_timesteps, n_units)``.
+    smoothing_ms : float or None, default=None
+        Standard deviation of the Gaussian smoothing kernel in ms (applied to the condition
+        averages; edges renormalised); None or 0: no smoothing.
+    dt : float, default=1.0
+        Bin width in ms.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        - ``trajectories``: (n_conditions, n_timesteps, n_components) projections;
+        - ``explained_variance_ratio``: (n_components,) share of the condition-averaged variance;
+        - ``components``: (n_components, n_units) unit loadings (unit-norm rows, each with its
+          largest loading positive);
+        - ``mean``: (n_units,) grand mean rate subtracted before projecting;
+        - ``condition_means``: (n_conditions, n_timesteps, n_units) smoothed averages in Hz
+          (the input of :func:`similarity`);
+        - ``conditions``: (n_conditions,) the sorted distinct conditions;
+        - ``n_trials``: (n_conditions,) trials per condition;
+        - ``times``: (n_timesteps,) bin start times in ms; ``dt``.
+
+    Raises
+    ------
+    ValueError
+        For activity that is not 3-D or not finite, a wrong number of directions, fewer than 2
+        conditions, ``n_components`` out of range, or negative ``smoothing_ms``.
+
+    Examples
+    --------
+    >>> from motorsrnn.analysis import trajectories
+    >>> from motorsrnn.datasets import make_center_out
+    >>> data = make_center_out(n_trials=200, random_state=0)
+    >>> traj = trajectories(data.X, data.y, n_components=3, smoothing_ms=5.0)
+    >>> traj.trajectories.shape
+    (4, 50, 3)
+    """
+    from sklearn.utils import check_array
+
+    dt = _check_real(dt, "dt", low=0, strict_low=True)
+    n_components = _check_int(n_components, "n_components", low=1)
+    sigma = 0.0 if smoothing_ms is None else _check_real(smoothing_ms, "smoothing_ms", low=0)
+    a = check_array(activity, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name="activity",
+                    ensure_2d=False)
+    if a.ndim != 3:
+        raise ValueError(
+            f"activity must be 3-D (n_trials, n_timesteps, n_units), got an array of shape {a.shape}"
+        )
+    d = np.asarray(directions)
+    if d.ndim != 1 or d.shape[0] != a.shape[0]:
+        raise ValueError(
+            f"directions must be 1-D with one condition per trial ({a.shape[0]}), got shape {d.shape}"
+        )
+    conditions, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+    if conditions.size < 2:
+        raise ValueError(f"directions contain {conditions.size} condition(s); trajectories need at least 2")
+    n_cond, n_t, n_units = conditions.size, a.shape[1], a.shape[2]
+    max_k = min(n_cond * n_t, n_units)
+    if n_components > max_k:
+        raise ValueError(
+            f"n_components must be <= min(n_conditions * n_timesteps, n_units) = {max_k}, got {n_components}"
+        )
+    onehot = np.zeros((n_cond, a.shape[0]))
+    onehot[inverse, np.arange(a.shape[0])] = 1.0 / counts[inverse]
+    means = (onehot @ a.reshape(a.shape[0], -1)).reshape(n_cond, n_t, n_units) * (1000.0 / dt)
+    means = _gaussian_smooth(means, sigma / dt, axis=1)
+    scores, comps, ratio, mean = _pca(means.reshape(-1, n_units), n_components)
+    return Bunch(
+        trajectories=scores.reshape(n_cond, n_t, n_components),
+        explained_variance_ratio=ratio,
+        components=comps,
+        mean=mean,
+        condition_means=means,
+        conditions=conditions,
+        n_trials=counts,
+        times=np.arange(n_t) * dt,
+        dt=dt,
+    )
+
+
+def _as_samples(x, name):
+    from sklearn.utils import check_array
+
+    arr = check_array(x, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name=name, ensure_2d=False)
+    if arr.ndim == 3:
+        arr = arr.reshape(-1, arr.shape[2])
+    elif arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be 3-D (n_conditions, n_timesteps, n_units) condition-averaged activity or 2-D "
+            f"(n_samples, n_units), got shape {arr.shape}"
+        )
+    return arr
+
+
+_SIMILARITY_METHODS = ("cca", "procrustes")
+
+
+def similarity(A, B, *, method="cca", n_components=None):
+    """Similarity of two populations' condition-averaged activity (e.g. recorded vs model).
+
+    Both arrays must cover the same conditions and time bins (in the same order); the numbers of
+    units may differ. Each is centred and reduced to its top ``n_components`` principal components
+    (PCA scores over the ``n_conditions * n_timesteps`` samples), which removes the arbitrary
+    choice of units, then compared:
+
+    - ``"cca"``: canonical correlation analysis of the two score matrices; the canonical
+      correlations are the cosines of the principal angles between the two column spaces
+      (singular values of ``Q_A^T Q_B`` with ``Q`` orthonormal bases from QR). ``score`` is their
+      mean, in ``[0, 1]``: 1 when one population's top-``k`` dynamics are a linear transform of
+      the other's (e.g. the same data in rotated coordinates).
+    - ``"procrustes"``: both score matrices are centred and scaled to unit Frobenius norm and the
+      best orthogonal map (rotation/reflection) of ``B`` onto ``A`` is found;
+      ``disparity = 1 - (sum of singular values of A^T B)^2`` is the remaining squared error, as
+      ``scipy.spatial.procrustes`` defines it (numpy only here). ``score = 1 - disparity``.
+      Stricter than CCA: it also requires the relative scale of the components to match.
+
+    Parameters
+    ----------
+    A, B : array-like of shape (n_conditions, n_timesteps, n_units_a / n_units_b)
+        Condition-averaged activity, e.g. ``trajectories(...).condition_means`` of recorded and of
+        model activity. 2-D arrays ``(n_samples, n_units)`` are accepted as already flattened.
+    method : {"cca", "procrustes"}, default="cca"
+    n_components : int or None, default=None
+        Principal components kept per population; None: ``min(10, n_units_a, n_units_b,
+        n_samples - 1)``.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``score`` (higher is more similar, at most 1), ``method``, ``n_components``, and
+        ``canonical_correlations`` (n_components,) for CCA or ``disparity`` for Procrustes.
+
+    Raises
+    ------
+    ValueError
+        Different numbers of samples (conditions x time bins), non-finite values, an unknown
+        method, ``n_components`` out of range, or a population without any variance.
+
+    Notes
+    -----
+    CCA with many components on few samples is trivially close to 1 (with ``k`` near the number
+    of samples, any two ``k``-dimensional subspaces overlap): keep ``n_components`` well below
+    ``n_conditions * n_timesteps`` and compare scores against a baseline, e.g. ``B`` with its
+    conditions or time bins shuffled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from motorsrnn.analysis import similarity
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.normal(size=(4, 50, 20))
+    >>> Q, _ = np.linalg.qr(rng.normal(size=(20, 20)))
+    >>> round(similarity(A, A @ Q, n_components=5).score, 6)
+    1.0
+    """
+    if not isinstance(method, str) or method not in _SIMILARITY_METHODS:
+        raise ValueError(f"method must be one of {_SIMILARITY_METHODS}, got {method!r}")
+    a, b = _as_samples(A, "A"), _as_samples(B, "B")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"A and B must cover the same conditions and time bins: A has {a.shape[0]} samples "
+            f"(n_conditions * n_timesteps), B has {b.shape[0]}"
+        )
+    n = a.shape[0]
+    max_k = min(a.shape[1], b.shape[1], n - 1)
+    if max_k < 1:
+        raise ValueError("need at least 2 samples (conditions x time bins) and 1 unit in A and B")
+    k = min(10, max_k) if n_components is None else _check_int(n_components, "n_components", low=1)
+    if k > max_k:
+        raise ValueError(f"n_components must be <= min(n_units_a, n_units_b, n_samples - 1) = {max_k}, got {k}")
+    for x, name in ((a, "A"), (b, "B")):
+        if not np.any(x - x.mean(axis=0)):
+            raise ValueError(f"{name} has no variance (constant activity): similarity is undefined")
+    sa = _pca(a, k)[0]
+    sb = _pca(b, k)[0]
+    if method == "cca":
+        qa, _ = np.linalg.qr(sa)
+        qb, _ = np.linalg.qr(sb)
+        cc = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)
+        return Bunch(score=float(cc.mean()), canonical_correlations=cc, method=method, n_components=k)
+    sa = sa - sa.mean(axis=0)
+    sb = sb - sb.mean(axis=0)
+    sa /= np.linalg.norm(sa)
+    sb /= np.linalg.norm(sb)
+    s = np.linalg.svd(sa.T @ sb, compute_uv=False)
+    disparity = float(max(0.0, 1.0 - s.sum() ** 2))
+    return Bunch(score=1.0 - disparity, disparity=disparity, method=method, n_components=k)
+
+
+# ---------------------------------------------------------------------------------------------
+# Circuit level: connection weights vs preferred-direction difference
+# ---------------------------------------------------------------------------------------------
+def _population_tuning(tuning_result, name, offset, size, total):
+    """Preferred directions and tuned flags of one population from a result or a dict of results."""
+    if isinstance(tuning_result, dict):
+        if name not in tuning_result:
+            raise ValueError(f"tuning_result has no entry for population {name!r}; it has {sorted(tuning_result)}")
+        r = tuning_result[name]
+        if r.n_neurons != size:
+            raise ValueError(f"tuning_result[{name!r}] has {r.n_neurons} units, population {name!r} has {size}")
+        return np.asarray(r.preferred_direction, dtype=np.float64), np.asarray(r.is_tuned, dtype=bool)
+    n = tuning_result.n_neurons
+    if n != total:
+        raise ValueError(
+            f"tuning_result covers {n} units but the network has {total} hidden units; pass the tuning of "
+            "all units (network_tuning(estimator, X, directions)) or a dict {population: result}"
+        )
+    sl = slice(offset, offset + size)
+    return (
+        np.asarray(tuning_result.preferred_direction, dtype=np.float64)[sl],
+        np.asarray(tuning_result.is_tuned, dtype=bool)[sl],
+    )
+
+
+def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8, tuned_only=True,
+                            include_self=False):
+    """Connection weight as a function of the preferred-direction difference of the connected units.
+
+    The circuit-level analysis: in motor cortex, units with similar preferred directions tend to
+    excite each other and units with opposite ones to inhibit each other, so the weight ``w_ij``
+    from unit ``j`` to unit ``i`` falls with ``|pd_i - pd_j|``, roughly as ``cos(pd_i - pd_j)``.
+    This bins the connections of one projection by the absolute circular difference of their
+    units' preferred directions and averages the weights per bin.
+
+    Parameters
+    ----------
+    estimator : fitted SpikingRNNClassifier
+        Its ``get_weights()[projection_key]`` (shape (n_target, n_source)) and network masks are used.
+    tuning_result : CosineTuning or dict of str to CosineTuning
+        The tuning of the network's units: of all hidden units in the order of the populations
+        (what ``network_tuning(estimator, X, directions)`` returns), or a dict
+        ``{population: result}`` covering at least the projection's source and target.
+    projection_key : str
+        A projection between two populations (or within one), e.g. ``"w_rec"`` (``"srnn"``),
+        ``"M1->M1"``, ``"M1->PM"``. Projections from ``"input"`` or to ``"readout"`` are refused.
+    bins : int or array-like, default=8
+        Number of equal bins on ``[0, pi]``, or bin edges in radians (increasing, within
+        ``[0, pi]``).
+    tuned_only : bool, default=True
+        Use only connections whose source and target are both tuned (``is_tuned``). Otherwise
+        every unit with a defined preferred direction (not silent) is used.
+    include_self : bool, default=False
+        Keep self-connections (``i == j`` of a recurrent projection, difference 0).
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        - ``bin_edges`` (n_bins + 1,), ``bin_centers`` (n_bins,) in radians;
+        - ``mean_weight``, ``sem``, ``count`` (n_bins,): mean weight, its standard error and the
+          number of connections per bin (NaN mean for an empty bin);
+        - ``pd_difference`` (n_connections,): ``|wrap(pd_target - pd_source)|`` in ``[0, pi]``;
+        - ``weights`` (n_connections,); ``source_index``, ``target_index`` (n_connections,);
+        - ``correlation``: Pearson correlation of the weights with ``cos(pd_target - pd_source)``;
+        - ``p_value``: two-sided, from Fisher's z (normal approximation, ``n >= 4``);
+        - ``slope``, ``intercept``: least squares ``w = intercept + slope cos(dpd)``;
+        - ``projection``, ``source``, ``target``, ``n_connections``.
+
+    Raises
+    ------
+    ValueError
+        Unknown projection or one from the input / to the readout, tuning results that do not
+        match the network, bad bins, or fewer than 2 usable connections.
+
+    Notes
+    -----
+    Masked-out connections of sparse projections (always zero) are excluded. The correlation and
+    p-value treat connections as independent, which they are not (each unit enters many pairs):
+    read the p-value as descriptive. A sign-free relation is expected after training only if the
+    task rewards it; compare with the untrained network (or a shuffled projection,
+    :func:`motorsrnn.topology.shuffle_projection`) before interpreting.
+    """
+    import math
+
+    check_is_fitted(estimator, "network_")
+    tuned_only = _check_bool(tuned_only, "tuned_only")
+    include_self = _check_bool(include_self, "include_self")
+    net = estimator.network_
+    projections = {p[0]: p for p in net.projections()}
+    if projection_key not in projections:
+        raise ValueError(f"unknown projection {projection_key!r}; known: {sorted(projections)}")
+    _, source, target, _kind, _ = projections[projection_key]
+    if source == "input" or target == "readout":
+        raise ValueError(
+            f"projection {projection_key!r} runs {source} -> {target}; the analysis needs a projection "
+            "between tuned units (population -> population)"
+        )
+    pops = [(str(n), int(s)) for n, s in net.populations()]
+    offsets, total = {}, 0
+    for name, size in pops:
+        offsets[name] = (total, size)
+        total += size
+    pd_s, tu_s = _population_tuning(tuning_result, source, *offsets[source], total)
+    pd_t, tu_t = _population_tuning(tuning_result, target, *offsets[target], total)
+
+    if isinstance(bins, (numbers.Integral, np.integer)) and not isinstance(bins, (bool, np.bool_)):
+        n_bins = _check_int(bins, "bins", low=1)
+        edges = np.linspace(0.0, np.pi, n_bins + 1)
+    else:
+        try:
+            edges = np.asarray(bins, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"bins must be an int or an array of bin edges in radians, got {bins!r}") from None
+        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0) or edges[0] < 0 or edges[-1] > np.pi + 1e-12:
+            raise ValueError("bin edges must be 1-D, strictly increasing, at least 2, within [0, pi]")
+
+    w = np.asarray(estimator.get_weights()[projection_key], dtype=np.float64)
+    masks = net.masks()
+    keep = (np.asarray(masks[projection_key]) > 0) if projection_key in masks else np.ones(w.shape, dtype=bool)
+    ok_s = np.isfinite(pd_s) & (tu_s if tuned_only else True)
+    ok_t = np.isfinite(pd_t) & (tu_t if tuned_only else True)
+    keep &= ok_t[:, None] & ok_s[None, :]
+    if source == target and not include_self:
+        np.fill_diagonal(keep, False)
+    ti, si = np.nonzero(keep)
+    if ti.size < 2:
+        raise ValueError(
+            f"projection {projection_key!r} has {ti.size} usable connection(s) between "
+            f"{'tuned ' if tuned_only else ''}units; need at least 2 (try tuned_only=False or more probe trials)"
+        )
+    weights = w[ti, si]
+    signed = _wrap(pd_t[ti] - pd_s[si])
+    dpd = np.abs(signed)
+    which = np.clip(np.searchsorted(edges, dpd, side="right") - 1, 0, edges.size - 2)
+    inside = (dpd >= edges[0]) & (dpd <= edges[-1])
+    n_bins = edges.size - 1
+    count = np.bincount(which[inside], minlength=n_bins)
+    sums = np.bincount(which[inside], weights=weights[inside], minlength=n_bins)
+    sq = np.bincount(which[inside], weights=weights[inside] ** 2, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, sums / np.maximum(count, 1), np.nan)
+        var = np.where(count > 1, (sq - count * mean**2) / np.maximum(count - 1, 1), np.nan)
+        sem = np.sqrt(np.maximum(var, 0.0)) / np.sqrt(count)
+    c = np.cos(signed)
+    cc, wc = c - c.mean(), weights - weights.mean()
+    denom = math.sqrt(float(cc @ cc) * float(wc @ wc))
+    r = float(cc @ wc) / denom if denom > 0 else float("nan")
+    slope = float(cc @ wc) / float(cc @ cc) if float(cc @ cc) > 0 else float("nan")
+    intercept = float(weights.mean() - slope * c.mean()) if np.isfinite(slope) else float("nan")
+    n = weights.size
+    if n >= 4 and np.isfinite(r):
+        z = math.atanh(min(max(r, -1 + 1e-15), 1 - 1e-15)) * math.sqrt(n - 3)
+        p = math.erfc(abs(z) / math.sqrt(2.0))
+    else:
+        p = float("nan")
+    return Bunch(
+        bin_edges=edges,
+        bin_centers=0.5 * (edges[:-1] + edges[1:]),
+        mean_weight=mean,
+        sem=sem,
+        count=count,
+        pd_difference=dpd,
+        weights=weights,
+        source_index=si,
+        target_index=ti,
+        correlation=r,
+        p_value=p,
+        slope=slope,
+        intercept=intercept,
+        projection=projection_key,
+        source=source,
+        target=target,
+        n_connections=int(n),
+    )
+
+
+def _wrap(a):
+    """Angles wrapped to ``(-pi, pi]``."""
+    return np.pi - np.mod(np.pi - np.asarray(a, dtype=np.float64), 2.0 * np.pi)
+
+
+__all__ += ["similarity", "trajectories", "weight_vs_pd_difference"]

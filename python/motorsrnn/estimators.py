@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from . import _core
 from .topology import PRESETS, Topology, preset
 
-__all__ = ["SpikingRNNClassifier", "TrainingDivergedError", "load"]
+__all__ = ["SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
 
 _RESETS = ("subtract", "zero")
 _SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
@@ -249,125 +249,10 @@ class _Progress:
 # ---------------------------------------------------------------------------------------------
 # The classifier
 # ---------------------------------------------------------------------------------------------
-class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
-    """Recurrent spiking neural network classifier of spike-train windows.
+class _SpikingRNNBase(BaseEstimator):
+    """Parameters, training, simulation, weights and persistence shared by the spiking estimators.
 
-    A population of leaky integrate-and-fire (LIF) neurons with current-based synapses receives the
-    recorded spikes through input weights and its own spikes of the previous step through recurrent
-    weights; leaky non-spiking integrators read its spikes out. It is trained by backpropagation
-    through time with a surrogate gradient (Adam, mini-batches). The equations are in
-    ``docs/model.md``.
-
-    Parameters
-    ----------
-    n_hidden : int, default=128
-        Number of LIF neurons (in all populations of a preset architecture).
-    architecture : {"srnn", "fsnn", "motorsrnn"}, Topology or dict, default="srnn"
-        ``"srnn"``: one recurrent population; ``"fsnn"``: the same without recurrence (the
-        feedforward baseline); ``"motorsrnn"``: modules M1, PM and Out with fixed sparse feedback
-        (see :func:`motorsrnn.topology.preset` and ``docs/architectures.md``). A
-        :class:`~motorsrnn.topology.Topology` (or its ``to_dict()``) describes any other network;
-        its populations' unset neuron parameters take this estimator's values, and ``n_hidden``
-        is then ignored.
-    tau_mem : float, default=20.0
-        Membrane time constant in ms (``beta = exp(-dt / tau_mem)``).
-    tau_syn : float, default=5.0
-        Synaptic time constant in ms (``alpha = exp(-dt / tau_syn)``; 0 gives ``alpha = 0``).
-    tau_out : float, default=20.0
-        Time constant of the readout integrators in ms.
-    threshold : float, default=1.0
-        Firing threshold ``theta``.
-    reset : {"subtract", "zero"}, default="subtract"
-        Reset by subtraction of the threshold, or to zero, after a spike.
-    detach_reset : bool, default=True
-        Treat the reset as a constant in the backward pass.
-    train_time_constants : bool, default=False
-        Also train each neuron's decay factors ``alpha`` and ``beta`` (its synaptic and membrane
-        time constants), starting from ``tau_syn`` and ``tau_mem``; they are kept in
-        ``[0, 0.9999]`` and appear as ``alpha_<population>`` and ``beta_<population>`` in
-        :meth:`get_weights` (``tau = -dt / log(decay)``).
-    surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
-        Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
-    surrogate_slope : float or None, default=None
-        Slope ``k`` of the surrogate; ``None`` uses 25 (fast_sigmoid, sigmoid), 2 (arctan),
-        1 (triangle).
-    readout : {"mean", "max", "last"}, default="mean"
-        How the readout traces ``O[t]`` become logits: mean over time, max over time, last step.
-    dt : float, default=1.0
-        Time step in ms: the width of one time bin of ``X``.
-    input_scale, recurrent_scale, output_scale : float, default=(0.5, 0.1, 1.0)
-        Initial weights are drawn from ``N(0, scale**2 / n_source)``.
-    learning_rate : float, default=5e-3
-        Step size of the optimiser.
-    max_epochs : int, default=40
-        Passes over the training trials.
-    batch_size : int, default=32
-        Trials per gradient step.
-    weight_decay : float, default=0.0
-        L2 penalty ``weight_decay / 2 * ||W||^2`` on weight matrices (biases are not decayed).
-    max_grad_norm : float or None, default=5.0
-        Clip the global gradient norm to this value (``None``: no clipping).
-    optimizer : {"adam", "sgd"}, default="adam"
-        Adam (beta1 0.9, beta2 0.999, eps 1e-8) or SGD with momentum 0.9.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training trials (stratified), stop when the
-        validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch.
-    validation_fraction : float, default=0.1
-        Share of trials held out when ``early_stopping`` is on.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
-    tol : float, default=1e-4
-        Minimum decrease of the validation loss that counts as an improvement.
-    warm_start : bool, default=False
-        When already fitted, continue training from the current weights (same classes and
-        channels required; the optimiser's moments start afresh; ``history_`` is extended).
-        With :func:`motorsrnn.load` this resumes from a checkpoint.
-    checkpoint_path : str, path-like or None, default=None
-        Write the model (the format of :meth:`save`) to this file every ``checkpoint_every``
-        epochs during ``fit`` (atomically: a crash never leaves a half-written file).
-    checkpoint_every : int, default=1
-        Epochs between checkpoints.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation, the shuffling of trials and the validation split. The same
-        value gives bit-identical weights for any ``n_jobs``.
-    n_jobs : int or None, default=None
-        Threads of this estimator's own pool; ``None`` or ``-1`` use all available cores.
-    verbose : int, default=0
-        0: silent; 1: a progress bar with the loss (tqdm if installed, else one line per epoch);
-        2: also one line per epoch.
-    callback : callable or None, default=None
-        Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
-        epoch (``event="epoch"``: the history record, and under ``"network"`` a copy of the
-        network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` stops training.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels, in the order of the columns of :meth:`predict_proba`.
-    n_features_in_ : int
-        Number of input channels seen in :meth:`fit`.
-    network_ : motorsrnn._core.Network
-        The trained network (weights via :meth:`get_weights`).
-    history_ : list of dict
-        Per epoch: ``loss``, ``accuracy``, ``grad_norm`` and, with early stopping, ``val_loss``
-        and ``val_accuracy``.
-    n_iter_ : int
-        Number of epochs run.
-    stop_reason_ : str
-        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C or a callback),
-        ``"diverged"``, or ``"checkpoint"`` for a model loaded from a checkpoint file.
-    best_epoch_ : int or None
-        With early stopping, the epoch whose weights were kept.
-
-    Examples
-    --------
-    >>> from motorsrnn import SpikingRNNClassifier
-    >>> from motorsrnn.datasets import make_center_out
-    >>> data = make_center_out(n_trials=200, random_state=0)
-    >>> clf = SpikingRNNClassifier(n_hidden=64, max_epochs=5, random_state=0).fit(data.X, data.y)
-    >>> clf.predict_proba(data.X[:3]).shape
-    (3, 4)
+    See :class:`SpikingRNNClassifier` for the parameters (the regressor has the same).
     """
 
     def __init__(
@@ -519,6 +404,354 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         }
 
     # -- fitting --------------------------------------------------------------------------------
+    def _train(self, Xc, targets, n_outputs, *, stratify=None):
+        """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
+        values per trial or per step); shared by the classifier and the regressor."""
+        rng = check_random_state(self.random_state)
+        init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+
+        X_train, y_train, X_val, y_val = Xc, targets, None, None
+        if self.early_stopping:
+            idx = np.arange(len(targets))
+            if stratify is not None and np.bincount(stratify).min() < 2:
+                stratify = None
+            try:
+                tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng)
+            except ValueError as e:
+                raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
+            X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
+
+        if bool(self.warm_start) and hasattr(self, "network_"):
+            network = self.network_
+            previous = list(self.history_)
+        else:
+            spec = self._network_spec(Xc.shape[2], n_outputs)
+            network = _core.Network(json.dumps(spec), init_seed)
+            previous = []
+        config = {
+            "learning_rate": float(self.learning_rate),
+            "max_epochs": int(self.max_epochs),
+            "batch_size": int(self.batch_size),
+            "weight_decay": float(self.weight_decay),
+            "max_grad_norm": None if self.max_grad_norm is None else float(self.max_grad_norm),
+            "optimizer": self.optimizer,
+            "seed": shuffle_seed,
+            "early_stopping": bool(self.early_stopping),
+            "n_iter_no_change": int(self.n_iter_no_change),
+            "tol": float(self.tol),
+        }
+        checkpoint = None
+        if self.checkpoint_path is not None:
+            meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
+            checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
+        progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
+        try:
+            history, stop, best_epoch, diverged = network.fit(
+                X_train,
+                y_train,
+                X_val,
+                y_val,
+                json.dumps(config),
+                _n_threads(self.n_jobs),
+                progress,
+                self.callback is not None or checkpoint is not None,
+            )
+        finally:
+            progress.close()
+        self.n_features_in_ = int(Xc.shape[2])
+        self.network_ = network
+        self.history_ = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
+        self.n_iter_ = len(self.history_)
+        self.stop_reason_ = stop
+        self.best_epoch_ = None if best_epoch is None else best_epoch + len(previous)
+        if stop == "interrupted":
+            warnings.warn(
+                f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
+                "the weights reached so far" + (" (best validation epoch)" if best_epoch is not None else ""),
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if diverged is not None:
+            raise TrainingDivergedError(
+                f"training diverged (non-finite loss or gradient) at epoch {diverged[0]}, batch {diverged[1]}; "
+                "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
+            )
+        return self
+
+    def _warm(self) -> bool:
+        """True when this fit continues a previous one."""
+        return bool(self.warm_start) and hasattr(self, "network_")
+
+    # -- prediction -----------------------------------------------------------------------------
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self, "network_")
+        Xc = check_spikes(X)
+        check_n_channels(self, Xc)
+        return Xc
+
+
+    # -- analysis and verification --------------------------------------------------------------
+    def simulate(self, X, membrane: bool = True) -> Bunch:
+        """Run the trained network and return its activity per time step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        membrane : bool, default=True
+            Also return membrane potentials.
+
+        Returns
+        -------
+        sklearn.utils.Bunch
+            ``spikes`` (n_trials, n_timesteps, n_hidden) uint8, ``membrane`` float32 of the same
+            shape (or None), ``readout`` (n_trials, n_timesteps, n_classes) float32 traces ``O[t]``,
+            ``logits`` (n_trials, n_timesteps, n_classes) per-step logits (see
+            :meth:`decision_path`), ``times`` (n_timesteps,) bin start times in ms, and
+            ``populations``: a dict of the same per population name (``"h"``).
+        """
+        Xc = self._check_X(X)
+        n_threads = _n_threads(self.n_jobs)
+        spikes, mem, readout = self.network_.simulate(Xc, bool(membrane), n_threads)
+        names = [name for name, _ in self.network_.populations()]
+        pops = {
+            name: Bunch(spikes=spikes[i], membrane=None if mem is None else mem[i]) for i, name in enumerate(names)
+        }
+        return Bunch(
+            spikes=np.concatenate(spikes, axis=2) if len(spikes) > 1 else spikes[0],
+            membrane=None if mem is None else (np.concatenate(mem, axis=2) if len(mem) > 1 else mem[0]),
+            readout=readout,
+            logits=self.network_.logits_per_step(Xc, n_threads),
+            times=np.arange(Xc.shape[1]) * float(self.dt),
+            populations=pops,
+        )
+
+    def get_weights(self) -> Dict[str, np.ndarray]:
+        """Copies of the trained parameters.
+
+        Returns
+        -------
+        dict of str to ndarray (float32)
+            For ``"srnn"``: ``w_in`` (n_hidden, n_channels), ``w_rec`` (n_hidden, n_hidden),
+            ``b_h`` (n_hidden,), ``w_out`` (n_classes, n_hidden), ``b_out`` (n_classes,);
+            ``"fsnn"`` has no ``w_rec``. Other architectures name each projection
+            ``"source->target"`` (e.g. ``"M1->PM"``, shape (n_target, n_source)) and each
+            population's bias ``"b_<population>"``. Fixed projections are included.
+        """
+        check_is_fitted(self, "network_")
+        return dict(self.network_.get_weights())
+
+    def set_weights(self, weights: Dict[str, Any]):
+        """Replace some or all parameters (same names and shapes as :meth:`get_weights`).
+
+        Parameters
+        ----------
+        weights : dict of str to array-like
+            Unknown names, wrong shapes and non-finite values raise ``ValueError``; names not
+            given keep their values.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "network_")
+        current = self.network_.get_weights()
+        unknown = sorted(set(weights) - set(current))
+        if unknown:
+            raise ValueError(f"unknown weight name(s) {unknown}; known names are {sorted(current)}")
+        for name, value in weights.items():
+            arr = np.asarray(value, dtype=np.float32)
+            want = current[name].shape
+            if arr.shape != want:
+                raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
+            self.network_.set_weight(name, np.ascontiguousarray(arr.reshape(1, -1) if arr.ndim == 1 else arr))
+        return self
+
+    # -- persistence ----------------------------------------------------------------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "network_" in state:
+            state["network_"] = state["network_"].to_bytes("")
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("network_"), bytes):
+            state["network_"], _ = _core.Network.from_bytes(state["network_"])
+        self.__dict__.update(state)
+
+    def save(self, path) -> None:
+        """Write the fitted model to a file (format in ``docs/model_file.md``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; by convention ending in ``.msrnn``.
+
+        Raises
+        ------
+        TypeError
+            When the class labels cannot be stored as JSON (use pickle or joblib then).
+        """
+        check_is_fitted(self, "network_")
+        meta = self._metadata(self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
+        _write_atomic(path, bytes(self.network_.to_bytes(meta)))
+
+    def _metadata(self, n_features, history, stop_reason, best_epoch) -> str:
+        """The JSON metadata stored beside the network in model files and checkpoints."""
+        params = {k: v for k, v in self.get_params().items() if k not in ("random_state", "callback", "checkpoint_path")}
+        rs = self.random_state
+        params["random_state"] = rs if rs is None or isinstance(rs, numbers.Integral) else None
+        params["checkpoint_path"] = None if self.checkpoint_path is None else os.fspath(self.checkpoint_path)
+        meta = {
+            "estimator": type(self).__name__,
+            "params": params,
+            **self._target_metadata(),
+            "n_features_in": int(n_features),
+            "history": list(history),
+            "stop_reason": stop_reason,
+            "best_epoch": best_epoch,
+        }
+        try:
+            return json.dumps(meta, default=_json_default)
+        except TypeError as e:
+            raise TypeError(f"cannot save: {e}; use pickle or joblib for such labels") from None
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`.
+
+        Raises
+        ------
+        motorsrnn.ModelFileError
+            When the file is not a motorsrnn model, is corrupt, or has an unsupported format version.
+        """
+        est = load(path)
+        if not isinstance(est, cls):
+            raise _core.ModelFileError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
+        return est
+
+
+class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
+    """Recurrent spiking neural network classifier of spike-train windows.
+
+    A population of leaky integrate-and-fire (LIF) neurons with current-based synapses receives the
+    recorded spikes through input weights and its own spikes of the previous step through recurrent
+    weights; leaky non-spiking integrators read its spikes out. It is trained by backpropagation
+    through time with a surrogate gradient (Adam, mini-batches). The equations are in
+    ``docs/model.md``.
+
+    Parameters
+    ----------
+    n_hidden : int, default=128
+        Number of LIF neurons (in all populations of a preset architecture).
+    architecture : {"srnn", "fsnn", "motorsrnn"}, Topology or dict, default="srnn"
+        ``"srnn"``: one recurrent population; ``"fsnn"``: the same without recurrence (the
+        feedforward baseline); ``"motorsrnn"``: modules M1, PM and Out with fixed sparse feedback
+        (see :func:`motorsrnn.topology.preset` and ``docs/architectures.md``). A
+        :class:`~motorsrnn.topology.Topology` (or its ``to_dict()``) describes any other network;
+        its populations' unset neuron parameters take this estimator's values, and ``n_hidden``
+        is then ignored.
+    tau_mem : float, default=20.0
+        Membrane time constant in ms (``beta = exp(-dt / tau_mem)``).
+    tau_syn : float, default=5.0
+        Synaptic time constant in ms (``alpha = exp(-dt / tau_syn)``; 0 gives ``alpha = 0``).
+    tau_out : float, default=20.0
+        Time constant of the readout integrators in ms.
+    threshold : float, default=1.0
+        Firing threshold ``theta``.
+    reset : {"subtract", "zero"}, default="subtract"
+        Reset by subtraction of the threshold, or to zero, after a spike.
+    detach_reset : bool, default=True
+        Treat the reset as a constant in the backward pass.
+    train_time_constants : bool, default=False
+        Also train each neuron's decay factors ``alpha`` and ``beta`` (its synaptic and membrane
+        time constants), starting from ``tau_syn`` and ``tau_mem``; they are kept in
+        ``[0, 0.9999]`` and appear as ``alpha_<population>`` and ``beta_<population>`` in
+        :meth:`get_weights` (``tau = -dt / log(decay)``).
+    surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
+        Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
+    surrogate_slope : float or None, default=None
+        Slope ``k`` of the surrogate; ``None`` uses 25 (fast_sigmoid, sigmoid), 2 (arctan),
+        1 (triangle).
+    readout : {"mean", "max", "last"}, default="mean"
+        How the readout traces ``O[t]`` become logits: mean over time, max over time, last step.
+    dt : float, default=1.0
+        Time step in ms: the width of one time bin of ``X``.
+    input_scale, recurrent_scale, output_scale : float, default=(0.5, 0.1, 1.0)
+        Initial weights are drawn from ``N(0, scale**2 / n_source)``.
+    learning_rate : float, default=5e-3
+        Step size of the optimiser.
+    max_epochs : int, default=40
+        Passes over the training trials.
+    batch_size : int, default=32
+        Trials per gradient step.
+    weight_decay : float, default=0.0
+        L2 penalty ``weight_decay / 2 * ||W||^2`` on weight matrices (biases are not decayed).
+    max_grad_norm : float or None, default=5.0
+        Clip the global gradient norm to this value (``None``: no clipping).
+    optimizer : {"adam", "sgd"}, default="adam"
+        Adam (beta1 0.9, beta2 0.999, eps 1e-8) or SGD with momentum 0.9.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training trials (stratified), stop when the
+        validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of trials held out when ``early_stopping`` is on.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as an improvement.
+    warm_start : bool, default=False
+        When already fitted, continue training from the current weights (same classes and
+        channels required; the optimiser's moments start afresh; ``history_`` is extended).
+        With :func:`motorsrnn.load` this resumes from a checkpoint.
+    checkpoint_path : str, path-like or None, default=None
+        Write the model (the format of :meth:`save`) to this file every ``checkpoint_every``
+        epochs during ``fit`` (atomically: a crash never leaves a half-written file).
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffling of trials and the validation split. The same
+        value gives bit-identical weights for any ``n_jobs``.
+    n_jobs : int or None, default=None
+        Threads of this estimator's own pool; ``None`` or ``-1`` use all available cores.
+    verbose : int, default=0
+        0: silent; 1: a progress bar with the loss (tqdm if installed, else one line per epoch);
+        2: also one line per epoch.
+    callback : callable or None, default=None
+        Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
+        epoch (``event="epoch"``: the history record, and under ``"network"`` a copy of the
+        network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` stops training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in the order of the columns of :meth:`predict_proba`.
+    n_features_in_ : int
+        Number of input channels seen in :meth:`fit`.
+    network_ : motorsrnn._core.Network
+        The trained network (weights via :meth:`get_weights`).
+    history_ : list of dict
+        Per epoch: ``loss``, ``accuracy``, ``grad_norm`` and, with early stopping, ``val_loss``
+        and ``val_accuracy``.
+    n_iter_ : int
+        Number of epochs run.
+    stop_reason_ : str
+        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C or a callback),
+        ``"diverged"``, or ``"checkpoint"`` for a model loaded from a checkpoint file.
+    best_epoch_ : int or None
+        With early stopping, the epoch whose weights were kept.
+
+    Examples
+    --------
+    >>> from motorsrnn import SpikingRNNClassifier
+    >>> from motorsrnn.datasets import make_center_out
+    >>> data = make_center_out(n_trials=200, random_state=0)
+    >>> clf = SpikingRNNClassifier(n_hidden=64, max_epochs=5, random_state=0).fit(data.X, data.y)
+    >>> clf.predict_proba(data.X[:3]).shape
+    (3, 4)
+    """
+
+
     def fit(self, X, y):
         """Train the network on spike-count windows.
 
@@ -546,91 +779,22 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         classes, y_idx = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes")
-        rng = check_random_state(self.random_state)
-        init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-
-        X_train, y_train, X_val, y_val = Xc, y_idx, None, None
-        if self.early_stopping:
-            idx = np.arange(len(y_idx))
-            counts = np.bincount(y_idx)
-            stratify = y_idx if counts.min() >= 2 else None
-            try:
-                tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng)
-            except ValueError as e:
-                raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
-            X_train, y_train, X_val, y_val = Xc[tr], y_idx[tr], Xc[va], y_idx[va]
-
-        resume = bool(self.warm_start) and hasattr(self, "network_")
-        if resume:
+        if self._warm():
             check_n_channels(self, Xc)
             if len(classes) != len(self.classes_) or not np.all(classes == self.classes_):
                 raise ValueError(
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
-            network = self.network_
-            previous = list(self.history_)
-        else:
-            spec = self._network_spec(Xc.shape[2], len(classes))
-            network = _core.Network(json.dumps(spec), init_seed)
-            previous = []
-        config = {
-            "learning_rate": float(self.learning_rate),
-            "max_epochs": int(self.max_epochs),
-            "batch_size": int(self.batch_size),
-            "weight_decay": float(self.weight_decay),
-            "max_grad_norm": None if self.max_grad_norm is None else float(self.max_grad_norm),
-            "optimizer": self.optimizer,
-            "seed": shuffle_seed,
-            "early_stopping": bool(self.early_stopping),
-            "n_iter_no_change": int(self.n_iter_no_change),
-            "tol": float(self.tol),
-        }
-        checkpoint = None
-        if self.checkpoint_path is not None:
-            meta = self._metadata(classes, Xc.shape[2], previous, "checkpoint", None)
-            checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
-        progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
-        try:
-            history, stop, best_epoch, diverged = network.fit(
-                X_train,
-                y_train.astype(np.int64),
-                X_val,
-                None if y_val is None else y_val.astype(np.int64),
-                json.dumps(config),
-                _n_threads(self.n_jobs),
-                progress,
-                self.callback is not None or checkpoint is not None,
-            )
-        finally:
-            progress.close()
         self.classes_ = classes
-        self.n_features_in_ = int(Xc.shape[2])
-        self.network_ = network
-        self.history_ = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
-        self.n_iter_ = len(self.history_)
-        self.stop_reason_ = stop
-        self.best_epoch_ = None if best_epoch is None else best_epoch + len(previous)
-        if stop == "interrupted":
-            warnings.warn(
-                f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
-                "the weights reached so far" + (" (best validation epoch)" if best_epoch is not None else ""),
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        if diverged is not None:
-            raise TrainingDivergedError(
-                f"training diverged (non-finite loss or gradient) at epoch {diverged[0]}, batch {diverged[1]}; "
-                "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
-            )
-        return self
+        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx)
+
+    def _target_metadata(self) -> Dict[str, Any]:
+        return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
+
+    def _restore_target_metadata(self, meta: Dict[str, Any]) -> None:
+        self.classes_ = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
 
     # -- prediction -----------------------------------------------------------------------------
-    def _check_X(self, X) -> np.ndarray:
-        check_is_fitted(self, "network_")
-        Xc = check_spikes(X)
-        check_n_channels(self, Xc)
-        return Xc
-
     def decision_path(self, X) -> np.ndarray:
         """Logits after each time step: the early-classification curve.
 
@@ -714,82 +878,6 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
 
         return StreamingDecoder(self.network_, self.classes_, self.n_features_in_)
 
-    # -- analysis and verification --------------------------------------------------------------
-    def simulate(self, X, membrane: bool = True) -> Bunch:
-        """Run the trained network and return its activity per time step.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_timesteps, n_channels)
-        membrane : bool, default=True
-            Also return membrane potentials.
-
-        Returns
-        -------
-        sklearn.utils.Bunch
-            ``spikes`` (n_trials, n_timesteps, n_hidden) uint8, ``membrane`` float32 of the same
-            shape (or None), ``readout`` (n_trials, n_timesteps, n_classes) float32 traces ``O[t]``,
-            ``logits`` (n_trials, n_timesteps, n_classes) per-step logits (see
-            :meth:`decision_path`), ``times`` (n_timesteps,) bin start times in ms, and
-            ``populations``: a dict of the same per population name (``"h"``).
-        """
-        Xc = self._check_X(X)
-        n_threads = _n_threads(self.n_jobs)
-        spikes, mem, readout = self.network_.simulate(Xc, bool(membrane), n_threads)
-        names = [name for name, _ in self.network_.populations()]
-        pops = {
-            name: Bunch(spikes=spikes[i], membrane=None if mem is None else mem[i]) for i, name in enumerate(names)
-        }
-        return Bunch(
-            spikes=np.concatenate(spikes, axis=2) if len(spikes) > 1 else spikes[0],
-            membrane=None if mem is None else (np.concatenate(mem, axis=2) if len(mem) > 1 else mem[0]),
-            readout=readout,
-            logits=self.network_.logits_per_step(Xc, n_threads),
-            times=np.arange(Xc.shape[1]) * float(self.dt),
-            populations=pops,
-        )
-
-    def get_weights(self) -> Dict[str, np.ndarray]:
-        """Copies of the trained parameters.
-
-        Returns
-        -------
-        dict of str to ndarray (float32)
-            For ``"srnn"``: ``w_in`` (n_hidden, n_channels), ``w_rec`` (n_hidden, n_hidden),
-            ``b_h`` (n_hidden,), ``w_out`` (n_classes, n_hidden), ``b_out`` (n_classes,);
-            ``"fsnn"`` has no ``w_rec``. Other architectures name each projection
-            ``"source->target"`` (e.g. ``"M1->PM"``, shape (n_target, n_source)) and each
-            population's bias ``"b_<population>"``. Fixed projections are included.
-        """
-        check_is_fitted(self, "network_")
-        return dict(self.network_.get_weights())
-
-    def set_weights(self, weights: Dict[str, Any]) -> "SpikingRNNClassifier":
-        """Replace some or all parameters (same names and shapes as :meth:`get_weights`).
-
-        Parameters
-        ----------
-        weights : dict of str to array-like
-            Unknown names, wrong shapes and non-finite values raise ``ValueError``; names not
-            given keep their values.
-
-        Returns
-        -------
-        self
-        """
-        check_is_fitted(self, "network_")
-        current = self.network_.get_weights()
-        unknown = sorted(set(weights) - set(current))
-        if unknown:
-            raise ValueError(f"unknown weight name(s) {unknown}; known names are {sorted(current)}")
-        for name, value in weights.items():
-            arr = np.asarray(value, dtype=np.float32)
-            want = current[name].shape
-            if arr.shape != want:
-                raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
-            self.network_.set_weight(name, np.ascontiguousarray(arr.reshape(1, -1) if arr.ndim == 1 else arr))
-        return self
-
     def loss_and_grad(self, X, y):
         """Mean cross-entropy of the window logits and its gradient by BPTT (no regularisation).
 
@@ -819,74 +907,199 @@ class SpikingRNNClassifier(ClassifierMixin, BaseEstimator):
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
-    # -- persistence ----------------------------------------------------------------------------
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "network_" in state:
-            state["network_"] = state["network_"].to_bytes("")
-        return state
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        return tags
 
-    def __setstate__(self, state):
-        if isinstance(state.get("network_"), bytes):
-            state["network_"], _ = _core.Network.from_bytes(state["network_"])
-        self.__dict__.update(state)
 
-    def save(self, path) -> None:
-        """Write the fitted model to a file (format in ``docs/model_file.md``).
+
+class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
+    """Recurrent spiking neural network regressor: continuous outputs from spike trains.
+
+    The same network family, parameters and training as :class:`SpikingRNNClassifier` (see it for
+    every parameter); the readout units are trained with the mean squared error instead of the
+    cross-entropy.
+
+    - Targets per time step, ``y`` of shape ``(n_trials, n_timesteps, n_outputs)`` (e.g. hand
+      velocity or EMG-like signals): the loss is the mean over trials, steps and outputs of
+      ``(O[t] - y[t])**2`` and :meth:`predict` returns the traces ``O[t]``.
+    - Targets per trial, ``y`` of shape ``(n_trials, n_outputs)`` or ``(n_trials,)``: the loss
+      compares the window logits (``readout``: mean, max or last of ``O``) with ``y`` and
+      :meth:`predict` returns them (1-D for 1-D ``y``).
+
+    ``score`` is the coefficient of determination R^2 with scikit-learn's semantics (averaged
+    uniformly over outputs; for per-step targets every time step of every trial is a sample);
+    :meth:`score_per_output` gives one R^2 per output. Targets are used as given (no scaling):
+    standardise them if their scale is far from 1.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of outputs (readout units).
+    per_step_ : bool
+        True when fitted on targets per time step.
+    n_features_in_, network_, history_, n_iter_, stop_reason_, best_epoch_
+        As for :class:`SpikingRNNClassifier` (``history_`` has no accuracy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from motorsrnn import SpikingRNNRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = (rng.random((64, 30, 8)) < 0.1).astype(np.uint8)
+    >>> y = X.sum(axis=(1, 2)) / 10.0                      # one value per trial
+    >>> reg = SpikingRNNRegressor(n_hidden=16, max_epochs=3, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    def _check_targets(self, y, n_trials: int, n_steps: int) -> np.ndarray:
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite=True, input_name="y")
+        if y.ndim == 1:
+            y = y[:, np.newaxis]
+        if y.ndim not in (2, 3):
+            raise ValueError(f"y must have shape (n_trials,), (n_trials, n_outputs) or (n_trials, n_timesteps, n_outputs), got {y.shape}")
+        if y.shape[0] != n_trials:
+            raise ValueError(f"X has {n_trials} trials but y has {y.shape[0]}")
+        if y.ndim == 3 and y.shape[1] != n_steps:
+            raise ValueError(f"y has {y.shape[1]} time steps but X has {n_steps}: per-step targets need one value per bin")
+        if y.shape[-1] == 0:
+            raise ValueError("y has no outputs")
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+    def fit(self, X, y):
+        """Train the network to produce ``y`` from spike-count windows.
 
         Parameters
         ----------
-        path : str or path-like
-            Destination; by convention ending in ``.msrnn``.
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+            Spike counts per time bin.
+        y : array-like of shape (n_trials, n_timesteps, n_outputs), (n_trials, n_outputs) or (n_trials,)
+            Continuous targets per time step or per trial.
 
-        Raises
-        ------
-        TypeError
-            When the class labels cannot be stored as JSON (use pickle or joblib then).
+        Returns
+        -------
+        self : SpikingRNNRegressor
         """
-        check_is_fitted(self, "network_")
-        meta = self._metadata(self.classes_, self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
-        _write_atomic(path, bytes(self.network_.to_bytes(meta)))
+        self._validate_params()
+        Xc = check_spikes(X)
+        y_in = np.asarray(y) if y is not None else None
+        if y_in is None:
+            raise ValueError("this estimator requires y to be passed, but the target y is None")
+        yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        if self._warm():
+            check_n_channels(self, Xc)
+            if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
+                raise ValueError("warm_start needs targets of the same kind and number of outputs as the previous fit")
+        self.per_step_ = yc.ndim == 3
+        self.n_outputs_ = int(yc.shape[-1])
+        self._y_1d = y_in.ndim == 1
+        return self._train(Xc, yc, self.n_outputs_)
 
-    def _metadata(self, classes, n_features, history, stop_reason, best_epoch) -> str:
-        """The JSON metadata stored beside the network in model files and checkpoints."""
-        params = {k: v for k, v in self.get_params().items() if k not in ("random_state", "callback", "checkpoint_path")}
-        rs = self.random_state
-        params["random_state"] = rs if rs is None or isinstance(rs, numbers.Integral) else None
-        params["checkpoint_path"] = None if self.checkpoint_path is None else os.fspath(self.checkpoint_path)
-        meta = {
-            "estimator": type(self).__name__,
-            "params": params,
-            "classes": classes.tolist(),
-            "classes_dtype": classes.dtype.str,
-            "n_features_in": int(n_features),
-            "history": list(history),
-            "stop_reason": stop_reason,
-            "best_epoch": best_epoch,
-        }
-        try:
-            return json.dumps(meta, default=_json_default)
-        except TypeError as e:
-            raise TypeError(f"cannot save: {e}; use pickle or joblib for such labels") from None
+    def _target_metadata(self) -> Dict[str, Any]:
+        return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
 
-    @classmethod
-    def load(cls, path) -> "SpikingRNNClassifier":
-        """Read a model written by :meth:`save`.
+    def _restore_target_metadata(self, meta: Dict[str, Any]) -> None:
+        self.per_step_ = bool(meta["per_step"])
+        self.n_outputs_ = int(meta["n_outputs"])
+        self._y_1d = bool(meta["y_1d"])
 
-        Raises
-        ------
-        motorsrnn.ModelFileError
-            When the file is not a motorsrnn model, is corrupt, or has an unsupported format version.
+    def predict(self, X) -> np.ndarray:
+        """Predicted outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of float64
+            ``(n_trials, n_timesteps, n_outputs)`` traces for per-step targets; ``(n_trials,
+            n_outputs)`` window outputs (or ``(n_trials,)`` when fitted on 1-D ``y``) otherwise.
         """
-        est = load(path)
-        if not isinstance(est, cls):
-            raise _core.ModelFileError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
-        return est
+        Xc = self._check_X(X)
+        n_threads = _n_threads(self.n_jobs)
+        if self.per_step_:
+            return self.network_.traces(Xc, n_threads).astype(np.float64)
+        out = self.network_.logits_per_step(Xc, n_threads)[:, -1, :].astype(np.float64)
+        return out[:, 0] if self._y_1d else out
+
+    def score_per_output(self, X, y) -> np.ndarray:
+        """R^2 of each output (per-step targets: every step of every trial is a sample).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        y : array-like, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        ndarray of shape (n_outputs,)
+        """
+        from sklearn.metrics import r2_score
+
+        pred, true = self._flat(X, y)
+        return np.atleast_1d(r2_score(true, pred, multioutput="raw_values"))
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 averaged uniformly over outputs (scikit-learn's semantics).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        y : array-like, shaped as in :meth:`fit`
+        sample_weight : array-like of shape (n_trials,) or None
+            Weights of trials (repeated over time steps for per-step targets).
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import r2_score
+
+        pred, true = self._flat(X, y)
+        if sample_weight is not None and self.per_step_:
+            sample_weight = np.repeat(np.asarray(sample_weight), pred.shape[0] // len(sample_weight))
+        return float(r2_score(true, pred, sample_weight=sample_weight))
+
+    def _flat(self, X, y):
+        pred = np.asarray(self.predict(X), dtype=np.float64)
+        true = np.asarray(y, dtype=np.float64)
+        if true.shape != pred.shape:
+            raise ValueError(f"y has shape {true.shape}, predictions have shape {pred.shape}")
+        if self.per_step_:
+            return pred.reshape(-1, pred.shape[-1]), true.reshape(-1, true.shape[-1])
+        return pred, true
+
+    def loss_and_grad(self, X, y):
+        """Mean squared error of the readout (as in :meth:`fit`) and its gradient by BPTT.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        y : array-like, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        loss : float
+        grads : dict of str to ndarray
+            Same names and shapes as :meth:`get_weights`, without fixed projections.
+        """
+        Xc = self._check_X(X)
+        yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
+            raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
+        loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs))
+        fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
+        return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.input_tags.positive_only = True
+        tags.target_tags.multi_output = True
         return tags
 
 
@@ -898,7 +1111,7 @@ def _json_default(o):
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
-_ESTIMATORS = {"SpikingRNNClassifier": SpikingRNNClassifier}
+_ESTIMATORS = {"SpikingRNNClassifier": SpikingRNNClassifier, "SpikingRNNRegressor": SpikingRNNRegressor}
 
 
 def load(path):
@@ -924,7 +1137,7 @@ def load(path):
         meta = json.loads(text)
         cls = _ESTIMATORS[meta["estimator"]]
         est = cls(**meta["params"])
-        est.classes_ = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
+        est._restore_target_metadata(meta)
         est.n_features_in_ = int(meta["n_features_in"])
         est.history_ = meta["history"]
         est.n_iter_ = len(est.history_)

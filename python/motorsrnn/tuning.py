@@ -988,3 +988,527 @@ def network_tuning(
     dt = float(getattr(estimator, "dt", 1.0))
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
     return fit(spikes, directions, window=window, dt=dt, units=units, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training dynamics: cultivation and persistency of tuning
+# ---------------------------------------------------------------------------------------------
+def _wrap_angle(a):
+    """Angles wrapped to ``(-pi, pi]``."""
+    return np.pi - np.mod(np.pi - np.asarray(a, dtype=np.float64), 2.0 * np.pi)
+
+
+def _copy_network(network):
+    """An independent copy of a core network (the estimator's own one keeps training)."""
+    net, _ = _core.Network.from_bytes(bytes(network.to_bytes("")))
+    return net
+
+
+class TuningSnapshots:
+    """Record the cosine tuning of a network's units during training (a ``fit`` callback).
+
+    Pass an instance as ``SpikingRNNClassifier(callback=snaps)``. After every ``every``-th epoch
+    the estimator hands the callback a copy of the network (``info["network"]``); the snapshot
+    simulates it on the fixed probe trials ``X``, counts each unit's spikes and fits cosine
+    tuning (:func:`fit_cosine_tuning`, F-test) per population. From these records it computes
+    the paper's training dynamics: how the fraction of cosine-tuned units grows ("cultivation"),
+    how many tuned units stay tuned and how far their preferred directions move ("persistency"),
+    separately for the *input-driven* populations (those receiving a projection from
+    ``"input"``, e.g. ``M1`` of ``"motorsrnn"``, or ``h`` of ``"srnn"``) and the others.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trials, n_timesteps, n_channels)
+        Probe trials the network is simulated on at every snapshot (e.g. a held-out set). Spike
+        counts, validated once with :func:`motorsrnn.estimators.check_spikes`; the number of
+        channels must be the estimator's.
+    directions : array-like of shape (n_trials,)
+        Reach direction of each probe trial: angles or class labels, as in
+        :func:`fit_cosine_tuning` (integer labels ``0..K-1`` are at ``2 pi k / K``).
+    every : int, default=1
+        Record after epochs ``every - 1``, ``2 every - 1``, ... (epochs are counted from 0, as in
+        ``estimator.history_``). The last epoch is recorded only if it falls on this grid.
+    window : (int, int) or None, default=None
+        Time bins ``[start, stop)`` in which spikes are counted; None: the whole window.
+    alpha : float, default=0.05
+        Significance level of the tuning criterion (F-test ``p < alpha``).
+    r2_threshold : float or None, default=None
+        If set, tuned units must also have ``r2_mean >= r2_threshold``.
+    labels_to_angles : dict or sequence or None, default=None
+        Mapping of labels to angles (radians, or degrees with ``degrees=True``).
+    degrees : bool, default=False
+        Angles in ``directions`` / ``labels_to_angles`` are in degrees.
+    n_jobs : int or None, default=None
+        Threads for the simulation and the fits; None or -1: every core.
+
+    Attributes
+    ----------
+    epochs : ndarray of int
+        Recorded epochs, increasing. ``-1`` is the untrained network (see :meth:`record_initial`).
+    results : dict of int to dict of str to CosineTuning
+        ``results[epoch][population]``: the cosine fit of that population's units.
+    rates : dict of int to dict of str to ndarray
+        Mean firing rate (Hz) of each unit over the probe trials and window.
+    populations : list of (str, int)
+        Population names and sizes, in the network's order (set by the first record).
+    input_driven_populations : list of str
+        Populations that receive a projection from ``"input"``.
+    other_populations : list of str
+        The remaining populations (driven only by other populations).
+    epoch_offset : int
+        Added to ``info["epoch"]`` when recording from the callback. Set it to the number of
+        epochs already run before continuing training with ``warm_start=True`` (the core counts
+        the epochs of each ``fit`` call from 0).
+
+    Notes
+    -----
+    **The untrained network.** Epoch events arrive after an epoch of training, so the callback
+    alone never sees the initial weights. Call :meth:`record_initial` with the estimator before
+    ``fit``: it builds the network exactly as ``fit`` will (same architecture and, for an integer
+    ``random_state``, the same initial weights) and records it as epoch ``-1``. Any network or
+    fitted estimator can also be recorded at any epoch number with :meth:`record`.
+
+    **Criterion.** A unit is tuned when the F-test of the cosine model has ``p < alpha`` (and
+    ``r2_mean >= r2_threshold`` if set). Units that never spike on the probe trials have
+    constant activity and are never tuned; they count in the denominator of
+    :meth:`fraction_tuned` (see :meth:`fraction_active`). With many probe trials, small but
+    consistent modulations become significant; raise ``r2_threshold`` or lower ``alpha`` for a
+    stricter criterion.
+
+    The callback returns None (returning ``False`` would stop training). Each snapshot costs one
+    simulation of ``X`` and one fit per population: milliseconds for a few hundred trials.
+
+    Examples
+    --------
+    >>> from motorsrnn import SpikingRNNClassifier
+    >>> from motorsrnn.datasets import make_center_out
+    >>> from motorsrnn.tuning import TuningSnapshots
+    >>> data = make_center_out(n_trials=300, random_state=0)
+    >>> snaps = TuningSnapshots(data.X[200:], data.y[200:])
+    >>> clf = SpikingRNNClassifier(n_hidden=32, max_epochs=3, random_state=0, callback=snaps)
+    >>> _ = snaps.record_initial(clf, data.y[:200])   # the untrained network, as epoch -1
+    >>> _ = clf.fit(data.X[:200], data.y[:200])
+    >>> snaps.epochs.tolist()
+    [-1, 0, 1, 2]
+    >>> snaps.fraction_tuned().shape
+    (4,)
+    """
+
+    def __init__(
+        self,
+        X,
+        directions,
+        *,
+        every: int = 1,
+        window=None,
+        alpha: float = 0.05,
+        r2_threshold: Optional[float] = None,
+        labels_to_angles=None,
+        degrees: bool = False,
+        n_jobs: Optional[int] = None,
+    ):
+        if X is None:
+            raise ValueError("X must be given: the probe trials the network is simulated on")
+        self.X = check_spikes(X)
+        if (
+            isinstance(every, (bool, np.bool_))
+            or not isinstance(every, (numbers.Integral, np.integer))
+            or every < 1
+        ):
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        self.every = int(every)
+        self.alpha = _check_real(alpha, "alpha", low=0.0, high=1.0)
+        self.r2_threshold = None if r2_threshold is None else _check_real(r2_threshold, "r2_threshold", high=1.0)
+        self.angles = _directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles)
+        n_dir = np.unique(np.mod(self.angles, 2.0 * np.pi)).size
+        if n_dir < 3:
+            raise ValueError(
+                f"directions contain {n_dir} distinct direction(s); cosine tuning needs at least 3 "
+                "distinct directions among the probe trials"
+            )
+        n_steps = self.X.shape[1]
+        if window is not None:
+            _activity_to_rates(np.zeros((1, n_steps, 1), dtype=np.uint8), window, 1.0, "hz")  # validates
+        self.window = window
+        self._n_threads = _n_threads(n_jobs)
+        self.n_jobs = n_jobs
+        self.epoch_offset = 0
+        self.results: Dict[int, Dict[str, CosineTuning]] = {}
+        self.rates: Dict[int, Dict[str, np.ndarray]] = {}
+        self.populations: list = []
+        self.input_driven_populations: list = []
+        self.other_populations: list = []
+
+    # -- recording ------------------------------------------------------------------------------
+    def __call__(self, info) -> None:
+        """The ``fit`` callback: record after every ``every``-th epoch; always returns None."""
+        if info.get("event") != "epoch":
+            return None
+        epoch = int(info["epoch"])
+        if (epoch + 1) % self.every == 0:
+            self._record(info["network"], epoch + int(self.epoch_offset))
+        return None
+
+    def record(self, network, epoch: int) -> "TuningSnapshots":
+        """Record the tuning of a network (or a fitted estimator's network) at ``epoch``.
+
+        Parameters
+        ----------
+        network : motorsrnn._core.Network or fitted SpikingRNNClassifier
+        epoch : int
+            The epoch number to file the record under (``-1`` for the untrained network).
+            Recording an epoch twice replaces the earlier record.
+
+        Returns
+        -------
+        self
+        """
+        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, (numbers.Integral, np.integer)):
+            raise ValueError(f"epoch must be an integer, got {epoch!r}")
+        if not isinstance(network, _core.Network):
+            net = getattr(network, "network_", None)
+            if not isinstance(net, _core.Network):
+                raise TypeError(
+                    "network must be a motorsrnn._core.Network or a fitted motorsrnn estimator, "
+                    f"got {type(network).__name__}"
+                )
+            network = net
+        self._record(network, int(epoch))
+        return self
+
+    def record_initial(self, estimator, y) -> "TuningSnapshots":
+        """Record the network ``estimator.fit`` will start from, as epoch ``-1``.
+
+        Builds the untrained network from the estimator's parameters the way ``fit`` does (same
+        architecture, same initial weights when ``random_state`` is an int or a ``RandomState``,
+        which is not advanced). With ``warm_start=True`` on a fitted estimator, the current
+        network is recorded instead.
+
+        Parameters
+        ----------
+        estimator : SpikingRNNClassifier
+            Not necessarily fitted.
+        y : array-like of shape (n_trials,) or int
+            The training labels (or their number of classes): the readout size.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        With ``random_state=None`` every ``fit`` draws new initial weights; the recorded network
+        is then *a* draw of the same initial distribution, not the one ``fit`` will use (a
+        ``UserWarning`` says so). The tuning of an untrained network is a property of its input
+        weights and the input, so this is still a fair "before training" reference.
+        """
+        import copy
+        import json
+        import warnings
+
+        from sklearn.utils import check_random_state
+
+        if getattr(estimator, "warm_start", False) and hasattr(estimator, "network_"):
+            return self.record(_copy_network(estimator.network_), -1)
+        if not hasattr(estimator, "_network_spec"):
+            raise TypeError(f"estimator must be a motorsrnn SpikingRNNClassifier, got {type(estimator).__name__}")
+        if isinstance(y, (numbers.Integral, np.integer)) and not isinstance(y, (bool, np.bool_)):
+            n_classes = int(y)
+        else:
+            n_classes = int(np.unique(np.asarray(y)).size)
+        if n_classes < 2:
+            raise ValueError(f"y must have at least 2 classes (or be a number of classes >= 2), got {n_classes}")
+        estimator._validate_params()
+        rs = estimator.random_state
+        if rs is None:
+            warnings.warn(
+                "estimator.random_state is None: the recorded initial network is a fresh draw, not the "
+                "one fit() will start from; set an integer random_state to record exactly that one",
+                UserWarning,
+                stacklevel=2,
+            )
+        elif isinstance(rs, np.random.RandomState):
+            rs = copy.deepcopy(rs)
+        rng = check_random_state(rs)
+        init_seed = int(rng.randint(0, 2**31 - 1, size=2)[0])
+        spec = estimator._network_spec(self.X.shape[2], n_classes)
+        return self.record(_core.Network(json.dumps(spec), init_seed), -1)
+
+    def _record(self, network, epoch: int) -> None:
+        pops = [(str(n), int(s)) for n, s in network.populations()]
+        if self.populations and pops != self.populations:
+            raise ValueError(
+                f"the network's populations {pops} differ from those recorded so far {self.populations}; "
+                "use one TuningSnapshots per network"
+            )
+        n_inputs = _network_n_inputs(network)
+        if n_inputs is not None and n_inputs != self.X.shape[2]:
+            raise ValueError(
+                f"X has {self.X.shape[2]} channels but the network expects {n_inputs} inputs; the probe "
+                "trials must have the channels the estimator is trained on"
+            )
+        if not self.populations:
+            self.populations = pops
+            targets = {t for _, src, t, _, _ in network.projections() if src == "input"}
+            self.input_driven_populations = [n for n, _ in pops if n in targets]
+            self.other_populations = [n for n, _ in pops if n not in targets]
+        spikes, _, _ = network.simulate(self.X, False, self._n_threads)
+        dt = _network_dt(network)
+        res, rates = {}, {}
+        for (name, _), s in zip(pops, spikes):
+            counts = _activity_to_rates(s, self.window, dt, "hz")
+            rates[name] = counts.mean(axis=0)
+            res[name] = fit_cosine_tuning(
+                counts, self.angles, alpha=self.alpha, r2_threshold=self.r2_threshold, n_jobs=self.n_jobs
+            )
+            res[name].units = "hz"
+        self.results[epoch] = res
+        self.rates[epoch] = rates
+
+    # -- summaries ------------------------------------------------------------------------------
+    @property
+    def epochs(self) -> np.ndarray:
+        """Recorded epochs, increasing (``-1`` is the untrained network)."""
+        return np.array(sorted(self.results), dtype=np.int64)
+
+    @property
+    def groups(self) -> Dict[str, list]:
+        """``{"input-driven": [...], "other": [...]}``: population names per group."""
+        return {"input-driven": list(self.input_driven_populations), "other": list(self.other_populations)}
+
+    def _names(self, population):
+        if not self.results:
+            raise ValueError("no snapshot recorded yet: fit an estimator with callback=this object, or call record()")
+        known = [n for n, _ in self.populations]
+        if population is None:
+            return known
+        names = [population] if isinstance(population, str) else list(population)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"unknown population(s) {unknown}; the network has {known}")
+        return names
+
+    def _tuned(self, epoch, names) -> np.ndarray:
+        return np.concatenate([self.results[epoch][n].is_tuned for n in names]) if names else np.zeros(0, bool)
+
+    def _pd(self, epoch, names) -> np.ndarray:
+        if not names:
+            return np.zeros(0)
+        return np.concatenate([self.results[epoch][n].preferred_direction for n in names])
+
+    def _reference(self, reference_epoch):
+        epochs = self.epochs
+        if reference_epoch is None:
+            return int(epochs[0])
+        if int(reference_epoch) not in self.results:
+            raise ValueError(f"reference_epoch {reference_epoch!r} was not recorded; recorded epochs: {epochs.tolist()}")
+        return int(reference_epoch)
+
+    def fraction_tuned(self, population=None, *, active_only: bool = False) -> np.ndarray:
+        """Fraction of cosine-tuned units at each recorded epoch ("cultivation").
+
+        Parameters
+        ----------
+        population : str, sequence of str or None, default=None
+            A population, several (e.g. ``snaps.input_driven_populations``) or None for all units.
+        active_only : bool, default=False
+            Count only units that spike on the probe trials (silent units can never be tuned;
+            training often silences some).
+
+        Returns
+        -------
+        ndarray of shape (n_epochs,)
+            In ``[0, 1]``, in the order of :attr:`epochs`; NaN for an empty selection.
+        """
+        names = self._names(population)
+        if not isinstance(active_only, (bool, np.bool_)):
+            raise ValueError(f"active_only must be True or False, got {active_only!r}")
+        out = []
+        for e in self.epochs:
+            t = self._tuned(e, names)
+            if active_only and names:
+                t = t[np.concatenate([self.rates[e][n] for n in names]) > 0]
+            out.append(float(np.mean(t)) if t.size else np.nan)
+        return np.array(out)
+
+    def fraction_active(self, population=None, min_rate: float = 0.0) -> np.ndarray:
+        """Fraction of units whose mean rate on the probe trials exceeds ``min_rate`` Hz, per epoch.
+
+        Parameters
+        ----------
+        population : str, sequence of str or None, default=None
+        min_rate : float, default=0.0
+
+        Returns
+        -------
+        ndarray of shape (n_epochs,)
+        """
+        names = self._names(population)
+        min_rate = _check_real(min_rate, "min_rate", low=0.0)
+        out = []
+        for e in self.epochs:
+            r = np.concatenate([self.rates[e][n] for n in names]) if names else np.zeros(0)
+            out.append(float(np.mean(r > min_rate)) if r.size else np.nan)
+        return np.array(out)
+
+    def persistency(self, reference_epoch: Optional[int] = None, population=None, *, cumulative: bool = False) -> np.ndarray:
+        """Fraction of the units tuned at ``reference_epoch`` that are tuned at each epoch.
+
+        Parameters
+        ----------
+        reference_epoch : int or None, default=None
+            A recorded epoch; None: the first recorded one.
+        population : str, sequence of str or None, default=None
+        cumulative : bool, default=False
+            False: tuned at epoch ``e``. True: tuned at *every* recorded epoch between the reference
+            and ``e`` (stayed tuned all along).
+
+        Returns
+        -------
+        ndarray of shape (n_epochs,)
+            1 at the reference epoch (when any unit is tuned there); NaN when no unit of the
+            selection is tuned at the reference epoch. Values at epochs before the reference read
+            the same way backwards in time.
+        """
+        names = self._names(population)
+        ref = self._reference(reference_epoch)
+        epochs = self.epochs
+        base = self._tuned(ref, names)
+        if not base.any():
+            return np.full(epochs.size, np.nan)
+        tuned = np.array([self._tuned(e, names) for e in epochs])  # (n_epochs, n_units)
+        i_ref = int(np.flatnonzero(epochs == ref)[0])
+        out = np.empty(epochs.size)
+        for i in range(epochs.size):
+            if cumulative:
+                lo, hi = min(i, i_ref), max(i, i_ref)
+                still = tuned[lo : hi + 1].all(axis=0)
+            else:
+                still = tuned[i]
+            out[i] = float(np.mean(still[base]))
+        return out
+
+    def pd_drift(self, reference_epoch: Optional[int] = None, population=None, *, degrees: bool = False) -> np.ndarray:
+        """Median absolute change of the preferred direction since ``reference_epoch``.
+
+        Over the units tuned both at the reference epoch and at epoch ``e``: the median of
+        ``|wrap(pd_e - pd_ref)|`` with ``wrap`` to ``(-pi, pi]``.
+
+        Parameters
+        ----------
+        reference_epoch : int or None, default=None
+            A recorded epoch; None: the first recorded one.
+        population : str, sequence of str or None, default=None
+        degrees : bool, default=False
+            Report degrees instead of radians.
+
+        Returns
+        -------
+        ndarray of shape (n_epochs,)
+            0 at the reference epoch; NaN where no unit is tuned at both epochs.
+        """
+        names = self._names(population)
+        ref = self._reference(reference_epoch)
+        base_t, base_pd = self._tuned(ref, names), self._pd(ref, names)
+        out = []
+        for e in self.epochs:
+            both = base_t & self._tuned(e, names)
+            if not both.any():
+                out.append(np.nan)
+                continue
+            out.append(float(np.median(np.abs(_wrap_angle(self._pd(e, names)[both] - base_pd[both])))))
+        out = np.array(out)
+        return np.degrees(out) if degrees else out
+
+    def to_dataframe(self, per_unit: bool = True):
+        """The records as a pandas DataFrame (needs pandas).
+
+        Parameters
+        ----------
+        per_unit : bool, default=True
+            True: one row per epoch, population and unit, with columns ``epoch``, ``population``,
+            ``group`` (``"input-driven"`` or ``"other"``), ``unit`` (index in the population),
+            ``preferred_direction``, ``modulation_depth``, ``baseline``, ``r2``, ``r2_mean``,
+            ``p_value``, ``is_tuned``, ``rate``. False: one row per epoch and population with
+            ``n_units``, ``n_tuned``, ``fraction_tuned``, ``fraction_active``, ``mean_rate``.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_dataframe() needs pandas, which is an optional dependency: "
+                "pip install 'motorsrnn[pandas]' (or pip install pandas)"
+            ) from None
+        names = self._names(None)
+        frames = []
+        for e in self.epochs:
+            for n in names:
+                r, rate = self.results[e][n], self.rates[e][n]
+                group = "input-driven" if n in self.input_driven_populations else "other"
+                if per_unit:
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "epoch": int(e),
+                                "population": n,
+                                "group": group,
+                                "unit": np.arange(r.n_neurons),
+                                "preferred_direction": r.preferred_direction,
+                                "modulation_depth": r.modulation_depth,
+                                "baseline": r.baseline,
+                                "r2": r.r2,
+                                "r2_mean": r.r2_mean,
+                                "p_value": r.p_value,
+                                "is_tuned": r.is_tuned,
+                                "rate": rate,
+                            }
+                        )
+                    )
+                else:
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "epoch": [int(e)],
+                                "population": [n],
+                                "group": [group],
+                                "n_units": [r.n_neurons],
+                                "n_tuned": [int(np.sum(r.is_tuned))],
+                                "fraction_tuned": [r.fraction_tuned],
+                                "fraction_active": [float(np.mean(rate > 0))],
+                                "mean_rate": [float(np.mean(rate))],
+                            }
+                        )
+                    )
+        return pd.concat(frames, ignore_index=True)
+
+    def __repr__(self) -> str:
+        ep = self.epochs.tolist()
+        return (
+            f"TuningSnapshots(n_probe_trials={self.X.shape[0]}, every={self.every}, epochs={ep}, "
+            f"input_driven={self.input_driven_populations}, other={self.other_populations})"
+        )
+
+
+def _network_spec_dict(network):
+    import json
+
+    try:
+        return json.loads(network.spec_json)
+    except (AttributeError, ValueError, TypeError):
+        return {}
+
+
+def _network_dt(network) -> float:
+    return float(_network_spec_dict(network).get("dt", 1.0))
+
+
+def _network_n_inputs(network):
+    n = _network_spec_dict(network).get("n_inputs")
+    return None if n is None else int(n)
+
+
+__all__.append("TuningSnapshots")

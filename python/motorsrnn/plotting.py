@@ -1,0 +1,395 @@
+"""Plots for spike trains, tuning, training dynamics and population trajectories.
+
+matplotlib is an optional dependency: install it with ``pip install "motorsrnn[plot]"``. It is
+imported inside each function, so ``import motorsrnn.plotting`` always works and a missing
+matplotlib raises an :class:`ImportError` saying how to install it only when a plot is drawn.
+
+Every function takes ``ax=None`` (a new figure is created when None) and returns the Axes it
+drew on, so plots compose into your own figures:
+
+raster
+    Spike raster of one trial (units x time).
+psth
+    Peri-stimulus time histogram of one unit, one line per direction.
+polar_tuning
+    Polar tuning curve of one unit: the fitted cosine, the preferred direction and, optionally,
+    the empirical mean (+/- SEM) per direction.
+pd_histogram
+    Polar histogram of preferred directions.
+cultivation
+    Fraction of tuned units per epoch (input-driven vs other populations) and persistency, from
+    :class:`motorsrnn.tuning.TuningSnapshots`.
+trajectories
+    Population trajectories per condition in 2 or 3 principal components, from
+    :func:`motorsrnn.analysis.trajectories`.
+learning_curves
+    Training loss (and accuracy on a second axis) per epoch from ``estimator.history_``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["cultivation", "learning_curves", "pd_histogram", "polar_tuning", "psth", "raster", "trajectories"]
+
+_INSTALL = 'matplotlib is needed for motorsrnn.plotting; install it with: pip install "motorsrnn[plot]"'
+
+
+def _pyplot():
+    """``matplotlib.pyplot``, or an ImportError that names the extra to install."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise ImportError(_INSTALL) from e
+    return plt
+
+
+def _axes(ax, *, polar=False, three_d=False):
+    plt = _pyplot()
+    if ax is None:
+        if polar:
+            _, ax = plt.subplots(subplot_kw={"projection": "polar"})
+        elif three_d:
+            fig = plt.figure()
+            ax = fig.add_subplot(projection="3d")
+        else:
+            _, ax = plt.subplots()
+        return ax
+    if polar and getattr(ax, "name", None) != "polar":
+        raise ValueError("ax must be a polar Axes (e.g. plt.subplot(projection='polar')) or None")
+    if three_d and getattr(ax, "name", None) != "3d":
+        raise ValueError("ax must be a 3-D Axes (projection='3d') to draw 3 components, or None")
+    return ax
+
+
+def _index(value, name, size):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValueError(f"{name} must be an integer index, got {value!r}")
+    value = int(value)
+    if not -size <= value < size:
+        raise ValueError(f"{name} {value} is out of range for {size} entries")
+    return value % size
+
+
+def _spikes3d(x, name):
+    from .estimators import check_spikes
+
+    arr = x.spikes if hasattr(x, "spikes") and not isinstance(x, np.ndarray) else x
+    return check_spikes(arr, name=name)
+
+
+def _colors(n):
+    plt = _pyplot()
+    cmap = plt.get_cmap("hsv")
+    return [cmap(i / max(n, 1)) for i in range(n)]
+
+
+def raster(X_or_spikes, trial=0, *, dt=1.0, units=None, ax=None, **scatter_kws):
+    """Spike raster of one trial: a dot per spike, units on the y axis, time on the x axis.
+
+    Parameters
+    ----------
+    X_or_spikes : array-like of shape (n_trials, n_timesteps, n_units) or a simulate() Bunch
+        Recorded spikes ``X`` or the network's ``estimator.simulate(X).spikes`` (a Bunch with
+        ``spikes`` is accepted too). Bins with a count above 1 are drawn as one dot.
+    trial : int, default=0
+    dt : float, default=1.0
+        Bin width in ms.
+    units : array-like of int or None, default=None
+        Units to draw, in this order (e.g. sorted by preferred direction); None: all.
+    ax : matplotlib Axes or None
+    **scatter_kws
+        Passed to ``ax.scatter`` (default marker ``"|"``, black).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One ``PathCollection`` (the spikes).
+    """
+    ax = _axes(ax)
+    s = _spikes3d(X_or_spikes, "X_or_spikes")
+    trial = _index(trial, "trial", s.shape[0])
+    data = np.asarray(s[trial])  # (T, N)
+    if units is not None:
+        idx = np.asarray(units)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.size == 0 or idx.min() < -data.shape[1] or idx.max() >= data.shape[1]:
+            raise ValueError(f"units must be a 1-D array of unit indices in [0, {data.shape[1]})")
+        data = data[:, idx]
+    t, u = np.nonzero(data > 0)
+    kws = {"marker": "|", "color": "k", "s": 20, "linewidths": 1.0}
+    kws.update(scatter_kws)
+    ax.scatter(t * float(dt), u, **kws)
+    ax.set_xlim(0, data.shape[0] * float(dt))
+    ax.set_ylim(-0.5, data.shape[1] - 0.5)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("unit")
+    ax.set_title(f"trial {trial}")
+    return ax
+
+
+def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, ax=None):
+    """Peri-stimulus time histogram of one unit: mean rate over the trials of each direction.
+
+    Parameters
+    ----------
+    spikes : array-like of shape (n_trials, n_timesteps, n_units)
+        Spike counts per bin (recorded or simulated).
+    labels : array-like of shape (n_trials,)
+        Direction (class label or angle) of each trial; one line per distinct value.
+    unit : int
+    bin_ms : float, default=5.0
+        Width of the histogram bins in ms (a multiple of ``dt``; the last partial bin is dropped).
+    dt : float, default=1.0
+        Width of the bins of ``spikes`` in ms.
+    ax : matplotlib Axes or None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One ``Line2D`` per direction.
+    """
+    ax = _axes(ax)
+    s = _spikes3d(spikes, "spikes")
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != s.shape[0]:
+        raise ValueError(f"labels must be 1-D with one entry per trial ({s.shape[0]}), got shape {labels.shape}")
+    unit = _index(unit, "unit", s.shape[2])
+    dt, bin_ms = float(dt), float(bin_ms)
+    if not (dt > 0 and bin_ms > 0):
+        raise ValueError("dt and bin_ms must be > 0")
+    k = int(round(bin_ms / dt))
+    if k < 1 or abs(k * dt - bin_ms) > 1e-9 * bin_ms:
+        raise ValueError(f"bin_ms ({bin_ms}) must be a positive multiple of dt ({dt})")
+    n_bins = s.shape[1] // k
+    if n_bins < 1:
+        raise ValueError(f"bin_ms ({bin_ms}) is longer than the window ({s.shape[1] * dt} ms)")
+    x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
+    rate = x / (bin_ms / 1000.0)
+    conds = np.unique(labels)
+    centers = (np.arange(n_bins) + 0.5) * bin_ms
+    for c, color in zip(conds, _colors(conds.size)):
+        ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=str(c))
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("rate (Hz)")
+    ax.set_title(f"unit {unit}")
+    ax.legend(title="direction", fontsize="small")
+    return ax
+
+
+def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color="C0", **curve_kws):
+    """Polar tuning curve of one unit: the fitted cosine, its preferred direction and the data.
+
+    Parameters
+    ----------
+    result : motorsrnn.tuning.CosineTuning
+        A fit (``fit_cosine_tuning`` or ``network_tuning``).
+    unit : int
+    activity, directions : array-like or None
+        The data of the fit; when given, the empirical mean +/- SEM per direction is drawn as
+        points (:func:`motorsrnn.tuning.tuning_curves` with the same ``**curve_kws``, e.g.
+        ``window``, ``dt``, ``units``, ``labels_to_angles``: use those of the fit).
+    ax : polar matplotlib Axes or None
+    color : matplotlib color, default="C0"
+    **curve_kws
+        Passed to ``tuning_curves``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes (polar)
+        Lines: the fitted curve and the preferred-direction ray (and the error bars' container
+        when ``activity`` is given).
+
+    Notes
+    -----
+    A polar plot cannot show negative radii: where the fitted cosine drops below 0 (a deep
+    modulation on a low baseline) it is drawn at 0.
+    """
+    if not hasattr(result, "preferred_direction") or not hasattr(result, "predict"):
+        raise ValueError("result must be a CosineTuning (from fit_cosine_tuning or network_tuning)")
+    ax = _axes(ax, polar=True)
+    unit = _index(unit, "unit", result.n_neurons)
+    theta = np.linspace(0.0, 2.0 * np.pi, 181)
+    curve = np.maximum(result.predict(theta)[:, unit], 0.0)
+    ax.plot(theta, curve, color=color, label="cosine fit")
+    pd = result.preferred_direction[unit]
+    if np.isfinite(pd):
+        ax.plot([pd, pd], [0.0, float(curve.max())], color=color, linestyle="--", label="preferred direction")
+    if activity is not None or directions is not None:
+        if activity is None or directions is None:
+            raise ValueError("give both activity and directions to draw the empirical tuning curve")
+        from .tuning import tuning_curves
+
+        tc = tuning_curves(activity, directions, **curve_kws)
+        if tc.mean.shape[1] != result.n_neurons:
+            raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
+        err = np.nan_to_num(tc.sem[:, unit])
+        ax.errorbar(tc.angles, tc.mean[:, unit], yerr=err, fmt="o", color="k", label="mean +/- SEM")
+    tuned = "tuned" if bool(result.is_tuned[unit]) else "not tuned"
+    pd_txt = f"{np.degrees(pd):.0f} deg" if np.isfinite(pd) else "n/a"
+    ax.set_title(f"unit {unit}: PD {pd_txt}, {tuned}", fontsize="medium")
+    return ax
+
+
+def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0"):
+    """Polar histogram of preferred directions.
+
+    Parameters
+    ----------
+    result : motorsrnn.tuning.CosineTuning or array-like of angles (radians)
+    tuned_only : bool, default=True
+        Only units with ``is_tuned`` (ignored for an array of angles).
+    bins : int, default=12
+        Equal sectors over the circle.
+    ax : polar matplotlib Axes or None
+    color : matplotlib color
+
+    Returns
+    -------
+    matplotlib.axes.Axes (polar)
+        ``bins`` bar patches.
+    """
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (numbers.Integral, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if hasattr(result, "preferred_direction"):
+        pd = np.asarray(result.preferred_direction, dtype=np.float64)
+        if tuned_only:
+            pd = pd[np.asarray(result.is_tuned, dtype=bool)]
+    else:
+        pd = np.asarray(result, dtype=np.float64).ravel()
+    ax = _axes(ax, polar=True)
+    pd = np.mod(pd[np.isfinite(pd)], 2.0 * np.pi)
+    counts, edges = np.histogram(pd, bins=int(bins), range=(0.0, 2.0 * np.pi))
+    width = edges[1] - edges[0]
+    ax.bar(edges[:-1], counts, width=width, align="edge", color=color, alpha=0.7, edgecolor="k")
+    ax.set_title(f"preferred directions (n = {pd.size}{', tuned' if tuned_only and hasattr(result, 'is_tuned') else ''})",
+                 fontsize="medium")
+    return ax
+
+
+def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None):
+    """Cultivation curves: fraction of cosine-tuned units per epoch, per group, and persistency.
+
+    Parameters
+    ----------
+    snaps : motorsrnn.tuning.TuningSnapshots
+        With at least one record.
+    reference_epoch : int or None, default=None
+        Reference of the persistency curve (None: the first recorded epoch).
+    persistency : bool, default=True
+        Also draw :meth:`~motorsrnn.tuning.TuningSnapshots.persistency` of all units (dashed).
+    ax : matplotlib Axes or None
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per non-empty group (``"input-driven"``, ``"other"``), one for all units, and
+        the persistency line.
+    """
+    if not hasattr(snaps, "fraction_tuned") or not hasattr(snaps, "groups"):
+        raise ValueError("snaps must be a motorsrnn.tuning.TuningSnapshots")
+    ax = _axes(ax)
+    epochs = snaps.epochs
+    if epochs.size == 0:
+        raise ValueError("snaps has no record yet")
+    styles = {"input-driven": "C0", "other": "C1"}
+    groups = snaps.groups
+    for label, names in groups.items():
+        if names:
+            ax.plot(epochs, snaps.fraction_tuned(names), marker="o", color=styles[label],
+                    label=f"{label} ({', '.join(names)})")
+    if all(groups.values()):
+        ax.plot(epochs, snaps.fraction_tuned(), marker=".", color="k", label="all units")
+    if persistency:
+        ref = int(epochs[0]) if reference_epoch is None else int(reference_epoch)
+        ax.plot(epochs, snaps.persistency(ref), linestyle="--", color="0.4",
+                label=f"persistency (tuned at epoch {ref})")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
+    ax.set_ylabel("fraction of units")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def trajectories(traj, *, components=(0, 1), ax=None, labels=None):
+    """Population trajectories per condition in principal-component space.
+
+    Parameters
+    ----------
+    traj : Bunch from :func:`motorsrnn.analysis.trajectories`
+    components : tuple of 2 or 3 int, default=(0, 1)
+        Which components to draw; three give a 3-D plot (``ax`` must then be 3-D or None).
+    ax : matplotlib Axes or None
+    labels : sequence of str or None
+        Legend labels of the conditions (default: the condition values).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per condition and one start marker (``"o"``) per condition.
+    """
+    if not hasattr(traj, "trajectories"):
+        raise ValueError("traj must be the Bunch returned by motorsrnn.analysis.trajectories")
+    comps = tuple(int(c) for c in components)
+    k = traj.trajectories.shape[2]
+    if len(comps) not in (2, 3) or any(not 0 <= c < k for c in comps):
+        raise ValueError(f"components must be 2 or 3 indices in [0, {k}), got {components!r}")
+    ax = _axes(ax, three_d=len(comps) == 3)
+    conds = traj.conditions
+    if labels is None:
+        labels = [str(c) for c in conds]
+    elif len(labels) != len(conds):
+        raise ValueError(f"labels must have one entry per condition ({len(conds)})")
+    for i, color in enumerate(_colors(len(conds))):
+        path = traj.trajectories[i][:, comps]
+        ax.plot(*path.T, color=color, label=labels[i])
+        ax.plot(*path[:1].T, marker="o", color=color, linestyle="none")
+    evr = traj.explained_variance_ratio
+    ax.set_xlabel(f"PC{comps[0] + 1} ({100 * evr[comps[0]]:.0f}%)")
+    ax.set_ylabel(f"PC{comps[1] + 1} ({100 * evr[comps[1]]:.0f}%)")
+    if len(comps) == 3:
+        ax.set_zlabel(f"PC{comps[2] + 1} ({100 * evr[comps[2]]:.0f}%)")
+    ax.legend(title="condition", fontsize="small")
+    return ax
+
+
+def learning_curves(estimator, *, ax=None):
+    """Training loss and accuracy per epoch from ``estimator.history_``.
+
+    Parameters
+    ----------
+    estimator : fitted SpikingRNNClassifier
+    ax : matplotlib Axes or None
+        The loss goes on ``ax``, the accuracy on ``ax.twinx()``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, with the lines ``loss`` (and ``val_loss`` with early stopping); the twin axes with
+        the accuracy lines is ``ax.accuracy_axes``.
+    """
+    history = getattr(estimator, "history_", None)
+    if not history:
+        raise ValueError("estimator has no history_: fit it first")
+    ax = _axes(ax)
+    epochs = np.array([h["epoch"] for h in history])
+    ax.plot(epochs, [h["loss"] for h in history], color="C0", label="loss")
+    has_val = any(h.get("val_loss") is not None for h in history)
+    if has_val:
+        ax.plot(epochs, [np.nan if h.get("val_loss") is None else h["val_loss"] for h in history],
+                color="C0", linestyle="--", label="val_loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss", color="C0")
+    ax2 = ax.twinx()
+    ax2.plot(epochs, [h["accuracy"] for h in history], color="C3", label="accuracy")
+    if has_val:
+        ax2.plot(epochs, [np.nan if h.get("val_accuracy") is None else h["val_accuracy"] for h in history],
+                 color="C3", linestyle="--", label="val_accuracy")
+    ax2.set_ylabel("accuracy", color="C3")
+    ax2.set_ylim(0, 1)
+    ax.accuracy_axes = ax2
+    return ax

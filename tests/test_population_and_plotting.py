@@ -1,0 +1,284 @@
+"""Training dynamics of tuning (TuningSnapshots), population and circuit analyses, and plots."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from motorsrnn import SpikingRNNClassifier
+from motorsrnn.analysis import similarity, trajectories, weight_vs_pd_difference
+from motorsrnn.datasets import make_center_out
+from motorsrnn.topology import preset
+from motorsrnn.tuning import TuningSnapshots, network_tuning
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=400, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    """A motorsrnn network trained for 6 epochs with snapshots of every epoch and the initial one."""
+    X, y = data.X[:300], data.y[:300]
+    snaps = TuningSnapshots(data.X[300:], data.y[300:], n_jobs=2)
+    clf = SpikingRNNClassifier(
+        n_hidden=48, architecture="motorsrnn", max_epochs=6, random_state=0, n_jobs=2, callback=snaps
+    )
+    snaps.record_initial(clf, y)
+    clf.fit(X, y)
+    return clf, snaps
+
+
+@pytest.fixture(scope="module")
+def srnn(data):
+    return SpikingRNNClassifier(n_hidden=32, max_epochs=6, random_state=1, n_jobs=2).fit(data.X[:300], data.y[:300])
+
+
+# ---------------------------------------------------------------------------------------------
+# TuningSnapshots
+# ---------------------------------------------------------------------------------------------
+def test_snapshots_record_the_right_epochs(trained):
+    clf, snaps = trained
+    assert snaps.epochs.tolist() == [-1, 0, 1, 2, 3, 4, 5]
+    assert [h["epoch"] for h in clf.history_] == list(range(6))
+    assert snaps.input_driven_populations == ["M1"]
+    assert snaps.other_populations == ["PM", "Out"]
+    assert set(snaps.results[0]) == {"M1", "PM", "Out"}
+    assert snaps.results[0]["M1"].n_neurons == 24
+
+
+def test_snapshots_every_and_returns_none(data):
+    snaps = TuningSnapshots(data.X[300:], data.y[300:], every=2)
+    returned = []
+
+    def cb(info):
+        out = snaps(info)
+        returned.append(out)
+        return out
+
+    SpikingRNNClassifier(n_hidden=16, max_epochs=5, random_state=0, callback=cb).fit(data.X[:200], data.y[:200])
+    assert snaps.epochs.tolist() == [1, 3]
+    assert all(r is None for r in returned) and len(returned) > 5  # batches and epochs
+
+
+def test_fractions_in_unit_interval_and_persistency(trained):
+    _, snaps = trained
+    n = snaps.epochs.size
+    for pop in (None, "M1", snaps.input_driven_populations, snaps.other_populations):
+        f = snaps.fraction_tuned(pop)
+        assert f.shape == (n,) and np.all((f >= 0) & (f <= 1))
+        a = snaps.fraction_active(pop)
+        assert np.all((a >= 0) & (a <= 1))
+        fa = snaps.fraction_tuned(pop, active_only=True)
+        np.testing.assert_allclose(fa * a, f)  # tuned units are active
+    for ref in (0, 3):
+        p = snaps.persistency(ref)
+        assert p[list(snaps.epochs).index(ref)] == 1.0
+        assert np.all((p >= 0) & (p <= 1))
+        pc = snaps.persistency(ref, cumulative=True)
+        assert np.all(pc <= p + 1e-12)
+        d = snaps.pd_drift(ref, degrees=True)
+        assert d[list(snaps.epochs).index(ref)] == 0.0
+        assert np.all((d[np.isfinite(d)] >= 0) & (d[np.isfinite(d)] <= 180))
+    df = snaps.to_dataframe(per_unit=False)
+    assert len(df) == n * 3
+    np.testing.assert_allclose(df[df.population == "M1"].fraction_tuned.to_numpy(), snaps.fraction_tuned("M1"))
+    assert len(snaps.to_dataframe()) == n * 48
+
+
+def test_trained_network_is_sensibly_tuned(trained, data):
+    clf, snaps = trained
+    # the snapshot of the last epoch is the trained network: the same numbers as network_tuning
+    res = network_tuning(clf, data.X[300:], data.y[300:])
+    last = np.concatenate([snaps.results[5][p].is_tuned for p in ("M1", "PM", "Out")])
+    np.testing.assert_array_equal(res.is_tuned, last)
+    frac = snaps.fraction_tuned()
+    assert 0.2 <= frac[-1] <= 0.95  # a sizeable minority to a majority of units, not all
+    assert frac[-1] > frac[0]  # training cultivates tuning beyond the untrained network's
+
+
+def test_record_initial_is_the_network_fit_starts_from(data):
+    X, y = data.X[:200], data.y[:200]
+    snaps = TuningSnapshots(data.X[300:], data.y[300:])
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=1, learning_rate=1e-12, random_state=3)
+    snaps.record_initial(clf, y)
+    clf.fit(X, y)  # Adam moves each weight by ~1e-12: nothing at float32
+    snaps.record(clf, 0)
+    for field in ("baseline", "b1", "b2"):
+        np.testing.assert_allclose(getattr(snaps.results[-1]["h"], field), getattr(snaps.results[0]["h"], field))
+
+
+def test_snapshots_bad_input(data):
+    with pytest.raises(ValueError, match="every"):
+        TuningSnapshots(data.X, data.y, every=0)
+    with pytest.raises(ValueError, match="trials"):
+        TuningSnapshots(data.X, data.y[:10])
+    with pytest.raises(ValueError, match="distinct direction"):
+        TuningSnapshots(data.X, np.zeros(len(data.y), dtype=int), labels_to_angles={0: 0.0})
+    snaps = TuningSnapshots(data.X[:, :, :10], data.y)
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(data.X[:50], data.y[:50])
+    with pytest.raises(ValueError, match="channels"):
+        snaps.record(clf, 0)
+    with pytest.raises(ValueError, match="no snapshot"):
+        snaps.fraction_tuned()
+    with pytest.raises(TypeError):
+        snaps.record(object(), 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Population level
+# ---------------------------------------------------------------------------------------------
+def test_trajectories_shapes(data):
+    tr = trajectories(data.X, data.y, n_components=3, smoothing_ms=5.0)
+    assert tr.trajectories.shape == (4, 50, 3)
+    assert tr.components.shape == (3, 96)
+    assert tr.condition_means.shape == (4, 50, 96)
+    assert tr.conditions.tolist() == [0, 1, 2, 3]
+    assert np.all(np.diff(tr.explained_variance_ratio) <= 0) and tr.explained_variance_ratio.sum() <= 1
+    np.testing.assert_allclose(tr.components @ tr.components.T, np.eye(3), atol=1e-10)
+    # projections are the centred condition means on the components
+    proj = (tr.condition_means.reshape(-1, 96) - tr.mean) @ tr.components.T
+    np.testing.assert_allclose(proj.reshape(4, 50, 3), tr.trajectories, atol=1e-8)
+    with pytest.raises(ValueError, match="n_components"):
+        trajectories(data.X, data.y, n_components=500)
+    with pytest.raises(ValueError, match="3-D"):
+        trajectories(data.X[:, 0], data.y)
+    with pytest.raises(ValueError, match="one condition per trial"):
+        trajectories(data.X, data.y[:3])
+
+
+def test_similarity_identity_rotation_and_shuffle(data):
+    A = trajectories(data.X, data.y, smoothing_ms=5.0).condition_means
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.normal(size=(96, 96)))
+    assert similarity(A, A).score == pytest.approx(1.0, abs=1e-9)
+    assert similarity(A, A, method="procrustes").disparity == pytest.approx(0.0, abs=1e-9)
+    assert similarity(A, A @ Q, n_components=5).score == pytest.approx(1.0, abs=1e-9)
+    assert similarity(A, A @ Q, method="procrustes", n_components=5).disparity == pytest.approx(0.0, abs=1e-9)
+    # fewer units in B (a random projection to 40 dims) keeps the dominant dynamics
+    assert similarity(A, A @ Q[:, :40], n_components=2).score > 0.98
+    shuffled = A[:, rng.permutation(A.shape[1])]
+    for method in ("cca", "procrustes"):
+        assert similarity(A, shuffled, method=method, n_components=5).score < 0.9
+        assert similarity(A, rng.normal(size=A.shape), method=method, n_components=5).score < 0.5
+    res = similarity(A, A @ Q, n_components=4)
+    assert res.canonical_correlations.shape == (4,)
+    with pytest.raises(ValueError, match="method"):
+        similarity(A, A, method="rsa")
+    with pytest.raises(ValueError, match="same conditions"):
+        similarity(A, A[:2])
+    with pytest.raises(ValueError, match="variance"):
+        similarity(A, np.ones_like(A))
+
+
+# ---------------------------------------------------------------------------------------------
+# Circuit level
+# ---------------------------------------------------------------------------------------------
+def test_weight_vs_pd_difference_known_relation(srnn, data):
+    res = network_tuning(srnn, data.X[300:], data.y[300:])
+    pd = res.preferred_direction
+    ok = np.isfinite(pd)
+    assert ok.sum() >= 10
+    clf = __import__("copy").deepcopy(srnn)
+    clf.set_weights({"w_rec": 0.5 * np.cos(np.nan_to_num(pd)[:, None] - np.nan_to_num(pd)[None, :])})
+    out = weight_vs_pd_difference(clf, res, "w_rec", bins=6, tuned_only=False)
+    assert out.correlation == pytest.approx(1.0, abs=1e-6)
+    assert out.slope == pytest.approx(0.5, abs=1e-5)
+    assert out.intercept == pytest.approx(0.0, abs=1e-5)
+    n_ok = int(ok.sum())
+    assert out.n_connections == n_ok * (n_ok - 1)  # no self-connections
+    assert out.count.sum() == out.n_connections
+    # mean weight per bin is the mean of 0.5 cos over the connections in the bin: decreasing
+    assert np.all(np.diff(out.mean_weight) < 0)
+    assert out.mean_weight[0] > 0.4 and out.mean_weight[-1] < -0.4
+    expected = [0.5 * np.cos(out.pd_difference[(out.pd_difference >= lo) & (out.pd_difference <= hi)]).mean()
+                for lo, hi in zip(out.bin_edges[:-1], out.bin_edges[1:])]
+    np.testing.assert_allclose(out.mean_weight, expected, atol=1e-5)
+    # tuned only: a subset
+    sub = weight_vs_pd_difference(clf, res, "w_rec", tuned_only=True)
+    assert sub.n_connections <= out.n_connections
+    with pytest.raises(ValueError, match="unknown projection"):
+        weight_vs_pd_difference(clf, res, "nope")
+    with pytest.raises(ValueError, match="input"):
+        weight_vs_pd_difference(clf, res, "w_in")
+
+
+def test_weight_vs_pd_difference_between_populations(trained, data):
+    clf, snaps = trained
+    out = weight_vs_pd_difference(clf, snaps.results[5], "M1->PM", tuned_only=False)
+    assert out.source == "M1" and out.target == "PM"
+    assert np.all(out.source_index < 24) and np.all(out.target_index < 12)
+    assert -1 <= out.correlation <= 1
+    res_all = network_tuning(clf, data.X[300:], data.y[300:])
+    out2 = weight_vs_pd_difference(clf, res_all, "M1->PM", tuned_only=False)
+    np.testing.assert_allclose(out.weights, out2.weights)
+    with pytest.raises(ValueError, match="covers"):
+        weight_vs_pd_difference(clf, snaps.results[5]["M1"], "M1->PM")
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def plt():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_plots_draw_the_expected_artists(plt, data, trained, srnn):
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    clf, snaps = trained
+    ax = plotting.raster(data.X, trial=2)
+    assert len(ax.collections) == 1 and len(ax.collections[0].get_offsets()) == int((data.X[2] > 0).sum())
+    sim = clf.simulate(data.X[:20], membrane=False)
+    assert len(plotting.raster(sim, trial=0).collections) == 1
+    ax = plotting.psth(data.X, data.y, unit=5, bin_ms=10)
+    assert len(ax.lines) == 4 and len(ax.lines[0].get_xdata()) == 5
+
+    res = fit_cosine_tuning(data.X, data.y)
+    ax = plotting.polar_tuning(res, unit=int(np.argmax(res.modulation_depth)), activity=data.X, directions=data.y)
+    assert ax.name == "polar"
+    assert len(ax.lines) >= 2 and len(ax.containers) == 1  # fit, PD ray (+ error-bar line), error bars
+    ax = plotting.polar_tuning(res, unit=0)
+    assert len(ax.lines) == 2
+    ax = plotting.pd_histogram(res, bins=8)
+    assert len(ax.patches) == 8
+    assert sum(p.get_height() for p in ax.patches) == int(res.is_tuned.sum())
+    with pytest.raises(ValueError, match="polar"):
+        plotting.polar_tuning(res, 0, ax=plt.subplots()[1])
+
+    ax = plotting.cultivation(snaps)
+    assert len(ax.lines) == 4  # input-driven, other, all, persistency
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), snaps.fraction_tuned("M1"))
+
+    tr = trajectories(data.X, data.y, smoothing_ms=5.0)
+    ax = plotting.trajectories(tr)
+    assert len(ax.lines) == 8  # a path and a start marker per direction
+    ax3 = plotting.trajectories(tr, components=(0, 1, 2))
+    assert ax3.name == "3d" and len(ax3.lines) == 8
+
+    ax = plotting.learning_curves(srnn)
+    assert len(ax.lines) == 1 and len(ax.accuracy_axes.lines) == 1
+    assert len(ax.lines[0].get_xdata()) == 6
+
+    fig, axes = plt.subplots(1, 2)
+    assert plotting.raster(data.X, ax=axes[1]) is axes[1]
+
+
+def test_plotting_without_matplotlib(monkeypatch, data):
+    from motorsrnn import plotting
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'pip install "motorsrnn\[plot\]"'):
+        plotting.raster(data.X)
+    with pytest.raises(ImportError, match="motorsrnn"):
+        plotting.pd_histogram(np.zeros(3))
