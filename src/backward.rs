@@ -3,6 +3,7 @@
 //! ```text
 //! gO[t] = dL/dO[t] + beta_o gO[t+1]
 //! gs[t] = W_out^T gO[t] + W_rec^T gA[t+1]           (+ W_ff^T gA_target[t] for same-step projections)
+//!         (+ dL/ds[t] of the activity-matching term, when used)
 //!         (- theta gU[t+1] for reset "subtract", - beta U[t] gU[t+1] for "zero", when not detached)
 //! gU[t] = gs[t] sg(U[t] - theta) + beta gU[t+1]      (beta (1 - s[t]) gU[t+1] for reset "zero")
 //! gA[t] = gI[t] = gU[t] + alpha gI[t+1]
@@ -46,7 +47,7 @@ pub fn backward<T: Real>(
         ws.gi[p].fill(T::zero());
     }
     ws.go.fill(T::zero());
-    let Workspace { tape, gu, gi, gs, go, d_o, grad, .. } = ws;
+    let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, .. } = ws;
 
     for t in (0..steps).rev() {
         // Readout traces.
@@ -69,6 +70,12 @@ pub fn backward<T: Real>(
                     }
                     _ => {}
                 }
+            }
+            if !d_s[p].is_empty() {
+                let n = pop.size;
+                let extra = &d_s[p][t * nb * n..(t + 1) * nb * n];
+                let gs_s = gs[p].as_slice_mut().expect("standard layout");
+                gs_s[..nb * n].iter_mut().zip(extra).for_each(|(g, &e)| *g += e);
             }
             if !pop.detach_reset {
                 let n = pop.size;

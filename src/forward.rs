@@ -91,6 +91,8 @@ pub struct Workspace<T> {
     pub gs: Vec<Array2<T>>,
     pub go: Array2<T>,
     pub d_o: Vec<T>,
+    /// Extra dL/ds per population, `[t][b][unit]` (activity matching), empty when unused.
+    pub d_s: Vec<Vec<T>>,
     /// This chunk's gradient.
     pub grad: ParamSet<T>,
 }
@@ -118,6 +120,7 @@ impl<T: Real> Workspace<T> {
             gs: per_pop(),
             go: Array2::zeros((capacity, topo.n_outputs)),
             d_o: Vec::new(),
+            d_s: vec![Vec::new(); topo.pops.len()],
             grad: ParamSet::zeros(topo),
         }
     }

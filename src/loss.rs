@@ -153,6 +153,63 @@ pub fn mse_steps<T: Real>(
     total
 }
 
+/// Activity matching for a chunk: the model units `units[k]` of one population are filtered,
+/// `r[t] = decay r[t-1] + gain s[t]`, and compared with recorded activity `target(t, b, k)`.
+/// Returns the sum over trials of each trial's mean (over steps and recorded neurons) squared
+/// error, times `weight`; writes `scale * weight * d(that)/ds[t]` into `d_s` (`[t][b][n]`).
+#[allow(clippy::too_many_arguments)]
+pub fn activity_matching<T: Real>(
+    spikes: &crate::spikes::SpikeRecord<T>,
+    units: &[usize],
+    unit_to_k: &[Option<usize>],
+    target: impl Fn(usize, usize, usize) -> T,
+    steps: usize,
+    nb: usize,
+    n: usize,
+    decay: T,
+    gain: T,
+    weight: T,
+    scale: T,
+    d_s: &mut Vec<T>,
+) -> f64 {
+    let kk = units.len();
+    d_s.clear();
+    d_s.resize(steps * nb * n, T::zero());
+    let inv = T::one() / T::c((steps * kk) as f64);
+    let mut total = 0.0;
+    let mut r = vec![T::zero(); kk];
+    let mut g = vec![T::zero(); steps * kk];
+    let mut s = vec![T::zero(); kk];
+    for b in 0..nb {
+        r.iter_mut().for_each(|x| *x = T::zero());
+        // forward filter and the error at every step
+        for t in 0..steps {
+            s.iter_mut().for_each(|x| *x = T::zero());
+            let (idx, val) = spikes.at(t, b);
+            for (&j, &v) in idx.iter().zip(val) {
+                if let Some(k) = unit_to_k[j as usize] {
+                    s[k] = v;
+                }
+            }
+            for k in 0..kk {
+                r[k] = decay * r[k] + gain * s[k];
+                let d = r[k] - target(t, b, k);
+                total += (weight * d * d * inv).f64();
+                g[t * kk + k] = scale * weight * T::c(2.0) * d * inv;
+            }
+        }
+        // reverse: dL/dr accumulates through the filter; dL/ds[t] = gain * dL/dr[t]
+        let mut acc = vec![T::zero(); kk];
+        for t in (0..steps).rev() {
+            for k in 0..kk {
+                acc[k] = g[t * kk + k] + decay * acc[k];
+                d_s[(t * nb + b) * n + units[k]] = gain * acc[k];
+            }
+        }
+    }
+    total
+}
+
 /// Spreads `dL/dlogits` back onto the traces: `d_o[t][b][k] = dL/dO[t]`.
 pub fn trace_grad<T: Real>(
     dlogits: &[T],

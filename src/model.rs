@@ -55,6 +55,72 @@ impl<T: Real> Targets<'_, T> {
     }
 }
 
+/// Recorded activity that some model units must reproduce (activity matching).
+#[derive(Debug, Clone)]
+pub struct Activity<'a, T> {
+    /// Population of the matched units.
+    pub population: usize,
+    /// Model unit matched to each recorded neuron.
+    pub units: Vec<usize>,
+    /// Recorded activity, `(n_trials, n_steps, n_recorded)`.
+    pub data: ArrayView3<'a, T>,
+    /// Filter decay `exp(-dt / tau)` turning spikes into rates.
+    pub decay: T,
+    /// Factor from filtered spikes to the units of `data` (e.g. `(1 - decay) * 1000 / dt` for Hz).
+    pub gain: T,
+    /// Weight of the term in the loss.
+    pub weight: T,
+}
+
+impl<T: Real> Activity<'_, T> {
+    /// Checks the assignment and the data against a model and its input.
+    pub fn check(&self, model: &Model<T>, ev: &InputEvents<T>) -> Result<()> {
+        let Some(pop) = model.topo.pops.get(self.population) else {
+            return Err(invalid!("activity matching: no population {}", self.population));
+        };
+        let (n, steps, k) = self.data.dim();
+        if n != ev.n_trials || steps != ev.n_steps {
+            return Err(invalid!(
+                "neural_targets has {n} trials and {steps} time steps; X has {} and {}",
+                ev.n_trials,
+                ev.n_steps
+            ));
+        }
+        if k != self.units.len() || k == 0 {
+            return Err(invalid!(
+                "neural_targets has {k} recorded neurons but {} model units are assigned",
+                self.units.len()
+            ));
+        }
+        if k > pop.size {
+            return Err(invalid!("{k} recorded neurons but population '{}' has only {} units", pop.name, pop.size));
+        }
+        let mut seen = vec![false; pop.size];
+        for &u in &self.units {
+            if u >= pop.size {
+                return Err(invalid!(
+                    "model unit {u} does not exist in population '{}' ({} units)",
+                    pop.name,
+                    pop.size
+                ));
+            }
+            if std::mem::replace(&mut seen[u], true) {
+                return Err(invalid!("model unit {u} is assigned to two recorded neurons"));
+            }
+        }
+        if self.data.iter().any(|v| !v.is_finite()) {
+            return Err(invalid!("neural_targets contains NaN or infinite values"));
+        }
+        if !(self.decay.is_finite() && self.decay >= T::zero() && self.decay < T::one() && self.gain.is_finite()) {
+            return Err(invalid!("activity_tau must be a positive number of ms"));
+        }
+        if !(self.weight.is_finite() && self.weight >= T::zero()) {
+            return Err(invalid!("activity_weight must be finite and >= 0"));
+        }
+        Ok(())
+    }
+}
+
 /// What [`Model::simulate`] returns, per population in the order of the spec.
 #[derive(Debug, Clone)]
 pub struct Simulation<T> {
@@ -259,6 +325,7 @@ impl<T: Real> Model<T> {
         &self,
         ev: &InputEvents<T>,
         y: &Targets<T>,
+        activity: Option<&Activity<T>>,
         trials: &[usize],
         workspaces: &mut [Workspace<T>],
         total: &mut ParamSet<T>,
@@ -272,7 +339,11 @@ impl<T: Real> Model<T> {
             .zip(parts.par_iter())
             .map(|(ws, chunk)| {
                 forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, true);
-                let (l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
+                let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
+                ws.d_s.iter_mut().for_each(Vec::clear);
+                if let Some(a) = activity {
+                    l += self.activity_grad(a, ws, chunk, steps, scale);
+                }
                 backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
                 (l, correct)
             })
@@ -283,6 +354,32 @@ impl<T: Real> Model<T> {
         }
         total.apply_masks(&self.masks);
         stats.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c))
+    }
+
+    /// The activity-matching loss of a chunk (summed over its trials), writing `ws.d_s`.
+    fn activity_grad(&self, a: &Activity<T>, ws: &mut Workspace<T>, chunk: &[usize], steps: usize, scale: T) -> f64 {
+        let n = self.topo.pops[a.population].size;
+        let mut unit_to_k = vec![None; n];
+        for (k, &u) in a.units.iter().enumerate() {
+            unit_to_k[u] = Some(k);
+        }
+        let data = &a.data;
+        let target = |t: usize, b: usize, k: usize| data[[chunk[b], t, k]];
+        let Workspace { tape, d_s, .. } = ws;
+        crate::loss::activity_matching(
+            &tape.spikes[a.population],
+            &a.units,
+            &unit_to_k,
+            target,
+            steps,
+            chunk.len(),
+            n,
+            a.decay,
+            a.gain,
+            a.weight,
+            scale,
+            &mut d_s[a.population],
+        )
     }
 
     /// The task loss of a chunk's traces `o` (`[t][b][k]`), summed over its trials, the number of
@@ -318,10 +415,19 @@ impl<T: Real> Model<T> {
     }
 
     /// Mean task loss over all trials and its gradient (no regularisation terms): cross-entropy
-    /// for classes, mean squared error for continuous targets.
-    pub fn loss_and_grad(&self, ev: &InputEvents<T>, y: &Targets<T>) -> Result<(f64, ParamSet<T>)> {
+    /// for classes, mean squared error for continuous targets; plus the activity-matching term
+    /// when `activity` is given.
+    pub fn loss_and_grad(
+        &self,
+        ev: &InputEvents<T>,
+        y: &Targets<T>,
+        activity: Option<&Activity<T>>,
+    ) -> Result<(f64, ParamSet<T>)> {
         self.check_input(ev)?;
         self.check_targets(ev, y)?;
+        if let Some(a) = activity {
+            a.check(self, ev)?;
+        }
         if ev.n_trials == 0 {
             return Err(invalid!("X has no trials"));
         }
@@ -329,7 +435,7 @@ impl<T: Real> Model<T> {
         let n_chunks = chunks(&trials).len();
         let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&self.topo, CHUNK)).collect();
         let mut g = ParamSet::zeros(&self.topo);
-        let (l, _) = self.batch_grad(ev, y, &trials, &mut wss, &mut g);
+        let (l, _) = self.batch_grad(ev, y, activity, &trials, &mut wss, &mut g);
         Ok((l / ev.n_trials as f64, g))
     }
 

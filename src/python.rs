@@ -5,7 +5,7 @@
 //! batches.
 
 use crate::error::Error;
-use crate::model::{Model, Targets};
+use crate::model::{Activity, Model, Targets};
 use crate::modelfile;
 use crate::spikes::InputEvents;
 use crate::topology::NetworkSpec;
@@ -105,6 +105,21 @@ impl TargetData<'_> {
             TargetData::Steps(a) => Targets::Steps(a.view()),
         }
     }
+}
+
+/// Activity matching as Python passes it: (population index, model units, recorded activity
+/// (n_trials, n_steps, n_recorded) float32, filter decay, gain, weight).
+type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, f64, f64, f64);
+
+fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> Option<Activity<'a, f32>> {
+    a.as_ref().map(|(population, units, data, decay, gain, weight)| Activity {
+        population: *population,
+        units: units.clone(),
+        data: data.as_array(),
+        decay: *decay as f32,
+        gain: *gain as f32,
+        weight: *weight as f32,
+    })
 }
 
 fn labels(y: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
@@ -273,18 +288,22 @@ impl Network {
         Ok(tuple.into_any())
     }
 
-    /// Mean cross-entropy and its gradient, as a dict in the layout of `get_weights`.
+    /// Mean task loss (plus the activity-matching term when given) and its gradient, as a dict
+    /// in the layout of `get_weights`.
+    #[pyo3(signature = (x, y, n_threads, activity=None))]
     fn loss_and_grad<'py>(
         &self,
         py: Python<'py>,
         x: Spikes<'py>,
         y: PyTargets<'py>,
         n_threads: usize,
+        activity: Option<PyActivity<'py>>,
     ) -> PyResult<(f64, Bound<'py, PyDict>)> {
         let ev = x.events(py, n_threads)?;
         let y = y.data()?;
         let m = &self.model;
-        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets()))?;
+        let act = self::activity(&activity);
+        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), act.as_ref()))?;
         Ok((loss, weights_dict(py, m, &g)?))
     }
 
@@ -332,7 +351,7 @@ impl Network {
     /// receives a dict per batch and per epoch; returning `False` stops training. Ctrl-C stops at
     /// the next batch boundary (the KeyboardInterrupt is returned as stop reason "interrupted").
     /// With `snapshots`, every epoch event carries a copy of the network under "network".
-    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false))]
+    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false, activity=None))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn fit<'py>(
         &mut self,
@@ -345,6 +364,7 @@ impl Network {
         n_threads: usize,
         callback: Option<Py<PyAny>>,
         snapshots: bool,
+        activity: Option<PyActivity<'py>>,
     ) -> PyResult<(Vec<Bound<'py, PyDict>>, String, Option<usize>, Option<(usize, usize)>)> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
@@ -363,12 +383,13 @@ impl Network {
             .num_threads(n_threads.max(1))
             .build()
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread pool: {e}")))?;
+        let act = self::activity(&activity);
         let model = &mut self.model;
         let mon = &mut monitor;
         let result = py.detach(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                let val = val.as_ref().map(|(x, y)| train::Data { x, y: y.targets() });
-                train::fit(model, train::Data { x: &ev, y: y.targets() }, val, &cfg, &pool, mon)
+                let val = val.as_ref().map(|(x, y)| train::Data { x, y: y.targets(), activity: None });
+                train::fit(model, train::Data { x: &ev, y: y.targets(), activity: act }, val, &cfg, &pool, mon)
             }))
         });
         let report = match result {

@@ -3,7 +3,7 @@
 
 use crate::error::{invalid, Result};
 use crate::forward::{Workspace, CHUNK};
-use crate::model::{Model, Targets};
+use crate::model::{Activity, Model, Targets};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -119,10 +119,12 @@ pub trait Monitor<T: Real> {
 pub struct Silent;
 impl<T: Real> Monitor<T> for Silent {}
 
-/// Data as events with their targets.
+/// Data as events with their targets, and optionally recorded activity to match (training only;
+/// validation scores the task loss).
 pub struct Data<'a, T> {
     pub x: &'a InputEvents<T>,
     pub y: Targets<'a, T>,
+    pub activity: Option<Activity<'a, T>>,
 }
 
 /// Trains `model` in place. Parallel parts run in the caller's rayon pool (`pool.install`).
@@ -138,6 +140,9 @@ pub fn fit<T: Real>(
     cfg.validate()?;
     model.check_input(train.x)?;
     model.check_targets(train.x, &train.y)?;
+    if let Some(a) = &train.activity {
+        a.check(model, train.x)?;
+    }
     if train.x.n_trials == 0 {
         return Err(invalid!("no training trials"));
     }
@@ -169,7 +174,8 @@ pub fn fit<T: Real>(
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum) = (0.0, 0usize, 0.0);
         for (bi, trials) in order.chunks(batch).enumerate() {
-            let (l, c) = pool.install(|| model.batch_grad(train.x, &train.y, trials, &mut wss, &mut grad));
+            let (l, c) = pool
+                .install(|| model.batch_grad(train.x, &train.y, train.activity.as_ref(), trials, &mut wss, &mut grad));
             if !l.is_finite() || !grad.is_finite() {
                 stop = StopReason::Diverged { epoch, batch: bi };
                 break 'epochs;

@@ -6,7 +6,7 @@
 //! 2. Determinism: the gradient and a whole training run are bit-identical for 1, 2 and 3 threads.
 
 use motorsrnn::forward::CHUNK;
-use motorsrnn::model::{Model, Targets};
+use motorsrnn::model::{Activity, Model, Targets};
 use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
 use motorsrnn::params::ParamSet;
 use motorsrnn::spikes::InputEvents;
@@ -92,6 +92,11 @@ fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
 }
 
 fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
+    check_fd_full(spec, seed, tol, task, false)
+}
+
+/// With `matching`, the loss also has an activity-matching term on three units of population 0.
+fn check_fd_full(spec: NetworkSpec, seed: u64, tol: f64, task: Task, matching: bool) {
     let model = Model::<f64>::new(spec, seed).unwrap();
     let x = random_input(5, 12, model.topo.n_inputs, 0.3, seed + 1);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
@@ -104,7 +109,20 @@ fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
         Task::Trials => Targets::Trials(trials.view()),
         Task::Steps => Targets::Steps(steps.view()),
     };
-    let (_, g) = model.loss_and_grad(&ev, &y).unwrap();
+    let recorded = ndarray::Array3::from_shape_fn((5, 12, 3), |(i, t, k)| 0.2 + 0.1 * ((i + 2 * t + 3 * k) % 4) as f64);
+    let activity = matching.then(|| Activity {
+        population: 0,
+        units: vec![2, 0, 4],
+        data: recorded.view(),
+        decay: 0.8,
+        gain: 0.2,
+        weight: 2.0,
+    });
+    let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref()).unwrap();
+    let loss_of = |m: &Model<f64>| match &activity {
+        Some(_) => m.loss_and_grad(&ev, &y, activity.as_ref()).unwrap().0,
+        None => m.evaluate(&ev, &y).unwrap().0,
+    };
     let h = 1e-6;
     let mut worst: f64 = 0.0;
     let mut nonzero = 0;
@@ -134,8 +152,8 @@ fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
             plus.params.slices_mut()[tensor][i] += h;
             let mut minus = model.clone();
             minus.params.slices_mut()[tensor][i] -= h;
-            let lp = plus.evaluate(&ev, &y).unwrap().0;
-            let lm = minus.evaluate(&ev, &y).unwrap().0;
+            let lp = loss_of(&plus);
+            let lm = loss_of(&minus);
             let fd = (lp - lm) / (2.0 * h);
             let bp = g.slices()[tensor][i];
             let err = (fd - bp).abs() / (1e-3 + fd.abs().max(bp.abs()));
@@ -203,6 +221,15 @@ fn fd_regression_losses() {
 }
 
 #[test]
+fn fd_activity_matching() {
+    for task in [Task::Classes, Task::Steps] {
+        let mut spec = two_population_spec(4, 2);
+        spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+        check_fd_full(spec, 19, 1e-5, task, true);
+    }
+}
+
+#[test]
 fn fd_multi_population_with_feedback_and_masks() {
     let mut spec = two_population_spec(4, 3);
     spec.surrogate = smooth(SurrogateKind::FastSigmoid, 3.0);
@@ -225,8 +252,8 @@ fn detached_reset_changes_only_the_reset_path() {
     let x = random_input(5, 12, 4, 0.3, 4);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
     let y = [0, 1, 2, 0, 1];
-    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y)).unwrap();
-    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y)).unwrap();
+    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y), None).unwrap();
+    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y), None).unwrap();
     assert_eq!(l1, l2, "detaching changes gradients, not the forward pass");
     let diff: f64 =
         g1.slices().iter().zip(g2.slices()).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum();
@@ -262,9 +289,11 @@ fn gradient_and_training_identical_for_any_thread_count() {
     let mut results = Vec::new();
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y)).unwrap());
+        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y), None).unwrap());
         let mut m = model.clone();
-        let report = fit(&mut m, Data { x: &ev, y: Targets::Classes(&y) }, None, &cfg, &pool, &mut Silent).unwrap();
+        let report =
+            fit(&mut m, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &cfg, &pool, &mut Silent)
+                .unwrap();
         results.push((loss, g, m.params, report.history));
     }
     assert!(results[0].1.slices().iter().any(|s| s.iter().any(|v| *v != 0.0)));
@@ -305,7 +334,9 @@ fn training_learns_a_separable_task() {
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
-    let report = fit(&mut model, Data { x: &ev, y: Targets::Classes(&y) }, None, &cfg, &pool, &mut Silent).unwrap();
+    let report =
+        fit(&mut model, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &cfg, &pool, &mut Silent)
+            .unwrap();
     let (l1, a1) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
     let (a0, a1) = (a0.unwrap(), a1.unwrap());
     assert_eq!(report.history.len(), 30);

@@ -25,6 +25,8 @@ class TopologyError(ValueError): ...
 _Spikes = npt.NDArray[np.uint8] | npt.NDArray[np.float32] | npt.NDArray[np.float64]
 # int64 class indices (n_trials,), or float32 targets (n_trials, n_outputs) / (n_trials, n_steps, n_outputs)
 _Targets = npt.NDArray[np.int64] | npt.NDArray[np.float32]
+# (population index, model units, recorded activity (n_trials, n_steps, k) float32, decay, gain, weight)
+_Activity = Tuple[int, List[int], npt.NDArray[np.float32], float, float, float]
 
 @final
 class Network:
@@ -40,7 +42,7 @@ class Network:
         self, x: _Spikes, membrane: bool, n_threads: int
     ) -> Tuple[List[npt.NDArray[np.uint8]], Optional[List[npt.NDArray[np.float32]]], npt.NDArray[np.float32]]: ...
     def loss_and_grad(
-        self, x: _Spikes, y: _Targets, n_threads: int
+        self, x: _Spikes, y: _Targets, n_threads: int, activity: Optional[_Activity] = None
     ) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]: ...
     def get_weights(self) -> Dict[str, npt.NDArray[np.float32]]: ...
     def set_weight(self, name: str, value: npt.NDArray[np.float32]) -> None: ...
@@ -57,6 +59,7 @@ class Network:
         n_threads: int,
         callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
         snapshots: bool = False,
+        activity: Optional[_Activity] = None,
     ) -> Tuple[List[Dict[str, Any]], str, Optional[int], Optional[Tuple[int, int]]]: ...
 
 @final

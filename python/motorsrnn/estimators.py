@@ -284,6 +284,9 @@ class _SpikingRNNBase(BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        activity_weight=1.0,
+        activity_tau=20.0,
+        activity_scale="hz",
         warm_start=False,
         checkpoint_path=None,
         checkpoint_every=1,
@@ -318,6 +321,9 @@ class _SpikingRNNBase(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.activity_weight = activity_weight
+        self.activity_tau = activity_tau
+        self.activity_scale = activity_scale
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
@@ -362,6 +368,9 @@ class _SpikingRNNBase(BaseEstimator):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        _check_number(self.activity_weight, "activity_weight", low=0)
+        _check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
+        _check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
         _check_number(self.checkpoint_every, "checkpoint_every", low=1, integer=True)
@@ -404,9 +413,10 @@ class _SpikingRNNBase(BaseEstimator):
         }
 
     # -- fitting --------------------------------------------------------------------------------
-    def _train(self, Xc, targets, n_outputs, *, stratify=None):
+    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
-        values per trial or per step); shared by the classifier and the regressor."""
+        values per trial or per step); shared by the classifier and the regressor. ``neural`` is
+        ``(neural_targets, neural_units, neural_population)`` for activity matching."""
         rng = check_random_state(self.random_state)
         init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
 
@@ -420,6 +430,8 @@ class _SpikingRNNBase(BaseEstimator):
             except ValueError as e:
                 raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
             X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
+            if neural is not None:
+                neural = (neural[0][tr],) + tuple(neural[1:])
 
         if bool(self.warm_start) and hasattr(self, "network_"):
             network = self.network_
@@ -428,6 +440,7 @@ class _SpikingRNNBase(BaseEstimator):
             spec = self._network_spec(Xc.shape[2], n_outputs)
             network = _core.Network(json.dumps(spec), init_seed)
             previous = []
+        activity = None if neural is None else self._activity(network, X_train, *neural)
         config = {
             "learning_rate": float(self.learning_rate),
             "max_epochs": int(self.max_epochs),
@@ -455,6 +468,7 @@ class _SpikingRNNBase(BaseEstimator):
                 _n_threads(self.n_jobs),
                 progress,
                 self.callback is not None or checkpoint is not None,
+                activity,
             )
         finally:
             progress.close()
@@ -477,6 +491,38 @@ class _SpikingRNNBase(BaseEstimator):
                 "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
             )
         return self
+
+    def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
+        """The core's activity-matching argument, validated."""
+        R = check_array(neural_targets, allow_nd=True, ensure_2d=False, dtype=np.float32, input_name="neural_targets")
+        if R.ndim != 3:
+            raise ValueError(f"neural_targets must be 3-D (n_trials, n_timesteps, n_recorded), got shape {R.shape}")
+        if R.shape[:2] != Xc.shape[:2]:
+            raise ValueError(
+                f"neural_targets has {R.shape[0]} trials and {R.shape[1]} time steps; X has {Xc.shape[0]} and {Xc.shape[1]}"
+            )
+        pops = network.populations()
+        names = [name for name, _ in pops]
+        if neural_population is None:
+            receiving = [t for _, src, t, _, _ in network.projections() if src == "input"]
+            neural_population = next(n for n in names if n in receiving)
+        if neural_population not in names:
+            raise ValueError(f"neural_population {neural_population!r} is not a population of this network: {names}")
+        index = names.index(neural_population)
+        size = pops[index][1]
+        k = R.shape[2]
+        if k > size:
+            raise ValueError(f"{k} recorded neurons but population {neural_population!r} has only {size} units")
+        units = np.arange(k) if neural_units is None else np.asarray(neural_units)
+        if units.ndim != 1 or len(units) != k or units.dtype.kind not in "iu":
+            raise ValueError(f"neural_units must be {k} integer unit indices (one per recorded neuron), got {units!r}")
+        if len(np.unique(units)) != k:
+            raise ValueError("neural_units assigns the same model unit to two recorded neurons")
+        if units.min() < 0 or units.max() >= size:
+            raise ValueError(f"neural_units must lie in [0, {size}) for population {neural_population!r}")
+        decay = float(np.exp(-float(self.dt) / float(self.activity_tau)))
+        gain = (1.0 - decay) * (1000.0 / float(self.dt) if self.activity_scale == "hz" else 1.0)
+        return (index, [int(u) for u in units], np.ascontiguousarray(R), decay, gain, float(self.activity_weight))
 
     def _warm(self) -> bool:
         """True when this fit continues a previous one."""
@@ -700,6 +746,15 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as an improvement.
+    activity_weight : float, default=1.0
+        Weight ``lambda_act`` of the activity-matching term (used when ``fit`` receives
+        ``neural_targets``): ``lambda_act * mean over (trials, t, k) of (r_hat_k[t] - R_k[t])**2``.
+    activity_tau : float, default=20.0
+        Time constant (ms) of the exponential filter turning a model unit's spikes into its rate
+        ``r_hat``: ``r_hat[t] = d r_hat[t-1] + (1 - d) s[t]`` with ``d = exp(-dt / activity_tau)``
+        (unit area, so ``r_hat`` is in spikes per bin).
+    activity_scale : {"hz", "per_bin"}, default="hz"
+        Units of the recorded activity: ``r_hat`` is multiplied by ``1000 / dt`` for "hz".
     warm_start : bool, default=False
         When already fitted, continue training from the current weights (same classes and
         channels required; the optimiser's moments start afresh; ``history_`` is extended).
@@ -752,7 +807,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     """
 
 
-    def fit(self, X, y):
+    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
         """Train the network on spike-count windows.
 
         Parameters
@@ -762,6 +817,13 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             rates). A 2-D array is one time bin per trial.
         y : array-like of shape (n_trials,)
             Class labels of any type (e.g. reach directions).
+        neural_targets : array-like of shape (n_trials, n_timesteps, n_recorded) or None
+            Recorded activity of the same trials (in ``activity_scale`` units) that model units
+            must reproduce besides the task (activity matching; see ``docs/model.md``).
+        neural_units : array-like of int or None
+            The model unit matched to each recorded neuron (default: the first ``n_recorded``).
+        neural_population : str or None
+            Population of those units (default: the first population receiving the input).
 
         Returns
         -------
@@ -786,7 +848,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
         self.classes_ = classes
-        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx)
+        neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
+        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -878,8 +941,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
 
         return StreamingDecoder(self.network_, self.classes_, self.n_features_in_)
 
-    def loss_and_grad(self, X, y):
-        """Mean cross-entropy of the window logits and its gradient by BPTT (no regularisation).
+    def loss_and_grad(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
+        """Mean cross-entropy of the window logits and its gradient by BPTT (no regularisation;
+        plus the activity-matching term when ``neural_targets`` is given, as in :meth:`fit`).
 
         Parameters
         ----------
@@ -903,7 +967,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         if not np.all(self.classes_[idx] == y):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
-        loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs))
+        activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
@@ -969,7 +1034,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             raise ValueError("y has no outputs")
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def fit(self, X, y):
+    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
         """Train the network to produce ``y`` from spike-count windows.
 
         Parameters
@@ -978,6 +1043,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             Spike counts per time bin.
         y : array-like of shape (n_trials, n_timesteps, n_outputs), (n_trials, n_outputs) or (n_trials,)
             Continuous targets per time step or per trial.
+        neural_targets, neural_units, neural_population
+            Activity matching, as in :meth:`SpikingRNNClassifier.fit`.
 
         Returns
         -------
@@ -996,7 +1063,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         self.per_step_ = yc.ndim == 3
         self.n_outputs_ = int(yc.shape[-1])
         self._y_1d = y_in.ndim == 1
-        return self._train(Xc, yc, self.n_outputs_)
+        neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
+        return self._train(Xc, yc, self.n_outputs_, neural=neural)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
@@ -1073,8 +1141,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             return pred.reshape(-1, pred.shape[-1]), true.reshape(-1, true.shape[-1])
         return pred, true
 
-    def loss_and_grad(self, X, y):
-        """Mean squared error of the readout (as in :meth:`fit`) and its gradient by BPTT.
+    def loss_and_grad(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
+        """Mean squared error of the readout (as in :meth:`fit`, plus the activity-matching term
+        when ``neural_targets`` is given) and its gradient by BPTT.
 
         Parameters
         ----------
@@ -1091,7 +1160,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
-        loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs))
+        activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
