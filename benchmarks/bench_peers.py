@@ -1,0 +1,185 @@
+"""Training-step benchmark of motorsrnn against PyTorch peers, side by side, on the workloads of
+shared/spec/workloads.md.
+
+Peers (optional dependencies of this script, never of the package):
+- "torch": a hand-written PyTorch loop of the same equations (current-based LIF, subtractive
+  detached reset, fast-sigmoid surrogate with slope 25, leaky readout, mean-over-time logits).
+- "snntorch": snnTorch's ``RSynaptic(all_to_all=True)`` with ``surrogate.fast_sigmoid(25)`` and a
+  ``Leaky(reset_mechanism="none")`` readout.
+
+One training step = forward + backward + Adam update on one mini-batch, float32, data in memory,
+2 threads (``RAYON_NUM_THREADS=2``, ``torch.set_num_threads(2)``). Every (workload, implementation)
+runs in its own process (its own peak resident memory), implementations alternate within each
+workload, all start from weights drawn with the same scales (the input scale that makes
+motorsrnn's hidden population fire at 15-35 Hz), and each reports its own measured hidden rate.
+
+    python benchmarks/bench_peers.py                       # all workloads, all installed peers
+    python benchmarks/bench_peers.py --workloads W-S --steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_training import WORKLOADS, child as motorsrnn_child, matmul_gflops  # noqa: E402
+
+
+def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, input_scale: float) -> dict:
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    c, h, k, t_steps, b, rate = WORKLOADS[name]
+    rng = np.random.default_rng(0)
+    X = torch.from_numpy((rng.random((b, t_steps, c)) < rate * 1e-3).astype(np.float32))
+    y = torch.from_numpy((np.arange(b) % k).astype(np.int64))
+    alpha, beta, beta_o = float(np.exp(-1 / 5)), float(np.exp(-1 / 20)), float(np.exp(-1 / 20))
+
+    def init(n_out, n_in, scale):
+        return torch.nn.Parameter(torch.randn(n_out, n_in) * scale / n_in**0.5)
+
+    if impl == "torch":
+
+        class Spike(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, v):
+                ctx.save_for_backward(v)
+                return (v > 0).float()
+
+            @staticmethod
+            def backward(ctx, g):
+                (v,) = ctx.saved_tensors
+                return g / (1 + 25 * v.abs()) ** 2
+
+        w_in, w_rec, w_out = init(h, c, input_scale), init(h, h, 0.1), init(k, h, 1.0)
+        b_h, b_out = torch.nn.Parameter(torch.zeros(h)), torch.nn.Parameter(torch.zeros(k))
+        params = [w_in, w_rec, b_h, w_out, b_out]
+
+        def run(x, record=False):
+            i = torch.zeros(b, h)
+            u = torch.zeros(b, h)
+            s = torch.zeros(b, h)
+            o = torch.zeros(b, k)
+            acc, n_spikes = 0, 0.0
+            for t in range(t_steps):
+                a = x[:, t] @ w_in.T + s @ w_rec.T + b_h
+                i = alpha * i + a
+                u = beta * u + i - s.detach()
+                s = Spike.apply(u - 1.0)
+                o = beta_o * o + s @ w_out.T + b_out
+                acc = acc + o
+                n_spikes += float(s.detach().sum())
+            return acc / t_steps, n_spikes
+
+    else:
+        import snntorch as snn
+        from snntorch import surrogate
+
+        fc_in = torch.nn.Linear(c, h)
+        fc_out = torch.nn.Linear(h, k)
+        with torch.no_grad():
+            fc_in.weight.copy_(torch.randn(h, c) * input_scale / c**0.5)
+            fc_in.bias.zero_()
+            fc_out.weight.copy_(torch.randn(k, h) / h**0.5)
+            fc_out.bias.zero_()
+        rsyn = snn.RSynaptic(alpha=alpha, beta=beta, linear_features=h, all_to_all=True,
+                             spike_grad=surrogate.fast_sigmoid(slope=25), reset_mechanism="subtract", threshold=1.0)
+        with torch.no_grad():
+            rsyn.recurrent.weight.copy_(torch.randn(h, h) * 0.1 / h**0.5)
+            rsyn.recurrent.bias.zero_()
+        readout = snn.Leaky(beta=beta_o, reset_mechanism="none")
+        params = list(fc_in.parameters()) + list(rsyn.parameters()) + list(fc_out.parameters())
+
+        def run(x, record=False):
+            spk, syn, mem = rsyn.init_rsynaptic()
+            mem_o = readout.init_leaky()
+            acc, n_spikes = 0, 0.0
+            for t in range(t_steps):
+                spk, syn, mem = rsyn(fc_in(x[:, t]), spk, syn, mem)
+                _, mem_o = readout(fc_out(spk), mem_o)
+                acc = acc + mem_o
+                n_spikes += float(spk.detach().sum())
+            return acc / t_steps, n_spikes
+
+    opt = torch.optim.Adam(params, lr=1e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    durations, spikes = [], []
+    for step in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        logits, n_spikes = run(X)
+        loss = loss_fn(logits, y)
+        loss.backward()
+        opt.step()
+        durations.append(time.perf_counter() - t0)
+        spikes.append(n_spikes)
+    return {
+        "impl": impl,
+        "workload": name,
+        "ms_per_step": float(np.median(durations[warmup:]) * 1000),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "hidden_rate_hz": float(np.mean(spikes[warmup:]) / (b * t_steps * h) * 1000),
+        "torch": torch.__version__,
+    }
+
+
+def available(module: str) -> bool:
+    """Whether a peer is installed, without importing it (the parent's memory would otherwise be
+    inherited by every child's peak-RSS reading through fork)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        impl, name, scale = args.child
+        if impl == "motorsrnn":
+            out = motorsrnn_child(name, args.steps, args.warmup, args.threads)
+        else:
+            out = torch_child(impl, name, args.steps, args.warmup, args.threads, float(scale))
+        print(json.dumps(out))
+        return 0
+    impls = ["motorsrnn"] + [m for m in ("torch", "snntorch") if available(m)]
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    rows = []
+    for name in args.workloads:
+        scale = 0.5
+        for impl in impls:  # motorsrnn first: it calibrates the input scale the peers reuse
+            cmd = [sys.executable, __file__, "--child", impl, name, str(scale), "--steps", str(args.steps),
+                   "--warmup", str(args.warmup), "--threads", str(args.threads)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r.setdefault("impl", impl)
+            if impl == "motorsrnn":
+                scale = r["input_scale"]
+            rows.append(r)
+            print(f"{name} {impl}: {r['ms_per_step']:.2f} ms/step, {r['peak_rss_mb']:.0f} MB, {r['hidden_rate_hz']:.1f} Hz", flush=True)
+    peak = matmul_gflops(args.threads)
+    print(f"\nmeasured float32 matmul peak ({args.threads} threads): {peak:.1f} GFLOP/s")
+    print("\n| workload | implementation | ms / step | peak RSS (MB) | hidden rate (Hz) | speed-up of motorsrnn | memory ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        ours = next(o for o in rows if o["workload"] == r["workload"] and o["impl"] == "motorsrnn")
+        print(f"| {r['workload']} | {r['impl']} | {r['ms_per_step']:.2f} | {r['peak_rss_mb']:.0f} | {r['hidden_rate_hz']:.1f} | "
+              f"{r['ms_per_step'] / ours['ms_per_step']:.1f}x | {r['peak_rss_mb'] / ours['peak_rss_mb']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
