@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_bool, check_number
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 
 __all__ = ["add_poisson_noise", "early_classification", "energy"]
@@ -39,39 +40,14 @@ _DELAYED_KINDS = ("recurrent", "feedback")
 # ---------------------------------------------------------------------------------------------
 # Small validators
 # ---------------------------------------------------------------------------------------------
-def _check_real(value, name, *, low=None, strict_low=False):
-    """Return ``value`` as float; TypeError when not a real number, ValueError when out of range."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and (value <= low if strict_low else value < low):
-        raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
-    return value
 
-
-def _check_int(value, name, *, low):
-    """Return ``value`` as int; TypeError when not an integer, ValueError when below ``low``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
-    value = int(value)
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return value
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _estimator_dt(estimator) -> float:
     dt = getattr(estimator, "dt", None)
     if dt is None:
         return 1.0
-    return _check_real(dt, "estimator.dt", low=0, strict_low=True)
+    return check_number(dt, "estimator.dt", low=0, strict_low=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +56,7 @@ def _estimator_dt(estimator) -> float:
 def _prefix_lengths(n_timesteps, dt, times, step):
     """Prefix lengths (in bins, 1..n_timesteps) to evaluate, sorted and unique."""
     if times is None:
-        step = _check_int(step, "step", low=1)
+        step = check_number(step, "step", integer=True, low=1)
         lengths = np.arange(step, n_timesteps + 1, step)
         if lengths.size == 0 or lengths[-1] != n_timesteps:
             lengths = np.append(lengths, n_timesteps)
@@ -381,13 +357,13 @@ def energy(
             f"got {type(estimator).__name__}"
         )
     check_is_fitted(estimator, "network_")
-    e_ac = _check_real(e_ac, "e_ac", low=0)
-    e_mac = _check_real(e_mac, "e_mac", low=0)
-    include_neuron_updates = _check_bool(include_neuron_updates, "include_neuron_updates")
-    memory = _check_bool(memory, "memory")
+    e_ac = check_number(e_ac, "e_ac", low=0)
+    e_mac = check_number(e_mac, "e_mac", low=0)
+    include_neuron_updates = check_bool(include_neuron_updates, "include_neuron_updates")
+    memory = check_bool(memory, "memory")
     if e_mem is not None and not memory:
         raise ValueError("e_mem is only used with memory=True; pass memory=True or leave e_mem=None")
-    e_mem = (_check_real(e_mem, "e_mem", low=0) if e_mem is not None else 5e-12) if memory else 0.0
+    e_mem = (check_number(e_mem, "e_mem", low=0) if e_mem is not None else 5e-12) if memory else 0.0
 
     Xc = check_spikes(X)
     n_trials, n_timesteps, n_channels = Xc.shape
@@ -410,7 +386,7 @@ def energy(
             n_outputs = int(np.shape(weights[key])[0])
     if rnn_hidden is None:
         rnn_hidden = n_hidden
-    rnn_hidden = _check_int(rnn_hidden, "rnn_hidden", low=1)
+    rnn_hidden = check_number(rnn_hidden, "rnn_hidden", integer=True, low=1)
 
     sim = estimator.simulate(Xc, membrane=False)
     # Events per source unit over all trials: all steps, and all but the last (for delayed reads).
@@ -554,14 +530,14 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     >>> add_poisson_noise(X, 20.0, mode="channels", n_channels=3, random_state=0).shape
     (10, 50, 7)
     """
-    rate = _check_real(rate, "rate", low=0)
-    dt = _check_real(dt, "dt", low=0, strict_low=True)
+    rate = check_number(rate, "rate", low=0)
+    dt = check_number(dt, "dt", low=0, strict_low=True)
     if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
     if mode == "channels":
         if n_channels is None:
             raise ValueError('n_channels is required with mode="channels" (number of noise channels to append)')
-        n_channels = _check_int(n_channels, "n_channels", low=1)
+        n_channels = check_number(n_channels, "n_channels", integer=True, low=1)
     elif n_channels is not None:
         raise ValueError(
             f'n_channels is only used with mode="channels", got n_channels={n_channels!r} with mode="spikes"'
@@ -694,9 +670,9 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     """
     from sklearn.utils import check_array
 
-    dt = _check_real(dt, "dt", low=0, strict_low=True)
-    n_components = _check_int(n_components, "n_components", low=1)
-    sigma = 0.0 if smoothing_ms is None else _check_real(smoothing_ms, "smoothing_ms", low=0)
+    dt = check_number(dt, "dt", low=0, strict_low=True)
+    n_components = check_number(n_components, "n_components", integer=True, low=1)
+    sigma = 0.0 if smoothing_ms is None else check_number(smoothing_ms, "smoothing_ms", low=0)
     a = check_array(activity, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name="activity",
                     ensure_2d=False)
     if a.ndim != 3:
@@ -822,7 +798,7 @@ def similarity(A, B, *, method="cca", n_components=None):
     max_k = min(a.shape[1], b.shape[1], n - 1)
     if max_k < 1:
         raise ValueError("need at least 2 samples (conditions x time bins) and 1 unit in A and B")
-    k = min(10, max_k) if n_components is None else _check_int(n_components, "n_components", low=1)
+    k = min(10, max_k) if n_components is None else check_number(n_components, "n_components", integer=True, low=1)
     if k > max_k:
         raise ValueError(f"n_components must be <= min(n_units_a, n_units_b, n_samples - 1) = {max_k}, got {k}")
     for x, name in ((a, "A"), (b, "B")):
@@ -929,8 +905,8 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
     import math
 
     check_is_fitted(estimator, "network_")
-    tuned_only = _check_bool(tuned_only, "tuned_only")
-    include_self = _check_bool(include_self, "include_self")
+    tuned_only = check_bool(tuned_only, "tuned_only")
+    include_self = check_bool(include_self, "include_self")
     net = estimator.network_
     projections = {p[0]: p for p in net.projections()}
     if projection_key not in projections:
@@ -950,7 +926,7 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
     pd_t, tu_t = _population_tuning(tuning_result, target, *offsets[target], total)
 
     if isinstance(bins, (numbers.Integral, np.integer)) and not isinstance(bins, (bool, np.bool_)):
-        n_bins = _check_int(bins, "bins", low=1)
+        n_bins = check_number(bins, "bins", integer=True, low=1)
         edges = np.linspace(0.0, np.pi, n_bins + 1)
     else:
         try:

@@ -21,6 +21,8 @@ import numbers
 
 import numpy as np
 
+from ._validation import check_number
+
 __all__ = ["direction_angles", "make_center_out"]
 
 
@@ -63,31 +65,6 @@ def _check_random_state(random_state):
     )
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Integral, np.integer)
-    ):
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return value
-
-
-def _check_float(value, name, *, minimum=None, strict=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (numbers.Real, np.floating, np.integer)
-    ):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}.")
-    if minimum is not None:
-        if strict and value <= minimum:
-            raise ValueError(f"{name} must be > {minimum}, got {value}.")
-        if not strict and value < minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return value
 
 
 def _check_range(value, name):
@@ -103,8 +80,8 @@ def _check_range(value, name):
             raise ValueError(
                 f"{name} must be a number or a (low, high) pair, got {value!r}."
             ) from None
-    low = _check_float(low, f"{name}[0] (low)")
-    high = _check_float(high, f"{name}[1] (high)")
+    low = check_number(low, f"{name}[0] (low)")
+    high = check_number(high, f"{name}[1] (high)")
     if low < 0 or high < 0:
         raise ValueError(
             f"{name} must contain non-negative rates in Hz, got ({low}, {high})."
@@ -143,7 +120,7 @@ def direction_angles(n_directions):
     >>> direction_angles(4)
     array([0.        , 1.57079633, 3.14159265, 4.71238898])
     """
-    n_directions = _check_int(n_directions, "n_directions", 2)
+    n_directions = check_number(n_directions, "n_directions", low=2, integer=True)
     return 2.0 * np.pi * np.arange(n_directions) / n_directions
 
 
@@ -323,33 +300,33 @@ def make_center_out(
     77
     """
     # ------------------------------------------------------------------ checks
-    n_directions = _check_int(n_directions, "n_directions", 2)
-    n_trials = _check_int(n_trials, "n_trials", 1)
+    n_directions = check_number(n_directions, "n_directions", low=2, integer=True)
+    n_trials = check_number(n_trials, "n_trials", low=1, integer=True)
     if n_trials < n_directions:
         raise ValueError(
             f"n_trials must be >= n_directions ({n_directions}) so that every "
             f"direction occurs at least once, got {n_trials}."
         )
-    n_neurons = _check_int(n_neurons, "n_neurons", 1)
-    n_timesteps = _check_int(n_timesteps, "n_timesteps", 1)
-    dt = _check_float(dt, "dt", minimum=0.0, strict=True)
-    tuned_fraction = _check_float(tuned_fraction, "tuned_fraction")
+    n_neurons = check_number(n_neurons, "n_neurons", low=1, integer=True)
+    n_timesteps = check_number(n_timesteps, "n_timesteps", low=1, integer=True)
+    dt = check_number(dt, "dt", low=0.0, strict_low=True)
+    tuned_fraction = check_number(tuned_fraction, "tuned_fraction")
     if not 0.0 <= tuned_fraction <= 1.0:
         raise ValueError(f"tuned_fraction must be in [0, 1], got {tuned_fraction}.")
     b_low, b_high = _check_range(baseline_rate, "baseline_rate")
     m_low, m_high = _check_range(modulation, "modulation")
-    latency = _check_float(latency, "latency", minimum=0.0)
-    latency_jitter = _check_float(latency_jitter, "latency_jitter", minimum=0.0)
-    movement_duration = _check_float(
-        movement_duration, "movement_duration", minimum=0.0, strict=True
+    latency = check_number(latency, "latency", low=0.0)
+    latency_jitter = check_number(latency_jitter, "latency_jitter", low=0.0)
+    movement_duration = check_number(
+        movement_duration, "movement_duration", low=0.0, strict_low=True
     )
-    refractory_period = _check_float(
-        refractory_period, "refractory_period", minimum=0.0
+    refractory_period = check_number(
+        refractory_period, "refractory_period", low=0.0
     )
     if window_start is None:
         window_start = latency + movement_duration / 2.0 - n_timesteps * dt / 2.0
     else:
-        window_start = _check_float(window_start, "window_start")
+        window_start = check_number(window_start, "window_start")
     if not isinstance(return_rates, (bool, np.bool_)):
         raise ValueError(f"return_rates must be a bool, got {return_rates!r}.")
     rng = _check_random_state(random_state)
@@ -448,3 +425,539 @@ def make_center_out(
         window_start=window_start,
         description=description,
     )
+
+
+# ---------------------------------------------------------------------------
+# A "physiological" teacher: rotational motor-cortex-like population dynamics
+# ---------------------------------------------------------------------------
+__all__ += ["make_reaching_dynamics", "sample_neurons"]
+
+
+def _expm_small(Q, n_terms=12):
+    """``exp(Q)`` by its Taylor series, for a matrix of small norm (numpy only).
+
+    Used for ``Q = (J - I) dt / tau`` whose norm is ~0.1 for the teacher of
+    :func:`make_reaching_dynamics`; the series is then exact to float64
+    round-off after a dozen terms.  Falls back to scaling and squaring when the
+    norm is larger.
+    """
+    norm = np.linalg.norm(Q, ord=1)
+    squarings = max(0, int(math.ceil(math.log2(norm / 0.25)))) if norm > 0.25 else 0
+    Qs = Q / (2.0**squarings)
+    result = np.eye(Q.shape[0])
+    term = np.eye(Q.shape[0])
+    for k in range(1, n_terms + 1):
+        term = term @ Qs / k
+        result = result + term
+    for _ in range(squarings):
+        result = result @ result
+    return result
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def make_reaching_dynamics(
+    n_conditions=8,
+    n_trials_per_condition=20,
+    n_neurons=200,
+    n_timesteps=300,
+    dt=1.0,
+    n_inputs=20,
+    n_go_channels=4,
+    n_outputs=4,
+    n_rotations=3,
+    rotation_frequency_hz=1.75,
+    frequency_spread=1.0,
+    decay_ms=400.0,
+    tau=20.0,
+    go_time=50.0,
+    noise=0.2,
+    prep_noise=0.1,
+    max_rate=60.0,
+    baseline_rate=(2.0, 20.0),
+    input_rates=(5.0, 80.0),
+    spiking=True,
+    random_state=None,
+):
+    """Reaching data from a teacher network with rotational motor-cortex-like dynamics.
+
+    A *teacher* recurrent rate network of ``n_neurons`` neurons stands for
+    motor cortex during a delayed centre-out reach (Churchland et al. 2012,
+    "Neural population dynamics during reaching"): a preparatory input sets a
+    condition-dependent initial state; the go cue withdraws it, and the
+    state then evolves under the network's own recurrent dynamics, which are
+    damped rotations in ``n_rotations`` planes at 1-2 Hz.  A fixed readout
+    of the rotating state drives ``n_outputs`` multiphasic, muscle-like
+    (EMG-like, non-negative) signals.  The function returns
+
+    - ``X``: spike input for a *student* spiking network (target-tuned and
+      go-cue channels: the same information the teacher receives),
+    - ``y``: the teacher's outputs, standardised (the student's targets),
+    - ``rates`` / ``spikes``: the teacher's firing rates and Poisson spike
+      counts, from which :func:`sample_neurons` draws a sparse subset as
+      "recordings" for activity matching
+      (``SpikingRNNRegressor.fit(X, y, neural_targets=...)``).
+
+    Parameters
+    ----------
+    n_conditions : int, default=8
+        Number of reach conditions (targets), ``>= 2``; condition ``k`` is a
+        reach at angle ``2 pi k / n_conditions`` (:func:`direction_angles`).
+    n_trials_per_condition : int, default=20
+        Trials per condition, ``>= 1``.  The trial order is shuffled.
+    n_neurons : int, default=200
+        Teacher neurons, ``>= 2 * n_rotations``.
+    n_timesteps : int, default=300
+        Bins per trial, ``>= 2``.  Bin 0 starts ``go_time`` ms before the go
+        cue.
+    dt : float, default=1.0
+        Bin width in ms, ``> 0`` (also the teacher's integration step; the
+        linear dynamics are discretised exactly, so results barely depend on
+        it).
+    n_inputs : int, default=20
+        Input channels of ``X``: ``n_inputs - n_go_channels`` target channels
+        (at least 2) followed by ``n_go_channels`` go-cue channels.
+    n_go_channels : int, default=4
+        Go-cue channels, ``>= 1``.
+    n_outputs : int, default=4
+        Muscle-like outputs, ``>= 1``.
+    n_rotations : int, default=3
+        Rotational planes of the teacher's dynamics, ``>= 2`` (the latent
+        state has ``2 * n_rotations`` dimensions; two of them hold the
+        preparatory state's condition tuning, which is output-null, so at
+        least two planes are needed for a non-trivial output).
+    rotation_frequency_hz : float, default=1.75
+        Rotation frequency (Hz) of the middle plane, ``> 0``.  The planes'
+        frequencies are spaced linearly from
+        ``f * (1 - frequency_spread / 2)`` to ``f * (1 + frequency_spread / 2)``
+        (0.875, 1.75 and 2.625 Hz with the defaults: around the 1-2 Hz of
+        the rotations found by jPCA in monkey M1/PMd, spread so that the
+        planes dephase within a 250 ms movement and the outputs become
+        multiphasic).
+    frequency_spread : float, default=1.0
+        Relative spread of the planes' frequencies, in ``[0, 2)``.
+    decay_ms : float, default=400.0
+        Decay time constant (ms) of the rotations, ``> tau``: the
+        rotational eigenvalues of the continuous-time dynamics are
+        ``-1 / decay_ms +/- 2 pi i f_k / 1000`` per ms.
+    tau : float, default=20.0
+        Time constant (ms) of the teacher's neurons, ``> 0``; directions
+        outside the rotational subspace relax on this time scale.
+    go_time : float, default=50.0
+        Time (ms) of the go cue after the start of the window, in
+        ``[0, n_timesteps * dt)``.  Before it the network holds its
+        preparatory state.
+    noise : float, default=0.2
+        Private noise of the teacher's neurons: standard deviation of the
+        stationary Ornstein-Uhlenbeck fluctuation of each neuron's state
+        (condition-related state components have standard deviation ~1),
+        ``>= 0``.  Makes trials of one condition differ.
+    prep_noise : float, default=0.1
+        Trial-to-trial standard deviation of the preparatory state in each
+        latent dimension (each plane's preparatory radius is 1), ``>= 0``.
+    max_rate : float, default=60.0
+        Saturation rate (Hz) of the teacher's neurons, ``> 0``.
+    baseline_rate : float or (float, float), default=(2.0, 20.0)
+        Range (Hz) of the neurons' rate at the rest state ``x = 0``, drawn
+        uniformly; must lie in ``(0, max_rate)``.
+    input_rates : (float, float), default=(5.0, 80.0)
+        ``(low, high)`` rates (Hz) of the input channels: a target channel
+        fires at ``high`` for a target at its preferred direction and decays
+        towards ``low`` away from it; go channels fire at ``low`` before and
+        ``high`` from the go cue on.
+    spiking : bool, default=True
+        Also draw Poisson spike counts of the teacher's rates (``spikes``).
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState, default=None
+        Source of randomness; the same int gives identical data.  The teacher
+        is drawn first, so with a given seed it does not depend on the number
+        of trials or conditions.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        X : ndarray of shape (n_trials, n_timesteps, n_inputs), uint8
+            Poisson input spikes for a student network (clipped at 255),
+            ``n_trials = n_conditions * n_trials_per_condition``.
+        y : ndarray of shape (n_trials, n_timesteps, n_outputs), float32
+            The teacher's outputs, standardised per output (zero mean, unit
+            standard deviation over the noise-free responses of all
+            conditions and bins).
+        rates : ndarray of shape (n_trials, n_timesteps, n_neurons), float32
+            Teacher firing rates in Hz, in ``(0, max_rate)``.
+        spikes : ndarray of shape (n_trials, n_timesteps, n_neurons), uint8, or None
+            Poisson counts of ``rates`` per bin (None if not ``spiking``).
+        condition : ndarray of shape (n_trials,), int64
+            Reach condition of each trial, ``0 .. n_conditions - 1``.
+        angles : ndarray of shape (n_trials,), float64
+            Reach angle of each trial (radians).
+        target_angles : ndarray of shape (n_conditions,), float64
+            Angle of each condition.
+        outputs : ndarray of shape (n_trials, n_timesteps, n_outputs), float32
+            The muscle-like outputs before standardisation (non-negative).
+        output_mean, output_scale : ndarray of shape (n_outputs,)
+            ``y = (outputs - output_mean) / output_scale``.
+        latents : ndarray of shape (n_trials, n_timesteps, 2 * n_rotations), float32
+            The teacher's state in its rotational subspace (plane ``k`` =
+            columns ``2k, 2k + 1``): ground truth for dynamics analyses.
+        frequencies_hz : ndarray of shape (n_rotations,)
+            Rotation frequency of each plane.
+        times : ndarray of shape (n_timesteps,), float64
+            Start of each bin in ms relative to the go cue.
+        go_bin : int
+            Index of the first bin without preparatory input.
+        teacher : sklearn.utils.Bunch
+            The teacher's parameters: ``J`` (n_neurons, n_neurons) recurrent
+            weights, ``tau``, ``loadings`` (n_neurons, 2 * n_rotations),
+            ``preparatory_states`` (n_conditions, n_neurons) fixed points,
+            ``preparatory_inputs`` (n_conditions, n_neurons),
+            ``rate_gain``, ``rate_offset`` (n_neurons,), ``max_rate``,
+            ``output_weights`` (n_outputs, 2 * n_rotations),
+            ``output_bias`` (n_outputs,), ``input_preferred_directions``
+            (n_target_channels,).
+        dt : float
+        description : str
+
+    Notes
+    -----
+    **Teacher dynamics.**  The state ``x`` (n_neurons) of the teacher obeys the
+    linear rate equation ``tau dx/dt = -x + J x + h(t) + noise``, a low-rank
+    linear recurrent network (Mastrogiuseppe & Ostojic 2018) designed so that
+    its only slow dynamics are rotations.  Its recurrent weights are
+    ``J = C M C^+``: ``C`` (n_neurons x 2K, i.i.d. normal entries of variance
+    ``1 / K``, so each neuron mixes all planes and has a condition-related
+    state of standard deviation ~1) embeds ``K = n_rotations`` planes, ``C^+``
+    is its pseudo-inverse, and ``M`` is block diagonal with blocks
+    ``[[a, -w_k], [w_k, a]]``, ``a = 1 - tau / decay_ms``,
+    ``w_k = 2 pi f_k tau / 1000``.  Because ``J C = C M``, the latent
+    coordinates ``z = C^+ x`` follow damped rotations at ``f_k`` Hz with time
+    constant ``decay_ms`` (eigenvalues ``(a - 1 +/- i w_k) / tau``), exactly
+    the structure jPCA finds in monkey motor cortex; every other direction
+    (projector ``P = I - C C^+``, ``J P = 0``) simply leaks with time
+    constant ``tau`` and carries the neurons' private noise.  The dynamics are
+    linear; every nonlinearity is in the rates and the outputs, so the
+    rotational structure is exact and known (``latents``).  The equation is
+    discretised exactly: ``x[t+1] = A x[t] + (I - A) x* + e[t]`` with
+    ``A = exp((J - I) dt / tau) = C exp((M - I) dt / tau) C^+ + exp(-dt / tau) P``,
+    ``x*`` the fixed point of the current input, and ``e[t]`` white noise
+    scaled so that the private (non-rotational) fluctuation of each neuron
+    is a stationary Ornstein-Uhlenbeck process of standard deviation
+    ``noise``; its rotational part ``C^+ e[t]`` is integrated by the slow
+    dynamics (trial-to-trial variability of the trajectories).
+
+    **Preparation and go.**  A reach at angle ``theta`` has the preparatory
+    latent state ``z_k(0) = (cos(s_k theta + phi_k), sin(s_k theta + phi_k))``
+    in plane ``k`` (random phases ``phi_k``), a ring of initial conditions as
+    in Churchland et al. (2012).  The ring winds in alternating senses
+    ``s_k = +1, -1, +1, ...`` in successive planes: the preparatory states
+    span two dimensions (``cos theta``, ``sin theta``), and with a common
+    sense a rotation shared by all planes would keep the state inside that
+    span, i.e. output-null (see Outputs) for the whole movement.  Its preparatory input
+    ``h = (I - J) C z(0)`` (``teacher.preparatory_inputs``) makes
+    ``C z(0)`` the network's fixed point; the preparatory period is assumed
+    long enough for the state to have settled there (plus ``prep_noise``),
+    so bins before ``go_bin`` show steady preparatory activity.  The go cue
+    withdraws the input and the state rotates and decays back to rest.
+
+    **Rates.**  ``r_i = max_rate * sigmoid(g_i x_i + o_i)`` with gains
+    ``g_i ~ U(1, 2)`` and offsets ``o_i`` such that the rest state ``x = 0``
+    gives a baseline drawn from ``baseline_rate``: non-negative, saturating,
+    motor-cortex-like rates (mostly 0-60 Hz, preparatory and movement
+    tuning, heterogeneous, multiphasic responses).  ``spikes`` are Poisson
+    counts with mean ``r_i dt / 1000``.
+
+    **Outputs.**  Muscle ``j`` has activity ``m_j = softplus(w_j . z + b_j)``,
+    ``b_j = -1``: a fixed readout of the teacher state, rectified like EMG.
+    The readout weights ``w_j`` are orthogonal to the preparatory states
+    (the preparatory activity is "output-null", Kaufman et al. 2014), so all
+    muscles rest at a condition-independent level before the go cue and burst
+    after it; mixing several rotation frequencies makes the bursts
+    multiphasic and condition dependent.  ``|w_j| = 2.5``.
+
+    **Inputs for the student.**  Target channel ``j`` has preferred
+    direction ``2 pi j / n_target`` and fires at
+    ``low + (high - low) exp(2 (cos(theta - pd_j) - 1))`` during the whole
+    trial (the target stays visible); go channels fire at ``low`` before the
+    go cue and ``high`` from ``go_bin`` on.  All are Poisson counts per bin.
+    The student must therefore generate the timing of the outputs itself,
+    as the teacher does with its rotational dynamics.
+
+    Random numbers are drawn in a fixed order: the teacher (loadings,
+    phases, readout, rate gains and baselines), then the trial
+    order, the preparatory noise, the state noise, the input spikes and the
+    teacher's spikes.
+
+    Examples
+    --------
+    >>> from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
+    >>> data = make_reaching_dynamics(n_conditions=4, n_trials_per_condition=3,
+    ...                               n_neurons=50, n_timesteps=100, random_state=0)
+    >>> data.X.shape, data.X.dtype, data.y.shape, data.rates.shape
+    ((12, 100, 20), dtype('uint8'), (12, 100, 4), (12, 100, 50))
+    >>> bool(data.rates.min() >= 0 and data.rates.max() <= 60)
+    True
+    >>> sample_neurons(data, 0.1, random_state=0).shape
+    (5,)
+    """
+    # ------------------------------------------------------------------ checks
+    n_conditions = check_number(n_conditions, "n_conditions", low=2, integer=True)
+    n_per = check_number(n_trials_per_condition, "n_trials_per_condition", low=1, integer=True)
+    n_rotations = check_number(n_rotations, "n_rotations", low=2, integer=True)
+    n_neurons = check_number(n_neurons, "n_neurons", low=1, integer=True)
+    if n_neurons < 2 * n_rotations:
+        raise ValueError(
+            f"n_neurons must be >= 2 * n_rotations = {2 * n_rotations} so that the "
+            f"rotational planes fit in the population, got {n_neurons}."
+        )
+    n_timesteps = check_number(n_timesteps, "n_timesteps", low=2, integer=True)
+    dt = check_number(dt, "dt", low=0.0, strict_low=True)
+    n_inputs = check_number(n_inputs, "n_inputs", low=3, integer=True)
+    n_go = check_number(n_go_channels, "n_go_channels", low=1, integer=True)
+    n_target = n_inputs - n_go
+    if n_target < 2:
+        raise ValueError(
+            f"n_inputs - n_go_channels must be >= 2 target channels, got n_inputs={n_inputs}, "
+            f"n_go_channels={n_go}."
+        )
+    n_outputs = check_number(n_outputs, "n_outputs", low=1, integer=True)
+    freq = check_number(rotation_frequency_hz, "rotation_frequency_hz", low=0.0, strict_low=True)
+    spread = check_number(frequency_spread, "frequency_spread", low=0.0)
+    if spread >= 2.0:
+        raise ValueError(f"frequency_spread must be in [0, 2), got {spread}.")
+    tau = check_number(tau, "tau", low=0.0, strict_low=True)
+    decay_ms = check_number(decay_ms, "decay_ms", low=0.0, strict_low=True)
+    if decay_ms <= tau:
+        raise ValueError(f"decay_ms must be > tau ({tau}), got {decay_ms}.")
+    go_time = check_number(go_time, "go_time", low=0.0)
+    if go_time >= n_timesteps * dt:
+        raise ValueError(
+            f"go_time must be < the window length n_timesteps * dt = {n_timesteps * dt:g} ms, "
+            f"got {go_time}."
+        )
+    noise = check_number(noise, "noise", low=0.0)
+    prep_noise = check_number(prep_noise, "prep_noise", low=0.0)
+    max_rate = check_number(max_rate, "max_rate", low=0.0, strict_low=True)
+    b_low, b_high = _check_range(baseline_rate, "baseline_rate")
+    if b_low <= 0 or b_high >= max_rate:
+        raise ValueError(
+            f"baseline_rate must lie in (0, max_rate={max_rate:g}) Hz, got ({b_low:g}, {b_high:g})."
+        )
+    if isinstance(input_rates, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"input_rates must be a (low, high) pair in Hz, got {input_rates!r}.")
+    in_low, in_high = _check_range(input_rates, "input_rates")
+    if not isinstance(spiking, (bool, np.bool_)):
+        raise ValueError(f"spiking must be a bool, got {spiking!r}.")
+    rng = _check_random_state(random_state)
+
+    K, N, D = n_rotations, n_neurons, 2 * n_rotations
+    # ---------------------------------------------------------------- teacher
+    C = rng.normal(0.0, 1.0 / math.sqrt(K), size=(N, D))
+    C_pinv = np.linalg.pinv(C)
+    P = np.eye(N) - C @ C_pinv
+    phases = rng.uniform(0.0, 2.0 * np.pi, size=K)
+    W_raw = rng.normal(size=(n_outputs, D))
+    gains = rng.uniform(1.0, 2.0, size=N)
+    baselines = rng.uniform(b_low, b_high, size=N)
+    offsets = np.log(baselines / (max_rate - baselines))  # sigmoid(o) * max_rate = baseline
+
+    if K > 1 and spread > 0:
+        freqs = freq * (1.0 + spread * (np.arange(K) / (K - 1) - 0.5))
+    else:
+        freqs = np.full(K, freq)
+    a = 1.0 - tau / decay_ms
+    M = np.zeros((D, D))
+    for k in range(K):
+        w = 2.0 * np.pi * freqs[k] * tau / 1000.0
+        M[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = [[a, -w], [w, a]]
+    J = C @ M @ C_pinv  # low-rank recurrence: J C = C M, J P = 0
+    # exact one-step map A = exp((J - I) dt / tau) = C E C^+ + exp(-dt / tau) P, with
+    # E = exp((M - I) dt / tau) the map of the latent coordinates z = C^+ x
+    E = _expm_small((M - np.eye(D)) * (dt / tau))
+    leak = math.exp(-dt / tau)
+
+    # preparatory states: z_k(0) = R(s_k theta + phi_k) e1 = cos(theta) u + sin(theta) v,
+    # the ring winding in alternating senses s_k = +1, -1, +1, ... in successive planes
+    senses = np.where(np.arange(K) % 2 == 0, 1.0, -1.0)
+    u = np.zeros(D)
+    v = np.zeros(D)
+    u[0::2], u[1::2] = np.cos(phases), np.sin(phases)
+    v[0::2], v[1::2] = -senses * np.sin(phases), senses * np.cos(phases)
+    # output-null preparatory activity: readout orthogonal to span{u, v}
+    Q, _ = np.linalg.qr(np.stack([u, v], axis=1))
+    W_out = W_raw - (W_raw @ Q) @ Q.T
+    W_out *= 2.5 / np.linalg.norm(W_out, axis=1, keepdims=True)
+    b_out = np.full(n_outputs, -1.0)
+
+    target_angles = direction_angles(n_conditions)
+    z_prep = np.cos(target_angles)[:, None] * u + np.sin(target_angles)[:, None] * v  # (cond, D)
+    x_prep = z_prep @ C.T  # fixed points (cond, N)
+    h_prep = x_prep @ (np.eye(N) - J).T  # the input whose fixed point is x_prep
+
+    go_bin = int(round(go_time / dt))
+    go_bin = min(max(go_bin, 0), n_timesteps - 1)
+
+    # noise-free latent trajectories per condition -> output standardisation
+    z_clean = np.empty((n_conditions, n_timesteps, D))
+    z = z_prep.copy()
+    for t in range(n_timesteps):
+        z_clean[:, t] = z
+        if t >= go_bin:
+            z = z @ E.T
+    m_clean = _softplus(z_clean @ W_out.T + b_out)
+    out_mean = m_clean.reshape(-1, n_outputs).mean(axis=0)
+    out_scale = m_clean.reshape(-1, n_outputs).std(axis=0)
+    out_scale = np.where(out_scale > 0, out_scale, 1.0)
+
+    # ----------------------------------------------------------------- trials
+    n_trials = n_conditions * n_per
+    condition = rng.permutation(np.arange(n_trials, dtype=np.int64) % n_conditions)
+    angles = target_angles[condition]
+    z = z_prep[condition] + prep_noise * rng.normal(size=(n_trials, D))
+    # private noise: eta is an Ornstein-Uhlenbeck process per neuron (stationary sd = noise);
+    # x = C z + P eta, where z also integrates the noise's rotational component C^+ e
+    step_sd = noise * math.sqrt(1.0 - leak**2)
+    eta0 = noise * rng.normal(size=(n_trials, N))
+    eps = step_sd * rng.normal(size=(n_trials, n_timesteps, N))
+    eps[:, 0] = eta0
+    noise_lat = eps @ C_pinv.T  # rotational component C^+ e[t] of the step noise
+    eta = eps  # cumulated in place: eta[t] = leak * eta[t-1] + e[t]
+    for t in range(1, n_timesteps):
+        eta[:, t] += leak * eta[:, t - 1]
+    drive = z_prep[condition] @ (np.eye(D) - E).T  # (I - E) z* during preparation
+    latents = np.empty((n_trials, n_timesteps, D))
+    for t in range(n_timesteps):
+        latents[:, t] = z
+        z = z @ E.T
+        if t < go_bin:
+            z += drive
+        if t + 1 < n_timesteps:
+            z += noise_lat[:, t + 1]
+    X_state = latents @ C.T
+    X_state += eta @ P.T
+    del eta, eps
+    rates = max_rate * _sigmoid(gains * X_state + offsets)
+    del X_state
+    outputs = _softplus(latents @ W_out.T + b_out)
+    y = (outputs - out_mean) / out_scale
+
+    # ------------------------------------------------------------ input spikes
+    pds = 2.0 * np.pi * np.arange(n_target) / n_target
+    target_rate = in_low + (in_high - in_low) * np.exp(
+        2.0 * (np.cos(angles[:, None] - pds[None, :]) - 1.0)
+    )  # (trials, n_target)
+    in_rates = np.empty((n_trials, n_timesteps, n_inputs))
+    in_rates[:, :, :n_target] = target_rate[:, None, :]
+    in_rates[:, :go_bin, n_target:] = in_low
+    in_rates[:, go_bin:, n_target:] = in_high
+    X = np.minimum(rng.poisson(in_rates * (dt / 1000.0)), 255).astype(np.uint8)
+
+    spikes = None
+    if spiking:
+        spikes = np.minimum(rng.poisson(rates * (dt / 1000.0)), 255).astype(np.uint8)
+
+    times = (np.arange(n_timesteps) - go_bin) * dt
+    description = (
+        f"Synthetic reaching dynamics: a linear teacher RNN of {N} neurons (tau {tau:g} ms) with "
+        f"{K} rotational planes at {', '.join(f'{f:.2f}' for f in freqs)} Hz (decay {decay_ms:g} ms), "
+        f"{n_conditions} reach conditions x {n_per} trials, {n_timesteps} bins of {dt:g} ms, go cue at "
+        f"{go_bin * dt:g} ms. Preparatory fixed points on a ring, output-null; {n_outputs} softplus "
+        f"muscle-like outputs (standardised in y). Rates {max_rate:g} Hz * sigmoid, baselines "
+        f"U({b_low:g}, {b_high:g}) Hz; state noise {noise:g}, preparatory noise {prep_noise:g}. "
+        f"Student input: {n_target} target channels + {n_go} go channels, Poisson "
+        f"{in_low:g}-{in_high:g} Hz."
+    )
+
+    from sklearn.utils import Bunch  # scikit-learn is a runtime dependency; imported lazily
+
+    teacher = Bunch(
+        J=J,
+        tau=tau,
+        loadings=C,
+        preparatory_states=x_prep,
+        preparatory_inputs=h_prep,
+        rate_gain=gains,
+        rate_offset=offsets,
+        max_rate=max_rate,
+        output_weights=W_out,
+        output_bias=b_out,
+        input_preferred_directions=pds,
+    )
+    return Bunch(
+        X=X,
+        y=y.astype(np.float32),
+        rates=rates.astype(np.float32),
+        spikes=spikes,
+        condition=condition,
+        angles=angles,
+        target_angles=target_angles,
+        outputs=outputs.astype(np.float32),
+        output_mean=out_mean,
+        output_scale=out_scale,
+        latents=latents.astype(np.float32),
+        frequencies_hz=freqs,
+        times=times,
+        go_bin=go_bin,
+        teacher=teacher,
+        dt=dt,
+        description=description,
+    )
+
+
+def sample_neurons(data, fraction=0.1, random_state=None):
+    """Indices of a random subset of neurons, the "recorded" sample.
+
+    Parameters
+    ----------
+    data : Bunch, int or array-like
+        The output of :func:`make_reaching_dynamics` (its ``rates`` give the
+        number of neurons), a number of neurons, or an activity array whose
+        last axis is neurons.
+    fraction : float, default=0.1
+        Fraction of neurons to sample, in ``[0, 1]``.  ``round(fraction * n)``
+        neurons are drawn without replacement, at least one when
+        ``fraction > 0``; ``fraction = 0`` gives an empty array (no
+        recordings: output-only training).
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState, default=None
+        Source of randomness.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_sampled,), int64
+        Distinct neuron indices in increasing order; use them as
+        ``data.rates[:, :, indices]`` (or ``data.spikes[...]``).
+
+    Examples
+    --------
+    >>> from motorsrnn.datasets import sample_neurons
+    >>> sample_neurons(200, 0.05, random_state=0).shape
+    (10,)
+    """
+    if isinstance(data, (numbers.Integral, np.integer)) and not isinstance(data, (bool, np.bool_)):
+        n = check_number(data, "data (number of neurons)", low=1, integer=True)
+    elif hasattr(data, "rates") or (isinstance(data, dict) and "rates" in data):
+        rates = data["rates"] if isinstance(data, dict) else data.rates
+        n = int(np.shape(rates)[-1])
+    else:
+        try:
+            shape = np.shape(data)
+        except Exception:  # pragma: no cover - exotic objects
+            shape = ()
+        if len(shape) < 1 or isinstance(data, (str, bytes)):
+            raise ValueError(
+                "data must be a make_reaching_dynamics Bunch, a number of neurons or an "
+                f"activity array with neurons on the last axis, got {data!r:.80}."
+            )
+        n = int(shape[-1])
+    if n < 1:
+        raise ValueError("data has no neurons to sample from.")
+    fraction = check_number(fraction, "fraction", low=0.0)
+    if fraction > 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}.")
+    rng = _check_random_state(random_state)
+    k = 0 if fraction == 0 else max(1, int(round(fraction * n)))
+    return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)

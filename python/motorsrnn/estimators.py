@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
+from ._validation import check_choice, check_number
 from .topology import PRESETS, Topology, preset
 
 __all__ = ["SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
@@ -156,22 +157,6 @@ def _n_threads(n_jobs) -> int:
     return int(n_jobs)
 
 
-def _check_choice(value, name, options):
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
-
-
-def _check_number(value, name, *, low=None, high=None, strict_low=False, integer=False, allow_none=False):
-    if value is None and allow_none:
-        return
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not np.isfinite(value):
-        what = "an integer" if integer else "a finite number"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    if low is not None and (value <= low if strict_low else value < low):
-        raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
 
 
 def _write_atomic(path, data: bytes) -> None:
@@ -334,7 +319,7 @@ class _SpikingRNNBase(BaseEstimator):
 
     # -- parameters -----------------------------------------------------------------------------
     def _validate_params(self):
-        _check_number(self.n_hidden, "n_hidden", low=1, integer=True)
+        check_number(self.n_hidden, "n_hidden", low=1, integer=True)
         if not (isinstance(self.architecture, (str, dict, Topology))):
             raise ValueError(
                 f"architecture must be one of {PRESETS}, a motorsrnn.topology.Topology or a dict, got {self.architecture!r}"
@@ -342,38 +327,38 @@ class _SpikingRNNBase(BaseEstimator):
         if isinstance(self.architecture, str) and self.architecture not in PRESETS:
             raise ValueError(f"architecture must be one of {PRESETS} (or a Topology), got {self.architecture!r}")
         for name in ("tau_mem", "tau_syn", "tau_out"):
-            _check_number(getattr(self, name), name, low=0)
-        _check_number(self.threshold, "threshold", low=0, strict_low=True)
-        _check_number(self.dt, "dt", low=0, strict_low=True)
-        _check_choice(self.reset, "reset", _RESETS)
-        _check_choice(self.surrogate, "surrogate", _SURROGATES)
-        _check_choice(self.readout, "readout", _READOUTS)
-        _check_choice(self.optimizer, "optimizer", _OPTIMIZERS)
-        _check_number(self.surrogate_slope, "surrogate_slope", low=0, strict_low=True, allow_none=True)
+            check_number(getattr(self, name), name, low=0)
+        check_number(self.threshold, "threshold", low=0, strict_low=True)
+        check_number(self.dt, "dt", low=0, strict_low=True)
+        check_choice(self.reset, "reset", _RESETS)
+        check_choice(self.surrogate, "surrogate", _SURROGATES)
+        check_choice(self.readout, "readout", _READOUTS)
+        check_choice(self.optimizer, "optimizer", _OPTIMIZERS)
+        check_number(self.surrogate_slope, "surrogate_slope", low=0, strict_low=True, allow_none=True)
         for name in ("input_scale", "recurrent_scale", "output_scale"):
-            _check_number(getattr(self, name), name, low=0)
-        _check_number(self.learning_rate, "learning_rate", low=0, strict_low=True)
-        _check_number(self.max_epochs, "max_epochs", low=1, integer=True)
-        _check_number(self.batch_size, "batch_size", low=1, integer=True)
-        _check_number(self.weight_decay, "weight_decay", low=0)
-        _check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
-        _check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
+            check_number(getattr(self, name), name, low=0)
+        check_number(self.learning_rate, "learning_rate", low=0, strict_low=True)
+        check_number(self.max_epochs, "max_epochs", low=1, integer=True)
+        check_number(self.batch_size, "batch_size", low=1, integer=True)
+        check_number(self.weight_decay, "weight_decay", low=0)
+        check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
+        check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
         if self.validation_fraction >= 1:
             raise ValueError(f"validation_fraction must be < 1, got {self.validation_fraction!r}")
-        _check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
-        _check_number(self.tol, "tol", low=0)
-        _check_number(self.verbose, "verbose", low=0, integer=True)
+        check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        check_number(self.tol, "tol", low=0)
+        check_number(self.verbose, "verbose", low=0, integer=True)
         for name in ("detach_reset", "train_time_constants"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
-        _check_number(self.activity_weight, "activity_weight", low=0)
-        _check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
-        _check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
+        check_number(self.activity_weight, "activity_weight", low=0)
+        check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
+        check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
-        _check_number(self.checkpoint_every, "checkpoint_every", low=1, integer=True)
+        check_number(self.checkpoint_every, "checkpoint_every", low=1, integer=True)
         if self.checkpoint_path is not None and not isinstance(self.checkpoint_path, (str, os.PathLike)):
             raise ValueError(f"checkpoint_path must be a path or None, got {self.checkpoint_path!r}")
         if self.callback is not None and not callable(self.callback):

@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 import numpy as np
+
+from ._validation import check_number
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -75,25 +77,6 @@ _CRITERIA = ("aic", "bic")
 # ---------------------------------------------------------------------------------------------
 # Input handling
 # ---------------------------------------------------------------------------------------------
-def _check_real(value, name, *, low=None, high=None, strict_low=False, strict_high=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and (value <= low if strict_low else value < low):
-        raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
-    if high is not None and (value >= high if strict_high else value > high):
-        raise ValueError(f"{name} must be {'<' if strict_high else '<='} {high}, got {value!r}")
-    return value
-
-
-def _check_count(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return int(value)
 
 
 def _seed(random_state) -> int:
@@ -118,7 +101,7 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     """``(n_trials, n_neurons)`` float64 rates from per-trial values or a 3-D spike array."""
     if units not in _UNITS:
         raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
-    dt = _check_real(dt, "dt", low=0.0, strict_low=True)
+    dt = check_number(dt, "dt", low=0.0, strict_low=True)
     ndim = getattr(activity, "ndim", None)
     if ndim is None:
         ndim = np.asarray(activity).ndim
@@ -371,12 +354,12 @@ class CosineTuning:
         -------
         ndarray of shape (n,), bool
         """
-        alpha = self.alpha if alpha is None else _check_real(alpha, "alpha", low=0.0, high=1.0)
+        alpha = self.alpha if alpha is None else check_number(alpha, "alpha", low=0.0, high=1.0)
         p = self.perm_p_value if self.perm_p_value is not None else self.p_value
         with np.errstate(invalid="ignore"):
             mask = np.asarray(p < alpha)
             if r2_threshold is not None:
-                mask &= self.r2_mean >= _check_real(r2_threshold, "r2_threshold")
+                mask &= self.r2_mean >= check_number(r2_threshold, "r2_threshold")
         return mask
 
     def predict(self, angles, degrees: bool = False) -> np.ndarray:
@@ -721,12 +704,12 @@ def fit_cosine_tuning(
     >>> res.preferred_direction.shape, res.pd_ci.shape
     ((96,), (96, 2))
     """
-    n_boot = _check_count(n_boot, "n_boot")
-    n_perm = _check_count(n_perm, "n_perm")
-    ci = _check_real(ci, "ci", low=0.0, high=1.0, strict_low=True, strict_high=True)
-    alpha = _check_real(alpha, "alpha", low=0.0, high=1.0)
+    n_boot = check_number(n_boot, "n_boot", low=0, integer=True)
+    n_perm = check_number(n_perm, "n_perm", low=0, integer=True)
+    ci = check_number(ci, "ci", low=0.0, high=1.0, strict_low=True, strict_high=True)
+    alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
     if r2_threshold is not None:
-        r2_threshold = _check_real(r2_threshold, "r2_threshold", high=1.0)
+        r2_threshold = check_number(r2_threshold, "r2_threshold", high=1.0)
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 3)
     seed = _seed(random_state) if (n_boot or n_perm) else 0
     out = _core.tuning_fit_cosine(rates, angles, n_boot, ci, n_perm, seed, _n_threads(n_jobs))
@@ -815,7 +798,7 @@ def fit_von_mises_tuning(
         or max_iter < 1
     ):
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    kappa_max = _check_real(kappa_max, "kappa_max", low=0.0, strict_low=True)
+    kappa_max = check_number(kappa_max, "kappa_max", low=0.0, strict_low=True)
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 4)
     out = _core.tuning_fit_von_mises(rates, angles, int(max_iter), kappa_max, 1e-10, _n_threads(n_jobs))
     kappa, gain, peak = out["kappa"], out["gain"], out["peak"]
@@ -1117,8 +1100,8 @@ class TuningSnapshots:
         ):
             raise ValueError(f"every must be a positive integer, got {every!r}")
         self.every = int(every)
-        self.alpha = _check_real(alpha, "alpha", low=0.0, high=1.0)
-        self.r2_threshold = None if r2_threshold is None else _check_real(r2_threshold, "r2_threshold", high=1.0)
+        self.alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
+        self.r2_threshold = None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
         self.angles = _directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles)
         n_dir = np.unique(np.mod(self.angles, 2.0 * np.pi)).size
         if n_dir < 3:
@@ -1344,7 +1327,7 @@ class TuningSnapshots:
         ndarray of shape (n_epochs,)
         """
         names = self._names(population)
-        min_rate = _check_real(min_rate, "min_rate", low=0.0)
+        min_rate = check_number(min_rate, "min_rate", low=0.0)
         out = []
         for e in self.epochs:
             r = np.concatenate([self.rates[e][n] for n in names]) if names else np.zeros(0)

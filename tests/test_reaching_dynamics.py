@@ -1,0 +1,221 @@
+"""Tests for motorsrnn.datasets.make_reaching_dynamics and sample_neurons (issue 5)."""
+
+import numpy as np
+import pytest
+
+from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
+
+SMALL = dict(n_conditions=4, n_trials_per_condition=3, n_neurons=40, n_timesteps=120)
+
+
+@pytest.fixture(scope="module")
+def data():
+    # defaults except fewer trials (speed)
+    return make_reaching_dynamics(n_trials_per_condition=6, random_state=0)
+
+
+def _condition_means(a, condition):
+    return np.stack([a[condition == c].mean(axis=0) for c in np.unique(condition)])
+
+
+def _dynamics_matrix(traj):
+    """Least-squares M in dz/dt = M z for trajectories (n_cond, n_t, k)."""
+    k = traj.shape[-1]
+    dz = np.diff(traj, axis=1).reshape(-1, k)
+    z = traj[:, :-1].reshape(-1, k)
+    return np.linalg.lstsq(z, dz, rcond=None)[0].T
+
+
+def _skew_fraction(rates, condition, go_bin, n_pcs=6):
+    """jPCA-like check: share of the best-fit linear dynamics of the top PCs of the
+    condition-averaged rates (movement epoch) that is skew-symmetric (rotational)."""
+    means = _condition_means(rates.astype(np.float64), condition)[:, go_bin:]
+    flat = means.reshape(-1, means.shape[-1])
+    flat = flat - flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    traj = (flat @ vt[:n_pcs].T).reshape(means.shape[0], means.shape[1], n_pcs)
+    M = _dynamics_matrix(traj)
+    skew = 0.5 * (M - M.T)
+    return np.linalg.norm(skew) / np.linalg.norm(M)
+
+
+# ------------------------------------------------------------------ shapes, dtypes
+def test_shapes_and_dtypes(data):
+    n = 8 * 6
+    assert data.X.shape == (n, 300, 20) and data.X.dtype == np.uint8
+    assert data.y.shape == (n, 300, 4) and data.y.dtype == np.float32
+    assert data.rates.shape == (n, 300, 200) and data.rates.dtype == np.float32
+    assert data.spikes.shape == (n, 300, 200) and data.spikes.dtype == np.uint8
+    assert data.outputs.shape == (n, 300, 4)
+    assert data.latents.shape == (n, 300, 6)
+    assert data.condition.shape == (n,) and data.condition.dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(data.condition), [6] * 8)
+    np.testing.assert_allclose(data.angles, 2 * np.pi * data.condition / 8)
+    assert data.target_angles.shape == (8,)
+    assert data.dt == 1.0 and data.go_bin == 50
+    assert data.times[50] == 0.0 and data.times[0] == -50.0
+    assert data.frequencies_hz.shape == (3,)
+    assert data.teacher.J.shape == (200, 200)
+    assert isinstance(data.description, str) and "rotational" in data.description
+    for key in ("X", "y", "rates", "spikes", "latents", "outputs"):
+        assert np.all(np.isfinite(data[key]))
+
+
+def test_options_change_shapes():
+    d = make_reaching_dynamics(n_inputs=10, n_go_channels=2, n_outputs=3, n_rotations=4,
+                               spiking=False, dt=2.0, go_time=40.0, **SMALL, random_state=1)
+    assert d.X.shape == (12, 120, 10) and d.y.shape == (12, 120, 3)
+    assert d.latents.shape[-1] == 8 and d.spikes is None
+    assert d.go_bin == 20 and d.times[1] - d.times[0] == 2.0
+
+
+# ------------------------------------------------------------------ determinism
+def test_determinism():
+    a = make_reaching_dynamics(**SMALL, random_state=3)
+    b = make_reaching_dynamics(**SMALL, random_state=3)
+    c = make_reaching_dynamics(**SMALL, random_state=4)
+    for key in ("X", "y", "rates", "spikes", "condition"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert not np.array_equal(a.rates, c.rates)
+    # the teacher is drawn first: it does not depend on the number of trials
+    d = make_reaching_dynamics(**dict(SMALL, n_trials_per_condition=5), random_state=3)
+    np.testing.assert_array_equal(a.teacher.J, d.teacher.J)
+    np.testing.assert_array_equal(a.teacher.output_weights, d.teacher.output_weights)
+    # a Generator is accepted and advanced
+    g = np.random.default_rng(0)
+    e1 = make_reaching_dynamics(**SMALL, random_state=g)
+    e2 = make_reaching_dynamics(**SMALL, random_state=g)
+    assert not np.array_equal(e1.rates, e2.rates)
+
+
+# ------------------------------------------------------------------ rates and spikes
+def test_rates_in_motor_cortex_range(data):
+    r = data.rates
+    assert r.min() >= 0.0 and r.max() <= 60.0
+    assert 5.0 < r.mean() < 30.0
+    # heterogeneous: many neurons are modulated by tens of Hz
+    cm = _condition_means(r, data.condition)
+    depth = cm.max(axis=(0, 1)) - cm.min(axis=(0, 1))
+    assert np.median(depth) > 10.0
+    # spikes are Poisson counts of the rates
+    np.testing.assert_allclose(data.spikes.mean(), r.mean() / 1000.0, rtol=0.05)
+
+
+def test_inputs_encode_target_and_go(data):
+    X = data.X.astype(float)
+    go = X[:, :, 16:]
+    pre, post = go[:, : data.go_bin].mean() * 1000, go[:, data.go_bin :].mean() * 1000
+    assert pre < 15 and post > 60
+    # each target channel fires most for targets near its preferred direction
+    tgt = X[:, :, :16].mean(axis=1)
+    best = np.array([np.argmax([tgt[data.condition == c, j].mean() for c in range(8)]) for j in range(0, 16, 2)])
+    np.testing.assert_array_equal(best, np.arange(8))
+
+
+# ------------------------------------------------------------------ dynamics
+def test_rotational_structure(data):
+    # jPCA-like: the best-fit linear dynamics of the top 6 PCs of the condition-averaged rates
+    # after the go cue are dominated by their skew-symmetric (rotational) part
+    assert _skew_fraction(data.rates, data.condition, data.go_bin) > 0.85
+    # negative control: the same teacher without rotations (just decay) is not rotational
+    slow = make_reaching_dynamics(n_trials_per_condition=3, rotation_frequency_hz=0.01,
+                                  frequency_spread=0.0, n_neurons=100, random_state=0)
+    assert _skew_fraction(slow.rates, slow.condition, slow.go_bin) < 0.5
+
+
+def test_latents_rotate_at_the_stated_frequencies(data):
+    cm = _condition_means(data.latents.astype(np.float64), data.condition)[:, data.go_bin :]
+    for k, f in enumerate(data.frequencies_hz):
+        M = _dynamics_matrix(cm[:, :, 2 * k : 2 * k + 2])
+        freq = np.abs(np.linalg.eigvals(M).imag).max() * 1000.0 / (2 * np.pi * data.dt)
+        assert abs(freq - f) < 0.15 * f
+    assert data.frequencies_hz.min() >= 0.5 and data.frequencies_hz.max() <= 3.0
+
+
+def test_population_follows_teacher_equation():
+    d = make_reaching_dynamics(**SMALL, noise=0.0, prep_noise=0.0, random_state=2)
+    T = d.teacher
+    # rates invert to the state x = C z (noise-free); before go x sits at its fixed point
+    x = (np.log(d.rates / (T.max_rate - d.rates)) - T.rate_offset) / T.rate_gain
+    np.testing.assert_allclose(x[:, 0], T.preparatory_states[d.condition], atol=1e-3)
+    # the preparatory input h makes x* a fixed point: (I - J) x* = h
+    np.testing.assert_allclose((np.eye(40) - T.J) @ T.preparatory_states[1], T.preparatory_inputs[1], atol=1e-9)
+
+
+# ------------------------------------------------------------------ outputs
+def test_outputs_are_multiphasic_and_condition_dependent(data):
+    cm = _condition_means(data.y, data.condition)  # (8, 300, 4)
+    # standardised
+    assert np.all(np.abs(data.y.mean(axis=(0, 1))) < 0.3)
+    assert np.all(np.abs(data.y.std(axis=(0, 1)) - 1.0) < 0.3)
+    # different conditions give different outputs after the go cue
+    post = cm[:, data.go_bin :]
+    dist = np.linalg.norm(post[:, None] - post[None, :], axis=(2, 3))
+    assert dist[~np.eye(8, dtype=bool)].min() > 1.0
+    # preparatory activity is output-null: before go the outputs barely depend on the condition
+    pre = cm[:, : data.go_bin]
+    assert pre.std(axis=0).mean() < 0.2 * post.std(axis=0).mean()
+    # non-negative muscle-like activity before standardisation
+    assert data.outputs.min() >= 0.0
+
+
+# ------------------------------------------------------------------ sample_neurons
+def test_sample_neurons(data):
+    for frac, k in [(0.05, 10), (0.1, 20), (0.2, 40), (1.0, 200)]:
+        idx = sample_neurons(data, frac, random_state=0)
+        assert idx.shape == (k,) and idx.dtype == np.int64
+        assert len(np.unique(idx)) == k and np.all(np.diff(idx) > 0)
+        assert idx.min() >= 0 and idx.max() < 200
+    np.testing.assert_array_equal(sample_neurons(data, 0.1, random_state=5), sample_neurons(200, 0.1, random_state=5))
+    assert not np.array_equal(sample_neurons(200, 0.1, random_state=5), sample_neurons(200, 0.1, random_state=6))
+    assert sample_neurons(data, 0.0).shape == (0,)
+    assert sample_neurons(10, 0.01, random_state=0).shape == (1,)  # at least one when fraction > 0
+    assert sample_neurons(np.zeros((2, 3, 30)), 0.1, random_state=0).shape == (3,)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (1.5, "fraction"), (-0.1, "fraction"), ("a", "fraction"), (np.nan, "fraction"),
+])
+def test_sample_neurons_bad_fraction(bad, match):
+    with pytest.raises(ValueError, match=match):
+        sample_neurons(100, bad)
+
+
+@pytest.mark.parametrize("bad", [0, -5, "x", None])
+def test_sample_neurons_bad_data(bad):
+    with pytest.raises(ValueError):
+        sample_neurons(bad, 0.1)
+
+
+# ------------------------------------------------------------------ bad arguments
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_conditions=1), "n_conditions"),
+    (dict(n_conditions=2.5), "n_conditions"),
+    (dict(n_trials_per_condition=0), "n_trials_per_condition"),
+    (dict(n_neurons=4), "n_neurons must be >= 2 \\* n_rotations"),
+    (dict(n_timesteps=1), "n_timesteps"),
+    (dict(dt=0), "dt"),
+    (dict(n_inputs=5, n_go_channels=4), "target channels"),
+    (dict(n_go_channels=0), "n_go_channels"),
+    (dict(n_outputs=0), "n_outputs"),
+    (dict(n_rotations=1), "n_rotations"),
+    (dict(rotation_frequency_hz=0), "rotation_frequency_hz"),
+    (dict(rotation_frequency_hz=float("inf")), "rotation_frequency_hz"),
+    (dict(frequency_spread=2.0), "frequency_spread"),
+    (dict(decay_ms=10.0), "decay_ms must be > tau"),
+    (dict(tau=-1.0), "tau"),
+    (dict(go_time=120.0), "go_time must be <"),
+    (dict(go_time=-1.0), "go_time"),
+    (dict(noise=-0.1), "noise"),
+    (dict(prep_noise=-0.1), "prep_noise"),
+    (dict(max_rate=0), "max_rate"),
+    (dict(baseline_rate=(0.0, 10.0)), "baseline_rate"),
+    (dict(baseline_rate=(5.0, 70.0)), "baseline_rate"),
+    (dict(input_rates=50.0), "input_rates"),
+    (dict(input_rates=(80.0, 5.0)), "input_rates"),
+    (dict(spiking="yes"), "spiking"),
+    (dict(random_state="seed"), "random_state"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_reaching_dynamics(**dict(SMALL, **kwargs))
