@@ -16,6 +16,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RUNS = [
     ("Training step (forward + backward + Adam) on the workloads of the spec", ["bench_training.py"]),
+    (
+        "Side by side with PyTorch peers (hand-written loop of the same equations, snnTorch RSynaptic), "
+        "when they are installed in the running environment",
+        ["bench_peers.py"],
+    ),
     ("Streaming inference latency (256-unit network, one 1 ms bin per call)", ["bench_stream.py"]),
     ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
 ]
@@ -27,7 +32,8 @@ def main() -> int:
         f"Written by `python benchmarks/run_all.py` on {date.today().isoformat()}: {platform.machine()}, "
         f"Python {platform.python_version()}, 2 threads unless stated. Each section is the output of the "
         "command above it, pasted unchanged.\n",
-        "Peers (snnTorch, a plain PyTorch loop) are not part of these runs yet.\n",
+        "The peers (torch, snntorch) are optional dependencies of the benchmark only; without them the "
+        "side-by-side section lists motorsrnn alone.\n",
     ]
     for title, script in RUNS:
         cmd = [sys.executable, str(HERE / script[0]), *script[1:]]
