@@ -91,6 +91,13 @@ def test_bad_targets(y, match):
         SpikingRNNRegressor(**FAST).fit(X, y)
 
 
+def test_verbose_progress_and_early_stopping_for_regression(capsys):
+    reg = SpikingRNNRegressor(**{**FAST, "max_epochs": 2}, verbose=2, early_stopping=True).fit(X, Y_STEP)
+    out = capsys.readouterr().out
+    assert "epoch 2/2: loss" in out and "val_loss" in out and "accuracy" not in out
+    assert reg.history_[0]["val_loss"] is not None and reg.history_[0]["val_accuracy"] is None
+
+
 def test_loss_and_grad_target_kind_must_match():
     reg = SpikingRNNRegressor(**FAST).fit(X, Y_STEP)
     with pytest.raises(ValueError, match="shaped like the targets of fit"):

@@ -221,9 +221,10 @@ class _Progress:
 
     def _epoch(self, info):
         if not self.bar or self.verbose > 1:
-            msg = f"epoch {info['epoch'] + 1}/{self.max_epochs}: loss {info['loss']:.4f}, accuracy {info['accuracy']:.3f}"
-            if info.get("val_loss") is not None:
-                msg += f", val_loss {info['val_loss']:.4f}, val_accuracy {info['val_accuracy']:.3f}"
+            msg = f"epoch {info['epoch'] + 1}/{self.max_epochs}: loss {info['loss']:.4f}"
+            for key in ("accuracy", "val_loss", "val_accuracy"):
+                if info.get(key) is not None:
+                    msg += f", {key} {info[key]:.4f}"
             print(msg, flush=True)
 
     def close(self):
