@@ -163,7 +163,7 @@ def test_fuzz_fit(X, labels):
         "strings": np.array(["left", "right"])[np.arange(n) % 2],
         "one_class": np.zeros(n, dtype=int),
         "short": np.arange(max(n - 1, 0)) % 2,
-        "floats": np.linspace(0, 1, n),
+        "floats": np.linspace(0.1, 0.9, n),  # never integer-valued (those are valid class labels)
     }[labels]
     y_valid = labels in ("ints", "strings") and n >= 2
     # divergence on astronomically large counts is a documented outcome of fit
