@@ -210,6 +210,45 @@ pub fn activity_matching<T: Real>(
     total
 }
 
+/// Firing-rate penalty of one population for a chunk (see [`crate::model::RateBounds`]): returns
+/// the sum over trials of the penalty and adds `scale * d(that)/ds[t]` to `d_s` (`[t][b][n]`,
+/// sized here when empty).
+pub fn rate_penalty<T: Real>(
+    spikes: &crate::spikes::SpikeRecord<T>,
+    steps: usize,
+    nb: usize,
+    n: usize,
+    bounds: &crate::model::RateBounds<T>,
+    scale: T,
+    d_s: &mut Vec<T>,
+) -> f64 {
+    if d_s.is_empty() {
+        d_s.resize(steps * nb * n, T::zero());
+    }
+    let norm = T::one() / T::c((steps * n) as f64);
+    let mut total = 0.0;
+    for b in 0..nb {
+        let mut sum = T::zero();
+        for t in 0..steps {
+            sum += spikes.at(t, b).1.iter().copied().sum::<T>();
+        }
+        let rate = sum * norm;
+        let excess = if rate > bounds.upper {
+            rate - bounds.upper
+        } else if rate < bounds.lower {
+            rate - bounds.lower
+        } else {
+            continue;
+        };
+        total += (bounds.weight * excess * excess).f64();
+        let g = scale * bounds.weight * T::c(2.0) * excess * norm;
+        for t in 0..steps {
+            d_s[(t * nb + b) * n..(t * nb + b + 1) * n].iter_mut().for_each(|x| *x += g);
+        }
+    }
+    total
+}
+
 /// Spreads `dL/dlogits` back onto the traces: `d_o[t][b][k] = dL/dO[t]`.
 pub fn trace_grad<T: Real>(
     dlogits: &[T],

@@ -121,6 +121,16 @@ impl<T: Real> Activity<'_, T> {
     }
 }
 
+/// Firing-rate regularisation: for every population and trial, the mean rate over its units and
+/// the window (spikes per bin) is penalised by `weight * (rate - upper)^2` above `upper` and
+/// `weight * (lower - rate)^2` below `lower`; averaged over trials.
+#[derive(Debug, Clone, Copy)]
+pub struct RateBounds<T> {
+    pub weight: T,
+    pub lower: T,
+    pub upper: T,
+}
+
 /// What [`Model::simulate`] returns, per population in the order of the spec.
 #[derive(Debug, Clone)]
 pub struct Simulation<T> {
@@ -321,11 +331,13 @@ impl<T: Real> Model<T> {
     /// parallel; the chunks' gradients are then added in chunk order into `total` (so the result
     /// does not depend on the number of threads). The loss is the mean over `trials`.
     /// Returns the summed loss and the number of correctly classified trials (0 for regression).
+    #[allow(clippy::too_many_arguments)]
     pub fn batch_grad(
         &self,
         ev: &InputEvents<T>,
         y: &Targets<T>,
         activity: Option<&Activity<T>>,
+        rate: Option<&RateBounds<T>>,
         trials: &[usize],
         workspaces: &mut [Workspace<T>],
         total: &mut ParamSet<T>,
@@ -343,6 +355,19 @@ impl<T: Real> Model<T> {
                 ws.d_s.iter_mut().for_each(Vec::clear);
                 if let Some(a) = activity {
                     l += self.activity_grad(a, ws, chunk, steps, scale);
+                }
+                if let Some(r) = rate {
+                    for (p, pop) in self.topo.pops.iter().enumerate() {
+                        l += loss::rate_penalty(
+                            &ws.tape.spikes[p],
+                            steps,
+                            chunk.len(),
+                            pop.size,
+                            r,
+                            scale,
+                            &mut ws.d_s[p],
+                        );
+                    }
                 }
                 backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
                 (l, correct)
@@ -422,6 +447,7 @@ impl<T: Real> Model<T> {
         ev: &InputEvents<T>,
         y: &Targets<T>,
         activity: Option<&Activity<T>>,
+        rate: Option<&RateBounds<T>>,
     ) -> Result<(f64, ParamSet<T>)> {
         self.check_input(ev)?;
         self.check_targets(ev, y)?;
@@ -435,7 +461,7 @@ impl<T: Real> Model<T> {
         let n_chunks = chunks(&trials).len();
         let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&self.topo, CHUNK)).collect();
         let mut g = ParamSet::zeros(&self.topo);
-        let (l, _) = self.batch_grad(ev, y, activity, &trials, &mut wss, &mut g);
+        let (l, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g);
         Ok((l / ev.n_trials as f64, g))
     }
 

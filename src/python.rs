@@ -303,7 +303,7 @@ impl Network {
         let y = y.data()?;
         let m = &self.model;
         let act = self::activity(&activity);
-        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), act.as_ref()))?;
+        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), act.as_ref(), None))?;
         Ok((loss, weights_dict(py, m, &g)?))
     }
 

@@ -3,7 +3,7 @@
 
 use crate::error::{invalid, Result};
 use crate::forward::{Workspace, CHUNK};
-use crate::model::{Activity, Model, Targets};
+use crate::model::{Activity, Model, RateBounds, Targets};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -35,6 +35,17 @@ pub struct TrainConfig {
     pub n_iter_no_change: usize,
     #[serde(default = "d_tol")]
     pub tol: f64,
+    /// Firing-rate regularisation weight (0: off) and bounds in spikes per bin.
+    #[serde(default)]
+    pub rate_weight: f64,
+    #[serde(default)]
+    pub rate_lower: f64,
+    #[serde(default = "d_one")]
+    pub rate_upper: f64,
+}
+
+fn d_one() -> f64 {
+    1.0
 }
 
 fn d_n_iter() -> usize {
@@ -59,6 +70,16 @@ impl TrainConfig {
             if !(c.is_finite() && c > 0.0) {
                 return Err(invalid!("max_grad_norm must be a finite positive number, got {c}"));
             }
+        }
+        if !(self.rate_weight.is_finite() && self.rate_weight >= 0.0) {
+            return Err(invalid!("rate_weight must be finite and >= 0, got {}", self.rate_weight));
+        }
+        if !(self.rate_lower >= 0.0 && self.rate_lower <= self.rate_upper && self.rate_upper.is_finite()) {
+            return Err(invalid!(
+                "rate bounds must satisfy 0 <= lower <= upper, got ({}, {})",
+                self.rate_lower,
+                self.rate_upper
+            ));
         }
         if self.n_iter_no_change == 0 {
             return Err(invalid!("n_iter_no_change must be at least 1"));
@@ -162,6 +183,11 @@ pub fn fit<T: Real>(
     let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
     let mut grad = ParamSet::zeros(&model.topo);
     let mut opt = Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, cfg.weight_decay, cfg.max_grad_norm);
+    let rate = (cfg.rate_weight > 0.0).then(|| RateBounds {
+        weight: T::c(cfg.rate_weight),
+        lower: T::c(cfg.rate_lower),
+        upper: T::c(cfg.rate_upper),
+    });
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let mut history = Vec::new();
@@ -174,8 +200,9 @@ pub fn fit<T: Real>(
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum) = (0.0, 0usize, 0.0);
         for (bi, trials) in order.chunks(batch).enumerate() {
-            let (l, c) = pool
-                .install(|| model.batch_grad(train.x, &train.y, train.activity.as_ref(), trials, &mut wss, &mut grad));
+            let (l, c) = pool.install(|| {
+                model.batch_grad(train.x, &train.y, train.activity.as_ref(), rate.as_ref(), trials, &mut wss, &mut grad)
+            });
             if !l.is_finite() || !grad.is_finite() {
                 stop = StopReason::Diverged { epoch, batch: bi };
                 break 'epochs;

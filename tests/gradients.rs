@@ -6,7 +6,7 @@
 //! 2. Determinism: the gradient and a whole training run are bit-identical for 1, 2 and 3 threads.
 
 use motorsrnn::forward::CHUNK;
-use motorsrnn::model::{Activity, Model, Targets};
+use motorsrnn::model::{Activity, Model, RateBounds, Targets};
 use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
 use motorsrnn::params::ParamSet;
 use motorsrnn::spikes::InputEvents;
@@ -92,11 +92,11 @@ fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
 }
 
 fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
-    check_fd_full(spec, seed, tol, task, false)
+    check_fd_full(spec, seed, tol, task, false, None)
 }
 
 /// With `matching`, the loss also has an activity-matching term on three units of population 0.
-fn check_fd_full(spec: NetworkSpec, seed: u64, tol: f64, task: Task, matching: bool) {
+fn check_fd_full(spec: NetworkSpec, seed: u64, tol: f64, task: Task, matching: bool, rate: Option<RateBounds<f64>>) {
     let model = Model::<f64>::new(spec, seed).unwrap();
     let x = random_input(5, 12, model.topo.n_inputs, 0.3, seed + 1);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
@@ -118,10 +118,10 @@ fn check_fd_full(spec: NetworkSpec, seed: u64, tol: f64, task: Task, matching: b
         gain: 0.2,
         weight: 2.0,
     });
-    let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref()).unwrap();
-    let loss_of = |m: &Model<f64>| match &activity {
-        Some(_) => m.loss_and_grad(&ev, &y, activity.as_ref()).unwrap().0,
-        None => m.evaluate(&ev, &y).unwrap().0,
+    let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap();
+    let loss_of = |m: &Model<f64>| match (&activity, &rate) {
+        (None, None) => m.evaluate(&ev, &y).unwrap().0,
+        _ => m.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap().0,
     };
     let h = 1e-6;
     let mut worst: f64 = 0.0;
@@ -225,7 +225,25 @@ fn fd_activity_matching() {
     for task in [Task::Classes, Task::Steps] {
         let mut spec = two_population_spec(4, 2);
         spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
-        check_fd_full(spec, 19, 1e-5, task, true);
+        check_fd_full(spec, 19, 1e-5, task, true, None);
+    }
+}
+
+#[test]
+fn fd_rate_regularisation_both_bounds() {
+    // smooth spikes are values in (0, 1): a tight window makes trials fall above and below it
+    for (lower, upper) in [(0.0, 0.05), (0.6, 0.9)] {
+        let mut spec = two_population_spec(4, 2);
+        spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+        let rate = RateBounds { weight: 3.0, lower, upper };
+        // the penalty is active for these bounds (the check is not vacuous)
+        let model = Model::<f64>::new(spec.clone(), 23).unwrap();
+        let ev = InputEvents::<f64>::from_dense(random_input(5, 12, 4, 0.3, 24).view()).unwrap();
+        let y = [0, 1, 0, 1, 0];
+        let with = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&rate)).unwrap().0;
+        let without = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap().0;
+        assert!(with - without > 1e-3, "penalty {} for bounds ({lower}, {upper})", with - without);
+        check_fd_full(spec, 23, 1e-5, Task::Classes, true, Some(rate));
     }
 }
 
@@ -252,8 +270,8 @@ fn detached_reset_changes_only_the_reset_path() {
     let x = random_input(5, 12, 4, 0.3, 4);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
     let y = [0, 1, 2, 0, 1];
-    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y), None).unwrap();
-    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y), None).unwrap();
+    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
+    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
     assert_eq!(l1, l2, "detaching changes gradients, not the forward pass");
     let diff: f64 =
         g1.slices().iter().zip(g2.slices()).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum();
@@ -285,11 +303,14 @@ fn gradient_and_training_identical_for_any_thread_count() {
         early_stopping: false,
         n_iter_no_change: 10,
         tol: 1e-4,
+        rate_weight: 0.0,
+        rate_lower: 0.0,
+        rate_upper: 1.0,
     };
     let mut results = Vec::new();
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y), None).unwrap());
+        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap());
         let mut m = model.clone();
         let report =
             fit(&mut m, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &cfg, &pool, &mut Silent)
@@ -331,6 +352,9 @@ fn training_learns_a_separable_task() {
         early_stopping: false,
         n_iter_no_change: 10,
         tol: 1e-4,
+        rate_weight: 0.0,
+        rate_lower: 0.0,
+        rate_upper: 1.0,
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();

@@ -106,3 +106,16 @@ def test_training_with_activity_matching_reduces_the_activity_error():
 def test_bad_neural_targets(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SpikingRNNRegressor(**FAST).fit(X, Y, **kwargs)
+
+
+def test_rate_regularisation_keeps_populations_within_bounds():
+    d = dict(n_hidden=24, max_epochs=20, random_state=0, input_scale=2.0)
+    free = SpikingRNNRegressor(**d).fit(X, Y)
+    bounded = SpikingRNNRegressor(**d, rate_weight=1e3, rate_bounds=(0.0, 20.0)).fit(X, Y)
+    rate = lambda est: est.simulate(X, membrane=False).spikes.mean() * 1000  # noqa: E731
+    assert rate(free) > 40.0, rate(free)  # the unconstrained network fires fast
+    assert rate(bounded) < 0.6 * rate(free) and rate(bounded) < 30.0, (rate(free), rate(bounded))
+    with pytest.raises(ValueError, match="rate_bounds"):
+        SpikingRNNRegressor(**FAST, rate_bounds=(30.0, 10.0)).fit(X, Y)
+    with pytest.raises(ValueError, match="rate_bounds must be a"):
+        SpikingRNNRegressor(**FAST, rate_bounds=5.0).fit(X, Y)

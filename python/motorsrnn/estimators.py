@@ -270,6 +270,8 @@ class _SpikingRNNBase(BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        rate_weight=0.0,
+        rate_bounds=(0.0, 100.0),
         activity_weight=1.0,
         activity_tau=20.0,
         activity_scale="hz",
@@ -307,6 +309,8 @@ class _SpikingRNNBase(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.rate_weight = rate_weight
+        self.rate_bounds = rate_bounds
         self.activity_weight = activity_weight
         self.activity_tau = activity_tau
         self.activity_scale = activity_scale
@@ -354,6 +358,13 @@ class _SpikingRNNBase(BaseEstimator):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.early_stopping, (bool, np.bool_)):
             raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        check_number(self.rate_weight, "rate_weight", low=0)
+        try:
+            lower, upper = self.rate_bounds
+        except (TypeError, ValueError):
+            raise ValueError(f"rate_bounds must be a (lower, upper) pair in Hz, got {self.rate_bounds!r}") from None
+        check_number(lower, "rate_bounds[0]", low=0)
+        check_number(upper, "rate_bounds[1]", low=lower)
         check_number(self.activity_weight, "activity_weight", low=0)
         check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
         check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
@@ -438,6 +449,9 @@ class _SpikingRNNBase(BaseEstimator):
             "early_stopping": bool(self.early_stopping),
             "n_iter_no_change": int(self.n_iter_no_change),
             "tol": float(self.tol),
+            "rate_weight": float(self.rate_weight),
+            "rate_lower": float(self.rate_bounds[0]) * float(self.dt) / 1000.0,
+            "rate_upper": float(self.rate_bounds[1]) * float(self.dt) / 1000.0,
         }
         checkpoint = None
         if self.checkpoint_path is not None:
@@ -732,6 +746,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as an improvement.
+    rate_weight : float, default=0.0
+        Firing-rate regularisation (0: off): for every population and trial, the mean rate over
+        its units and the window is penalised by ``rate_weight * (rate - bound)**2`` outside
+        ``rate_bounds``, with rates in spikes per bin (training only; ``loss_and_grad`` omits it).
+    rate_bounds : (float, float), default=(0.0, 100.0)
+        Lower and upper bound of the population rates, in Hz.
     activity_weight : float, default=1.0
         Weight ``lambda_act`` of the activity-matching term (used when ``fit`` receives
         ``neural_targets``): ``lambda_act * mean over (trials, t, k) of (r_hat_k[t] - R_k[t])**2``.
