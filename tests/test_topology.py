@@ -6,9 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.utils import check_random_state
 
-from motorsrnn import SpikingRNNClassifier, TopologyError, _core, load
+from motorsrnn import SpikingRNNClassifier, TopologyError, load
 from motorsrnn.datasets import make_center_out
 from motorsrnn.topology import Population, Projection, Topology, preset, shuffle_projection
 
@@ -21,9 +20,8 @@ def data():
 
 
 def initial_weights(clf, n_inputs, n_outputs):
-    """The untrained network fit() starts from (seed derivation documented in docs/model.md)."""
-    seed = int(check_random_state(clf.random_state).randint(0, 2**31 - 1, size=2)[0])
-    return _core.Network(json.dumps(clf._network_spec(n_inputs, n_outputs)), seed).get_weights()
+    """The untrained network fit() starts from."""
+    return clf.initial_network(n_inputs, n_outputs).get_weights()
 
 
 def test_presets_have_the_documented_keys(data):

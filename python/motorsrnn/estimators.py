@@ -8,6 +8,7 @@ core, without the GIL and in a thread pool owned by each call.
 
 from __future__ import annotations
 
+import copy
 import json
 import numbers
 import os
@@ -410,12 +411,40 @@ class _SpikingRNNBase(BaseEstimator):
         }
 
     # -- fitting --------------------------------------------------------------------------------
+    @staticmethod
+    def _seeds(rng):
+        """The weight-initialisation and shuffling seeds ``fit`` draws first from its generator."""
+        init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        return init_seed, shuffle_seed
+
+    def _new_network(self, n_inputs: int, n_outputs: int, init_seed: int):
+        return _core.Network(json.dumps(self._network_spec(n_inputs, n_outputs)), init_seed)
+
+    def initial_network(self, n_inputs: int, n_outputs: int):
+        """The untrained network ``fit`` starts from (for an int ``random_state``: exactly it).
+
+        Parameters
+        ----------
+        n_inputs, n_outputs : int
+            Channels of ``X`` and classes (or outputs) of ``y``.
+
+        Returns
+        -------
+        motorsrnn._core.Network
+            A ``RandomState`` given as ``random_state`` is not advanced (a copy is drawn from).
+        """
+        self._validate_params()
+        rs = self.random_state
+        if isinstance(rs, np.random.RandomState):
+            rs = copy.deepcopy(rs)
+        return self._new_network(n_inputs, n_outputs, self._seeds(check_random_state(rs))[0])
+
     def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
         ``(neural_targets, neural_units, neural_population)`` for activity matching."""
         rng = check_random_state(self.random_state)
-        init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        init_seed, shuffle_seed = self._seeds(rng)
 
         X_train, y_train, X_val, y_val = Xc, targets, None, None
         if self.early_stopping:
@@ -434,8 +463,7 @@ class _SpikingRNNBase(BaseEstimator):
             network = self.network_
             previous = list(self.history_)
         else:
-            spec = self._network_spec(Xc.shape[2], n_outputs)
-            network = _core.Network(json.dumps(spec), init_seed)
+            network = self._new_network(Xc.shape[2], n_outputs, init_seed)
             previous = []
         activity = None if neural is None else self._activity(network, X_train, *neural)
         config = {

@@ -1185,15 +1185,11 @@ class TuningSnapshots:
         ``UserWarning`` says so). The tuning of an untrained network is a property of its input
         weights and the input, so this is still a fair "before training" reference.
         """
-        import copy
-        import json
         import warnings
-
-        from sklearn.utils import check_random_state
 
         if getattr(estimator, "warm_start", False) and hasattr(estimator, "network_"):
             return self.record(_copy_network(estimator.network_), -1)
-        if not hasattr(estimator, "_network_spec"):
+        if not hasattr(estimator, "initial_network"):
             raise TypeError(f"estimator must be a motorsrnn SpikingRNNClassifier, got {type(estimator).__name__}")
         if isinstance(y, (numbers.Integral, np.integer)) and not isinstance(y, (bool, np.bool_)):
             n_classes = int(y)
@@ -1201,21 +1197,14 @@ class TuningSnapshots:
             n_classes = int(np.unique(np.asarray(y)).size)
         if n_classes < 2:
             raise ValueError(f"y must have at least 2 classes (or be a number of classes >= 2), got {n_classes}")
-        estimator._validate_params()
-        rs = estimator.random_state
-        if rs is None:
+        if estimator.random_state is None:
             warnings.warn(
                 "estimator.random_state is None: the recorded initial network is a fresh draw, not the "
                 "one fit() will start from; set an integer random_state to record exactly that one",
                 UserWarning,
                 stacklevel=2,
             )
-        elif isinstance(rs, np.random.RandomState):
-            rs = copy.deepcopy(rs)
-        rng = check_random_state(rs)
-        init_seed = int(rng.randint(0, 2**31 - 1, size=2)[0])
-        spec = estimator._network_spec(self.X.shape[2], n_classes)
-        return self.record(_core.Network(json.dumps(spec), init_seed), -1)
+        return self.record(estimator.initial_network(self.X.shape[2], n_classes), -1)
 
     def _record(self, network, epoch: int) -> None:
         pops = [(str(n), int(s)) for n, s in network.populations()]
