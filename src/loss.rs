@@ -1,7 +1,9 @@
 //! Losses: from the readout traces `O[t]` to logits, cross-entropy, and the gradient with respect to
 //! the traces (`dL/dO[t]`) that starts the backward pass.
 
+use crate::model::RateFilter;
 use crate::real::Real;
+use crate::spikes::SpikeRecord;
 use crate::topology::ReadoutMode;
 
 /// Logits of a chunk from its traces `o` (`[t][b][k]`), written to `logits` (`[b][k]`).
@@ -153,68 +155,162 @@ pub fn mse_steps<T: Real>(
     total
 }
 
-/// Activity matching for a chunk: the model units `units[k]` of one population are filtered,
-/// `r[t] = decay r[t-1] + gain s[t]`, and compared with recorded activity `target(t, b, k)`.
-/// Returns the sum over trials of each trial's mean (over steps and recorded neurons) squared
-/// error, times `weight`; writes `scale * weight * d(that)/ds[t]` into `d_s` (`[t][b][n]`).
+/// Activity matching for a chunk: the model units `units[k]` of one population are filtered by
+/// `filter` into rates `r_hat[t]` (see [`RateFilter`]), and compared with recorded activity
+/// `target(t, b, k)`. Returns the sum over trials of each trial's mean (over steps and recorded
+/// neurons) squared error, times `weight`; writes `scale * weight * d(that)/ds[t]` into `d_s`
+/// (`[t][b][n]`).
 #[allow(clippy::too_many_arguments)]
 pub fn activity_matching<T: Real>(
-    spikes: &crate::spikes::SpikeRecord<T>,
+    spikes: &SpikeRecord<T>,
     units: &[usize],
     unit_to_k: &[Option<usize>],
     target: impl Fn(usize, usize, usize) -> T,
     steps: usize,
     nb: usize,
     n: usize,
-    decay: T,
-    gain: T,
+    filter: &RateFilter<T>,
     weight: T,
     scale: T,
     d_s: &mut Vec<T>,
 ) -> f64 {
-    let kk = units.len();
     d_s.clear();
     d_s.resize(steps * nb * n, T::zero());
-    let inv = T::one() / T::c((steps * kk) as f64);
-    let mut total = 0.0;
-    let mut r = vec![T::zero(); kk];
-    let mut g = vec![T::zero(); steps * kk];
-    let mut s = vec![T::zero(); kk];
-    for b in 0..nb {
-        r.iter_mut().for_each(|x| *x = T::zero());
-        // forward filter and the error at every step
-        for t in 0..steps {
-            s.iter_mut().for_each(|x| *x = T::zero());
-            let (idx, val) = spikes.at(t, b);
-            for (&j, &v) in idx.iter().zip(val) {
-                if let Some(k) = unit_to_k[j as usize] {
-                    s[k] = v;
+    let m = Matching { spikes, units, unit_to_k, steps, nb, n, weight, scale };
+    match filter {
+        RateFilter::Exponential { decay, gain } => m.exponential(target, *decay, *gain, d_s),
+        RateFilter::Gaussian { weights, gain } => m.gaussian(target, weights, *gain, d_s),
+    }
+}
+
+/// The arguments of [`activity_matching`] shared by both kernels.
+struct Matching<'a, T> {
+    spikes: &'a SpikeRecord<T>,
+    units: &'a [usize],
+    unit_to_k: &'a [Option<usize>],
+    steps: usize,
+    nb: usize,
+    n: usize,
+    weight: T,
+    scale: T,
+}
+
+impl<T: Real> Matching<'_, T> {
+    /// `1 / (steps * k)`: the mean over steps and recorded neurons.
+    fn inv(&self) -> T {
+        T::one() / T::c((self.steps * self.units.len()) as f64)
+    }
+
+    /// Causal exponential filter, `r[t] = decay r[t-1] + gain s[t]`, run forward; its adjoint
+    /// `dL/ds[t] = gain * sum_{t' >= t} decay^(t'-t) dL/dr[t']` is run backward.
+    fn exponential(&self, target: impl Fn(usize, usize, usize) -> T, decay: T, gain: T, d_s: &mut [T]) -> f64 {
+        let (steps, nb, n, kk) = (self.steps, self.nb, self.n, self.units.len());
+        let inv = self.inv();
+        let mut total = 0.0;
+        let mut r = vec![T::zero(); kk];
+        let mut g = vec![T::zero(); steps * kk];
+        let mut s = vec![T::zero(); kk];
+        let mut acc = vec![T::zero(); kk];
+        for b in 0..nb {
+            r.iter_mut().for_each(|x| *x = T::zero());
+            // forward filter and the error at every step
+            for t in 0..steps {
+                s.iter_mut().for_each(|x| *x = T::zero());
+                let (idx, val) = self.spikes.at(t, b);
+                for (&j, &v) in idx.iter().zip(val) {
+                    if let Some(k) = self.unit_to_k[j as usize] {
+                        s[k] = v;
+                    }
+                }
+                for k in 0..kk {
+                    r[k] = decay * r[k] + gain * s[k];
+                    let d = r[k] - target(t, b, k);
+                    total += (self.weight * d * d * inv).f64();
+                    g[t * kk + k] = self.scale * self.weight * T::c(2.0) * d * inv;
+                }
+            }
+            // reverse: dL/dr accumulates through the filter; dL/ds[t] = gain * dL/dr[t]
+            acc.iter_mut().for_each(|x| *x = T::zero());
+            for t in (0..steps).rev() {
+                for k in 0..kk {
+                    acc[k] = g[t * kk + k] + decay * acc[k];
+                    d_s[(t * nb + b) * n + self.units[k]] = gain * acc[k];
+                }
+            }
+        }
+        total
+    }
+
+    /// Symmetric Gaussian kernel `w[|j|]`, `|j| <= m`, renormalised at the trial edges:
+    /// `r[t] = gain / Z[t] * sum_j w[|j|] s[t-j]` with `Z[t]` the sum of the weights of the lags
+    /// that stay inside the trial. Each spike is scattered onto the `2m + 1` steps it reaches
+    /// (spikes are sparse); the adjoint `dL/ds[t'] = sum_t w[|t - t'|] (gain / Z[t]) dL/dr[t]` is a
+    /// correlation with the same (symmetric) kernel.
+    fn gaussian(&self, target: impl Fn(usize, usize, usize) -> T, w: &[T], gain: T, d_s: &mut [T]) -> f64 {
+        let (steps, nb, n, kk) = (self.steps, self.nb, self.n, self.units.len());
+        if steps == 0 || kk == 0 || w.is_empty() {
+            return 0.0;
+        }
+        let inv = self.inv();
+        let m = (w.len() - 1).min(steps - 1);
+        let w = &w[..=m];
+        // Z[t] from the cumulative weights: lags 0..=min(m, t) back, 0..=min(m, steps-1-t) ahead
+        let mut cum = Vec::with_capacity(m + 1);
+        let mut c = T::zero();
+        for &x in w {
+            c += x;
+            cum.push(c);
+        }
+        let norm: Vec<T> = (0..steps).map(|t| gain / (cum[t.min(m)] + cum[(steps - 1 - t).min(m)] - w[0])).collect();
+        let mut total = 0.0;
+        // per recorded neuron, `[k][t]`: filtered spikes, then scale * dL/dr[t] * gain / Z[t]
+        let mut acc = vec![T::zero(); kk * steps];
+        let mut h = vec![T::zero(); kk * steps];
+        for b in 0..nb {
+            acc.iter_mut().for_each(|x| *x = T::zero());
+            for tp in 0..steps {
+                let (idx, val) = self.spikes.at(tp, b);
+                for (&j, &v) in idx.iter().zip(val) {
+                    if let Some(k) = self.unit_to_k[j as usize] {
+                        // steps tp - 1, tp - 2, ... get w[1], w[2], ...; steps tp, tp + 1, ...
+                        // get w[0], w[1], ... (the zips stop at the trial's edges and at m)
+                        let (before, after) = acc[k * steps..(k + 1) * steps].split_at_mut(tp);
+                        for (a, &wj) in before.iter_mut().rev().zip(&w[1..]) {
+                            *a += wj * v;
+                        }
+                        for (a, &wj) in after.iter_mut().zip(w) {
+                            *a += wj * v;
+                        }
+                    }
                 }
             }
             for k in 0..kk {
-                r[k] = decay * r[k] + gain * s[k];
-                let d = r[k] - target(t, b, k);
-                total += (weight * d * d * inv).f64();
-                g[t * kk + k] = scale * weight * T::c(2.0) * d * inv;
+                for t in 0..steps {
+                    let r = norm[t] * acc[k * steps + t];
+                    let d = r - target(t, b, k);
+                    total += (self.weight * d * d * inv).f64();
+                    h[k * steps + t] = self.scale * self.weight * T::c(2.0) * d * inv * norm[t];
+                }
+            }
+            for (k, &u) in self.units.iter().enumerate() {
+                let hk = &h[k * steps..(k + 1) * steps];
+                for tp in 0..steps {
+                    let (before, after) = hk.split_at(tp);
+                    let back: T = before.iter().rev().zip(&w[1..]).map(|(&x, &wj)| wj * x).sum();
+                    let ahead: T = after.iter().zip(w).map(|(&x, &wj)| wj * x).sum();
+                    d_s[(tp * nb + b) * n + u] = back + ahead;
+                }
             }
         }
-        // reverse: dL/dr accumulates through the filter; dL/ds[t] = gain * dL/dr[t]
-        let mut acc = vec![T::zero(); kk];
-        for t in (0..steps).rev() {
-            for k in 0..kk {
-                acc[k] = g[t * kk + k] + decay * acc[k];
-                d_s[(t * nb + b) * n + units[k]] = gain * acc[k];
-            }
-        }
+        total
     }
-    total
 }
 
 /// Firing-rate penalty of one population for a chunk (see [`crate::model::RateBounds`]): returns
 /// the sum over trials of the penalty and adds `scale * d(that)/ds[t]` to `d_s` (`[t][b][n]`,
 /// sized here when empty).
 pub fn rate_penalty<T: Real>(
-    spikes: &crate::spikes::SpikeRecord<T>,
+    spikes: &SpikeRecord<T>,
     steps: usize,
     nb: usize,
     n: usize,
@@ -320,6 +416,75 @@ mod tests {
         let l = mse_steps(&o, |t, _, _| t as f64, 2, 1, 1, 1.0, &mut d);
         assert!((l - (1.0 + 4.0) / 2.0).abs() < 1e-12);
         assert_eq!(d, vec![1.0, 2.0]);
+    }
+
+    /// One trial of `steps` steps, unit 0 of 1 with the given spike values (0 = no event).
+    fn record(values: &[f64]) -> SpikeRecord<f64> {
+        let mut r = SpikeRecord::default();
+        r.clear(1);
+        for &v in values {
+            if v != 0.0 {
+                r.push(0, v);
+            }
+            r.close();
+        }
+        r
+    }
+
+    /// The Gaussian kernel's `r_hat`, read back from the loss (zero target, unit weight: the loss
+    /// is the mean of `r_hat^2`), and its gradient against finite differences of the spikes.
+    #[test]
+    fn gaussian_rates_renormalised_at_the_edges() {
+        let steps = 15;
+        let f = RateFilter::<f64>::gaussian(1.5, 1.0, 1000.0, steps - 1).unwrap();
+        let RateFilter::Gaussian { weights, .. } = &f else { unreachable!() };
+        // ceil(4 * 1.5) = 6 lags
+        assert_eq!(weights.len(), 7);
+        let run = |v: &[f64], target: f64, d: &mut Vec<f64>| {
+            activity_matching(&record(v), &[0], &[Some(0)], |_, _, _| target, steps, 1, 1, &f, 0.5, 1.0, d)
+        };
+        let mut d = Vec::new();
+        // a constant count per bin gives the same rate at every step, edges included
+        assert!(run(&[0.04; 15], 40.0, &mut d) < 1e-20);
+        // one spike at step 3: r_hat is the kernel around it, renormalised near the edges
+        let mut v = [0.0; 15];
+        v[3] = 1.0;
+        let g = |j: i64| (-0.5 * (j as f64 / 1.5).powi(2)).exp();
+        let z_mid: f64 = (-6..=6).map(g).sum();
+        let expect: Vec<f64> = (0..steps as i64)
+            .map(|t| {
+                let zt: f64 = (0..steps as i64).filter(|u| (u - t).abs() <= 6).map(|u| g(u - t)).sum();
+                if (t - 3).abs() <= 6 {
+                    1000.0 * g(t - 3) / zt
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        // from step 6 on the kernel lies inside the trial: unit area
+        assert!((expect[6] - 1000.0 * g(3) / z_mid).abs() < 1e-9);
+        assert!(expect[3] > 1000.0 / z_mid, "renormalised near the start");
+        let want: f64 = 0.5 * expect.iter().map(|r| r * r).sum::<f64>() / steps as f64;
+        let l = run(&v, 0.0, &mut d);
+        assert!((l - want).abs() < 1e-9 * want, "{l} vs {want}");
+        // the gradient by central differences of the spike values
+        run(&v, 3.0, &mut d);
+        for t in 0..steps {
+            let (mut p, mut q) = (v, v);
+            p[t] += 1e-6;
+            q[t] -= 1e-6;
+            let mut scratch = Vec::new();
+            let fd = (run(&p, 3.0, &mut scratch) - run(&q, 3.0, &mut scratch)) / 2e-6;
+            assert!((fd - d[t]).abs() < 1e-6 * fd.abs().max(1.0), "step {t}: {fd} vs {}", d[t]);
+        }
+    }
+
+    #[test]
+    fn gaussian_kernel_is_stored_only_up_to_the_trial_length() {
+        let f = RateFilter::<f32>::gaussian(1e12, 1.0, 1.0, 4).unwrap();
+        assert_eq!(f, RateFilter::Gaussian { weights: vec![1.0; 5], gain: 1.0 });
+        assert!(RateFilter::<f32>::gaussian(0.0, 1.0, 1.0, 4).is_err());
+        assert!(RateFilter::<f32>::exponential(f64::NAN, 1.0, 1.0).is_err());
     }
 
     #[test]

@@ -55,6 +55,93 @@ impl<T: Real> Targets<'_, T> {
     }
 }
 
+/// The kernel that turns a matched unit's spikes `s[t]` into its rate `r_hat[t]` (activity
+/// matching), per trial.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateFilter<T> {
+    /// Causal exponential kernel: `r_hat[t] = decay r_hat[t-1] + gain s[t]`, `r_hat[-1] = 0`.
+    Exponential {
+        /// `exp(-dt / tau)`.
+        decay: T,
+        /// Factor from filtered spikes to the units of the recorded activity: `(1 - decay) * c`,
+        /// so that the kernel has unit area times `c` (`c = 1000 / dt` for Hz, 1 for spikes per bin).
+        gain: T,
+    },
+    /// Symmetric (non-causal) Gaussian kernel truncated at `m = weights.len() - 1` bins:
+    /// `r_hat[t] = gain * sum_j w[|j|] s[t-j] / sum_j w[|j|]`, both sums over the lags
+    /// `|j| <= m` with `0 <= t - j < n_steps`. Mid-trial the denominator is the sum of all the
+    /// truncated kernel's weights (unit area); near the trial edges the kernel is renormalised to
+    /// its part inside the trial.
+    Gaussian {
+        /// `w[j] = exp(-j^2 dt^2 / (2 sigma^2))` for `j = 0..=m` (only ratios matter).
+        weights: Vec<T>,
+        /// `c`: 1000 / dt for Hz, 1 for spikes per bin.
+        gain: T,
+    },
+}
+
+impl<T: Real> RateFilter<T> {
+    /// The exponential kernel of time constant `tau` ms for bins of `dt` ms, its output multiplied
+    /// by `scale` (`1000 / dt` for Hz, 1 for spikes per bin).
+    pub fn exponential(tau: f64, dt: f64, scale: f64) -> Result<Self> {
+        check_filter_args(tau, dt, scale)?;
+        let decay = (-dt / tau).exp();
+        Ok(RateFilter::Exponential { decay: T::c(decay), gain: T::c((1.0 - decay) * scale) })
+    }
+
+    /// The Gaussian kernel of standard deviation `sigma` ms for bins of `dt` ms, truncated at
+    /// `ceil(4 sigma / dt)` bins, its output multiplied by `scale`. Lags beyond `max_lag` (use
+    /// `n_steps - 1`) never pair two steps of a trial, so weights are stored only up to
+    /// `min(ceil(4 sigma / dt), max_lag)`: the result is the same and a very long `sigma`
+    /// allocates nothing of its size.
+    pub fn gaussian(sigma: f64, dt: f64, scale: f64, max_lag: usize) -> Result<Self> {
+        check_filter_args(sigma, dt, scale)?;
+        let width = sigma / dt;
+        let reach = (4.0 * width).ceil();
+        let m = if reach >= max_lag as f64 { max_lag } else { reach as usize };
+        let weights = (0..=m)
+            .map(|j| {
+                let z = j as f64 / width;
+                T::c((-0.5 * z * z).exp())
+            })
+            .collect();
+        Ok(RateFilter::Gaussian { weights, gain: T::c(scale) })
+    }
+
+    /// Checks the fields (for filters built by hand).
+    fn check(&self) -> Result<()> {
+        let ok = match self {
+            RateFilter::Exponential { decay, gain } => {
+                decay.is_finite() && *decay >= T::zero() && *decay < T::one() && gain.is_finite()
+            }
+            RateFilter::Gaussian { weights, gain } => {
+                !weights.is_empty()
+                    && weights[0] > T::zero()
+                    && weights.iter().all(|w| w.is_finite() && *w >= T::zero())
+                    && gain.is_finite()
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid!("activity_tau must be a positive number of ms"))
+        }
+    }
+}
+
+fn check_filter_args(tau: f64, dt: f64, scale: f64) -> Result<()> {
+    if !(tau.is_finite() && tau > 0.0) {
+        return Err(invalid!("activity_tau must be a positive number of ms, got {tau}"));
+    }
+    if !(dt.is_finite() && dt > 0.0) {
+        return Err(invalid!("dt must be a positive number of ms, got {dt}"));
+    }
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(invalid!("the activity scale must be a positive finite number, got {scale}"));
+    }
+    Ok(())
+}
+
 /// Recorded activity that some model units must reproduce (activity matching).
 #[derive(Debug, Clone)]
 pub struct Activity<'a, T> {
@@ -64,10 +151,8 @@ pub struct Activity<'a, T> {
     pub units: Vec<usize>,
     /// Recorded activity, `(n_trials, n_steps, n_recorded)`.
     pub data: ArrayView3<'a, T>,
-    /// Filter decay `exp(-dt / tau)` turning spikes into rates.
-    pub decay: T,
-    /// Factor from filtered spikes to the units of `data` (e.g. `(1 - decay) * 1000 / dt` for Hz).
-    pub gain: T,
+    /// Kernel and scale turning the units' spikes into rates in the units of `data`.
+    pub filter: RateFilter<T>,
     /// Weight of the term in the loss.
     pub weight: T,
 }
@@ -111,9 +196,7 @@ impl<T: Real> Activity<'_, T> {
         if self.data.iter().any(|v| !v.is_finite()) {
             return Err(invalid!("neural_targets contains NaN or infinite values"));
         }
-        if !(self.decay.is_finite() && self.decay >= T::zero() && self.decay < T::one() && self.gain.is_finite()) {
-            return Err(invalid!("activity_tau must be a positive number of ms"));
-        }
+        self.filter.check()?;
         if !(self.weight.is_finite() && self.weight >= T::zero()) {
             return Err(invalid!("activity_weight must be finite and >= 0"));
         }
@@ -399,8 +482,7 @@ impl<T: Real> Model<T> {
             steps,
             chunk.len(),
             n,
-            a.decay,
-            a.gain,
+            &a.filter,
             a.weight,
             scale,
             &mut d_s[a.population],

@@ -5,7 +5,7 @@
 //! batches.
 
 use crate::error::Error;
-use crate::model::{Activity, Model, Targets};
+use crate::model::{Activity, Model, RateFilter, Targets};
 use crate::modelfile;
 use crate::spikes::InputEvents;
 use crate::topology::NetworkSpec;
@@ -107,19 +107,30 @@ impl TargetData<'_> {
     }
 }
 
-/// Activity matching as Python passes it: (population index, model units, recorded activity
-/// (n_trials, n_steps, n_recorded) float32, filter decay, gain, weight).
-type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, f64, f64, f64);
+/// The rate filter of activity matching as Python passes it: (kernel "exponential" or
+/// "gaussian", tau or sigma in ms, dt in ms, scale: 1000 / dt for Hz or 1 for spikes per bin).
+type PyRateFilter = (String, f64, f64, f64);
 
-fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> Option<Activity<'a, f32>> {
-    a.as_ref().map(|(population, units, data, decay, gain, weight)| Activity {
-        population: *population,
-        units: units.clone(),
-        data: data.as_array(),
-        decay: *decay as f32,
-        gain: *gain as f32,
-        weight: *weight as f32,
-    })
+/// Activity matching as Python passes it: (population index, model units, recorded activity
+/// (n_trials, n_steps, n_recorded) float32, rate filter, weight).
+type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, PyRateFilter, f64);
+
+fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> PyResult<Option<Activity<'a, f32>>> {
+    let Some((population, units, data, (kernel, tau, dt, scale), weight)) = a else {
+        return Ok(None);
+    };
+    let data = data.as_array();
+    let filter = match kernel.as_str() {
+        "exponential" => RateFilter::exponential(*tau, *dt, *scale),
+        "gaussian" => RateFilter::gaussian(*tau, *dt, *scale, data.dim().1.saturating_sub(1)),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "activity_kernel must be 'exponential' or 'gaussian', got {other:?}"
+            )))
+        }
+    }
+    .map_err(to_py)?;
+    Ok(Some(Activity { population: *population, units: units.clone(), data, filter, weight: *weight as f32 }))
 }
 
 fn labels(y: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
@@ -302,7 +313,7 @@ impl Network {
         let ev = x.events(py, n_threads)?;
         let y = y.data()?;
         let m = &self.model;
-        let act = self::activity(&activity);
+        let act = self::activity(&activity)?;
         let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), act.as_ref(), None))?;
         Ok((loss, weights_dict(py, m, &g)?))
     }
@@ -383,7 +394,7 @@ impl Network {
             .num_threads(n_threads.max(1))
             .build()
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread pool: {e}")))?;
-        let act = self::activity(&activity);
+        let act = self::activity(&activity)?;
         let model = &mut self.model;
         let mon = &mut monitor;
         let result = py.detach(|| {

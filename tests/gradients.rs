@@ -6,7 +6,7 @@
 //! 2. Determinism: the gradient and a whole training run are bit-identical for 1, 2 and 3 threads.
 
 use motorsrnn::forward::CHUNK;
-use motorsrnn::model::{Activity, Model, RateBounds, Targets};
+use motorsrnn::model::{Activity, Model, RateBounds, RateFilter, Targets};
 use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
 use motorsrnn::params::ParamSet;
 use motorsrnn::spikes::InputEvents;
@@ -92,11 +92,19 @@ fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
 }
 
 fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
-    check_fd_full(spec, seed, tol, task, false, None)
+    check_fd_full(spec, seed, tol, task, None, None)
 }
 
-/// With `matching`, the loss also has an activity-matching term on three units of population 0.
-fn check_fd_full(spec: NetworkSpec, seed: u64, tol: f64, task: Task, matching: bool, rate: Option<RateBounds<f64>>) {
+/// With `matching`, the loss also has an activity-matching term on three units of population 0,
+/// with that rate filter.
+fn check_fd_full(
+    spec: NetworkSpec,
+    seed: u64,
+    tol: f64,
+    task: Task,
+    matching: Option<RateFilter<f64>>,
+    rate: Option<RateBounds<f64>>,
+) {
     let model = Model::<f64>::new(spec, seed).unwrap();
     let x = random_input(5, 12, model.topo.n_inputs, 0.3, seed + 1);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
@@ -110,12 +118,11 @@ fn check_fd_full(spec: NetworkSpec, seed: u64, tol: f64, task: Task, matching: b
         Task::Steps => Targets::Steps(steps.view()),
     };
     let recorded = ndarray::Array3::from_shape_fn((5, 12, 3), |(i, t, k)| 0.2 + 0.1 * ((i + 2 * t + 3 * k) % 4) as f64);
-    let activity = matching.then(|| Activity {
+    let activity = matching.map(|filter| Activity {
         population: 0,
         units: vec![2, 0, 4],
         data: recorded.view(),
-        decay: 0.8,
-        gain: 0.2,
+        filter,
         weight: 2.0,
     });
     let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap();
@@ -220,12 +227,54 @@ fn fd_regression_losses() {
     }
 }
 
+fn exponential_filter() -> RateFilter<f64> {
+    RateFilter::Exponential { decay: 0.8, gain: 0.2 }
+}
+
 #[test]
 fn fd_activity_matching() {
     for task in [Task::Classes, Task::Steps] {
         let mut spec = two_population_spec(4, 2);
         spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
-        check_fd_full(spec, 19, 1e-5, task, true, None);
+        check_fd_full(spec, 19, 1e-5, task, Some(exponential_filter()), None);
+    }
+}
+
+/// The Gaussian kernel (symmetric, renormalised at the trial edges) on 12-step trials: sigma 1.5
+/// bins reaches 6 bins (edges and the interior both matter), sigma 4 bins reaches 16 (the kernel
+/// is longer than the trial: only its lags up to 11 are stored and every step is an edge step).
+#[test]
+fn fd_activity_matching_gaussian_kernel() {
+    for (sigma, dt, stored) in [(1.5, 1.0, 7), (8.0, 2.0, 12)] {
+        let filter = RateFilter::gaussian(sigma, dt, 0.5, 11).unwrap();
+        let RateFilter::Gaussian { weights, .. } = &filter else { unreachable!() };
+        assert_eq!(weights.len(), stored);
+        for task in [Task::Classes, Task::Steps] {
+            let mut spec = two_population_spec(4, 2);
+            spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+            // the term moves the gradient (the check is not vacuous)
+            let model = Model::<f64>::new(spec.clone(), 19).unwrap();
+            let ev = InputEvents::<f64>::from_dense(random_input(5, 12, 4, 0.3, 20).view()).unwrap();
+            let data = ndarray::Array3::from_elem((5, 12, 3), 0.3);
+            let a = Activity {
+                population: 0,
+                units: vec![2, 0, 4],
+                data: data.view(),
+                filter: filter.clone(),
+                weight: 2.0,
+            };
+            let y = [0, 1, 0, 1, 0];
+            let (_, with) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).unwrap();
+            let (_, without) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
+            let moved: f64 = with
+                .slices()
+                .iter()
+                .zip(without.slices())
+                .flat_map(|(p, q)| p.iter().zip(q.iter()).map(|(x, y)| (x - y).abs()))
+                .sum();
+            assert!(moved > 1e-3, "the activity term moved the gradient by {moved} only");
+            check_fd_full(spec, 19, 1e-5, task, Some(filter.clone()), None);
+        }
     }
 }
 
@@ -243,7 +292,7 @@ fn fd_rate_regularisation_both_bounds() {
         let with = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&rate)).unwrap().0;
         let without = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap().0;
         assert!(with - without > 1e-3, "penalty {} for bounds ({lower}, {upper})", with - without);
-        check_fd_full(spec, 23, 1e-5, Task::Classes, true, Some(rate));
+        check_fd_full(spec, 23, 1e-5, Task::Classes, Some(exponential_filter()), Some(rate));
     }
 }
 

@@ -76,6 +76,8 @@ def forward(params, X, cfg, record=False):
         Ss.append(s)
     if record:
         return np.stack(Us, 1), np.stack(Ss, 1), np.stack(Os, 1)
+    if cfg["readout"] == "__spikes__":
+        return anp.stack(Ss, axis=1)
     Ost = anp.stack(Os, axis=1)
     if cfg["readout"] == "__traces__":
         return Ost
@@ -90,6 +92,38 @@ def traces(params, X, cfg):
     """The readout traces O[t], (n, T, K), differentiably."""
     cfg = dict(cfg, readout="__traces__")
     return forward(params, X, cfg)
+
+
+def spikes(params, X, cfg):
+    """The hidden spikes s[t], (n, T, H), differentiably (through the surrogate)."""
+    cfg = dict(cfg, readout="__spikes__")
+    return forward(params, X, cfg)
+
+
+def rate_filter(T, kernel, tau, dt):
+    """The activity-matching kernel of ``docs/model.md`` as a (T, T) matrix ``M``: per trial,
+    ``r_hat = M @ s`` in spikes per bin (``r_hat[t] = sum_t' M[t, t'] s[t']``).
+
+    - ``"exponential"``: ``M[t, t'] = (1 - d) d^(t - t')`` for ``t' <= t``, ``d = exp(-dt / tau)``
+      (the causal recursion ``r[t] = d r[t-1] + (1 - d) s[t]`` from ``r[-1] = 0``).
+    - ``"gaussian"``: ``w = exp(-((t - t') dt)^2 / (2 tau^2))`` for ``|t - t'| <= ceil(4 tau / dt)``,
+      0 beyond; each row divided by its sum (the truncated kernel's sum mid-trial, its part inside
+      the trial near the edges).
+    """
+    t = np.arange(T)
+    lag = t[:, None] - t[None, :]
+    if kernel == "exponential":
+        d = np.exp(-dt / tau)
+        return np.where(lag >= 0, (1.0 - d) * d ** np.maximum(lag, 0), 0.0)
+    m = int(np.ceil(4.0 * tau / dt))
+    w = np.where(np.abs(lag) <= m, np.exp(-0.5 * (lag * dt / tau) ** 2), 0.0)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def filtered_rates(S, kernel, tau, dt, hz=True):
+    """``r_hat`` of spike trains ``S`` (n, T, k), differentiably: in Hz (``hz``) or spikes per bin."""
+    M = rate_filter(S.shape[1], kernel, tau, dt) * (1000.0 / dt if hz else 1.0)
+    return anp.matmul(M, S)
 
 
 def mse(params, X, y, cfg):

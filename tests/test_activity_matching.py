@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
+import autograd.numpy as anp
+from autograd import grad
+
 import reference
 from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
+from motorsrnn._validation import InvalidParameterError
 
 rng = np.random.default_rng(3)
 X = (rng.random((48, 25, 6)) < 0.1).astype(np.uint8)
@@ -13,37 +17,87 @@ R = rng.gamma(2.0, 10.0, size=(48, 25, 3))  # recorded rates in Hz
 FAST = dict(n_hidden=12, max_epochs=2, batch_size=16, random_state=0)
 
 
-def reference_activity_loss(weights, X, cfg, R, units, tau, weight, hz=True):
-    """mean over (trials, t, k) of (r_hat - R)^2 with r_hat the exponentially filtered spikes."""
+def reference_activity_loss(weights, X, cfg, R, units, tau, weight, hz=True, kernel="exponential"):
+    """mean over (trials, t, k) of (r_hat - R)^2 with r_hat the filtered spikes of the reference."""
     _, S, _ = reference.forward(weights, X.astype(np.float64), cfg, record=True)
-    d = np.exp(-cfg["dt"] / tau)
-    r = np.zeros((X.shape[0], len(units)))
-    total = 0.0
-    for t in range(X.shape[1]):
-        r = d * r + (1 - d) * S[:, t, units] * (1000.0 / cfg["dt"] if hz else 1.0)
-        total += ((r - R[:, t]) ** 2).sum()
-    return weight * total / (X.shape[0] * X.shape[1] * len(units))
+    r = reference.filtered_rates(S[:, :, units], kernel, tau, cfg["dt"], hz)
+    return weight * ((r - R) ** 2).mean()
 
 
+def test_reference_filters():
+    """The reference's kernels themselves: the exponential matrix is the spec's recursion; the
+    Gaussian one is symmetric mid-trial, truncated at ceil(4 sigma / dt) bins, rows sum to 1."""
+    S = rng.random((2, 30, 3))
+    d = np.exp(-2.0 / 15.0)
+    r, expected = np.zeros((2, 3)), []
+    for t in range(30):
+        r = d * r + (1 - d) * S[:, t]
+        expected.append(r)
+    np.testing.assert_allclose(reference.filtered_rates(S, "exponential", 15.0, 2.0, hz=False), np.stack(expected, 1))
+    M = reference.rate_filter(30, "gaussian", 2.5, 1.0)
+    np.testing.assert_allclose(M.sum(axis=1), 1.0)
+    assert M[15, 5] > 0 and M[15, 4] == 0  # lag 10 = ceil(4 * 2.5) kept, 11 dropped
+    np.testing.assert_allclose(M[15, 5:26], M[15, 5:26][::-1])
+    w = np.exp(-0.5 * (np.arange(-10, 11) / 2.5) ** 2)
+    np.testing.assert_allclose(M[15, 5:26], w / w.sum())
+    assert M[0, 0] > M[15, 15]  # renormalised at the edge
+
+
+KERNELS = [("exponential", 15.0), ("gaussian", 3.0), ("gaussian", 20.0)]
+
+
+@pytest.mark.parametrize("kernel, tau", KERNELS)
 @pytest.mark.parametrize("units", [None, [5, 0, 7]])
-def test_loss_is_task_plus_the_spec_activity_term(units):
-    reg = SpikingRNNRegressor(**FAST, activity_weight=0.3, activity_tau=15.0).fit(X, Y)
+def test_loss_is_task_plus_the_spec_activity_term(units, kernel, tau):
+    reg = SpikingRNNRegressor(**FAST, activity_weight=0.3, activity_tau=tau, activity_kernel=kernel).fit(X, Y)
     w = reg.get_weights()
     w["w_in"] *= 3.0
     reg.set_weights(w)
     task, _ = reg.loss_and_grad(X, Y)
     total, _ = reg.loss_and_grad(X, Y, neural_targets=R, neural_units=units)
     u = [0, 1, 2] if units is None else units
-    expected = reference_activity_loss(reg.get_weights(), X, reg.get_params(), R, u, 15.0, 0.3)
+    expected = reference_activity_loss(reg.get_weights(), X, reg.get_params(), R, u, tau, 0.3, kernel=kernel)
     assert total - task == pytest.approx(expected, rel=1e-4)
     assert expected > 0
 
 
-def test_activity_gradient_equals_autodiff():
-    import autograd.numpy as anp
-    from autograd import grad
+@pytest.mark.parametrize("kernel", ["exponential", "gaussian"])
+def test_activity_term_equals_numpy_smoothing_of_simulated_spikes(kernel):
+    """The term from the package's own spikes (``simulate``), smoothed with NumPy, with dt = 2 ms
+    and rates per bin; for the Gaussian written out directly (scipy-free), edges renormalised."""
+    reg = SpikingRNNRegressor(**FAST, dt=2.0, activity_weight=0.7, activity_tau=6.0, activity_kernel=kernel,
+                              activity_scale="per_bin").fit(X, Y)
+    w = reg.get_weights()
+    w["w_in"] *= 3.0
+    reg.set_weights(w)
+    S = reg.simulate(X, membrane=False).spikes[:, :, [2, 0, 1]].astype(np.float64)
+    assert S.sum() > 20
+    T = X.shape[1]
+    if kernel == "gaussian":
+        m = int(np.ceil(4 * 6.0 / 2.0))  # 12 bins
+        r = np.zeros_like(S)
+        for t in range(T):
+            lags = [j for j in range(-m, m + 1) if 0 <= t - j < T]
+            wts = np.exp(-0.5 * (np.array(lags) * 2.0 / 6.0) ** 2)
+            r[:, t] = sum(wj * S[:, t - j] for wj, j in zip(wts, lags)) / wts.sum()
+    else:
+        d, r, acc = np.exp(-2.0 / 6.0), np.zeros_like(S), 0.0
+        for t in range(T):
+            acc = d * acc + (1 - d) * S[:, t]
+            r[:, t] = acc
+    Rb = R / 500.0
+    task, _ = reg.loss_and_grad(X, Y)
+    total, _ = reg.loss_and_grad(X, Y, neural_targets=Rb, neural_units=[2, 0, 1])
+    assert total - task == pytest.approx(0.7 * ((r - Rb) ** 2).mean(), rel=1e-4)
 
-    clf = SpikingRNNClassifier(**FAST, activity_weight=0.5, activity_tau=10.0, activity_scale="per_bin")
+
+@pytest.mark.parametrize("kernel, tau", [("exponential", 10.0), ("gaussian", 2.5), ("gaussian", 10.0)])
+def test_activity_gradient_equals_autodiff(kernel, tau):
+    """BPTT gradient of cross-entropy + activity term against autograd of the reference. With 25
+    steps, a Gaussian sigma of 2.5 ms reaches 10 bins (interior and edges), 10 ms reaches 40 bins
+    (longer than the trial: every step is renormalised)."""
+    clf = SpikingRNNClassifier(**FAST, activity_weight=0.5, activity_tau=tau, activity_kernel=kernel,
+                               activity_scale="per_bin")
     y = np.arange(48) % 3
     clf.fit(X, y)
     w = clf.get_weights()
@@ -52,33 +106,79 @@ def test_activity_gradient_equals_autodiff():
     Rb = R / 1000.0  # spikes per bin
     cfg = dict(clf.get_params())
     units = [4, 1]
-    d = np.exp(-1.0 / 10.0)
+    Xf = X.astype(np.float64)
 
     def total(params):
-        ce = reference.loss(params, X.astype(np.float64), y, cfg)
-        # the same filter, differentiably: rerun the forward pass keeping the spikes
-        n, T, _ = X.shape
-        spike = reference.make_spike_fn(cfg["surrogate"], reference.SLOPE[cfg["surrogate"]])
-        alpha, beta = np.exp(-1.0 / cfg["tau_syn"]), np.exp(-1.0 / cfg["tau_mem"])
-        H = params["w_rec"].shape[0]
-        I = anp.zeros((n, H)); U = anp.zeros((n, H)); s = anp.zeros((n, H)); r = anp.zeros((n, len(units)))
-        act = 0.0
-        for t in range(T):
-            a = anp.dot(X[:, t, :].astype(float), params["w_in"].T) + anp.dot(s, params["w_rec"].T) + params["b_h"]
-            I = alpha * I + a
-            U = beta * U + I - cfg["threshold"] * reference.detach(s)
-            s = spike(U - cfg["threshold"])
-            r = d * r + (1 - d) * s[:, units]
-            act = act + anp.sum((r - Rb[:, t, :2]) ** 2)
-        return ce + 0.5 * act / (n * T * len(units))
+        ce = reference.loss(params, Xf, y, cfg)
+        S = reference.spikes(params, Xf, cfg)[:, :, units]
+        r = reference.filtered_rates(S, kernel, tau, 1.0, hz=False)
+        return ce + 0.5 * anp.mean((r - Rb[:, :, :2]) ** 2)
 
     params = {k: np.asarray(v, dtype=np.float64) for k, v in clf.get_weights().items()}
     ref_loss, ref_g = total(params), grad(total)(params)
     loss, g = clf.loss_and_grad(X, y, neural_targets=Rb[:, :, :2], neural_units=units)
     assert loss == pytest.approx(float(ref_loss), rel=1e-4)
+    # the activity term's share of the gradient is far above the tolerance (not a vacuous check)
+    ce_g = grad(lambda p: reference.loss(p, Xf, y, cfg))(params)
+    share = np.abs(ref_g["w_in"] - ce_g["w_in"]).max() / np.abs(ref_g["w_in"]).max()
+    assert share > 20 * 2e-4, share
     for k in g:
         scale = np.abs(ref_g[k]).max()
         np.testing.assert_allclose(g[k], ref_g[k], rtol=0, atol=2e-4 * scale, err_msg=k)
+
+
+def _mean_rate_read_from_the_loss(est, Xp, Yp, window, c):
+    """Mean of r_hat over ``window`` steps of trial 0, unit 0, read from the loss: it is quadratic
+    in the target, so with R = c on the window and 0 elsewhere (weight 1, one recorded neuron)
+    L(R) - L(0) = sum over the window of (c^2 - 2 c r_hat[t]) / T."""
+    T = Xp.shape[1]
+    zero = np.zeros((1, T, 1))
+    on = zero.copy()
+    on[0, window, 0] = c
+    l0, _ = est.loss_and_grad(Xp, Yp, neural_targets=zero)
+    l1, _ = est.loss_and_grad(Xp, Yp, neural_targets=on)
+    return (c - (l1 - l0) * T / (c * len(window))) / 2.0
+
+
+@pytest.mark.parametrize("dt", [1.0, 2.0])
+@pytest.mark.parametrize("kernel", ["exponential", "gaussian"])
+def test_regular_spike_train_gives_its_rate_in_hz(kernel, dt):
+    """A model unit made to fire exactly every 20 ms (50 Hz) has r_hat ~ 50 with
+    activity_scale="hz": averaged over whole periods for the exponential kernel (it ripples),
+    at every mid-trial step for the Gaussian one (sigma 20 ms smooths the 20 ms period away)."""
+    T, period = int(600 / dt), int(20 / dt)
+    Xp = np.zeros((1, T, 2), np.uint8)
+    Xp[0, ::period, 0] = 1
+    Yp = np.zeros((1, T, 1))
+    est = SpikingRNNRegressor(n_hidden=2, max_epochs=1, random_state=0, dt=dt, tau_syn=0.0, reset="zero",
+                              activity_weight=1.0, activity_kernel=kernel, activity_tau=20.0)
+    est.fit(np.repeat(Xp, 2, axis=0), np.repeat(Yp, 2, axis=0))
+    w = {k: np.zeros_like(v) for k, v in est.get_weights().items()}
+    w["w_in"][0, 0] = 5.0  # an input spike drives unit 0 over threshold at once; reset to zero
+    est.set_weights(w)
+    s = est.simulate(Xp, membrane=False).spikes[0, :, 0]
+    np.testing.assert_array_equal(np.flatnonzero(s), np.arange(0, T, period))
+    mid = np.arange(T // 3, T // 3 + 10 * period)  # ten whole periods in the middle of the trial
+    assert _mean_rate_read_from_the_loss(est, Xp, Yp, mid, 50.0) == pytest.approx(50.0, rel=0.01)
+    if kernel == "gaussian":
+        for t in (T // 2, T // 2 + period // 2, T // 2 + period // 3):
+            assert _mean_rate_read_from_the_loss(est, Xp, Yp, [t], 50.0) == pytest.approx(50.0, rel=0.01)
+
+
+@pytest.mark.parametrize("value", ["boxcar", "Gaussian", 3, None])
+def test_unknown_activity_kernel(value):
+    with pytest.raises(InvalidParameterError, match="activity_kernel must be one of"):
+        SpikingRNNRegressor(**FAST, activity_kernel=value).fit(X, Y, neural_targets=R)
+    # loss_and_grad checks it too (set after fit)
+    reg = SpikingRNNRegressor(**FAST).fit(X, Y)
+    reg.set_params(activity_kernel=value)
+    with pytest.raises(InvalidParameterError, match="activity_kernel"):
+        reg.loss_and_grad(X, Y, neural_targets=R)
+    # and so does the core, for callers of the binding
+    net = reg.network_
+    act = (0, [0, 1, 2], R.astype(np.float32), (str(value), 20.0, 1.0, 1000.0), 1.0)
+    with pytest.raises(ValueError, match="activity_kernel must be 'exponential' or 'gaussian'"):
+        net.loss_and_grad(X, Y.astype(np.float32), 1, act)
 
 
 def test_training_with_activity_matching_reduces_the_activity_error():

@@ -25,8 +25,11 @@ class TopologyError(ValueError): ...
 _Spikes = npt.NDArray[np.uint8] | npt.NDArray[np.float32] | npt.NDArray[np.float64]
 # int64 class indices (n_trials,), or float32 targets (n_trials, n_outputs) / (n_trials, n_steps, n_outputs)
 _Targets = npt.NDArray[np.int64] | npt.NDArray[np.float32]
-# (population index, model units, recorded activity (n_trials, n_steps, k) float32, decay, gain, weight)
-_Activity = Tuple[int, List[int], npt.NDArray[np.float32], float, float, float]
+# rate filter of activity matching: (kernel "exponential" or "gaussian", tau or sigma in ms, dt in ms,
+# scale: 1000 / dt for Hz or 1 for spikes per bin)
+_RateFilter = Tuple[str, float, float, float]
+# (population index, model units, recorded activity (n_trials, n_steps, k) float32, rate filter, weight)
+_Activity = Tuple[int, List[int], npt.NDArray[np.float32], _RateFilter, float]
 
 @final
 class Network:

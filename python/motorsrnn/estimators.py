@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
-from ._validation import check_choice, check_number
+from ._validation import InvalidParameterError, check_choice, check_number
 from .topology import PRESETS, Topology, preset
 
 __all__ = ["SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
@@ -33,6 +33,7 @@ _RESETS = ("subtract", "zero")
 _SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
 _READOUTS = ("mean", "max", "last")
 _OPTIMIZERS = ("adam", "sgd")
+_ACTIVITY_KERNELS = ("exponential", "gaussian")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -274,6 +275,7 @@ class _SpikingRNNBase(BaseEstimator):
         rate_weight=0.0,
         rate_bounds=(0.0, 100.0),
         activity_weight=1.0,
+        activity_kernel="exponential",
         activity_tau=20.0,
         activity_scale="hz",
         warm_start=False,
@@ -313,6 +315,7 @@ class _SpikingRNNBase(BaseEstimator):
         self.rate_weight = rate_weight
         self.rate_bounds = rate_bounds
         self.activity_weight = activity_weight
+        self.activity_kernel = activity_kernel
         self.activity_tau = activity_tau
         self.activity_scale = activity_scale
         self.warm_start = warm_start
@@ -366,9 +369,7 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError(f"rate_bounds must be a (lower, upper) pair in Hz, got {self.rate_bounds!r}") from None
         check_number(lower, "rate_bounds[0]", low=0)
         check_number(upper, "rate_bounds[1]", low=lower)
-        check_number(self.activity_weight, "activity_weight", low=0)
-        check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
-        check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
+        self._validate_activity_params()
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
         check_number(self.checkpoint_every, "checkpoint_every", low=1, integer=True)
@@ -376,6 +377,16 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError(f"checkpoint_path must be a path or None, got {self.checkpoint_path!r}")
         if self.callback is not None and not callable(self.callback):
             raise ValueError("callback must be callable or None")
+
+    def _validate_activity_params(self):
+        """Checks of the activity-matching options (also run by ``loss_and_grad``, which does not
+        validate the other parameters)."""
+        check_number(self.activity_weight, "activity_weight", low=0)
+        kernel = self.activity_kernel
+        if not isinstance(kernel, str) or kernel not in _ACTIVITY_KERNELS:
+            raise InvalidParameterError(f"activity_kernel must be one of {_ACTIVITY_KERNELS}, got {kernel!r}")
+        check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
+        check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
 
     def topology(self) -> Topology:
         """The :class:`~motorsrnn.topology.Topology` this estimator builds (before filling in defaults)."""
@@ -548,9 +559,13 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError("neural_units assigns the same model unit to two recorded neurons")
         if units.min() < 0 or units.max() >= size:
             raise ValueError(f"neural_units must lie in [0, {size}) for population {neural_population!r}")
-        decay = float(np.exp(-float(self.dt) / float(self.activity_tau)))
-        gain = (1.0 - decay) * (1000.0 / float(self.dt) if self.activity_scale == "hz" else 1.0)
-        return (index, [int(u) for u in units], np.ascontiguousarray(R), decay, gain, float(self.activity_weight))
+        self._validate_activity_params()
+        check_number(self.dt, "dt", low=0, strict_low=True)
+        # the core forms the kernel (docs/model.md): exponential decay exp(-dt / tau) and gain
+        # (1 - decay) * scale, or Gaussian weights of sd tau; scale makes r_hat Hz or spikes per bin
+        scale = 1000.0 / float(self.dt) if self.activity_scale == "hz" else 1.0
+        rate_filter = (self.activity_kernel, float(self.activity_tau), float(self.dt), scale)
+        return (index, [int(u) for u in units], np.ascontiguousarray(R), rate_filter, float(self.activity_weight))
 
     def _warm(self) -> bool:
         """True when this fit continues a previous one."""
@@ -650,6 +665,7 @@ class _SpikingRNNBase(BaseEstimator):
     def __setstate__(self, state):
         if isinstance(state.get("network_"), bytes):
             state["network_"], _ = _core.Network.from_bytes(state["network_"])
+        state.setdefault("activity_kernel", "exponential")  # pickled before the option existed
         self.__dict__.update(state)
 
     def save(self, path) -> None:
@@ -783,12 +799,24 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     activity_weight : float, default=1.0
         Weight ``lambda_act`` of the activity-matching term (used when ``fit`` receives
         ``neural_targets``): ``lambda_act * mean over (trials, t, k) of (r_hat_k[t] - R_k[t])**2``.
+    activity_kernel : {"exponential", "gaussian"}, default="exponential"
+        Kernel turning a matched unit's spikes ``s[t]`` into its rate ``r_hat`` (per trial; both
+        have unit area, so ``r_hat`` is in spikes per bin before ``activity_scale``).
+        ``"exponential"``: causal, ``r_hat[t] = d r_hat[t-1] + (1 - d) s[t]``,
+        ``d = exp(-dt / activity_tau)``, ``r_hat[-1] = 0``. ``"gaussian"``: symmetric
+        (non-causal, as for a PSTH) with standard deviation ``activity_tau`` ms, truncated at
+        ``m = ceil(4 * activity_tau / dt)`` bins: ``r_hat[t] = sum_j w_j s[t-j] / sum_j w_j``
+        with ``w_j = exp(-(j dt)**2 / (2 activity_tau**2))``, both sums over ``|j| <= m`` and
+        ``0 <= t - j < n_timesteps``; mid-trial this is the truncated kernel normalised to sum 1,
+        and near the trial's start and end the kernel is renormalised to its part inside the
+        trial, so a constant rate is estimated without bias up to the edges (see
+        ``docs/model.md``).
     activity_tau : float, default=20.0
-        Time constant (ms) of the exponential filter turning a model unit's spikes into its rate
-        ``r_hat``: ``r_hat[t] = d r_hat[t-1] + (1 - d) s[t]`` with ``d = exp(-dt / activity_tau)``
-        (unit area, so ``r_hat`` is in spikes per bin).
+        Time constant ``tau`` (ms) of the exponential kernel, or standard deviation ``sigma`` (ms)
+        of the Gaussian kernel.
     activity_scale : {"hz", "per_bin"}, default="hz"
-        Units of the recorded activity: ``r_hat`` is multiplied by ``1000 / dt`` for "hz".
+        Units of the recorded activity: ``r_hat`` is multiplied by ``1000 / dt`` for "hz" (for
+        either kernel, a unit firing regularly at ``r`` Hz then has ``r_hat`` about ``r``).
     warm_start : bool, default=False
         When already fitted, continue training from the current weights (same classes and
         channels required; the optimiser's moments start afresh; ``history_`` is extended).
