@@ -12,14 +12,14 @@
 //! Weight gradients are accumulated event by event (only rows of sources that spiked); the dense
 //! products `W^T gA` are small matrix-matrix products over the chunk's trials.
 
+use crate::dense::gemm_acc;
 use crate::forward::{for_each_event, Constants, Workspace};
-use crate::neuron::Reset;
+use crate::neuron::{Reset, SurrogateFn, ARCTAN, FAST_SIGMOID, SIGMOID, TRIANGLE};
 use crate::params::ParamSet;
 use crate::real::Real;
 use crate::spikes::InputEvents;
 use crate::topology::{Endpoint, Topology};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2};
+use ndarray::Array2;
 
 /// Adds `v * x` to row `row` of the source-major gradient `g`.
 #[inline(always)]
@@ -27,9 +27,84 @@ fn add_row<T: Real>(g: &mut Array2<T>, row: usize, v: T, x: &[T]) {
     crate::forward::axpy(g.row_mut(row).into_slice().expect("standard layout"), v, x);
 }
 
+/// One step of the unit-wise recursion for one trial of one population:
+/// `gU = gs sg(U - theta) + keep gU'`, `gI = gU + alpha gI'` (primes: the values of step `t + 1`),
+/// with `keep = beta` (reset "subtract") or `beta (1 - s)` (reset "zero").
+struct UnitStep<'a, T> {
+    u: &'a [T],
+    gs: &'a [T],
+    gu: &'a mut [T],
+    gi: &'a mut [T],
+    alpha: &'a [T],
+    beta: &'a [T],
+    theta: T,
+}
+
+impl<T: Real> UnitStep<'_, T> {
+    /// Picks a branch-free loop for the surrogate kind `KIND`, the reset and the spike function.
+    #[inline(always)]
+    fn run<const KIND: u8>(self, sg: &SurrogateFn<T>, reset: Reset) {
+        match (reset, sg.smooth) {
+            (Reset::Subtract, _) => self.apply(|v| sg.grad_as::<KIND>(v), |beta, _| beta),
+            (Reset::Zero, false) => {
+                self.apply(|v| sg.grad_as::<KIND>(v), |beta, v| if v > T::zero() { T::zero() } else { beta })
+            }
+            (Reset::Zero, true) => self.apply(|v| sg.grad_as::<KIND>(v), |beta, v| beta * (T::one() - sg.spike(v))),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(self, grad: impl Fn(T) -> T, keep: impl Fn(T, T) -> T) {
+        let n = self.u.len();
+        let (gs, gu, gi) = (&self.gs[..n], &mut self.gu[..n], &mut self.gi[..n]);
+        let (alpha, beta) = (&self.alpha[..n], &self.beta[..n]);
+        for j in 0..n {
+            let v = self.u[j] - self.theta;
+            let g_u = gs[j] * grad(v) + keep(beta[j], v) * gu[j];
+            gu[j] = g_u;
+            gi[j] = g_u + alpha[j] * gi[j];
+        }
+    }
+}
+
 /// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`)
 /// and `ws.d_o` (`dL/dO[t]`, `[t][b][k]`).
 pub fn backward<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::dense::has_avx2_fma() {
+            // SAFETY: the CPU supports the features the function is compiled for (checked above).
+            unsafe { backward_avx2(topo, params, k, input, trials, ws) };
+            return;
+        }
+    }
+    backward_body(topo, params, k, input, trials, ws);
+}
+
+/// [`backward`] compiled for AVX2 (the element-wise code; the products in [`gemm_acc`] pick their
+/// own version).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn backward_avx2<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+) {
+    backward_body(topo, params, k, input, trials, ws);
+}
+
+#[inline(always)]
+fn backward_body<T: Real>(
     topo: &Topology,
     params: &ParamSet<T>,
     k: &Constants<T>,
@@ -47,7 +122,14 @@ pub fn backward<T: Real>(
         ws.gi[p].fill(T::zero());
     }
     ws.go.fill(T::zero());
-    let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, .. } = ws;
+    for (j, proj) in topo.projs.iter().enumerate() {
+        if let Endpoint::Pop(_) = proj.source {
+            let w = &params.w[j];
+            let (rows, cols) = w.dim();
+            crate::dense::pack_transposed(w.as_slice().expect("standard layout"), rows, cols, &mut ws.wt[j]);
+        }
+    }
+    let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, wt, .. } = ws;
 
     for t in (0..steps).rev() {
         // Readout traces.
@@ -56,17 +138,21 @@ pub fn backward<T: Real>(
             let d = &d_o[t * nb * n_out..(t + 1) * nb * n_out];
             gos[..nb * n_out].iter_mut().zip(d).for_each(|(g, &x)| *g = x + k.beta_out * *g);
         }
-        let go_v = go.slice(s![..nb, ..]);
         // Phase 1: contributions to gs[t] from gradients of step t+1 and from the readout.
         for (p, pop) in topo.pops.iter().enumerate() {
-            let mut gs_p = gs[p].slice_mut(s![..nb, ..]);
-            gs_p.fill(T::zero());
+            let n = pop.size;
+            let gs_p = gs[p].as_slice_mut().expect("standard layout");
+            gs_p[..nb * n].fill(T::zero());
             for &j in &topo.out_of[p] {
                 let proj = &topo.projs[j];
                 match proj.target {
-                    Endpoint::Readout => general_mat_mul(T::one(), &go_v, &params.w[j].t(), T::one(), &mut gs_p),
+                    Endpoint::Readout => {
+                        let go_s = go.as_slice().expect("standard layout");
+                        gemm_acc(nb, n_out, n, go_s, n_out, &wt[j], gs_p, n);
+                    }
                     Endpoint::Pop(r) if proj.delayed => {
-                        general_mat_mul(T::one(), &gi[r].slice(s![..nb, ..]), &params.w[j].t(), T::one(), &mut gs_p)
+                        let m = topo.pops[r].size;
+                        gemm_acc(nb, m, n, gi[r].as_slice().expect("standard layout"), m, &wt[j], gs_p, n);
                     }
                     _ => {}
                 }
@@ -99,18 +185,13 @@ pub fn backward<T: Real>(
             let pop = &topo.pops[p];
             let n = pop.size;
             {
-                let mut gs_p = gs[p].slice_mut(s![..nb, ..]);
+                let gs_p = gs[p].as_slice_mut().expect("standard layout");
                 for &j in &topo.out_of[p] {
                     let proj = &topo.projs[j];
                     if let Endpoint::Pop(r) = proj.target {
                         if !proj.delayed {
-                            general_mat_mul(
-                                T::one(),
-                                &gi[r].slice(s![..nb, ..]),
-                                &params.w[j].t(),
-                                T::one(),
-                                &mut gs_p,
-                            );
+                            let m = topo.pops[r].size;
+                            gemm_acc(nb, m, n, gi[r].as_slice().expect("standard layout"), m, &wt[j], gs_p, n);
                         }
                     }
                 }
@@ -126,15 +207,12 @@ pub fn backward<T: Real>(
                     let u = tape.u_at(p, n, t, b);
                     let r = b * n..(b + 1) * n;
                     let (gsb, gub, gib) = (&gs_s[r.clone()], &mut gu_s[r.clone()], &mut gi_s[r]);
-                    for j in 0..n {
-                        let v = u[j] - theta;
-                        let keep = match pop.reset {
-                            Reset::Subtract => beta[j],
-                            Reset::Zero => beta[j] * (T::one() - sg.spike(v)),
-                        };
-                        let g_u = gsb[j] * sg.grad(v) + keep * gub[j];
-                        gub[j] = g_u;
-                        gib[j] = g_u + alpha[j] * gib[j];
+                    let st = UnitStep { u, gs: gsb, gu: gub, gi: gib, alpha, beta, theta };
+                    match sg.kind_id() {
+                        FAST_SIGMOID => st.run::<FAST_SIGMOID>(&sg, pop.reset),
+                        ARCTAN => st.run::<ARCTAN>(&sg, pop.reset),
+                        TRIANGLE => st.run::<TRIANGLE>(&sg, pop.reset),
+                        _ => st.run::<SIGMOID>(&sg, pop.reset),
                     }
                 }
             }

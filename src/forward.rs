@@ -95,6 +95,9 @@ pub struct Workspace<T> {
     pub d_s: Vec<Vec<T>>,
     /// This chunk's gradient.
     pub grad: ParamSet<T>,
+    /// Per projection, the transposed weights `W^T` packed for [`crate::dense::gemm_acc`], which the
+    /// backward pass multiplies with (filled at its start; empty for projections from the input).
+    pub wt: Vec<Vec<T>>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -122,6 +125,7 @@ impl<T: Real> Workspace<T> {
             d_o: Vec::new(),
             d_s: vec![Vec::new(); topo.pops.len()],
             grad: ParamSet::zeros(topo),
+            wt: vec![Vec::new(); topo.projs.len()],
         }
     }
 }
@@ -169,9 +173,81 @@ pub(crate) fn for_each_event<T: Real>(
     }
 }
 
+/// `H(v)`: 1 for `v > 0`, else 0.
+#[inline(always)]
+fn heaviside<T: Real>(v: T) -> T {
+    if v > T::zero() {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// One LIF step of one trial's population, unit by unit: `I = alpha I + a`,
+/// `U = update(beta, U, s_prev, I)` (the reset rule), `s = spike(U)`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lif<T: Real>(
+    alpha: &[T],
+    beta: &[T],
+    i: &mut [T],
+    u: &mut [T],
+    s: &mut [T],
+    a: &[T],
+    spike: impl Fn(T) -> T,
+    update: impl Fn(T, T, T, T) -> T,
+) {
+    let n = a.len();
+    let (alpha, beta, i, u, s) = (&alpha[..n], &beta[..n], &mut i[..n], &mut u[..n], &mut s[..n]);
+    for j in 0..n {
+        let cur = alpha[j] * i[j] + a[j];
+        i[j] = cur;
+        let mem = update(beta[j], u[j], s[j], cur);
+        u[j] = mem;
+        s[j] = spike(mem);
+    }
+}
+
 /// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`.
 /// With `record_u`, the membrane potentials are kept for the backward pass and analysis.
 pub fn forward<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+    record_u: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::dense::has_avx2_fma() {
+            // SAFETY: the CPU supports the features the function is compiled for (checked above).
+            unsafe { forward_avx2(topo, params, k, input, trials, ws, record_u) };
+            return;
+        }
+    }
+    forward_body(topo, params, k, input, trials, ws, record_u);
+}
+
+/// [`forward`] compiled for AVX2 (element-wise code only: no fused multiply-add, so the results are
+/// bit-identical to the portable version).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn forward_avx2<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+    record_u: bool,
+) {
+    forward_body(topo, params, k, input, trials, ws, record_u);
+}
+
+#[inline(always)]
+fn forward_body<T: Real>(
     topo: &Topology,
     params: &ParamSet<T>,
     k: &Constants<T>,
@@ -214,6 +290,7 @@ pub(crate) fn begin<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize, 
 
 /// Advances every population and the readout by one step `t` (the tape holds steps `< t`).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn step<T: Real>(
     topo: &Topology,
     params: &ParamSet<T>,
@@ -255,18 +332,30 @@ pub(crate) fn step<T: Real>(
         for b in 0..nb {
             let r = b * n..(b + 1) * n;
             let (ib, ub, sb, ab) = (&mut i_s[r.clone()], &mut u_s[r.clone()], &mut s_s[r.clone()], &a[r]);
-            for j in 0..n {
-                let cur = alpha[j] * ib[j] + ab[j];
-                ib[j] = cur;
-                let mem = match reset {
-                    Reset::Subtract => beta[j] * ub[j] + cur - theta * sb[j],
-                    Reset::Zero => beta[j] * ub[j] * (T::one() - sb[j]) + cur,
-                };
-                ub[j] = mem;
-                let spike = sg.spike(mem - theta);
-                sb[j] = spike;
-                if spike != T::zero() {
-                    rec.push(j, spike);
+            // Branch-free loops (one per reset kind and spike function) that the compiler turns
+            // into SIMD code; the spikes are collected in a second pass.
+            match (reset, sg.smooth) {
+                (Reset::Subtract, false) => {
+                    lif(alpha, beta, ib, ub, sb, ab, |u| heaviside(u - theta), |b, u, s, c| b * u + c - theta * s)
+                }
+                (Reset::Zero, false) => {
+                    lif(alpha, beta, ib, ub, sb, ab, |u| heaviside(u - theta), |b, u, s, c| b * u * (T::one() - s) + c)
+                }
+                (Reset::Subtract, true) => {
+                    lif(alpha, beta, ib, ub, sb, ab, |u| sg.spike(u - theta), |b, u, s, c| b * u + c - theta * s)
+                }
+                (Reset::Zero, true) => {
+                    lif(alpha, beta, ib, ub, sb, ab, |u| sg.spike(u - theta), |b, u, s, c| b * u * (T::one() - s) + c)
+                }
+            }
+            // Most units are silent: test 8 at a time without branches, then look inside.
+            for (c, group) in sb.chunks(8).enumerate() {
+                if group.iter().fold(false, |any, &x| any | (x != T::zero())) {
+                    for (j, &spike) in group.iter().enumerate() {
+                        if spike != T::zero() {
+                            rec.push(c * 8 + j, spike);
+                        }
+                    }
                 }
             }
             rec.close();

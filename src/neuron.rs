@@ -77,6 +77,15 @@ impl Surrogate {
     }
 }
 
+/// [`SurrogateKind`]s as constants, for code specialised per kind ([`SurrogateFn::grad_as`]).
+pub const FAST_SIGMOID: u8 = 0;
+/// See [`FAST_SIGMOID`].
+pub const ARCTAN: u8 = 1;
+/// See [`FAST_SIGMOID`].
+pub const TRIANGLE: u8 = 2;
+/// See [`FAST_SIGMOID`].
+pub const SIGMOID: u8 = 3;
+
 /// [`Surrogate`] ready for evaluation in type `T`.
 #[derive(Debug, Clone, Copy)]
 pub struct SurrogateFn<T> {
@@ -101,22 +110,45 @@ impl<T: Real> SurrogateFn<T> {
     /// The surrogate derivative `sg(v)`.
     #[inline(always)]
     pub fn grad(&self, v: T) -> T {
+        match self.kind {
+            SurrogateKind::FastSigmoid => self.grad_as::<FAST_SIGMOID>(v),
+            SurrogateKind::Arctan => self.grad_as::<ARCTAN>(v),
+            SurrogateKind::Triangle => self.grad_as::<TRIANGLE>(v),
+            SurrogateKind::Sigmoid => self.grad_as::<SIGMOID>(v),
+        }
+    }
+
+    /// `sg(v)` for the kind `KIND` (one of [`FAST_SIGMOID`], [`ARCTAN`], [`TRIANGLE`], [`SIGMOID`]),
+    /// which must be this surrogate's: loops over units specialised per kind have no branch inside
+    /// and compile to SIMD code (see [`SurrogateFn::kind_id`]).
+    #[inline(always)]
+    pub fn grad_as<const KIND: u8>(&self, v: T) -> T {
         let k = self.k;
         let one = T::one();
-        match self.kind {
-            SurrogateKind::FastSigmoid => {
+        match KIND {
+            FAST_SIGMOID => {
                 let d = one + k * v.abs();
                 one / (d * d)
             }
-            SurrogateKind::Arctan => {
+            ARCTAN => {
                 let z = T::c(PI / 2.0) * k * v;
                 (k / T::c(2.0)) / (one + z * z)
             }
-            SurrogateKind::Triangle => (one - k * v.abs()).max(T::zero()),
-            SurrogateKind::Sigmoid => {
+            TRIANGLE => (one - k * v.abs()).max(T::zero()),
+            _ => {
                 let s = one / (one + (-k * v).exp());
                 k * s * (one - s)
             }
+        }
+    }
+
+    /// This surrogate's kind as the constant [`SurrogateFn::grad_as`] takes.
+    pub fn kind_id(&self) -> u8 {
+        match self.kind {
+            SurrogateKind::FastSigmoid => FAST_SIGMOID,
+            SurrogateKind::Arctan => ARCTAN,
+            SurrogateKind::Triangle => TRIANGLE,
+            SurrogateKind::Sigmoid => SIGMOID,
         }
     }
 
