@@ -56,6 +56,13 @@ fn main() {
         }
         scale *= if rate > 0.0 { (25.0 / rate).sqrt() as f32 } else { 2.0 };
     }
+    {
+        let sim = model.simulate(&ev, true).unwrap();
+        let sg = model.topo.surrogate.compile::<f32>();
+        let u = &sim.membrane.unwrap()[0];
+        let active = u.iter().filter(|&&v| sg.grad(v - 1.0) != 0.0).count();
+        eprintln!("units with a nonzero surrogate derivative: {:.1} %", 100.0 * active as f64 / u.len() as f64);
+    }
     let mut ws: Vec<Workspace<f32>> = (0..b.div_ceil(CHUNK)).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
     let mut total = ParamSet::zeros(&model.topo);
     let targets = Targets::Classes(&y);

@@ -12,7 +12,7 @@
 //! Weight gradients are accumulated event by event (only rows of sources that spiked); the dense
 //! products `W^T gA` are small matrix-matrix products over the chunk's trials.
 
-use crate::dense::gemm_acc;
+use crate::dense::{gemm_acc, gemm_acc_cols};
 use crate::forward::{for_each_event, Constants, Workspace};
 use crate::neuron::{Reset, SurrogateFn, ARCTAN, FAST_SIGMOID, SIGMOID, TRIANGLE};
 use crate::params::ParamSet;
@@ -20,6 +20,7 @@ use crate::real::Real;
 use crate::spikes::InputEvents;
 use crate::topology::{Endpoint, Topology};
 use ndarray::Array2;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Adds `v * x` to row `row` of the source-major gradient `g`.
 #[inline(always)]
@@ -64,6 +65,96 @@ impl<T: Real> UnitStep<'_, T> {
             gu[j] = g_u;
             gi[j] = g_u + alpha[j] * gi[j];
         }
+    }
+}
+
+/// Below this fraction of units with a nonzero surrogate derivative, the products that feed `gs`
+/// are computed only for those units ([`gemm_acc_cols`]). Each of its dot products reads a row of
+/// `W` that the blocked [`gemm_acc`] would have shared between several trials, so it only pays
+/// off well below one half: on workload W-M the two break even near 20 % (BENCHMARKS.md).
+pub const SPARSE_BELOW: f64 = 0.15;
+
+static SPARSE_BELOW_BITS: AtomicU64 = AtomicU64::new(0x3FC3_3333_3333_3333); // 0.15
+
+#[test]
+fn default_threshold_bits() {
+    assert_eq!(sparse_below(), SPARSE_BELOW);
+}
+
+/// Changes the fraction below which the sparse products are used, process-wide (0 never, above 1
+/// always, for compact-support surrogates). For tests and measurements; the default is
+/// [`SPARSE_BELOW`].
+pub fn set_sparse_below(fraction: f64) {
+    SPARSE_BELOW_BITS.store(fraction.to_bits(), Ordering::Relaxed);
+}
+
+fn sparse_below() -> f64 {
+    f64::from_bits(SPARSE_BELOW_BITS.load(Ordering::Relaxed))
+}
+
+/// Units of one population, per trial of the chunk, whose surrogate derivative is nonzero at the
+/// current step (compact-support surrogates only), and whether the sparse products are used.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveUnits {
+    cols: Vec<u32>,
+    offsets: Vec<usize>,
+    sparse: bool,
+}
+
+impl ActiveUnits {
+    #[inline(always)]
+    fn update<'a, T: Real>(
+        &mut self,
+        compact: bool,
+        u: impl Fn(usize) -> &'a [T],
+        nb: usize,
+        theta: T,
+        sg: &SurrogateFn<T>,
+    ) {
+        self.sparse = false;
+        if !compact {
+            return;
+        }
+        let inside = |x: T| (sg.grad_as::<TRIANGLE>(x - theta) != T::zero()) as usize;
+        // Count first (a vectorised pass); list the units only when the sparse products pay off.
+        let (mut count, mut n) = (0, 0);
+        for b in 0..nb {
+            let ub = u(b);
+            n = ub.len();
+            count += ub.iter().map(|&x| inside(x)).sum::<usize>();
+        }
+        if (count as f64) >= sparse_below() * (nb * n) as f64 {
+            return;
+        }
+        self.sparse = true;
+        self.cols.clear();
+        self.cols.resize(count + n, 0);
+        self.offsets.clear();
+        self.offsets.push(0);
+        let mut end = 0;
+        for b in 0..nb {
+            // Branch-free compaction (the test is unpredictable): write every index, advance the
+            // end only past the listed ones.
+            for (j, &x) in u(b).iter().enumerate() {
+                self.cols[end] = j as u32;
+                end += inside(x);
+            }
+            self.offsets.push(end);
+        }
+        self.cols.truncate(end);
+    }
+}
+
+/// `c += a W^T` (`c`: trials x sources, `a`: trials x targets), dense or, when `act.sparse`, only
+/// on the active units.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn product<T: Real>(nb: usize, m: usize, n: usize, a: &[T], w: &Array2<T>, wt: &[T], c: &mut [T], act: &ActiveUnits) {
+    if act.sparse {
+        let w = w.as_slice().expect("standard layout");
+        gemm_acc_cols(nb, m, a, m, w, c, n, &act.cols, &act.offsets);
+    } else {
+        gemm_acc(nb, m, n, a, m, wt, c, n);
     }
 }
 
@@ -129,7 +220,8 @@ fn backward_body<T: Real>(
             crate::dense::pack_transposed(w.as_slice().expect("standard layout"), rows, cols, &mut ws.wt[j]);
         }
     }
-    let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, wt, .. } = ws;
+    let compact = sg.kind_id() == TRIANGLE;
+    let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, wt, active, .. } = ws;
 
     for t in (0..steps).rev() {
         // Readout traces.
@@ -137,6 +229,11 @@ fn backward_body<T: Real>(
             let gos = go.as_slice_mut().expect("standard layout");
             let d = &d_o[t * nb * n_out..(t + 1) * nb * n_out];
             gos[..nb * n_out].iter_mut().zip(d).for_each(|(g, &x)| *g = x + k.beta_out * *g);
+        }
+        // gs[t] only matters where sg(U[t] - theta) != 0: with a compact-support surrogate, list
+        // those units and compute only their entries when they are few.
+        for (p, pop) in topo.pops.iter().enumerate() {
+            active[p].update(compact, |b| tape.u_at(p, pop.size, t, b), nb, k.theta[p], &sg);
         }
         // Phase 1: contributions to gs[t] from gradients of step t+1 and from the readout.
         for (p, pop) in topo.pops.iter().enumerate() {
@@ -148,11 +245,12 @@ fn backward_body<T: Real>(
                 match proj.target {
                     Endpoint::Readout => {
                         let go_s = go.as_slice().expect("standard layout");
-                        gemm_acc(nb, n_out, n, go_s, n_out, &wt[j], gs_p, n);
+                        product(nb, n_out, n, go_s, &params.w[j], &wt[j], gs_p, &active[p]);
                     }
                     Endpoint::Pop(r) if proj.delayed => {
                         let m = topo.pops[r].size;
-                        gemm_acc(nb, m, n, gi[r].as_slice().expect("standard layout"), m, &wt[j], gs_p, n);
+                        let gi_r = gi[r].as_slice().expect("standard layout");
+                        product(nb, m, n, gi_r, &params.w[j], &wt[j], gs_p, &active[p]);
                     }
                     _ => {}
                 }
@@ -191,7 +289,8 @@ fn backward_body<T: Real>(
                     if let Endpoint::Pop(r) = proj.target {
                         if !proj.delayed {
                             let m = topo.pops[r].size;
-                            gemm_acc(nb, m, n, gi[r].as_slice().expect("standard layout"), m, &wt[j], gs_p, n);
+                            let gi_r = gi[r].as_slice().expect("standard layout");
+                            product(nb, m, n, gi_r, &params.w[j], &wt[j], gs_p, &active[p]);
                         }
                     }
                 }

@@ -98,6 +98,8 @@ pub struct Workspace<T> {
     /// Per projection, the transposed weights `W^T` packed for [`crate::dense::gemm_acc`], which the
     /// backward pass multiplies with (filled at its start; empty for projections from the input).
     pub wt: Vec<Vec<T>>,
+    /// Per population, the units the backward pass needs `gs` for (compact-support surrogates).
+    pub active: Vec<crate::backward::ActiveUnits>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -126,6 +128,7 @@ impl<T: Real> Workspace<T> {
             d_s: vec![Vec::new(); topo.pops.len()],
             grad: ParamSet::zeros(topo),
             wt: vec![Vec::new(); topo.projs.len()],
+            active: vec![Default::default(); topo.pops.len()],
         }
     }
 }

@@ -199,6 +199,31 @@ fn fd_single_population_every_surrogate() {
     }
 }
 
+/// A triangle surrogate with small weights: about 17 % of the (unit, step) pairs are inside its
+/// support, on the two-population network with every kind of projection. Whether the backward
+/// pass takes the sparse products depends on the threshold; tests/simd.rs checks that both paths
+/// agree.
+#[test]
+fn fd_triangle_compact_support() {
+    let slope = 0.8;
+    let mut spec = two_population_spec(4, 3);
+    spec.surrogate = smooth(SurrogateKind::Triangle, slope);
+    for p in &mut spec.projections {
+        p.init_scale = 1.0;
+    }
+    let model = Model::<f64>::new(spec.clone(), 13).unwrap();
+    let x = random_input(5, 12, 4, 0.3, 14);
+    let sim = model.simulate(&InputEvents::<f64>::from_dense(x.view()).unwrap(), true).unwrap();
+    let membrane = sim.membrane.unwrap();
+    let (inside, total) = membrane
+        .iter()
+        .fold((0, 0), |(i, n), u| (i + u.iter().filter(|&&v| (v - 1.0).abs() < 1.0 / slope).count(), n + u.len()));
+    let fraction = inside as f64 / total as f64;
+    eprintln!("active fraction {fraction}");
+    assert!(fraction > 0.02 && fraction < 0.3, "active fraction {fraction}");
+    check_fd(spec, 13, 1e-5);
+}
+
 #[test]
 fn fd_zero_reset_and_readout_modes() {
     for mode in [ReadoutMode::Mean, ReadoutMode::Max, ReadoutMode::Last] {
