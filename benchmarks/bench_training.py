@@ -8,6 +8,15 @@ measured float32 matrix-multiply rate on the same number of threads.
 
     python benchmarks/bench_training.py                 # all workloads, table on stdout
     python benchmarks/bench_training.py --markdown BENCHMARKS.md
+    python benchmarks/bench_training.py --workloads W-M-long --bptt-window 0 50   # full tape vs checkpoints
+    python benchmarks/bench_training.py --workloads W-M --surrogate triangle:4 --sparse-below 0 0.15
+
+``--bptt-window`` runs each workload with the whole BPTT tape (0) and with checkpointed BPTT of the
+given segment lengths (``SpikingRNNClassifier(bptt_window=...)``). ``--surrogate kind:slope`` changes
+the surrogate; with the compact-support "triangle", ``--sparse-below`` sets the fraction of units
+inside its support below which the backward pass uses its sparse products (0: never; the package
+default is 0.15), and the table reports the measured fraction. W-M-long is not a workload of the
+spec: W-M with trials four times as long (2,000 steps), for the memory of the tape.
 
 Peers (snnTorch, a plain PyTorch loop) are not part of this baseline harness yet.
 """
@@ -28,7 +37,9 @@ WORKLOADS = {
     "W-S": (96, 128, 4, 50, 32, 20.0),
     "W-M": (128, 256, 8, 500, 64, 20.0),
     "W-L": (192, 1024, 8, 500, 32, 20.0),
+    "W-M-long": (128, 256, 8, 2000, 64, 20.0),
 }
+SPEC_WORKLOADS = ["W-S", "W-M", "W-L"]
 
 
 def dense_flops_per_step(c, h, k, t, b):
@@ -38,7 +49,7 @@ def dense_flops_per_step(c, h, k, t, b):
     return 3.0 * forward
 
 
-def child(name: str, steps: int, warmup: int, threads: int) -> dict:
+def child(name: str, steps: int, warmup: int, threads: int, window: int, surrogate: str, sparse_below: float) -> dict:
     import numpy as np
 
     from motorsrnn import SpikingRNNClassifier, _core
@@ -48,9 +59,17 @@ def child(name: str, steps: int, warmup: int, threads: int) -> dict:
     X = (rng.random((b, t, c)) < rate * 1e-3).astype(np.uint8)
     y = (np.arange(b) % k).astype(np.int64)
 
+    kind, _, slope = surrogate.partition(":")
+    slope = float(slope) if slope else None
+    if sparse_below >= 0:
+        _core._set_sparse_below(sparse_below)
+
     def network(scale):
-        est = SpikingRNNClassifier(n_hidden=h, input_scale=scale, recurrent_scale=0.1)
-        return _core.Network(json.dumps(est._network_spec(c, k)), 0)
+        est = SpikingRNNClassifier(n_hidden=h, input_scale=scale, recurrent_scale=0.1, surrogate=kind,
+                                   surrogate_slope=slope)
+        net = _core.Network(json.dumps(est._network_spec(c, k)), 0)
+        net.bptt_window = window or None
+        return net
 
     def hidden_rate(net):
         spikes, _, _ = net.simulate(X, False, threads)
@@ -64,6 +83,10 @@ def child(name: str, steps: int, warmup: int, threads: int) -> dict:
             break
         scale *= (25.0 / max(r, 0.5)) ** 0.5 if r > 0 else 2.0
     net = network(scale)
+    inside = None
+    if kind == "triangle":  # share of (unit, step) pairs inside the support |U - theta| < 1 / slope
+        _, membrane, _ = net.simulate(X, True, threads)
+        inside = float(np.mean(np.abs(membrane[0] - 1.0) < 1.0 / (slope or 1.0)))
     stamps = []
     config = dict(learning_rate=1e-4, max_epochs=warmup + steps, batch_size=b, seed=0)
     t0 = time.perf_counter()
@@ -84,6 +107,10 @@ def child(name: str, steps: int, warmup: int, threads: int) -> dict:
         "input_scale": scale,
         "dense_gflops": flops / (ms * 1e-3) / 1e9,
         "steps": len(durations),
+        "bptt_window": window or None,
+        "surrogate": surrogate,
+        "inside_support": inside,
+        "sparse_below": sparse_below if sparse_below >= 0 else None,
     }
 
 
@@ -107,7 +134,12 @@ def matmul_gflops(threads: int) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    p.add_argument("--workloads", nargs="*", default=SPEC_WORKLOADS, choices=list(WORKLOADS))
+    p.add_argument("--bptt-window", nargs="*", type=int, default=[0],
+                   help="segment lengths of checkpointed BPTT to run (0: whole tape; default 0)")
+    p.add_argument("--surrogate", nargs="*", default=["fast_sigmoid"], help="kind[:slope] (default fast_sigmoid)")
+    p.add_argument("--sparse-below", nargs="*", type=float, default=[-1.0],
+                   help="thresholds of the sparse backward products to run (default: the package's)")
     p.add_argument("--steps", type=int, default=10, help="timed steps per workload (default 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     p.add_argument("--threads", type=int, default=2)
@@ -115,32 +147,50 @@ def main(argv=None) -> int:
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.steps, args.warmup, args.threads)))
+        row = child(args.child, args.steps, args.warmup, args.threads, args.bptt_window[0], args.surrogate[0],
+                    args.sparse_below[0])
+        print(json.dumps(row))
         return 0
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
     rows = []
+    variants = [(w, sg, sb) for w in args.bptt_window for sg in args.surrogate for sb in args.sparse_below]
     for name in args.workloads:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
-             "--threads", str(args.threads)],
-            check=True, capture_output=True, text=True, env=env,
-        )
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"{name}: {rows[-1]}", flush=True)
+        for window, surrogate, sparse_below in variants:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
+                 "--threads", str(args.threads), "--bptt-window", str(window), "--surrogate", surrogate,
+                 "--sparse-below", str(sparse_below)],
+                check=True, capture_output=True, text=True, env=env,
+            )
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(f"{name}: {rows[-1]}", flush=True)
     peak = matmul_gflops(args.threads)
+    extra = []
+    if args.bptt_window != [0]:
+        extra.append(("bptt_window", lambda r: "whole tape" if r["bptt_window"] is None else str(r["bptt_window"])))
+    if args.surrogate != ["fast_sigmoid"] or args.sparse_below != [-1.0]:
+        extra.append(("surrogate", lambda r: r["surrogate"]))
+        extra.append(("inside support", lambda r: "-" if r["inside_support"] is None else f"{r['inside_support']:.1%}"))
+        extra.append(("sparse below", lambda r: "default" if r["sparse_below"] is None else f"{r['sparse_below']:g}"))
+    extra_header = "".join(f" {name} |" for name, _ in extra)
+
+    def extra_cells(r):
+        return "".join(f" {f(r)} |" for _, f in extra)
+
     cmd = "python benchmarks/bench_training.py " + " ".join(a for a in (argv or sys.argv[1:]) if a)
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads used; "
         f"Python {platform.python_version()}; measured float32 matmul (NumPy BLAS, 1024x1024, {args.threads} threads): "
         f"**{peak:.1f} GFLOP/s**.",
         "",
-        "| workload | ms / training step (median) | peak RSS (MB) | hidden rate (Hz) | dense-equivalent GFLOP/s | / matmul peak |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| workload | ms / training step (median) | peak RSS (MB) | hidden rate (Hz) | dense-equivalent GFLOP/s | / matmul peak |"
+        + extra_header,
+        "|---|---:|---:|---:|---:|---:|" + "---|" * extra_header.count("|"),
     ]
     for r in rows:
         lines.append(
             f"| {r['workload']} | {r['ms_per_step']:.2f} | {r['peak_rss_mb']:.0f} | {r['hidden_rate_hz']:.1f} | "
-            f"{r['dense_gflops']:.1f} | {r['dense_gflops'] / peak:.2f} |"
+            f"{r['dense_gflops']:.1f} | {r['dense_gflops'] / peak:.2f} |" + extra_cells(r)
         )
     table = "\n".join(lines)
     print("\n" + table)

@@ -15,7 +15,11 @@ conditions (3 and 7 held out). Arms, all with the same seed, initialisation, epo
 - ``activity (exponential)`` / ``activity (gaussian)``: ``fit(X, y, neural_targets=rates[:, :,
   sample])`` with a random ``--fraction`` (default 10 %) of the teacher's neurons assigned to the
   first hidden units, ``activity_weight=--activity-weight`` and ``activity_tau=20`` ms with the
-  causal exponential or the symmetric Gaussian kernel.
+  causal exponential or the symmetric Gaussian kernel;
+- ``activity (normalised)``: the same with ``activity_normalize=True`` (each recorded neuron's
+  squared error divided by the variance of its rates over the training trials and bins), the
+  kernel ``--normalised-kernel`` (default Gaussian) and ``activity_weight=--normalised-weight``,
+  with (default; ``--no-normalised-rate-bound``: without) the rate bound of the control arm.
 
 Measured per seed (the seed sets the teacher, the sample, the trials and the initialisation):
 
@@ -36,7 +40,8 @@ Prints per-seed rows, a Markdown table of mean +/- sd over seeds and, for each m
 differences and the number of seeds where each activity arm beats each output-only arm. Usage::
 
     python benchmarks/dynamics_matching.py [--seeds 5 | --seed-list 100 101 ...] [--fraction 0.1]
-        [--epochs 100] [--activity-weight 0.01] [--arms ARM ...] [--n-jobs 1]
+        [--epochs 100] [--activity-weight 0.01] [--normalised-weight W] [--normalised-kernel K]
+        [--[no-]normalised-rate-bound] [--arms ARM ...] [--n-jobs 1]
 
 ``--seeds N`` runs seeds ``0 .. N-1`` (default 5); ``--seed-list`` gives the seeds explicitly.
 """
@@ -62,12 +67,17 @@ SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similari
 PARAMS = dict(n_hidden=128, input_scale=0.2, recurrent_scale=0.2, learning_rate=5e-3)
 RATE_WEIGHT = 1000.0  # per (spikes/bin)^2: a 10 Hz excess of the population mean costs 0.1
 ARMS = ("untrained", "output only", "output only + rate bound", "activity (exponential)",
-        "activity (gaussian)")
+        "activity (gaussian)", "activity (normalised)")
+# the normalised arm's setting, chosen on the development seeds 100-104 (docs/dynamics_matching.md)
+# (the only setting tried there that neither ran away on any seed nor left the matched units unfitted)
+NORMALISED = dict(weight=0.3, kernel="gaussian", rate_bound=True)
 OUTPUT_ONLY = ("output only", "output only + rate bound")
 
 
-def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1):
-    """Fit one arm on one seed and return its metrics (a dict of floats)."""
+def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, normalised=None):
+    """Fit one arm on one seed and return its metrics (a dict of floats); ``normalised`` overrides
+    keys of ``NORMALISED`` for the "activity (normalised)" arm."""
+    normalised = dict(NORMALISED, **(normalised or {}))
     data = make_reaching_dynamics(n_trials_per_condition=16, random_state=seed)
     train = ~np.isin(data.condition, HELD_OUT)
     test = ~train
@@ -84,6 +94,11 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1):
             raise ValueError("--fraction gives an empty sample: no activity to match")
         kernel = arm.split("(")[1].rstrip(")")
         params.update(activity_weight=activity_weight, activity_kernel=kernel, activity_tau=20.0)
+        if kernel == "normalised":
+            params.update(activity_weight=normalised["weight"], activity_kernel=normalised["kernel"],
+                          activity_normalize=True)
+            if normalised["rate_bound"]:
+                params.update(rate_weight=RATE_WEIGHT, rate_bounds=(0.0, float(R.mean())))
         neural = R
     elif arm != "output only":
         raise ValueError(f"unknown arm {arm!r}; choose from {ARMS}")
@@ -141,6 +156,13 @@ def main(argv=None):
     p.add_argument("--activity-weight", type=float, default=0.01,
                    help="weight of the activity term (rates in Hz: 0.01 makes a 10 Hz error cost as "
                         "much as an error of one standard deviation on an output)")
+    p.add_argument("--normalised-weight", type=float, default=NORMALISED["weight"],
+                   help="activity_weight of the normalised arm (the term is then in units of each "
+                        "recorded neuron's variance: 1 = predicting its mean)")
+    p.add_argument("--normalised-kernel", default=NORMALISED["kernel"], choices=("exponential", "gaussian"))
+    p.add_argument("--normalised-rate-bound", action=argparse.BooleanOptionalAction,
+                   default=NORMALISED["rate_bound"],
+                   help="add the control arm's rate bound to the normalised arm (default: yes)")
     p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS, metavar="ARM",
                    help=f"arms to run, from {ARMS}")
     p.add_argument("--n-jobs", type=int, default=1)
@@ -150,7 +172,9 @@ def main(argv=None):
     rows = {arm: [] for arm in args.arms}
     for seed in seeds:
         for arm in args.arms:
-            r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs)
+            r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs,
+                    dict(weight=args.normalised_weight, kernel=args.normalised_kernel,
+                         rate_bound=args.normalised_rate_bound))
             rows[arm].append(r)
             print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
                   flush=True)
@@ -162,7 +186,9 @@ def main(argv=None):
 
     print()
     print(f"seeds {seeds}, {args.epochs} epochs, {args.fraction:.0%} sample, activity_weight "
-          f"{args.activity_weight}, mean ± sd; held-out conditions {HELD_OUT} of {N_CONDITIONS}; "
+          f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
+          f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
+          f"mean ± sd; held-out conditions {HELD_OUT} of {N_CONDITIONS}; "
           f"CCA/Procrustes on {N_COMPONENTS} PCs")
     print()
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")

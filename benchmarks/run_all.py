@@ -21,6 +21,16 @@ RUNS = [
         "when they are installed in the running environment",
         ["bench_peers.py"],
     ),
+    (
+        "Long trials: checkpointed BPTT (`bptt_window`) against the whole tape (W-M with 2,000-step trials)",
+        ["bench_training.py", "--workloads", "W-M-long", "--bptt-window", "0", "50"],
+    ),
+    (
+        "Compact-support surrogate: the backward pass's dense products against its sparse ones "
+        "(--sparse-below 0: always dense; 2: always sparse for the triangle)",
+        ["bench_training.py", "--workloads", "W-M", "--surrogate", "fast_sigmoid", "triangle:1", "triangle:4",
+         "triangle:8", "--sparse-below", "0", "2"],
+    ),
     ("Streaming inference latency (256-unit network, one 1 ms bin per call)", ["bench_stream.py"]),
     ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
 ]

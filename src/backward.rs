@@ -10,7 +10,10 @@
 //! dW_in += gA[t] x[t]^T;  dW_rec += gA[t] s[t-1]^T;  db += gA[t];  dW_out += gO[t] s[t]^T;  db_out += gO[t]
 //! ```
 //! Weight gradients are accumulated event by event (only rows of sources that spiked); the dense
-//! products `W^T gA` are small matrix-matrix products over the chunk's trials.
+//! products `W^T gA` are small matrix-matrix products over the chunk's trials ([`crate::dense`]),
+//! restricted to the units inside the surrogate's support when it has a compact one and few units
+//! are inside ([`SPARSE_BELOW`]). A checkpointed tape ([`Workspace::bptt_window`]) is recomputed
+//! segment by segment as the reverse pass reaches it.
 
 use crate::dense::{gemm_acc, gemm_acc_cols};
 use crate::forward::{for_each_event, Constants, Workspace};
@@ -83,9 +86,9 @@ fn default_threshold_bits() {
 
 /// Changes the fraction below which the sparse products are used, process-wide (0 never, above 1
 /// always, for compact-support surrogates). For tests and measurements; the default is
-/// [`SPARSE_BELOW`].
-pub fn set_sparse_below(fraction: f64) {
-    SPARSE_BELOW_BITS.store(fraction.to_bits(), Ordering::Relaxed);
+/// [`SPARSE_BELOW`]. Returns the previous value.
+pub fn set_sparse_below(fraction: f64) -> f64 {
+    f64::from_bits(SPARSE_BELOW_BITS.swap(fraction.to_bits(), Ordering::Relaxed))
 }
 
 fn sparse_below() -> f64 {
@@ -158,7 +161,8 @@ fn product<T: Real>(nb: usize, m: usize, n: usize, a: &[T], w: &Array2<T>, wt: &
     }
 }
 
-/// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`)
+/// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`;
+/// checkpointed segments are recomputed here, see [`Workspace::bptt_window`])
 /// and `ws.d_o` (`dL/dO[t]`, `[t][b][k]`).
 pub fn backward<T: Real>(
     topo: &Topology,
@@ -221,9 +225,16 @@ fn backward_body<T: Real>(
         }
     }
     let compact = sg.kind_id() == TRIANGLE;
-    let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, wt, active, .. } = ws;
+    let window = ws.tape.window;
 
     for t in (0..steps).rev() {
+        // Checkpointed tape: recompute the membrane potentials of the segment that ends here.
+        if let Some(w) = window {
+            if t == steps - 1 || t % w == w - 1 {
+                crate::forward::replay(topo, params, k, input, trials, ws, t / w);
+            }
+        }
+        let Workspace { tape, gu, gi, gs, go, d_o, d_s, grad, wt, active, .. } = &mut *ws;
         // Readout traces.
         {
             let gos = go.as_slice_mut().expect("standard layout");

@@ -56,20 +56,25 @@ pub struct Tape<T> {
     pub spikes: Vec<SpikeRecord<T>>,
     /// Readout traces `[t][b][output]`.
     pub o: Vec<T>,
+    /// First step held in `u` and `i` (0, unless a checkpointed segment is held).
+    pub u_start: usize,
+    /// Checkpointed BPTT: the segment length, when the forward pass kept checkpoints instead of
+    /// every membrane potential (see [`Workspace::bptt_window`]).
+    pub window: Option<usize>,
 }
 
 impl<T: Real> Tape<T> {
     /// Membrane potentials of population `p`, trial `b`, step `t`.
     #[inline(always)]
     pub fn u_at(&self, p: usize, n: usize, t: usize, b: usize) -> &[T] {
-        let start = (t * self.batch + b) * n;
+        let start = ((t - self.u_start) * self.batch + b) * n;
         &self.u[p][start..start + n]
     }
 
     /// Synaptic currents of population `p`, trial `b`, step `t` (see [`Tape::i`]).
     #[inline(always)]
     pub fn i_at(&self, p: usize, n: usize, t: usize, b: usize) -> &[T] {
-        let start = (t * self.batch + b) * n;
+        let start = ((t - self.u_start) * self.batch + b) * n;
         &self.i[p][start..start + n]
     }
 }
@@ -100,6 +105,13 @@ pub struct Workspace<T> {
     pub wt: Vec<Vec<T>>,
     /// Per population, the units the backward pass needs `gs` for (compact-support surrogates).
     pub active: Vec<crate::backward::ActiveUnits>,
+    /// Checkpointed BPTT (exact gradients, bounded memory): with `Some(k)`, a recording forward
+    /// pass keeps the states `I, U, s` every `k` steps instead of every membrane potential, and
+    /// the backward pass recomputes one segment of `k` steps at a time from its checkpoint. The
+    /// tape then holds `k + 1` steps of `U` instead of all of them, for one more forward pass.
+    pub bptt_window: Option<usize>,
+    /// Per population, the checkpoints `[segment][I, U, s][b][unit]`.
+    pub ckpt: Vec<Vec<T>>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -119,6 +131,8 @@ impl<T: Real> Workspace<T> {
                 i: vec![Vec::new(); topo.pops.len()],
                 spikes: vec![SpikeRecord::default(); topo.pops.len()],
                 o: Vec::new(),
+                u_start: 0,
+                window: None,
             },
             gu: per_pop(),
             gi: per_pop(),
@@ -129,6 +143,8 @@ impl<T: Real> Workspace<T> {
             grad: ParamSet::zeros(topo),
             wt: vec![Vec::new(); topo.projs.len()],
             active: vec![Default::default(); topo.pops.len()],
+            bptt_window: None,
+            ckpt: vec![Vec::new(); topo.pops.len()],
         }
     }
 }
@@ -259,9 +275,87 @@ fn forward_body<T: Real>(
     ws: &mut Workspace<T>,
     record_u: bool,
 ) {
-    begin(topo, ws, trials.len(), input.n_steps, record_u);
-    for t in 0..input.n_steps {
-        step(topo, params, k, input, trials, t, ws, record_u);
+    let (nb, steps) = (trials.len(), input.n_steps);
+    let window = if record_u { ws.bptt_window.filter(|&w| w > 0 && w < steps) } else { None };
+    let full = record_u && window.is_none();
+    begin(topo, ws, nb, steps, full);
+    ws.tape.window = window;
+    if let Some(w) = window {
+        for (p, pop) in topo.pops.iter().enumerate() {
+            ws.ckpt[p].resize(steps.div_ceil(w) * 3 * nb * pop.size, T::zero());
+        }
+    }
+    let mode = if full { Mode::Record } else { Mode::Infer };
+    for t in 0..steps {
+        if let Some(w) = window {
+            if t % w == 0 {
+                save_checkpoint(topo, ws, nb, t / w);
+            }
+        }
+        step(topo, params, k, input, trials, t, ws, mode);
+    }
+}
+
+/// What [`step`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Spikes and readout traces (inference, or the first pass of checkpointed BPTT).
+    Infer,
+    /// Spikes, readout traces and membrane potentials (full BPTT tape, analysis).
+    Record,
+    /// Membrane potentials only, re-simulating a segment whose spikes are already on the tape.
+    Replay,
+}
+
+/// Stores the states `I, U, s` at the start of segment `seg` (the values after step `seg k - 1`).
+fn save_checkpoint<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize, seg: usize) {
+    for (p, pop) in topo.pops.iter().enumerate() {
+        let len = nb * pop.size;
+        let dst = &mut ws.ckpt[p][seg * 3 * len..(seg + 1) * 3 * len];
+        for (q, src) in [&ws.i[p], &ws.u[p], &ws.s[p]].into_iter().enumerate() {
+            dst[q * len..(q + 1) * len].copy_from_slice(&src.as_slice().expect("standard layout")[..len]);
+        }
+    }
+}
+
+/// Re-simulates segment `seg` of a checkpointed forward pass from its checkpoint, filling the tape
+/// with the membrane potentials (and currents, for trained decays) of steps `seg k - 1 ..
+/// min(seg k + k, steps)`. The spikes are read from the tape, where the first pass left them
+/// (replaying the same arithmetic gives the same values).
+pub(crate) fn replay<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+    seg: usize,
+) {
+    let w = ws.tape.window.expect("replay needs a checkpointed forward pass");
+    let (nb, steps) = (trials.len(), ws.tape.steps);
+    let t0 = seg * w;
+    let t1 = (t0 + w).min(steps);
+    ws.tape.u_start = t0.saturating_sub(1);
+    for (p, pop) in topo.pops.iter().enumerate() {
+        let len = nb * pop.size;
+        let src = &ws.ckpt[p][seg * 3 * len..(seg + 1) * 3 * len];
+        for (q, dst) in [&mut ws.i[p], &mut ws.u[p], &mut ws.s[p]].into_iter().enumerate() {
+            dst.as_slice_mut().expect("standard layout")[..len].copy_from_slice(&src[q * len..(q + 1) * len]);
+        }
+        let tape = &mut ws.tape;
+        tape.u[p].resize((w + 1) * len, T::zero());
+        if pop.trainable_tau {
+            tape.i[p].resize((w + 1) * len, T::zero());
+        }
+        if t0 > 0 {
+            tape.u[p][..len].copy_from_slice(&src[len..2 * len]);
+            if pop.trainable_tau {
+                tape.i[p][..len].copy_from_slice(&src[..len]);
+            }
+        }
+    }
+    for t in t0..t1 {
+        step(topo, params, k, input, trials, t, ws, Mode::Replay);
     }
 }
 
@@ -272,6 +366,8 @@ pub(crate) fn begin<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize, 
     let tape = &mut ws.tape;
     tape.steps = steps;
     tape.batch = nb;
+    tape.u_start = 0;
+    tape.window = None;
     for (p, pop) in topo.pops.iter().enumerate() {
         tape.spikes[p].clear(nb);
         if record_u {
@@ -302,11 +398,12 @@ pub(crate) fn step<T: Real>(
     trials: &[usize],
     t: usize,
     ws: &mut Workspace<T>,
-    record_u: bool,
+    mode: Mode,
 ) {
     let nb = trials.len();
     let n_out = topo.n_outputs;
     let sg = k.surrogate;
+    let record_u = mode != Mode::Infer;
     let tape = &mut ws.tape;
     for &p in &topo.order {
         let n = topo.pops[p].size;
@@ -351,25 +448,30 @@ pub(crate) fn step<T: Real>(
                     lif(alpha, beta, ib, ub, sb, ab, |u| sg.spike(u - theta), |b, u, s, c| b * u * (T::one() - s) + c)
                 }
             }
-            // Most units are silent: test 8 at a time without branches, then look inside.
-            for (c, group) in sb.chunks(8).enumerate() {
-                if group.iter().fold(false, |any, &x| any | (x != T::zero())) {
-                    for (j, &spike) in group.iter().enumerate() {
-                        if spike != T::zero() {
-                            rec.push(c * 8 + j, spike);
+            if mode != Mode::Replay {
+                // Most units are silent: test 8 at a time without branches, then look inside.
+                for (c, group) in sb.chunks(8).enumerate() {
+                    if group.iter().fold(false, |any, &x| any | (x != T::zero())) {
+                        for (j, &spike) in group.iter().enumerate() {
+                            if spike != T::zero() {
+                                rec.push(c * 8 + j, spike);
+                            }
                         }
                     }
                 }
+                rec.close();
             }
-            rec.close();
             if record_u {
-                let start = (t * nb + b) * n;
+                let start = ((t - tape.u_start) * nb + b) * n;
                 tape.u[p][start..start + n].copy_from_slice(ub);
                 if record_i {
                     tape.i[p][start..start + n].copy_from_slice(ib);
                 }
             }
         }
+    }
+    if mode == Mode::Replay {
+        return;
     }
     // Readout.
     let o = ws.o.as_slice_mut().expect("standard layout");

@@ -158,8 +158,8 @@ pub fn mse_steps<T: Real>(
 /// Activity matching for a chunk: the model units `units[k]` of one population are filtered by
 /// `filter` into rates `r_hat[t]` (see [`RateFilter`]), and compared with recorded activity
 /// `target(t, b, k)`. Returns the sum over trials of each trial's mean (over steps and recorded
-/// neurons) squared error, times `weight`; writes `scale * weight * d(that)/ds[t]` into `d_s`
-/// (`[t][b][n]`).
+/// neurons) of `neuron_weights[k]` times the squared error, times `weight`; writes
+/// `scale * d(that)/ds[t]` into `d_s` (`[t][b][n]`).
 #[allow(clippy::too_many_arguments)]
 pub fn activity_matching<T: Real>(
     spikes: &SpikeRecord<T>,
@@ -171,12 +171,14 @@ pub fn activity_matching<T: Real>(
     n: usize,
     filter: &RateFilter<T>,
     weight: T,
+    neuron_weights: &[T],
     scale: T,
     d_s: &mut Vec<T>,
 ) -> f64 {
     d_s.clear();
     d_s.resize(steps * nb * n, T::zero());
-    let m = Matching { spikes, units, unit_to_k, steps, nb, n, weight, scale };
+    assert_eq!(neuron_weights.len(), units.len(), "one weight per recorded neuron");
+    let m = Matching { spikes, units, unit_to_k, steps, nb, n, weight, neuron_weights, scale };
     match filter {
         RateFilter::Exponential { decay, gain } => m.exponential(target, *decay, *gain, d_s),
         RateFilter::Gaussian { weights, gain } => m.gaussian(target, weights, *gain, d_s),
@@ -192,6 +194,7 @@ struct Matching<'a, T> {
     nb: usize,
     n: usize,
     weight: T,
+    neuron_weights: &'a [T],
     scale: T,
 }
 
@@ -225,8 +228,9 @@ impl<T: Real> Matching<'_, T> {
                 for k in 0..kk {
                     r[k] = decay * r[k] + gain * s[k];
                     let d = r[k] - target(t, b, k);
-                    total += (self.weight * d * d * inv).f64();
-                    g[t * kk + k] = self.scale * self.weight * T::c(2.0) * d * inv;
+                    let wk = self.weight * self.neuron_weights[k];
+                    total += (wk * d * d * inv).f64();
+                    g[t * kk + k] = self.scale * wk * T::c(2.0) * d * inv;
                 }
             }
             // reverse: dL/dr accumulates through the filter; dL/ds[t] = gain * dL/dr[t]
@@ -285,11 +289,12 @@ impl<T: Real> Matching<'_, T> {
                 }
             }
             for k in 0..kk {
+                let wk = self.weight * self.neuron_weights[k];
                 for t in 0..steps {
                     let r = norm[t] * acc[k * steps + t];
                     let d = r - target(t, b, k);
-                    total += (self.weight * d * d * inv).f64();
-                    h[k * steps + t] = self.scale * self.weight * T::c(2.0) * d * inv * norm[t];
+                    total += (wk * d * d * inv).f64();
+                    h[k * steps + t] = self.scale * wk * T::c(2.0) * d * inv * norm[t];
                 }
             }
             for (k, &u) in self.units.iter().enumerate() {
@@ -441,7 +446,7 @@ mod tests {
         // ceil(4 * 1.5) = 6 lags
         assert_eq!(weights.len(), 7);
         let run = |v: &[f64], target: f64, d: &mut Vec<f64>| {
-            activity_matching(&record(v), &[0], &[Some(0)], |_, _, _| target, steps, 1, 1, &f, 0.5, 1.0, d)
+            activity_matching(&record(v), &[0], &[Some(0)], |_, _, _| target, steps, 1, 1, &f, 0.5, &[1.0], 1.0, d)
         };
         let mut d = Vec::new();
         // a constant count per bin gives the same rate at every step, edges included

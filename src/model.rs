@@ -21,6 +21,10 @@ pub struct Model<T: Real> {
     /// Fixed 0/1 masks of sparse projections (`None` = dense).
     pub masks: Vec<Option<Array2<T>>>,
     pub consts: Constants<T>,
+    /// Checkpointed BPTT for gradients (`batch_grad`, `loss_and_grad`, training): segment length
+    /// in steps, `None` to keep the whole tape (see [`Workspace::bptt_window`]). Same gradients,
+    /// less memory, one more forward pass.
+    pub bptt_window: Option<usize>,
 }
 
 /// What the readout is trained to produce.
@@ -155,6 +159,9 @@ pub struct Activity<'a, T> {
     pub filter: RateFilter<T>,
     /// Weight of the term in the loss.
     pub weight: T,
+    /// Weight `w_k` of each recorded neuron's squared error (`n_recorded` values, finite and
+    /// >= 0; all 1 gives the unweighted mean).
+    pub neuron_weights: Vec<T>,
 }
 
 impl<T: Real> Activity<'_, T> {
@@ -200,6 +207,12 @@ impl<T: Real> Activity<'_, T> {
         if !(self.weight.is_finite() && self.weight >= T::zero()) {
             return Err(invalid!("activity_weight must be finite and >= 0"));
         }
+        if self.neuron_weights.len() != k {
+            return Err(invalid!("{} activity weights for {k} recorded neurons", self.neuron_weights.len()));
+        }
+        if self.neuron_weights.iter().any(|w| !(w.is_finite() && *w >= T::zero())) {
+            return Err(invalid!("the per-neuron activity weights must be finite and >= 0"));
+        }
         Ok(())
     }
 }
@@ -236,7 +249,7 @@ impl<T: Real> Model<T> {
         let topo = Topology::compile(&spec)?;
         let (params, masks) = ParamSet::init(&topo, seed);
         let consts = Constants::new(&topo);
-        Ok(Model { spec, topo, params, masks, consts })
+        Ok(Model { spec, topo, params, masks, consts, bptt_window: None })
     }
 
     /// A network with given parameters and masks; checks that their shapes fit the spec.
@@ -259,7 +272,7 @@ impl<T: Real> Model<T> {
             return Err(Error::FileFormat("parameters do not match the network description".into()));
         }
         let consts = Constants::new(&topo);
-        Ok(Model { spec, topo, params, masks, consts })
+        Ok(Model { spec, topo, params, masks, consts, bptt_window: None })
     }
 
     /// Checks that events fit this network (channel count, at least one step).
@@ -433,6 +446,7 @@ impl<T: Real> Model<T> {
             .par_iter_mut()
             .zip(parts.par_iter())
             .map(|(ws, chunk)| {
+                ws.bptt_window = self.bptt_window;
                 forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, true);
                 let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
                 ws.d_s.iter_mut().for_each(Vec::clear);
@@ -484,6 +498,7 @@ impl<T: Real> Model<T> {
             n,
             &a.filter,
             a.weight,
+            &a.neuron_weights,
             scale,
             &mut d_s[a.population],
         )

@@ -112,11 +112,11 @@ impl TargetData<'_> {
 type PyRateFilter = (String, f64, f64, f64);
 
 /// Activity matching as Python passes it: (population index, model units, recorded activity
-/// (n_trials, n_steps, n_recorded) float32, rate filter, weight).
-type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, PyRateFilter, f64);
+/// (n_trials, n_steps, n_recorded) float32, rate filter, weight, weight of each recorded neuron).
+type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, PyRateFilter, f64, Vec<f64>);
 
 fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> PyResult<Option<Activity<'a, f32>>> {
-    let Some((population, units, data, (kernel, tau, dt, scale), weight)) = a else {
+    let Some((population, units, data, (kernel, tau, dt, scale), weight, neuron_weights)) = a else {
         return Ok(None);
     };
     let data = data.as_array();
@@ -130,7 +130,14 @@ fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> PyResult<Option<Activity<'a, f
         }
     }
     .map_err(to_py)?;
-    Ok(Some(Activity { population: *population, units: units.clone(), data, filter, weight: *weight as f32 }))
+    Ok(Some(Activity {
+        population: *population,
+        units: units.clone(),
+        data,
+        filter,
+        weight: *weight as f32,
+        neuron_weights: neuron_weights.iter().map(|&w| w as f32).collect(),
+    }))
 }
 
 fn labels(y: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
@@ -318,6 +325,21 @@ impl Network {
         Ok((loss, weights_dict(py, m, &g)?))
     }
 
+    /// Checkpointed BPTT segment length in steps (`None`: keep the whole tape).
+    #[getter]
+    fn bptt_window(&self) -> Option<usize> {
+        self.model.bptt_window
+    }
+
+    #[setter]
+    fn set_bptt_window(&mut self, window: Option<usize>) -> PyResult<()> {
+        if window == Some(0) {
+            return Err(PyValueError::new_err("bptt_window must be a positive number of steps or None"));
+        }
+        self.model.bptt_window = window;
+        Ok(())
+    }
+
     /// Parameters by name: projections `(n_target, n_source)`, biases `(n,)`.
     fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         weights_dict(py, &self.model, &self.model.params)
@@ -434,6 +456,17 @@ impl Network {
 /// Cosine tuning of every column of `rates` `(n_trials, n_neurons)` against `angles` (radians).
 /// Returns a dict of `(n_neurons,)` arrays (`pd_ci`, `depth_ci`: `(n_neurons, 2)` or None,
 /// `perm_p_value` or None) and `n_boot_valid`.
+/// Benchmarks only: the fraction of units inside a compact-support surrogate's support below
+/// which the backward pass uses its sparse products (`crate::backward::set_sparse_below`;
+/// process-wide). Returns the previous value.
+#[pyfunction]
+fn _set_sparse_below(fraction: f64) -> PyResult<f64> {
+    if !(fraction.is_finite() && fraction >= 0.0) {
+        return Err(PyValueError::new_err("fraction must be a finite number >= 0"));
+    }
+    Ok(crate::backward::set_sparse_below(fraction))
+}
+
 #[pyfunction]
 #[pyo3(signature = (rates, angles, n_boot, ci, n_perm, seed, n_threads))]
 #[allow(clippy::too_many_arguments)]
@@ -593,6 +626,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FORMAT_VERSION", modelfile::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(tuning_fit_cosine, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_sparse_below, m)?)?;
     m.add_function(wrap_pyfunction!(tuning_fit_von_mises, m)?)?;
     Ok(())
 }

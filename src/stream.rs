@@ -3,7 +3,7 @@
 //! previous step, and no allocation per step beyond the new bin's events.
 
 use crate::error::{invalid, Result};
-use crate::forward::{begin, step, Workspace};
+use crate::forward::{begin, step, Mode, Workspace};
 use crate::model::Model;
 use crate::real::Real;
 use crate::spikes::InputEvents;
@@ -54,7 +54,7 @@ impl<T: Real> Stream<T> {
             rec.keep_last_step();
         }
         let m = &self.model;
-        step(&m.topo, &m.params, &m.consts, &input, &[0], 1, &mut self.ws, false);
+        step(&m.topo, &m.params, &m.consts, &input, &[0], 1, &mut self.ws, Mode::Infer);
         let k = m.topo.n_outputs;
         let o = &self.ws.tape.o[k..2 * k];
         let n = T::c(self.n_steps as f64);

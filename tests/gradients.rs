@@ -96,13 +96,13 @@ fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
 }
 
 /// With `matching`, the loss also has an activity-matching term on three units of population 0,
-/// with that rate filter.
+/// with that rate filter and those per-neuron weights.
 fn check_fd_full(
     spec: NetworkSpec,
     seed: u64,
     tol: f64,
     task: Task,
-    matching: Option<RateFilter<f64>>,
+    matching: Option<(RateFilter<f64>, Vec<f64>)>,
     rate: Option<RateBounds<f64>>,
 ) {
     let model = Model::<f64>::new(spec, seed).unwrap();
@@ -118,12 +118,13 @@ fn check_fd_full(
         Task::Steps => Targets::Steps(steps.view()),
     };
     let recorded = ndarray::Array3::from_shape_fn((5, 12, 3), |(i, t, k)| 0.2 + 0.1 * ((i + 2 * t + 3 * k) % 4) as f64);
-    let activity = matching.map(|filter| Activity {
+    let activity = matching.map(|(filter, neuron_weights)| Activity {
         population: 0,
         units: vec![2, 0, 4],
         data: recorded.view(),
         filter,
         weight: 2.0,
+        neuron_weights,
     });
     let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap();
     let loss_of = |m: &Model<f64>| match (&activity, &rate) {
@@ -256,12 +257,54 @@ fn exponential_filter() -> RateFilter<f64> {
     RateFilter::Exponential { decay: 0.8, gain: 0.2 }
 }
 
+/// Uniform and non-uniform (one of them 0) per-neuron weights.
+const NEURON_WEIGHTS: [[f64; 3]; 2] = [[1.0; 3], [0.3, 2.5, 0.0]];
+
 #[test]
 fn fd_activity_matching() {
-    for task in [Task::Classes, Task::Steps] {
-        let mut spec = two_population_spec(4, 2);
-        spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
-        check_fd_full(spec, 19, 1e-5, task, Some(exponential_filter()), None);
+    for w in NEURON_WEIGHTS {
+        for task in [Task::Classes, Task::Steps] {
+            let mut spec = two_population_spec(4, 2);
+            spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+            check_fd_full(spec, 19, 1e-5, task, Some((exponential_filter(), w.to_vec())), None);
+        }
+    }
+}
+
+/// The weighted term is `sum_k w_k L_k` with `L_k` the term of recorded neuron `k` alone (unit
+/// weight): the loss is affine in the weights, for both kernels; bad weights are rejected.
+#[test]
+fn activity_neuron_weights_are_per_neuron() {
+    let mut spec = two_population_spec(4, 2);
+    spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+    let model = Model::<f64>::new(spec, 19).unwrap();
+    let ev = InputEvents::<f64>::from_dense(random_input(5, 12, 4, 0.3, 20).view()).unwrap();
+    let data = ndarray::Array3::from_shape_fn((5, 12, 3), |(i, t, k)| 0.2 + 0.1 * ((i + 2 * t + 3 * k) % 4) as f64);
+    let y = [0, 1, 0, 1, 0];
+    for filter in [exponential_filter(), RateFilter::gaussian(1.5, 1.0, 0.5, 11).unwrap()] {
+        let loss = |w: &[f64]| {
+            let a = Activity {
+                population: 0,
+                units: vec![2, 0, 4],
+                data: data.view(),
+                filter: filter.clone(),
+                weight: 2.0,
+                neuron_weights: w.to_vec(),
+            };
+            model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).map(|(l, _)| l)
+        };
+        let base = loss(&[0.0; 3]).unwrap();
+        let each: Vec<f64> =
+            (0..3).map(|k| loss(&std::array::from_fn::<f64, 3, _>(|j| f64::from(j == k))).unwrap() - base).collect();
+        assert!(each.iter().all(|&l| l > 1e-6), "{each:?}");
+        let w = [0.3, 2.5, 0.7];
+        let want = base + w.iter().zip(&each).map(|(a, b)| a * b).sum::<f64>();
+        let got = loss(&w).unwrap();
+        assert!((got - want).abs() < 1e-10 * want.abs().max(1.0), "{got} vs {want}");
+        assert!((loss(&[1.0; 3]).unwrap() - base - each.iter().sum::<f64>()).abs() < 1e-10);
+        for bad in [vec![1.0, -1.0, 1.0], vec![1.0, f64::NAN, 1.0], vec![1.0; 2]] {
+            assert!(loss(&bad).is_err(), "{bad:?} accepted");
+        }
     }
 }
 
@@ -287,6 +330,7 @@ fn fd_activity_matching_gaussian_kernel() {
                 data: data.view(),
                 filter: filter.clone(),
                 weight: 2.0,
+                neuron_weights: vec![1.0; 3],
             };
             let y = [0, 1, 0, 1, 0];
             let (_, with) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).unwrap();
@@ -298,7 +342,9 @@ fn fd_activity_matching_gaussian_kernel() {
                 .flat_map(|(p, q)| p.iter().zip(q.iter()).map(|(x, y)| (x - y).abs()))
                 .sum();
             assert!(moved > 1e-3, "the activity term moved the gradient by {moved} only");
-            check_fd_full(spec, 19, 1e-5, task, Some(filter.clone()), None);
+            for w in NEURON_WEIGHTS {
+                check_fd_full(spec.clone(), 19, 1e-5, task, Some((filter.clone(), w.to_vec())), None);
+            }
         }
     }
 }
@@ -317,7 +363,7 @@ fn fd_rate_regularisation_both_bounds() {
         let with = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&rate)).unwrap().0;
         let without = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap().0;
         assert!(with - without > 1e-3, "penalty {} for bounds ({lower}, {upper})", with - without);
-        check_fd_full(spec, 23, 1e-5, Task::Classes, Some(exponential_filter()), Some(rate));
+        check_fd_full(spec, 23, 1e-5, Task::Classes, Some((exponential_filter(), vec![1.0; 3])), Some(rate));
     }
 }
 
@@ -440,4 +486,40 @@ fn training_learns_a_separable_task() {
     assert_eq!(report.history.len(), 30);
     assert!(l1 < 0.5 * l0, "loss {l0} -> {l1}");
     assert!(a1 >= 0.95 && a1 > a0, "accuracy {a0} -> {a1}");
+}
+
+/// Checkpointed BPTT recomputes each segment from its checkpoint with the same arithmetic, so the
+/// gradient must be bit-identical to the full tape's, for any segment length (one step, uneven
+/// segments, the whole trial, longer than the trial), on a network with every kind of projection,
+/// both resets, trained decay factors and an activity-matching term (which reads the spikes).
+#[test]
+fn checkpointed_bptt_gives_the_same_gradient() {
+    let mut spec = two_population_spec(6, 3);
+    spec.surrogate = Surrogate { kind: SurrogateKind::FastSigmoid, slope: None, smooth: false };
+    for p in &mut spec.projections {
+        p.init_scale = 3.0;
+    }
+    let mut model = Model::<f32>::new(spec, 8).unwrap();
+    let n = CHUNK + 3;
+    let x = random_input(n, 23, 6, 0.2, 9);
+    let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
+    let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let recorded = ndarray::Array3::from_shape_fn((n, 23, 2), |(i, t, k)| ((i + t + k) % 5) as f32 * 3.0);
+    let activity = Activity {
+        population: 1,
+        units: vec![4, 1],
+        data: recorded.view(),
+        filter: RateFilter::Exponential { decay: 0.8, gain: 0.2 },
+        weight: 0.01,
+        neuron_weights: vec![1.0, 0.5],
+    };
+    let (l_full, g_full) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&activity), None).unwrap();
+    assert!(g_full.slices().iter().all(|s| s.iter().all(|v| v.is_finite())));
+    assert!(g_full.alpha.iter().chain(&g_full.beta).any(|a| a.iter().any(|v| *v != 0.0)), "decay gradients");
+    for w in [1, 2, 5, 7, 22, 23, 40] {
+        model.bptt_window = Some(w);
+        let (l, g) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&activity), None).unwrap();
+        assert_eq!(l.to_bits(), l_full.to_bits(), "window {w}");
+        assert_eq!(g, g_full, "window {w}");
+    }
 }

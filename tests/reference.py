@@ -126,6 +126,15 @@ def filtered_rates(S, kernel, tau, dt, hz=True):
     return anp.matmul(M, S)
 
 
+def activity_loss(S, R, kernel, tau, dt, weight, hz=True, neuron_weights=None):
+    """The activity-matching term of ``docs/model.md`` for spike trains ``S`` (n, T, k) and
+    recorded activity ``R`` (n, T, k), differentiably:
+    ``weight * mean over (trials, t, k) of w_k (r_hat_k[t] - R_k[t])^2`` (``w_k = 1`` by default)."""
+    r = filtered_rates(S, kernel, tau, dt, hz)
+    w = 1.0 if neuron_weights is None else np.asarray(neuron_weights, dtype=np.float64)
+    return weight * anp.mean(w * (r - R) ** 2)
+
+
 def mse(params, X, y, cfg):
     """Mean squared error of the traces (y per step, 3-D) or of the window logits (y 2-D)."""
     out = traces(params, X, cfg) if y.ndim == 3 else forward(params, X, cfg)

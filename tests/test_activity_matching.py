@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import autograd.numpy as anp
 from autograd import grad
 
 import reference
@@ -91,19 +90,33 @@ def test_activity_term_equals_numpy_smoothing_of_simulated_spikes(kernel):
     assert total - task == pytest.approx(0.7 * ((r - Rb) ** 2).mean(), rel=1e-4)
 
 
+def normalised_weights(R):
+    """``activity_normalize=True`` as documented: ``w_k = 1 / max(var_k, 0.01 * mean_j var_j)``,
+    variances over trials and time bins."""
+    v = np.asarray(R, dtype=np.float64).reshape(-1, R.shape[-1]).var(axis=0)
+    return 1.0 / np.maximum(v, 0.01 * v.mean())
+
+
+@pytest.mark.parametrize("normalize", [False, True])
 @pytest.mark.parametrize("kernel, tau", [("exponential", 10.0), ("gaussian", 2.5), ("gaussian", 10.0)])
-def test_activity_gradient_equals_autodiff(kernel, tau):
+def test_activity_gradient_equals_autodiff(kernel, tau, normalize):
     """BPTT gradient of cross-entropy + activity term against autograd of the reference. With 25
     steps, a Gaussian sigma of 2.5 ms reaches 10 bins (interior and edges), 10 ms reaches 40 bins
-    (longer than the trial: every step is renormalised)."""
+    (longer than the trial: every step is renormalised). With ``normalize`` the two recorded
+    neurons' variances differ 16-fold, so the per-neuron weights are far from uniform."""
     clf = SpikingRNNClassifier(**FAST, activity_weight=0.5, activity_tau=tau, activity_kernel=kernel,
-                               activity_scale="per_bin")
+                               activity_scale="per_bin", activity_normalize=normalize)
     y = np.arange(48) % 3
     clf.fit(X, y)
     w = clf.get_weights()
     w["w_in"] *= 3.0
     clf.set_weights(w)
-    Rb = R / 1000.0  # spikes per bin
+    Rb = R[:, :, :2] / 1000.0  # spikes per bin
+    if normalize:
+        Rb = Rb * np.array([1.0, 4.0])
+    nw = normalised_weights(Rb) if normalize else None
+    if normalize:
+        assert nw[0] > 10 * nw[1]
     cfg = dict(clf.get_params())
     units = [4, 1]
     Xf = X.astype(np.float64)
@@ -111,12 +124,11 @@ def test_activity_gradient_equals_autodiff(kernel, tau):
     def total(params):
         ce = reference.loss(params, Xf, y, cfg)
         S = reference.spikes(params, Xf, cfg)[:, :, units]
-        r = reference.filtered_rates(S, kernel, tau, 1.0, hz=False)
-        return ce + 0.5 * anp.mean((r - Rb[:, :, :2]) ** 2)
+        return ce + reference.activity_loss(S, Rb, kernel, tau, 1.0, 0.5, hz=False, neuron_weights=nw)
 
     params = {k: np.asarray(v, dtype=np.float64) for k, v in clf.get_weights().items()}
     ref_loss, ref_g = total(params), grad(total)(params)
-    loss, g = clf.loss_and_grad(X, y, neural_targets=Rb[:, :, :2], neural_units=units)
+    loss, g = clf.loss_and_grad(X, y, neural_targets=Rb, neural_units=units)
     assert loss == pytest.approx(float(ref_loss), rel=1e-4)
     # the activity term's share of the gradient is far above the tolerance (not a vacuous check)
     ce_g = grad(lambda p: reference.loss(p, Xf, y, cfg))(params)
@@ -176,9 +188,69 @@ def test_unknown_activity_kernel(value):
         reg.loss_and_grad(X, Y, neural_targets=R)
     # and so does the core, for callers of the binding
     net = reg.network_
-    act = (0, [0, 1, 2], R.astype(np.float32), (str(value), 20.0, 1.0, 1000.0), 1.0)
+    act = (0, [0, 1, 2], R.astype(np.float32), (str(value), 20.0, 1.0, 1000.0), 1.0, [1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="activity_kernel must be 'exponential' or 'gaussian'"):
         net.loss_and_grad(X, Y.astype(np.float32), 1, act)
+
+
+@pytest.mark.parametrize("kernel", ["exponential", "gaussian"])
+def test_activity_normalize_is_the_numpy_formula_with_inverse_variances(kernel):
+    """activity_normalize=True: the term is ``weight * mean(w_k (r_hat - R)^2)`` with
+    ``w_k = 1 / max(var_k, 0.01 * mean var)``; here one recorded neuron is constant (its weight is
+    the floor's), one has 100 times the variance of the third."""
+    Rn = R.copy()
+    Rn[:, :, 1] = 7.0
+    Rn[:, :, 2] *= 10.0
+    nw = normalised_weights(Rn)
+    v = Rn.reshape(-1, 3).var(axis=0)
+    np.testing.assert_allclose(nw, [1 / v[0], 1 / (0.01 * v.mean()), 1 / v[2]])
+    reg = SpikingRNNRegressor(**FAST, activity_weight=0.3, activity_kernel=kernel, activity_normalize=True).fit(X, Y)
+    w = reg.get_weights()
+    w["w_in"] *= 3.0
+    reg.set_weights(w)
+    task, _ = reg.loss_and_grad(X, Y)
+    total, _ = reg.loss_and_grad(X, Y, neural_targets=Rn, neural_units=[5, 0, 7])
+    S = reg.simulate(X, membrane=False).spikes[:, :, [5, 0, 7]].astype(np.float64)
+    assert S.sum() > 20
+    expected = reference.activity_loss(S, Rn, kernel, 20.0, 1.0, 0.3, neuron_weights=nw)
+    assert total - task == pytest.approx(expected, rel=1e-4)
+    plain = reference.activity_loss(S, Rn, kernel, 20.0, 1.0, 0.3)
+    assert abs(plain - expected) > 0.1 * expected  # the weights matter here
+    reg.set_params(activity_normalize=False)
+    assert reg.loss_and_grad(X, Y, neural_targets=Rn, neural_units=[5, 0, 7])[0] - task == pytest.approx(plain, rel=1e-4)
+    # every recorded neuron constant: nothing to normalise by, all weights 1
+    const = np.full_like(R, 12.0)
+    a = reg.loss_and_grad(X, Y, neural_targets=const)[0]
+    reg.set_params(activity_normalize=True)
+    assert reg.loss_and_grad(X, Y, neural_targets=const)[0] == pytest.approx(a, rel=1e-6)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0.0, None])
+def test_bad_activity_normalize(value):
+    with pytest.raises(InvalidParameterError, match="activity_normalize must be True or False"):
+        SpikingRNNRegressor(**FAST, activity_normalize=value).fit(X, Y, neural_targets=R)
+    reg = SpikingRNNRegressor(**FAST).fit(X, Y)
+    reg.set_params(activity_normalize=value)
+    with pytest.raises(InvalidParameterError, match="activity_normalize"):
+        reg.loss_and_grad(X, Y, neural_targets=R)
+    # the core rejects bad per-neuron weights from callers of the binding
+    act = (0, [0, 1, 2], R.astype(np.float32), ("exponential", 20.0, 1.0, 1000.0), 1.0, [1.0, -1.0, 1.0])
+    with pytest.raises(ValueError, match="per-neuron activity weights"):
+        reg.network_.loss_and_grad(X, Y.astype(np.float32), 1, act)
+    act = act[:5] + ([1.0, 1.0],)
+    with pytest.raises(ValueError, match="2 activity weights for 3 recorded neurons"):
+        reg.network_.loss_and_grad(X, Y.astype(np.float32), 1, act)
+
+
+def test_pickle_from_before_activity_normalize_loads():
+    reg = SpikingRNNRegressor(**FAST).fit(X, Y)
+    state = reg.__getstate__()
+    del state["activity_normalize"]
+    old = SpikingRNNRegressor.__new__(SpikingRNNRegressor)
+    old.__setstate__(state)
+    assert old.get_params()["activity_normalize"] is False
+    np.testing.assert_allclose(old.predict(X), reg.predict(X))
+    old.loss_and_grad(X, Y, neural_targets=R)
 
 
 def test_training_with_activity_matching_reduces_the_activity_error():

@@ -14,6 +14,7 @@ __all__ = [
     "__version__",
     "tuning_fit_cosine",
     "tuning_fit_von_mises",
+    "_set_sparse_below",
 ]
 
 __version__: str
@@ -28,8 +29,9 @@ _Targets = npt.NDArray[np.int64] | npt.NDArray[np.float32]
 # rate filter of activity matching: (kernel "exponential" or "gaussian", tau or sigma in ms, dt in ms,
 # scale: 1000 / dt for Hz or 1 for spikes per bin)
 _RateFilter = Tuple[str, float, float, float]
-# (population index, model units, recorded activity (n_trials, n_steps, k) float32, rate filter, weight)
-_Activity = Tuple[int, List[int], npt.NDArray[np.float32], _RateFilter, float]
+# (population index, model units, recorded activity (n_trials, n_steps, k) float32, rate filter, weight,
+# weight of each recorded neuron (k values >= 0))
+_Activity = Tuple[int, List[int], npt.NDArray[np.float32], _RateFilter, float, List[float]]
 
 @final
 class Network:
@@ -47,6 +49,10 @@ class Network:
     def loss_and_grad(
         self, x: _Spikes, y: _Targets, n_threads: int, activity: Optional[_Activity] = None
     ) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]: ...
+    @property
+    def bptt_window(self) -> Optional[int]: ...
+    @bptt_window.setter
+    def bptt_window(self, window: Optional[int]) -> None: ...
     def get_weights(self) -> Dict[str, npt.NDArray[np.float32]]: ...
     def set_weight(self, name: str, value: npt.NDArray[np.float32]) -> None: ...
     def masks(self) -> Dict[str, npt.NDArray[np.float32]]: ...
@@ -92,3 +98,5 @@ def tuning_fit_von_mises(
     tol: float,
     n_threads: int,
 ) -> Dict[str, Any]: ...
+
+def _set_sparse_below(fraction: float) -> float: ...

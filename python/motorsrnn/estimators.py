@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
-from ._validation import InvalidParameterError, check_choice, check_number
+from ._validation import InvalidParameterError, check_bool, check_choice, check_number
 from .topology import PRESETS, Topology, preset
 
 __all__ = ["SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
@@ -34,6 +34,21 @@ _SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
 _READOUTS = ("mean", "max", "last")
 _OPTIMIZERS = ("adam", "sgd")
 _ACTIVITY_KERNELS = ("exponential", "gaussian")
+# floor of the variances behind ``activity_normalize=True``, relative to their mean (see below)
+_ACTIVITY_VAR_FLOOR = 1e-2
+
+
+def _activity_neuron_weights(R) -> np.ndarray:
+    """Per-recorded-neuron weights of ``activity_normalize=True``: ``w_k = 1 / max(var_k, f)``,
+    ``var_k`` the variance (ddof 0, in float64) of ``R[:, :, k]`` over trials and time bins, and
+    the floor ``f = 1e-2 * mean_k var_k``, so a (nearly) silent or constant neuron weighs at most
+    100 times an average one instead of exploding. If every recorded neuron is constant (mean
+    variance 0) there is nothing to normalise by and all weights are 1."""
+    var = np.asarray(R, dtype=np.float64).reshape(-1, R.shape[-1]).var(axis=0)
+    mean = float(var.mean())
+    if not mean > 0:
+        return np.ones(R.shape[-1])
+    return 1.0 / np.maximum(var, _ACTIVITY_VAR_FLOOR * mean)
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -267,6 +282,7 @@ class _SpikingRNNBase(BaseEstimator):
         batch_size=32,
         weight_decay=0.0,
         max_grad_norm=5.0,
+        bptt_window=None,
         optimizer="adam",
         early_stopping=False,
         validation_fraction=0.1,
@@ -278,6 +294,7 @@ class _SpikingRNNBase(BaseEstimator):
         activity_kernel="exponential",
         activity_tau=20.0,
         activity_scale="hz",
+        activity_normalize=False,
         warm_start=False,
         checkpoint_path=None,
         checkpoint_every=1,
@@ -307,6 +324,7 @@ class _SpikingRNNBase(BaseEstimator):
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
+        self.bptt_window = bptt_window
         self.optimizer = optimizer
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -318,6 +336,7 @@ class _SpikingRNNBase(BaseEstimator):
         self.activity_kernel = activity_kernel
         self.activity_tau = activity_tau
         self.activity_scale = activity_scale
+        self.activity_normalize = activity_normalize
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
@@ -351,6 +370,7 @@ class _SpikingRNNBase(BaseEstimator):
         check_number(self.batch_size, "batch_size", low=1, integer=True)
         check_number(self.weight_decay, "weight_decay", low=0)
         check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
+        check_number(self.bptt_window, "bptt_window", low=1, integer=True, allow_none=True)
         check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
         if self.validation_fraction >= 1:
             raise ValueError(f"validation_fraction must be < 1, got {self.validation_fraction!r}")
@@ -387,6 +407,7 @@ class _SpikingRNNBase(BaseEstimator):
             raise InvalidParameterError(f"activity_kernel must be one of {_ACTIVITY_KERNELS}, got {kernel!r}")
         check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
         check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
+        check_bool(self.activity_normalize, "activity_normalize")
 
     def topology(self) -> Topology:
         """The :class:`~motorsrnn.topology.Topology` this estimator builds (before filling in defaults)."""
@@ -497,6 +518,7 @@ class _SpikingRNNBase(BaseEstimator):
             meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
             checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
         progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
+        network.bptt_window = None if self.bptt_window is None else int(self.bptt_window)
         try:
             history, stop, best_epoch, diverged = network.fit(
                 X_train,
@@ -565,7 +587,15 @@ class _SpikingRNNBase(BaseEstimator):
         # (1 - decay) * scale, or Gaussian weights of sd tau; scale makes r_hat Hz or spikes per bin
         scale = 1000.0 / float(self.dt) if self.activity_scale == "hz" else 1.0
         rate_filter = (self.activity_kernel, float(self.activity_tau), float(self.dt), scale)
-        return (index, [int(u) for u in units], np.ascontiguousarray(R), rate_filter, float(self.activity_weight))
+        weights = _activity_neuron_weights(R) if self.activity_normalize else np.ones(k)
+        return (
+            index,
+            [int(u) for u in units],
+            np.ascontiguousarray(R),
+            rate_filter,
+            float(self.activity_weight),
+            [float(w) for w in weights],
+        )
 
     def _warm(self) -> bool:
         """True when this fit continues a previous one."""
@@ -666,6 +696,8 @@ class _SpikingRNNBase(BaseEstimator):
         if isinstance(state.get("network_"), bytes):
             state["network_"], _ = _core.Network.from_bytes(state["network_"])
         state.setdefault("activity_kernel", "exponential")  # pickled before the option existed
+        state.setdefault("bptt_window", None)  # idem
+        state.setdefault("activity_normalize", False)  # idem
         self.__dict__.update(state)
 
     def save(self, path) -> None:
@@ -778,6 +810,13 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         L2 penalty ``weight_decay / 2 * ||W||^2`` on weight matrices (biases are not decayed).
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (``None``: no clipping).
+    bptt_window : int or None, default=None
+        Checkpointed backpropagation through time for long trials: the forward pass keeps the
+        network state every ``bptt_window`` time steps instead of every membrane potential, and
+        the backward pass recomputes one segment at a time. The gradients are exactly the same
+        (bit for bit); the tape's memory shrinks from ``n_timesteps`` to about ``bptt_window``
+        steps per trial, for about one more forward pass of compute. ``None`` keeps the whole
+        tape (fastest). See ``docs/model.md``.
     optimizer : {"adam", "sgd"}, default="adam"
         Adam (beta1 0.9, beta2 0.999, eps 1e-8) or SGD with momentum 0.9.
     early_stopping : bool, default=False
@@ -798,7 +837,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Lower and upper bound of the population rates, in Hz.
     activity_weight : float, default=1.0
         Weight ``lambda_act`` of the activity-matching term (used when ``fit`` receives
-        ``neural_targets``): ``lambda_act * mean over (trials, t, k) of (r_hat_k[t] - R_k[t])**2``.
+        ``neural_targets``): ``lambda_act * mean over (trials, t, k) of w_k (r_hat_k[t] - R_k[t])**2``
+        with ``w_k = 1`` unless ``activity_normalize``.
     activity_kernel : {"exponential", "gaussian"}, default="exponential"
         Kernel turning a matched unit's spikes ``s[t]`` into its rate ``r_hat`` (per trial; both
         have unit area, so ``r_hat`` is in spikes per bin before ``activity_scale``).
@@ -817,6 +857,14 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     activity_scale : {"hz", "per_bin"}, default="hz"
         Units of the recorded activity: ``r_hat`` is multiplied by ``1000 / dt`` for "hz" (for
         either kernel, a unit firing regularly at ``r`` Hz then has ``r_hat`` about ``r``).
+    activity_normalize : bool, default=False
+        False: ``w_k = 1`` (squared errors in the units of ``R``, e.g. Hz^2). True: each recorded
+        neuron's squared error is divided by the variance of its ``R_k`` over the trials and time
+        bins given to ``fit`` (the training part, after any validation split) or to
+        ``loss_and_grad``, so the term is a normalised MSE (about ``1 - R^2`` per neuron) and
+        ``activity_weight`` is in units of the task loss: ``w_k = 1 / max(var_k, 0.01 * mean_j
+        var_j)`` (the floor keeps nearly constant neurons from dominating; all weights are 1 if
+        every neuron is constant).
     warm_start : bool, default=False
         When already fitted, continue training from the current weights (same classes and
         channels required; the optimiser's moments start afresh; ``history_`` is extended).
@@ -1030,6 +1078,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        self.network_.bptt_window = None if self.bptt_window is None else int(self.bptt_window)
         loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
@@ -1223,6 +1272,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        self.network_.bptt_window = None if self.bptt_window is None else int(self.bptt_window)
         loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
