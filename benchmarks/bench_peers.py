@@ -10,7 +10,8 @@ Peers (optional dependencies of this script, never of the package):
 One training step = forward + backward + Adam update on one mini-batch, float32, data in memory,
 2 threads (``RAYON_NUM_THREADS=2``, ``torch.set_num_threads(2)``). Every (workload, implementation)
 runs in its own process (its own peak resident memory), implementations alternate within each
-workload, all start from weights drawn with the same scales (the input scale that makes
+workload for ``--rounds`` rounds (default 3; the reported time is the median over rounds of each
+run's median step, with the range, since a shared machine's speed drifts over minutes), all start from weights drawn with the same scales (the input scale that makes
 motorsrnn's hidden population fire at 15-35 Hz), and each reports its own measured hidden rate.
 
     python benchmarks/bench_peers.py                       # all workloads, all installed peers
@@ -28,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_training import WORKLOADS, child as motorsrnn_child, matmul_gflops  # noqa: E402
+from bench_training import SPEC_WORKLOADS, WORKLOADS, bernoulli_input, child as motorsrnn_child, matmul_gflops  # noqa: E402
 
 
 def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, input_scale: float) -> dict:
@@ -38,8 +39,7 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     c, h, k, t_steps, b, rate = WORKLOADS[name]
-    rng = np.random.default_rng(0)
-    X = torch.from_numpy((rng.random((b, t_steps, c)) < rate * 1e-3).astype(np.float32))
+    X = torch.from_numpy(bernoulli_input(b, t_steps, c, rate).astype(np.float32))
     y = torch.from_numpy((np.arange(b) % k).astype(np.int64))
     alpha, beta, beta_o = float(np.exp(-1 / 5)), float(np.exp(-1 / 20)), float(np.exp(-1 / 20))
 
@@ -141,10 +141,11 @@ def available(module: str) -> bool:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    p.add_argument("--workloads", nargs="*", default=SPEC_WORKLOADS, choices=list(WORKLOADS))
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per workload (default 3)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -157,26 +158,37 @@ def main(argv=None) -> int:
         return 0
     impls = ["motorsrnn"] + [m for m in ("torch", "snntorch") if available(m)]
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    rows = []
+    runs = []
     for name in args.workloads:
         scale = 0.5
-        for impl in impls:  # motorsrnn first: it calibrates the input scale the peers reuse
-            cmd = [sys.executable, __file__, "--child", impl, name, str(scale), "--steps", str(args.steps),
-                   "--warmup", str(args.warmup), "--threads", str(args.threads)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            r.setdefault("impl", impl)
-            if impl == "motorsrnn":
-                scale = r["input_scale"]
-            rows.append(r)
-            print(f"{name} {impl}: {r['ms_per_step']:.2f} ms/step, {r['peak_rss_mb']:.0f} MB, {r['hidden_rate_hz']:.1f} Hz", flush=True)
+        for rnd in range(args.rounds):
+            for impl in impls:  # motorsrnn first: it calibrates the input scale the peers reuse
+                cmd = [sys.executable, __file__, "--child", impl, name, str(scale), "--steps", str(args.steps),
+                       "--warmup", str(args.warmup), "--threads", str(args.threads)]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                r.setdefault("impl", impl)
+                if impl == "motorsrnn":
+                    scale = r["input_scale"]
+                runs.append(r)
+                print(f"{name} round {rnd + 1} {impl}: {r['ms_per_step']:.2f} ms/step, {r['peak_rss_mb']:.0f} MB, "
+                      f"{r['hidden_rate_hz']:.1f} Hz", flush=True)
+    rows = []
+    for name in args.workloads:
+        for impl in impls:
+            mine = [r for r in runs if r["workload"] == name and r["impl"] == impl]
+            times = sorted(r["ms_per_step"] for r in mine)
+            rows.append(dict(mine[0], ms_per_step=times[len(times) // 2], ms_min=times[0], ms_max=times[-1],
+                             peak_rss_mb=max(r["peak_rss_mb"] for r in mine)))
     peak = matmul_gflops(args.threads)
     print(f"\nmeasured float32 matmul peak ({args.threads} threads): {peak:.1f} GFLOP/s")
+    print(f"median over {args.rounds} alternating rounds (range in brackets); peak RSS: the largest of the rounds")
     print("\n| workload | implementation | ms / step | peak RSS (MB) | hidden rate (Hz) | speed-up of motorsrnn | memory ratio |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         ours = next(o for o in rows if o["workload"] == r["workload"] and o["impl"] == "motorsrnn")
-        print(f"| {r['workload']} | {r['impl']} | {r['ms_per_step']:.2f} | {r['peak_rss_mb']:.0f} | {r['hidden_rate_hz']:.1f} | "
+        print(f"| {r['workload']} | {r['impl']} | {r['ms_per_step']:.2f} [{r['ms_min']:.2f}-{r['ms_max']:.2f}] | "
+              f"{r['peak_rss_mb']:.0f} | {r['hidden_rate_hz']:.1f} | "
               f"{r['ms_per_step'] / ours['ms_per_step']:.1f}x | {r['peak_rss_mb'] / ours['peak_rss_mb']:.2f} |")
     return 0
 

@@ -74,7 +74,8 @@ impl<T: Real> UnitStep<'_, T> {
 /// Below this fraction of units with a nonzero surrogate derivative, the products that feed `gs`
 /// are computed only for those units ([`gemm_acc_cols`]). Each of its dot products reads a row of
 /// `W` that the blocked [`gemm_acc`] would have shared between several trials, so it only pays
-/// off well below one half: on workload W-M the two break even near 20 % (BENCHMARKS.md).
+/// off well below one half: on workload W-M it is faster with 4.5 % and 8.8 % of the units inside
+/// the support and slower with 44 % (BENCHMARKS.md).
 pub const SPARSE_BELOW: f64 = 0.15;
 
 static SPARSE_BELOW_BITS: AtomicU64 = AtomicU64::new(0x3FC3_3333_3333_3333); // 0.15
