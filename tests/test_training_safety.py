@@ -1,5 +1,7 @@
 """Resuming (warm_start), checkpoints, and per-epoch network snapshots."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,19 @@ def test_epoch_callbacks_receive_network_snapshots(data):
 def test_bad_options(data, param, value, match):
     with pytest.raises(ValueError, match=match):
         SpikingRNNClassifier(**FAST, max_epochs=1, **{param: value}).fit(data.X, data.y)
+
+
+def test_saturated_network_warns_after_fit():
+    """Training that ends with a population firing in most time bins (a run-away without any
+    non-finite value) is reported, naming the population and what to change; a normal fit is not."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 30, 8)) < 0.05).astype(np.uint8)  # 50 Hz per channel
+    y = np.arange(40) % 2
+    with pytest.warns(ConvergenceWarning, match=r"population 'h' fires in .* learning_rate"):
+        SpikingRNNClassifier(n_hidden=8, input_scale=50.0, max_epochs=1, learning_rate=1e-6, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = SpikingRNNClassifier(n_hidden=8, max_epochs=2, random_state=0).fit(X, y)
+    assert clf.simulate(X)["spikes"].mean() < 0.3

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch, check_array, check_random_state
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -34,6 +35,8 @@ _SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
 _READOUTS = ("mean", "max", "last")
 _OPTIMIZERS = ("adam", "sgd")
 _ACTIVITY_KERNELS = ("exponential", "gaussian")
+# share of time bins above which a fitted population counts as saturated (fit warns)
+_SATURATED = 0.3
 # floor of the variances behind ``activity_normalize=True``, relative to their mean (see below)
 _ACTIVITY_VAR_FLOOR = 1e-2
 
@@ -546,12 +549,31 @@ class _SpikingRNNBase(BaseEstimator):
                 RuntimeWarning,
                 stacklevel=3,
             )
+        if diverged is None:
+            self._warn_if_saturated(X_train)
         if diverged is not None:
             raise TrainingDivergedError(
                 f"training diverged (non-finite loss or gradient) at epoch {diverged[0]}, batch {diverged[1]}; "
                 "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
             )
         return self
+
+    def _warn_if_saturated(self, Xc):
+        """Warn when a population of the fitted network fires in more than ``_SATURATED`` of the time
+        bins of (up to 256) training trials: training that ran away without a non-finite value."""
+        spikes, _, _ = self.network_.simulate(Xc[:256], False, _n_threads(self.n_jobs))
+        names = [name for name, _ in self.network_.populations()]
+        for name, s in zip(names, spikes):
+            share = float(s.mean()) if s.size else 0.0
+            if share > _SATURATED:
+                warnings.warn(
+                    f"after training, population {name!r} fires in {share:.0%} of the time bins "
+                    f"({share * 1000.0 / float(self.dt):.0f} Hz) of the training trials: the network saturated and "
+                    "training probably ran away. Lower learning_rate (e.g. 1e-3) or bound the rates with "
+                    "rate_weight and rate_bounds.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
 
     def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
         """The core's activity-matching argument, validated."""
