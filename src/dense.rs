@@ -1,14 +1,15 @@
-//! The dense arithmetic of the core: the products `gs += gA W^T` of the backward pass and the
-//! element-wise loops of the LIF update, compiled twice and picked at run time (AVX2 + FMA where
-//! the CPU has them, the portable baseline elsewhere).
+//! The dense products `gs += gA W^T` of the backward pass, compiled twice and picked at run time
+//! (AVX2 + FMA where the CPU has them, the portable baseline elsewhere; [`set_simd`] also switches
+//! the element-wise code of `forward.rs` and `backward.rs`, which use the same dispatch).
 //!
 //! Why not `ndarray`'s `general_mat_mul`: its backend (matrixmultiply) packs both operands into
 //! panels on every call. In the backward pass one operand is a small chunk of trials
 //! (`16 x n_targets`) and the other is the same weight matrix at every one of hundreds of time
 //! steps, so packing cost as much as the multiplication itself (measured with `perf` on workload
-//! W-M). Here the weight matrix is transposed once per backward pass into row-major `W^T` and the
-//! kernel reads it in place: a `6 x 16` block of the result stays in registers while the inner loop
-//! walks the shared dimension, broadcasting one element of `gA` per row.
+//! W-M). Here `W^T` is packed into column panels once per backward pass ([`pack_transposed`]) and
+//! the kernel reads them in place: a `6 x 16` block of the result stays in registers while the
+//! inner loop walks the shared dimension, broadcasting one element of `gA` per row. For the
+//! compact-support surrogate, [`gemm_acc_cols`] computes only listed entries, as dot products.
 //!
 //! Determinism: each output element is a sum over the shared dimension in increasing order,
 //! started from zero and then added to the destination, whatever the block it falls in; the result

@@ -12,7 +12,7 @@
 //! | [`stream`] | streaming (bin by bin) inference for closed-loop decoding |
 //! | [`forward`] | the event-driven simulation of a chunk of trials; the tape |
 //! | [`backward`] | BPTT over the tape |
-//! | [`dense`] | the dense products of the backward pass (no packing, AVX2 + FMA when the CPU has them) |
+//! | [`dense`] | the dense products of the backward pass (weights packed once per pass; AVX2 + FMA when the CPU has them) |
 //! | [`loss`] | readout to logits, cross-entropy, gradient w.r.t. the readout traces |
 //! | [`optim`] | Adam and SGD, weight decay, clipping |
 //! | [`model`] | a network with data-set level operations (logits, simulate, loss and gradient) |
