@@ -15,7 +15,7 @@
 //! are inside ([`SPARSE_BELOW`]). A checkpointed tape ([`Workspace::bptt_window`]) is recomputed
 //! segment by segment as the reverse pass reaches it.
 
-use crate::dense::{gemm_acc, gemm_acc_cols};
+use crate::dense::{gemm_acc, gemm_acc_cols, multiversion};
 use crate::forward::{for_each_event, Constants, Workspace};
 use crate::neuron::{Reset, SurrogateFn, ARCTAN, FAST_SIGMOID, SIGMOID, TRIANGLE};
 use crate::params::ParamSet;
@@ -162,41 +162,21 @@ fn product<T: Real>(nb: usize, m: usize, n: usize, a: &[T], w: &Array2<T>, wt: &
     }
 }
 
-/// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`;
-/// checkpointed segments are recomputed here, see [`Workspace::bptt_window`])
-/// and `ws.d_o` (`dL/dO[t]`, `[t][b][k]`).
-pub fn backward<T: Real>(
-    topo: &Topology,
-    params: &ParamSet<T>,
-    k: &Constants<T>,
-    input: &InputEvents<T>,
-    trials: &[usize],
-    ws: &mut Workspace<T>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::dense::has_avx2_fma() {
-            // SAFETY: the CPU supports the features the function is compiled for (checked above).
-            unsafe { backward_avx2(topo, params, k, input, trials, ws) };
-            return;
-        }
+multiversion! {
+    /// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`;
+    /// checkpointed segments are recomputed here, see [`Workspace::bptt_window`]) and `ws.d_o`
+    /// (`dL/dO[t]`, `[t][b][k]`). The AVX2 copy covers the element-wise code; the products in
+    /// [`gemm_acc`] pick their own version.
+    pub fn backward<T: Real>(
+        topo: &Topology,
+        params: &ParamSet<T>,
+        k: &Constants<T>,
+        input: &InputEvents<T>,
+        trials: &[usize],
+        ws: &mut Workspace<T>,
+    ) {
+        backward_body(topo, params, k, input, trials, ws)
     }
-    backward_body(topo, params, k, input, trials, ws);
-}
-
-/// [`backward`] compiled for AVX2 (the element-wise code; the products in [`gemm_acc`] pick their
-/// own version).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn backward_avx2<T: Real>(
-    topo: &Topology,
-    params: &ParamSet<T>,
-    k: &Constants<T>,
-    input: &InputEvents<T>,
-    trials: &[usize],
-    ws: &mut Workspace<T>,
-) {
-    backward_body(topo, params, k, input, trials, ws);
 }
 
 #[inline(always)]

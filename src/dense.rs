@@ -18,6 +18,46 @@
 use crate::real::Real;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Defines `fn $name<T: Real>(args)` twice over: its body `avx2` runs inside a copy compiled for
+/// AVX2 + FMA when the CPU has them and [`set_simd`] allows it, `portable` otherwise (with one body,
+/// the same code compiled both ways). The `_body` functions it calls must be `#[inline(always)]`
+/// so that they are compiled into each copy. The only `unsafe` of the run-time dispatch is here.
+macro_rules! multiversion {
+    (
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident<T: Real>($($arg:ident: $ty:ty),* $(,)?) { $body:expr }
+    ) => {
+        $crate::dense::multiversion! {
+            $(#[$attr])*
+            $vis fn $name<T: Real>($($arg: $ty),*) { avx2: $body, portable: $body }
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        $vis:vis fn $name:ident<T: Real>($($arg:ident: $ty:ty),* $(,)?) { avx2: $fast:expr, portable: $portable:expr $(,)? }
+    ) => {
+        $(#[$attr])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name<T: Real>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2<T: Real>($($arg: $ty),*) {
+                    $fast
+                }
+                if $crate::dense::has_avx2_fma() {
+                    // SAFETY: the CPU supports the features `avx2` is compiled for (checked here).
+                    unsafe { avx2($($arg),*) };
+                    return;
+                }
+            }
+            $portable
+        }
+    };
+}
+pub(crate) use multiversion;
+
 /// Rows of the result held in registers at once.
 const MR: usize = 6;
 /// Columns of the result held in registers at once (two AVX registers of `f32`).
@@ -34,15 +74,15 @@ pub fn gemm_acc<T: Real>(m: usize, k: usize, n: usize, a: &[T], lda: usize, b: &
         a.len() >= (m - 1) * lda + k && b.len() >= n.div_ceil(NR) * NR * k && c.len() >= (m - 1) * ldc + n,
         "gemm_acc: sizes"
     );
-    #[cfg(target_arch = "x86_64")]
-    {
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports the features the function is compiled for (checked above).
-            unsafe { gemm_avx2(m, k, n, a, lda, b, c, ldc) };
-            return;
-        }
+    gemm(m, k, n, a, lda, b, c, ldc);
+}
+
+multiversion! {
+    /// [`gemm_acc`] after its checks, with fused multiply-adds on the AVX2 path.
+    fn gemm<T: Real>(m: usize, k: usize, n: usize, a: &[T], lda: usize, b: &[T], c: &mut [T], ldc: usize) {
+        avx2: gemm_body::<T, true>(m, k, n, a, lda, b, c, ldc),
+        portable: gemm_body::<T, false>(m, k, n, a, lda, b, c, ldc),
     }
-    gemm_body::<T, false>(m, k, n, a, lda, b, c, ldc);
 }
 
 /// Packs `B = W^T` for [`gemm_acc`], where `w` is row-major `rows x cols` (so `B` is `cols x rows`):
@@ -64,48 +104,26 @@ pub fn pack_transposed<T: Real>(w: &[T], rows: usize, cols: usize, out: &mut Vec
     }
 }
 
-/// The sparse counterpart of [`gemm_acc`] for the compact-support ("triangle") surrogate:
-/// `c[i, j] += sum_p a[i, p] * w[j, p]` only for the columns `j` in `cols[offsets[i]..offsets[i + 1]]`,
-/// with `w` row-major `n x k` (the source-major weights, unpacked). Each element is a dot product
-/// of two contiguous rows, so the cost is proportional to the number of listed columns.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_acc_cols<T: Real>(
-    m: usize,
-    k: usize,
-    a: &[T],
-    lda: usize,
-    w: &[T],
-    c: &mut [T],
-    ldc: usize,
-    cols: &[u32],
-    offsets: &[usize],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports the features the function is compiled for (checked above).
-            unsafe { cols_avx2(m, k, a, lda, w, c, ldc, cols, offsets) };
-            return;
-        }
+multiversion! {
+    /// The sparse counterpart of [`gemm_acc`] for the compact-support ("triangle") surrogate:
+    /// `c[i, j] += sum_p a[i, p] * w[j, p]` only for the columns `j` in
+    /// `cols[offsets[i]..offsets[i + 1]]`, with `w` row-major `n x k` (the source-major weights,
+    /// unpacked). Each element is a dot product of two contiguous rows, so the cost is proportional
+    /// to the number of listed columns.
+    pub fn gemm_acc_cols<T: Real>(
+        m: usize,
+        k: usize,
+        a: &[T],
+        lda: usize,
+        w: &[T],
+        c: &mut [T],
+        ldc: usize,
+        cols: &[u32],
+        offsets: &[usize],
+    ) {
+        avx2: cols_body::<T, true>(m, k, a, lda, w, c, ldc, cols, offsets),
+        portable: cols_body::<T, false>(m, k, a, lda, w, c, ldc, cols, offsets),
     }
-    cols_body::<T, false>(m, k, a, lda, w, c, ldc, cols, offsets);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn cols_avx2<T: Real>(
-    m: usize,
-    k: usize,
-    a: &[T],
-    lda: usize,
-    w: &[T],
-    c: &mut [T],
-    ldc: usize,
-    cols: &[u32],
-    offsets: &[usize],
-) {
-    cols_body::<T, true>(m, k, a, lda, w, c, ldc, cols, offsets);
 }
 
 #[inline(always)]
@@ -216,13 +234,6 @@ static SIMD: AtomicBool = AtomicBool::new(true);
 /// the two paths and for ruling the SIMD code out when debugging; never needed otherwise.
 pub fn set_simd(enabled: bool) {
     SIMD.store(enabled, Ordering::Relaxed);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_avx2<T: Real>(m: usize, k: usize, n: usize, a: &[T], lda: usize, b: &[T], c: &mut [T], ldc: usize) {
-    gemm_body::<T, true>(m, k, n, a, lda, b, c, ldc);
 }
 
 /// `acc + x * y`, fused when `FMA` (only used where the CPU has FMA: otherwise `mul_add` would be a

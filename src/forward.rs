@@ -13,6 +13,7 @@
 //! A spike of source unit `j` adds row `j` of the source-major weight matrix: the cost is
 //! proportional to the number of spikes, not to the matrix size.
 
+use crate::dense::multiversion;
 use crate::neuron::{Reset, SurrogateFn};
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -227,42 +228,22 @@ fn lif<T: Real>(
     }
 }
 
-/// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`.
-/// With `record_u`, the membrane potentials are kept for the backward pass and analysis.
-pub fn forward<T: Real>(
-    topo: &Topology,
-    params: &ParamSet<T>,
-    k: &Constants<T>,
-    input: &InputEvents<T>,
-    trials: &[usize],
-    ws: &mut Workspace<T>,
-    record_u: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::dense::has_avx2_fma() {
-            // SAFETY: the CPU supports the features the function is compiled for (checked above).
-            unsafe { forward_avx2(topo, params, k, input, trials, ws, record_u) };
-            return;
-        }
+multiversion! {
+    /// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`.
+    /// With `record_u`, the membrane potentials are kept for the backward pass and analysis.
+    /// (On the AVX2 path the element-wise code has no fused multiply-add, so the results are
+    /// bit-identical to the portable version.)
+    pub fn forward<T: Real>(
+        topo: &Topology,
+        params: &ParamSet<T>,
+        k: &Constants<T>,
+        input: &InputEvents<T>,
+        trials: &[usize],
+        ws: &mut Workspace<T>,
+        record_u: bool,
+    ) {
+        forward_body(topo, params, k, input, trials, ws, record_u)
     }
-    forward_body(topo, params, k, input, trials, ws, record_u);
-}
-
-/// [`forward`] compiled for AVX2 (element-wise code only: no fused multiply-add, so the results are
-/// bit-identical to the portable version).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn forward_avx2<T: Real>(
-    topo: &Topology,
-    params: &ParamSet<T>,
-    k: &Constants<T>,
-    input: &InputEvents<T>,
-    trials: &[usize],
-    ws: &mut Workspace<T>,
-    record_u: bool,
-) {
-    forward_body(topo, params, k, input, trials, ws, record_u);
 }
 
 #[inline(always)]
