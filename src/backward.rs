@@ -12,7 +12,7 @@
 //! Weight gradients are accumulated event by event (only rows of sources that spiked); the dense
 //! products `W^T gA` are small matrix-matrix products over the chunk's trials ([`crate::dense`]),
 //! restricted to the units inside the surrogate's support when it has a compact one and few units
-//! are inside ([`SPARSE_BELOW`]). A checkpointed tape ([`Workspace::bptt_window`]) is recomputed
+//! are inside ([`SPARSE_BELOW`]). A checkpointed tape ([`crate::forward::Recording::Checkpoints`]) is recomputed
 //! segment by segment as the reverse pass reaches it.
 
 use crate::dense::{gemm_acc, gemm_acc_cols, multiversion};
@@ -163,10 +163,10 @@ fn product<T: Real>(nb: usize, m: usize, n: usize, a: &[T], w: &Array2<T>, wt: &
 }
 
 multiversion! {
-    /// Computes this chunk's gradient into `ws.grad` from `ws.tape` (recorded with `record_u = true`;
-    /// checkpointed segments are recomputed here, see [`Workspace::bptt_window`]) and `ws.d_o`
-    /// (`dL/dO[t]`, `[t][b][k]`). The AVX2 copy covers the element-wise code; the products in
-    /// [`gemm_acc`] pick their own version.
+    /// Computes this chunk's gradient into `ws.grad` from `ws.tape` and `ws.d_o` (`dL/dO[t]`,
+    /// `[t][b][k]`). The tape was recorded with [`crate::forward::Recording::Membrane`] or
+    /// [`crate::forward::Recording::Checkpoints`] (whose segments are recomputed here). The AVX2
+    /// copy covers the element-wise code; the products in [`gemm_acc`] pick their own version.
     pub fn backward<T: Real>(
         topo: &Topology,
         params: &ParamSet<T>,

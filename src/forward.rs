@@ -60,7 +60,7 @@ pub struct Tape<T> {
     /// First step held in `u` and `i` (0, unless a checkpointed segment is held).
     pub u_start: usize,
     /// Checkpointed BPTT: the segment length, when the forward pass kept checkpoints instead of
-    /// every membrane potential (see [`Workspace::bptt_window`]).
+    /// every membrane potential (see [`Recording::Checkpoints`]).
     pub window: Option<usize>,
 }
 
@@ -106,12 +106,7 @@ pub struct Workspace<T> {
     pub wt: Vec<Vec<T>>,
     /// Per population, the units the backward pass needs `gs` for (compact-support surrogates).
     pub active: Vec<crate::backward::ActiveUnits>,
-    /// Checkpointed BPTT (exact gradients, bounded memory): with `Some(k)`, a recording forward
-    /// pass keeps the states `I, U, s` every `k` steps instead of every membrane potential, and
-    /// the backward pass recomputes one segment of `k` steps at a time from its checkpoint. The
-    /// tape then holds `k + 1` steps of `U` instead of all of them, for one more forward pass.
-    pub bptt_window: Option<usize>,
-    /// Per population, the checkpoints `[segment][I, U, s][b][unit]`.
+    /// Per population, the checkpoints `[segment][I, U, s][b][unit]` of [`Recording::Checkpoints`].
     pub ckpt: Vec<Vec<T>>,
 }
 
@@ -144,7 +139,6 @@ impl<T: Real> Workspace<T> {
             grad: ParamSet::zeros(topo),
             wt: vec![Vec::new(); topo.projs.len()],
             active: vec![Default::default(); topo.pops.len()],
-            bptt_window: None,
             ckpt: vec![Vec::new(); topo.pops.len()],
         }
     }
@@ -228,9 +222,23 @@ fn lif<T: Real>(
     }
 }
 
+/// What a forward pass keeps on the tape besides the spikes and readout traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// Nothing else (inference).
+    Spikes,
+    /// The membrane potentials of every step (the BPTT tape; analysis).
+    Membrane,
+    /// Checkpointed BPTT (exact gradients, bounded memory): the states `I, U, s` every `k` steps
+    /// instead of every membrane potential; the backward pass recomputes one segment of `k` steps
+    /// at a time from its checkpoint, so the tape holds `k + 1` steps of `U` instead of all of them,
+    /// for one more forward pass. `k` of at least the trial length is [`Recording::Membrane`].
+    Checkpoints(usize),
+}
+
 multiversion! {
-    /// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`.
-    /// With `record_u`, the membrane potentials are kept for the backward pass and analysis.
+    /// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`, which
+    /// keeps what `recording` says (the membrane potentials are for the backward pass and analysis).
     /// (On the AVX2 path the element-wise code has no fused multiply-add, so the results are
     /// bit-identical to the portable version.)
     pub fn forward<T: Real>(
@@ -240,9 +248,9 @@ multiversion! {
         input: &InputEvents<T>,
         trials: &[usize],
         ws: &mut Workspace<T>,
-        record_u: bool,
+        recording: Recording,
     ) {
-        forward_body(topo, params, k, input, trials, ws, record_u)
+        forward_body(topo, params, k, input, trials, ws, recording)
     }
 }
 
@@ -254,11 +262,14 @@ fn forward_body<T: Real>(
     input: &InputEvents<T>,
     trials: &[usize],
     ws: &mut Workspace<T>,
-    record_u: bool,
+    recording: Recording,
 ) {
     let (nb, steps) = (trials.len(), input.n_steps);
-    let window = if record_u { ws.bptt_window.filter(|&w| w > 0 && w < steps) } else { None };
-    let full = record_u && window.is_none();
+    let window = match recording {
+        Recording::Checkpoints(w) if w > 0 && w < steps => Some(w),
+        _ => None,
+    };
+    let full = recording != Recording::Spikes && window.is_none();
     begin(topo, ws, nb, steps, full);
     ws.tape.window = window;
     if let Some(w) = window {
@@ -504,7 +515,7 @@ mod tests {
         x[[0, 3, 0]] = 2;
         let ev = InputEvents::from_dense(x.view()).unwrap();
         let mut ws = Workspace::new(&topo, 1);
-        forward(&topo, &params, &k, &ev, &[0], &mut ws, true);
+        forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane);
         // U0 = 0.6 (no spike); U1 = 0.6 beta + 0.6 > 1 -> spike; U2 = beta U1 - 1 (subtract);
         // U3 = beta U2 + 1.2 - 0.
         let u0 = 0.6;
@@ -534,7 +545,7 @@ mod tests {
         x[[0, 0, 0]] = 1;
         let ev = InputEvents::from_dense(x.view()).unwrap();
         let mut ws = Workspace::new(&topo, 1);
-        forward(&topo, &params, &k, &ev, &[0], &mut ws, true);
+        forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane);
         let i0 = 0.9;
         let u0 = i0; // 0.9 < 1: no spike
         let i1 = alpha * i0 + 0.1;
@@ -558,9 +569,9 @@ mod tests {
         let x = Array3::from_shape_fn((3, 20, 5), |(n, t, c)| ((n * 7 + t * 3 + c) % 4 == 0) as u8);
         let ev = InputEvents::from_dense(x.view()).unwrap();
         let mut ws = Workspace::new(&topo, 3);
-        forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, true);
+        forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, Recording::Membrane);
         let mut alone = Workspace::new(&topo, 1);
-        forward(&topo, &params, &k, &ev, &[2], &mut alone, true);
+        forward(&topo, &params, &k, &ev, &[2], &mut alone, Recording::Membrane);
         assert!(!ws.tape.spikes[0].is_empty());
         for t in 0..20 {
             assert_eq!(ws.tape.u_at(0, 7, t, 2), alone.tape.u_at(0, 7, t, 0));

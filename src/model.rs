@@ -3,7 +3,7 @@
 
 use crate::backward::backward;
 use crate::error::{invalid, Error, Result};
-use crate::forward::{forward, Constants, Workspace, CHUNK};
+use crate::forward::{forward, Constants, Recording, Workspace, CHUNK};
 use crate::loss;
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -22,7 +22,7 @@ pub struct Model<T: Real> {
     pub masks: Vec<Option<Array2<T>>>,
     pub consts: Constants<T>,
     /// Checkpointed BPTT for gradients (`batch_grad`, `loss_and_grad`, training): segment length
-    /// in steps, `None` to keep the whole tape (see [`Workspace::bptt_window`]). Same gradients,
+    /// in steps, `None` to keep the whole tape (see [`Recording::Checkpoints`]). Same gradients,
     /// less memory, one more forward pass.
     pub bptt_window: Option<usize>,
 }
@@ -349,7 +349,7 @@ impl<T: Real> Model<T> {
             .map_init(
                 || Workspace::new(&self.topo, CHUNK),
                 |ws, chunk| {
-                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, false);
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes);
                     if raw {
                         return ws.tape.o.clone();
                     }
@@ -394,7 +394,8 @@ impl<T: Real> Model<T> {
             .into_par_iter()
             .map(|chunk| {
                 let mut ws = Workspace::new(&self.topo, chunk.len());
-                forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, membrane);
+                let recording = if membrane { Recording::Membrane } else { Recording::Spikes };
+                forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, recording);
                 ws.tape
             })
             .collect();
@@ -446,8 +447,8 @@ impl<T: Real> Model<T> {
             .par_iter_mut()
             .zip(parts.par_iter())
             .map(|(ws, chunk)| {
-                ws.bptt_window = self.bptt_window;
-                forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, true);
+                let recording = self.bptt_window.map_or(Recording::Membrane, Recording::Checkpoints);
+                forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, recording);
                 let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
                 ws.d_s.iter_mut().for_each(Vec::clear);
                 if let Some(a) = activity {
@@ -573,7 +574,7 @@ impl<T: Real> Model<T> {
             .map_init(
                 || (Workspace::new(&self.topo, CHUNK), Vec::new()),
                 |(ws, d_o), chunk| {
-                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, false);
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes);
                     self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, T::one(), d_o)
                 },
             )
