@@ -78,7 +78,7 @@ impl<T: Real> UnitStep<'_, T> {
 /// the support and slower with 44 % (BENCHMARKS.md).
 pub const SPARSE_BELOW: f64 = 0.15;
 
-static SPARSE_BELOW_BITS: AtomicU64 = AtomicU64::new(0x3FC3_3333_3333_3333); // 0.15
+static SPARSE_BELOW_BITS: AtomicU64 = AtomicU64::new(SPARSE_BELOW.to_bits());
 
 #[test]
 fn default_threshold_bits() {

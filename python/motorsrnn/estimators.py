@@ -521,7 +521,7 @@ class _SpikingRNNBase(BaseEstimator):
             meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
             checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
         progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
-        network.bptt_window = None if self.bptt_window is None else int(self.bptt_window)
+        network.bptt_window = self._bptt_window()
         try:
             history, stop, best_epoch, diverged = network.fit(
                 X_train,
@@ -557,6 +557,10 @@ class _SpikingRNNBase(BaseEstimator):
                 "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
             )
         return self
+
+    def _bptt_window(self) -> Optional[int]:
+        """``bptt_window`` as the core takes it (set on the network before each gradient call)."""
+        return None if self.bptt_window is None else int(self.bptt_window)
 
     def _warn_if_saturated(self, Xc):
         """Warn when a population of the fitted network fires in more than ``_SATURATED`` of the time
@@ -1100,7 +1104,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
-        self.network_.bptt_window = None if self.bptt_window is None else int(self.bptt_window)
+        self.network_.bptt_window = self._bptt_window()
         loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
@@ -1294,7 +1298,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
-        self.network_.bptt_window = None if self.bptt_window is None else int(self.bptt_window)
+        self.network_.bptt_window = self._bptt_window()
         loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
