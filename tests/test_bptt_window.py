@@ -49,3 +49,19 @@ def test_bad_bptt_window(bad, error):
     X, y = _data(n=12, steps=20)
     with pytest.raises(error, match="bptt_window"):
         SpikingRNNClassifier(bptt_window=bad, max_epochs=1).fit(X, y)
+
+
+def test_bad_values_at_the_binding():
+    """The compiled module rejects what the estimator would never pass, with ValueError."""
+    from motorsrnn import _core
+
+    clf = SpikingRNNClassifier(n_hidden=4, max_epochs=1, random_state=0).fit(*_data(n=8, steps=10))
+    with pytest.raises(ValueError, match="bptt_window"):
+        clf.network_.bptt_window = 0
+    clf.network_.bptt_window = 5
+    assert clf.network_.bptt_window == 5
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="fraction"):
+            _core._set_sparse_below(bad)
+    previous = _core._set_sparse_below(0.15)
+    assert _core._set_sparse_below(previous) == 0.15

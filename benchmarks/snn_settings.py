@@ -1,0 +1,73 @@
+"""Which SpikingRNNClassifier settings come closest to the count baselines on make_center_out?
+
+One dataset seed, ``make_center_out(n_trials=2400, random_state=seed)``: the first 2000 trials
+train, the last 400 test (as in ``compare_decoders.py``). Prints, for Poisson naive Bayes, logistic
+regression on counts, and each SNN setting below: test accuracy, training accuracy (how much the
+network overfits), the hidden population's mean rate on the test trials after fitting (a network
+that ran away fires at hundreds of Hz), and the fit time. See docs/decoding.md.
+
+    python benchmarks/snn_settings.py            # seed 0, every setting (a few minutes on 2 cores)
+    python benchmarks/snn_settings.py --seed 1 --settings default last+wd
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
+from motorsrnn.baselines import SpikeCountTransformer
+from motorsrnn.datasets import make_center_out
+
+SETTINGS = {
+    "default": {},
+    "last": dict(readout="last"),
+    "last+wd": dict(readout="last", weight_decay=1e-2),
+    "last+wd+80 epochs": dict(readout="last", weight_decay=1e-2, max_epochs=80),
+    "last+wd 3e-2": dict(readout="last", weight_decay=3e-2),
+    "last+trained taus": dict(readout="last", train_time_constants=True),
+    "last+taus 50 ms": dict(readout="last", tau_mem=50.0, tau_out=50.0),
+    "last+early stopping": dict(readout="last", early_stopping=True),
+    "last+wd, 64 units": dict(readout="last", weight_decay=1e-2, n_hidden=64),
+    "last, lr 1e-3": dict(readout="last", learning_rate=1e-3),
+    "last, 256 units": dict(readout="last", n_hidden=256),
+    "last, 256 units, lr 1e-3": dict(readout="last", n_hidden=256, learning_rate=1e-3),
+    "fsnn, last+wd": dict(architecture="fsnn", readout="last", weight_decay=1e-2),
+    "motorsrnn, last+wd": dict(architecture="motorsrnn", readout="last", weight_decay=1e-2),
+}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    p.add_argument("--n-jobs", type=int, default=2)
+    args = p.parse_args(argv)
+    data = make_center_out(n_trials=2400, random_state=args.seed)
+    Xtr, ytr, Xte, yte = data.X[:2000], data.y[:2000], data.X[-400:], data.y[-400:]
+    print(f"make_center_out seed {args.seed}: 2000 training, 400 test trials")
+    print(f"Poisson naive Bayes          test {PoissonNaiveBayes().fit(Xtr, ytr).score(Xte, yte):.3f}")
+    lr = make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(Xtr, ytr)
+    print(f"logistic regression (counts) test {lr.score(Xte, yte):.3f}")
+    print("\n| SNN setting | test accuracy | training accuracy | hidden rate (Hz) | fit (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for name in args.settings:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # the rate column shows run-aways
+            clf = SpikingRNNClassifier(random_state=args.seed, n_jobs=args.n_jobs, **SETTINGS[name]).fit(Xtr, ytr)
+        fit_s = time.perf_counter() - t0
+        rate = float(np.mean(clf.simulate(Xte)["spikes"])) * 1000.0 / clf.dt
+        print(f"| {name} | {clf.score(Xte, yte):.3f} | {clf.score(Xtr, ytr):.3f} | {rate:.0f} | {fit_s:.1f} |",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
