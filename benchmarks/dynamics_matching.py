@@ -59,7 +59,6 @@ from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
 
 HELD_OUT = (3, 7)  # reach conditions never seen in training
 N_CONDITIONS = 8
-N_COMPONENTS = 6  # the teacher's latent dimensionality (2 * n_rotations)
 SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similarity metrics
 # input_scale 0.2 puts the initial hidden population at ~25 Hz (median ~14 Hz) on these inputs, the
 # teacher's range; input_scale 1.0 (used before) started it at ~200 Hz and training ended with most
@@ -74,11 +73,14 @@ NORMALISED = dict(weight=0.3, kernel="gaussian", rate_bound=True)
 OUTPUT_ONLY = ("output only", "output only + rate bound")
 
 
-def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, normalised=None):
+def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, normalised=None,
+        null_rotations=0):
     """Fit one arm on one seed and return its metrics (a dict of floats); ``normalised`` overrides
     keys of ``NORMALISED`` for the "activity (normalised)" arm."""
     normalised = dict(NORMALISED, **(normalised or {}))
-    data = make_reaching_dynamics(n_trials_per_condition=16, random_state=seed)
+    data = make_reaching_dynamics(n_trials_per_condition=16, n_null_rotations=null_rotations,
+                                  random_state=seed)
+    n_components = data.latents.shape[-1]  # the teacher's latent dimensionality
     train = ~np.isin(data.condition, HELD_OUT)
     test = ~train
     sample = sample_neurons(data, fraction, random_state=seed)
@@ -117,18 +119,20 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, nor
                         for c in range(N_CONDITIONS)]).astype(np.float64)
     n = len(sample)
 
-    def cca(m):
+    def cca(m, normalize=None):
         m = m[:, :, m.reshape(-1, m.shape[-1]).std(axis=0) > 0]  # silent units carry nothing
-        if m.shape[-1] < N_COMPONENTS:
+        if m.shape[-1] < n_components:
             return float("nan")
-        return similarity(m, teacher, method="cca", n_components=N_COMPONENTS).score
+        return similarity(m, teacher, method="cca", n_components=n_components, normalize=normalize).score
 
     matched, target = model[:, :, :n], teacher[:, :, sample]
     pred = reg.predict(data.X[test])
     return dict(
         cca=cca(model),
         cca_unmatched=cca(model[:, :, n:]),
-        procrustes=similarity(model, teacher, method="procrustes", n_components=N_COMPONENTS).score,
+        cca_soft=cca(model, "soft"),
+        cca_soft_unmatched=cca(model[:, :, n:], "soft"),
+        procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
@@ -139,6 +143,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, nor
 
 
 COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatched units ↑"),
+           ("cca_soft", "CCA soft-norm., whole pop. ↑"), ("cca_soft_unmatched", "CCA soft-norm., unmatched ↑"),
            ("procrustes", "Procrustes ↑"), ("heldout_mse", "held-out-condition MSE ↓"),
            ("train_r2", "train-condition R² ↑"), ("matched_r2", "matched units R² ↑"),
            ("rate_hz", "hidden rate (Hz)"), ("seconds", "fit time (s)")]
@@ -165,6 +170,9 @@ def main(argv=None):
                    help="add the control arm's rate bound to the normalised arm (default: yes)")
     p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS, metavar="ARM",
                    help=f"arms to run, from {ARMS}")
+    p.add_argument("--null-rotations", type=int, default=0,
+                   help="output-null rotational planes of the teacher (make_reaching_dynamics's "
+                        "n_null_rotations): dynamics the outputs do not determine")
     p.add_argument("--n-jobs", type=int, default=1)
     args = p.parse_args(argv)
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
@@ -174,7 +182,7 @@ def main(argv=None):
         for arm in args.arms:
             r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs,
                     dict(weight=args.normalised_weight, kernel=args.normalised_kernel,
-                         rate_bound=args.normalised_rate_bound))
+                         rate_bound=args.normalised_rate_bound), args.null_rotations)
             rows[arm].append(r)
             print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
                   flush=True)
@@ -189,7 +197,7 @@ def main(argv=None):
           f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
           f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
           f"mean ± sd; held-out conditions {HELD_OUT} of {N_CONDITIONS}; "
-          f"CCA/Procrustes on {N_COMPONENTS} PCs")
+          f"CCA/Procrustes on {2 * (3 + args.null_rotations)} PCs")
     print()
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
     print("|---|" + "---:|" * len(COLUMNS))
@@ -197,12 +205,12 @@ def main(argv=None):
         print(f"| {arm} | " + " | ".join(fmt([r[k] for r in rs]) for k, _ in COLUMNS) + " |")
 
     print()
-    print("per seed (CCA whole pop. / CCA unmatched / held-out MSE):")
+    print("per seed (CCA whole pop. / CCA soft-normalised whole pop. / held-out MSE):")
     print()
     print("| seed | " + " | ".join(rows) + " |")
     print("|---:|" + "---|" * len(rows))
     for i, seed in enumerate(seeds):
-        cells = [f"{rs[i]['cca']:.3f} / {rs[i]['cca_unmatched']:.3f} / {rs[i]['heldout_mse']:.3f}"
+        cells = [f"{rs[i]['cca']:.3f} / {rs[i]['cca_soft']:.3f} / {rs[i]['heldout_mse']:.3f}"
                  for rs in rows.values()]
         print(f"| {seed} | " + " | ".join(cells) + " |")
 
@@ -210,6 +218,7 @@ def main(argv=None):
     for act in (a for a in rows if a.startswith("activity")):
         for base in (b for b in rows if b in OUTPUT_ONLY):
             for key, better in (("cca", np.greater), ("cca_unmatched", np.greater),
+                                ("cca_soft", np.greater), ("cca_soft_unmatched", np.greater),
                                 ("heldout_mse", np.less)):
                 a = np.array([r[key] for r in rows[act]])
                 b = np.array([r[key] for r in rows[base]])

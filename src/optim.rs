@@ -80,6 +80,7 @@ impl<T: Real> Optimizer<T> {
             if !slot.trainable {
                 continue;
             }
+            let lr = lr * T::c(slot.lr_scale);
             match self.kind {
                 OptimizerKind::Adam => {
                     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
@@ -182,5 +183,28 @@ mod tests {
         assert!((norm - expect).abs() < 1e-9, "{norm} vs {expect}");
         let moved = (before.b_out[0] - p.b_out[0]) / 0.1;
         assert!((moved - 10.0 / norm).abs() < 1e-9);
+    }
+
+    #[test]
+    fn lr_scale_scales_each_projections_step() {
+        let mut spec = NetworkSpec::srnn(3, 4, 2);
+        spec.projections[1].lr_scale = 0.25; // w_rec
+        spec.projections[2].lr_scale = 0.0; // w_out: trainable but never moves
+        let topo = Topology::compile(&spec).unwrap();
+        for kind in [OptimizerKind::Adam, OptimizerKind::Sgd] {
+            let (mut p, masks) = ParamSet::<f64>::init(&topo, 2);
+            let before = p.clone();
+            let mut g = ParamSet::<f64>::zeros(&topo);
+            g.slices_mut().into_iter().for_each(|s| s.iter_mut().for_each(|x| *x = 0.5));
+            Optimizer::new(&topo, kind, 0.01, 0.0, None).step(&mut p, &mut g, &masks);
+            let step = if kind == OptimizerKind::Adam { 0.01 } else { 0.005 };
+            let moved = |k: usize| (&before.w[k] - &p.w[k]).mapv(f64::abs);
+            assert!(moved(0).iter().all(|d| (d - step).abs() < 1e-9), "{kind:?}: w_in moves by the full step");
+            assert!(moved(1).iter().all(|d| (d - 0.25 * step).abs() < 1e-9), "{kind:?}: w_rec by a quarter");
+            assert!(moved(2).iter().all(|&d| d == 0.0), "{kind:?}: lr_scale 0 freezes w_out");
+            assert!((before.b[0][0] - p.b[0][0] - step).abs() < 1e-9, "{kind:?}: biases keep the global rate");
+        }
+        spec.projections[0].lr_scale = -1.0;
+        assert!(Topology::compile(&spec).is_err(), "a negative lr_scale is refused");
     }
 }

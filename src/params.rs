@@ -41,6 +41,8 @@ pub struct Slot {
     pub sign: Option<Sign>,
     /// A decay factor, kept in `[0, MAX_DECAY]` by the optimiser.
     pub decay: bool,
+    /// Multiplies the learning rate (the projection's `lr_scale`; 1 for biases and decays).
+    pub lr_scale: f64,
 }
 
 /// Largest decay factor training may reach (a time constant of about 10^4 dt).
@@ -100,9 +102,11 @@ impl<T: Real> ParamSet<T> {
                 projection: Some(k),
                 sign: p.sign,
                 decay: false,
+                lr_scale: p.lr_scale,
             })
             .collect();
-        let bias = Slot { trainable: true, is_weight: false, projection: None, sign: None, decay: false };
+        let bias =
+            Slot { trainable: true, is_weight: false, projection: None, sign: None, decay: false, lr_scale: 1.0 };
         v.extend((0..topo.pops.len() + 1).map(|_| bias));
         for _ in 0..2 {
             v.extend(topo.pops.iter().map(|p| Slot { trainable: p.trainable_tau, decay: true, ..bias }));

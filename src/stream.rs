@@ -97,6 +97,7 @@ mod tests {
                 density: None,
                 init_scale: 1.0,
                 sign: None,
+                lr_scale: 1.0,
             };
             spec.projections.push(extra("h", "b", ProjectionKind::Feedforward));
             spec.projections.push(extra("b", "h", ProjectionKind::Feedback));

@@ -142,6 +142,11 @@ pub struct ProjectionSpec {
     /// Optional sign constraint, kept during training (weights are clipped at zero after each step).
     #[serde(default)]
     pub sign: Option<Sign>,
+    /// Multiplies the optimiser's learning rate for this projection (1 = the global rate). Adam
+    /// moves every weight by about the learning rate per step whatever the weight's scale, so
+    /// projections initialised small (recurrent ones) can use a smaller step.
+    #[serde(default = "d_one")]
+    pub lr_scale: f64,
 }
 
 impl ProjectionSpec {
@@ -181,6 +186,7 @@ impl NetworkSpec {
             density: None,
             init_scale: 1.0,
             sign: None,
+            lr_scale: 1.0,
         };
         NetworkSpec {
             n_inputs,
@@ -243,6 +249,7 @@ pub struct Projection {
     pub density: Option<f64>,
     pub init_scale: f64,
     pub sign: Option<Sign>,
+    pub lr_scale: f64,
 }
 
 /// The compiled topology: what the forward and backward passes iterate over.
@@ -369,6 +376,9 @@ impl Topology {
             if !(s.init_scale.is_finite() && s.init_scale >= 0.0) {
                 return bad(format!("projection '{key}': init_scale must be finite and >= 0, got {}", s.init_scale));
             }
+            if !(s.lr_scale.is_finite() && s.lr_scale >= 0.0) {
+                return bad(format!("projection '{key}': lr_scale must be finite and >= 0, got {}", s.lr_scale));
+            }
             projs.push(Projection {
                 key,
                 source,
@@ -380,6 +390,7 @@ impl Topology {
                 density: s.density,
                 init_scale: s.init_scale,
                 sign: s.sign,
+                lr_scale: s.lr_scale,
             });
         }
         // Refuse networks whose parameters alone would not fit in memory, before allocating.
@@ -488,6 +499,7 @@ mod tests {
             density: None,
             init_scale: 1.0,
             sign: None,
+            lr_scale: 1.0,
         });
         s
     }

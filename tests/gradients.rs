@@ -40,6 +40,7 @@ fn proj(source: &str, target: &str, kind: ProjectionKind) -> ProjectionSpec {
         density: None,
         init_scale: 1.5,
         sign: None,
+        lr_scale: 1.0,
     }
 }
 

@@ -31,6 +31,7 @@ fn two_populations() -> NetworkSpec {
         density: None,
         init_scale: 2.0,
         sign: None,
+        lr_scale: 1.0,
     };
     NetworkSpec {
         n_inputs: 12,

@@ -255,8 +255,10 @@ def test_pickle_from_before_activity_normalize_loads():
 
 def test_training_with_activity_matching_reduces_the_activity_error():
     target = np.full((48, 25, 3), 40.0)  # ask three units to fire at 40 Hz
-    base = SpikingRNNRegressor(n_hidden=12, max_epochs=30, random_state=0).fit(X, Y)
-    matched = SpikingRNNRegressor(n_hidden=12, max_epochs=30, random_state=0, activity_weight=1e-2).fit(X, Y, neural_targets=target)
+    # 60 epochs: with the recurrent weights at a fifth of the step (recurrent_lr_scale=0.2) the
+    # units need about twice as many steps as at the full rate to get there
+    base = SpikingRNNRegressor(n_hidden=12, max_epochs=60, random_state=0).fit(X, Y)
+    matched = SpikingRNNRegressor(n_hidden=12, max_epochs=60, random_state=0, activity_weight=1e-2).fit(X, Y, neural_targets=target)
     rate = lambda est: est.simulate(X, membrane=False).spikes[:, :, :3].mean() * 1000  # noqa: E731
     assert abs(rate(matched) - 40.0) < abs(rate(base) - 40.0)
     assert abs(rate(matched) - 40.0) < 15.0, rate(matched)
@@ -281,7 +283,7 @@ def test_bad_neural_targets(kwargs, match):
 
 
 def test_rate_regularisation_keeps_populations_within_bounds():
-    d = dict(n_hidden=24, max_epochs=20, random_state=0, input_scale=2.0)
+    d = dict(n_hidden=24, max_epochs=30, random_state=0, input_scale=2.0)
     free = SpikingRNNRegressor(**d).fit(X, Y)
     bounded = SpikingRNNRegressor(**d, rate_weight=1e3, rate_bounds=(0.0, 20.0)).fit(X, Y)
     rate = lambda est: est.simulate(X, membrane=False).spikes.mean() * 1000  # noqa: E731

@@ -172,6 +172,29 @@ def test_similarity_identity_rotation_and_shuffle(data):
         similarity(A, np.ones_like(A))
 
 
+def test_similarity_normalisation():
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 1, 60)
+    latent = np.stack([np.stack([np.cos(2 * np.pi * t + c), np.sin(2 * np.pi * t + c), t * c])
+                       for c in np.linspace(0, 3, 6)]).transpose(0, 2, 1)  # (6, 60, 3)
+    A = 10 + 4 * latent @ rng.normal(size=(3, 40))  # 40 units, rates around 10 Hz
+    # B: the same dynamics in other units plus 3 units with huge, unrelated swings
+    loud = 200 * rng.normal(size=(6, 60, 3)).cumsum(axis=1) / 8
+    B = np.concatenate([10 + 4 * latent @ rng.normal(size=(3, 30)), loud], axis=2)
+    raw = similarity(A, B, n_components=3).score
+    soft = similarity(A, B, n_components=3, normalize="soft").score
+    assert soft > 0.9 > raw + 0.1, (raw, soft)
+    # z-scoring removes any per-unit scale: a rescaled copy is identical again
+    noisy = rng.normal(size=A.shape)  # no dominant dimensions: rescaling units moves the top PCs
+    D = rng.uniform(0.1, 10.0, size=40)
+    assert similarity(noisy, noisy * D, n_components=3).score < 0.9
+    assert similarity(noisy, noisy * D, n_components=3, normalize="zscore").score == pytest.approx(1.0, abs=1e-9)
+    with pytest.raises(ValueError, match="normalize"):
+        similarity(A, B, normalize="range")
+    with pytest.raises(ValueError, match="soft_offset"):
+        similarity(A, B, normalize="soft", soft_offset=-1.0)
+
+
 # ---------------------------------------------------------------------------------------------
 # Circuit level
 # ---------------------------------------------------------------------------------------------

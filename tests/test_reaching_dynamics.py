@@ -142,6 +142,30 @@ def test_population_follows_teacher_equation():
     np.testing.assert_allclose((np.eye(40) - T.J) @ T.preparatory_states[1], T.preparatory_inputs[1], atol=1e-9)
 
 
+def test_output_null_planes():
+    kw = dict(n_trials_per_condition=4, n_neurons=120, random_state=3)
+    base = make_reaching_dynamics(**kw)
+    np.testing.assert_allclose(base.frequencies_hz, [0.875, 1.75, 2.625])
+    d = make_reaching_dynamics(n_null_rotations=2, **kw)
+    assert d.latents.shape[-1] == 10 and d.teacher.loadings.shape == (120, 10)
+    np.testing.assert_allclose(d.frequencies_hz, [0.875, 1.75, 2.625, 1.3125, 2.1875])
+    W = d.teacher.output_weights
+    assert np.abs(W[:, 6:]).max() < 1e-12 and np.abs(W[:, :6]).min(axis=1).max() > 0
+    # the outputs are a function of the output planes alone ...
+    z = d.latents.astype(np.float64)
+    recomputed = np.logaddexp(0.0, z[..., :6] @ W[:, :6].T + d.teacher.output_bias)
+    np.testing.assert_allclose(d.outputs, recomputed, rtol=1e-4, atol=1e-5)
+    # ... while the null planes carry condition-dependent dynamics that the neurons mix in
+    cm = _condition_means(z, d.condition)
+    assert cm[:, :, 6:].std(axis=0).mean() > 0.3
+    for k in (3, 4):
+        M = _dynamics_matrix(cm[:, d.go_bin :, 2 * k : 2 * k + 2])
+        freq = np.abs(np.linalg.eigvals(M).imag).max() * 1000.0 / (2 * np.pi * d.dt)
+        assert abs(freq - d.frequencies_hz[k]) < 0.15 * d.frequencies_hz[k]
+    null_part = z[..., 6:] @ d.teacher.loadings[:, 6:].T
+    assert null_part.std() > 0.3 * (z @ d.teacher.loadings.T).std()
+
+
 # ------------------------------------------------------------------ outputs
 def test_outputs_are_multiphasic_and_condition_dependent(data):
     cm = _condition_means(data.y, data.condition)  # (8, 300, 4)
@@ -192,7 +216,11 @@ def test_sample_neurons_bad_data(bad):
     (dict(n_conditions=1), "n_conditions"),
     (dict(n_conditions=2.5), "n_conditions"),
     (dict(n_trials_per_condition=0), "n_trials_per_condition"),
-    (dict(n_neurons=4), "n_neurons must be >= 2 \\* n_rotations"),
+    (dict(n_neurons=4), "n_neurons must be >= 2 \\* \\(n_rotations"),
+    (dict(n_neurons=7, n_null_rotations=1), "n_null_rotations"),
+    (dict(n_null_rotations=3), "n_null_rotations must be <= n_rotations - 1"),
+    (dict(n_null_rotations=-1), "n_null_rotations"),
+    (dict(n_null_rotations=1.5), "n_null_rotations"),
     (dict(n_timesteps=1), "n_timesteps"),
     (dict(dt=0), "dt"),
     (dict(n_inputs=5, n_go_channels=4), "target channels"),

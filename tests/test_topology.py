@@ -53,6 +53,40 @@ def test_fixed_feedback_is_bit_identical_after_fit_and_trainable_ones_move(data)
     assert "PM->M1" not in grads and "M1->PM" in grads
 
 
+def test_learning_rate_scales_per_projection(data):
+    # one SGD step from the same initial weights: the step of w_rec is proportional to its scale
+    one_step = dict(FAST, max_epochs=1, batch_size=len(data.y), optimizer="sgd", max_grad_norm=None)
+    moved = {}
+    for scale in (1.0, 0.5, 0.0):
+        clf = SpikingRNNClassifier(recurrent_lr_scale=scale, **one_step)
+        before = initial_weights(clf, data.X.shape[2], 4)
+        after = clf.fit(data.X, data.y).get_weights()
+        moved[scale] = {k: after[k].astype(np.float64) - before[k] for k in ("w_in", "w_rec")}
+    assert np.abs(moved[1.0]["w_rec"]).max() > 0
+    np.testing.assert_allclose(moved[0.5]["w_rec"], 0.5 * moved[1.0]["w_rec"], rtol=1e-3, atol=1e-8)
+    assert not moved[0.0]["w_rec"].any(), "recurrent_lr_scale=0 keeps w_rec where it started"
+    for scale in (0.5, 0.0):
+        np.testing.assert_allclose(moved[scale]["w_in"], moved[1.0]["w_in"], rtol=1e-5, atol=1e-9)
+
+    # a projection's own lr_scale overrides the estimator's default, and survives to_dict
+    topo = preset("motorsrnn", 24)
+    topo.projection("M1->PM").lr_scale = 0.0
+    assert Topology.from_dict(json.loads(topo.to_json())).projection("M1->PM").lr_scale == 0.0
+    clf = SpikingRNNClassifier(architecture=topo, **FAST)
+    before = initial_weights(clf, data.X.shape[2], 4)
+    after = clf.fit(data.X, data.y).get_weights()
+    np.testing.assert_array_equal(after["M1->PM"], before["M1->PM"])
+    assert not np.array_equal(after["M1->M1"], before["M1->M1"])
+    assert not np.array_equal(after["PM->Out"], before["PM->Out"])
+
+    with pytest.raises(ValueError, match="recurrent_lr_scale"):
+        SpikingRNNClassifier(recurrent_lr_scale=-1.0, **FAST).fit(data.X, data.y)
+    bad = preset("srnn", 24)
+    bad.projection("w_rec").lr_scale = float("nan")
+    with pytest.raises(ValueError, match="lr_scale"):
+        SpikingRNNClassifier(architecture=bad, **FAST).fit(data.X, data.y)
+
+
 def test_feedback_ablations(data):
     free = SpikingRNNClassifier(architecture=preset("motorsrnn", 24, feedback="trainable"), **FAST)
     before = initial_weights(free, data.X.shape[2], 4)

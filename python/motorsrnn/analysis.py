@@ -728,11 +728,21 @@ def _as_samples(x, name):
 _SIMILARITY_METHODS = ("cca", "procrustes")
 
 
-def similarity(A, B, *, method="cca", n_components=None):
+def _normalize_units(x, how, offset):
+    """Scale each column (unit) of ``x`` (n_samples, n_units): soft normalisation or z-scores."""
+    if how == "soft":
+        scale = np.ptp(x, axis=0) + offset
+    else:
+        scale = x.std(axis=0)
+    return x / np.where(scale > 0, scale, 1.0)
+
+
+def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_offset=5.0):
     """Similarity of two populations' condition-averaged activity (e.g. recorded vs model).
 
     Both arrays must cover the same conditions and time bins (in the same order); the numbers of
-    units may differ. Each is centred and reduced to its top ``n_components`` principal components
+    units may differ. Each is optionally normalised unit by unit (``normalize``), centred and
+    reduced to its top ``n_components`` principal components
     (PCA scores over the ``n_conditions * n_timesteps`` samples), which removes the arbitrary
     choice of units, then compared:
 
@@ -756,6 +766,17 @@ def similarity(A, B, *, method="cca", n_components=None):
     n_components : int or None, default=None
         Principal components kept per population; None: ``min(10, n_units_a, n_units_b,
         n_samples - 1)``.
+    normalize : {None, "soft", "zscore"}, default=None
+        Per-unit scaling before the PCA. None keeps the rates as they are, so the units with the
+        largest swings dominate the principal components. ``"soft"`` divides each unit by its
+        range over conditions and time plus ``soft_offset`` (the "soft normalisation" of
+        Churchland et al. 2012, used before jPCA and model-data CCA in motor cortex): strongly
+        modulated units count about equally, weakly modulated ones less, so a few high-rate
+        units cannot dominate. ``"zscore"`` divides each unit by its standard deviation
+        (units without variance are left at 0).
+    soft_offset : float, default=5.0
+        The offset of ``"soft"`` normalisation, in the units of ``A`` and ``B`` (5 Hz in
+        Churchland et al. 2012 for rates in Hz).
 
     Returns
     -------
@@ -788,6 +809,9 @@ def similarity(A, B, *, method="cca", n_components=None):
     """
     if not isinstance(method, str) or method not in _SIMILARITY_METHODS:
         raise ValueError(f"method must be one of {_SIMILARITY_METHODS}, got {method!r}")
+    if normalize not in (None, "soft", "zscore"):
+        raise ValueError(f"normalize must be None, 'soft' or 'zscore', got {normalize!r}")
+    check_number(soft_offset, "soft_offset", low=0)
     a, b = _as_samples(A, "A"), _as_samples(B, "B")
     if a.shape[0] != b.shape[0]:
         raise ValueError(
@@ -804,6 +828,8 @@ def similarity(A, B, *, method="cca", n_components=None):
     for x, name in ((a, "A"), (b, "B")):
         if not np.any(x - x.mean(axis=0)):
             raise ValueError(f"{name} has no variance (constant activity): similarity is undefined")
+    if normalize is not None:
+        a, b = _normalize_units(a, normalize, soft_offset), _normalize_units(b, normalize, soft_offset)
     sa = _pca(a, k)[0]
     sb = _pca(b, k)[0]
     if method == "cca":

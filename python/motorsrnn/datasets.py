@@ -472,6 +472,7 @@ def make_reaching_dynamics(
     n_go_channels=4,
     n_outputs=4,
     n_rotations=3,
+    n_null_rotations=0,
     rotation_frequency_hz=1.75,
     frequency_spread=1.0,
     decay_ms=400.0,
@@ -532,6 +533,17 @@ def make_reaching_dynamics(
         state has ``2 * n_rotations`` dimensions; two of them hold the
         preparatory state's condition tuning, which is output-null, so at
         least two planes are needed for a non-trivial output).
+    n_null_rotations : int, default=0
+        Additional rotational planes that the outputs never read
+        ("output-null" dynamics, Kaufman et al. 2014), ``>= 0``.  They take
+        part in the preparatory ring and rotate after the go cue like the
+        other planes, at the midpoints between neighbouring output planes'
+        frequencies (1.31 and 2.19 Hz with the defaults; hence at most
+        ``n_rotations - 1`` null planes), and every neuron mixes them in.  The
+        task therefore does not determine these dynamics: a student trained
+        on the outputs alone has no reason to have them, and only recordings
+        reveal them.  The latent state has ``2 * (n_rotations +
+        n_null_rotations)`` dimensions; the null planes come last.
     rotation_frequency_hz : float, default=1.75
         Rotation frequency (Hz) of the middle plane, ``> 0``.  The planes'
         frequencies are spaced linearly from
@@ -602,10 +614,11 @@ def make_reaching_dynamics(
             The muscle-like outputs before standardisation (non-negative).
         output_mean, output_scale : ndarray of shape (n_outputs,)
             ``y = (outputs - output_mean) / output_scale``.
-        latents : ndarray of shape (n_trials, n_timesteps, 2 * n_rotations), float32
+        latents : ndarray of shape (n_trials, n_timesteps, 2 * (n_rotations + n_null_rotations)), float32
             The teacher's state in its rotational subspace (plane ``k`` =
-            columns ``2k, 2k + 1``): ground truth for dynamics analyses.
-        frequencies_hz : ndarray of shape (n_rotations,)
+            columns ``2k, 2k + 1``; the output-null planes last): ground truth
+            for dynamics analyses.
+        frequencies_hz : ndarray of shape (n_rotations + n_null_rotations,)
             Rotation frequency of each plane.
         times : ndarray of shape (n_timesteps,), float64
             Start of each bin in ms relative to the go cue.
@@ -613,11 +626,11 @@ def make_reaching_dynamics(
             Index of the first bin without preparatory input.
         teacher : sklearn.utils.Bunch
             The teacher's parameters: ``J`` (n_neurons, n_neurons) recurrent
-            weights, ``tau``, ``loadings`` (n_neurons, 2 * n_rotations),
+            weights, ``tau``, ``loadings`` (n_neurons, latent dimensions),
             ``preparatory_states`` (n_conditions, n_neurons) fixed points,
             ``preparatory_inputs`` (n_conditions, n_neurons),
             ``rate_gain``, ``rate_offset`` (n_neurons,), ``max_rate``,
-            ``output_weights`` (n_outputs, 2 * n_rotations),
+            ``output_weights`` (n_outputs, latent dimensions; zero on the null planes),
             ``output_bias`` (n_outputs,), ``input_preferred_directions``
             (n_target_channels,).
         dt : float
@@ -708,11 +721,18 @@ def make_reaching_dynamics(
     n_conditions = check_number(n_conditions, "n_conditions", low=2, integer=True)
     n_per = check_number(n_trials_per_condition, "n_trials_per_condition", low=1, integer=True)
     n_rotations = check_number(n_rotations, "n_rotations", low=2, integer=True)
-    n_neurons = check_number(n_neurons, "n_neurons", low=1, integer=True)
-    if n_neurons < 2 * n_rotations:
+    n_null = check_number(n_null_rotations, "n_null_rotations", low=0, integer=True)
+    if n_null > n_rotations - 1:
         raise ValueError(
-            f"n_neurons must be >= 2 * n_rotations = {2 * n_rotations} so that the "
-            f"rotational planes fit in the population, got {n_neurons}."
+            f"n_null_rotations must be <= n_rotations - 1 = {n_rotations - 1} (one null plane "
+            f"between each two neighbouring output planes' frequencies), got {n_null}."
+        )
+    n_neurons = check_number(n_neurons, "n_neurons", low=1, integer=True)
+    if n_neurons < 2 * (n_rotations + n_null):
+        raise ValueError(
+            f"n_neurons must be >= 2 * (n_rotations + n_null_rotations) = "
+            f"{2 * (n_rotations + n_null)} so that the rotational planes fit in the "
+            f"population, got {n_neurons}."
         )
     n_timesteps = check_number(n_timesteps, "n_timesteps", low=2, integer=True)
     dt = check_number(dt, "dt", low=0.0, strict_low=True)
@@ -754,7 +774,8 @@ def make_reaching_dynamics(
         raise ValueError(f"spiking must be a bool, got {spiking!r}.")
     rng = _check_random_state(random_state)
 
-    K, N, D = n_rotations, n_neurons, 2 * n_rotations
+    K, N = n_rotations + n_null, n_neurons  # all planes; the last n_null are output-null
+    D = 2 * K
     # ---------------------------------------------------------------- teacher
     C = rng.normal(0.0, 1.0 / math.sqrt(K), size=(N, D))
     C_pinv = np.linalg.pinv(C)
@@ -765,10 +786,13 @@ def make_reaching_dynamics(
     baselines = rng.uniform(b_low, b_high, size=N)
     offsets = np.log(baselines / (max_rate - baselines))  # sigmoid(o) * max_rate = baseline
 
-    if K > 1 and spread > 0:
-        freqs = freq * (1.0 + spread * (np.arange(K) / (K - 1) - 0.5))
+    if n_rotations > 1 and spread > 0:
+        freqs = freq * (1.0 + spread * (np.arange(n_rotations) / (n_rotations - 1) - 0.5))
     else:
-        freqs = np.full(K, freq)
+        freqs = np.full(n_rotations, freq)
+    # the null planes rotate at the midpoints between the output planes' frequencies, so that
+    # their trajectories are not linear functions of the output planes' ones
+    freqs = np.concatenate([freqs, 0.5 * (freqs[:-1] + freqs[1:])[:n_null]])
     a = 1.0 - tau / decay_ms
     M = np.zeros((D, D))
     for k in range(K):
@@ -787,8 +811,9 @@ def make_reaching_dynamics(
     v = np.zeros(D)
     u[0::2], u[1::2] = np.cos(phases), np.sin(phases)
     v[0::2], v[1::2] = -senses * np.sin(phases), senses * np.cos(phases)
-    # output-null preparatory activity: readout orthogonal to span{u, v}
-    Q, _ = np.linalg.qr(np.stack([u, v], axis=1))
+    # output-null preparatory activity: readout orthogonal to span{u, v} and to the null planes
+    null_axes = np.eye(D)[:, 2 * n_rotations :]
+    Q, _ = np.linalg.qr(np.column_stack([u, v, null_axes]))
     W_out = W_raw - (W_raw @ Q) @ Q.T
     W_out *= 2.5 / np.linalg.norm(W_out, axis=1, keepdims=True)
     b_out = np.full(n_outputs, -1.0)
@@ -863,7 +888,8 @@ def make_reaching_dynamics(
     times = (np.arange(n_timesteps) - go_bin) * dt
     description = (
         f"Synthetic reaching dynamics: a linear teacher RNN of {N} neurons (tau {tau:g} ms) with "
-        f"{K} rotational planes at {', '.join(f'{f:.2f}' for f in freqs)} Hz (decay {decay_ms:g} ms), "
+        f"{K} rotational planes at {', '.join(f'{f:.2f}' for f in freqs)} Hz (decay {decay_ms:g} ms"
+        f"{f'; the last {n_null} output-null' if n_null else ''}), "
         f"{n_conditions} reach conditions x {n_per} trials, {n_timesteps} bins of {dt:g} ms, go cue at "
         f"{go_bin * dt:g} ms. Preparatory fixed points on a ring, output-null; {n_outputs} softplus "
         f"muscle-like outputs (standardised in y). Rates {max_rate:g} Hz * sigmoid, baselines "

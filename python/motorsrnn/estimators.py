@@ -281,6 +281,7 @@ class _SpikingRNNBase(BaseEstimator):
         recurrent_scale=0.1,
         output_scale=1.0,
         learning_rate=5e-3,
+        recurrent_lr_scale=0.2,
         max_epochs=40,
         batch_size=32,
         weight_decay=0.0,
@@ -323,6 +324,7 @@ class _SpikingRNNBase(BaseEstimator):
         self.recurrent_scale = recurrent_scale
         self.output_scale = output_scale
         self.learning_rate = learning_rate
+        self.recurrent_lr_scale = recurrent_lr_scale
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.weight_decay = weight_decay
@@ -369,6 +371,7 @@ class _SpikingRNNBase(BaseEstimator):
         for name in ("input_scale", "recurrent_scale", "output_scale"):
             check_number(getattr(self, name), name, low=0)
         check_number(self.learning_rate, "learning_rate", low=0, strict_low=True)
+        check_number(self.recurrent_lr_scale, "recurrent_lr_scale", low=0)
         check_number(self.max_epochs, "max_epochs", low=1, integer=True)
         check_number(self.batch_size, "batch_size", low=1, integer=True)
         check_number(self.weight_decay, "weight_decay", low=0)
@@ -442,7 +445,7 @@ class _SpikingRNNBase(BaseEstimator):
                 "kind": self.surrogate,
                 "slope": None if self.surrogate_slope is None else float(self.surrogate_slope),
             },
-            **self.topology().core_spec(neuron_defaults, scales),
+            **self.topology().core_spec(neuron_defaults, scales, float(self.recurrent_lr_scale)),
         }
 
     # -- fitting --------------------------------------------------------------------------------
@@ -828,6 +831,14 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Initial weights are drawn from ``N(0, scale**2 / n_source)``.
     learning_rate : float, default=5e-3
         Step size of the optimiser.
+    recurrent_lr_scale : float, default=0.2
+        The step size of recurrent and feedback projections is
+        ``learning_rate * recurrent_lr_scale`` (``Projection(lr_scale=...)`` sets it per
+        projection). Adam moves every weight by about ``learning_rate`` per step whatever the
+        weight's scale; the recurrent weights start 5-10 times smaller than the input weights,
+        and at the full rate they grow, within an epoch, into a regime of self-sustained firing
+        (hundreds of Hz) from which training does not recover. 1 gives every weight the same rate.
+        See ``docs/model.md``.
     max_epochs : int, default=40
         Passes over the training trials.
     batch_size : int, default=32

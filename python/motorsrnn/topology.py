@@ -84,6 +84,10 @@ class Projection:
         (recurrent and feedback) or ``output_scale`` (to the readout).
     name : str or None
         Key in ``get_weights()``; ``None`` gives ``"source->target"``.
+    lr_scale : float or None
+        Multiplies the estimator's ``learning_rate`` for this projection (0 keeps a trainable
+        projection where it is). ``None`` takes the estimator's ``recurrent_lr_scale`` for
+        recurrent and feedback projections and 1 for the others.
     """
 
     source: str
@@ -94,6 +98,7 @@ class Projection:
     sign: Optional[str] = None
     init_scale: Optional[float] = None
     name: Optional[str] = None
+    lr_scale: Optional[float] = None
 
     @property
     def key(self) -> str:
@@ -222,8 +227,19 @@ class Topology:
                 raise ValueError(f"projection '{p.key}': kind must be one of {_KINDS}, got {p.kind!r}")
             if p.sign not in _SIGNS:
                 raise ValueError(f"projection '{p.key}': sign must be one of {_SIGNS}, got {p.sign!r}")
+            for name in ("init_scale", "lr_scale"):
+                value = getattr(p, name)
+                if value is not None and not (
+                    isinstance(value, (int, float, np.integer, np.floating))
+                    and not isinstance(value, bool)
+                    and np.isfinite(value)
+                    and value >= 0
+                ):
+                    raise ValueError(f"projection '{p.key}': {name} must be None or a finite number >= 0, got {value!r}")
 
-    def core_spec(self, defaults: Dict[str, Any], scales: Dict[str, float]) -> Dict[str, Any]:
+    def core_spec(
+        self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float = 1.0
+    ) -> Dict[str, Any]:
         """Populations and projections with the estimator's values filled in where ``None``."""
         self.validate()
         pops = []
@@ -247,6 +263,9 @@ class Topology:
                 else:
                     d["init_scale"] = scales["recurrent"]
             d["init_scale"] = float(d["init_scale"])
+            if d["lr_scale"] is None:
+                d["lr_scale"] = recurrent_lr_scale if p.kind in ("recurrent", "feedback") else 1.0
+            d["lr_scale"] = float(d["lr_scale"])
             if d["name"] is None:
                 d["name"] = p.key
             projs.append(d)
