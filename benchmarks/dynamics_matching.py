@@ -23,16 +23,20 @@ conditions (3 and 7 held out). Arms, all with the same seed, initialisation, epo
 
 Measured per seed (the seed sets the teacher, the sample, the trials and the initialisation):
 
-- CCA similarity: ``motorsrnn.analysis.similarity(model, teacher, n_components=6)`` = mean of the
-  6 canonical correlations after reducing each population to its top 6 principal components
-  (6 = the teacher's latent dimensionality, 2 x 3 rotational planes), between the
+- CCA similarity: ``motorsrnn.analysis.similarity(model, teacher, n_components=k)`` = mean of the
+  k canonical correlations after reducing each population to its top k principal components
+  (k = the teacher's latent dimensionality: 6 for 3 rotational planes, 10 with
+  ``--null-rotations 2``), between the
   condition-averaged rates of the WHOLE hidden population and of all 200 teacher neurons, over all
   8 conditions and 300 bins. Model rates: ``analysis.trajectories(spikes, condition,
   smoothing_ms=20)`` (Gaussian, sigma 20 ms, edge-corrected), the same for every arm;
 - the same CCA restricted to the UNMATCHED hidden units (do the constraints spread?);
+- both again after soft normalisation (``normalize="soft"``: each unit divided by its range + 5 Hz,
+  Churchland et al. 2012), so that a few fast units cannot dominate the principal components;
 - Procrustes score (same components);
-- output error on the 2 held-out reach conditions (MSE of the standardised outputs; y has unit
-  variance) and on the training conditions (R^2);
+- output error on the 2 held-out reach conditions (MSE of the standardised outputs over single
+  trials; y has unit variance), the same for the condition-averaged outputs (trial noise removed),
+  and on the training conditions (R^2);
 - matched units' R^2 to their teacher neurons (condition averages; pooled over units);
 - mean hidden rate and fit time.
 
@@ -40,8 +44,12 @@ Prints per-seed rows, a Markdown table of mean +/- sd over seeds and, for each m
 differences and the number of seeds where each activity arm beats each output-only arm. Usage::
 
     python benchmarks/dynamics_matching.py [--seeds 5 | --seed-list 100 101 ...] [--fraction 0.1]
-        [--epochs 100] [--activity-weight 0.01] [--normalised-weight W] [--normalised-kernel K]
-        [--[no-]normalised-rate-bound] [--arms ARM ...] [--n-jobs 1]
+        [--epochs 400] [--activity-weight 0.01] [--normalised-weight W] [--normalised-kernel K]
+        [--[no-]normalised-rate-bound] [--arms ARM ...] [--null-rotations 2] [--n-jobs 1]
+
+The defaults are the protocol of docs/dynamics_matching.md: 400 epochs and a teacher with two
+output-null planes (dynamics that the outputs do not determine); ``--epochs 100 --null-rotations 0``
+is the teacher and length of the earlier runs.
 
 ``--seeds N`` runs seeds ``0 .. N-1`` (default 5); ``--seed-list`` gives the seeds explicitly.
 """
@@ -73,8 +81,8 @@ NORMALISED = dict(weight=0.3, kernel="gaussian", rate_bound=True)
 OUTPUT_ONLY = ("output only", "output only + rate bound")
 
 
-def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, normalised=None,
-        null_rotations=0):
+def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, normalised=None,
+        null_rotations=2):
     """Fit one arm on one seed and return its metrics (a dict of floats); ``normalised`` overrides
     keys of ``NORMALISED`` for the "activity (normalised)" arm."""
     normalised = dict(NORMALISED, **(normalised or {}))
@@ -134,6 +142,9 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, nor
         cca_soft_unmatched=cca(model[:, :, n:], "soft"),
         procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
+        heldout_mse_mean=float(np.mean([(pred[data.condition[test] == c].mean(axis=0)
+                                         - data.y[data.condition == c].mean(axis=0)) ** 2
+                                        for c in HELD_OUT])),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
                          / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
@@ -145,6 +156,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=100, n_jobs=1, nor
 COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatched units ↑"),
            ("cca_soft", "CCA soft-norm., whole pop. ↑"), ("cca_soft_unmatched", "CCA soft-norm., unmatched ↑"),
            ("procrustes", "Procrustes ↑"), ("heldout_mse", "held-out-condition MSE ↓"),
+           ("heldout_mse_mean", "held-out MSE of condition means ↓"),
            ("train_r2", "train-condition R² ↑"), ("matched_r2", "matched units R² ↑"),
            ("rate_hz", "hidden rate (Hz)"), ("seconds", "fit time (s)")]
 
@@ -157,7 +169,7 @@ def main(argv=None):
     p.add_argument("--seed-list", type=int, nargs="+", default=None, metavar="SEED",
                    help="explicit seeds to run instead, e.g. --seed-list 100 101 102 103 104")
     p.add_argument("--fraction", type=float, default=0.1)
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--epochs", type=int, default=400)
     p.add_argument("--activity-weight", type=float, default=0.01,
                    help="weight of the activity term (rates in Hz: 0.01 makes a 10 Hz error cost as "
                         "much as an error of one standard deviation on an output)")
@@ -170,7 +182,7 @@ def main(argv=None):
                    help="add the control arm's rate bound to the normalised arm (default: yes)")
     p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS, metavar="ARM",
                    help=f"arms to run, from {ARMS}")
-    p.add_argument("--null-rotations", type=int, default=0,
+    p.add_argument("--null-rotations", type=int, default=2,
                    help="output-null rotational planes of the teacher (make_reaching_dynamics's "
                         "n_null_rotations): dynamics the outputs do not determine")
     p.add_argument("--n-jobs", type=int, default=1)
@@ -219,7 +231,7 @@ def main(argv=None):
         for base in (b for b in rows if b in OUTPUT_ONLY):
             for key, better in (("cca", np.greater), ("cca_unmatched", np.greater),
                                 ("cca_soft", np.greater), ("cca_soft_unmatched", np.greater),
-                                ("heldout_mse", np.less)):
+                                ("heldout_mse", np.less), ("heldout_mse_mean", np.less)):
                 a = np.array([r[key] for r in rows[act]])
                 b = np.array([r[key] for r in rows[base]])
                 d = a - b

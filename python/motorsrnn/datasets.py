@@ -644,7 +644,7 @@ def make_reaching_dynamics(
     its only slow dynamics are rotations.  Its recurrent weights are
     ``J = C M C^+``: ``C`` (n_neurons x 2K, i.i.d. normal entries of variance
     ``1 / K``, so each neuron mixes all planes and has a condition-related
-    state of standard deviation ~1) embeds ``K = n_rotations`` planes, ``C^+``
+    state of standard deviation ~1) embeds ``K = n_rotations + n_null_rotations`` planes, ``C^+``
     is its pseudo-inverse, and ``M`` is block diagonal with blocks
     ``[[a, -w_k], [w_k, a]]``, ``a = 1 - tau / decay_ms``,
     ``w_k = 2 pi f_k tau / 1000``.  Because ``J C = C M``, the latent

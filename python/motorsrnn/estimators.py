@@ -838,7 +838,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         weight's scale; the recurrent weights start 5-10 times smaller than the input weights,
         and at the full rate they grow, within an epoch, into a regime of self-sustained firing
         (hundreds of Hz) from which training does not recover. 1 gives every weight the same rate.
-        See ``docs/model.md``.
+        Like the time constants, the scales are fixed when the network is built: a
+        ``warm_start`` fit keeps those of the first fit. See ``docs/model.md``.
     max_epochs : int, default=40
         Passes over the training trials.
     batch_size : int, default=32

@@ -211,6 +211,8 @@ class Topology:
                 extra.append(f"density {p.density:g}")
             if p.sign is not None:
                 extra.append(p.sign)
+            if p.lr_scale is not None:
+                extra.append(f"step x {p.lr_scale:g}")
             lines.append(f"  {p.key:<14s} {p.source:>6s} -> {p.target:<8s} ({', '.join(extra)})")
         return "\n".join(lines)
 
