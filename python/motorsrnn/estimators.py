@@ -576,8 +576,8 @@ class _SpikingRNNBase(BaseEstimator):
                 warnings.warn(
                     f"after training, population {name!r} fires in {share:.0%} of the time bins "
                     f"({share * 1000.0 / float(self.dt):.0f} Hz) of the training trials: the network saturated and "
-                    "training probably ran away. Lower learning_rate (e.g. 1e-3) or bound the rates with "
-                    "rate_weight and rate_bounds.",
+                    "training probably ran away. Lower learning_rate (e.g. 1e-3) or recurrent_lr_scale, or bound "
+                    "the rates with rate_weight and rate_bounds.",
                     ConvergenceWarning,
                     stacklevel=3,
                 )
