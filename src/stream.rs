@@ -88,17 +88,7 @@ mod tests {
             let mut spec = NetworkSpec::srnn(6, 12, 3);
             spec.readout = mode;
             spec.populations.push(crate::topology::PopulationSpec { name: "b".into(), ..spec.populations[0].clone() });
-            let extra = |s: &str, t: &str, kind| ProjectionSpec {
-                name: None,
-                source: s.into(),
-                target: t.into(),
-                kind,
-                trainable: true,
-                density: None,
-                init_scale: 1.0,
-                sign: None,
-                lr_scale: 1.0,
-            };
+            let extra = ProjectionSpec::new;
             spec.projections.push(extra("h", "b", ProjectionKind::Feedforward));
             spec.projections.push(extra("b", "h", ProjectionKind::Feedback));
             spec.projections.push(extra("b", "readout", ProjectionKind::Feedforward));

@@ -150,6 +150,22 @@ pub struct ProjectionSpec {
 }
 
 impl ProjectionSpec {
+    /// A dense, unconstrained, trainable projection with the defaults a description may omit
+    /// (`init_scale` and `lr_scale` 1, no name); set the other fields on the result.
+    pub fn new(source: &str, target: &str, kind: ProjectionKind) -> ProjectionSpec {
+        ProjectionSpec {
+            name: None,
+            source: source.to_string(),
+            target: target.to_string(),
+            kind,
+            trainable: true,
+            density: None,
+            init_scale: 1.0,
+            sign: None,
+            lr_scale: 1.0,
+        }
+    }
+
     /// The name this projection goes by.
     pub fn key(&self) -> String {
         self.name.clone().unwrap_or_else(|| format!("{}->{}", self.source, self.target))
@@ -179,14 +195,7 @@ impl NetworkSpec {
     pub fn srnn(n_inputs: usize, n_hidden: usize, n_outputs: usize) -> NetworkSpec {
         let proj = |name: &str, source: &str, target: &str, kind| ProjectionSpec {
             name: Some(name.to_string()),
-            source: source.to_string(),
-            target: target.to_string(),
-            kind,
-            trainable: true,
-            density: None,
-            init_scale: 1.0,
-            sign: None,
-            lr_scale: 1.0,
+            ..ProjectionSpec::new(source, target, kind)
         };
         NetworkSpec {
             n_inputs,
@@ -490,17 +499,7 @@ mod tests {
     fn two_pops() -> NetworkSpec {
         let mut s = NetworkSpec::srnn(10, 20, 4);
         s.populations.push(PopulationSpec { name: "b".into(), ..s.populations[0].clone() });
-        s.projections.push(ProjectionSpec {
-            name: None,
-            source: "b".into(),
-            target: "h".into(),
-            kind: ProjectionKind::Feedforward,
-            trainable: true,
-            density: None,
-            init_scale: 1.0,
-            sign: None,
-            lr_scale: 1.0,
-        });
+        s.projections.push(ProjectionSpec::new("b", "h", ProjectionKind::Feedforward));
         s
     }
 

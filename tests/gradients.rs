@@ -31,17 +31,7 @@ fn random_input(n: usize, steps: usize, ch: usize, p: f64, seed: u64) -> Array3<
 }
 
 fn proj(source: &str, target: &str, kind: ProjectionKind) -> ProjectionSpec {
-    ProjectionSpec {
-        name: None,
-        source: source.into(),
-        target: target.into(),
-        kind,
-        trainable: true,
-        density: None,
-        init_scale: 1.5,
-        sign: None,
-        lr_scale: 1.0,
-    }
+    ProjectionSpec { init_scale: 1.5, ..ProjectionSpec::new(source, target, kind) }
 }
 
 /// Two populations A -> B with recurrence in both, feedback B -> A, both reading out.

@@ -23,15 +23,8 @@ fn two_populations() -> NetworkSpec {
         trainable_tau: name == "B",
     };
     let proj = |source: &str, target: &str, kind| ProjectionSpec {
-        name: None,
-        source: source.into(),
-        target: target.into(),
-        kind,
-        trainable: true,
-        density: None,
         init_scale: 2.0,
-        sign: None,
-        lr_scale: 1.0,
+        ..ProjectionSpec::new(source, target, kind)
     };
     NetworkSpec {
         n_inputs: 12,
