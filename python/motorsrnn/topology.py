@@ -20,6 +20,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ._validation import check_number
+
 __all__ = ["Population", "Projection", "Topology", "preset", "PRESETS", "shuffle_projection"]
 
 PRESETS = ("srnn", "fsnn", "motorsrnn")
@@ -230,14 +232,7 @@ class Topology:
             if p.sign not in _SIGNS:
                 raise ValueError(f"projection '{p.key}': sign must be one of {_SIGNS}, got {p.sign!r}")
             for name in ("init_scale", "lr_scale"):
-                value = getattr(p, name)
-                if value is not None and not (
-                    isinstance(value, (int, float, np.integer, np.floating))
-                    and not isinstance(value, bool)
-                    and np.isfinite(value)
-                    and value >= 0
-                ):
-                    raise ValueError(f"projection '{p.key}': {name} must be None or a finite number >= 0, got {value!r}")
+                check_number(getattr(p, name), f"projection '{p.key}': {name}", low=0, allow_none=True)
 
     def core_spec(
         self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float = 1.0
