@@ -60,13 +60,14 @@ import argparse
 import time
 
 import numpy as np
+from scipy.stats import wilcoxon
 
 from motorsrnn import SpikingRNNRegressor
 from motorsrnn.analysis import similarity, trajectories
 from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
 
-HELD_OUT = (3, 7)  # reach conditions never seen in training
-N_CONDITIONS = 8
+# the task: reach conditions, trials per condition, conditions never seen in training
+TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7))
 SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similarity metrics
 # input_scale 0.2 puts the initial hidden population at ~25 Hz (median ~14 Hz) on these inputs, the
 # teacher's range; input_scale 1.0 (used before) started it at ~200 Hz and training ended with most
@@ -82,18 +83,24 @@ OUTPUT_ONLY = ("output only", "output only + rate bound")
 
 
 def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, normalised=None,
-        null_rotations=2):
+        null_rotations=2, task=None, recurrent_lr_scale=None):
     """Fit one arm on one seed and return its metrics (a dict of floats); ``normalised`` overrides
-    keys of ``NORMALISED`` for the "activity (normalised)" arm."""
+    keys of ``NORMALISED`` for the "activity (normalised)" arm, ``task`` keys of ``TASK``;
+    ``recurrent_lr_scale`` None keeps the estimator's default."""
     normalised = dict(NORMALISED, **(normalised or {}))
-    data = make_reaching_dynamics(n_trials_per_condition=16, n_null_rotations=null_rotations,
-                                  random_state=seed)
+    task = dict(TASK, **(task or {}))
+    held_out = tuple(task["held_out"])
+    data = make_reaching_dynamics(n_conditions=task["n_conditions"],
+                                  n_trials_per_condition=task["trials_per_condition"],
+                                  n_null_rotations=null_rotations, random_state=seed)
     n_components = data.latents.shape[-1]  # the teacher's latent dimensionality
-    train = ~np.isin(data.condition, HELD_OUT)
+    train = ~np.isin(data.condition, held_out)
     test = ~train
     sample = sample_neurons(data, fraction, random_state=seed)
     R = data.rates[train][:, :, sample]
     params = dict(PARAMS, max_epochs=epochs, random_state=seed, n_jobs=n_jobs)
+    if recurrent_lr_scale is not None:
+        params.update(recurrent_lr_scale=recurrent_lr_scale)
     neural = None
     if arm == "untrained":  # one epoch at a negligible step size: the initial weights
         params.update(max_epochs=1, learning_rate=1e-12)
@@ -124,7 +131,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     model = trajectories(spikes, data.condition, n_components=1, smoothing_ms=SMOOTHING_MS,
                          dt=data.dt).condition_means
     teacher = np.stack([data.rates[data.condition == c].mean(axis=0)
-                        for c in range(N_CONDITIONS)]).astype(np.float64)
+                        for c in range(task["n_conditions"])]).astype(np.float64)
     n = len(sample)
 
     def cca(m, normalize=None):
@@ -144,7 +151,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
         heldout_mse_mean=float(np.mean([(pred[data.condition[test] == c].mean(axis=0)
                                          - data.y[data.condition == c].mean(axis=0)) ** 2
-                                        for c in HELD_OUT])),
+                                        for c in held_out])),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
                          / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
@@ -159,6 +166,15 @@ COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatc
            ("heldout_mse_mean", "held-out MSE of condition means ↓"),
            ("train_r2", "train-condition R² ↑"), ("matched_r2", "matched units R² ↑"),
            ("rate_hz", "hidden rate (Hz)"), ("seconds", "fit time (s)")]
+
+
+def _wilcoxon(d, greater):
+    """One-sided Wilcoxon signed-rank test of the paired differences in the "better" direction."""
+    d = d[~np.isnan(d)]
+    if len(d) < 2 or not np.any(d):
+        return "Wilcoxon p n/a"
+    p = wilcoxon(d, alternative="greater" if greater else "less").pvalue
+    return f"one-sided Wilcoxon p = {p:.3f}"
 
 
 def main(argv=None):
@@ -185,8 +201,17 @@ def main(argv=None):
     p.add_argument("--null-rotations", type=int, default=2,
                    help="output-null rotational planes of the teacher (make_reaching_dynamics's "
                         "n_null_rotations): dynamics the outputs do not determine")
+    p.add_argument("--conditions", type=int, default=TASK["n_conditions"], help="reach conditions")
+    p.add_argument("--trials-per-condition", type=int, default=TASK["trials_per_condition"])
+    p.add_argument("--held-out", type=int, nargs="+", default=list(TASK["held_out"]), metavar="C",
+                   help="conditions never seen in training (default 3 7)")
+    p.add_argument("--recurrent-lr-scale", type=float, default=None,
+                   help="the students' recurrent_lr_scale (default: the estimator's, 0.2; 1 trains "
+                        "every weight at the same rate, as before it existed)")
     p.add_argument("--n-jobs", type=int, default=1)
     args = p.parse_args(argv)
+    task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
+                held_out=tuple(args.held_out))
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
 
     rows = {arm: [] for arm in args.arms}
@@ -194,7 +219,8 @@ def main(argv=None):
         for arm in args.arms:
             r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs,
                     dict(weight=args.normalised_weight, kernel=args.normalised_kernel,
-                         rate_bound=args.normalised_rate_bound), args.null_rotations)
+                         rate_bound=args.normalised_rate_bound), args.null_rotations, task,
+                    args.recurrent_lr_scale)
             rows[arm].append(r)
             print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
                   flush=True)
@@ -208,7 +234,8 @@ def main(argv=None):
     print(f"seeds {seeds}, {args.epochs} epochs, {args.fraction:.0%} sample, activity_weight "
           f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
           f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
-          f"mean ± sd; held-out conditions {HELD_OUT} of {N_CONDITIONS}; "
+          f"mean ± sd; held-out conditions {task['held_out']} of {task['n_conditions']} "
+          f"({task['trials_per_condition']} trials each); "
           f"CCA/Procrustes on {2 * (3 + args.null_rotations)} PCs")
     print()
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
@@ -236,7 +263,8 @@ def main(argv=None):
                 b = np.array([r[key] for r in rows[base]])
                 d = a - b
                 print(f"{act} vs {base}, {key}: activity better on {int(better(a, b).sum())}/{len(d)} "
-                      f"seeds; differences {np.round(d, 3).tolist()} (mean {np.nanmean(d):+.3f})")
+                      f"seeds; differences {np.round(d, 3).tolist()} (mean {np.nanmean(d):+.3f}, "
+                      f"median {np.nanmedian(d):+.3f}, {_wilcoxon(d, better is np.greater)})")
 
 
 if __name__ == "__main__":

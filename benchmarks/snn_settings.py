@@ -63,28 +63,64 @@ MORE = {
 ALL = {**SETTINGS, **MORE}
 
 
+def prep_switch(n_trials, seed):
+    """A variant of ``make_center_out`` in which spike timing inside the window is informative.
+
+    96 neurons (baselines U(5, 20) Hz, depths U(2, 8) Hz, 80 % tuned), 4 directions, 50 x 1 ms.
+    Each neuron has a preparatory and an independent movement preferred direction, and switches
+    from the first to the second at a time drawn per trial from N(25 ms, 10 ms) (a sigmoid of
+    3 ms): the count mixes both tunings, the timing separates them. Poisson spikes. Not part of
+    the package; docs/decoding.md, "More attempts".
+    """
+    rng = np.random.default_rng(seed)
+    n, T = 96, 50
+    b = rng.uniform(5, 20, n)
+    m = rng.uniform(2, 8, n) * (rng.random(n) < 0.8)
+    pd_move, pd_prep = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 2 * np.pi, n)
+    y = rng.permutation(np.arange(n_trials) % 4)
+    theta = y * np.pi / 2
+    switch = 25 + rng.normal(0, 10, n_trials)
+    s = 1 / (1 + np.exp(-((np.arange(T) + 0.5)[None, :] - switch[:, None]) / 3.0))[:, :, None]
+    th = theta[:, None, None]
+    rate = b + m * (s * np.cos(th - pd_move) + (1 - s) * np.cos(th - pd_prep))
+    X = rng.poisson(np.maximum(rate, 0) / 1000).astype(np.uint8)
+    return X, y
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(ALL),
                    help="default: the first 14; the others are listed in MORE")
     p.add_argument("--n-train", type=int, default=2000, help="training trials (the test set stays 400)")
+    p.add_argument("--generator", choices=("center-out", "prep-switch"), default="center-out",
+                   help="make_center_out (default) or the prep_switch variant of this script")
+    p.add_argument("--recurrent-lr-scale", type=float, default=None,
+                   help="override recurrent_lr_scale in every setting (1: one learning rate, as before it existed)")
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
-    data = make_center_out(n_trials=args.n_train + 400, random_state=args.seed)
+    override = {} if args.recurrent_lr_scale is None else dict(recurrent_lr_scale=args.recurrent_lr_scale)
     n = args.n_train
-    Xtr, ytr, Xte, yte = data.X[:n], data.y[:n], data.X[-400:], data.y[-400:]
-    print(f"make_center_out seed {args.seed}: {n} training, 400 test trials")
+    if args.generator == "center-out":
+        data = make_center_out(n_trials=n + 400, random_state=args.seed)
+        X, y = data.X, data.y
+    else:
+        X, y = prep_switch(n + 400, args.seed)
+    Xtr, ytr, Xte, yte = X[:n], y[:n], X[-400:], y[-400:]
+    print(f"{args.generator} seed {args.seed}: {n} training, 400 test trials")
     print(f"Poisson naive Bayes          test {PoissonNaiveBayes().fit(Xtr, ytr).score(Xte, yte):.3f}")
     lr = make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(Xtr, ytr)
     print(f"logistic regression (counts) test {lr.score(Xte, yte):.3f}")
+    binned = lambda a: a.reshape(len(a), 5, -1, a.shape[2]).sum(axis=2).reshape(len(a), -1)  # noqa: E731
+    lr5 = LogisticRegression(max_iter=3000).fit(binned(Xtr), ytr)
+    print(f"logistic regression (5 x 10 ms binned counts) test {lr5.score(binned(Xte), yte):.3f}")
     print("\n| SNN setting | test accuracy | training accuracy | hidden rate (Hz) | fit (s) |")
     print("|---|---:|---:|---:|---:|")
     for name in args.settings:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # the rate column shows run-aways
-            clf = SpikingRNNClassifier(random_state=args.seed, n_jobs=args.n_jobs, **ALL[name]).fit(Xtr, ytr)
+            clf = SpikingRNNClassifier(random_state=args.seed, n_jobs=args.n_jobs, **{**ALL[name], **override}).fit(Xtr, ytr)
         fit_s = time.perf_counter() - t0
         rate = float(np.mean(clf.simulate(Xte)["spikes"])) * 1000.0 / clf.dt
         print(f"| {name} | {clf.score(Xte, yte):.3f} | {clf.score(Xtr[:2000], ytr[:2000]):.3f} | {rate:.0f} | {fit_s:.1f} |",
