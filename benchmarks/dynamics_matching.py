@@ -156,6 +156,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
                          / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
         rate_hz=float(spikes.mean() * 1000.0 / data.dt),
+        teacher_rate_hz=float(data.rates.mean()),  # the teacher's mean rate, for comparison
         seconds=seconds,
     )
 
