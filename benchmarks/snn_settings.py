@@ -43,6 +43,7 @@ SETTINGS = {
 }
 # tried later (docs/decoding.md, "More attempts"); run with --settings NAME ...
 MORE = {
+    "last, 20 epochs": dict(readout="last", max_epochs=20),
     "last+wd, 20 epochs": dict(readout="last", weight_decay=1e-2, max_epochs=20),
     "last+wd, rate 30-100 Hz, tau_out 300": dict(readout="last", weight_decay=1e-2, tau_out=300.0,
                                                  rate_weight=1000.0, rate_bounds=(30.0, 100.0)),
