@@ -13,6 +13,7 @@ that ran away fires at hundreds of Hz), and the fit time. See docs/decoding.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 import warnings
 
@@ -24,6 +25,7 @@ from sklearn.pipeline import make_pipeline
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.baselines import SpikeCountTransformer
 from motorsrnn.datasets import make_center_out
+from motorsrnn.topology import preset
 
 SETTINGS = {
     "default": {},
@@ -61,6 +63,25 @@ MORE = {
     "last, 256 units, one learning rate": dict(readout="last", n_hidden=256, recurrent_lr_scale=1.0),
     "defaults, one learning rate": dict(recurrent_lr_scale=1.0),
 }
+
+
+def input_step(scale, n_hidden=128):
+    """The srnn preset with the input projection's step size multiplied by ``scale``."""
+    top = preset("srnn", n_hidden)
+    return dataclasses.replace(top, projections=[
+        dataclasses.replace(q, lr_scale=scale) if q.source == "input" else q for q in top.projections])
+
+
+# third session of 2026-11-23 (docs/decoding.md, "More attempts"): run on seeds 0, 1 and 2
+MORE.update({
+    "last, surrogate slope 100": dict(readout="last", surrogate_slope=100.0),
+    "last, surrogate slope 200": dict(readout="last", surrogate_slope=200.0),
+    "last+wd, input step x 0.1": dict(readout="last", weight_decay=1e-2, architecture=input_step(0.1)),
+    "last, input weights fixed": dict(readout="last", architecture=input_step(0.0)),
+    "last+wd, integrators, rate 30-100 Hz": dict(readout="last", weight_decay=1e-2, tau_mem=1000.0,
+                                                  tau_out=1000.0, output_scale=0.02, rate_weight=1000.0,
+                                                  rate_bounds=(30.0, 100.0)),
+})
 ALL = {**SETTINGS, **MORE}
 
 
