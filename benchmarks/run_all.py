@@ -33,6 +33,8 @@ RUNS = [
     ),
     ("Streaming inference latency (256-unit network, one 1 ms bin per call)", ["bench_stream.py"]),
     ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
+    ("Activity matching: the cost of the activity term by kernel and number of recorded neurons",
+     ["bench_activity.py"]),
 ]
 
 
