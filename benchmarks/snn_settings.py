@@ -82,6 +82,7 @@ MORE.update({
                                                   tau_out=1000.0, output_scale=0.02, rate_weight=1000.0,
                                                   rate_bounds=(30.0, 100.0)),
 })
+MORE["last, surrogate slope 200, early stopping"] = dict(readout="last", surrogate_slope=200.0, early_stopping=True)
 ALL = {**SETTINGS, **MORE}
 
 
