@@ -1,0 +1,126 @@
+"""The motorSRNN comparison of issue 3 over several dataset seeds, with paired statistics.
+
+``motorsrnn.comparison.compare_models`` (also ``python -m motorsrnn compare`` and the reproduction
+notebook) runs the paper's comparison once. This script repeats it per dataset seed and says how
+often motorSRNN beats each other model. For each seed, ``make_center_out(n_trials=n_train + 400,
+random_state=seed)``: the first ``--n-train`` trials train, the last 400 test (as in
+``compare_decoders.py``). Models: ``comparison.default_models(n_hidden=128, max_epochs=40,
+random_state=seed)`` (motorSRNN with fixed feedback, its trainable-feedback and no-feedback
+ablations, the single-population SRNN, the feedforward fSNN, Poisson naive Bayes, logistic
+regression on counts), with ``--snn-params`` applied to every spiking model;
+``--all-modules-variant`` adds a motorSRNN whose readout also reads M1 and PM. Measured per model:
+
+- test accuracy;
+- early classification: accuracy after the first 10 and 25 ms of the window (each model's own
+  prefix decoding: the running mean of the readout for SNNs, refitted on prefixes otherwise), and
+  the mean of the curve over 5, 10, ..., 50 ms;
+- robustness: accuracy with 40 Hz of Poisson noise spikes added to every test channel;
+- for the spiking models, the energy ratio GRU / SNN of ``analysis.energy``.
+
+Prints per-seed rows, a Markdown table of mean +/- sd and, for motorSRNN against each other model,
+on how many seeds it is better, the mean difference and a one-sided Wilcoxon signed-rank p.
+
+    python benchmarks/compare_architectures.py [--seeds 0 1 2 3 4] [--n-train 2000]
+        [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant] [--n-jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+import warnings
+
+import numpy as np
+from scipy.stats import wilcoxon
+from sklearn.exceptions import ConvergenceWarning
+
+from motorsrnn import SpikingRNNClassifier
+from motorsrnn.comparison import compare_models, default_models
+from motorsrnn.datasets import make_center_out
+from motorsrnn.topology import Projection, preset
+
+NOISE_HZ = 40.0
+METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("early_25", "accuracy at 25 ms"),
+           ("early_mean", "mean of the early curve"), ("noise", f"accuracy with {NOISE_HZ:g} Hz noise"),
+           ("ratio_gru", "energy GRU / SNN")]
+
+
+def all_modules_read_out(n_hidden=128):
+    """The motorsrnn preset with M1 and PM read out too (the preset reads out Out only)."""
+    top = preset("motorsrnn", n_hidden)
+    return dataclasses.replace(top, projections=[*top.projections, Projection("M1", "readout"),
+                                                 Projection("PM", "readout")])
+
+
+def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False):
+    """Run the comparison on one dataset seed; returns {model: {metric: value}}."""
+    data = make_center_out(n_trials=n_train + 400, random_state=seed)
+    X, y = data.X, data.y
+    models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs)
+    if all_modules:
+        models["motorSRNN, all modules read out"] = SpikingRNNClassifier(
+            architecture=all_modules_read_out(), max_epochs=40, random_state=seed, n_jobs=n_jobs)
+    for est in models.values():
+        if isinstance(est, SpikingRNNClassifier):
+            est.set_params(**snn_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = compare_models(X[:n_train], y[:n_train], X[-400:], y[-400:], models,
+                             noise_rates=(0.0, NOISE_HZ), random_state=seed)
+    out = {}
+    for row in res.table:
+        name = row["model"]
+        curve = res.early[name]
+        at = lambda ms: float(curve.accuracy[int(np.argmin(np.abs(np.asarray(curve.times) - ms)))])  # noqa: E731
+        out[name] = dict(accuracy=row["accuracy"], early_10=at(10.0), early_25=at(25.0),
+                         early_mean=float(np.mean(curve.accuracy)), noise=res.noise[name][1],
+                         ratio_gru=row.get("ratio_gru", float("nan")))
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--n-train", type=int, default=2000)
+    p.add_argument("--snn-params", type=json.loads, default={},
+                   help="JSON dict of SpikingRNNClassifier parameters for every spiking model")
+    p.add_argument("--all-modules-variant", action="store_true",
+                   help="add a motorSRNN whose readout reads M1 and PM as well as Out")
+    p.add_argument("--n-jobs", type=int, default=2)
+    args = p.parse_args(argv)
+    print(f"seeds {args.seeds}, {args.n_train} training / 400 test trials, SNN parameters "
+          f"{args.snn_params or 'defaults'}\n")
+    results = {}
+    for seed in args.seeds:
+        t0 = time.perf_counter()
+        results[seed] = one_seed(seed, args.n_train, args.snn_params, args.n_jobs, args.all_modules_variant)
+        print(f"seed {seed} ({time.perf_counter() - t0:.0f} s): " + ", ".join(
+            f"{m} {r['accuracy']:.3f}" for m, r in results[seed].items()), flush=True)
+    names = list(results[args.seeds[0]])
+    value = lambda m, k: np.array([results[s][m][k] for s in args.seeds])  # noqa: E731
+    print("\nMean ± sd over seeds.\n")
+    print("| model | " + " | ".join(title for _, title in METRICS) + " |")
+    print("|---|" + "---:|" * len(METRICS))
+    for m in names:
+        cells = []
+        for key, _ in METRICS:
+            v = value(m, key)
+            cells.append("-" if np.all(np.isnan(v)) else f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
+        print(f"| {m} | " + " | ".join(cells) + " |")
+    print("\nmotorSRNN against each model (paired by seed; higher is better for every metric here).\n")
+    print("| against | metric | motorSRNN better | mean difference | one-sided Wilcoxon p |")
+    print("|---|---|---:|---:|---:|")
+    for other in names:
+        if other == "motorSRNN":
+            continue
+        for key, title in METRICS[:5]:
+            d = value("motorSRNN", key) - value(other, key)
+            pval = wilcoxon(d, alternative="greater").pvalue if len(d) > 1 and np.any(d) else float("nan")
+            print(f"| {other} | {title} | {int(np.sum(d > 0))}/{len(d)} | {d.mean():+.3f} | {pval:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
