@@ -8,7 +8,8 @@ random_state=seed)``: the first ``--n-train`` trials train, the last 400 test (a
 random_state=seed)`` (motorSRNN with fixed feedback, its trainable-feedback and no-feedback
 ablations, the single-population SRNN, the feedforward fSNN, Poisson naive Bayes, logistic
 regression on counts), with ``--snn-params`` applied to every spiking model;
-``--all-modules-variant`` adds a motorSRNN whose readout also reads M1 and PM. Measured per model:
+``--all-modules-variant`` adds ``preset("motorsrnn", read_out=("M1", "PM", "Out"))``, whose readout
+also reads M1 and PM. Measured per model:
 
 - test accuracy;
 - early classification: accuracy after the first 10 and 25 ms of the window (each model's own
@@ -27,7 +28,6 @@ on how many seeds it is better, the mean difference and a one-sided Wilcoxon sig
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 import warnings
@@ -39,19 +39,12 @@ from sklearn.exceptions import ConvergenceWarning
 from motorsrnn import SpikingRNNClassifier
 from motorsrnn.comparison import compare_models, default_models
 from motorsrnn.datasets import make_center_out
-from motorsrnn.topology import Projection, preset
+from motorsrnn.topology import preset
 
 NOISE_HZ = 40.0
 METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("early_25", "accuracy at 25 ms"),
            ("early_mean", "mean of the early curve"), ("noise", f"accuracy with {NOISE_HZ:g} Hz noise"),
            ("ratio_gru", "energy GRU / SNN")]
-
-
-def all_modules_read_out(n_hidden=128):
-    """The motorsrnn preset with M1 and PM read out too (the preset reads out Out only)."""
-    top = preset("motorsrnn", n_hidden)
-    return dataclasses.replace(top, projections=[*top.projections, Projection("M1", "readout"),
-                                                 Projection("PM", "readout")])
 
 
 def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False):
@@ -61,7 +54,8 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False):
     models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs)
     if all_modules:
         models["motorSRNN, all modules read out"] = SpikingRNNClassifier(
-            architecture=all_modules_read_out(), max_epochs=40, random_state=seed, n_jobs=n_jobs)
+            architecture=preset("motorsrnn", 128, read_out=("M1", "PM", "Out")), max_epochs=40,
+            random_state=seed, n_jobs=n_jobs)
     for est in models.values():
         if isinstance(est, SpikingRNNClassifier):
             est.set_params(**snn_params)

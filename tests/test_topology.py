@@ -102,6 +102,28 @@ def test_feedback_ablations(data):
         topo.remove("V1->M1")
 
 
+def test_motorsrnn_read_out_modules(data):
+    default = preset("motorsrnn", 24)
+    assert [p.source for p in default.projections if p.target == "readout"] == ["Out"]
+    assert preset("motorsrnn", 24, read_out=("Out",)).to_dict() == default.to_dict()
+    every = preset("motorsrnn", 24, read_out=["Out", "M1", "PM"])
+    assert [p.key for p in every.projections if p.target == "readout"] == ["M1->readout", "PM->readout", "Out->readout"]
+    clf = SpikingRNNClassifier(architecture=every, **FAST).fit(data.X, data.y)
+    w = clf.get_weights()
+    assert {k: v.shape for k, v in w.items() if k.endswith("->readout")} == {
+        "M1->readout": (4, 12), "PM->readout": (4, 6), "Out->readout": (4, 6)}
+    # every module's spikes reach the logits: silencing M1's readout weights changes them
+    w["M1->readout"] = np.zeros_like(w["M1->readout"])
+    silenced = clf.__class__(architecture=every, **FAST).fit(data.X, data.y)
+    silenced.set_weights(w)
+    assert not np.allclose(silenced.decision_function(data.X), clf.decision_function(data.X))
+    only_m1 = preset("motorsrnn", 24, read_out="M1")
+    assert [p.key for p in only_m1.projections if p.target == "readout"] == ["M1->readout"]
+    for bad in ((), ("V1",), ("Out", "Out"), 3):
+        with pytest.raises(ValueError, match="read_out"):
+            preset("motorsrnn", 24, read_out=bad)
+
+
 def test_masks_and_signs_are_respected(data):
     topo = Topology(
         [Population("a", 10), Population("b", 8, tau_mem=[10.0 + i for i in range(8)])],

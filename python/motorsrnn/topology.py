@@ -277,6 +277,7 @@ def preset(
     feedback: str = "fixed",
     feedback_density: float = 0.2,
     recurrent_density: Optional[float] = None,
+    read_out: Sequence[str] = ("Out",),
 ) -> Topology:
     """A named architecture.
 
@@ -287,8 +288,9 @@ def preset(
         - ``"fsnn"``: the feedforward baseline: the same population without recurrence (``w_in``,
           ``w_out``, ``b_h``).
         - ``"motorsrnn"``: three modules named after the motor circuit: ``M1`` (receives the
-          input), ``PM`` (premotor-like) and ``Out`` (downstream output module, the only one read
-          out); intra-module recurrence; feedforward paths ``M1->PM``, ``PM->Out`` and ``M1->Out``;
+          input), ``PM`` (premotor-like) and ``Out`` (downstream output module, by default the only
+          one read out: ``read_out``); intra-module recurrence; feedforward paths ``M1->PM``,
+          ``PM->Out`` and ``M1->Out``;
           feedback ``PM->M1`` and ``Out->PM``, sparse and fixed by default (the paper's
           "long-term stable" feedback synapses). See ``docs/architectures.md`` for the
           assumptions.
@@ -303,6 +305,11 @@ def preset(
         ``motorsrnn`` only: connection density of the feedback projections.
     recurrent_density : float or None
         ``motorsrnn`` only: density of the intra-module recurrent projections (``None``: dense).
+    read_out : sequence of {"M1", "PM", "Out"}, default=("Out",)
+        ``motorsrnn`` only: the modules that project to the readout (keys ``"M1->readout"``,
+        ``"PM->readout"``, ``"Out->readout"``). The default reads out the downstream output module
+        alone; ``("M1", "PM", "Out")`` reads out every module (``docs/decoding.md`` compares the
+        two).
 
     Returns
     -------
@@ -338,6 +345,17 @@ def preset(
     if len(module_sizes) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in module_sizes):
         raise ValueError(f"module_sizes must be three positive integers (M1, PM, Out), got {module_sizes!r}")
     m1, pm, out = (int(s) for s in module_sizes)
+    modules = ("M1", "PM", "Out")
+    if isinstance(read_out, str):
+        read_out = (read_out,)
+    try:
+        read_out = tuple(read_out)
+    except TypeError:
+        raise ValueError(f"read_out must be a sequence of module names from {modules}, got {read_out!r}") from None
+    if not read_out or any(m not in modules for m in read_out) or len(set(read_out)) != len(read_out):
+        raise ValueError(
+            f"read_out must name one or more of the modules {modules}, each once, got {read_out!r}"
+        )
     rec = dict(kind="recurrent", density=recurrent_density)
     projections = [
         Projection("input", "M1"),
@@ -347,7 +365,7 @@ def preset(
         Projection("M1", "PM"),
         Projection("PM", "Out"),
         Projection("M1", "Out"),
-        Projection("Out", "readout"),
+        *[Projection(m, "readout") for m in modules if m in read_out],
     ]
     if feedback != "removed":
         trainable = feedback == "trainable"
