@@ -36,7 +36,9 @@ Measured per seed (the seed sets the teacher, the sample, the trials and the ini
 - Procrustes score (same components);
 - output error on the 2 held-out reach conditions (MSE of the standardised outputs over single
   trials; y has unit variance), the same for the condition-averaged outputs (trial noise removed),
-  and on the training conditions (R^2);
+  and on the training conditions (R^2); for reference, the condition-mean error of plain
+  interpolation (each held-out condition predicted by the average of its two trained neighbours'
+  mean outputs, no network);
 - matched units' R^2 to their teacher neurons (condition averages; pooled over units);
 - mean hidden rate and fit time.
 
@@ -161,6 +163,22 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     )
 
 
+def interpolation_baseline(seed, null_rotations=2, task=None):
+    """Held-out MSE of condition means if each held-out condition's mean output is predicted by the
+    average of its two neighbouring conditions' mean outputs (the teacher's own, trial noise
+    removed): what plain interpolation between trained reach directions achieves, no network
+    involved. NaN when a neighbour is itself held out."""
+    task = dict(TASK, **(task or {}))
+    n, held_out = task["n_conditions"], tuple(task["held_out"])
+    data = make_reaching_dynamics(n_conditions=n, n_trials_per_condition=task["trials_per_condition"],
+                                  n_null_rotations=null_rotations, random_state=seed)
+    means = np.stack([data.y[data.condition == c].mean(axis=0) for c in range(n)])
+    errors = [np.mean(((means[(c - 1) % n] + means[(c + 1) % n]) / 2 - means[c]) ** 2)
+              if (c - 1) % n not in held_out and (c + 1) % n not in held_out else np.nan
+              for c in held_out]
+    return float(np.mean(errors))
+
+
 COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatched units ↑"),
            ("cca_soft", "CCA soft-norm., whole pop. ↑"), ("cca_soft_unmatched", "CCA soft-norm., unmatched ↑"),
            ("procrustes", "Procrustes ↑"), ("heldout_mse", "held-out-condition MSE ↓"),
@@ -253,6 +271,11 @@ def main(argv=None):
         cells = [f"{rs[i]['cca']:.3f} / {rs[i]['cca_soft']:.3f} / {rs[i]['heldout_mse']:.3f}"
                  for rs in rows.values()]
         print(f"| {seed} | " + " | ".join(cells) + " |")
+
+    print()
+    interp = [interpolation_baseline(seed, args.null_rotations, task) for seed in seeds]
+    print("held-out MSE of condition means when each held-out condition is predicted by the mean of its "
+          f"two trained neighbours (no network): {np.round(interp, 3).tolist()} (mean {np.nanmean(interp):.3f})")
 
     print()
     for act in (a for a in rows if a.startswith("activity")):
