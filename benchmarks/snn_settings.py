@@ -43,6 +43,15 @@ SETTINGS = {
     "fsnn, last+wd": dict(architecture="fsnn", readout="last", weight_decay=1e-2),
     "motorsrnn, last+wd": dict(architecture="motorsrnn", readout="last", weight_decay=1e-2),
 }
+
+
+def input_step(scale, n_hidden=128):
+    """The srnn preset with the input projection's step size multiplied by ``scale``."""
+    top = preset("srnn", n_hidden)
+    return dataclasses.replace(top, projections=[
+        dataclasses.replace(q, lr_scale=scale) if q.source == "input" else q for q in top.projections])
+
+
 # tried later (docs/decoding.md, "More attempts"); run with --settings NAME ...
 MORE = {
     "last, 20 epochs": dict(readout="last", max_epochs=20),
@@ -62,18 +71,7 @@ MORE = {
     "last+wd, input_scale 0.25": dict(readout="last", weight_decay=1e-2, input_scale=0.25),
     "last, 256 units, one learning rate": dict(readout="last", n_hidden=256, recurrent_lr_scale=1.0),
     "defaults, one learning rate": dict(recurrent_lr_scale=1.0),
-}
-
-
-def input_step(scale, n_hidden=128):
-    """The srnn preset with the input projection's step size multiplied by ``scale``."""
-    top = preset("srnn", n_hidden)
-    return dataclasses.replace(top, projections=[
-        dataclasses.replace(q, lr_scale=scale) if q.source == "input" else q for q in top.projections])
-
-
-# third session of 2026-11-23 (docs/decoding.md, "More attempts"): run on seeds 0, 1 and 2
-MORE.update({
+    # third session of 2026-11-23 (docs/decoding.md, "More attempts"): run on seeds 0, 1 and 2
     "last, surrogate slope 100": dict(readout="last", surrogate_slope=100.0),
     "last, surrogate slope 200": dict(readout="last", surrogate_slope=200.0),
     "last+wd, input step x 0.1": dict(readout="last", weight_decay=1e-2, architecture=input_step(0.1)),
@@ -81,8 +79,9 @@ MORE.update({
     "last+wd, integrators, rate 30-100 Hz": dict(readout="last", weight_decay=1e-2, tau_mem=1000.0,
                                                   tau_out=1000.0, output_scale=0.02, rate_weight=1000.0,
                                                   rate_bounds=(30.0, 100.0)),
-})
-MORE["last, surrogate slope 200, early stopping"] = dict(readout="last", surrogate_slope=200.0, early_stopping=True)
+    "last, surrogate slope 200, early stopping": dict(readout="last", surrogate_slope=200.0,
+                                                      early_stopping=True),
+}
 ALL = {**SETTINGS, **MORE}
 
 
