@@ -1,5 +1,5 @@
-//! Optimisers: Adam (default) and SGD with momentum, L2 weight decay on weight matrices, and global
-//! gradient-norm clipping. Fixed projections and masked-out connections are never touched.
+//! Optimisers: Adam (default), AdamW and SGD with momentum, weight decay on weight matrices (coupled
+//! L2 for Adam and SGD, decoupled for AdamW), and global gradient-norm clipping. Fixed projections and masked-out connections are never touched.
 
 use crate::params::{ParamSet, Slot, MAX_DECAY};
 use crate::real::Real;
@@ -14,6 +14,10 @@ pub enum OptimizerKind {
     /// Adam (Kingma & Ba 2015) with beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
     #[default]
     Adam,
+    /// Adam with decoupled weight decay (Loshchilov & Hutter 2019): after the Adam step, each weight
+    /// matrix shrinks by `lr * weight_decay * W`, independently of its gradient's scale.
+    #[serde(rename = "adamw")]
+    AdamW,
     /// Stochastic gradient descent with momentum 0.9.
     Sgd,
 }
@@ -23,7 +27,8 @@ pub enum OptimizerKind {
 pub struct Optimizer<T> {
     pub kind: OptimizerKind,
     pub lr: f64,
-    /// L2 penalty `weight_decay / 2 * ||W||^2` added to the loss of weight matrices (not biases).
+    /// Weight decay of weight matrices (not biases): for Adam and SGD the L2 penalty
+    /// `weight_decay / 2 * ||W||^2` added to the loss; for AdamW the decoupled shrinkage.
     pub weight_decay: f64,
     /// Rescale the gradient when its norm exceeds this value.
     pub max_grad_norm: Option<f64>,
@@ -52,7 +57,8 @@ impl<T: Real> Optimizer<T> {
     pub fn step(&mut self, params: &mut ParamSet<T>, grad: &mut ParamSet<T>, masks: &[Option<Array2<T>>]) -> f64 {
         self.step += 1;
         let wd = T::c(self.weight_decay);
-        if self.weight_decay != 0.0 {
+        let decoupled = self.kind == OptimizerKind::AdamW;
+        if self.weight_decay != 0.0 && !decoupled {
             for ((g, p), slot) in grad.slices_mut().into_iter().zip(params.slices()).zip(&self.slots) {
                 if slot.is_weight {
                     g.iter_mut().zip(p).for_each(|(g, &p)| *g += wd * p);
@@ -82,12 +88,14 @@ impl<T: Real> Optimizer<T> {
             }
             let lr = lr * T::c(slot.lr_scale);
             match self.kind {
-                OptimizerKind::Adam => {
+                OptimizerKind::Adam | OptimizerKind::AdamW => {
+                    // AdamW: p <- p - lr * (m_hat / (sqrt(v_hat) + eps) + wd * p), wd on weights only.
+                    let shrink = if decoupled && slot.is_weight { wd } else { T::zero() };
                     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                         let g = g * clip;
                         *m = b1 * *m + (T::one() - b1) * g;
                         *v = b2 * *v + (T::one() - b2) * g * g;
-                        *p -= lr * (*m / bc1) / ((*v / bc2).sqrt() + eps);
+                        *p -= lr * ((*m / bc1) / ((*v / bc2).sqrt() + eps) + shrink * *p);
                     }
                 }
                 OptimizerKind::Sgd => {
@@ -183,6 +191,45 @@ mod tests {
         assert!((norm - expect).abs() < 1e-9, "{norm} vs {expect}");
         let moved = (before.b_out[0] - p.b_out[0]) / 0.1;
         assert!((moved - 10.0 / norm).abs() < 1e-9);
+    }
+
+    #[test]
+    fn adamw_decay_is_decoupled_from_the_gradient() {
+        let mut spec = NetworkSpec::srnn(3, 4, 2);
+        spec.projections[1].trainable = false; // w_rec: fixed projections never decay
+        spec.projections[2].lr_scale = 0.5; // w_out: the decay follows the projection's step
+        let topo = Topology::compile(&spec).unwrap();
+        let (lr, wd) = (0.01, 0.3);
+        let (mut p, masks) = ParamSet::<f64>::init(&topo, 4);
+        p.b[0].fill(0.7);
+        let before = p.clone();
+        // A zero gradient: Adam alone would not move anything; AdamW shrinks the trainable
+        // weight matrices by lr * lr_scale * wd * W and leaves biases and fixed weights alone.
+        let mut g = ParamSet::<f64>::zeros(&topo);
+        let norm = Optimizer::new(&topo, OptimizerKind::AdamW, lr, wd, Some(1.0)).step(&mut p, &mut g, &masks);
+        assert_eq!(norm, 0.0, "the decay is not part of the clipped gradient");
+        let close = |a: &Array2<f64>, b: Array2<f64>| a.iter().zip(b.iter()).all(|(x, y)| (x - y).abs() < 1e-15);
+        assert!(close(&p.w[0], before.w[0].mapv(|w| w * (1.0 - lr * wd))), "w_in shrinks by lr * wd");
+        assert_eq!(p.w[1], before.w[1], "a fixed projection does not decay");
+        assert!(close(&p.w[2], before.w[2].mapv(|w| w * (1.0 - 0.5 * lr * wd))), "w_out at its lr_scale");
+        assert_eq!(p.b[0], before.b[0], "biases are not decayed");
+        // With Adam, the same weight decay enters the gradient: the first step is lr * sign(W).
+        let mut q = before.clone();
+        let mut g = ParamSet::<f64>::zeros(&topo);
+        Optimizer::new(&topo, OptimizerKind::Adam, lr, wd, None).step(&mut q, &mut g, &masks);
+        let moved = (&before.w[0] - &q.w[0]).mapv(f64::abs);
+        assert!(moved.iter().all(|d| (d - lr).abs() < 1e-6), "coupled L2 is normalised by Adam: {moved}");
+        // Without weight decay, AdamW is Adam bit for bit.
+        let mut grad = ParamSet::<f64>::zeros(&topo);
+        grad.slices_mut().into_iter().for_each(|s| s.iter_mut().enumerate().for_each(|(i, x)| *x = 0.1 * i as f64 - 0.3));
+        let (mut a, mut b) = (before.clone(), before.clone());
+        let mut opt_a = Optimizer::new(&topo, OptimizerKind::Adam, lr, 0.0, None);
+        let mut opt_b = Optimizer::new(&topo, OptimizerKind::AdamW, lr, 0.0, None);
+        for _ in 0..3 {
+            opt_a.step(&mut a, &mut grad.clone(), &masks);
+            opt_b.step(&mut b, &mut grad.clone(), &masks);
+        }
+        assert_eq!(a.slices(), b.slices());
     }
 
     #[test]

@@ -249,6 +249,25 @@ def test_early_stopping_restores_best_epoch(data):
     assert clf.best_epoch_ == best
 
 
+def test_adamw_decouples_weight_decay(data):
+    def weights(**kw):
+        return SpikingRNNClassifier(**FAST, **kw).fit(data.X, data.y).get_weights()
+
+    plain = weights(optimizer="adam")
+    # without weight decay AdamW is Adam, bit for bit
+    for k, v in weights(optimizer="adamw").items():
+        np.testing.assert_array_equal(v, plain[k], err_msg=k)
+    # with it, every weight matrix ends smaller than without
+    decayed = weights(optimizer="adamw", weight_decay=1.0)
+    for k in ("w_in", "w_rec", "w_out"):
+        assert np.linalg.norm(decayed[k]) < np.linalg.norm(plain[k]), k
+    # and differently from Adam's coupled L2, which Adam's normalisation makes much stronger here
+    coupled = weights(optimizer="adam", weight_decay=1.0)
+    assert np.linalg.norm(coupled["w_in"]) < 0.5 * np.linalg.norm(decayed["w_in"])
+    with pytest.raises(ValueError, match="optimizer"):
+        SpikingRNNClassifier(**FAST, optimizer="adam_w").fit(data.X, data.y)
+
+
 def test_divergence_is_reported_and_weights_stay_finite(data):
     from motorsrnn import TrainingDivergedError
 

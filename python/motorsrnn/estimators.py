@@ -33,7 +33,7 @@ __all__ = ["SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError
 _RESETS = ("subtract", "zero")
 _SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
 _READOUTS = ("mean", "max", "last")
-_OPTIMIZERS = ("adam", "sgd")
+_OPTIMIZERS = ("adam", "adamw", "sgd")
 _ACTIVITY_KERNELS = ("exponential", "gaussian")
 # share of time bins above which a fitted population counts as saturated (fit warns)
 _SATURATED = 0.3
@@ -845,7 +845,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     batch_size : int, default=32
         Trials per gradient step.
     weight_decay : float, default=0.0
-        L2 penalty ``weight_decay / 2 * ||W||^2`` on weight matrices (biases are not decayed).
+        Weight decay of the weight matrices (biases are not decayed). With ``"adam"`` and
+        ``"sgd"`` it is the L2 penalty ``weight_decay / 2 * ||W||^2`` added to the loss (as
+        ``torch.optim.Adam(weight_decay=...)``); with ``"adamw"`` it is decoupled (as
+        ``torch.optim.AdamW``).
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (``None``: no clipping).
     bptt_window : int or None, default=None
@@ -855,8 +858,13 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         (bit for bit); the tape's memory shrinks from ``n_timesteps`` to about ``bptt_window``
         steps per trial, for about one more forward pass of compute. ``None`` keeps the whole
         tape (fastest). See ``docs/model.md``.
-    optimizer : {"adam", "sgd"}, default="adam"
-        Adam (beta1 0.9, beta2 0.999, eps 1e-8) or SGD with momentum 0.9.
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        Adam (beta1 0.9, beta2 0.999, eps 1e-8), AdamW (the same with decoupled weight decay:
+        each step also shrinks every weight by ``learning_rate * weight_decay`` times its value,
+        whatever its gradient; Loshchilov & Hutter 2019) or SGD with momentum 0.9. With Adam,
+        coupled L2 is rescaled by the gradient's running variance, so weights that rarely get a
+        gradient (inputs from sparse channels, units below threshold) decay at the full learning
+        rate and can silence the network; AdamW avoids this.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training trials (stratified), stop when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
