@@ -8,6 +8,7 @@ that ran away fires at hundreds of Hz), and the fit time. See docs/decoding.md.
 
     python benchmarks/snn_settings.py            # seed 0, every setting (a few minutes on 2 cores)
     python benchmarks/snn_settings.py --seed 1 --settings default last+wd
+    python benchmarks/snn_settings.py --seeds 0 1 2 3 --settings counting   # + a table of means
 """
 
 from __future__ import annotations
@@ -82,6 +83,23 @@ MORE = {
     "last, surrogate slope 200, early stopping": dict(readout="last", surrogate_slope=200.0,
                                                       early_stopping=True),
 }
+
+# fourth session (docs/decoding.md, "A counting configuration"): hidden units without memory
+# (tau_syn 0, tau_mem 0.1 ms, reset to zero) respond to the spikes of the current bin only, and a
+# readout without leak (tau_out 1e6 ms, readout="last") sums their spikes over the window. For sparse
+# input the logits are then close to a linear function of the window's counts, with the same weight
+# for a spike anywhere in the window. Run on seeds 0-3 with --seeds 0 1 2 3.
+COUNTING = dict(architecture="fsnn", tau_syn=0.0, tau_mem=0.1, reset="zero", tau_out=1e6, readout="last")
+MORE.update({
+    "counting": COUNTING,
+    "counting, surrogate slope 5": dict(COUNTING, surrogate_slope=5.0),
+    "counting, surrogate slope 5, 10 epochs": dict(COUNTING, surrogate_slope=5.0, max_epochs=10),
+    "counting, surrogate slope 5, early stopping": dict(COUNTING, surrogate_slope=5.0, early_stopping=True),
+    "counting, 32 units": dict(COUNTING, n_hidden=32),
+    "counting, surrogate slope 5, adam, weight decay 1e-4": dict(COUNTING, surrogate_slope=5.0, weight_decay=1e-4),
+    "counting, surrogate slope 5, adamw, weight decay 1": dict(COUNTING, surrogate_slope=5.0, optimizer="adamw",
+                                                                weight_decay=1.0),
+})
 ALL = {**SETTINGS, **MORE}
 
 
@@ -109,9 +127,45 @@ def prep_switch(n_trials, seed):
     return X, y
 
 
+def run_seed(seed, args, override):
+    """Prints one seed's table; returns logistic regression's and each setting's test accuracy."""
+    n = args.n_train
+    if args.generator == "center-out":
+        data = make_center_out(n_trials=n + 400, random_state=seed)
+        X, y = data.X, data.y
+    else:
+        X, y = prep_switch(n + 400, seed)
+    Xtr, ytr, Xte, yte = X[:n], y[:n], X[-400:], y[-400:]
+    print(f"{args.generator} seed {seed}: {n} training, 400 test trials")
+    print(f"Poisson naive Bayes          test {PoissonNaiveBayes().fit(Xtr, ytr).score(Xte, yte):.3f}")
+    lr = make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(Xtr, ytr)
+    lr_test = lr.score(Xte, yte)
+    print(f"logistic regression (counts) test {lr_test:.3f}")
+    binned = lambda a: a.reshape(len(a), 5, -1, a.shape[2]).sum(axis=2).reshape(len(a), -1)  # noqa: E731
+    lr5 = LogisticRegression(max_iter=3000).fit(binned(Xtr), ytr)
+    print(f"logistic regression (5 x 10 ms binned counts) test {lr5.score(binned(Xte), yte):.3f}")
+    print("\n| SNN setting | test accuracy | training accuracy | hidden rate (Hz) | fit (s) |")
+    print("|---|---:|---:|---:|---:|")
+    tests = {}
+    for name in args.settings:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # the rate column shows run-aways
+            clf = SpikingRNNClassifier(random_state=seed, n_jobs=args.n_jobs, **{**ALL[name], **override}).fit(Xtr, ytr)
+        fit_s = time.perf_counter() - t0
+        rate = float(np.mean(clf.simulate(Xte)["spikes"])) * 1000.0 / clf.dt
+        tests[name] = clf.score(Xte, yte)
+        print(f"| {name} | {tests[name]:.3f} | {clf.score(Xtr[:2000], ytr[:2000]):.3f} | {rate:.0f} | {fit_s:.1f} |",
+              flush=True)
+    print()
+    return lr_test, tests
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="several dataset seeds (overrides --seed); ends with a table of means")
     p.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(ALL),
                    help="default: the first 14; the others are listed in MORE")
     p.add_argument("--n-train", type=int, default=2000, help="training trials (the test set stays 400)")
@@ -122,31 +176,16 @@ def main(argv=None) -> int:
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
     override = {} if args.recurrent_lr_scale is None else dict(recurrent_lr_scale=args.recurrent_lr_scale)
-    n = args.n_train
-    if args.generator == "center-out":
-        data = make_center_out(n_trials=n + 400, random_state=args.seed)
-        X, y = data.X, data.y
-    else:
-        X, y = prep_switch(n + 400, args.seed)
-    Xtr, ytr, Xte, yte = X[:n], y[:n], X[-400:], y[-400:]
-    print(f"{args.generator} seed {args.seed}: {n} training, 400 test trials")
-    print(f"Poisson naive Bayes          test {PoissonNaiveBayes().fit(Xtr, ytr).score(Xte, yte):.3f}")
-    lr = make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(Xtr, ytr)
-    print(f"logistic regression (counts) test {lr.score(Xte, yte):.3f}")
-    binned = lambda a: a.reshape(len(a), 5, -1, a.shape[2]).sum(axis=2).reshape(len(a), -1)  # noqa: E731
-    lr5 = LogisticRegression(max_iter=3000).fit(binned(Xtr), ytr)
-    print(f"logistic regression (5 x 10 ms binned counts) test {lr5.score(binned(Xte), yte):.3f}")
-    print("\n| SNN setting | test accuracy | training accuracy | hidden rate (Hz) | fit (s) |")
-    print("|---|---:|---:|---:|---:|")
-    for name in args.settings:
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)  # the rate column shows run-aways
-            clf = SpikingRNNClassifier(random_state=args.seed, n_jobs=args.n_jobs, **{**ALL[name], **override}).fit(Xtr, ytr)
-        fit_s = time.perf_counter() - t0
-        rate = float(np.mean(clf.simulate(Xte)["spikes"])) * 1000.0 / clf.dt
-        print(f"| {name} | {clf.score(Xte, yte):.3f} | {clf.score(Xtr[:2000], ytr[:2000]):.3f} | {rate:.0f} | {fit_s:.1f} |",
-              flush=True)
+    seeds = args.seeds or [args.seed]
+    runs = [run_seed(seed, args, override) for seed in seeds]
+    if len(seeds) > 1:
+        lr = np.array([r[0] for r in runs])
+        print(f"Over seeds {' '.join(map(str, seeds))}: logistic regression (counts) {lr.mean():.3f} on average\n")
+        print("| SNN setting | test accuracy (mean) | minus logistic regression (mean) | seeds above logistic regression |")
+        print("|---|---:|---:|---:|")
+        for name in args.settings:
+            acc = np.array([r[1][name] for r in runs])
+            print(f"| {name} | {acc.mean():.3f} | {np.mean(acc - lr):+.3f} | {int(np.sum(acc > lr))}/{len(seeds)} |")
     return 0
 
 

@@ -89,13 +89,15 @@ impl<T: Real> Optimizer<T> {
             let lr = lr * T::c(slot.lr_scale);
             match self.kind {
                 OptimizerKind::Adam | OptimizerKind::AdamW => {
-                    // AdamW: p <- p - lr * (m_hat / (sqrt(v_hat) + eps) + wd * p), wd on weights only.
-                    let shrink = if decoupled && slot.is_weight { wd } else { T::zero() };
+                    // AdamW: p <- p - lr * m_hat / (sqrt(v_hat) + eps) - lr * wd * p, wd on weights
+                    // only. The Adam term keeps its order of operations, so that with shrink = 0
+                    // the update is Adam's bit for bit.
+                    let shrink = if decoupled && slot.is_weight { lr * wd } else { T::zero() };
                     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                         let g = g * clip;
                         *m = b1 * *m + (T::one() - b1) * g;
                         *v = b2 * *v + (T::one() - b2) * g * g;
-                        *p -= lr * ((*m / bc1) / ((*v / bc2).sqrt() + eps) + shrink * *p);
+                        *p -= lr * (*m / bc1) / ((*v / bc2).sqrt() + eps) + shrink * *p;
                     }
                 }
                 OptimizerKind::Sgd => {
