@@ -59,6 +59,7 @@ is the teacher and length of the earlier runs.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -85,10 +86,11 @@ OUTPUT_ONLY = ("output only", "output only + rate bound")
 
 
 def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, normalised=None,
-        null_rotations=2, task=None, recurrent_lr_scale=None):
+        null_rotations=2, task=None, recurrent_lr_scale=None, extra=None):
     """Fit one arm on one seed and return its metrics (a dict of floats); ``normalised`` overrides
     keys of ``NORMALISED`` for the "activity (normalised)" arm, ``task`` keys of ``TASK``;
-    ``recurrent_lr_scale`` None keeps the estimator's default."""
+    ``recurrent_lr_scale`` None keeps the estimator's default; ``extra`` adds estimator parameters
+    to every arm (before the arm's own)."""
     normalised = dict(NORMALISED, **(normalised or {}))
     task = dict(TASK, **(task or {}))
     held_out = tuple(task["held_out"])
@@ -100,7 +102,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     test = ~train
     sample = sample_neurons(data, fraction, random_state=seed)
     R = data.rates[train][:, :, sample]
-    params = dict(PARAMS, max_epochs=epochs, random_state=seed, n_jobs=n_jobs)
+    params = dict(PARAMS, **(extra or {}), max_epochs=epochs, random_state=seed, n_jobs=n_jobs)
     if recurrent_lr_scale is not None:
         params.update(recurrent_lr_scale=recurrent_lr_scale)
     neural = None
@@ -179,6 +181,28 @@ def interpolation_baseline(seed, null_rotations=2, task=None):
     return float(np.mean(errors))
 
 
+def harmonic_baseline(seed, null_rotations=2, task=None, n_harmonics=2):
+    """Held-out MSE of condition means if each output's condition mean, at every time step, is
+    regressed (least squares, on the trained conditions) on ``1, cos(k a), sin(k a)`` for
+    ``k = 1..n_harmonics`` of the reach angle ``a``, and predicted at the held-out angles: how
+    smooth a function of the reach direction the teacher's outputs are, no network involved. NaN
+    when fewer trained conditions than coefficients."""
+    task = dict(TASK, **(task or {}))
+    n, held_out = task["n_conditions"], tuple(task["held_out"])
+    data = make_reaching_dynamics(n_conditions=n, n_trials_per_condition=task["trials_per_condition"],
+                                  n_null_rotations=null_rotations, random_state=seed)
+    means = np.stack([data.y[data.condition == c].mean(axis=0) for c in range(n)])
+    angle = np.array([data.angles[data.condition == c][0] for c in range(n)])
+    basis = np.column_stack([np.ones(n)] + [f(k * angle) for k in range(1, n_harmonics + 1)
+                                            for f in (np.cos, np.sin)])
+    trained = [c for c in range(n) if c not in held_out]
+    if len(trained) < basis.shape[1]:
+        return float("nan")
+    coef, *_ = np.linalg.lstsq(basis[trained], means[trained].reshape(len(trained), -1), rcond=None)
+    pred = (basis[list(held_out)] @ coef).reshape(len(held_out), *means.shape[1:])
+    return float(np.mean((pred - means[list(held_out)]) ** 2))
+
+
 COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatched units ↑"),
            ("cca_soft", "CCA soft-norm., whole pop. ↑"), ("cca_soft_unmatched", "CCA soft-norm., unmatched ↑"),
            ("procrustes", "Procrustes ↑"), ("heldout_mse", "held-out-condition MSE ↓"),
@@ -227,6 +251,8 @@ def main(argv=None):
     p.add_argument("--recurrent-lr-scale", type=float, default=None,
                    help="the students' recurrent_lr_scale (default: the estimator's, 0.2; 1 trains "
                         "every weight at the same rate, as before it existed)")
+    p.add_argument("--params", type=json.loads, default=None, metavar="JSON",
+                   help='extra estimator parameters for every arm, e.g. \'{"optimizer": "adamw", "weight_decay": 0.1}\'')
     p.add_argument("--n-jobs", type=int, default=1)
     args = p.parse_args(argv)
     task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
@@ -239,7 +265,7 @@ def main(argv=None):
             r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs,
                     dict(weight=args.normalised_weight, kernel=args.normalised_kernel,
                          rate_bound=args.normalised_rate_bound), args.null_rotations, task,
-                    args.recurrent_lr_scale)
+                    args.recurrent_lr_scale, args.params)
             rows[arm].append(r)
             print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
                   flush=True)
@@ -250,6 +276,8 @@ def main(argv=None):
         return f"{np.nanmean(v):.3f} ± {sd:.3f}"
 
     print()
+    if args.params:
+        print(f"extra estimator parameters for every arm: {args.params}")
     print(f"seeds {seeds}, {args.epochs} epochs, {args.fraction:.0%} sample, activity_weight "
           f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
           f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
@@ -276,6 +304,10 @@ def main(argv=None):
     interp = [interpolation_baseline(seed, args.null_rotations, task) for seed in seeds]
     print("held-out MSE of condition means when each held-out condition is predicted by the mean of its "
           f"two trained neighbours (no network): {np.round(interp, 3).tolist()} (mean {np.nanmean(interp):.3f})")
+    harm = [harmonic_baseline(seed, args.null_rotations, task) for seed in seeds]
+    print("the same when each output's condition means are regressed on 1, cos, sin, cos 2a, sin 2a of the "
+          f"reach angle a over the trained conditions (no network): {np.round(harm, 3).tolist()} "
+          f"(mean {np.nanmean(harm):.3f})")
 
     print()
     for act in (a for a in rows if a.startswith("activity")):
