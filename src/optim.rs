@@ -1,5 +1,6 @@
 //! Optimisers: Adam (default), AdamW and SGD with momentum, weight decay on weight matrices (coupled
-//! L2 for Adam and SGD, decoupled for AdamW), and global gradient-norm clipping. Fixed projections and masked-out connections are never touched.
+//! L2 for Adam and SGD, decoupled for AdamW), and global gradient-norm clipping. Fixed projections
+//! and masked-out connections are never touched.
 
 use crate::params::{ParamSet, Slot, MAX_DECAY};
 use crate::real::Real;
@@ -223,7 +224,9 @@ mod tests {
         assert!(moved.iter().all(|d| (d - lr).abs() < 1e-6), "coupled L2 is normalised by Adam: {moved}");
         // Without weight decay, AdamW is Adam bit for bit.
         let mut grad = ParamSet::<f64>::zeros(&topo);
-        grad.slices_mut().into_iter().for_each(|s| s.iter_mut().enumerate().for_each(|(i, x)| *x = 0.1 * i as f64 - 0.3));
+        grad.slices_mut()
+            .into_iter()
+            .for_each(|s| s.iter_mut().enumerate().for_each(|(i, x)| *x = 0.1 * i as f64 - 0.3));
         let (mut a, mut b) = (before.clone(), before.clone());
         let mut opt_a = Optimizer::new(&topo, OptimizerKind::Adam, lr, 0.0, None);
         let mut opt_b = Optimizer::new(&topo, OptimizerKind::AdamW, lr, 0.0, None);
