@@ -165,34 +165,37 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     )
 
 
-def interpolation_baseline(seed, null_rotations=2, task=None):
-    """Held-out MSE of condition means if each held-out condition's mean output is predicted by the
-    average of its two neighbouring conditions' mean outputs (the teacher's own, trial noise
-    removed): what plain interpolation between trained reach directions achieves, no network
-    involved. NaN when a neighbour is itself held out."""
+def _condition_means(seed, null_rotations=2, task=None):
+    """The teacher's mean output per condition (trial noise removed), each condition's reach angle,
+    and the held-out conditions, for the task of ``run``."""
     task = dict(TASK, **(task or {}))
-    n, held_out = task["n_conditions"], tuple(task["held_out"])
+    n = task["n_conditions"]
     data = make_reaching_dynamics(n_conditions=n, n_trials_per_condition=task["trials_per_condition"],
                                   n_null_rotations=null_rotations, random_state=seed)
     means = np.stack([data.y[data.condition == c].mean(axis=0) for c in range(n)])
+    angle = np.array([data.angles[data.condition == c][0] for c in range(n)])
+    return means, angle, tuple(task["held_out"])
+
+
+def interpolation_baseline(means, held_out):
+    """Held-out MSE of condition means if each held-out condition's mean output is predicted by the
+    average of its two neighbouring conditions' mean outputs (``means`` from ``_condition_means``):
+    what plain interpolation between trained reach directions achieves, no network involved. NaN
+    when a neighbour is itself held out."""
+    n = len(means)
     errors = [np.mean(((means[(c - 1) % n] + means[(c + 1) % n]) / 2 - means[c]) ** 2)
               if (c - 1) % n not in held_out and (c + 1) % n not in held_out else np.nan
               for c in held_out]
     return float(np.mean(errors))
 
 
-def harmonic_baseline(seed, null_rotations=2, task=None, n_harmonics=2):
+def harmonic_baseline(means, angle, held_out, n_harmonics=2):
     """Held-out MSE of condition means if each output's condition mean, at every time step, is
     regressed (least squares, on the trained conditions) on ``1, cos(k a), sin(k a)`` for
     ``k = 1..n_harmonics`` of the reach angle ``a``, and predicted at the held-out angles: how
     smooth a function of the reach direction the teacher's outputs are, no network involved. NaN
     when fewer trained conditions than coefficients."""
-    task = dict(TASK, **(task or {}))
-    n, held_out = task["n_conditions"], tuple(task["held_out"])
-    data = make_reaching_dynamics(n_conditions=n, n_trials_per_condition=task["trials_per_condition"],
-                                  n_null_rotations=null_rotations, random_state=seed)
-    means = np.stack([data.y[data.condition == c].mean(axis=0) for c in range(n)])
-    angle = np.array([data.angles[data.condition == c][0] for c in range(n)])
+    n = len(means)
     basis = np.column_stack([np.ones(n)] + [f(k * angle) for k in range(1, n_harmonics + 1)
                                             for f in (np.cos, np.sin)])
     trained = [c for c in range(n) if c not in held_out]
@@ -301,10 +304,11 @@ def main(argv=None):
         print(f"| {seed} | " + " | ".join(cells) + " |")
 
     print()
-    interp = [interpolation_baseline(seed, args.null_rotations, task) for seed in seeds]
+    references = [_condition_means(seed, args.null_rotations, task) for seed in seeds]
+    interp = [interpolation_baseline(means, held_out) for means, _, held_out in references]
     print("held-out MSE of condition means when each held-out condition is predicted by the mean of its "
           f"two trained neighbours (no network): {np.round(interp, 3).tolist()} (mean {np.nanmean(interp):.3f})")
-    harm = [harmonic_baseline(seed, args.null_rotations, task) for seed in seeds]
+    harm = [harmonic_baseline(*reference) for reference in references]
     print("the same when each output's condition means are regressed on 1, cos, sin, cos 2a, sin 2a of the "
           f"reach angle a over the trained conditions (no network): {np.round(harm, 3).tolist()} "
           f"(mean {np.nanmean(harm):.3f})")
