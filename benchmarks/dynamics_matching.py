@@ -38,7 +38,14 @@ Measured per seed (the seed sets the teacher, the sample, the trials and the ini
   trials; y has unit variance), the same for the condition-averaged outputs (trial noise removed),
   and on the training conditions (R^2); for reference, the condition-mean error of plain
   interpolation (each held-out condition predicted by the average of its two trained neighbours'
-  mean outputs, no network);
+  mean outputs, no network), of a two-harmonic regression on the reach angle, and of the best
+  blend of the two neighbours (blend weight fitted to the target: a lower bound for any predictor
+  that blends neighbouring reaches);
+- how far each student's held-out condition-mean output lies from the best blend of its own
+  outputs for the two neighbouring trained conditions (``heldout_blend``; near 0 = the student
+  blends neighbouring reaches instead of generating a new one);
+- ``--input-tuning cosine`` redraws the target channels with cosine tuning (``cosine_inputs``),
+  so that held-out reaches' inputs are linear combinations of trained ones';
 - matched units' R^2 to their teacher neurons (condition averages; pooled over units);
 - mean hidden rate and fit time.
 
@@ -70,7 +77,7 @@ from motorsrnn.analysis import similarity, trajectories
 from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
 
 # the task: reach conditions, trials per condition, conditions never seen in training
-TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7))
+TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7), input_tuning="von_mises")
 SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similarity metrics
 # input_scale 0.2 puts the initial hidden population at ~25 Hz (median ~14 Hz) on these inputs, the
 # teacher's range; input_scale 1.0 (used before) started it at ~200 Hz and training ended with most
@@ -100,6 +107,8 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     n_components = data.latents.shape[-1]  # the teacher's latent dimensionality
     train = ~np.isin(data.condition, held_out)
     test = ~train
+    if task["input_tuning"] == "cosine":
+        data.X = cosine_inputs(data, seed)
     sample = sample_neurons(data, fraction, random_state=seed)
     R = data.rates[train][:, :, sample]
     params = dict(PARAMS, **(extra or {}), max_epochs=epochs, random_state=seed, n_jobs=n_jobs)
@@ -145,7 +154,8 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         return similarity(m, teacher, method="cca", n_components=n_components, normalize=normalize).score
 
     matched, target = model[:, :, :n], teacher[:, :, sample]
-    pred = reg.predict(data.X[test])
+    predicted = reg.predict(data.X)  # every condition's outputs, for the held-out error and the blend
+    pred = predicted[test]
     return dict(
         cca=cca(model),
         cca_unmatched=cca(model[:, :, n:]),
@@ -156,6 +166,8 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         heldout_mse_mean=float(np.mean([(pred[data.condition[test] == c].mean(axis=0)
                                          - data.y[data.condition == c].mean(axis=0)) ** 2
                                         for c in held_out])),
+        heldout_blend=_blend_residual(np.stack([predicted[data.condition == c].mean(axis=0)
+                                                for c in range(task["n_conditions"])]), held_out),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
                          / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
@@ -163,6 +175,22 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         teacher_rate_hz=float(data.rates.mean()),  # the teacher's mean rate, for comparison
         seconds=seconds,
     )
+
+
+def cosine_inputs(data, seed, rates=(5.0, 80.0)):
+    """``data.X`` with its target channels redrawn as cosine-tuned Poisson inputs: channel ``j``
+    fires at ``low + (high - low) (1 + cos(theta - pd_j)) / 2`` (``rates`` = the generator's
+    default ``input_rates``) instead of the generator's narrower ``exp(2 (cos - 1))`` bump. Every
+    input then is an affine function of ``(cos theta, sin theta)``, like the teacher's preparatory
+    state, so a held-out reach's mean input is a linear combination of the trained ones'. Go
+    channels are kept."""
+    low, high = rates
+    pds = data.teacher["input_preferred_directions"]
+    rate = low + (high - low) * (1.0 + np.cos(data.angles[:, None] - pds[None, :])) / 2.0
+    lam = np.broadcast_to(rate[:, None, :] * data.dt / 1000.0, (*data.X.shape[:2], len(pds)))
+    X = data.X.copy()
+    X[:, :, :len(pds)] = np.minimum(np.random.default_rng([seed, 1]).poisson(lam), 255)
+    return X
 
 
 def _condition_means(seed, null_rotations=2, task=None):
@@ -189,6 +217,34 @@ def interpolation_baseline(means, held_out):
     return float(np.mean(errors))
 
 
+def _blend_residual(means, held_out):
+    """Mean over held-out conditions of ``min_a MSE(means[c], a means[c-1] + (1-a) means[c+1])``:
+    how far each held-out condition's mean output lies from the best blend (any real ``a``) of its
+    two neighbouring conditions' mean outputs. Given a student's condition means it measures whether
+    the student's held-out output is a blend of its outputs for the neighbouring trained reaches;
+    given the teacher's (``blend_baseline``), the lowest held-out error any blending predictor can
+    reach. NaN when a neighbour is itself held out."""
+    n = len(means)
+    errors = []
+    for c in held_out:
+        left, right = (c - 1) % n, (c + 1) % n
+        if left in held_out or right in held_out:
+            errors.append(np.nan)
+            continue
+        d, t = (means[left] - means[right]).ravel(), (means[c] - means[right]).ravel()
+        a = float(d @ t / (d @ d)) if d @ d > 0 else 0.0
+        errors.append(np.mean((t - a * d) ** 2))
+    return float(np.mean(errors))
+
+
+def blend_baseline(means, held_out):
+    """Held-out MSE of condition means of the best blend of each held-out condition's two trained
+    neighbours' mean outputs, the blend weight fitted to the held-out target itself (an oracle, no
+    network): a lower bound on the error of any predictor whose held-out output is a blend of its
+    neighbouring trained outputs."""
+    return _blend_residual(means, held_out)
+
+
 def harmonic_baseline(means, angle, held_out, n_harmonics=2):
     """Held-out MSE of condition means if each output's condition mean, at every time step, is
     regressed (least squares, on the trained conditions) on ``1, cos(k a), sin(k a)`` for
@@ -210,6 +266,7 @@ COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatc
            ("cca_soft", "CCA soft-norm., whole pop. ↑"), ("cca_soft_unmatched", "CCA soft-norm., unmatched ↑"),
            ("procrustes", "Procrustes ↑"), ("heldout_mse", "held-out-condition MSE ↓"),
            ("heldout_mse_mean", "held-out MSE of condition means ↓"),
+           ("heldout_blend", "held-out output off the blend of neighbours"),
            ("train_r2", "train-condition R² ↑"), ("matched_r2", "matched units R² ↑"),
            ("rate_hz", "hidden rate (Hz)"), ("seconds", "fit time (s)")]
 
@@ -251,6 +308,9 @@ def main(argv=None):
     p.add_argument("--trials-per-condition", type=int, default=TASK["trials_per_condition"])
     p.add_argument("--held-out", type=int, nargs="+", default=list(TASK["held_out"]), metavar="C",
                    help="conditions never seen in training (default 3 7)")
+    p.add_argument("--input-tuning", choices=("von_mises", "cosine"), default=TASK["input_tuning"],
+                   help="the students' target channels: the generator's (von_mises) or redrawn with "
+                        "cosine tuning (cosine_inputs)")
     p.add_argument("--recurrent-lr-scale", type=float, default=None,
                    help="the students' recurrent_lr_scale (default: the estimator's, 0.2; 1 trains "
                         "every weight at the same rate, as before it existed)")
@@ -259,7 +319,7 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=1)
     args = p.parse_args(argv)
     task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
-                held_out=tuple(args.held_out))
+                held_out=tuple(args.held_out), input_tuning=args.input_tuning)
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
 
     rows = {arm: [] for arm in args.arms}
@@ -285,7 +345,7 @@ def main(argv=None):
           f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
           f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
           f"mean ± sd; held-out conditions {task['held_out']} of {task['n_conditions']} "
-          f"({task['trials_per_condition']} trials each); "
+          f"({task['trials_per_condition']} trials each); {task['input_tuning']} target inputs; "
           f"CCA/Procrustes on {2 * (3 + args.null_rotations)} PCs")
     print()
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
@@ -312,6 +372,10 @@ def main(argv=None):
     print("the same when each output's condition means are regressed on 1, cos, sin, cos 2a, sin 2a of the "
           f"reach angle a over the trained conditions (no network): {np.round(harm, 3).tolist()} "
           f"(mean {np.nanmean(harm):.3f})")
+    blend = [blend_baseline(means, held_out) for means, _, held_out in references]
+    print("the same for the best blend a*left + (1-a)*right of the two trained neighbours' means, a fitted "
+          f"to the held-out target (an oracle, no network): {np.round(blend, 3).tolist()} "
+          f"(mean {np.nanmean(blend):.3f})")
 
     print()
     for act in (a for a in rows if a.startswith("activity")):
