@@ -54,7 +54,8 @@ differences and the number of seeds where each activity arm beats each output-on
 
     python benchmarks/dynamics_matching.py [--seeds 5 | --seed-list 100 101 ...] [--fraction 0.1]
         [--epochs 400] [--activity-weight 0.01] [--normalised-weight W] [--normalised-kernel K]
-        [--[no-]normalised-rate-bound] [--arms ARM ...] [--null-rotations 2] [--n-jobs 1]
+        [--[no-]normalised-rate-bound] [--arms ARM ...] [--null-rotations 2] [--input-tuning cosine]
+        [--params JSON] [--n-jobs 1]
 
 The defaults are the protocol of docs/dynamics_matching.md: 400 epochs and a teacher with two
 output-null planes (dynamics that the outputs do not determine); ``--epochs 100 --null-rotations 0``
