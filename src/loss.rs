@@ -106,6 +106,7 @@ pub fn cross_entropy<T: Real>(logits: &[T], y: &[usize], n_out: usize, scale: T,
 
 /// Squared error of `nb` rows of `n_out` predictions against `target(b, c)`: returns the sum over
 /// rows of the row's mean squared error, and writes `scale * d(that sum)/dpred` to `grad`.
+/// A NaN target is missing: it adds no error and no gradient (the mean still divides by `n_out`).
 pub fn mse_rows<T: Real>(
     pred: &[T],
     target: impl Fn(usize, usize) -> T,
@@ -118,7 +119,8 @@ pub fn mse_rows<T: Real>(
     let mut total = 0.0;
     for b in 0..nb {
         for c in 0..n_out {
-            let d = pred[b * n_out + c] - target(b, c);
+            let y = target(b, c);
+            let d = if y.is_nan() { T::zero() } else { pred[b * n_out + c] - y };
             total += (d * d * inv).f64();
             grad[b * n_out + c] = scale * T::c(2.0) * d * inv;
         }
@@ -128,7 +130,8 @@ pub fn mse_rows<T: Real>(
 
 /// Squared error of the traces `o` (`[t][b][k]`) against `target(t, b, c)`: returns the sum over
 /// trials of each trial's mean (over steps and outputs) squared error, and writes
-/// `scale * d(that sum)/dO[t]` to `d_o`.
+/// `scale * d(that sum)/dO[t]` to `d_o`. A NaN target is missing: it adds no error and no gradient
+/// (the mean still divides by `steps * n_out`, so an observed value weighs the same in every trial).
 pub fn mse_steps<T: Real>(
     o: &[T],
     target: impl Fn(usize, usize, usize) -> T,
@@ -146,7 +149,8 @@ pub fn mse_steps<T: Real>(
         for b in 0..nb {
             for c in 0..n_out {
                 let i = (t * nb + b) * n_out + c;
-                let d = o[i] - target(t, b, c);
+                let y = target(t, b, c);
+                let d = if y.is_nan() { T::zero() } else { o[i] - y };
                 total += (d * d * inv).f64();
                 d_o[i] = scale * T::c(2.0) * d * inv;
             }
@@ -436,6 +440,21 @@ mod tests {
         let l = mse_steps(&o, |t, _, _| t as f64, 2, 1, 1, 1.0, &mut d);
         assert!((l - (1.0 + 4.0) / 2.0).abs() < 1e-12);
         assert_eq!(d, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn missing_mse_targets_add_no_error_and_no_gradient() {
+        let pred = [1.0f64, 2.0, -1.0, 0.5];
+        let mut g = [9.0; 4];
+        // row 0 misses output 1, row 1 misses both: only (1 - 0)^2 / 2 remains
+        let l = mse_rows(&pred, |b, c| if b == 0 && c == 0 { 0.0 } else { f64::NAN }, 2, 2, 1.0, &mut g);
+        assert_eq!(l, 0.5);
+        assert_eq!(g, [1.0, 0.0, 0.0, 0.0]);
+        let o = [1.0f64, 3.0, 5.0]; // steps=3, nb=1, k=1; step 1 missing
+        let mut d = Vec::new();
+        let l = mse_steps(&o, |t, _, _| if t == 1 { f64::NAN } else { t as f64 }, 3, 1, 1, 1.0, &mut d);
+        assert!((l - (1.0 + 9.0) / 3.0).abs() < 1e-12);
+        assert_eq!(d, vec![2.0 / 3.0, 0.0, 2.0 * 3.0 / 3.0]);
     }
 
     /// One trial of `steps` steps, unit 0 of 1 with the given spike values (0 = no event).

@@ -317,13 +317,20 @@ impl<T: Real> Model<T> {
                 }
             }
         }
-        let finite = match y {
-            Targets::Classes(_) => true,
-            Targets::Trials(a) => a.iter().all(|v| v.is_finite()),
-            Targets::Steps(a) => a.iter().all(|v| v.is_finite()),
+        // NaN marks a missing target (no error, no gradient); infinities are errors.
+        fn scan<'a, T: Real>(v: impl Iterator<Item = &'a T> + Clone) -> (bool, bool) {
+            (v.clone().any(|v| v.is_infinite()), v.into_iter().all(|v| v.is_nan()))
+        }
+        let (infinite, all_missing) = match y {
+            Targets::Classes(_) => (false, false),
+            Targets::Trials(a) => scan(a.iter()),
+            Targets::Steps(a) => scan(a.iter()),
         };
-        if !finite {
-            return Err(invalid!("y contains NaN or infinite values"));
+        if infinite {
+            return Err(invalid!("y contains infinite values"));
+        }
+        if all_missing {
+            return Err(invalid!("y has no observed values: every target is NaN (missing)"));
         }
         Ok(())
     }

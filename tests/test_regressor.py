@@ -81,7 +81,8 @@ def test_determinism_persistence_and_clone(tmp_path):
     [
         (Y_STEP[:, :20], "20 time steps but X has 30"),
         (Y_TRIAL[:50], "X has 256 trials but y has 50"),
-        (np.where(Y_TRIAL > 0, np.nan, Y_TRIAL), "NaN"),
+        (np.where(Y_TRIAL > 0, np.inf, Y_TRIAL), "infinity"),
+        (np.full_like(Y_STEP, np.nan), "every target is NaN"),
         (np.zeros((256, 30, 2, 2)), "must have shape"),
         (None, "requires y to be passed"),
     ],
@@ -102,3 +103,38 @@ def test_loss_and_grad_target_kind_must_match():
     reg = SpikingRNNRegressor(**FAST).fit(X, Y_STEP)
     with pytest.raises(ValueError, match="shaped like the targets of fit"):
         reg.loss_and_grad(X, Y_TRIAL)
+
+
+def test_missing_targets_add_no_error_and_no_gradient():
+    """A NaN target is missing: the loss and gradient equal those with the target set to the
+    model's own output there (zero error), and R^2 is computed over the observed values."""
+    reg = SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64])
+    Xs, y = X[:32], Y_STEP[:32].copy()
+    pred = reg.predict(Xs)
+    missing = np.zeros(y.shape, dtype=bool)
+    missing[:8] = True  # whole trials without targets
+    missing[8:, :10, 1] = True  # output 1 not recorded for the first 10 ms
+    y_nan = np.where(missing, np.nan, y)
+    y_own = np.where(missing, pred, y)
+    loss_nan, grads_nan = reg.loss_and_grad(Xs, y_nan)
+    loss_own, grads_own = reg.loss_and_grad(Xs, y_own)
+    assert loss_nan == pytest.approx(loss_own, rel=1e-6)
+    loss_all, _ = reg.loss_and_grad(Xs, y)
+    assert loss_nan < loss_all  # the missing entries' errors are really left out
+    for k in grads_own:
+        np.testing.assert_allclose(grads_nan[k], grads_own[k], rtol=1e-5, atol=1e-7)
+
+    from sklearn.metrics import r2_score
+
+    flat_t, flat_p = y_nan.reshape(-1, 2), pred.reshape(-1, 2)
+    expected = [r2_score(flat_t[~np.isnan(flat_t[:, j]), j], flat_p[~np.isnan(flat_t[:, j]), j]) for j in range(2)]
+    np.testing.assert_allclose(reg.score_per_output(Xs, y_nan), expected)
+    assert reg.score(Xs, y_nan) == pytest.approx(np.mean(expected))
+
+    # training with missing targets (and activity matching on every trial) runs, and the missing
+    # entries change what it learns
+    R = np.ones((32, 30, 2))
+    fitted = SpikingRNNRegressor(**FAST).fit(Xs, y_nan, neural_targets=R)
+    assert np.isfinite(fitted.history_[-1]["loss"])
+    full = SpikingRNNRegressor(**FAST).fit(Xs, y, neural_targets=R)
+    assert not np.array_equal(fitted.get_weights()["w_in"], full.get_weights()["w_in"])

@@ -1154,7 +1154,10 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     ``score`` is the coefficient of determination R^2 with scikit-learn's semantics (averaged
     uniformly over outputs; for per-step targets every time step of every trial is a sample);
     :meth:`score_per_output` gives one R^2 per output. Targets are used as given (no scaling):
-    standardise them if their scale is far from 1.
+    standardise them if their scale is far from 1. A NaN in ``y`` marks a missing target (an
+    output not recorded at some steps or in some trials): it adds no error and no gradient, and
+    :meth:`score` and :meth:`score_per_output` compute each output's R^2 over its observed values.
+    A trial whose targets are all missing can still carry ``neural_targets``.
 
     Attributes
     ----------
@@ -1178,7 +1181,10 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     """
 
     def _check_targets(self, y, n_trials: int, n_steps: int) -> np.ndarray:
-        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite=True, input_name="y")
+        # NaN marks a missing target (no error, no gradient: docs/model.md); infinities are errors
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
+        if y.size and np.isnan(y).all():
+            raise ValueError("y has no observed values: every target is NaN (missing)")
         if y.ndim == 1:
             y = y[:, np.newaxis]
         if y.ndim not in (2, 3):
@@ -1199,7 +1205,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
             Spike counts per time bin.
         y : array-like of shape (n_trials, n_timesteps, n_outputs), (n_trials, n_outputs) or (n_trials,)
-            Continuous targets per time step or per trial.
+            Continuous targets per time step or per trial. NaN marks a missing target (no error,
+            no gradient); infinities raise ``ValueError``, as does a ``y`` with no observed value.
         neural_targets, neural_units, neural_population
             Activity matching, as in :meth:`SpikingRNNClassifier.fit`.
 
@@ -1263,10 +1270,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         -------
         ndarray of shape (n_outputs,)
         """
-        from sklearn.metrics import r2_score
-
         pred, true = self._flat(X, y)
-        return np.atleast_1d(r2_score(true, pred, multioutput="raw_values"))
+        return _r2_per_output(true, pred)
 
     def score(self, X, y, sample_weight=None) -> float:
         """R^2 averaged uniformly over outputs (scikit-learn's semantics).
@@ -1287,6 +1292,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         pred, true = self._flat(X, y)
         if sample_weight is not None and self.per_step_:
             sample_weight = np.repeat(np.asarray(sample_weight), pred.shape[0] // len(sample_weight))
+        if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
+            return float(np.mean(_r2_per_output(true, pred, sample_weight)))
         return float(r2_score(true, pred, sample_weight=sample_weight))
 
     def _flat(self, X, y):
@@ -1329,6 +1336,20 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         tags.input_tags.positive_only = True
         tags.target_tags.multi_output = True
         return tags
+
+
+def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
+    """R^2 of each column of ``true`` (2-D) over its observed (non-NaN) rows; NaN for a column
+    with no observed value."""
+    from sklearn.metrics import r2_score
+
+    out = np.full(true.shape[1], np.nan)
+    for j in range(true.shape[1]):
+        seen = ~np.isnan(true[:, j])
+        if seen.any():
+            w = None if sample_weight is None else np.asarray(sample_weight)[seen]
+            out[j] = r2_score(true[seen, j], pred[seen, j], sample_weight=w)
+    return out
 
 
 def _json_default(o):
