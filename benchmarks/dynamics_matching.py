@@ -153,8 +153,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     spikes = reg.simulate(data.X, membrane=False).spikes
     model = trajectories(spikes, data.condition, n_components=1, smoothing_ms=SMOOTHING_MS,
                          dt=data.dt).condition_means
-    teacher = np.stack([data.rates[data.condition == c].mean(axis=0)
-                        for c in range(task["n_conditions"])]).astype(np.float64)
+    teacher = _means_per_condition(data.rates, data.condition, task["n_conditions"]).astype(np.float64)
     n = len(sample)
 
     def cca(m, normalize=None):
@@ -166,6 +165,8 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     matched, target = model[:, :, :n], teacher[:, :, sample]
     predicted = reg.predict(data.X)  # every condition's outputs, for the held-out error and the blend
     pred = predicted[test]
+    pred_means = _means_per_condition(predicted, data.condition, task["n_conditions"])
+    true_means = _means_per_condition(data.y, data.condition, task["n_conditions"])
     return dict(
         cca=cca(model),
         cca_unmatched=cca(model[:, :, n:]),
@@ -173,11 +174,8 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         cca_soft_unmatched=cca(model[:, :, n:], "soft"),
         procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
-        heldout_mse_mean=float(np.mean([(pred[data.condition[test] == c].mean(axis=0)
-                                         - data.y[data.condition == c].mean(axis=0)) ** 2
-                                        for c in held_out])),
-        heldout_blend=_blend_residual(np.stack([predicted[data.condition == c].mean(axis=0)
-                                                for c in range(task["n_conditions"])]), held_out),
+        heldout_mse_mean=float(np.mean([(pred_means[c] - true_means[c]) ** 2 for c in held_out])),
+        heldout_blend=blend_residual(pred_means, held_out),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
                          / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
@@ -203,6 +201,11 @@ def cosine_inputs(data, seed, rates=(5.0, 80.0)):
     return X
 
 
+def _means_per_condition(a, condition, n_conditions):
+    """``a`` (trials first) averaged over the trials of each condition, stacked by condition."""
+    return np.stack([a[condition == c].mean(axis=0) for c in range(n_conditions)])
+
+
 def _condition_means(seed, null_rotations=2, task=None):
     """The teacher's mean output per condition (trial noise removed), each condition's reach angle,
     and the held-out conditions, for the task of ``run``."""
@@ -210,7 +213,7 @@ def _condition_means(seed, null_rotations=2, task=None):
     n = task["n_conditions"]
     data = make_reaching_dynamics(n_conditions=n, n_trials_per_condition=task["trials_per_condition"],
                                   n_null_rotations=null_rotations, random_state=seed)
-    means = np.stack([data.y[data.condition == c].mean(axis=0) for c in range(n)])
+    means = _means_per_condition(data.y, data.condition, n)
     angle = np.array([data.angles[data.condition == c][0] for c in range(n)])
     return means, angle, tuple(task["held_out"])
 
@@ -227,13 +230,14 @@ def interpolation_baseline(means, held_out):
     return float(np.mean(errors))
 
 
-def _blend_residual(means, held_out):
+def blend_residual(means, held_out):
     """Mean over held-out conditions of ``min_a MSE(means[c], a means[c-1] + (1-a) means[c+1])``:
     how far each held-out condition's mean output lies from the best blend (any real ``a``) of its
     two neighbouring conditions' mean outputs. Given a student's condition means it measures whether
     the student's held-out output is a blend of its outputs for the neighbouring trained reaches;
-    given the teacher's (``blend_baseline``), the lowest held-out error any blending predictor can
-    reach. NaN when a neighbour is itself held out."""
+    given the teacher's, ``a`` is fitted to the held-out target itself (an oracle, no network), and
+    the result is the lowest held-out error any predictor that blends neighbouring trained outputs
+    can reach. NaN when a neighbour is itself held out."""
     n = len(means)
     errors = []
     for c in held_out:
@@ -245,14 +249,6 @@ def _blend_residual(means, held_out):
         a = float(d @ t / (d @ d)) if d @ d > 0 else 0.0
         errors.append(np.mean((t - a * d) ** 2))
     return float(np.mean(errors))
-
-
-def blend_baseline(means, held_out):
-    """Held-out MSE of condition means of the best blend of each held-out condition's two trained
-    neighbours' mean outputs, the blend weight fitted to the held-out target itself (an oracle, no
-    network): a lower bound on the error of any predictor whose held-out output is a blend of its
-    neighbouring trained outputs."""
-    return _blend_residual(means, held_out)
 
 
 def harmonic_baseline(means, angle, held_out, n_harmonics=2):
@@ -382,7 +378,7 @@ def main(argv=None):
     print("the same when each output's condition means are regressed on 1, cos, sin, cos 2a, sin 2a of the "
           f"reach angle a over the trained conditions (no network): {np.round(harm, 3).tolist()} "
           f"(mean {np.nanmean(harm):.3f})")
-    blend = [blend_baseline(means, held_out) for means, _, held_out in references]
+    blend = [blend_residual(means, held_out) for means, _, held_out in references]
     print("the same for the best blend a*left + (1-a)*right of the two trained neighbours' means, a fitted "
           f"to the held-out target (an oracle, no network): {np.round(blend, 3).tolist()} "
           f"(mean {np.nanmean(blend):.3f})")
