@@ -11,8 +11,12 @@ as Markdown, the mean +/- sd (over seeds, ddof=1) of the test accuracy of
 - logistic regression on the window's spike counts,
 - ``SpikingRNNClassifier()`` with its defaults (``readout="mean"``),
 - ``SpikingRNNClassifier(readout="last")``,
+- ``SpikingRNNClassifier(**COUNTING, spike_jitter="shuffle")``: the counting configuration (no
+  memory in the hidden units, a non-leaking readout summed over the window; docs/decoding.md)
+  trained on input spikes redrawn uniformly within the window in every epoch,
 
-and the SNN fit times; then four diagnostic linear decoders (logistic regression on the counts with its
+and the SNN fit times; the paired comparison, seed by seed, of the last SNN with logistic
+regression (mean difference, seeds won, one-sided Wilcoxon signed-rank p for "the SNN is better"); then four diagnostic linear decoders (logistic regression on the counts with its
 inverse regularisation ``C`` chosen by 5-fold cross-validation on the training set, on 5 x 10 ms
 binned counts, and on counts weighted by the effective spike kernel of each readout), and the kernel itself:
 the weight with which a spike in time bin ``k`` reaches the logits through the linearised chain
@@ -22,6 +26,7 @@ or taken at ``T - 1`` (``"last"``), normalised to a maximum of 1.
     python benchmarks/compare_decoders.py                    # seeds 0 1 2, 400 and 2000 trials
     python benchmarks/compare_decoders.py --quick            # seed 0, 400 trials
     python benchmarks/compare_decoders.py --seeds 0 1 2 3 4 --n-train 400 1000 2000
+    python benchmarks/compare_decoders.py --seeds 10 11 12 13 14 15 16 17 18 19   # the evaluation seeds
 
 Progress goes to stderr, the tables to stdout. See docs/decoding.md for a measured run.
 """
@@ -35,12 +40,19 @@ import time
 import warnings
 
 import numpy as np
+from scipy.stats import wilcoxon
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.baselines import SpikeCountTransformer
 from motorsrnn.datasets import make_center_out
+
+
+# hidden units without memory (each bin's input alone decides a spike), no recurrence, and a
+# readout that does not leak, read at the last step: the logits sum the hidden spikes of the window
+COUNTING = dict(architecture="fsnn", tau_syn=0.0, tau_mem=0.1, reset="zero", tau_out=1e6, readout="last")
+SNNS = {"mean": {}, "last": {"readout": "last"}, "shuffle": dict(COUNTING, spike_jitter="shuffle")}
 
 
 def spike_kernel(n_timesteps, dt=1.0, tau_syn=5.0, tau_mem=20.0, tau_out=20.0):
@@ -95,6 +107,7 @@ def run(args):
         "logistic regression (counts)",
         'SpikingRNNClassifier() (readout="mean")',
         'SpikingRNNClassifier(readout="last")',
+        'SpikingRNNClassifier(**COUNTING, spike_jitter="shuffle")',
     ]
     diag_names = [
         "logistic regression (counts), C by 5-fold CV (LogisticRegressionCV)",
@@ -103,7 +116,7 @@ def run(args):
         'logistic regression, counts weighted by the "last" kernel',
     ]
     acc = {(m, n): [] for m in names + diag_names for n in sizes}
-    fit_time = {(m, n): [] for m in ("mean", "last") for n in sizes}
+    fit_time = {(m, n): [] for m in SNNS for n in sizes}
     t_start = time.perf_counter()
     weights = None
     for seed in args.seeds:
@@ -119,12 +132,11 @@ def run(args):
             acc[names[1], n].append(PoissonNaiveBayes().fit(X_tr, y_tr).score(X_te, y_te))
             pipe = make_pipeline(SpikeCountTransformer(), logreg())
             acc[names[2], n].append(pipe.fit(X_tr, y_tr).score(X_te, y_te))
-            for name, ro in ((names[3], "mean"), (names[4], "last")):
-                kw = {} if ro == "mean" else {"readout": "last"}  # the first one is the true defaults
+            for name, (key, kw) in zip(names[3:], SNNS.items()):  # the first one is the true defaults
                 clf = SpikingRNNClassifier(random_state=seed, n_jobs=args.n_jobs, **kw)
                 t0 = time.perf_counter()
                 clf.fit(X_tr, y_tr)
-                fit_time[ro, n].append(time.perf_counter() - t0)
+                fit_time[key, n].append(time.perf_counter() - t0)
                 acc[name, n].append(clf.score(X_te, y_te))
             # is the default C the reason logistic regression trails naive Bayes? Cs: 1e-4 .. 1e4
             cv = make_pipeline(SpikeCountTransformer(),
@@ -155,6 +167,13 @@ def fmt(values, digits=3):
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
+def paired(a, b):
+    """Mean of a - b, seeds where a > b, and the one-sided Wilcoxon signed-rank p for a > b."""
+    d = np.asarray(a) - np.asarray(b)
+    p = wilcoxon(d, alternative="greater").pvalue if len(d) >= 5 and np.any(d != 0) else float("nan")
+    return f"{d.mean():+.3f}, {int((d > 0).sum())}/{len(d)}, p = {p:.3f}"
+
+
 def report(args, names, diag_names, sizes, acc, fit_time, weights, elapsed):
     seeds = " ".join(str(s) for s in args.seeds)
     out = []
@@ -167,12 +186,21 @@ def report(args, names, diag_names, sizes, acc, fit_time, weights, elapsed):
     out.append("|---|" + "---|" * len(sizes))
     for m in names:
         out.append(f"| {m} | " + " | ".join(fmt(acc[m, n]) for n in sizes) + " |")
-    for ro in ("mean", "last"):
+    for key, label in zip(SNNS, ('readout="mean"', 'readout="last"', 'COUNTING, spike_jitter="shuffle"')):
         out.append(
-            f'| SNN fit time, readout="{ro}" (s, n_jobs={args.n_jobs}) | '
-            + " | ".join(fmt(fit_time[ro, n], 1) for n in sizes)
+            f"| SNN fit time, {label} (s, n_jobs={args.n_jobs}) | "
+            + " | ".join(fmt(fit_time[key, n], 1) for n in sizes)
             + " |"
         )
+    out.append("")
+    out.append(f"Paired over the {len(args.seeds)} seeds: {names[5]} minus")
+    out.append("")
+    out.append("| baseline | " + " | ".join(f"{n} training trials" for n in sizes) + " |")
+    out.append("|---|" + "---|" * len(sizes))
+    for base in (names[2], diag_names[0], names[1]):
+        out.append(f"| {base} | " + " | ".join(paired(acc[names[5], n], acc[base, n]) for n in sizes) + " |")
+    out.append("")
+    out.append("(mean difference; seeds on which the SNN is better / all seeds; one-sided Wilcoxon p for \"better\")")
     out.append("")
     out.append("Diagnostics (same splits): linear decoders of other summaries of the window.")
     out.append("")

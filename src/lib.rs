@@ -9,6 +9,7 @@
 //! | [`topology`] | populations, projections, readout; validation and update order; presets |
 //! | [`params`] | weights and biases, seeded initialisation, masks |
 //! | [`spikes`] | input spikes as events, sparse spike records |
+//! | [`augment`] | training-time jitter of the input spikes (counts kept, timing redrawn each epoch) |
 //! | [`stream`] | streaming (bin by bin) inference for closed-loop decoding |
 //! | [`forward`] | the event-driven simulation of a chunk of trials; the tape |
 //! | [`backward`] | BPTT over the tape |
@@ -21,6 +22,7 @@
 //! | [`tuning`] | directional tuning of many neurons: cosine fits, bootstrap, permutation test, von Mises |
 //! | `python` | the only module that knows Python (feature `python`) |
 
+pub mod augment;
 pub mod backward;
 pub mod dense;
 pub mod error;

@@ -31,7 +31,7 @@ impl Count for f64 {
 }
 
 /// One trial's events: per-step counts of events, channels, counts.
-type TrialEvents<T> = (Vec<usize>, Vec<u32>, Vec<T>);
+pub(crate) type TrialEvents<T> = (Vec<usize>, Vec<u32>, Vec<T>);
 
 /// The input of a data set as events: for trial `n` and step `t`, the slice
 /// `offsets[n * steps + t] .. offsets[n * steps + t + 1]` of `channels` / `counts`.
@@ -84,19 +84,27 @@ impl<T: Real> InputEvents<T> {
                 Ok((lens, ch, ct))
             })
             .collect();
+        let per_trial = per_trial.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_trials(n_steps, n_channels, per_trial))
+    }
+
+    /// Joins per-trial events: for each trial, the number of events of each of its `n_steps`
+    /// steps, then their channels and counts in step order.
+    pub(crate) fn from_trials(n_steps: usize, n_channels: usize, per_trial: Vec<TrialEvents<T>>) -> Self {
+        let n_trials = per_trial.len();
         let mut offsets = Vec::with_capacity(n_trials * n_steps + 1);
         offsets.push(0);
         let mut channels = Vec::new();
         let mut counts = Vec::new();
-        for r in per_trial {
-            let (lens, ch, ct) = r?;
+        for (lens, ch, ct) in per_trial {
+            debug_assert_eq!(lens.len(), n_steps);
             for l in lens {
                 offsets.push(offsets.last().copied().unwrap_or(0) + l);
             }
             channels.extend(ch);
             counts.extend(ct);
         }
-        Ok(InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts })
+        InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts }
     }
 
     /// The active channels of trial `n` at step `t`, and their counts.

@@ -1,6 +1,7 @@
 //! The training loop: epochs, seeded shuffling, mini-batches, validation, early stopping, and a
 //! monitor hook (progress bars, interrupts, snapshots) that the caller fills in.
 
+use crate::augment::{self, Jitter};
 use crate::error::{invalid, Result};
 use crate::forward::{Workspace, CHUNK};
 use crate::model::{Activity, Model, RateBounds, Targets};
@@ -42,6 +43,10 @@ pub struct TrainConfig {
     pub rate_lower: f64,
     #[serde(default = "d_one")]
     pub rate_upper: f64,
+    /// Augmentation: move every training input spike at random, anew in each epoch (validation
+    /// trials are never moved). See [`crate::augment`].
+    #[serde(default)]
+    pub jitter: Option<Jitter>,
 }
 
 fn d_one() -> f64 {
@@ -83,6 +88,9 @@ impl TrainConfig {
         }
         if self.n_iter_no_change == 0 {
             return Err(invalid!("n_iter_no_change must be at least 1"));
+        }
+        if let Some(j) = &self.jitter {
+            j.validate()?;
         }
         Ok(())
     }
@@ -197,11 +205,13 @@ pub fn fit<T: Real>(
 
     'epochs: for epoch in 0..cfg.max_epochs {
         order.shuffle(&mut rng);
+        let moved = cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, epoch as u64)));
+        let x = moved.as_ref().unwrap_or(train.x);
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum) = (0.0, 0usize, 0.0);
         for (bi, trials) in order.chunks(batch).enumerate() {
             let (l, c) = pool.install(|| {
-                model.batch_grad(train.x, &train.y, train.activity.as_ref(), rate.as_ref(), trials, &mut wss, &mut grad)
+                model.batch_grad(x, &train.y, train.activity.as_ref(), rate.as_ref(), trials, &mut wss, &mut grad)
             });
             if !l.is_finite() || !grad.is_finite() {
                 stop = StopReason::Diverged { epoch, batch: bi };

@@ -5,6 +5,7 @@
 //!    feedback projections.
 //! 2. Determinism: the gradient and a whole training run are bit-identical for 1, 2 and 3 threads.
 
+use motorsrnn::augment::Jitter;
 use motorsrnn::forward::CHUNK;
 use motorsrnn::model::{Activity, Model, RateBounds, RateFilter, Targets};
 use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
@@ -417,7 +418,20 @@ fn gradient_and_training_identical_for_any_thread_count() {
         rate_weight: 0.0,
         rate_lower: 0.0,
         rate_upper: 1.0,
+        jitter: None,
     };
+    // with the input spikes jittered anew in each epoch too (src/augment.rs)
+    let jittered = TrainConfig { jitter: Some(Jitter::Gaussian { sd: 3.0 }), ..cfg.clone() };
+    let mut trained = Vec::new();
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut m = model.clone();
+        fit(&mut m, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &jittered, &pool, &mut Silent)
+            .unwrap();
+        trained.push(m.params);
+    }
+    assert_eq!(trained[0], trained[1]);
+    assert_eq!(trained[0], trained[2]);
     let mut results = Vec::new();
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -436,6 +450,7 @@ fn gradient_and_training_identical_for_any_thread_count() {
         assert_eq!(r.2, results[0].2);
         assert_eq!(r.3, results[0].3);
     }
+    assert_ne!(trained[0], results[0].2, "the jitter changed nothing");
 }
 
 /// A learnable toy task: the class is which half of the channels is active. Training must solve it.
@@ -466,6 +481,7 @@ fn training_learns_a_separable_task() {
         rate_weight: 0.0,
         rate_lower: 0.0,
         rate_upper: 1.0,
+        jitter: None,
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();

@@ -294,6 +294,7 @@ class _SpikingRNNBase(BaseEstimator):
         tol=1e-4,
         rate_weight=0.0,
         rate_bounds=(0.0, 100.0),
+        spike_jitter=None,
         activity_weight=1.0,
         activity_kernel="exponential",
         activity_tau=20.0,
@@ -337,6 +338,7 @@ class _SpikingRNNBase(BaseEstimator):
         self.tol = tol
         self.rate_weight = rate_weight
         self.rate_bounds = rate_bounds
+        self.spike_jitter = spike_jitter
         self.activity_weight = activity_weight
         self.activity_kernel = activity_kernel
         self.activity_tau = activity_tau
@@ -395,6 +397,7 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError(f"rate_bounds must be a (lower, upper) pair in Hz, got {self.rate_bounds!r}") from None
         check_number(lower, "rate_bounds[0]", low=0)
         check_number(upper, "rate_bounds[1]", low=lower)
+        self._jitter_config()
         self._validate_activity_params()
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}")
@@ -403,6 +406,18 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError(f"checkpoint_path must be a path or None, got {self.checkpoint_path!r}")
         if self.callback is not None and not callable(self.callback):
             raise ValueError("callback must be callable or None")
+
+    def _jitter_config(self):
+        """``spike_jitter`` as the core takes it (standard deviation in time steps), validated."""
+        j = self.spike_jitter
+        if j is None:
+            return None
+        if isinstance(j, str):
+            if j != "shuffle":
+                raise ValueError(f'spike_jitter must be None, "shuffle" or a standard deviation in ms, got {j!r}')
+            return {"kind": "shuffle"}
+        check_number(j, "spike_jitter", low=0)
+        return None if float(j) == 0.0 else {"kind": "gaussian", "sd": float(j) / float(self.dt)}
 
     def _validate_activity_params(self):
         """Checks of the activity-matching options (also run by ``loss_and_grad``, which does not
@@ -518,6 +533,7 @@ class _SpikingRNNBase(BaseEstimator):
             "rate_weight": float(self.rate_weight),
             "rate_lower": float(self.rate_bounds[0]) * float(self.dt) / 1000.0,
             "rate_upper": float(self.rate_bounds[1]) * float(self.dt) / 1000.0,
+            "jitter": self._jitter_config(),
         }
         checkpoint = None
         if self.checkpoint_path is not None:
@@ -881,6 +897,18 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         ``rate_bounds``, with rates in spikes per bin (training only; ``loss_and_grad`` omits it).
     rate_bounds : (float, float), default=(0.0, 100.0)
         Lower and upper bound of the population rates, in Hz.
+    spike_jitter : float, "shuffle" or None, default=None
+        Data augmentation (training only): in every epoch, each input spike of each training
+        trial is moved to a new time step, drawn anew. A float is the standard deviation in ms
+        of a Gaussian offset (rounded to whole bins, reflected at the window's first and last
+        bin); ``"shuffle"`` draws a uniformly random bin of the window, discarding all timing
+        within it. Every channel's spike count per trial is kept (integral counts are split
+        into single spikes that move independently; fractional values move whole). Validation
+        trials, ``predict``, ``score`` and ``simulate`` see the data as given, and recorded
+        activity and per-step targets are not moved. ``None`` or ``0`` leave the input as
+        given. The draws depend only on ``random_state``, not on ``n_jobs``. It keeps the
+        network from memorising the exact spike timing of the training trials; see
+        ``docs/decoding.md`` for when it helps.
     activity_weight : float, default=1.0
         Weight ``lambda_act`` of the activity-matching term (used when ``fit`` receives
         ``neural_targets``): ``lambda_act * mean over (trials, t, k) of w_k (r_hat_k[t] - R_k[t])**2``
