@@ -44,14 +44,11 @@ from scipy.stats import wilcoxon
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import make_pipeline
 
-from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
+from motorsrnn import COUNTING, PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.baselines import SpikeCountTransformer
 from motorsrnn.datasets import make_center_out
 
 
-# hidden units without memory (each bin's input alone decides a spike), no recurrence, and a
-# readout that does not leak, read at the last step: the logits sum the hidden spikes of the window
-COUNTING = dict(architecture="fsnn", tau_syn=0.0, tau_mem=0.1, reset="zero", tau_out=1e6, readout="last")
 SNNS = {"mean": {}, "last": {"readout": "last"}, "shuffle": dict(COUNTING, spike_jitter="shuffle")}
 
 

@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
+from motorsrnn import COUNTING, PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.baselines import SpikeCountTransformer
 from motorsrnn.datasets import make_center_out
 from motorsrnn.topology import preset
@@ -88,8 +88,7 @@ MORE = {
 # (tau_syn 0, tau_mem 0.1 ms, reset to zero) respond to the spikes of the current bin only, and a
 # readout without leak (tau_out 1e6 ms, readout="last") sums their spikes over the window. For sparse
 # input the logits are then close to a linear function of the window's counts, with the same weight
-# for a spike anywhere in the window. Run on seeds 0-3 with --seeds 0 1 2 3.
-COUNTING = dict(architecture="fsnn", tau_syn=0.0, tau_mem=0.1, reset="zero", tau_out=1e6, readout="last")
+# for a spike anywhere in the window (motorsrnn.COUNTING). Run on seeds 0-3 with --seeds 0 1 2 3.
 MORE.update({
     "counting": COUNTING,
     "counting, surrogate slope 5": dict(COUNTING, surrogate_slope=5.0),
@@ -111,6 +110,9 @@ MORE.update({
     "counting, jitter 10 ms": dict(COUNTING, spike_jitter=10.0),
     "counting, shuffle, 20 epochs": dict(COUNTING, spike_jitter="shuffle", max_epochs=20),
     "counting, shuffle, 100 epochs": dict(COUNTING, spike_jitter="shuffle", max_epochs=100),
+    "counting, shuffle, early stopping, 200 epochs": dict(COUNTING, spike_jitter="shuffle", early_stopping=True,
+                                                           max_epochs=200),
+    "default, shuffle, 100 epochs": dict(spike_jitter="shuffle", max_epochs=100),
     "counting, shuffle, surrogate slope 5": dict(COUNTING, spike_jitter="shuffle", surrogate_slope=5.0),
     "counting, shuffle, 256 units": dict(COUNTING, spike_jitter="shuffle", n_hidden=256),
     "fsnn, last+wd, shuffle": dict(architecture="fsnn", readout="last", weight_decay=1e-2, spike_jitter="shuffle"),

@@ -12,6 +12,8 @@ SpikingRNNRegressor
     The same network trained on continuous targets per time step or per trial.
 PoissonNaiveBayes
     Count-based baseline decoder.
+COUNTING
+    Parameters of the "counting" configuration: ``SpikingRNNClassifier(**COUNTING)``.
 load
     Read a model saved with ``estimator.save(path)``.
 ModelFileError, TopologyError, TrainingDivergedError
@@ -21,11 +23,12 @@ ModelFileError, TopologyError, TrainingDivergedError
 from ._core import FORMAT_VERSION, ModelFileError, TopologyError
 from ._core import __version__ as _core_version
 from .baselines import PoissonNaiveBayes
-from .estimators import SpikingRNNClassifier, SpikingRNNRegressor, TrainingDivergedError, load
+from .estimators import COUNTING, SpikingRNNClassifier, SpikingRNNRegressor, TrainingDivergedError, load
 
 __version__ = _core_version
 
 __all__ = [
+    "COUNTING",
     "FORMAT_VERSION",
     "ModelFileError",
     "PoissonNaiveBayes",

@@ -14,6 +14,7 @@ import numbers
 import os
 import warnings
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable, Dict, Optional
 
 import numpy as np
@@ -28,7 +29,19 @@ from . import _core
 from ._validation import InvalidParameterError, check_bool, check_choice, check_number
 from .topology import PRESETS, Topology, preset
 
-__all__ = ["SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
+__all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
+
+#: Estimator parameters of the "counting" configuration (``SpikingRNNClassifier(**COUNTING)``):
+#: feedforward (``"fsnn"``), hidden units without memory (no synaptic current, a 0.1 ms membrane,
+#: reset to zero: a unit fires in a bin only if that bin's weighted input crosses threshold), and
+#: a readout that does not leak (``tau_out=1e6`` ms), read at the last step, so the logits sum the
+#: hidden spikes of the whole window and a spike counts the same wherever it falls. Combined with
+#: ``spike_jitter="shuffle"`` it is the package's best decoder of short windows whose spike counts
+#: carry the information (docs/decoding.md). Read-only; override entries with
+#: ``SpikingRNNClassifier(**{**COUNTING, "n_hidden": 64})``.
+COUNTING = MappingProxyType(
+    {"architecture": "fsnn", "tau_syn": 0.0, "tau_mem": 0.1, "reset": "zero", "tau_out": 1e6, "readout": "last"}
+)
 
 _RESETS = ("subtract", "zero")
 _SURROGATES = ("fast_sigmoid", "arctan", "triangle", "sigmoid")
