@@ -167,8 +167,10 @@ def fmt(values, digits=3):
 def paired(a, b):
     """Mean of a - b, seeds where a > b, and the one-sided Wilcoxon signed-rank p for a > b."""
     d = np.asarray(a) - np.asarray(b)
-    p = wilcoxon(d, alternative="greater").pvalue if len(d) >= 5 and np.any(d != 0) else float("nan")
-    return f"{d.mean():+.3f}, {int((d > 0).sum())}/{len(d)}, p = {p:.3f}"
+    wins = f"{d.mean():+.3f}, {int((d > 0).sum())}/{len(d)}"
+    if len(d) < 5 or not np.any(d != 0):
+        return wins + ", p: fewer than 5 seeds" if len(d) < 5 else wins
+    return wins + f", p = {wilcoxon(d, alternative='greater').pvalue:.3f}"
 
 
 def report(args, names, diag_names, sizes, acc, fit_time, weights, elapsed):

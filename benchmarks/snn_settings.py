@@ -115,6 +115,10 @@ MORE.update({
     "default, shuffle, 100 epochs": dict(spike_jitter="shuffle", max_epochs=100),
     "counting, shuffle, surrogate slope 5": dict(COUNTING, spike_jitter="shuffle", surrogate_slope=5.0),
     "counting, shuffle, 256 units": dict(COUNTING, spike_jitter="shuffle", n_hidden=256),
+    "motorsrnn, counting, shuffle": dict(COUNTING, architecture="motorsrnn", spike_jitter="shuffle"),
+    "motorsrnn read out from all modules, counting, shuffle": dict(
+        COUNTING, architecture=preset("motorsrnn", read_out=("M1", "PM", "Out")), spike_jitter="shuffle"),
+    "srnn, counting, shuffle": dict(COUNTING, architecture="srnn", spike_jitter="shuffle"),
     "fsnn, last+wd, shuffle": dict(architecture="fsnn", readout="last", weight_decay=1e-2, spike_jitter="shuffle"),
     "motorsrnn, last+wd, shuffle": dict(architecture="motorsrnn", readout="last", weight_decay=1e-2,
                                         spike_jitter="shuffle"),
