@@ -82,7 +82,8 @@ from motorsrnn.analysis import similarity, trajectories
 from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
 
 # the task: reach conditions, trials per condition, conditions never seen in training
-TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7), input_tuning="von_mises")
+TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7), input_tuning="von_mises",
+            fresh_test=False)
 SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similarity metrics
 # input_scale 0.2 puts the initial hidden population at ~25 Hz (median ~14 Hz) on these inputs, the
 # teacher's range; input_scale 1.0 (used before) started it at ~200 Hz and training ended with most
@@ -106,12 +107,14 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     normalised = dict(NORMALISED, **(normalised or {}))
     task = dict(TASK, **(task or {}))
     held_out = tuple(task["held_out"])
-    data = make_reaching_dynamics(n_conditions=task["n_conditions"],
-                                  n_trials_per_condition=task["trials_per_condition"],
-                                  n_null_rotations=null_rotations, random_state=seed)
+    data = _data(seed, null_rotations, task)
     n_components = data.latents.shape[-1]  # the teacher's latent dimensionality
-    train = ~np.isin(data.condition, held_out)
-    test = ~train
+    # pool: the trials training may use; with fresh_test, the second half of each condition's
+    # trials is kept out of every fit and the held-out error is measured on those trials
+    pool = _training_pool(data.condition, task)
+    held = np.isin(data.condition, held_out)
+    train = pool & ~held
+    test = held & ~pool if task["fresh_test"] else held
     if task["input_tuning"] == "cosine":
         data.X = cosine_inputs(data, seed)
     sample = sample_neurons(data, fraction, random_state=seed)
@@ -143,7 +146,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         # another protocol: the held-out conditions' outputs stay unknown (NaN: missing targets),
         # but the sampled neurons were recorded in them too, so their activity is matched
         y = np.where(train[:, None, None], data.y, np.nan)
-        reg.fit(data.X, y, neural_targets=data.rates[:, :, sample])
+        reg.fit(data.X[pool], y[pool], neural_targets=data.rates[pool][:, :, sample])
     elif neural is not None:
         reg.fit(data.X[train], data.y[train], neural_targets=neural)
     else:
@@ -167,6 +170,9 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     pred = predicted[test]
     pred_means = _means_per_condition(predicted, data.condition, task["n_conditions"])
     true_means = _means_per_condition(data.y, data.condition, task["n_conditions"])
+    # the held-out conditions' means over the test trials only (all their trials without fresh_test)
+    pred_test = _means_per_condition(predicted[test], data.condition[test], task["n_conditions"], held_out)
+    true_test = _means_per_condition(data.y[test], data.condition[test], task["n_conditions"], held_out)
     return dict(
         cca=cca(model),
         cca_unmatched=cca(model[:, :, n:]),
@@ -174,7 +180,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         cca_soft_unmatched=cca(model[:, :, n:], "soft"),
         procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
-        heldout_mse_mean=float(np.mean([(pred_means[c] - true_means[c]) ** 2 for c in held_out])),
+        heldout_mse_mean=float(np.mean([(pred_test[i] - true_test[i]) ** 2 for i in range(len(held_out))])),
         heldout_blend=blend_residual(pred_means, held_out),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
@@ -201,9 +207,31 @@ def cosine_inputs(data, seed, rates=(5.0, 80.0)):
     return X
 
 
-def _means_per_condition(a, condition, n_conditions):
-    """``a`` (trials first) averaged over the trials of each condition, stacked by condition."""
-    return np.stack([a[condition == c].mean(axis=0) for c in range(n_conditions)])
+def _means_per_condition(a, condition, n_conditions, conditions=None):
+    """``a`` (trials first) averaged over the trials of each condition (of ``conditions``, default
+    all), stacked in that order."""
+    conditions = range(n_conditions) if conditions is None else conditions
+    return np.stack([a[condition == c].mean(axis=0) for c in conditions])
+
+
+def _data(seed, null_rotations, task):
+    """The reaching data of ``run``: twice the trials per condition with ``fresh_test`` (the
+    teacher is drawn before the trials, so it is the same either way)."""
+    n_per = task["trials_per_condition"] * (2 if task["fresh_test"] else 1)
+    return make_reaching_dynamics(n_conditions=task["n_conditions"], n_trials_per_condition=n_per,
+                                  n_null_rotations=null_rotations, random_state=seed)
+
+
+def _training_pool(condition, task):
+    """Trials that fits may use: all, or with ``fresh_test`` the first ``trials_per_condition``
+    trials of each condition (in trial order)."""
+    if not task["fresh_test"]:
+        return np.ones(len(condition), dtype=bool)
+    rank = np.empty(len(condition), dtype=np.int64)
+    for c in np.unique(condition):
+        idx = np.flatnonzero(condition == c)
+        rank[idx] = np.arange(len(idx))
+    return rank < task["trials_per_condition"]
 
 
 def _condition_means(seed, null_rotations=2, task=None):
@@ -211,8 +239,7 @@ def _condition_means(seed, null_rotations=2, task=None):
     and the held-out conditions, for the task of ``run``."""
     task = dict(TASK, **(task or {}))
     n = task["n_conditions"]
-    data = make_reaching_dynamics(n_conditions=n, n_trials_per_condition=task["trials_per_condition"],
-                                  n_null_rotations=null_rotations, random_state=seed)
+    data = _data(seed, null_rotations, task)
     means = _means_per_condition(data.y, data.condition, n)
     angle = np.array([data.angles[data.condition == c][0] for c in range(n)])
     return means, angle, tuple(task["held_out"])
@@ -317,6 +344,10 @@ def main(argv=None):
     p.add_argument("--input-tuning", choices=("von_mises", "cosine"), default=TASK["input_tuning"],
                    help="the students' target channels: the generator's (von_mises) or redrawn with "
                         "cosine tuning (cosine_inputs)")
+    p.add_argument("--fresh-test", action="store_true",
+                   help="generate twice the trials per condition, keep the second half of every "
+                        "condition out of all fits, and measure the held-out error on those fresh trials "
+                        "(for the 'held-out recorded' arm, whose fit sees the held-out reaches' first half)")
     p.add_argument("--recurrent-lr-scale", type=float, default=None,
                    help="the students' recurrent_lr_scale (default: the estimator's, 0.2; 1 trains "
                         "every weight at the same rate, as before it existed)")
@@ -325,7 +356,7 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=1)
     args = p.parse_args(argv)
     task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
-                held_out=tuple(args.held_out), input_tuning=args.input_tuning)
+                held_out=tuple(args.held_out), input_tuning=args.input_tuning, fresh_test=args.fresh_test)
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
 
     rows = {arm: [] for arm in args.arms}
@@ -351,7 +382,7 @@ def main(argv=None):
           f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
           f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
           f"mean ± sd; held-out conditions {task['held_out']} of {task['n_conditions']} "
-          f"({task['trials_per_condition']} trials each); {task['input_tuning']} target inputs; "
+          f"({task['trials_per_condition']} trials each{' for training, as many fresh ones for the held-out error' if task['fresh_test'] else ''}); {task['input_tuning']} target inputs; "
           f"CCA/Procrustes on {2 * (3 + args.null_rotations)} PCs")
     print()
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
