@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 
 import numpy as np
@@ -181,6 +182,11 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
         heldout_mse_mean=float(np.mean([(pred_test[i] - true_test[i]) ** 2 for i in range(len(held_out))])),
+        # single-trial MSE = condition-mean error + the spread of the predictions around their mean
+        # + the targets' trial-to-trial spread (which no input can predict: the teacher's noise is
+        # not in X), up to a cross term that vanishes on average
+        heldout_pred_var=_spread(predicted[test], data.condition[test], pred_test, held_out),
+        heldout_target_var=_spread(data.y[test], data.condition[test], true_test, held_out),
         heldout_blend=blend_residual(pred_means, held_out),
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
@@ -212,6 +218,13 @@ def _means_per_condition(a, condition, n_conditions, conditions=None):
     all), stacked in that order."""
     conditions = range(n_conditions) if conditions is None else conditions
     return np.stack([a[condition == c].mean(axis=0) for c in conditions])
+
+
+def _spread(a, condition, means, conditions):
+    """Mean squared deviation of the trials of ``a`` from their condition's mean (``means``, one per
+    condition of ``conditions``, in that order), over trials, time steps and outputs."""
+    return float(np.mean(np.concatenate([((a[condition == c] - means[i]) ** 2).ravel()
+                                         for i, c in enumerate(conditions)])))
 
 
 def _data(seed, null_rotations, task):
@@ -299,6 +312,8 @@ COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatc
            ("cca_soft", "CCA soft-norm., whole pop. ↑"), ("cca_soft_unmatched", "CCA soft-norm., unmatched ↑"),
            ("procrustes", "Procrustes ↑"), ("heldout_mse", "held-out-condition MSE ↓"),
            ("heldout_mse_mean", "held-out MSE of condition means ↓"),
+           ("heldout_pred_var", "held-out predictions' trial-to-trial spread"),
+           ("heldout_target_var", "held-out targets' trial-to-trial spread"),
            ("heldout_blend", "held-out output off the blend of neighbours"),
            ("train_r2", "train-condition R² ↑"), ("matched_r2", "matched units R² ↑"),
            ("rate_hz", "hidden rate (Hz)"), ("seconds", "fit time (s)")]
@@ -311,6 +326,29 @@ def _wilcoxon(d, greater):
         return "Wilcoxon p n/a"
     p = wilcoxon(d, alternative="greater" if greater else "less").pvalue
     return f"one-sided Wilcoxon p = {p:.3f}"
+
+
+def read_logs(paths):
+    """Seeds and per-arm metrics from the per-seed lines (``seed N ARM key=value ...``) that earlier
+    runs printed, e.g. two processes run in parallel on different seeds. Every arm must appear for
+    every seed, in the same order."""
+    pattern = re.compile(r"^seed\s+(\d+) (.+?) +((?:\w+=\S+ ?)+)$")
+    per_seed = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                m = pattern.match(line.rstrip("\n"))
+                if m:
+                    values = dict(kv.split("=") for kv in m.group(3).split())
+                    per_seed.setdefault(int(m.group(1)), {})[m.group(2).strip()] = {
+                        k: float(v) for k, v in values.items()}
+    if not per_seed:
+        raise SystemExit(f"no per-seed lines in {paths}")
+    seeds = sorted(per_seed)
+    arms = list(per_seed[seeds[0]])
+    if any(list(per_seed[s]) != arms for s in seeds):
+        raise SystemExit("the logs do not hold the same arms for every seed")
+    return seeds, {arm: [per_seed[s][arm] for s in seeds] for arm in arms}
 
 
 def main(argv=None):
@@ -354,21 +392,28 @@ def main(argv=None):
     p.add_argument("--params", type=json.loads, default=None, metavar="JSON",
                    help='extra estimator parameters for every arm, e.g. \'{"optimizer": "adamw", "weight_decay": 0.1}\'')
     p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--from-logs", nargs="+", default=None, metavar="LOG",
+                   help="fit nothing: read the per-seed lines of earlier runs' output (e.g. two runs on "
+                        "different seeds) and print the tables and paired comparisons of all their seeds; "
+                        "give the same task options (--null-rotations, --fresh-test, ...) as those runs")
     args = p.parse_args(argv)
     task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
                 held_out=tuple(args.held_out), input_tuning=args.input_tuning, fresh_test=args.fresh_test)
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
 
-    rows = {arm: [] for arm in args.arms}
-    for seed in seeds:
-        for arm in args.arms:
-            r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs,
-                    dict(weight=args.normalised_weight, kernel=args.normalised_kernel,
-                         rate_bound=args.normalised_rate_bound), args.null_rotations, task,
-                    args.recurrent_lr_scale, args.params)
-            rows[arm].append(r)
-            print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
-                  flush=True)
+    if args.from_logs:
+        seeds, rows = read_logs(args.from_logs)
+    else:
+        rows = {arm: [] for arm in args.arms}
+        for seed in seeds:
+            for arm in args.arms:
+                r = run(seed, arm, args.fraction, args.activity_weight, args.epochs, args.n_jobs,
+                        dict(weight=args.normalised_weight, kernel=args.normalised_kernel,
+                             rate_bound=args.normalised_rate_bound), args.null_rotations, task,
+                        args.recurrent_lr_scale, args.params)
+                rows[arm].append(r)
+                print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
+                      flush=True)
 
     def fmt(v):
         v = np.asarray(v, dtype=float)
@@ -419,7 +464,8 @@ def main(argv=None):
         for base in (b for b in rows if b in OUTPUT_ONLY):
             for key, better in (("cca", np.greater), ("cca_unmatched", np.greater),
                                 ("cca_soft", np.greater), ("cca_soft_unmatched", np.greater),
-                                ("heldout_mse", np.less), ("heldout_mse_mean", np.less)):
+                                ("heldout_mse", np.less), ("heldout_mse_mean", np.less),
+                                ("heldout_pred_var", np.less)):
                 a = np.array([r[key] for r in rows[act]])
                 b = np.array([r[key] for r in rows[base]])
                 d = a - b
