@@ -46,7 +46,9 @@ impl Jitter {
             Jitter::Shuffle => rng.random_range(0..n_steps),
             Jitter::Gaussian { sd } => {
                 let z: f64 = StandardNormal.sample(rng);
-                reflect(t as i64 + (sd * z).round() as i64, n_steps)
+                // clamped so that a huge sd cannot overflow; reflection folds any offset
+                let offset = (sd * z).round().clamp(-1e15, 1e15) as i64;
+                reflect(t as i64 + offset, n_steps)
             }
         }
     }
@@ -222,6 +224,13 @@ mod tests {
         let sd = (offsets.iter().map(|o| (o - mean).powi(2)).sum::<f64>() / 1999.0).sqrt();
         assert!(mean.abs() < 0.7, "mean offset {mean}");
         assert!((sd - 10.0).abs() < 0.5, "sd {sd}");
+    }
+
+    #[test]
+    fn huge_jitter_keeps_every_spike_in_the_trial() {
+        let ev = InputEvents::<f64>::from_dense(sample().view()).unwrap();
+        let j = jitter(&ev, Jitter::Gaussian { sd: 1e300 }, 3, 0);
+        assert_eq!(dense(&j).sum(), dense(&ev).sum());
     }
 
     #[test]
