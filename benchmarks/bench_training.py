@@ -10,6 +10,7 @@ measured float32 matrix-multiply rate on the same number of threads.
     python benchmarks/bench_training.py --markdown BENCHMARKS.md
     python benchmarks/bench_training.py --workloads W-M-long --bptt-window 0 50   # full tape vs checkpoints
     python benchmarks/bench_training.py --workloads W-M --surrogate triangle:4 --sparse-below 0 0.15
+    python benchmarks/bench_training.py --workloads W-S W-M --spike-jitter none shuffle 5
 
 ``--bptt-window`` runs each workload with the whole BPTT tape (0) and with checkpointed BPTT of the
 given segment lengths (``SpikingRNNClassifier(bptt_window=...)``). ``--surrogate kind:slope`` changes
@@ -17,6 +18,9 @@ the surrogate; with the compact-support "triangle", ``--sparse-below`` sets the 
 inside its support below which the backward pass uses its sparse products (0: never; the package
 default is 0.15), and the table reports the measured fraction. W-M-long is not a workload of the
 spec: W-M with trials four times as long (2,000 steps), for the memory of the tape.
+``--spike-jitter`` adds the training-time augmentation (``spike_jitter``: "none", "shuffle" or a
+standard deviation in ms): with one batch per epoch, each step then includes moving every input
+spike of the batch.
 
 Peers (snnTorch, a plain PyTorch loop) are not part of this baseline harness yet.
 """
@@ -59,8 +63,15 @@ def bernoulli_input(b: int, t: int, c: int, rate_hz: float):
     return np.stack([(rng.random((t, c)) < rate_hz * 1e-3).astype(np.uint8) for _ in range(b)])
 
 
+def jitter_config(jitter: str):
+    """The core's ``jitter`` option for ``--spike-jitter`` (1 ms bins)."""
+    if jitter == "none":
+        return None
+    return {"kind": "shuffle"} if jitter == "shuffle" else {"kind": "gaussian", "sd": float(jitter)}
+
+
 def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, surrogate: str = "fast_sigmoid",
-          sparse_below: float = -1.0) -> dict:
+          sparse_below: float = -1.0, jitter: str = "none") -> dict:
     import numpy as np
 
     from motorsrnn import SpikingRNNClassifier, _core
@@ -98,7 +109,7 @@ def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, sur
         _, membrane, _ = net.simulate(X, True, threads)
         inside = float(np.mean(np.abs(membrane[0] - 1.0) < 1.0 / (slope or 1.0)))
     stamps = []
-    config = dict(learning_rate=1e-4, max_epochs=warmup + steps, batch_size=b, seed=0)
+    config = dict(learning_rate=1e-4, max_epochs=warmup + steps, batch_size=b, seed=0, jitter=jitter_config(jitter))
     t0 = time.perf_counter()
     net.fit(X, y, None, None, json.dumps(config), threads, lambda info: stamps.append(time.perf_counter()))
     # One batch per epoch: a batch callback and an epoch callback per step.
@@ -121,6 +132,7 @@ def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, sur
         "surrogate": surrogate,
         "inside_support": inside,
         "sparse_below": sparse_below if sparse_below >= 0 else None,
+        "spike_jitter": jitter,
     }
 
 
@@ -150,6 +162,8 @@ def main(argv=None) -> int:
     p.add_argument("--surrogate", nargs="*", default=["fast_sigmoid"], help="kind[:slope] (default fast_sigmoid)")
     p.add_argument("--sparse-below", nargs="*", type=float, default=[-1.0],
                    help="thresholds of the sparse backward products to run (default: the package's)")
+    p.add_argument("--spike-jitter", nargs="*", default=["none"],
+                   help='training-time augmentation to run: "none" (default), "shuffle" or a sd in ms')
     p.add_argument("--steps", type=int, default=10, help="timed steps per workload (default 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     p.add_argument("--threads", type=int, default=2)
@@ -158,18 +172,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.child:
         row = child(args.child, args.steps, args.warmup, args.threads, args.bptt_window[0], args.surrogate[0],
-                    args.sparse_below[0])
+                    args.sparse_below[0], args.spike_jitter[0])
         print(json.dumps(row))
         return 0
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
     rows = []
-    variants = [(w, sg, sb) for w in args.bptt_window for sg in args.surrogate for sb in args.sparse_below]
+    variants = [(w, sg, sb, j) for w in args.bptt_window for sg in args.surrogate for sb in args.sparse_below
+                for j in args.spike_jitter]
     for name in args.workloads:
-        for window, surrogate, sparse_below in variants:
+        for window, surrogate, sparse_below, jitter in variants:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
                  "--threads", str(args.threads), "--bptt-window", str(window), "--surrogate", surrogate,
-                 "--sparse-below", str(sparse_below)],
+                 "--sparse-below", str(sparse_below), "--spike-jitter", jitter],
                 check=True, capture_output=True, text=True, env=env,
             )
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -182,6 +197,8 @@ def main(argv=None) -> int:
         extra.append(("surrogate", lambda r: r["surrogate"]))
         extra.append(("inside support", lambda r: "-" if r["inside_support"] is None else f"{r['inside_support']:.1%}"))
         extra.append(("sparse below", lambda r: "default" if r["sparse_below"] is None else f"{r['sparse_below']:g}"))
+    if args.spike_jitter != ["none"]:
+        extra.append(("spike_jitter", lambda r: r["spike_jitter"]))
     extra_header = "".join(f" {name} |" for name, _ in extra)
 
     def extra_cells(r):
