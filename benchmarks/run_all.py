@@ -31,6 +31,8 @@ RUNS = [
         ["bench_training.py", "--workloads", "W-M", "--surrogate", "fast_sigmoid", "triangle:1", "triangle:4",
          "triangle:8", "--sparse-below", "0", "2"],
     ),
+    ("Spike-time augmentation (`spike_jitter`): its cost per training step (one batch per epoch)",
+     ["bench_training.py", "--workloads", "W-S", "W-M", "--spike-jitter", "none", "shuffle", "5"]),
     ("Streaming inference latency (256-unit network, one 1 ms bin per call)", ["bench_stream.py"]),
     ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
     ("Activity matching: the cost of the activity term by kernel and number of recorded neurons",
