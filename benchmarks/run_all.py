@@ -32,7 +32,7 @@ RUNS = [
          "triangle:8", "--sparse-below", "0", "2"],
     ),
     ("Spike-time augmentation (`spike_jitter`): its cost per training step (one batch per epoch)",
-     ["bench_training.py", "--workloads", "W-S", "W-M", "--spike-jitter", "none", "shuffle", "5"]),
+     ["bench_training.py", "--workloads", "W-S", "W-M", "--spike-jitter", "none", "shuffle", "5", "--steps", "100"]),
     ("Streaming inference latency (256-unit network, one 1 ms bin per call)", ["bench_stream.py"]),
     ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
     ("Activity matching: the cost of the activity term by kernel and number of recorded neurons",
