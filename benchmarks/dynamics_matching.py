@@ -81,6 +81,7 @@ from scipy.stats import wilcoxon
 from motorsrnn import SpikingRNNRegressor
 from motorsrnn.analysis import similarity, trajectories
 from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
+from motorsrnn.topology import Population, Projection, Topology
 
 # the task: reach conditions, trials per condition, conditions never seen in training
 TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7), input_tuning="von_mises",
@@ -92,11 +93,13 @@ SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similari
 PARAMS = dict(n_hidden=128, input_scale=0.2, recurrent_scale=0.2, learning_rate=5e-3)
 RATE_WEIGHT = 1000.0  # per (spikes/bin)^2: a 10 Hz excess of the population mean costs 0.1
 ARMS = ("untrained", "output only", "output only + rate bound", "activity (exponential)",
-        "activity (gaussian)", "activity (normalised)", "activity (gaussian), held-out recorded")
+        "activity (gaussian)", "activity (normalised)", "activity (gaussian), held-out recorded",
+        "output only, small readout", "activity (gaussian), matched readout",
+        "activity (gaussian), held-out recorded, matched readout")
 # the normalised arm's setting, chosen on the development seeds 100-104 (docs/dynamics_matching.md)
 # (the only setting tried there that neither ran away on any seed nor left the matched units unfitted)
 NORMALISED = dict(weight=0.3, kernel="gaussian", rate_bound=True)
-OUTPUT_ONLY = ("output only", "output only + rate bound")
+OUTPUT_ONLY = ("output only", "output only + rate bound", "output only, small readout")
 
 
 def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, normalised=None,
@@ -139,11 +142,14 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
             if normalised["rate_bound"]:
                 params.update(rate_weight=RATE_WEIGHT, rate_bounds=(0.0, float(R.mean())))
         neural = R
-    elif arm != "output only":
+    elif arm not in ("output only", "output only, small readout"):
         raise ValueError(f"unknown arm {arm!r}; choose from {ARMS}")
+    if arm.endswith("readout"):  # the readout sees only the first len(sample) units
+        params.update(architecture=matched_readout(params["n_hidden"], len(sample),
+                                                   params.get("recurrent_scale", 0.1)))
     reg = SpikingRNNRegressor(**params)
     t0 = time.perf_counter()
-    if arm.endswith("held-out recorded"):
+    if "held-out recorded" in arm:
         # another protocol: the held-out conditions' outputs stay unknown (NaN: missing targets),
         # but the sampled neurons were recorded in them too, so their activity is matched
         y = np.where(train[:, None, None], data.y, np.nan)
@@ -195,6 +201,25 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         teacher_rate_hz=float(data.rates.mean()),  # the teacher's mean rate, for comparison
         seconds=seconds,
     )
+
+
+def matched_readout(n_hidden, k, recurrent_scale):
+    """The single recurrent population of the other arms cut in two: ``"rec"`` (the first ``k``
+    units, where the recorded neurons are matched) and ``"hid"`` (the rest). Both receive the
+    input; every unit reads every unit's previous-step spikes (within a population "recurrent",
+    between them "feedback", all trainable at the recurrent step size), with each block's initial
+    scale ``recurrent_scale * sqrt(n_source / n_hidden)`` so that the whole recurrent matrix starts
+    as the single population's does. Only ``"rec"`` drives the readout: the outputs are a linear
+    function of the matched units' spikes."""
+    sizes = {"rec": k, "hid": n_hidden - k}
+    projections = [Projection("input", "rec"), Projection("input", "hid")]
+    for src in sizes:
+        for tgt in sizes:
+            projections.append(Projection(src, tgt, "recurrent" if src == tgt else "feedback",
+                                          init_scale=recurrent_scale * np.sqrt(sizes[src] / n_hidden)))
+    projections.append(Projection("rec", "readout"))
+    return Topology(populations=[Population(name, size) for name, size in sizes.items()],
+                    projections=projections)
 
 
 def cosine_inputs(data, seed, rates=(5.0, 80.0)):
