@@ -23,7 +23,10 @@ conditions (3 and 7 held out). Arms, all with the same seed, initialisation, epo
 - ``activity (gaussian), held-out recorded``: the Gaussian arm in a different, semi-supervised
   protocol: the held-out conditions' trials are in the training set with their outputs missing
   (NaN targets, no error) and their recorded activity matched like the others'; the held-out
-  outputs are still never seen.
+  outputs are still never seen;
+- ``output only, small readout``, ``activity (gaussian), matched readout`` and ``activity
+  (gaussian), held-out recorded, matched readout``: the same network cut into the matched units
+  and the rest (``matched_readout``), with the readout driven by the matched units only.
 
 Measured per seed (the seed sets the teacher, the sample, the trials and the initialisation):
 
@@ -59,7 +62,13 @@ differences and the number of seeds where each activity arm beats each output-on
     python benchmarks/dynamics_matching.py [--seeds 5 | --seed-list 100 101 ...] [--fraction 0.1]
         [--epochs 400] [--activity-weight 0.01] [--normalised-weight W] [--normalised-kernel K]
         [--[no-]normalised-rate-bound] [--arms ARM ...] [--null-rotations 2] [--input-tuning cosine]
-        [--params JSON] [--n-jobs 1]
+        [--params JSON] [--n-jobs 1] [--fresh-test]
+    python benchmarks/dynamics_matching.py --from-logs a.log b.log [task options]   # pool runs
+
+``--fresh-test`` generates twice the trials per condition (same teacher), keeps the second half of
+every condition out of all fits and measures the held-out error on it; it adds the trial-to-trial
+spread of the held-out predictions and targets. ``--from-logs`` fits nothing and prints the tables
+of the per-seed lines of earlier runs (e.g. two processes on different seeds).
 
 The defaults are the protocol of docs/dynamics_matching.md: 400 epochs and a teacher with two
 output-null planes (dynamics that the outputs do not determine); ``--epochs 100 --null-rotations 0``
