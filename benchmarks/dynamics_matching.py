@@ -66,8 +66,8 @@ differences and the number of seeds where each activity arm beats each output-on
     python benchmarks/dynamics_matching.py --from-logs a.log b.log [task options]   # pool runs
 
 ``--fresh-test`` generates twice the trials per condition (same teacher), keeps the second half of
-every condition out of all fits and measures the held-out error on it; it adds the trial-to-trial
-spread of the held-out predictions and targets. ``--from-logs`` fits nothing and prints the tables
+every condition out of all fits and measures the held-out error on it. Every run also reports the
+trial-to-trial spread of the held-out predictions and targets. ``--from-logs`` fits nothing and prints the tables
 of the per-seed lines of earlier runs (e.g. two processes on different seeds).
 
 The defaults are the protocol of docs/dynamics_matching.md: 400 epochs and a teacher with two
