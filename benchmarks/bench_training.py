@@ -63,13 +63,6 @@ def bernoulli_input(b: int, t: int, c: int, rate_hz: float):
     return np.stack([(rng.random((t, c)) < rate_hz * 1e-3).astype(np.uint8) for _ in range(b)])
 
 
-def jitter_config(jitter: str):
-    """The core's ``jitter`` option for ``--spike-jitter`` (1 ms bins)."""
-    if jitter == "none":
-        return None
-    return {"kind": "shuffle"} if jitter == "shuffle" else {"kind": "gaussian", "sd": float(jitter)}
-
-
 def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, surrogate: str = "fast_sigmoid",
           sparse_below: float = -1.0, jitter: str = "none") -> dict:
     import numpy as np
@@ -109,7 +102,10 @@ def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, sur
         _, membrane, _ = net.simulate(X, True, threads)
         inside = float(np.mean(np.abs(membrane[0] - 1.0) < 1.0 / (slope or 1.0)))
     stamps = []
-    config = dict(learning_rate=1e-4, max_epochs=warmup + steps, batch_size=b, seed=0, jitter=jitter_config(jitter))
+    # the core's form of --spike-jitter, as the estimator builds it
+    spike_jitter = None if jitter == "none" else jitter if jitter == "shuffle" else float(jitter)
+    core_jitter = SpikingRNNClassifier(spike_jitter=spike_jitter)._jitter_config()
+    config = dict(learning_rate=1e-4, max_epochs=warmup + steps, batch_size=b, seed=0, jitter=core_jitter)
     t0 = time.perf_counter()
     net.fit(X, y, None, None, json.dumps(config), threads, lambda info: stamps.append(time.perf_counter()))
     # One batch per epoch: a batch callback and an epoch callback per step.

@@ -168,8 +168,10 @@ def paired(a, b):
     """Mean of a - b, seeds where a > b, and the one-sided Wilcoxon signed-rank p for a > b."""
     d = np.asarray(a) - np.asarray(b)
     wins = f"{d.mean():+.3f}, {int((d > 0).sum())}/{len(d)}"
-    if len(d) < 5 or not np.any(d != 0):
-        return wins + ", p: fewer than 5 seeds" if len(d) < 5 else wins
+    if len(d) < 5:
+        return wins + ", p: fewer than 5 seeds"
+    if not np.any(d):  # no difference: no test
+        return wins
     return wins + f", p = {wilcoxon(d, alternative='greater').pvalue:.3f}"
 
 

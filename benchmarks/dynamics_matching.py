@@ -155,7 +155,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         raise ValueError(f"unknown arm {arm!r}; choose from {ARMS}")
     if arm.endswith("readout"):  # the readout sees only the first len(sample) units
         params.update(architecture=matched_readout(params["n_hidden"], len(sample),
-                                                   params.get("recurrent_scale", 0.1)))
+                                                   params["recurrent_scale"]))
     reg = SpikingRNNRegressor(**params)
     t0 = time.perf_counter()
     if "held-out recorded" in arm:
@@ -185,7 +185,6 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     predicted = reg.predict(data.X)  # every condition's outputs, for the held-out error and the blend
     pred = predicted[test]
     pred_means = _means_per_condition(predicted, data.condition, task["n_conditions"])
-    true_means = _means_per_condition(data.y, data.condition, task["n_conditions"])
     # the held-out conditions' means over the test trials only (all their trials without fresh_test)
     pred_test = _means_per_condition(predicted[test], data.condition[test], task["n_conditions"], held_out)
     true_test = _means_per_condition(data.y[test], data.condition[test], task["n_conditions"], held_out)
@@ -196,7 +195,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         cca_soft_unmatched=cca(model[:, :, n:], "soft"),
         procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
         heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
-        heldout_mse_mean=float(np.mean([(pred_test[i] - true_test[i]) ** 2 for i in range(len(held_out))])),
+        heldout_mse_mean=float(np.mean((pred_test - true_test) ** 2)),
         # single-trial MSE = condition-mean error + the spread of the predictions around their mean
         # + the targets' trial-to-trial spread (which no input can predict: the teacher's noise is
         # not in X), up to a cross term that vanishes on average
