@@ -317,9 +317,11 @@ impl<T: Real> Model<T> {
                 }
             }
         }
-        // NaN marks a missing target (no error, no gradient); infinities are errors.
+        // NaN marks a missing target (no error, no gradient); infinities are errors. Zero targets
+        // are not "all missing": an empty set is reported by the caller as having no trials.
         fn scan<'a, T: Real>(v: impl Iterator<Item = &'a T> + Clone) -> (bool, bool) {
-            (v.clone().any(|v| v.is_infinite()), v.into_iter().all(|v| v.is_nan()))
+            let any = v.clone().next().is_some();
+            (v.clone().any(|v| v.is_infinite()), any && v.into_iter().all(|v| v.is_nan()))
         }
         let (infinite, all_missing) = match y {
             Targets::Classes(_) => (false, false),
@@ -555,12 +557,12 @@ impl<T: Real> Model<T> {
         rate: Option<&RateBounds<T>>,
     ) -> Result<(f64, ParamSet<T>)> {
         self.check_input(ev)?;
+        if ev.n_trials == 0 {
+            return Err(invalid!("X has no trials"));
+        }
         self.check_targets(ev, y)?;
         if let Some(a) = activity {
             a.check(self, ev)?;
-        }
-        if ev.n_trials == 0 {
-            return Err(invalid!("X has no trials"));
         }
         let trials: Vec<usize> = (0..ev.n_trials).collect();
         let n_chunks = chunks(&trials).len();
@@ -573,6 +575,9 @@ impl<T: Real> Model<T> {
     /// Mean task loss and, for classes, accuracy, without gradients (validation).
     pub fn evaluate(&self, ev: &InputEvents<T>, y: &Targets<T>) -> Result<(f64, Option<f64>)> {
         self.check_input(ev)?;
+        if ev.n_trials == 0 {
+            return Err(invalid!("X has no trials"));
+        }
         self.check_targets(ev, y)?;
         let trials: Vec<usize> = (0..ev.n_trials).collect();
         let steps = ev.n_steps;

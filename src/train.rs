@@ -168,12 +168,12 @@ pub fn fit<T: Real>(
 ) -> Result<TrainReport> {
     cfg.validate()?;
     model.check_input(train.x)?;
+    if train.x.n_trials == 0 {
+        return Err(invalid!("no training trials"));
+    }
     model.check_targets(train.x, &train.y)?;
     if let Some(a) = &train.activity {
         a.check(model, train.x)?;
-    }
-    if train.x.n_trials == 0 {
-        return Err(invalid!("no training trials"));
     }
     if let Some(v) = &val {
         model.check_input(v.x)?;

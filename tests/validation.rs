@@ -1,0 +1,64 @@
+//! The core's entry points reject empty and unusable data with errors that name the problem.
+//! (The Python layer checks first; these make the core safe on its own.)
+
+use motorsrnn::model::{Model, Targets};
+use motorsrnn::spikes::InputEvents;
+use motorsrnn::topology::NetworkSpec;
+use motorsrnn::train::{fit, Data, Silent, TrainConfig};
+use ndarray::{Array2, Array3};
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        learning_rate: 0.01,
+        max_epochs: 1,
+        batch_size: 4,
+        weight_decay: 0.0,
+        max_grad_norm: None,
+        optimizer: Default::default(),
+        seed: 0,
+        early_stopping: false,
+        n_iter_no_change: 10,
+        tol: 1e-4,
+        rate_weight: 0.0,
+        rate_lower: 0.0,
+        rate_upper: 1.0,
+        jitter: None,
+    }
+}
+
+fn error<V: std::fmt::Debug>(r: motorsrnn::error::Result<V>) -> String {
+    r.unwrap_err().to_string()
+}
+
+#[test]
+fn zero_trials_are_reported_as_such_for_every_kind_of_target() {
+    let model = Model::<f32>::new(NetworkSpec::srnn(3, 4, 2), 0).unwrap();
+    let ev = InputEvents::<f32>::from_dense(Array3::<u8>::zeros((0, 5, 3)).view()).unwrap();
+    let per_trial = Array2::<f32>::zeros((0, 2));
+    let per_step = Array3::<f32>::zeros((0, 5, 2));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    for y in [Targets::Classes(&[]), Targets::Trials(per_trial.view()), Targets::Steps(per_step.view())] {
+        let e = error(model.loss_and_grad(&ev, &y, None, None));
+        assert!(e.contains("no trials"), "{e}");
+        let e = error(model.evaluate(&ev, &y));
+        assert!(e.contains("no trials"), "{e}");
+        let mut m = model.clone();
+        let e = error(fit(&mut m, Data { x: &ev, y, activity: None }, None, &config(), &pool, &mut Silent));
+        assert!(e.contains("no training trials"), "{e}");
+    }
+}
+
+#[test]
+fn all_missing_and_infinite_targets_are_errors() {
+    let model = Model::<f32>::new(NetworkSpec::srnn(3, 4, 2), 0).unwrap();
+    let ev = InputEvents::<f32>::from_dense(Array3::<u8>::ones((2, 5, 3)).view()).unwrap();
+    let mut y = Array2::<f32>::from_elem((2, 2), f32::NAN);
+    let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None));
+    assert!(e.contains("every target is NaN"), "{e}");
+    y[[1, 0]] = 0.5;
+    let (loss, _) = model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None).unwrap();
+    assert!(loss.is_finite(), "one observed target gives a finite loss, got {loss}");
+    y[[0, 1]] = f32::INFINITY;
+    let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None));
+    assert!(e.contains("infinite"), "{e}");
+}
