@@ -6,9 +6,10 @@
 //! The random numbers of trial `n` in epoch `e` come from their own ChaCha8 stream keyed by
 //! `(seed, e, n)`, so the augmented data do not depend on the number of threads.
 
+use crate::random::keyed;
 use crate::real::Real;
 use crate::spikes::{InputEvents, TrialEvents};
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -65,16 +66,6 @@ fn reflect(t: i64, n_steps: usize) -> usize {
     (if t > last { 2 * last - t } else { t }) as usize
 }
 
-/// The generator of trial `trial` in epoch `epoch`.
-fn trial_rng(seed: u64, epoch: u64, trial: u64) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&epoch.to_le_bytes());
-    key[16..24].copy_from_slice(&trial.to_le_bytes());
-    key[24..].copy_from_slice(b"msrnnaug");
-    ChaCha8Rng::from_seed(key)
-}
-
 /// One trial's spikes, moved.
 fn jitter_trial<T: Real>(x: &InputEvents<T>, n: usize, how: Jitter, rng: &mut ChaCha8Rng) -> TrialEvents<T> {
     let steps = x.n_steps;
@@ -116,7 +107,7 @@ fn jitter_trial<T: Real>(x: &InputEvents<T>, n: usize, how: Jitter, rng: &mut Ch
 pub fn jitter<T: Real>(x: &InputEvents<T>, how: Jitter, seed: u64, epoch: u64) -> InputEvents<T> {
     let per_trial: Vec<TrialEvents<T>> = (0..x.n_trials)
         .into_par_iter()
-        .map(|n| jitter_trial(x, n, how, &mut trial_rng(seed, epoch, n as u64)))
+        .map(|n| jitter_trial(x, n, how, &mut keyed(b"msrnnaug", seed, epoch, n as u64)))
         .collect();
     InputEvents::from_trials(x.n_steps, x.n_channels, per_trial)
 }
@@ -125,6 +116,7 @@ pub fn jitter<T: Real>(x: &InputEvents<T>, how: Jitter, seed: u64, epoch: u64) -
 mod tests {
     use super::*;
     use ndarray::{Array3, Axis};
+    use rand::SeedableRng;
 
     fn dense(x: &InputEvents<f64>) -> Array3<f64> {
         let mut d = Array3::zeros((x.n_trials, x.n_steps, x.n_channels));

@@ -19,6 +19,7 @@
 //! | [`model`] | a network with data-set level operations (logits, simulate, loss and gradient) |
 //! | [`train`] | epochs, shuffling, mini-batches, validation, early stopping, monitor hook |
 //! | [`modelfile`] | the versioned model file format |
+//! | [`random`] | keyed random streams, so parallel work gives the same numbers for any thread count |
 //! | [`tuning`] | directional tuning of many neurons: cosine fits, bootstrap, permutation test, von Mises |
 //! | `python` | the only module that knows Python (feature `python`) |
 
@@ -33,6 +34,7 @@ pub mod modelfile;
 pub mod neuron;
 pub mod optim;
 pub mod params;
+pub mod random;
 pub mod real;
 pub mod spikes;
 pub mod stream;

@@ -66,10 +66,10 @@
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
 use crate::error::{invalid, Result};
+use crate::random::keyed;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::RngExt;
 use rayon::prelude::*;
 use std::f64::consts::PI;
 
@@ -224,16 +224,6 @@ fn quantile_sorted(x: &[f64], q: f64) -> f64 {
             x[lo] + (h - lo as f64) * (x[hi] - x[lo])
         }
     }
-}
-
-/// A generator for resample `index` of purpose `tag` (independent of threads and of other indices).
-fn resample_rng(seed: u64, tag: u64, index: u64) -> ChaCha8Rng {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&tag.to_le_bytes());
-    key[16..24].copy_from_slice(&index.to_le_bytes());
-    key[24..].copy_from_slice(b"msrnntun");
-    ChaCha8Rng::from_seed(key)
 }
 
 /// Checked inputs: the centred rates, one row per neuron, and what the fits share.
@@ -539,7 +529,7 @@ fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIn
             let mut inverses = Vec::with_capacity(k);
             let mut counts = vec![0u32; n];
             for i in 0..k {
-                let mut rng = resample_rng(cfg.seed, TAG_BOOT, (start + i) as u64);
+                let mut rng = keyed(b"msrnntun", cfg.seed, TAG_BOOT, (start + i) as u64);
                 counts.iter_mut().for_each(|c| *c = 0);
                 for _ in 0..n {
                     counts[rng.random_range(0..n)] += 1;
@@ -631,7 +621,7 @@ fn permutation(p: &Prepared, q: &Array2<f64>, fits: &[PointFit], cfg: &CosineCon
             let mut a = Array2::<f64>::zeros((2 * k, n));
             let mut order: Vec<usize> = (0..n).collect();
             for i in 0..k {
-                let mut rng = resample_rng(cfg.seed, TAG_PERM, (start + i) as u64);
+                let mut rng = keyed(b"msrnntun", cfg.seed, TAG_PERM, (start + i) as u64);
                 order.iter_mut().enumerate().for_each(|(t, o)| *o = t);
                 order.shuffle(&mut rng);
                 // Trial t gets the direction of trial order[t]: its rows of Q move with it.
@@ -935,6 +925,8 @@ pub fn fit_von_mises(rates: ArrayView2<f64>, angles: ArrayView1<f64>, cfg: &VonM
 mod tests {
     use super::*;
     use ndarray::{Array1, Array2};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, Normal};
 
     /// `n` trials in `k` directions, `m` neurons with known cosine tuning plus Gaussian noise.
