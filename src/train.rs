@@ -60,6 +60,29 @@ fn d_tol() -> f64 {
     1e-4
 }
 
+/// The estimators' defaults (`model.md`, Training): Adam at 5e-3, 40 epochs, batches of 32,
+/// gradients clipped at norm 5, no weight decay, rate bound or jitter; seed 0.
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            learning_rate: 5e-3,
+            max_epochs: 40,
+            batch_size: 32,
+            weight_decay: 0.0,
+            max_grad_norm: Some(5.0),
+            optimizer: OptimizerKind::default(),
+            seed: 0,
+            early_stopping: false,
+            n_iter_no_change: d_n_iter(),
+            tol: d_tol(),
+            rate_weight: 0.0,
+            rate_lower: 0.0,
+            rate_upper: d_one(),
+            jitter: None,
+        }
+    }
+}
+
 impl TrainConfig {
     fn validate(&self) -> Result<()> {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {

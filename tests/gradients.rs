@@ -409,16 +409,8 @@ fn gradient_and_training_identical_for_any_thread_count() {
         max_epochs: 3,
         batch_size: 40,
         weight_decay: 1e-4,
-        max_grad_norm: Some(5.0),
-        optimizer: Default::default(),
         seed: 5,
-        early_stopping: false,
-        n_iter_no_change: 10,
-        tol: 1e-4,
-        rate_weight: 0.0,
-        rate_lower: 0.0,
-        rate_upper: 1.0,
-        jitter: None,
+        ..Default::default()
     };
     // with the input spikes jittered anew in each epoch too (src/augment.rs)
     let jittered = TrainConfig { jitter: Some(Jitter::Gaussian { sd: 3.0 }), ..cfg.clone() };
@@ -467,22 +459,8 @@ fn training_learns_a_separable_task() {
         (active && rng.random::<f64>() < 0.3) as u8
     });
     let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
-    let cfg = TrainConfig {
-        learning_rate: 0.02,
-        max_epochs: 30,
-        batch_size: 16,
-        weight_decay: 0.0,
-        max_grad_norm: None,
-        optimizer: Default::default(),
-        seed: 0,
-        early_stopping: false,
-        n_iter_no_change: 10,
-        tol: 1e-4,
-        rate_weight: 0.0,
-        rate_lower: 0.0,
-        rate_upper: 1.0,
-        jitter: None,
-    };
+    let cfg =
+        TrainConfig { learning_rate: 0.02, max_epochs: 30, batch_size: 16, max_grad_norm: None, ..Default::default() };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
     let report =

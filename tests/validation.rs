@@ -8,22 +8,7 @@ use motorsrnn::train::{fit, Data, Silent, TrainConfig};
 use ndarray::{Array2, Array3};
 
 fn config() -> TrainConfig {
-    TrainConfig {
-        learning_rate: 0.01,
-        max_epochs: 1,
-        batch_size: 4,
-        weight_decay: 0.0,
-        max_grad_norm: None,
-        optimizer: Default::default(),
-        seed: 0,
-        early_stopping: false,
-        n_iter_no_change: 10,
-        tol: 1e-4,
-        rate_weight: 0.0,
-        rate_lower: 0.0,
-        rate_upper: 1.0,
-        jitter: None,
-    }
+    TrainConfig { max_epochs: 1, batch_size: 4, ..Default::default() }
 }
 
 fn error<V: std::fmt::Debug>(r: motorsrnn::error::Result<V>) -> String {
