@@ -56,6 +56,9 @@ Measured per seed (the seed sets the teacher, the sample, the trials and the ini
 - ``--input-tuning cosine`` redraws the target channels with cosine tuning (``cosine_inputs``),
   so that held-out reaches' inputs are linear combinations of trained ones';
 - matched units' R^2 to their teacher neurons (condition averages; pooled over units);
+- the matched units' error on the trained and on the held-out reaches, before the go cue (the
+  preparatory state the target input must set) and after it (the dynamics), relative to the
+  recorded neurons' variance (``matched_err_{train,heldout}_{prep,move}``);
 - mean hidden rate and fit time.
 
 Prints per-seed rows, a Markdown table of mean +/- sd over seeds and, for each metric, the paired
@@ -192,6 +195,15 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         return similarity(m, teacher, method="cca", n_components=n_components, normalize=normalize).score
 
     matched, target = model[:, :, :n], teacher[:, :, sample]
+    # the matched units' error before the go cue (the preparatory state that the target input must
+    # set) and after it (the dynamics), on the trained and the held-out reaches; in units of the
+    # recorded neurons' variance over all reaches and bins (0: exact; 1: as far off as their mean)
+    prep = data.times < 0
+    trained_conditions = [c for c in range(task["n_conditions"]) if c not in held_out]
+    variance = ((target - target.mean(axis=(0, 1))) ** 2).mean()
+
+    def matched_error(conditions, bins):
+        return float(((matched[conditions][:, bins] - target[conditions][:, bins]) ** 2).mean() / variance)
     predicted = reg.predict(data.X)  # every condition's outputs, for the held-out error and the blend
     pred = predicted[test]
     pred_means = _means_per_condition(predicted, data.condition, task["n_conditions"])
@@ -215,6 +227,10 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         train_r2=reg.score(data.X[train], data.y[train]),
         matched_r2=float(1.0 - ((matched - target) ** 2).sum()
                          / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
+        matched_err_train_prep=matched_error(trained_conditions, prep),
+        matched_err_train_move=matched_error(trained_conditions, ~prep),
+        matched_err_heldout_prep=matched_error(list(held_out), prep),
+        matched_err_heldout_move=matched_error(list(held_out), ~prep),
         rate_hz=float(spikes.mean() * 1000.0 / data.dt),
         teacher_rate_hz=float(data.rates.mean()),  # the teacher's mean rate, for comparison
         seconds=seconds,
@@ -359,6 +375,10 @@ COLUMNS = [("cca", "CCA, whole hidden pop. ↑"), ("cca_unmatched", "CCA, unmatc
            ("heldout_target_var", "held-out targets' trial-to-trial spread"),
            ("heldout_blend", "held-out output off the blend of neighbours"),
            ("train_r2", "train-condition R² ↑"), ("matched_r2", "matched units R² ↑"),
+           ("matched_err_train_prep", "matched units' error, trained reaches, before the go cue ↓"),
+           ("matched_err_train_move", "the same after the go cue ↓"),
+           ("matched_err_heldout_prep", "matched units' error, held-out reaches, before the go cue ↓"),
+           ("matched_err_heldout_move", "the same after the go cue ↓"),
            ("rate_hz", "hidden rate (Hz)"), ("seconds", "fit time (s)")]
 
 
@@ -476,7 +496,8 @@ def main(argv=None):
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
     print("|---|" + "---:|" * len(COLUMNS))
     for arm, rs in rows.items():
-        print(f"| {arm} | " + " | ".join(fmt([r[k] for r in rs]) for k, _ in COLUMNS) + " |")
+        # (logs of earlier versions of this script lack the newer metrics: NaN)
+        print(f"| {arm} | " + " | ".join(fmt([r.get(k, np.nan) for r in rs]) for k, _ in COLUMNS) + " |")
 
     print()
     print("per seed (CCA whole pop. / CCA soft-normalised whole pop. / held-out MSE):")
