@@ -60,8 +60,9 @@ fn d_tol() -> f64 {
     1e-4
 }
 
-/// The estimators' defaults (`model.md`, Training): Adam at 5e-3, 40 epochs, batches of 32,
-/// gradients clipped at norm 5, no weight decay, rate bound or jitter; seed 0.
+/// For Rust callers and tests (the Python estimators set every field from their own parameters):
+/// Adam at 5e-3, 40 epochs, batches of 32, gradients clipped at norm 5, no weight decay, rate
+/// bound or jitter, seed 0; the same values as the estimators' defaults (`model.md`, Training).
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
