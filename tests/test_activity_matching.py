@@ -293,3 +293,22 @@ def test_rate_regularisation_keeps_populations_within_bounds():
         SpikingRNNRegressor(**FAST, rate_bounds=(30.0, 10.0)).fit(X, Y)
     with pytest.raises(ValueError, match="rate_bounds must be a"):
         SpikingRNNRegressor(**FAST, rate_bounds=5.0).fit(X, Y)
+
+
+def test_leave_conditions_out_cross_validation_passes_each_fold_its_recordings():
+    # docs/dynamics_matching.md, "On your own recordings": scikit-learn slices neural_targets by
+    # trial like X and y, so each fold's fit sees exactly its own trials' recorded activity
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    condition = np.repeat(np.arange(4), 12)
+    reg = SpikingRNNRegressor(**FAST, activity_weight=1e-2, activity_kernel="gaussian")
+    cv = GroupKFold(n_splits=4)
+    scores = cross_validate(reg, X, Y, groups=condition, cv=cv, params={"neural_targets": R})["test_score"]
+    manual = [clone(reg).fit(X[tr], Y[tr], neural_targets=R[tr]).score(X[te], Y[te])
+              for tr, te in cv.split(X, Y, condition)]
+    assert len(scores) == 4
+    assert list(scores) == manual
+    # and the recordings matter: without them the folds' scores differ
+    plain = cross_validate(reg, X, Y, groups=condition, cv=cv)["test_score"]
+    assert list(plain) != list(scores)
