@@ -204,6 +204,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
 
     def matched_error(conditions, bins):
         return float(((matched[conditions][:, bins] - target[conditions][:, bins]) ** 2).mean() / variance)
+
     predicted = reg.predict(data.X)  # every condition's outputs, for the held-out error and the blend
     pred = predicted[test]
     pred_means = _means_per_condition(predicted, data.condition, task["n_conditions"])
@@ -225,8 +226,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         heldout_target_var=_spread(data.y[test], data.condition[test], true_test, held_out),
         heldout_blend=blend_residual(pred_means, held_out),
         train_r2=reg.score(data.X[train], data.y[train]),
-        matched_r2=float(1.0 - ((matched - target) ** 2).sum()
-                         / ((target - target.mean(axis=(0, 1))) ** 2).sum()),
+        matched_r2=1.0 - float(((matched - target) ** 2).mean() / variance),
         matched_err_train_prep=matched_error(trained_conditions, prep),
         matched_err_train_move=matched_error(trained_conditions, ~prep),
         matched_err_heldout_prep=matched_error(list(held_out), prep),
