@@ -145,7 +145,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     params = dict(PARAMS, **(extra or {}), max_epochs=epochs, random_state=seed, n_jobs=n_jobs)
     if arm.endswith(JITTER):
         params.update(spike_jitter=5.0)
-        arm = arm[: -len(JITTER)]
+        arm = arm.removesuffix(JITTER)
     if recurrent_lr_scale is not None:
         params.update(recurrent_lr_scale=recurrent_lr_scale)
     neural = None

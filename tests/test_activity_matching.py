@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from autograd import grad
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, cross_validate
 
 import reference
 from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
@@ -298,9 +300,6 @@ def test_rate_regularisation_keeps_populations_within_bounds():
 def test_leave_conditions_out_cross_validation_passes_each_fold_its_recordings():
     # docs/dynamics_matching.md, "On your own recordings": scikit-learn slices neural_targets by
     # trial like X and y, so each fold's fit sees exactly its own trials' recorded activity
-    from sklearn.base import clone
-    from sklearn.model_selection import GroupKFold, cross_validate
-
     condition = np.repeat(np.arange(4), 12)
     reg = SpikingRNNRegressor(**FAST, activity_weight=1e-2, activity_kernel="gaussian")
     cv = GroupKFold(n_splits=4)
