@@ -55,6 +55,8 @@ Measured per seed (the seed sets the teacher, the sample, the trials and the ini
   blends neighbouring reaches instead of generating a new one);
 - ``--input-tuning cosine`` redraws the target channels with cosine tuning (``cosine_inputs``),
   so that held-out reaches' inputs are linear combinations of trained ones';
+- ``--target-input "until go"`` silences the target channels to their untuned rate from the go cue
+  on (``memory_inputs``: a memory-guided reach; the teacher's preparatory input ends there too);
 - matched units' R^2 to their teacher neurons (condition averages; pooled over units);
 - the matched units' error on the trained and on the held-out reaches, before the go cue (the
   preparatory state the target input must set) and after it (the dynamics), relative to the
@@ -100,7 +102,7 @@ from motorsrnn.topology import Population, Projection, Topology
 
 # the task: reach conditions, trials per condition, conditions never seen in training
 TASK = dict(n_conditions=8, trials_per_condition=16, held_out=(3, 7), input_tuning="von_mises",
-            fresh_test=False)
+            fresh_test=False, target_input="whole trial", go_time=50.0, n_timesteps=300)
 SMOOTHING_MS = 20.0  # Gaussian smoothing of the model's spikes for the similarity metrics
 # input_scale 0.2 puts the initial hidden population at ~25 Hz (median ~14 Hz) on these inputs, the
 # teacher's range; input_scale 1.0 (used before) started it at ~200 Hz and training ended with most
@@ -140,6 +142,8 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
     test = held & ~pool if task["fresh_test"] else held
     if task["input_tuning"] == "cosine":
         data.X = cosine_inputs(data, seed)
+    if task["target_input"] == "until go":
+        data.X = memory_inputs(data, seed)
     sample = sample_neurons(data, fraction, random_state=seed)
     R = data.rates[train][:, :, sample]
     params = dict(PARAMS, **(extra or {}), max_epochs=epochs, random_state=seed, n_jobs=n_jobs)
@@ -272,6 +276,20 @@ def cosine_inputs(data, seed, rates=(5.0, 80.0)):
     return X
 
 
+def memory_inputs(data, seed, low=5.0):
+    """``data.X`` with its target channels silenced to their untuned rate ``low`` (the generator's
+    default ``input_rates[0]``) from the go cue on: a memory-guided reach, where the target is
+    shown only during preparation. The teacher's own preparatory input also ends at the go cue, so
+    the students then get the target information only when the teacher does, and must generate the
+    movement from their internal state. Go channels are kept."""
+    n_target = len(data.teacher["input_preferred_directions"])
+    n_after = data.X.shape[1] - data.go_bin
+    X = data.X.copy()
+    lam = np.full((X.shape[0], n_after, n_target), low * data.dt / 1000.0)
+    X[:, data.go_bin:, :n_target] = np.minimum(np.random.default_rng([seed, 2]).poisson(lam), 255)
+    return X
+
+
 def _means_per_condition(a, condition, n_conditions, conditions=None):
     """``a`` (trials first) averaged over the trials of each condition (of ``conditions``, default
     all), stacked in that order."""
@@ -291,7 +309,8 @@ def _data(seed, null_rotations, task):
     teacher is drawn before the trials, so it is the same either way)."""
     n_per = task["trials_per_condition"] * (2 if task["fresh_test"] else 1)
     return make_reaching_dynamics(n_conditions=task["n_conditions"], n_trials_per_condition=n_per,
-                                  n_null_rotations=null_rotations, random_state=seed)
+                                  n_null_rotations=null_rotations, go_time=task["go_time"],
+                                  n_timesteps=task["n_timesteps"], random_state=seed)
 
 
 def _training_pool(condition, task):
@@ -445,6 +464,14 @@ def main(argv=None):
     p.add_argument("--input-tuning", choices=("von_mises", "cosine"), default=TASK["input_tuning"],
                    help="the students' target channels: the generator's (von_mises) or redrawn with "
                         "cosine tuning (cosine_inputs)")
+    p.add_argument("--target-input", choices=("whole trial", "until go"), default=TASK["target_input"],
+                   help="the target channels carry the target during the whole trial (the generator's "
+                        "default) or only until the go cue, like the teacher's preparatory input "
+                        "(memory_inputs: a memory-guided reach)")
+    p.add_argument("--go-time", type=float, default=TASK["go_time"],
+                   help="ms of preparation before the go cue (make_reaching_dynamics's go_time)")
+    p.add_argument("--timesteps", type=int, default=TASK["n_timesteps"],
+                   help="bins per trial (1 ms each); keep it go time + 250 for the same movement")
     p.add_argument("--fresh-test", action="store_true",
                    help="generate twice the trials per condition, keep the second half of every "
                         "condition out of all fits, and measure the held-out error on those fresh trials "
@@ -461,7 +488,8 @@ def main(argv=None):
                         "give the same task options (--null-rotations, --fresh-test, ...) as those runs")
     args = p.parse_args(argv)
     task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
-                held_out=tuple(args.held_out), input_tuning=args.input_tuning, fresh_test=args.fresh_test)
+                held_out=tuple(args.held_out), input_tuning=args.input_tuning, fresh_test=args.fresh_test,
+                target_input=args.target_input, go_time=args.go_time, n_timesteps=args.timesteps)
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
 
     if args.from_logs:
@@ -490,7 +518,7 @@ def main(argv=None):
           f"{args.activity_weight}, normalised arm: weight {args.normalised_weight}, "
           f"{args.normalised_kernel} kernel{', rate bound' if args.normalised_rate_bound else ''}; "
           f"mean ± sd; held-out conditions {task['held_out']} of {task['n_conditions']} "
-          f"({task['trials_per_condition']} trials each{' for training, as many fresh ones for the held-out error' if task['fresh_test'] else ''}); {task['input_tuning']} target inputs; "
+          f"({task['trials_per_condition']} trials each{' for training, as many fresh ones for the held-out error' if task['fresh_test'] else ''}); {task['input_tuning']} target inputs, {task['target_input']}; go cue at {task['go_time']:g} ms of {task['n_timesteps']}; "
           f"CCA/Procrustes on {2 * (3 + args.null_rotations)} PCs")
     print()
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
