@@ -70,7 +70,8 @@ jittered output-only arm the same arm without jitter). Usage::
     python benchmarks/dynamics_matching.py [--seeds 5 | --seed-list 100 101 ...] [--fraction 0.1]
         [--epochs 400] [--activity-weight 0.01] [--normalised-weight W] [--normalised-kernel K]
         [--[no-]normalised-rate-bound] [--arms ARM ...] [--null-rotations 2] [--input-tuning cosine]
-        [--params JSON] [--n-jobs 1] [--fresh-test]
+        [--target-input "until go"] [--go-time 50 --timesteps 300] [--params JSON] [--n-jobs 1]
+        [--fresh-test]
     python benchmarks/dynamics_matching.py --from-logs a.log b.log [task options]   # pool runs
 
 ``--fresh-test`` generates twice the trials per condition (same teacher), keeps the second half of

@@ -196,6 +196,8 @@ def run(seed, arm, fraction=0.1, epochs=400, null_rotations=2, settings=None):
         heldout_mse_mean=float(np.mean((pred_test - true_test) ** 2)),
         heldout_blend=dm.blend_residual(dm._means_per_condition(predicted, data.condition, n_conditions),
                                         held_out),
+        # pooled over the outputs (standardised to unit variance by the generator), where the
+        # spiking students' score() averages R² over them
         train_r2=float(1.0 - np.mean((predicted[train] - y_train) ** 2)
                        / np.mean((y_train - y_train.mean(axis=(0, 1))) ** 2)),
         matched_err_train_prep=matched_error(trained_conditions, prep),
@@ -242,8 +244,8 @@ def main(argv=None):
         cells = [np.array([r[k] for r in rs]) for k in keys]
         print(f"| {arm} | " + " | ".join(f"{c.mean():.3f} ± {c.std(ddof=1) if len(c) > 1 else 0:.3f}"
                                          for c in cells) + " |")
-    if len(rows) == 2:
-        (a, ra), (b, rb) = reversed(list(rows.items()))
+    if set(ARMS) <= set(rows):
+        (a, ra), (b, rb) = ("activity", rows["activity"]), ("output only", rows["output only"])
         for key, better in (("cca_soft", np.greater), ("heldout_mse", np.less), ("heldout_mse_mean", np.less)):
             x, y = np.array([r[key] for r in ra]), np.array([r[key] for r in rb])
             d = x - y
