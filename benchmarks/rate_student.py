@@ -25,7 +25,7 @@ condition means, training-condition R^2 and the matched units' error by reach an
 
 Usage::
 
-    python benchmarks/rate_student.py --seed-list 100 101 102 103 104 [--epochs 400]
+    python benchmarks/rate_student.py --seed-list 100 101 102 103 104 [--epochs 400] [--fresh-test]
     python benchmarks/rate_student.py --from-logs a.log b.log
     python benchmarks/rate_student.py --check-gradient
 
@@ -158,12 +158,18 @@ def fit(U, Y, R, seed, epochs, s=SETTINGS):
     return p
 
 
-def run(seed, arm, fraction=0.1, epochs=400, null_rotations=2, settings=None):
+def run(seed, arm, fraction=0.1, epochs=400, null_rotations=2, settings=None, fresh_test=False):
+    """Fit one arm on one seed; ``fresh_test`` as ``dynamics_matching.py --fresh-test`` (twice the
+    trials, the second half of every condition kept out of the fit, the held-out error measured on
+    the held-out conditions' second half)."""
     s = dict(SETTINGS, **(settings or {}))
-    task = dict(dm.TASK)
+    task = dict(dm.TASK, fresh_test=fresh_test)
     held_out = tuple(task["held_out"])
     data = dm._data(seed, null_rotations, task)
-    train = ~np.isin(data.condition, held_out)
+    pool = dm._training_pool(data.condition, task)
+    is_held = np.isin(data.condition, held_out)
+    train = pool & ~is_held
+    held = is_held & ~pool if fresh_test else is_held
     sample = sample_neurons(data, fraction, random_state=seed)
     U = data.X.astype(np.float64)
     R = data.rates[train][:, :, sample].astype(np.float64) if arm == "activity" else None
@@ -178,7 +184,6 @@ def run(seed, arm, fraction=0.1, epochs=400, null_rotations=2, settings=None):
     model = dm._means_per_condition(rates, data.condition, n_conditions)
     teacher = dm._means_per_condition(data.rates, data.condition, n_conditions).astype(np.float64)
     k = data.latents.shape[-1]
-    held = ~train
     pred_test = dm._means_per_condition(predicted[held], data.condition[held], n_conditions, held_out)
     true_test = dm._means_per_condition(data.y[held], data.condition[held], n_conditions, held_out)
     y_train = data.y[train]
@@ -216,6 +221,9 @@ def main(argv=None):
     ap.add_argument("--fraction", type=float, default=0.1)
     ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     ap.add_argument("--from-logs", nargs="+", default=None, metavar="LOG")
+    ap.add_argument("--fresh-test", action="store_true",
+                    help="as in dynamics_matching.py: train on half of each condition's trials and "
+                         "measure the held-out error on fresh trials")
     ap.add_argument("--settings", type=json.loads, default=None, metavar="JSON",
                     help=f"override SETTINGS {SETTINGS}, e.g. '{{\"learning_rate\": 0.02}}'")
     ap.add_argument("--check-gradient", action="store_true",
@@ -230,11 +238,13 @@ def main(argv=None):
         seeds, rows = args.seed_list, {arm: [] for arm in args.arms}
         for seed in seeds:
             for arm in args.arms:
-                r = run(seed, arm, args.fraction, args.epochs, settings=args.settings)
+                r = run(seed, arm, args.fraction, args.epochs, settings=args.settings,
+                        fresh_test=args.fresh_test)
                 rows[arm].append(r)
                 print(f"seed {seed:3d} {arm:26s} " + " ".join(f"{k}={v:.3f}" for k, v in r.items()),
                       flush=True)
     print(f"\nrate-RNN student, seeds {seeds}, {args.epochs} epochs, {args.fraction:.0%} sample, "
+          f"{'fresh test trials, ' if args.fresh_test else ''}"
           f"settings {dict(SETTINGS, **(args.settings or {}))}"
           f"{' (as given: --from-logs cannot check them)' if args.from_logs else ''}; mean ± sd")
     keys = list(next(iter(rows.values()))[0])
