@@ -509,6 +509,8 @@ def main(argv=None):
 
     def fmt(v):
         v = np.asarray(v, dtype=float)
+        if np.isnan(v).all():  # a metric that the logs of earlier versions of this script lack
+            return "n/a"
         sd = np.nanstd(v, ddof=1) if np.sum(~np.isnan(v)) > 1 else 0.0
         return f"{np.nanmean(v):.3f} ± {sd:.3f}"
 
@@ -525,7 +527,7 @@ def main(argv=None):
     print("| training | " + " | ".join(c[1] for c in COLUMNS) + " |")
     print("|---|" + "---:|" * len(COLUMNS))
     for arm, rs in rows.items():
-        # (logs of earlier versions of this script lack the newer metrics: NaN)
+        # (logs of earlier versions of this script lack the newer metrics: n/a)
         print(f"| {arm} | " + " | ".join(fmt([r.get(k, np.nan) for r in rs]) for k, _ in COLUMNS) + " |")
 
     print()
@@ -564,8 +566,10 @@ def main(argv=None):
                             ("cca_soft", np.greater), ("cca_soft_unmatched", np.greater),
                             ("heldout_mse", np.less), ("heldout_mse_mean", np.less),
                             ("heldout_pred_var", np.less)):
-            a = np.array([r[key] for r in rows[act]])
-            b = np.array([r[key] for r in rows[base]])
+            a = np.array([r.get(key, np.nan) for r in rows[act]])
+            b = np.array([r.get(key, np.nan) for r in rows[base]])
+            if np.isnan(a).all() or np.isnan(b).all():  # not in the logs of earlier versions
+                continue
             d = a - b
             print(f"{act} vs {base}, {key}: {act} better on {int(better(a, b).sum())}/{len(d)} "
                   f"seeds; differences {np.round(d, 3).tolist()} (mean {np.nanmean(d):+.3f}, "
