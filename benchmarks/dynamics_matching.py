@@ -199,46 +199,62 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
             return float("nan")
         return similarity(m, teacher, method="cca", n_components=n_components, normalize=normalize).score
 
-    matched, target = model[:, :, :n], teacher[:, :, sample]
-    # the matched units' error before the go cue (the preparatory state that the target input must
-    # set) and after it (the dynamics), on the trained and the held-out reaches; in units of the
-    # recorded neurons' variance over all reaches and bins (0: exact; 1: as far off as their mean)
-    prep = data.times < 0
-    trained_conditions = [c for c in range(task["n_conditions"]) if c not in held_out]
-    variance = ((target - target.mean(axis=(0, 1))) ** 2).mean()
-
-    def matched_error(conditions, bins):
-        return float(((matched[conditions][:, bins] - target[conditions][:, bins]) ** 2).mean() / variance)
-
     predicted = reg.predict(data.X)  # every condition's outputs, for the held-out error and the blend
-    pred = predicted[test]
-    pred_means = _means_per_condition(predicted, data.condition, task["n_conditions"])
-    # the held-out conditions' means over the test trials only (all their trials without fresh_test)
-    pred_test = _means_per_condition(predicted[test], data.condition[test], task["n_conditions"], held_out)
-    true_test = _means_per_condition(data.y[test], data.condition[test], task["n_conditions"], held_out)
     return dict(
         cca=cca(model),
         cca_unmatched=cca(model[:, :, n:]),
         cca_soft=cca(model, "soft"),
         cca_soft_unmatched=cca(model[:, :, n:], "soft"),
         procrustes=similarity(model, teacher, method="procrustes", n_components=n_components).score,
-        heldout_mse=float(np.mean((pred - data.y[test]) ** 2)),
+        **heldout_errors(data, predicted, test, held_out, task["n_conditions"]),
+        train_r2=reg.score(data.X[train], data.y[train]),
+        **matched_errors(model[:, :, :n], teacher[:, :, sample], data.times, held_out),
+        rate_hz=float(spikes.mean() * 1000.0 / data.dt),
+        teacher_rate_hz=float(data.rates.mean()),  # the teacher's mean rate, for comparison
+        seconds=seconds,
+    )
+
+
+def heldout_errors(data, predicted, test, held_out, n_conditions):
+    """Errors of a student's outputs ``predicted`` (every trial of ``data``) on the held-out
+    conditions, measured on the trials ``test`` (all their trials, or the fresh ones): single-trial
+    MSE, the MSE of the condition means, the trial-to-trial spreads of the predictions and of the
+    targets, and how far the condition-mean outputs lie from a blend of their neighbours'
+    (``blend_residual``)."""
+    # the held-out conditions' means over the test trials only
+    pred_test = _means_per_condition(predicted[test], data.condition[test], n_conditions, held_out)
+    true_test = _means_per_condition(data.y[test], data.condition[test], n_conditions, held_out)
+    return dict(
+        heldout_mse=float(np.mean((predicted[test] - data.y[test]) ** 2)),
         heldout_mse_mean=float(np.mean((pred_test - true_test) ** 2)),
         # single-trial MSE = condition-mean error + the spread of the predictions around their mean
         # + the targets' trial-to-trial spread (which no input can predict: the teacher's noise is
         # not in X), up to a cross term that vanishes on average
         heldout_pred_var=_spread(predicted[test], data.condition[test], pred_test, held_out),
         heldout_target_var=_spread(data.y[test], data.condition[test], true_test, held_out),
-        heldout_blend=blend_residual(pred_means, held_out),
-        train_r2=reg.score(data.X[train], data.y[train]),
+        heldout_blend=blend_residual(_means_per_condition(predicted, data.condition, n_conditions), held_out),
+    )
+
+
+def matched_errors(matched, target, times, held_out):
+    """The matched units' condition-mean rates ``matched`` against their teacher neurons'
+    ``target`` (both (conditions, bins, units)): R² over everything, and the error before the go
+    cue (the preparatory state that the target input must set) and after it (the dynamics), on the
+    trained and the held-out reaches; in units of the recorded neurons' variance over all reaches
+    and bins (0: exact; 1: as far off as their mean)."""
+    prep = times < 0
+    trained = [c for c in range(len(matched)) if c not in held_out]
+    variance = ((target - target.mean(axis=(0, 1))) ** 2).mean()
+
+    def error(conditions, bins):
+        return float(((matched[conditions][:, bins] - target[conditions][:, bins]) ** 2).mean() / variance)
+
+    return dict(
         matched_r2=1.0 - float(((matched - target) ** 2).mean() / variance),
-        matched_err_train_prep=matched_error(trained_conditions, prep),
-        matched_err_train_move=matched_error(trained_conditions, ~prep),
-        matched_err_heldout_prep=matched_error(list(held_out), prep),
-        matched_err_heldout_move=matched_error(list(held_out), ~prep),
-        rate_hz=float(spikes.mean() * 1000.0 / data.dt),
-        teacher_rate_hz=float(data.rates.mean()),  # the teacher's mean rate, for comparison
-        seconds=seconds,
+        matched_err_train_prep=error(trained, prep),
+        matched_err_train_move=error(trained, ~prep),
+        matched_err_heldout_prep=error(list(held_out), prep),
+        matched_err_heldout_move=error(list(held_out), ~prep),
     )
 
 

@@ -65,15 +65,19 @@ def _sigmoid(x):
 
 def simulate(p, U, s=SETTINGS, states=False):
     """Rates in (0, 1) of shape (trials, steps, units) for inputs ``U`` (trials, steps, inputs):
-    ``rates[:, t] = sigmoid(x[t + 1])``; with ``states`` also ``x`` (steps + 1, trials, units)."""
+    ``rates[:, t] = sigmoid(x[t + 1])``; with ``states`` also ``sigmoid(x)`` (steps + 1, trials,
+    units), from the rest state ``x[0] = 0`` on, for the backward pass."""
     a = 1.0 / s["tau"]
     n_trials, n_steps, _ = U.shape
     drive = U @ p["W_in"] + p["b"]
-    x = np.zeros((n_steps + 1, n_trials, p["W"].shape[0]))
+    x = np.zeros((n_trials, p["W"].shape[0]))
+    r = np.empty((n_steps + 1, *x.shape))
+    r[0] = _sigmoid(x)
     for t in range(n_steps):
-        x[t + 1] = x[t] + a * (-x[t] + _sigmoid(x[t]) @ p["W"] + drive[:, t])
-    rates = _sigmoid(x[1:]).transpose(1, 0, 2)
-    return (rates, x) if states else rates
+        x = x + a * (-x + r[t] @ p["W"] + drive[:, t])
+        r[t + 1] = _sigmoid(x)
+    rates = r[1:].transpose(1, 0, 2)
+    return (rates, r) if states else rates
 
 
 def outputs(p, r):
@@ -83,7 +87,7 @@ def outputs(p, r):
 def loss_and_grad(p, U, Y, R, s=SETTINGS):
     """The training loss and its gradient (backpropagation through time, written out)."""
     a, lam, m = 1.0 / s["tau"], s["activity_weight"], s["max_rate"]
-    rates, x = simulate(p, U, s, states=True)
+    rates, r_all = simulate(p, U, s, states=True)
     err = outputs(p, rates) - Y
     loss = np.mean(err ** 2)
     d_out = 2.0 * err / err.size                       # dL/d(outputs), (trials, steps, outputs)
@@ -96,11 +100,11 @@ def loss_and_grad(p, U, Y, R, s=SETTINGS):
     grads = dict(W=np.zeros_like(p["W"]), W_in=np.zeros_like(p["W_in"]), b=np.zeros_like(p["b"]),
                  W_out=np.einsum("bth,bto->ho", rates, d_out), b_out=d_out.sum(axis=(0, 1)))
     g_drive = np.zeros((U.shape[0], U.shape[1], p["W"].shape[0]))
-    carry = np.zeros_like(x[0])                        # dL/dx[t + 1] from later steps
+    carry = np.zeros_like(r_all[0])                    # dL/dx[t + 1] from later steps
     for t in range(U.shape[1] - 1, -1, -1):
-        r_next = rates[:, t]
+        r_next = r_all[t + 1]
         g = carry + d_rates[:, t] * r_next * (1.0 - r_next)    # dL/dx[t + 1]
-        r = _sigmoid(x[t])
+        r = r_all[t]
         grads["W"] += a * r.T @ g
         g_drive[:, t] = a * g
         carry = (1.0 - a) * g + a * (g @ p["W"].T) * r * (1.0 - r)
@@ -184,31 +188,17 @@ def run(seed, arm, fraction=0.1, epochs=400, null_rotations=2, settings=None, fr
     model = dm._means_per_condition(rates, data.condition, n_conditions)
     teacher = dm._means_per_condition(data.rates, data.condition, n_conditions).astype(np.float64)
     k = data.latents.shape[-1]
-    pred_test = dm._means_per_condition(predicted[held], data.condition[held], n_conditions, held_out)
-    true_test = dm._means_per_condition(data.y[held], data.condition[held], n_conditions, held_out)
+    errors = dm.heldout_errors(data, predicted, held, held_out, n_conditions)
+    matched = dm.matched_errors(model[:, :, :len(sample)], teacher[:, :, sample], data.times, held_out)
     y_train = data.y[train]
-    matched, target = model[:, :, :len(sample)], teacher[:, :, sample]
-    variance = ((target - target.mean(axis=(0, 1))) ** 2).mean()
-    prep = data.times < 0
-    trained_conditions = [c for c in range(n_conditions) if c not in held_out]
-
-    def matched_error(conditions, bins):
-        return float(((matched[conditions][:, bins] - target[conditions][:, bins]) ** 2).mean() / variance)
-
     return dict(
         cca_soft=similarity(model, teacher, method="cca", n_components=k, normalize="soft").score,
-        heldout_mse=float(np.mean((predicted[held] - data.y[held]) ** 2)),
-        heldout_mse_mean=float(np.mean((pred_test - true_test) ** 2)),
-        heldout_blend=dm.blend_residual(dm._means_per_condition(predicted, data.condition, n_conditions),
-                                        held_out),
+        **{key: errors[key] for key in ("heldout_mse", "heldout_mse_mean", "heldout_blend")},
         # pooled over the outputs (standardised to unit variance by the generator), where the
         # spiking students' score() averages R² over them
         train_r2=float(1.0 - np.mean((predicted[train] - y_train) ** 2)
                        / np.mean((y_train - y_train.mean(axis=(0, 1))) ** 2)),
-        matched_err_train_prep=matched_error(trained_conditions, prep),
-        matched_err_train_move=matched_error(trained_conditions, ~prep),
-        matched_err_heldout_prep=matched_error(list(held_out), prep),
-        matched_err_heldout_move=matched_error(list(held_out), ~prep),
+        **{key: v for key, v in matched.items() if key.startswith("matched_err")},
         rate_hz=float(rates.mean()),
         seconds=seconds,
     )
