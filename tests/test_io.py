@@ -9,7 +9,7 @@ import pytest
 
 from motorsrnn import SpikingRNNClassifier
 from motorsrnn.estimators import check_spikes
-from motorsrnn.io import bin_spike_times, from_neo, from_nwb, from_pynapple
+from motorsrnn.io import bin_spike_times, cut_samples, from_neo, from_nwb, from_pynapple
 
 
 def naive_bin(spike_times, events, start_ms, stop_ms, bin_ms):
@@ -344,3 +344,85 @@ def test_from_pynapple_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynapple", None)
     with pytest.raises(ImportError, match=r'pip install "motorsrnn\[pynapple\]"'):
         from_pynapple({}, [0.0], window=(0, 10))
+
+
+# ---------------------------------------------------------------------------------------------
+# cut_samples: trials cut into short samples (the motorSRNN paper's 50 ms samples)
+# ---------------------------------------------------------------------------------------------
+def naive_cut(X, width, step):
+    """Reference: a loop over trials and sample starts."""
+    samples, trials, offsets = [], [], []
+    for i in range(X.shape[0]):
+        start = 0
+        while start + width <= X.shape[1]:
+            samples.append(X[i, start:start + width])
+            trials.append(i)
+            offsets.append(start)
+            start += step
+    return np.array(samples), np.array(trials), np.array(offsets)
+
+
+@pytest.mark.parametrize("width,step", [(50, None), (50, 50), (30, 7), (50, 80), (120, None), (1, 1)])
+def test_cut_samples_matches_a_loop(width, step):
+    rng = np.random.default_rng(0)
+    X = rng.poisson(0.3, size=(5, 120, 4)).astype(np.uint8)
+    labels = np.array([3, 0, 2, 1, 3])
+    per_bin = rng.normal(size=(5, 120, 2))
+    s = cut_samples(X, labels, width=width, step=step)
+    ref, trials, offsets = naive_cut(X, width, width if step is None else step)
+    np.testing.assert_array_equal(s.X, ref)
+    assert s.X.dtype == np.uint8
+    np.testing.assert_array_equal(s.trial, trials)
+    np.testing.assert_array_equal(s.offset, offsets)
+    np.testing.assert_array_equal(s.y, labels[trials])
+    assert s.n_per_trial * 5 == len(ref)
+    r = cut_samples(X, per_bin, width=width, step=step)
+    np.testing.assert_array_equal(
+        r.y, np.array([per_bin[t, o:o + width] for t, o in zip(trials, offsets)]))
+    assert cut_samples(X, width=width, step=step).y is None
+
+
+def test_cut_samples_returns_a_copy():
+    X = np.zeros((2, 100, 3))
+    s = cut_samples(X, width=50)
+    s.X[0, 0, 0] = 7.0
+    assert X[0, 0, 0] == 0.0
+
+
+def test_cut_samples_groups_keep_trials_together():
+    """The documented use: ``trial`` as groups, so no trial has samples on both sides of a split."""
+    from sklearn.model_selection import GroupKFold
+
+    X = np.zeros((12, 200, 2))
+    s = cut_samples(X, np.arange(12) % 4, width=50)
+    for train, test in GroupKFold(n_splits=3).split(s.X, s.y, groups=s.trial):
+        assert not set(s.trial[train]) & set(s.trial[test])
+        assert len(test) == 4 * s.n_per_trial
+
+
+def test_cut_samples_bad_input():
+    X = np.zeros((3, 100, 2))
+    with pytest.raises(ValueError, match="3-D"):
+        cut_samples(X[0], width=50)
+    with pytest.raises(ValueError, match="longer than the trials"):
+        cut_samples(X, width=101)
+    with pytest.raises(ValueError, match="width must be >= 1"):
+        cut_samples(X, width=0)
+    with pytest.raises(TypeError, match="width must be an integer"):
+        cut_samples(X, width=50.0)
+    with pytest.raises(ValueError, match="step must be >= 1"):
+        cut_samples(X, width=50, step=0)
+    with pytest.raises(ValueError, match="one entry per trial"):
+        cut_samples(X, [0, 1], width=50)
+    with pytest.raises(ValueError, match="per bin"):
+        cut_samples(X, np.zeros((3, 99)), width=50)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import motorsrnn.io as mod
+
+    result = doctest.testmod(mod, verbose=False)
+    assert result.attempted >= 8
+    assert result.failed == 0

@@ -37,6 +37,9 @@ from_neo
     neo ``SpikeTrain`` objects (or a ``Segment``) to ``X``.
 from_pynapple
     A pynapple ``TsGroup`` to ``X``.
+cut_samples
+    Trials of ``X`` (and their labels or per-bin targets) cut into short samples, e.g. 50 ms, as the
+    motorSRNN paper decoded them; ``trial`` keeps each sample's trial for grouped splits.
 
 Optional dependencies are imported only when needed: ``pip install "motorsrnn[nwb]"`` (pynwb),
 ``"motorsrnn[neo]"``, ``"motorsrnn[pynapple]"``.
@@ -53,7 +56,9 @@ from typing import Any, List, Sequence, Tuple
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["bin_spike_times", "from_neo", "from_nwb", "from_pynapple"]
+from ._validation import check_number
+
+__all__ = ["bin_spike_times", "cut_samples", "from_neo", "from_nwb", "from_pynapple"]
 
 _UNITS = {"ms": 1e-3, "s": 1.0}
 _EDGE_TOLERANCE = 1e-6  # in bin widths
@@ -607,3 +612,106 @@ def from_pynapple(tsgroup, events, *, window, bin_size=1.0, units="ms", dtype=No
     else:
         ev = events
     return bin_spike_times(spikes, ev, window=window, bin_size=bin_size, units=units, dtype=dtype)
+
+
+def cut_samples(X, y=None, *, width, step=None) -> Bunch:
+    """Cut every trial into consecutive samples of ``width`` time bins.
+
+    The motorSRNN paper decoded 50 ms samples cut from longer trials, each sample labelled with its
+    trial's reach direction. This function does that cut for any ``(n_trials, n_timesteps, n_units)``
+    array, so the estimators can be fitted on samples; ``trial`` keeps the trial of every sample, for
+    splits that keep the samples of one trial together (``GroupKFold(...).split(..., groups=trial)``
+    or ``GroupShuffleSplit``). Samples of one trial share its latency, gain and noise, so a split
+    that puts some of them in training and others in testing overestimates accuracy.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trials, n_timesteps, n_units)
+        Binned trials (e.g. ``bin_spike_times(...).X``). Any dtype; it is kept.
+    y : array-like of shape (n_trials,) or (n_trials, n_timesteps, ...), default=None
+        Per-trial labels or targets (repeated for every sample of the trial), or per-bin targets
+        (cut like ``X``: shape ``(n_samples, width, ...)``).
+    width : int
+        Bins per sample (50 for 50 ms at 1 ms bins). At most ``n_timesteps``.
+    step : int or None, default=None
+        Bins between the starts of successive samples. ``None`` = ``width``: consecutive,
+        non-overlapping samples. A smaller step gives overlapping samples, a larger one gaps.
+        Bins after the last whole sample are dropped.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        X : ndarray of shape (n_samples, width, n_units)
+            The samples, trial by trial: the samples of trial 0 in time order, then those of trial 1,
+            ... A new array, with ``X``'s dtype.
+        y : ndarray or None
+            The labels or targets of the samples, ``None`` when ``y`` was ``None``.
+        trial : ndarray of shape (n_samples,), int64
+            Index of the trial each sample was cut from (``groups`` for grouped splits).
+        offset : ndarray of shape (n_samples,), int64
+            First bin of each sample within its trial.
+        n_per_trial : int
+            Samples per trial: ``(n_timesteps - width) // step + 1``.
+
+    Raises
+    ------
+    ValueError
+        ``X`` not 3-D, ``width`` or ``step`` below 1 or not an integer (the latter also a
+        ``TypeError``), ``width`` longer than a trial, ``y`` whose first dimension (or first two, for
+        per-bin targets) do not match ``X``.
+
+    Examples
+    --------
+    Two trials of 120 bins cut into 50-bin samples (the last 20 bins are dropped):
+
+    >>> import numpy as np
+    >>> from motorsrnn.io import cut_samples
+    >>> X = np.arange(2 * 120 * 3).reshape(2, 120, 3)
+    >>> s = cut_samples(X, [0, 3], width=50)
+    >>> s.X.shape, s.y, s.trial, s.offset
+    ((4, 50, 3), array([0, 0, 3, 3]), array([0, 0, 1, 1]), array([ 0, 50,  0, 50]))
+    >>> bool((s.X[3] == X[1, 50:100]).all())
+    True
+
+    Overlapping samples, 25 bins apart:
+
+    >>> cut_samples(X, width=50, step=25).offset
+    array([ 0, 25, 50,  0, 25, 50])
+    """
+    X = np.asarray(X)
+    if X.ndim != 3:
+        raise ValueError(
+            f"X must be a 3-D array (n_trials, n_timesteps, n_units), got an array of shape {X.shape}"
+        )
+    n_trials, n_timesteps = X.shape[:2]
+    width = check_number(width, "width", low=1, integer=True)
+    step = width if step is None else check_number(step, "step", low=1, integer=True)
+    if width > n_timesteps:
+        raise ValueError(f"width ({width} bins) is longer than the trials ({n_timesteps} bins)")
+    n_per = (n_timesteps - width) // step + 1
+    offsets = np.arange(n_per, dtype=np.int64) * step
+    index = offsets[:, None] + np.arange(width)  # (n_per, width)
+    samples = X[:, index].reshape(n_trials * n_per, width, X.shape[2])
+    out_y = None
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 0 or y.shape[0] != n_trials:
+            raise ValueError(
+                f"y must have one entry per trial of X ({n_trials}), got an array of shape {y.shape}"
+            )
+        if y.ndim == 1:
+            out_y = np.repeat(y, n_per)
+        elif y.shape[1] == n_timesteps:
+            out_y = y[:, index].reshape((n_trials * n_per, width) + y.shape[2:])
+        else:
+            raise ValueError(
+                f"y must be per trial, shape ({n_trials},), or per bin, shape ({n_trials}, {n_timesteps}, ...), "
+                f"got an array of shape {y.shape}"
+            )
+    return Bunch(
+        X=samples,
+        y=out_y,
+        trial=np.repeat(np.arange(n_trials, dtype=np.int64), n_per),
+        offset=np.tile(offsets, n_trials),
+        n_per_trial=int(n_per),
+    )
