@@ -22,7 +22,13 @@ Prints per-seed rows, a Markdown table of mean +/- sd and, for motorSRNN against
 on how many seeds it is better, the mean difference and a one-sided Wilcoxon signed-rank p.
 
     python benchmarks/compare_architectures.py [--seeds 0 1 2 3 4] [--n-train 2000]
-        [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant] [--n-jobs 2]
+        [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant]
+        [--cut START STOP] [--n-jobs 2]
+
+``--cut 100 400`` follows the paper's protocol instead: each trial covers the movement-related
+response (100-400 ms after target onset with the generator's defaults) and is cut into six
+consecutive 50 ms samples, each labelled with the trial's direction (``io.cut_samples``). The first
+``--n-train`` trials' samples train and the last 400 trials' samples test.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from sklearn.exceptions import ConvergenceWarning
 from motorsrnn import SpikingRNNClassifier
 from motorsrnn.comparison import compare_models, default_models
 from motorsrnn.datasets import make_center_out
+from motorsrnn.io import cut_samples
 from motorsrnn.topology import preset
 
 NOISE_HZ = 40.0
@@ -47,10 +54,23 @@ METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("e
            ("ratio_gru", "energy GRU / SNN")]
 
 
-def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False):
-    """Run the comparison on one dataset seed; returns {model: {metric: value}}."""
-    data = make_center_out(n_trials=n_train + 400, random_state=seed)
-    X, y = data.X, data.y
+def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
+    """Run the comparison on one dataset seed; returns {model: {metric: value}}.
+
+    ``cut=(start, stop)``: each trial covers ``start``-``stop`` ms after target onset and is cut
+    into consecutive 50 ms samples (``io.cut_samples``); the samples of the first ``n_train``
+    trials train, those of the last 400 test, so no trial has samples on both sides.
+    """
+    if cut is None:
+        data = make_center_out(n_trials=n_train + 400, random_state=seed)
+        X, y = data.X, data.y
+    else:
+        start, stop = cut
+        data = make_center_out(n_trials=n_train + 400, n_timesteps=stop - start, window_start=start,
+                               random_state=seed)
+        s = cut_samples(data.X, data.y, width=50)
+        X, y = s.X, s.y
+        n_train *= s.n_per_trial
     models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs)
     if all_modules:
         models["motorSRNN, all modules read out"] = SpikingRNNClassifier(
@@ -61,7 +81,7 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False):
             est.set_params(**snn_params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = compare_models(X[:n_train], y[:n_train], X[-400:], y[-400:], models,
+        res = compare_models(X[:n_train], y[:n_train], X[n_train:], y[n_train:], models,
                              noise_rates=(0.0, NOISE_HZ), random_state=seed)
     out = {}
     for row in res.table:
@@ -82,14 +102,23 @@ def main(argv=None) -> int:
                    help="JSON dict of SpikingRNNClassifier parameters for every spiking model")
     p.add_argument("--all-modules-variant", action="store_true",
                    help="add a motorSRNN whose readout reads M1 and PM as well as Out")
+    p.add_argument("--cut", type=int, nargs=2, metavar=("START", "STOP"),
+                   help="trials from START to STOP ms after target onset, cut into consecutive 50 ms "
+                        "samples (the paper's protocol), instead of one 50 ms window per trial at the "
+                        "response peak; split by trial")
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
-    print(f"seeds {args.seeds}, {args.n_train} training / 400 test trials, SNN parameters "
+    if args.cut and ((args.cut[1] - args.cut[0]) < 50 or (args.cut[1] - args.cut[0]) % 50):
+        p.error("--cut STOP - START must be a positive multiple of 50 ms")
+    what = (f"trials of {args.cut[0]}-{args.cut[1]} ms cut into 50 ms samples" if args.cut
+            else "one 50 ms window per trial")
+    print(f"seeds {args.seeds}, {args.n_train} training / 400 test trials ({what}), SNN parameters "
           f"{args.snn_params or 'defaults'}\n")
     results = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
-        results[seed] = one_seed(seed, args.n_train, args.snn_params, args.n_jobs, args.all_modules_variant)
+        results[seed] = one_seed(seed, args.n_train, args.snn_params, args.n_jobs, args.all_modules_variant,
+                                 args.cut)
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s): " + ", ".join(
             f"{m} {r['accuracy']:.3f}" for m, r in results[seed].items()), flush=True)
     names = list(results[args.seeds[0]])
