@@ -90,3 +90,23 @@ def test_saturated_network_warns_after_fit():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = SpikingRNNClassifier(n_hidden=8, max_epochs=2, random_state=0).fit(X, y)
     assert clf.simulate(X)["spikes"].mean() < 0.3
+
+
+@pytest.mark.parametrize("optimizer, weight_decay, advice", [("adam", 0.0, False), ("adam", 0.01, True), ("adamw", 0.01, False)])
+def test_silent_readout_population_warns_after_fit(optimizer, weight_decay, advice):
+    """A fit that ends with the read-out population silent (every trial gets the same prediction) is
+    reported, naming the population; the weight-decay advice appears only where it applies (coupled
+    L2 under Adam)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 30, 8)) < 0.05).astype(np.uint8)
+    y = np.arange(40) % 2
+    clf = SpikingRNNClassifier(n_hidden=8, input_scale=1e-4, max_epochs=1, learning_rate=1e-6, random_state=0,
+                               optimizer=optimizer, weight_decay=weight_decay)
+    with pytest.warns(ConvergenceWarning, match=r"population 'h', which the readout reads, fires no spike in 40") as rec:
+        clf.fit(X, y)
+    assert not clf.simulate(X)["spikes"].any()
+    assert len(set(clf.predict(X))) == 1
+    messages = " ".join(str(w.message) for w in rec)
+    assert ("optimizer='adamw'" in messages) == advice

@@ -582,7 +582,7 @@ class _SpikingRNNBase(BaseEstimator):
                 stacklevel=3,
             )
         if diverged is None:
-            self._warn_if_saturated(X_train)
+            self._warn_if_abnormal_activity(X_train)
         if diverged is not None:
             raise TrainingDivergedError(
                 f"training diverged (non-finite loss or gradient) at epoch {diverged[0]}, batch {diverged[1]}; "
@@ -594,11 +594,18 @@ class _SpikingRNNBase(BaseEstimator):
         """``bptt_window`` as the core takes it (set on the network before each gradient call)."""
         return None if self.bptt_window is None else int(self.bptt_window)
 
-    def _warn_if_saturated(self, Xc):
-        """Warn when a population of the fitted network fires in more than ``_SATURATED`` of the time
-        bins of (up to 256) training trials: training that ran away without a non-finite value."""
+    def _warn_if_abnormal_activity(self, Xc):
+        """Warn when, on (up to 256) training trials, the fitted network
+
+        - has a population firing in more than ``_SATURATED`` of the time bins: training that ran
+          away without a non-finite value;
+        - has a population that feeds the readout and fires no spike at all: the readout then sees
+          only its biases and predicts the same for every trial (for instance after a coupled L2
+          ``weight_decay`` that Adam rescales has shrunk the weights of a silent network to zero).
+        """
         spikes, _, _ = self.network_.simulate(Xc[:256], False, _n_threads(self.n_jobs))
         names = [name for name, _ in self.network_.populations()]
+        read_out = {src for _, src, tgt, _, _ in self.network_.projections() if tgt == "readout"}
         for name, s in zip(names, spikes):
             share = float(s.mean()) if s.size else 0.0
             if share > _SATURATED:
@@ -607,6 +614,22 @@ class _SpikingRNNBase(BaseEstimator):
                     f"({share * 1000.0 / float(self.dt):.0f} Hz) of the training trials: the network saturated and "
                     "training probably ran away. Lower learning_rate (e.g. 1e-3) or recurrent_lr_scale, or bound "
                     "the rates with rate_weight and rate_bounds.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
+            elif name in read_out and s.size and not s.any():
+                advice = (
+                    f"weight_decay={self.weight_decay:g} with optimizer={self.optimizer!r} is an L2 penalty that "
+                    "Adam rescales, so it can shrink a silent network's weights to zero: lower weight_decay or use "
+                    "optimizer='adamw'. "
+                    if self.weight_decay > 0 and self.optimizer == "adam"
+                    else ""
+                )
+                warnings.warn(
+                    f"after training, population {name!r}, which the readout reads, fires no spike in "
+                    f"{min(len(Xc), 256)} training trials: the readout sees only its biases, so every trial gets "
+                    f"the same prediction. {advice}Bounding the rates from below keeps populations firing: "
+                    "e.g. rate_weight=1.0, rate_bounds=(5.0, 100.0).",
                     ConvergenceWarning,
                     stacklevel=3,
                 )
@@ -877,7 +900,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Weight decay of the weight matrices (biases are not decayed). With ``"adam"`` and
         ``"sgd"`` it is the L2 penalty ``weight_decay / 2 * ||W||^2`` added to the loss (as
         ``torch.optim.Adam(weight_decay=...)``); with ``"adamw"`` it is decoupled (as
-        ``torch.optim.AdamW``).
+        ``torch.optim.AdamW``). With ``"adam"``, once a population falls silent its weights get
+        no task gradient and Adam's rescaled penalty shrinks them by about ``learning_rate`` per
+        step: a network whose read-out population goes silent does not recover (``fit`` warns).
+        ``"adamw"`` shrinks by the factor ``1 - learning_rate * weight_decay`` instead.
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (``None``: no clipping).
     bptt_window : int or None, default=None
