@@ -16,7 +16,8 @@ also reads M1 and PM. Measured per model:
   prefix decoding: the running mean of the readout for SNNs, refitted on prefixes otherwise), and
   the mean of the curve over 5, 10, ..., 50 ms;
 - robustness: accuracy with 40 Hz of Poisson noise spikes added to every test channel;
-- for the spiking models, the energy ratio GRU / SNN of ``analysis.energy``.
+- for the spiking models, the energy ratio GRU / SNN of ``analysis.energy``;
+- accuracy on the training trials (or samples), to show overfitting.
 
 Prints per-seed rows, a Markdown table of mean +/- sd and, for motorSRNN against each other model,
 on how many seeds it is better, the mean difference and a one-sided Wilcoxon signed-rank p.
@@ -51,7 +52,7 @@ from motorsrnn.topology import preset
 NOISE_HZ = 40.0
 METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("early_25", "accuracy at 25 ms"),
            ("early_mean", "mean of the early curve"), ("noise", f"accuracy with {NOISE_HZ:g} Hz noise"),
-           ("ratio_gru", "energy GRU / SNN")]
+           ("ratio_gru", "energy GRU / SNN"), ("train_accuracy", "training accuracy")]
 
 
 def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
@@ -90,7 +91,8 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
         at = lambda ms: float(curve.accuracy[int(np.argmin(np.abs(np.asarray(curve.times) - ms)))])  # noqa: E731
         out[name] = dict(accuracy=row["accuracy"], early_10=at(10.0), early_25=at(25.0),
                          early_mean=float(np.mean(curve.accuracy)), noise=res.noise[name][1],
-                         ratio_gru=row.get("ratio_gru", float("nan")))
+                         ratio_gru=row.get("ratio_gru", float("nan")),
+                         train_accuracy=float(res.fitted[name].score(X[:n_train], y[:n_train])))
     return out
 
 
