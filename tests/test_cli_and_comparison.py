@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pytest
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.__main__ import main
@@ -40,3 +41,23 @@ def test_compare_models_table_is_consistent():
     table = format_table(res)
     assert table.count("\n") == 3 and "motorSRNN" in table
     assert set(default_models(8)) >= {"motorSRNN", "fSNN", "SRNN", "Poisson naive Bayes", "logistic regression"}
+
+
+def test_compare_cut_protocol_splits_by_trial(capsys):
+    """``compare --cut``: trials cut into 50 ms samples, every trial's samples on one side of the split."""
+    assert main(["compare", "--cut", "100", "250", "--n-trials", "40", "--epochs", "1", "--n-hidden", "8",
+                 "--quiet", "--early-stopping"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"cut into (\d+) samples of 50 ms; (\d+) training / (\d+) test samples \(split by trial\)", out)
+    assert m is not None, out
+    per_trial, n_train, n_test = (int(g) for g in m.groups())
+    assert per_trial == 3
+    assert n_train % 3 == 0 and n_test % 3 == 0 and (n_train + n_test) == 40 * 3
+    assert n_test == 10 * 3
+    assert "| fSNN |" in out
+
+
+def test_compare_cut_must_be_whole_samples(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--cut", "100", "230"])
+    assert "positive multiple of 50 ms" in capsys.readouterr().err

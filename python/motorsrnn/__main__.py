@@ -6,6 +6,8 @@
 ``python -m motorsrnn compare``
     The motorSRNN paper's comparison on the same data: motorSRNN, its feedback ablations, SRNN,
     fSNN and count-based baselines; accuracy, early classification, energy ratios, noise robustness.
+    ``--cut 100 400`` follows the paper's protocol instead: trials cut into consecutive 50 ms samples,
+    split by trial; ``--early-stopping`` fits the spiking models with early stopping.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+
+import numpy as np
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -71,10 +75,27 @@ def compare(args: argparse.Namespace) -> int:
     from .comparison import compare_models, default_models, format_table
     from .datasets import make_center_out
 
-    data = make_center_out(n_trials=args.n_trials, random_state=args.seed)
-    X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed)
-    print(f"Synthetic centre-out data: {len(y_tr)} training / {len(y_te)} test trials of {data.X.shape[1]} ms.")
+    if args.cut is None:
+        data = make_center_out(n_trials=args.n_trials, random_state=args.seed)
+        X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed)
+        print(f"Synthetic centre-out data: {len(y_tr)} training / {len(y_te)} test trials of {data.X.shape[1]} ms.")
+    else:
+        from .io import cut_samples
+
+        start, stop = args.cut
+        data = make_center_out(n_trials=args.n_trials, n_timesteps=stop - start, window_start=start, random_state=args.seed)
+        tr, _ = train_test_split(np.arange(args.n_trials), test_size=0.25, stratify=data.y, random_state=args.seed)
+        s = cut_samples(data.X, data.y, width=50)
+        train = np.isin(s.trial, tr)  # split by trial: no trial has samples on both sides
+        X_tr, X_te, y_tr, y_te = s.X[train], s.X[~train], s.y[train], s.y[~train]
+        print(f"Synthetic centre-out data: trials of {start}-{stop} ms after target onset cut into "
+              f"{s.n_per_trial} samples of 50 ms; {len(y_tr)} training / {len(y_te)} test samples "
+              f"(split by trial).")
     models = default_models(args.n_hidden, max_epochs=args.epochs, random_state=args.seed)
+    if args.early_stopping:
+        for est in models.values():
+            if "early_stopping" in est.get_params():
+                est.set_params(early_stopping=True)
     res = compare_models(X_tr, y_tr, X_te, y_te, models, progress=not args.quiet, random_state=args.seed)
     print()
     print(format_table(res))
@@ -100,9 +121,19 @@ def main(argv=None) -> int:
     c.add_argument("--epochs", type=int, default=40, help="training epochs of the spiking models (default 40)")
     c.add_argument("--n-hidden", type=int, default=128, help="LIF neurons per spiking model (default 128)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    c.add_argument("--cut", type=int, nargs=2, metavar=("START", "STOP"),
+                   help="the paper's protocol: trials from START to STOP ms after target onset cut into "
+                        "consecutive 50 ms samples, split by trial (e.g. --cut 100 400); default: one 50 ms "
+                        "window per trial at the response peak")
+    c.add_argument("--early-stopping", action="store_true",
+                   help="fit the spiking models with early_stopping=True (10 %% of the training data held out)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=compare)
     args = parser.parse_args(argv)
+    if args.command == "compare" and args.cut is not None:
+        length = args.cut[1] - args.cut[0]
+        if length < 50 or length % 50:
+            c.error(f"--cut STOP - START must be a positive multiple of 50 ms, got {args.cut[0]} {args.cut[1]}")
     return args.func(args)
 
 
