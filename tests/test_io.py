@@ -379,6 +379,8 @@ def test_cut_samples_matches_a_loop(width, step):
     r = cut_samples(X, per_bin, width=width, step=step)
     np.testing.assert_array_equal(
         r.y, np.array([per_bin[t, o:o + width] for t, o in zip(trials, offsets)]))
+    per_trial = per_bin[:, 0, :]  # (n_trials, n_outputs): targets per trial, as the regressor takes them
+    np.testing.assert_array_equal(cut_samples(X, per_trial, width=width, step=step).y, per_trial[trials])
     assert cut_samples(X, width=width, step=step).y is None
 
 
@@ -414,8 +416,10 @@ def test_cut_samples_bad_input():
         cut_samples(X, width=50, step=0)
     with pytest.raises(ValueError, match="one entry per trial"):
         cut_samples(X, [0, 1], width=50)
-    with pytest.raises(ValueError, match="per bin"):
-        cut_samples(X, np.zeros((3, 99)), width=50)
+    with pytest.raises(ValueError, match="per time bin and must have X's 100 time bins"):
+        cut_samples(X, np.zeros((3, 99, 1)), width=50)
+    with pytest.raises(ValueError, match="one entry per trial"):
+        cut_samples(X, np.zeros((3, 100, 1, 1)), width=50)
 
 
 def test_docstring_examples():
@@ -426,3 +430,22 @@ def test_docstring_examples():
     result = doctest.testmod(mod, verbose=False)
     assert result.attempted >= 8
     assert result.failed == 0
+
+
+def test_cut_samples_feed_the_estimators():
+    """Samples and their per-bin targets go straight into the regressor, and into a grouped
+    cross-validation of the classifier."""
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from motorsrnn import SpikingRNNRegressor
+
+    rng = np.random.default_rng(1)
+    X = (rng.random((12, 60, 5)) < 0.05).astype(np.uint8)
+    Y = rng.normal(size=(12, 60, 2)).astype(np.float32)
+    s = cut_samples(X, Y, width=20)
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(s.X, s.y)
+    assert reg.predict(s.X).shape == (36, 20, 2)
+    c = cut_samples(X, np.arange(12) % 2, width=20)
+    scores = cross_val_score(SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0), c.X, c.y,
+                             groups=c.trial, cv=GroupKFold(n_splits=3))
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))

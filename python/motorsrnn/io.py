@@ -621,16 +621,17 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
     trial's reach direction. This function does that cut for any ``(n_trials, n_timesteps, n_units)``
     array, so the estimators can be fitted on samples; ``trial`` keeps the trial of every sample, for
     splits that keep the samples of one trial together (``GroupKFold(...).split(..., groups=trial)``
-    or ``GroupShuffleSplit``). Samples of one trial share its latency, gain and noise, so a split
-    that puts some of them in training and others in testing overestimates accuracy.
+    or ``GroupShuffleSplit``). Samples of one trial share the trial's latency and the animal's state,
+    so a split that puts some of them in training and others in testing overestimates accuracy.
 
     Parameters
     ----------
     X : array-like of shape (n_trials, n_timesteps, n_units)
         Binned trials (e.g. ``bin_spike_times(...).X``). Any dtype; it is kept.
-    y : array-like of shape (n_trials,) or (n_trials, n_timesteps, ...), default=None
-        Per-trial labels or targets (repeated for every sample of the trial), or per-bin targets
-        (cut like ``X``: shape ``(n_samples, width, ...)``).
+    y : array-like of shape (n_trials,), (n_trials, n_outputs) or (n_trials, n_timesteps, n_outputs), default=None
+        As the estimators take it: 1-D or 2-D, labels or targets per trial (repeated for every
+        sample of the trial); 3-D, targets per time bin (cut like ``X``, to
+        ``(n_samples, width, n_outputs)``).
     width : int
         Bins per sample (50 for 50 ms at 1 ms bins). At most ``n_timesteps``.
     step : int or None, default=None
@@ -657,8 +658,8 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
     ------
     ValueError
         ``X`` not 3-D, ``width`` or ``step`` below 1 or not an integer (the latter also a
-        ``TypeError``), ``width`` longer than a trial, ``y`` whose first dimension (or first two, for
-        per-bin targets) do not match ``X``.
+        ``TypeError``), ``width`` longer than a trial, ``y`` whose first dimension (or, for 3-D
+        per-bin targets, first two) do not match ``X``.
 
     Examples
     --------
@@ -695,18 +696,18 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
     out_y = None
     if y is not None:
         y = np.asarray(y)
-        if y.ndim == 0 or y.shape[0] != n_trials:
+        if y.ndim == 0 or y.ndim > 3 or y.shape[0] != n_trials:
             raise ValueError(
-                f"y must have one entry per trial of X ({n_trials}), got an array of shape {y.shape}"
+                f"y must have one entry per trial of X ({n_trials}): shape ({n_trials},) or ({n_trials}, "
+                f"n_outputs) per trial, ({n_trials}, {n_timesteps}, n_outputs) per bin; got {y.shape}"
             )
-        if y.ndim == 1:
-            out_y = np.repeat(y, n_per)
+        if y.ndim < 3:
+            out_y = np.repeat(y, n_per, axis=0)
         elif y.shape[1] == n_timesteps:
             out_y = y[:, index].reshape((n_trials * n_per, width) + y.shape[2:])
         else:
             raise ValueError(
-                f"y must be per trial, shape ({n_trials},), or per bin, shape ({n_trials}, {n_timesteps}, ...), "
-                f"got an array of shape {y.shape}"
+                f"3-D y holds targets per time bin and must have X's {n_timesteps} time bins, got shape {y.shape}"
             )
     return Bunch(
         X=samples,
