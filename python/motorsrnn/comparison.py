@@ -1,7 +1,9 @@
 """The motorSRNN paper's comparison, as one function: architectures, ablations and baselines on the
 same train/test split, with accuracy, early-classification curves, energy ratios and noise robustness.
 
-Used by ``python -m motorsrnn compare`` and ``notebooks/motorsrnn_reproduction.ipynb``.
+Used by ``python -m motorsrnn compare`` and ``notebooks/motorsrnn_reproduction.ipynb``. For the
+paper's protocol, cut long trials into 50 ms samples with :func:`motorsrnn.io.cut_samples` and split
+them by ``trial`` before calling :func:`compare_models`.
 """
 
 from __future__ import annotations
