@@ -60,8 +60,10 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
 
     ``cut=(start, stop)``: each trial covers ``start``-``stop`` ms after target onset and is cut
     into consecutive 50 ms samples (``io.cut_samples``); the samples of the first ``n_train``
-    trials train, those of the last 400 test, so no trial has samples on both sides.
+    trials train, those of the last 400 test, so no trial has samples on both sides; with
+    ``early_stopping`` the validation set holds out whole trials too (``fit(..., groups=)``).
     """
+    groups = None
     if cut is None:
         data = make_center_out(n_trials=n_train + 400, random_state=seed)
         X, y = data.X, data.y
@@ -72,6 +74,7 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
         s = cut_samples(data.X, data.y, width=50)
         X, y = s.X, s.y
         n_train *= s.n_per_trial
+        groups = s.trial[:n_train]  # early stopping, if on, holds out whole trials
     models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs)
     if all_modules:
         models["motorSRNN, all modules read out"] = SpikingRNNClassifier(
@@ -83,7 +86,7 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = compare_models(X[:n_train], y[:n_train], X[n_train:], y[n_train:], models,
-                             noise_rates=(0.0, NOISE_HZ), random_state=seed)
+                             noise_rates=(0.0, NOISE_HZ), random_state=seed, groups=groups)
     out = {}
     for row in res.table:
         name = row["model"]

@@ -268,6 +268,56 @@ def test_early_stopping_restores_best_epoch(data):
     assert clf.best_epoch_ == best
 
 
+def test_group_validation_split_keeps_groups_whole():
+    from motorsrnn.estimators import _group_validation_split
+
+    groups = np.repeat(np.arange(20), 6)  # e.g. six 50 ms samples cut from each of 20 trials
+    tr, va = _group_validation_split(groups, 0.1, np.random.RandomState(0))
+    assert not set(groups[tr]) & set(groups[va])
+    assert len(set(groups[va])) == 2 and len(tr) + len(va) == 120
+    tr2, va2 = _group_validation_split(groups, 0.1, np.random.RandomState(0))
+    np.testing.assert_array_equal(va, va2)
+
+
+def test_early_stopping_holds_out_whole_groups(data, monkeypatch):
+    """``fit(..., groups=)`` with early stopping validates on whole groups: the split that fit uses
+    (recorded here) never puts a group on both sides, and the same random_state gives the same model."""
+    import motorsrnn.estimators as est_module
+
+    splits = []
+    real = est_module._group_validation_split
+
+    def spy(groups, fraction, rng):
+        out = real(groups, fraction, rng)
+        splits.append((groups, out))
+        return out
+
+    monkeypatch.setattr(est_module, "_group_validation_split", spy)
+    groups = np.arange(len(data.y)) // 4
+    params = dict(FAST, early_stopping=True, validation_fraction=0.25)
+    a = SpikingRNNClassifier(**params).fit(data.X, data.y, groups=groups)
+    b = SpikingRNNClassifier(**params).fit(data.X, data.y, groups=groups)
+    assert len(splits) == 2
+    g, (tr, va) = splits[0]
+    assert not set(g[tr]) & set(g[va]) and len(va) > 0
+    assert all(h["val_loss"] is not None for h in a.history_)
+    for k, w in a.get_weights().items():
+        np.testing.assert_array_equal(w, b.get_weights()[k])
+    # without early stopping the groups are not used
+    SpikingRNNClassifier(**FAST).fit(data.X, data.y, groups=groups)
+    assert len(splits) == 2
+
+
+@pytest.mark.parametrize("groups, match", [(np.zeros(5), "one group per trial"), ("all", "at least 2"),
+                                           ("nan", "NaN")])
+def test_bad_groups(data, groups, match):
+    n = len(data.y)
+    if isinstance(groups, str):
+        groups = np.zeros(n) if groups == "all" else np.where(np.arange(n) == 3, np.nan, 1.0)
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(**FAST, early_stopping=True).fit(data.X, data.y, groups=groups)
+
+
 def test_adamw_decouples_weight_decay(data):
     def weights(**kw):
         return SpikingRNNClassifier(**FAST, **kw).fit(data.X, data.y).get_weights()

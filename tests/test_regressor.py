@@ -138,3 +138,11 @@ def test_missing_targets_add_no_error_and_no_gradient():
     assert np.isfinite(fitted.history_[-1]["loss"])
     full = SpikingRNNRegressor(**FAST).fit(Xs, y, neural_targets=R)
     assert not np.array_equal(fitted.get_weights()["w_in"], full.get_weights()["w_in"])
+
+
+def test_early_stopping_with_groups_for_regression():
+    groups = np.arange(len(X)) // 2
+    reg = SpikingRNNRegressor(**{**FAST, "max_epochs": 2}, early_stopping=True).fit(X, Y_STEP, groups=groups)
+    assert all(h["val_loss"] is not None for h in reg.history_)
+    with pytest.raises(ValueError, match="one group per trial"):
+        SpikingRNNRegressor(**FAST, early_stopping=True).fit(X, Y_STEP, groups=groups[:-1])

@@ -75,6 +75,7 @@ def compare(args: argparse.Namespace) -> int:
     from .comparison import compare_models, default_models, format_table
     from .datasets import make_center_out
 
+    groups = None
     if args.cut is None:
         data = make_center_out(n_trials=args.n_trials, random_state=args.seed)
         X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed)
@@ -88,6 +89,7 @@ def compare(args: argparse.Namespace) -> int:
         s = cut_samples(data.X, data.y, width=50)
         train = np.isin(s.trial, tr)  # split by trial: no trial has samples on both sides
         X_tr, X_te, y_tr, y_te = s.X[train], s.X[~train], s.y[train], s.y[~train]
+        groups = s.trial[train]  # early stopping holds out whole trials too
         print(f"Synthetic centre-out data: trials of {start}-{stop} ms after target onset cut into "
               f"{s.n_per_trial} samples of 50 ms; {len(y_tr)} training / {len(y_te)} test samples "
               f"(split by trial).")
@@ -96,7 +98,8 @@ def compare(args: argparse.Namespace) -> int:
         for est in models.values():
             if "early_stopping" in est.get_params():
                 est.set_params(early_stopping=True)
-    res = compare_models(X_tr, y_tr, X_te, y_te, models, progress=not args.quiet, random_state=args.seed)
+    res = compare_models(X_tr, y_tr, X_te, y_te, models, progress=not args.quiet, random_state=args.seed,
+                         groups=groups)
     print()
     print(format_table(res))
     print("\nEarly classification (test accuracy after t ms):")

@@ -2,8 +2,8 @@
 same train/test split, with accuracy, early-classification curves, energy ratios and noise robustness.
 
 Used by ``python -m motorsrnn compare`` and ``notebooks/motorsrnn_reproduction.ipynb``. For the
-paper's protocol, cut long trials into 50 ms samples with :func:`motorsrnn.io.cut_samples` and split
-them by ``trial`` before calling :func:`compare_models`.
+paper's protocol, cut long trials into 50 ms samples with :func:`motorsrnn.io.cut_samples`, split
+them by ``trial`` and pass the training samples' ``trial`` as ``groups``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def compare_models(
     early_step: int = 5,
     random_state=0,
     progress: bool = False,
+    groups=None,
 ) -> Bunch:
     """Fit every model on the same training trials and evaluate it on the same test trials.
 
@@ -84,6 +85,10 @@ def compare_models(
         Seed of the noise.
     progress : bool, default=False
         Show a progress bar over models (tqdm if installed, else one line per model).
+    groups : array-like of shape (n_train,) or None
+        Group of each training trial (e.g. ``cut_samples(...).trial`` of the training samples),
+        passed to ``fit`` of the spiking models: with ``early_stopping`` their validation set then
+        holds out whole groups. The other models do not use it.
 
     Returns
     -------
@@ -114,7 +119,10 @@ def compare_models(
             print(f"fitting {name} ...", flush=True)
         est = clone(proto)
         t0 = time.perf_counter()
-        est.fit(X_train, y_train)
+        if groups is not None and isinstance(est, SpikingRNNClassifier):
+            est.fit(X_train, y_train, groups=groups)
+        else:
+            est.fit(X_train, y_train)
         row = {"model": name, "accuracy": float(est.score(X_test, y_test)), "fit_seconds": time.perf_counter() - t0}
         if isinstance(est, SpikingRNNClassifier):
             e = energy(est, X_test)

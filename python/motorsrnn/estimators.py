@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
@@ -166,6 +166,30 @@ def check_n_channels(estimator, Xc: np.ndarray) -> None:
             f"X has {Xc.shape[2]} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input (channels seen in fit, n_features_in_)"
         )
+
+
+def check_groups(groups, n_trials: int) -> Optional[np.ndarray]:
+    """``groups`` of ``fit`` as a 1-D array with one entry per trial (None passes through)."""
+    if groups is None:
+        return None
+    g = np.asarray(groups)
+    if g.ndim != 1 or len(g) != n_trials:
+        raise ValueError(f"groups must be 1-D with one group per trial of X ({n_trials}), got shape {g.shape}")
+    if g.dtype.kind == "f" and np.isnan(g).any():
+        raise ValueError("groups contains NaN")
+    return g
+
+
+def _group_validation_split(groups, fraction, rng):
+    """Training and validation indices of early stopping that keep every group on one side."""
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise ValueError(f"groups has {n_groups} group; early stopping with groups needs at least 2, to hold out whole groups")
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=rng)
+    try:
+        return next(splitter.split(np.zeros(len(groups)), groups=groups))
+    except ValueError as e:
+        raise ValueError(f"cannot hold out validation_fraction={fraction} of {n_groups} groups: {e}") from None
 
 
 def log_softmax(z) -> np.ndarray:
@@ -505,22 +529,26 @@ class _SpikingRNNBase(BaseEstimator):
             rs = copy.deepcopy(rs)
         return self._new_network(n_inputs, n_outputs, self._seeds(check_random_state(rs))[0])
 
-    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None):
+    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
-        ``(neural_targets, neural_units, neural_population)`` for activity matching."""
+        ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
+        (validated) makes early stopping hold out whole groups."""
         rng = check_random_state(self.random_state)
         init_seed, shuffle_seed = self._seeds(rng)
 
         X_train, y_train, X_val, y_val = Xc, targets, None, None
         if self.early_stopping:
             idx = np.arange(len(targets))
-            if stratify is not None and np.bincount(stratify).min() < 2:
-                stratify = None
-            try:
-                tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng)
-            except ValueError as e:
-                raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
+            if groups is not None:
+                tr, va = _group_validation_split(groups, self.validation_fraction, rng)
+            else:
+                if stratify is not None and np.bincount(stratify).min() < 2:
+                    stratify = None
+                try:
+                    tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng)
+                except ValueError as e:
+                    raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
             X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])
@@ -925,7 +953,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
         weights of the best epoch.
     validation_fraction : float, default=0.1
-        Share of trials held out when ``early_stopping`` is on.
+        Share of trials held out when ``early_stopping`` is on (stratified by class); with
+        ``fit(..., groups=...)``, share of the groups.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
@@ -1030,7 +1059,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     """
 
 
-    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
+    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None, groups=None):
         """Train the network on spike-count windows.
 
         Parameters
@@ -1047,6 +1076,11 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             The model unit matched to each recorded neuron (default: the first ``n_recorded``).
         neural_population : str or None
             Population of those units (default: the first population receiving the input).
+        groups : array-like of shape (n_trials,) or None
+            Group of each trial, e.g. ``cut_samples(...).trial`` for samples cut from the same trial
+            or a session id. With ``early_stopping``, the validation set holds out whole groups
+            (``validation_fraction`` of the groups, ``GroupShuffleSplit``; not stratified), so that
+            no group has trials on both sides. Unused without ``early_stopping``.
 
         Returns
         -------
@@ -1070,9 +1104,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                 raise ValueError(
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
+        groups = check_groups(groups, Xc.shape[0])
         self.classes_ = classes
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
-        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural)
+        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -1264,7 +1299,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             raise ValueError("y has no outputs")
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
+    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None, groups=None):
         """Train the network to produce ``y`` from spike-count windows.
 
         Parameters
@@ -1276,6 +1311,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             no gradient); infinities raise ``ValueError``, as does a ``y`` with no observed value.
         neural_targets, neural_units, neural_population
             Activity matching, as in :meth:`SpikingRNNClassifier.fit`.
+        groups : array-like of shape (n_trials,) or None
+            Group of each trial; with ``early_stopping`` the validation set holds out whole groups,
+            as in :meth:`SpikingRNNClassifier.fit`.
 
         Returns
         -------
@@ -1287,6 +1325,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        groups = check_groups(groups, Xc.shape[0])
         if self._warm():
             check_n_channels(self, Xc)
             if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
@@ -1295,7 +1334,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         self.n_outputs_ = int(yc.shape[-1])
         self._y_1d = y_in.ndim == 1
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
-        return self._train(Xc, yc, self.n_outputs_, neural=neural)
+        return self._train(Xc, yc, self.n_outputs_, neural=neural, groups=groups)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
