@@ -308,14 +308,42 @@ def test_early_stopping_holds_out_whole_groups(data, monkeypatch):
     assert len(splits) == 2
 
 
-@pytest.mark.parametrize("groups, match", [(np.zeros(5), "one group per trial"), ("all", "at least 2"),
-                                           ("nan", "NaN")])
-def test_bad_groups(data, groups, match):
+@pytest.mark.parametrize("case, match", [("short", "one group per trial"), ("all", "at least 2"), ("nan", "NaN"),
+                                         ("object nan", "NaN"), ("mixed", "one comparable kind"),
+                                         ("two", "keep one for training")])
+def test_bad_groups(data, case, match):
+    """Bad groups are refused before the estimator changes: a fitted estimator keeps working."""
     n = len(data.y)
-    if isinstance(groups, str):
-        groups = np.zeros(n) if groups == "all" else np.where(np.arange(n) == 3, np.nan, 1.0)
+    groups = {"short": np.zeros(5), "all": np.zeros(n), "nan": np.where(np.arange(n) == 3, np.nan, 1.0),
+              "object nan": np.array(["a"] * (n - 1) + [float("nan")], dtype=object),
+              "mixed": np.array(["a", 1] * (n // 2), dtype=object),
+              "two": np.arange(n) % 2}[case]
+    fraction = 0.6 if case == "two" else 0.1  # two groups: 60 % of them is both
+    fitted = SpikingRNNClassifier(**FAST).fit(data.X, data.y)
+    before = fitted.predict(data.X)
+    other = np.where(data.y == data.y[0], "a", "b")  # other classes: would change classes_
     with pytest.raises(ValueError, match=match):
-        SpikingRNNClassifier(**FAST, early_stopping=True).fit(data.X, data.y, groups=groups)
+        fitted.set_params(early_stopping=True, validation_fraction=fraction).fit(data.X, other, groups=groups)
+    np.testing.assert_array_equal(fitted.predict(data.X), before)
+
+
+def test_few_groups_warn_when_validation_grows():
+    """Whole groups can make the validation set much larger than validation_fraction: it warns then,
+    and not when the held-out group is small."""
+    import warnings
+
+    from motorsrnn.estimators import _group_validation_split
+
+    groups = np.array([0] * 95 + [1] * 5)
+    held_out = {}
+    for seed in range(20):  # the held-out group is drawn at random: find a draw of each
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            _, va = _group_validation_split(groups, 0.1, np.random.RandomState(seed))
+        held_out.setdefault(len(va), [str(w.message) for w in rec])
+    assert set(held_out) == {5, 95}
+    assert held_out[5] == []
+    assert len(held_out[95]) == 1 and "95 of 100 trials (95%)" in held_out[95][0]
 
 
 def test_adamw_decouples_weight_decay(data):

@@ -61,3 +61,16 @@ def test_compare_cut_must_be_whole_samples(capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--cut", "100", "230"])
     assert "positive multiple of 50 ms" in capsys.readouterr().err
+
+
+def test_compare_models_passes_groups_to_spiking_models():
+    d = make_center_out(n_trials=60, n_neurons=8, random_state=0)
+    models = {"fSNN": SpikingRNNClassifier(architecture="fsnn", n_hidden=8, max_epochs=1, early_stopping=True,
+                                           random_state=0)}
+    args = (d.X[:40], d.y[:40], d.X[40:], d.y[40:], models)
+    with pytest.raises(ValueError, match="groups has 1 group"):  # the model got the groups
+        compare_models(*args, noise_rates=(0.0,), groups=np.zeros(40))
+    with pytest.raises(ValueError, match="groups has 39 entries but there are 40 training trials"):
+        compare_models(*args, noise_rates=(0.0,), groups=np.arange(39))
+    res = compare_models(*args, noise_rates=(0.0,), groups=np.arange(40) // 4)
+    assert res.fitted["fSNN"].history_[0]["val_loss"] is not None

@@ -435,6 +435,7 @@ def test_docstring_examples():
 def test_cut_samples_feed_the_estimators():
     """Samples and their per-bin targets go straight into the regressor, and into a grouped
     cross-validation of the classifier."""
+    from sklearn.base import clone
     from sklearn.model_selection import GroupKFold, cross_val_score
 
     from motorsrnn import SpikingRNNRegressor
@@ -446,6 +447,11 @@ def test_cut_samples_feed_the_estimators():
     reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(s.X, s.y)
     assert reg.predict(s.X).shape == (36, 20, 2)
     c = cut_samples(X, np.arange(12) % 2, width=20)
-    scores = cross_val_score(SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0), c.X, c.y,
-                             groups=c.trial, cv=GroupKFold(n_splits=3))
-    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0)
+    cv = GroupKFold(n_splits=3)
+    scores = cross_val_score(clf, c.X, c.y, groups=c.trial, cv=cv)
+    by_hand = []
+    for train, test in cv.split(c.X, c.y, groups=c.trial):
+        assert not set(c.trial[train]) & set(c.trial[test])
+        by_hand.append(clone(clf).fit(c.X[train], c.y[train]).score(c.X[test], c.y[test]))
+    np.testing.assert_array_equal(scores, by_hand)

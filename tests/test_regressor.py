@@ -140,9 +140,18 @@ def test_missing_targets_add_no_error_and_no_gradient():
     assert not np.array_equal(fitted.get_weights()["w_in"], full.get_weights()["w_in"])
 
 
-def test_early_stopping_with_groups_for_regression():
+def test_early_stopping_with_groups_for_regression(monkeypatch):
+    import motorsrnn.estimators as est_module
+
+    splits = []
+    real = est_module._group_validation_split
+    monkeypatch.setattr(est_module, "_group_validation_split",
+                        lambda g, f, rng: splits.append((g, real(g, f, rng))) or splits[-1][1])
     groups = np.arange(len(X)) // 2
     reg = SpikingRNNRegressor(**{**FAST, "max_epochs": 2}, early_stopping=True).fit(X, Y_STEP, groups=groups)
     assert all(h["val_loss"] is not None for h in reg.history_)
+    assert len(splits) == 1
+    g, (tr, va) = splits[0]
+    assert len(va) > 0 and not set(g[tr]) & set(g[va])
     with pytest.raises(ValueError, match="one group per trial"):
         SpikingRNNRegressor(**FAST, early_stopping=True).fit(X, Y_STEP, groups=groups[:-1])

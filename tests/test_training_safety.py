@@ -110,3 +110,25 @@ def test_silent_readout_population_warns_after_fit(optimizer, weight_decay, advi
     assert len(set(clf.predict(X))) == 1
     messages = " ".join(str(w.message) for w in rec)
     assert ("optimizer='adamw'" in messages) == advice
+
+
+def test_one_silent_readout_population_among_several_does_not_warn():
+    """The readout reads two populations and only one is silent: predictions still differ between
+    trials, so fit does not claim they cannot."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from motorsrnn.topology import Population, Projection, Topology
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 30, 8)) < 0.05).astype(np.uint8)
+    y = np.arange(40) % 2
+    topo = Topology(
+        populations=[Population("h", 16), Population("Z", 4)],
+        projections=[Projection("input", "h"), Projection("h", "readout"), Projection("Z", "readout")],
+    )
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        clf = SpikingRNNClassifier(architecture=topo, max_epochs=2, random_state=0).fit(X, y)
+    spikes = clf.network_.simulate(X, False, 1)[0]
+    assert not spikes[1].any() and spikes[0].any()  # Z silent, h firing
+    assert not [w for w in rec if issubclass(w.category, ConvergenceWarning) and "fires no spike" in str(w.message)]

@@ -87,8 +87,9 @@ def compare_models(
         Show a progress bar over models (tqdm if installed, else one line per model).
     groups : array-like of shape (n_train,) or None
         Group of each training trial (e.g. ``cut_samples(...).trial`` of the training samples),
-        passed to ``fit`` of the spiking models: with ``early_stopping`` their validation set then
-        holds out whole groups. The other models do not use it.
+        passed to ``fit`` of the models that are :class:`~motorsrnn.SpikingRNNClassifier`
+        instances: with ``early_stopping`` their validation set then holds out whole groups. Other
+        models, including a spiking classifier inside a ``Pipeline`` or a search, do not get it.
 
     Returns
     -------
@@ -100,6 +101,8 @@ def compare_models(
     """
     models = default_models() if models is None else models
     y_train = np.asarray(y_train)
+    if groups is not None and len(groups) != len(y_train):
+        raise ValueError(f"groups has {len(groups)} entries but there are {len(y_train)} training trials")
     y_test = np.asarray(y_test)
     noisy = [add_poisson_noise(X_test, r, random_state=random_state) if r > 0 else X_test for r in noise_rates]
     items = list(models.items())

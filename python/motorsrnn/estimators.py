@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import numbers
 import os
 import warnings
@@ -168,28 +169,52 @@ def check_n_channels(estimator, Xc: np.ndarray) -> None:
         )
 
 
-def check_groups(groups, n_trials: int) -> Optional[np.ndarray]:
-    """``groups`` of ``fit`` as a 1-D array with one entry per trial (None passes through)."""
+def check_groups(groups, n_trials: int, validation_fraction=None) -> Optional[np.ndarray]:
+    """``groups`` of ``fit`` as a 1-D array with one entry per trial (None passes through).
+
+    With ``validation_fraction`` (early stopping on), also check that holding out that share of
+    the groups leaves at least one group on each side, so that ``fit`` fails before it changes
+    the estimator.
+    """
     if groups is None:
         return None
     g = np.asarray(groups)
     if g.ndim != 1 or len(g) != n_trials:
         raise ValueError(f"groups must be 1-D with one group per trial of X ({n_trials}), got shape {g.shape}")
-    if g.dtype.kind == "f" and np.isnan(g).any():
+    if any(isinstance(v, (float, np.floating)) and v != v for v in g.tolist()):
         raise ValueError("groups contains NaN")
+    try:
+        n_groups = len(np.unique(g))
+    except TypeError as e:
+        raise ValueError(f"groups must hold values of one comparable kind (e.g. all int or all str): {e}") from None
+    if validation_fraction is not None:
+        if n_groups < 2:
+            raise ValueError(
+                f"groups has {n_groups} group; early stopping with groups needs at least 2, to hold out whole groups"
+            )
+        if math.ceil(validation_fraction * n_groups) >= n_groups:
+            raise ValueError(
+                f"cannot hold out validation_fraction={validation_fraction} of {n_groups} groups and keep one for training"
+            )
     return g
 
 
 def _group_validation_split(groups, fraction, rng):
-    """Training and validation indices of early stopping that keep every group on one side."""
-    n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        raise ValueError(f"groups has {n_groups} group; early stopping with groups needs at least 2, to hold out whole groups")
+    """Training and validation indices of early stopping that keep every group on one side
+    (``groups`` checked by :func:`check_groups`). Warns when whole groups make the validation
+    set more than twice ``fraction`` of the trials."""
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=rng)
-    try:
-        return next(splitter.split(np.zeros(len(groups)), groups=groups))
-    except ValueError as e:
-        raise ValueError(f"cannot hold out validation_fraction={fraction} of {n_groups} groups: {e}") from None
+    tr, va = next(splitter.split(np.zeros(len(groups)), groups=groups))
+    share = len(va) / len(groups)
+    if share > 2 * fraction:
+        warnings.warn(
+            f"early stopping holds out whole groups: {len(va)} of {len(groups)} trials ({share:.0%}) are in the "
+            f"validation set, for validation_fraction={fraction:g}; with few or unequal groups, pass more groups "
+            "or fit without groups",
+            UserWarning,
+            stacklevel=4,
+        )
+    return tr, va
 
 
 def log_softmax(z) -> np.ndarray:
@@ -627,13 +652,14 @@ class _SpikingRNNBase(BaseEstimator):
 
         - has a population firing in more than ``_SATURATED`` of the time bins: training that ran
           away without a non-finite value;
-        - has a population that feeds the readout and fires no spike at all: the readout then sees
-          only its biases and predicts the same for every trial (for instance after a coupled L2
+        - has no spike at all in the populations that feed the readout: the readout then sees only
+          its biases and predicts the same for every trial (for instance after a coupled L2
           ``weight_decay`` that Adam rescales has shrunk the weights of a silent network to zero).
         """
         spikes, _, _ = self.network_.simulate(Xc[:256], False, _n_threads(self.n_jobs))
         names = [name for name, _ in self.network_.populations()]
         read_out = {src for _, src, tgt, _, _ in self.network_.projections() if tgt == "readout"}
+        silent = []
         for name, s in zip(names, spikes):
             share = float(s.mean()) if s.size else 0.0
             if share > _SATURATED:
@@ -643,24 +669,30 @@ class _SpikingRNNBase(BaseEstimator):
                     "training probably ran away. Lower learning_rate (e.g. 1e-3) or recurrent_lr_scale, or bound "
                     "the rates with rate_weight and rate_bounds.",
                     ConvergenceWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
-            elif name in read_out and s.size and not s.any():
-                advice = (
-                    f"weight_decay={self.weight_decay:g} with optimizer={self.optimizer!r} is an L2 penalty that "
-                    "Adam rescales, so it can shrink a silent network's weights to zero: lower weight_decay or use "
-                    "optimizer='adamw'. "
-                    if self.weight_decay > 0 and self.optimizer == "adam"
-                    else ""
-                )
-                warnings.warn(
-                    f"after training, population {name!r}, which the readout reads, fires no spike in "
-                    f"{min(len(Xc), 256)} training trials: the readout sees only its biases, so every trial gets "
-                    f"the same prediction. {advice}Bounding the rates from below keeps populations firing: "
-                    "e.g. rate_weight=1.0, rate_bounds=(5.0, 100.0).",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
+            if name in read_out and s.size and not s.any():
+                silent.append(name)
+        if read_out and len(silent) == len(read_out):
+            advice = (
+                f"weight_decay={self.weight_decay:g} with optimizer={self.optimizer!r} is an L2 penalty that "
+                "Adam rescales, so it can shrink a silent network's weights to zero: lower weight_decay or use "
+                "optimizer='adamw'. "
+                if self.weight_decay > 0 and self.optimizer == "adam"
+                else ""
+            )
+            which = (
+                f"population {silent[0]!r}, which the readout reads,"
+                if len(silent) == 1
+                else f"populations {', '.join(repr(n) for n in silent)}, which the readout reads,"
+            )
+            warnings.warn(
+                f"after training, {which} fires no spike in {min(len(Xc), 256)} training trials: the readout "
+                f"sees only its biases, so every trial gets the same prediction. {advice}Bounding the rates from "
+                "below keeps populations firing: e.g. rate_weight=1.0, rate_bounds=(5.0, 100.0).",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
         """The core's activity-matching argument, validated."""
@@ -949,7 +981,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         gradient (inputs from sparse channels, units below threshold) decay at the full learning
         rate and can silence the network; AdamW avoids this.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training trials (stratified), stop when the
+        Hold out ``validation_fraction`` of the training trials (stratified by class; whole groups
+        with ``fit(..., groups=)``), stop when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
         weights of the best epoch.
     validation_fraction : float, default=0.1
@@ -1104,7 +1137,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                 raise ValueError(
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
-        groups = check_groups(groups, Xc.shape[0])
+        groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         self.classes_ = classes
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups)
@@ -1325,7 +1358,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
-        groups = check_groups(groups, Xc.shape[0])
+        groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         if self._warm():
             check_n_channels(self, Xc)
             if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:

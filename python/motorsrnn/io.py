@@ -657,9 +657,11 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
     Raises
     ------
     ValueError
-        ``X`` not 3-D, ``width`` or ``step`` below 1 or not an integer (the latter also a
-        ``TypeError``), ``width`` longer than a trial, ``y`` whose first dimension (or, for 3-D
-        per-bin targets, first two) do not match ``X``.
+        ``X`` not 3-D, ``width`` or ``step`` below 1, ``width`` longer than a trial, ``y`` whose
+        first dimension (or, for 3-D per-bin targets, first two) do not match ``X``.
+    TypeError
+        ``width`` or ``step`` not an integer (the error is both a ``TypeError`` and a
+        ``ValueError``, as in scikit-learn).
 
     Examples
     --------
