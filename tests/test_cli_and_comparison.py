@@ -74,3 +74,12 @@ def test_compare_models_passes_groups_to_spiking_models():
         compare_models(*args, noise_rates=(0.0,), groups=np.arange(39))
     res = compare_models(*args, noise_rates=(0.0,), groups=np.arange(40) // 4)
     assert res.fitted["fSNN"].history_[0]["val_loss"] is not None
+
+
+def test_compare_gru_without_torch_says_how_to_install(capsys, monkeypatch):
+    import motorsrnn.baselines
+
+    monkeypatch.setattr(motorsrnn.baselines, "has_torch", lambda: False)
+    with pytest.raises(SystemExit):
+        main(["compare", "--gru"])
+    assert 'pip install "motorsrnn[gru]"' in capsys.readouterr().err

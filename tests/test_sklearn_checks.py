@@ -3,6 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor
+from motorsrnn.baselines import GRUClassifier, has_torch
 
 EXPECTED_FAILED = {
     "SpikingRNNClassifier": {
@@ -12,9 +13,13 @@ EXPECTED_FAILED = {
     },
 }
 
+ESTIMATORS = [SpikingRNNClassifier(random_state=0), SpikingRNNRegressor(random_state=0), PoissonNaiveBayes()]
+if has_torch():  # the GRU baseline needs the optional PyTorch
+    ESTIMATORS.append(GRUClassifier(hidden_size=16, random_state=0))
+
 
 @parametrize_with_checks(
-    [SpikingRNNClassifier(random_state=0), SpikingRNNRegressor(random_state=0), PoissonNaiveBayes()],
+    ESTIMATORS,
     expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible(estimator, check):

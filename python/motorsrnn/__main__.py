@@ -7,7 +7,8 @@
     The motorSRNN paper's comparison on the same data: motorSRNN, its feedback ablations, SRNN,
     fSNN and count-based baselines; accuracy, early classification, energy ratios, noise robustness.
     ``--cut 100 400`` follows the paper's protocol instead: trials cut into consecutive 50 ms samples,
-    split by trial; ``--early-stopping`` fits the spiking models with early stopping.
+    split by trial; ``--early-stopping`` fits the spiking models with early stopping; ``--gru`` adds a
+    GRU decoder (PyTorch).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def compare(args: argparse.Namespace) -> int:
         print(f"Synthetic centre-out data: trials of {start}-{stop} ms after target onset cut into "
               f"{s.n_per_trial} samples of 50 ms; {len(y_tr)} training / {len(y_te)} test samples "
               f"(split by trial).")
-    models = default_models(args.n_hidden, max_epochs=args.epochs, random_state=args.seed)
+    models = default_models(args.n_hidden, max_epochs=args.epochs, random_state=args.seed, gru=args.gru)
     if args.early_stopping:
         for est in models.values():
             if "early_stopping" in est.get_params():
@@ -130,9 +131,16 @@ def main(argv=None) -> int:
                         "window per trial at the response peak")
     c.add_argument("--early-stopping", action="store_true",
                    help="fit the spiking models with early_stopping=True (10 %% of the training data held out)")
+    c.add_argument("--gru", action="store_true",
+                   help="add a GRU decoder with as many units (needs PyTorch: pip install \"motorsrnn[gru]\")")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=compare)
     args = parser.parse_args(argv)
+    if args.command == "compare" and args.gru:
+        from .baselines import has_torch
+
+        if not has_torch():
+            c.error('--gru needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
     if args.command == "compare" and args.cut is not None:
         length = args.cut[1] - args.cut[0]
         if length < 50 or length % 50:

@@ -1,20 +1,26 @@
-"""Count-based baseline decoders, to judge the spiking networks against.
+"""Baseline decoders, to judge the spiking networks against.
 
 The motor-cortex decoding literature compares against simple decoders of spike counts in the same
 window. :class:`PoissonNaiveBayes` treats each channel's count in the window as Poisson with a
 class-specific rate and independent channels. Logistic regression on counts is available directly
 from scikit-learn (``make_pipeline(SpikeCountTransformer(), LogisticRegression())``).
+
+The motorSRNN paper also compared with GRU and LSTM decoders. :class:`GRUClassifier` is a GRU
+decoder of the binned spike counts; it needs PyTorch, an optional dependency
+(``pip install "motorsrnn[gru]"``), imported only when a GRU is fitted or used.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_number
 from .estimators import check_labels, check_n_channels, check_spikes, log_softmax
 
-__all__ = ["PoissonNaiveBayes", "SpikeCountTransformer"]
+__all__ = ["GRUClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
 
 
 class SpikeCountTransformer(TransformerMixin, BaseEstimator):
@@ -157,6 +163,213 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         """
         jll = self._joint_log_likelihood(X)
         return self.classes_[np.argmax(jll, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        return tags
+
+
+def has_torch() -> bool:
+    """Whether PyTorch, which :class:`GRUClassifier` needs, can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(
+            "GRUClassifier needs PyTorch, an optional dependency that is not installed; install it with: "
+            'pip install "motorsrnn[gru]"'
+        ) from exc
+    return torch
+
+
+class GRUClassifier(ClassifierMixin, BaseEstimator):
+    """A GRU decoder of binned spike counts (the motorSRNN paper's GRU baseline); needs PyTorch.
+
+    One GRU layer reads the counts of every time bin; a linear readout of its hidden state after
+    each bin gives the logits of that bin, and the last bin's logits classify the window. Trained
+    with Adam on the cross-entropy of the last bin's logits, in shuffled mini-batches.
+
+    Parameters
+    ----------
+    hidden_size : int, default=128
+        GRU units.
+    max_epochs : int, default=40
+        Passes over the training trials.
+    batch_size : int, default=32
+        Trials per gradient step.
+    learning_rate : float, default=5e-3
+        Adam's step size (the spiking estimators' default).
+    weight_decay : float, default=0.0
+        L2 penalty of Adam (``torch.optim.Adam(weight_decay=...)``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the shuffling. With a given seed and number of PyTorch
+        threads, ``fit`` gives the same weights; PyTorch does not promise the same bits for
+        another number of threads.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        Channels of ``X``.
+    weights_ : dict of str to ndarray
+        The trained parameters (PyTorch's names: ``gru.weight_ih_l0``, ..., ``readout.weight``,
+        ``readout.bias``), as NumPy arrays, so that a fitted estimator pickles without PyTorch
+        objects.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+
+    Notes
+    -----
+    Inputs are the spike counts per bin as floats, not rates. :meth:`decision_path` gives the
+    logits after every bin, so :func:`motorsrnn.analysis.early_classification` evaluates the GRU
+    in one pass, as it does the spiking networks: the decision after ``t`` ms is the readout of
+    the hidden state after ``t`` ms. :func:`motorsrnn.analysis.energy` reports the
+    multiply-accumulates of a GRU of a given size (``ratio_gru``), without fitting one.
+
+    Examples
+    --------
+    >>> from motorsrnn.baselines import GRUClassifier, has_torch
+    >>> from motorsrnn.datasets import make_center_out
+    >>> data = make_center_out(n_trials=200, random_state=0)
+    >>> if has_torch():  # doctest: +SKIP
+    ...     clf = GRUClassifier(hidden_size=32, max_epochs=5, random_state=0).fit(data.X, data.y)
+    ...     clf.decision_path(data.X).shape
+    (200, 50, 4)
+    """
+
+    def __init__(self, hidden_size=128, max_epochs=40, batch_size=32, learning_rate=5e-3, weight_decay=0.0,
+                 random_state=None):
+        self.hidden_size = hidden_size
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.random_state = random_state
+
+    def _module(self, torch, n_in, n_out):
+        class _GRU(torch.nn.Module):
+            def __init__(self, n_in, n_hidden, n_out):
+                super().__init__()
+                self.gru = torch.nn.GRU(n_in, n_hidden, batch_first=True)
+                self.readout = torch.nn.Linear(n_hidden, n_out)
+
+            def forward(self, x):
+                h, _ = self.gru(x)
+                return self.readout(h)  # (batch, time, classes)
+
+        return _GRU(n_in, int(self.hidden_size), n_out)
+
+    def fit(self, X, y):
+        """Train the GRU.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+            Spike counts per time bin.
+        y : array-like of shape (n_trials,)
+            Class labels.
+
+        Returns
+        -------
+        self
+        """
+        check_number(self.hidden_size, "hidden_size", low=1, integer=True)
+        check_number(self.max_epochs, "max_epochs", low=1, integer=True)
+        check_number(self.batch_size, "batch_size", low=1, integer=True)
+        check_number(self.learning_rate, "learning_rate", low=0.0, strict_low=True)
+        check_number(self.weight_decay, "weight_decay", low=0.0)
+        Xc = check_spikes(X)
+        y = check_labels(y)
+        if len(y) != Xc.shape[0]:
+            raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
+        classes, idx = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes")
+        torch = _torch()
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(0, 2**31 - 1))
+        gen = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = self._module(torch, Xc.shape[2], len(classes))
+        inputs = torch.as_tensor(Xc, dtype=torch.float32)
+        targets = torch.as_tensor(idx, dtype=torch.int64)
+        opt = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay))
+        loss_fn = torch.nn.CrossEntropyLoss()
+        losses = []
+        for _ in range(int(self.max_epochs)):
+            order = torch.randperm(len(targets), generator=gen)
+            total = 0.0
+            for start in range(0, len(order), int(self.batch_size)):
+                batch = order[start:start + int(self.batch_size)]
+                opt.zero_grad()
+                loss = loss_fn(net(inputs[batch])[:, -1, :], targets[batch])
+                if not torch.isfinite(loss):
+                    raise FloatingPointError("GRU training diverged (non-finite loss); lower learning_rate")
+                loss.backward()
+                opt.step()
+                total += float(loss) * len(batch)
+            losses.append(total / len(order))
+        self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        self.classes_ = classes
+        self.n_features_in_ = int(Xc.shape[2])
+        self.loss_curve_ = losses
+        return self
+
+    def decision_path(self, X):
+        """Logits after every time bin.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_timesteps, n_classes)
+            ``[:, t]``: the readout of the hidden state after bin ``t``; ``[:, -1]`` classifies.
+        """
+        check_is_fitted(self, "weights_")
+        Xc = check_spikes(X)
+        check_n_channels(self, Xc)
+        torch = _torch()
+        net = self._module(torch, Xc.shape[2], len(self.classes_))
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in self.weights_.items()})
+        with torch.no_grad():
+            return net(torch.as_tensor(Xc, dtype=torch.float32)).numpy().astype(np.float64)
+
+    def predict_proba(self, X):
+        """Class probabilities from the last bin's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_classes)
+        """
+        return np.exp(log_softmax(self.decision_path(X)[:, -1, :]))
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials,)
+        """
+        logits = self.decision_path(X)[:, -1, :]
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,14 +18,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
 from .analysis import add_poisson_noise, early_classification, energy
-from .baselines import PoissonNaiveBayes, SpikeCountTransformer
+from .baselines import GRUClassifier, PoissonNaiveBayes, SpikeCountTransformer
 from .estimators import SpikingRNNClassifier
 from .topology import preset
 
 __all__ = ["default_models", "compare_models"]
 
 
-def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0, n_jobs=None) -> Dict[str, object]:
+def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0, n_jobs=None,
+                   gru: bool = False) -> Dict[str, object]:
     """The models of the comparison, unfitted, by display name.
 
     Parameters
@@ -35,13 +36,17 @@ def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0,
     max_epochs : int, default=40
     random_state : int, default=0
     n_jobs : int or None
+    gru : bool, default=False
+        Add ``"GRU"``, a :class:`~motorsrnn.baselines.GRUClassifier` with ``n_hidden`` units and
+        ``max_epochs`` epochs (needs PyTorch: pass ``gru=motorsrnn.baselines.has_torch()`` to add it
+        only when PyTorch is installed).
 
     Returns
     -------
     dict of str to estimator
         motorSRNN (fixed feedback), its two feedback ablations (trainable, removed), the
         single-population SRNN, the feedforward fSNN, Poisson naive Bayes and logistic regression on
-        spike counts.
+        spike counts; with ``gru``, also the GRU.
     """
     snn = dict(n_hidden=n_hidden, max_epochs=max_epochs, random_state=random_state, n_jobs=n_jobs)
     return {
@@ -52,6 +57,7 @@ def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0,
         "fSNN": SpikingRNNClassifier(architecture="fsnn", **snn),
         "Poisson naive Bayes": PoissonNaiveBayes(),
         "logistic regression": make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)),
+        **({"GRU": GRUClassifier(hidden_size=n_hidden, max_epochs=max_epochs, random_state=random_state)} if gru else {}),
     }
 
 

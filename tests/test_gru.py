@@ -1,0 +1,94 @@
+"""The GRU baseline (optional PyTorch): a clear error without it; with it, a working classifier whose
+per-bin logits give early classification in one pass."""
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from motorsrnn.analysis import early_classification
+from motorsrnn.baselines import GRUClassifier, has_torch
+from motorsrnn.datasets import make_center_out
+
+
+def test_without_torch_fit_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "motorsrnn\[gru\]"'):
+        GRUClassifier(max_epochs=1).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
+
+
+def test_bad_parameters_are_named_before_torch_is_needed():
+    with pytest.raises(ValueError, match="hidden_size must be >= 1"):
+        GRUClassifier(hidden_size=0).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="2 classes"):
+        GRUClassifier().fit(np.zeros((4, 5, 2)), [0, 0, 0, 0])
+    with pytest.raises(ValueError, match="4 trials but y has 3"):
+        GRUClassifier().fit(np.zeros((4, 5, 2)), [0, 1, 0])
+
+
+@pytest.fixture(scope="module")
+def easy():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    d = make_center_out(n_trials=400, modulation=(5.0, 30.0), random_state=0)  # nearly separable
+    return d.X[:300], d.y[:300], d.X[300:], d.y[300:]
+
+
+@pytest.fixture(scope="module")
+def fitted(easy):
+    X, y, _, _ = easy
+    return GRUClassifier(hidden_size=32, max_epochs=15, random_state=0).fit(X, y)
+
+
+def test_gru_learns_the_directions(easy, fitted):
+    _, _, Xt, yt = easy
+    assert fitted.score(Xt, yt) > 0.8
+    assert fitted.loss_curve_[-1] < fitted.loss_curve_[0]
+    assert has_torch()
+
+
+def test_decision_path_is_causal_and_gives_early_classification(easy, fitted):
+    _, _, Xt, yt = easy
+    path = fitted.decision_path(Xt)
+    assert path.shape == (len(yt), Xt.shape[1], 4)
+    np.testing.assert_array_equal(fitted.classes_[path[:, -1].argmax(1)], fitted.predict(Xt))
+    # the logits after bin t do not depend on later bins
+    changed = Xt.copy()
+    changed[:, 30:] = 0
+    np.testing.assert_allclose(fitted.decision_path(changed)[:, :30], path[:, :30], rtol=1e-5, atol=1e-5)
+    curve = early_classification(fitted, Xt, yt, step=10)
+    assert curve.method == "decision_path"
+    assert curve.accuracy[-1] == pytest.approx(fitted.score(Xt, yt))
+    assert curve.accuracy[0] < curve.accuracy[-1]
+
+
+def test_same_seed_same_model_and_pickle(easy, fitted):
+    X, y, Xt, _ = easy
+    again = clone(fitted).fit(X, y)
+    for k, w in fitted.weights_.items():
+        np.testing.assert_array_equal(w, again.weights_[k])
+    other = clone(fitted).set_params(random_state=1).fit(X, y)
+    assert not np.array_equal(other.weights_["readout.weight"], fitted.weights_["readout.weight"])
+    loaded = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(loaded.predict_proba(Xt), fitted.predict_proba(Xt))
+
+
+def test_wrong_channels_at_predict(easy, fitted):
+    _, _, Xt, _ = easy
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(Xt[:, :, :10])
+
+
+def test_gru_in_the_comparison(easy):
+    from motorsrnn.comparison import compare_models, default_models, format_table
+
+    X, y, Xt, yt = easy
+    models = default_models(16, max_epochs=2, random_state=0, gru=True)
+    assert isinstance(models["GRU"], GRUClassifier) and models["GRU"].hidden_size == 16
+    res = compare_models(X, y, Xt, yt, {"GRU": models["GRU"]}, noise_rates=(0.0,))
+    row = res.table[0]
+    assert row["model"] == "GRU" and "ratio_gru" not in row
+    assert res.early["GRU"].method == "decision_path"
+    assert "| GRU |" in format_table(res)
