@@ -9,7 +9,7 @@ random_state=seed)`` (motorSRNN with fixed feedback, its trainable-feedback and 
 ablations, the single-population SRNN, the feedforward fSNN, Poisson naive Bayes, logistic
 regression on counts), with ``--snn-params`` applied to every spiking model;
 ``--all-modules-variant`` adds ``preset("motorsrnn", read_out=("M1", "PM", "Out"))``, whose readout
-also reads M1 and PM. Measured per model:
+also reads M1 and PM; ``--gru`` adds ``baselines.GRUClassifier`` with 128 units and 40 epochs (PyTorch). Measured per model:
 
 - test accuracy;
 - early classification: accuracy after the first 10 and 25 ms of the window (each model's own
@@ -24,7 +24,7 @@ on how many seeds it is better, the mean difference and a one-sided Wilcoxon sig
 
     python benchmarks/compare_architectures.py [--seeds 0 1 2 3 4] [--n-train 2000]
         [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant]
-        [--cut START STOP] [--n-jobs 2]
+        [--cut START STOP] [--gru] [--n-jobs 2]
 
 ``--cut 100 400`` follows the paper's protocol instead: each trial covers the movement-related
 response (100-400 ms after target onset with the generator's defaults) and is cut into six
@@ -55,7 +55,7 @@ METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("e
            ("ratio_gru", "energy GRU / SNN"), ("train_accuracy", "training accuracy")]
 
 
-def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
+def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru=False):
     """Run the comparison on one dataset seed; returns {model: {metric: value}}.
 
     ``cut=(start, stop)``: each trial covers ``start``-``stop`` ms after target onset and is cut
@@ -75,7 +75,7 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None):
         X, y = s.X, s.y
         n_train *= s.n_per_trial
         groups = s.trial[:n_train]  # early stopping, if on, holds out whole trials
-    models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs)
+    models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs, gru=gru)
     if all_modules:
         models["motorSRNN, all modules read out"] = SpikingRNNClassifier(
             architecture=preset("motorsrnn", 128, read_out=("M1", "PM", "Out")), max_epochs=40,
@@ -111,6 +111,8 @@ def main(argv=None) -> int:
                    help="trials from START to STOP ms after target onset, cut into consecutive 50 ms "
                         "samples (the paper's protocol), instead of one 50 ms window per trial at the "
                         "response peak; split by trial")
+    p.add_argument("--gru", action="store_true",
+                   help="add a 128-unit GRU decoder, 40 epochs (needs PyTorch: pip install \"motorsrnn[gru]\")")
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
     if args.cut and ((args.cut[1] - args.cut[0]) < 50 or (args.cut[1] - args.cut[0]) % 50):
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         t0 = time.perf_counter()
         results[seed] = one_seed(seed, args.n_train, args.snn_params, args.n_jobs, args.all_modules_variant,
-                                 args.cut)
+                                 args.cut, args.gru)
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s): " + ", ".join(
             f"{m} {r['accuracy']:.3f}" for m, r in results[seed].items()), flush=True)
     names = list(results[args.seeds[0]])

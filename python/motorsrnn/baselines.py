@@ -315,7 +315,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
                     raise FloatingPointError("GRU training diverged (non-finite loss); lower learning_rate")
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(batch)
+                total += loss.item() * len(batch)
             losses.append(total / len(order))
         self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
         self.classes_ = classes
