@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_number
-from .estimators import check_labels, check_n_channels, check_spikes, log_softmax
+from .estimators import check_classification_data, check_labels, check_n_channels, check_spikes, log_softmax
 
 __all__ = ["GRUClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
 
@@ -285,13 +285,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         check_number(self.batch_size, "batch_size", low=1, integer=True)
         check_number(self.learning_rate, "learning_rate", low=0.0, strict_low=True)
         check_number(self.weight_decay, "weight_decay", low=0.0)
-        Xc = check_spikes(X)
-        y = check_labels(y)
-        if len(y) != Xc.shape[0]:
-            raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
-        classes, idx = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes")
+        Xc, classes, idx = check_classification_data(X, y)
         torch = _torch()
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))

@@ -160,6 +160,22 @@ def check_labels(y) -> np.ndarray:
     return y
 
 
+def check_classification_data(X, y):
+    """Validated spikes, the classes and each trial's class index, for a classifier's ``fit``.
+
+    Raises ``ValueError`` when ``X`` and ``y`` differ in their number of trials or ``y`` has fewer
+    than two classes.
+    """
+    Xc = check_spikes(X)
+    y = check_labels(y)
+    if len(y) != Xc.shape[0]:
+        raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
+    classes, idx = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes")
+    return Xc, classes, idx
+
+
 def check_n_channels(estimator, Xc: np.ndarray) -> None:
     """Raise if ``Xc`` (3-D) has another number of channels than ``estimator.n_features_in_``."""
     if Xc.shape[2] != estimator.n_features_in_:
@@ -1124,13 +1140,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             "interrupted"``).
         """
         self._validate_params()
-        Xc = check_spikes(X)
-        y = check_labels(y)
-        if len(y) != Xc.shape[0]:
-            raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
-        classes, y_idx = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs at least 2 classes")
+        Xc, classes, y_idx = check_classification_data(X, y)
         if self._warm():
             check_n_channels(self, Xc)
             if len(classes) != len(self.classes_) or not np.all(classes == self.classes_):
