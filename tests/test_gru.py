@@ -75,6 +75,16 @@ def test_same_seed_same_model_and_pickle(easy, fitted):
     np.testing.assert_array_equal(loaded.predict_proba(Xt), fitted.predict_proba(Xt))
 
 
+def test_predict_leaves_the_global_torch_generator_alone(easy, fitted):
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fitted.predict(easy[2][:5])
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+
+
 def test_wrong_channels_at_predict(easy, fitted):
     _, _, Xt, _ = easy
     with pytest.raises(ValueError, match="features"):

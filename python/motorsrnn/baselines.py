@@ -333,7 +333,8 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         Xc = check_spikes(X)
         check_n_channels(self, Xc)
         torch = _torch()
-        net = self._module(torch, Xc.shape[2], len(self.classes_))
+        with torch.random.fork_rng(devices=[]):  # building the module draws (discarded) initial weights
+            net = self._module(torch, Xc.shape[2], len(self.classes_))
         net.load_state_dict({k: torch.as_tensor(v) for k, v in self.weights_.items()})
         with torch.no_grad():
             return net(torch.as_tensor(Xc, dtype=torch.float32)).numpy().astype(np.float64)
