@@ -44,9 +44,8 @@ from scipy.stats import wilcoxon
 from sklearn.exceptions import ConvergenceWarning
 
 from motorsrnn import SpikingRNNClassifier
-from motorsrnn.comparison import compare_models, default_models
+from motorsrnn.comparison import center_out_samples, check_cut, compare_models, default_models
 from motorsrnn.datasets import make_center_out
-from motorsrnn.io import cut_samples
 from motorsrnn.topology import preset
 
 NOISE_HZ = 40.0
@@ -68,10 +67,7 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru
         data = make_center_out(n_trials=n_train + 400, random_state=seed)
         X, y = data.X, data.y
     else:
-        start, stop = cut
-        data = make_center_out(n_trials=n_train + 400, n_timesteps=stop - start, window_start=start,
-                               random_state=seed)
-        s = cut_samples(data.X, data.y, width=50)
+        s = center_out_samples(n_train + 400, *cut, random_state=seed)
         X, y = s.X, s.y
         n_train *= s.n_per_trial
         groups = s.trial[:n_train]  # early stopping, if on, holds out whole trials
@@ -115,8 +111,11 @@ def main(argv=None) -> int:
                    help="add a 128-unit GRU decoder, 40 epochs (needs PyTorch: pip install \"motorsrnn[gru]\")")
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
-    if args.cut and ((args.cut[1] - args.cut[0]) < 50 or (args.cut[1] - args.cut[0]) % 50):
-        p.error("--cut STOP - START must be a positive multiple of 50 ms")
+    if args.cut:
+        try:
+            check_cut(*args.cut)
+        except ValueError as e:
+            p.error(f"--cut: {e}")
     what = (f"trials of {args.cut[0]}-{args.cut[1]} ms cut into 50 ms samples" if args.cut
             else "one 50 ms window per trial")
     print(f"seeds {args.seeds}, {args.n_train} training / 400 test trials ({what}), SNN parameters "

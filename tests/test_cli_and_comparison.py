@@ -83,3 +83,18 @@ def test_compare_gru_without_torch_says_how_to_install(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["compare", "--gru"])
     assert 'pip install "motorsrnn[gru]"' in capsys.readouterr().err
+
+
+def test_center_out_samples_is_the_cut_of_make_center_out():
+    from motorsrnn.comparison import center_out_samples
+    from motorsrnn.io import cut_samples
+
+    d = make_center_out(n_trials=20, n_timesteps=150, window_start=100, random_state=3)
+    expected = cut_samples(d.X, d.y, width=50)
+    got = center_out_samples(20, 100, 250, random_state=3)
+    for key in ("X", "y", "trial", "offset"):
+        np.testing.assert_array_equal(got[key], expected[key])
+    with pytest.raises(ValueError, match="positive multiple of 50 ms"):
+        center_out_samples(20, 100, 130)
+    with pytest.raises(ValueError, match="positive multiple of 50 ms"):
+        center_out_samples(20, 100, 100)

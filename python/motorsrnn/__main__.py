@@ -73,7 +73,7 @@ def compare(args: argparse.Namespace) -> int:
     """Run :func:`motorsrnn.comparison.compare_models` and print its tables."""
     from sklearn.model_selection import train_test_split
 
-    from .comparison import compare_models, default_models, format_table
+    from .comparison import center_out_samples, compare_models, default_models, format_table
     from .datasets import make_center_out
 
     groups = None
@@ -82,12 +82,10 @@ def compare(args: argparse.Namespace) -> int:
         X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed)
         print(f"Synthetic centre-out data: {len(y_tr)} training / {len(y_te)} test trials of {data.X.shape[1]} ms.")
     else:
-        from .io import cut_samples
-
         start, stop = args.cut
-        data = make_center_out(n_trials=args.n_trials, n_timesteps=stop - start, window_start=start, random_state=args.seed)
-        tr, _ = train_test_split(np.arange(args.n_trials), test_size=0.25, stratify=data.y, random_state=args.seed)
-        s = cut_samples(data.X, data.y, width=50)
+        s = center_out_samples(args.n_trials, start, stop, random_state=args.seed)
+        labels = s.y[s.offset == 0]  # one label per trial
+        tr, _ = train_test_split(np.arange(args.n_trials), test_size=0.25, stratify=labels, random_state=args.seed)
         train = np.isin(s.trial, tr)  # split by trial: no trial has samples on both sides
         X_tr, X_te, y_tr, y_te = s.X[train], s.X[~train], s.y[train], s.y[~train]
         groups = s.trial[train]  # early stopping holds out whole trials too
@@ -142,9 +140,12 @@ def main(argv=None) -> int:
         if not has_torch():
             c.error('--gru needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
     if args.command == "compare" and args.cut is not None:
-        length = args.cut[1] - args.cut[0]
-        if length < 50 or length % 50:
-            c.error(f"--cut STOP - START must be a positive multiple of 50 ms, got {args.cut[0]} {args.cut[1]}")
+        from .comparison import check_cut
+
+        try:
+            check_cut(*args.cut)
+        except ValueError as e:
+            c.error(f"--cut: {e}")
     return args.func(args)
 
 

@@ -2,8 +2,9 @@
 same train/test split, with accuracy, early-classification curves, energy ratios and noise robustness.
 
 Used by ``python -m motorsrnn compare`` and ``notebooks/motorsrnn_reproduction.ipynb``. For the
-paper's protocol, cut long trials into 50 ms samples with :func:`motorsrnn.io.cut_samples`, split
-them by ``trial`` and pass the training samples' ``trial`` as ``groups``.
+paper's protocol, cut long trials into 50 ms samples with :func:`motorsrnn.io.cut_samples`
+(:func:`center_out_samples` does it for ``make_center_out``), split them by ``trial`` and pass the
+training samples' ``trial`` as ``groups``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,54 @@ from sklearn.utils import Bunch
 
 from .analysis import add_poisson_noise, early_classification, energy
 from .baselines import GRUClassifier, PoissonNaiveBayes, SpikeCountTransformer
+from .datasets import make_center_out
 from .estimators import SpikingRNNClassifier
+from .io import cut_samples
 from .topology import preset
 
-__all__ = ["default_models", "compare_models"]
+__all__ = ["center_out_samples", "check_cut", "default_models", "compare_models"]
+
+
+def center_out_samples(n_trials: int, start: int, stop: int, *, width: int = 50, random_state=None) -> Bunch:
+    """The paper's protocol on synthetic data: ``make_center_out`` trials cut into samples.
+
+    Parameters
+    ----------
+    n_trials : int
+        Trials to generate.
+    start, stop : int
+        Each trial covers ``start`` to ``stop`` ms after target onset (1 ms bins), e.g. 100 to 400
+        for the movement-related response with the generator's defaults.
+    width : int, default=50
+        Sample length in ms; ``stop - start`` must be a positive multiple of it.
+    random_state : int or None
+        Seed of ``make_center_out``.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        What :func:`motorsrnn.io.cut_samples` returns: ``X``, ``y``, ``trial``, ``offset`` and
+        ``n_per_trial``, the samples of trial 0 first.
+
+    Raises
+    ------
+    ValueError
+        If ``stop - start`` is not a positive multiple of ``width``.
+    """
+    check_cut(start, stop, width)
+    data = make_center_out(n_trials=n_trials, n_timesteps=stop - start, window_start=start, random_state=random_state)
+    return cut_samples(data.X, data.y, width=width)
+
+
+def check_cut(start: int, stop: int, width: int = 50) -> None:
+    """Raise ``ValueError`` unless ``stop - start`` is a positive multiple of ``width`` (ms): the
+    trials of :func:`center_out_samples` (checked first by the command line and the benchmark)."""
+    length = stop - start
+    if length < width or length % width:
+        raise ValueError(
+            f"the trials' length stop - start = {length} ms must be a positive multiple of {width} ms, "
+            f"got start={start}, stop={stop}"
+        )
 
 
 def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0, n_jobs=None,
