@@ -24,7 +24,7 @@ on how many seeds it is better, the mean difference and a one-sided Wilcoxon sig
 
     python benchmarks/compare_architectures.py [--seeds 0 1 2 3 4] [--n-train 2000]
         [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant]
-        [--cut START STOP] [--gru] [--n-jobs 2]
+        [--cut START STOP] [--gru] [--gru-params '{"early_stopping": true}'] [--n-jobs 2]
 
 ``--cut 100 400`` follows the paper's protocol instead: each trial covers the movement-related
 response (100-400 ms after target onset with the generator's defaults) and is cut into six
@@ -44,6 +44,7 @@ from scipy.stats import wilcoxon
 from sklearn.exceptions import ConvergenceWarning
 
 from motorsrnn import SpikingRNNClassifier
+from motorsrnn.baselines import GRUClassifier
 from motorsrnn.comparison import center_out_samples, check_cut, compare_models, default_models
 from motorsrnn.datasets import make_center_out
 from motorsrnn.topology import preset
@@ -54,7 +55,7 @@ METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("e
            ("ratio_gru", "energy GRU / SNN"), ("train_accuracy", "training accuracy")]
 
 
-def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru=False):
+def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru=False, gru_params=None):
     """Run the comparison on one dataset seed; returns {model: {metric: value}}.
 
     ``cut=(start, stop)``: each trial covers ``start``-``stop`` ms after target onset and is cut
@@ -79,6 +80,8 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru
     for est in models.values():
         if isinstance(est, SpikingRNNClassifier):
             est.set_params(**snn_params)
+        elif isinstance(est, GRUClassifier):
+            est.set_params(**(gru_params or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = compare_models(X[:n_train], y[:n_train], X[n_train:], y[n_train:], models,
@@ -109,6 +112,8 @@ def main(argv=None) -> int:
                         "response peak; split by trial")
     p.add_argument("--gru", action="store_true",
                    help="add a 128-unit GRU decoder, 40 epochs (needs PyTorch: pip install \"motorsrnn[gru]\")")
+    p.add_argument("--gru-params", type=json.loads, default={},
+                   help="JSON dict of GRUClassifier parameters, e.g. '{\"early_stopping\": true}'")
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
     if args.cut:
@@ -119,12 +124,13 @@ def main(argv=None) -> int:
     what = (f"trials of {args.cut[0]}-{args.cut[1]} ms cut into 50 ms samples" if args.cut
             else "one 50 ms window per trial")
     print(f"seeds {args.seeds}, {args.n_train} training / 400 test trials ({what}), SNN parameters "
-          f"{args.snn_params or 'defaults'}\n")
+          f"{args.snn_params or 'defaults'}" + (f", GRU parameters {args.gru_params}" if args.gru_params else "")
+          + "\n")
     results = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
         results[seed] = one_seed(seed, args.n_train, args.snn_params, args.n_jobs, args.all_modules_variant,
-                                 args.cut, args.gru)
+                                 args.cut, args.gru, args.gru_params)
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s): " + ", ".join(
             f"{m} {r['accuracy']:.3f}" for m, r in results[seed].items()), flush=True)
     names = list(results[args.seeds[0]])

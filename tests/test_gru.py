@@ -26,6 +26,16 @@ def test_bad_parameters_are_named_before_torch_is_needed():
         GRUClassifier().fit(np.zeros((4, 5, 2)), [0, 0, 0, 0])
     with pytest.raises(ValueError, match="4 trials but y has 3"):
         GRUClassifier().fit(np.zeros((4, 5, 2)), [0, 1, 0])
+    with pytest.raises(ValueError, match="validation_fraction must be < 1"):
+        GRUClassifier(early_stopping=True, validation_fraction=1.0).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="early_stopping must be True or False"):
+        GRUClassifier(early_stopping="yes").fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="n_iter_no_change must be >= 1"):
+        GRUClassifier(n_iter_no_change=0).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="groups must be 1-D with one group per trial"):
+        GRUClassifier(early_stopping=True).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1], groups=[0, 1])
+    with pytest.raises(ValueError, match="at least 2"):
+        GRUClassifier(early_stopping=True).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1], groups=[7, 7, 7, 7])
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +101,64 @@ def test_wrong_channels_at_predict(easy, fitted):
         fitted.predict(Xt[:, :, :10])
 
 
+def test_without_early_stopping_every_epoch_runs(fitted):
+    assert fitted.n_iter_ == len(fitted.loss_curve_) == 15
+    assert fitted.validation_loss_curve_ is None and fitted.best_epoch_ is None
+
+
+def test_early_stopping_stops_and_keeps_the_best_epoch(easy, monkeypatch):
+    """Few trials and a large step overfit fast: the validation loss rises, fit stops after
+    n_iter_no_change epochs without improvement and keeps the weights of the best epoch, whose
+    validation loss the kept model reproduces."""
+    import motorsrnn.baselines as baselines
+
+    X, y, _, _ = easy
+    splits = []
+    real = baselines.train_test_split
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        splits.append(out)
+        return out
+
+    monkeypatch.setattr(baselines, "train_test_split", spy)
+    est = GRUClassifier(hidden_size=32, max_epochs=200, learning_rate=2e-2, early_stopping=True,
+                        validation_fraction=0.5, n_iter_no_change=4, tol=0.0, random_state=0).fit(X[:60], y[:60])
+    (train, val), = splits
+    assert len(val) == 30 and not set(train) & set(val)
+    assert np.abs(np.bincount(y[:60][val]) - np.bincount(y[:60][train])).max() <= 1  # stratified
+    curve = est.validation_loss_curve_
+    assert est.n_iter_ == len(curve) == len(est.loss_curve_) < 200
+    assert est.best_epoch_ == int(np.argmin(curve)) == est.n_iter_ - 1 - 4
+    proba = est.predict_proba(X[:60][val])
+    kept = -np.mean(np.log(proba[np.arange(30), np.searchsorted(est.classes_, y[:60][val])]))
+    assert kept == pytest.approx(curve[est.best_epoch_], rel=1e-4)
+    assert kept < curve[-1]  # the last epoch's weights were not kept
+
+
+def test_early_stopping_with_groups_holds_out_whole_groups(easy, monkeypatch):
+    import motorsrnn.baselines as baselines
+
+    X, y, _, _ = easy
+    groups = np.repeat(np.arange(30), 2)  # 60 samples cut from 30 trials
+    splits = []
+    real = baselines._group_validation_split
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        splits.append(out)
+        return out
+
+    monkeypatch.setattr(baselines, "_group_validation_split", spy)
+    est = GRUClassifier(hidden_size=8, max_epochs=3, early_stopping=True, validation_fraction=0.2,
+                        random_state=0).fit(X[:60], y[:60], groups=groups)
+    (train, val), = splits
+    assert not set(groups[train]) & set(groups[val]) and len(set(groups[val])) == 6
+    assert len(est.validation_loss_curve_) == est.n_iter_
+    GRUClassifier(hidden_size=8, max_epochs=3, random_state=0).fit(X[:60], y[:60], groups=groups)
+    assert len(splits) == 1  # without early stopping, groups are unused
+
+
 def test_gru_in_the_comparison(easy):
     from motorsrnn.comparison import compare_models, default_models, format_table
 
@@ -102,3 +170,21 @@ def test_gru_in_the_comparison(easy):
     assert row["model"] == "GRU" and "ratio_gru" not in row
     assert res.early["GRU"].method == "decision_path"
     assert "| GRU |" in format_table(res)
+
+
+def test_the_comparison_passes_groups_to_the_gru(easy, monkeypatch):
+    from motorsrnn.comparison import compare_models
+
+    X, y, Xt, yt = easy
+    seen = []
+    real = GRUClassifier.fit
+
+    def spy(self, X, y, groups=None):
+        seen.append(groups)
+        return real(self, X, y, groups=groups)
+
+    monkeypatch.setattr(GRUClassifier, "fit", spy)
+    groups = np.arange(len(y)) // 3
+    compare_models(X, y, Xt, yt, {"GRU": GRUClassifier(hidden_size=8, max_epochs=1, random_state=0)},
+                   noise_rates=(0.0,), groups=groups)
+    np.testing.assert_array_equal(seen[0], groups)

@@ -7,7 +7,7 @@
     The motorSRNN paper's comparison on the same data: motorSRNN, its feedback ablations, SRNN,
     fSNN and count-based baselines; accuracy, early classification, energy ratios, noise robustness.
     ``--cut 100 400`` follows the paper's protocol instead: trials cut into consecutive 50 ms samples,
-    split by trial; ``--early-stopping`` fits the spiking models with early stopping; ``--gru`` adds a
+    split by trial; ``--early-stopping`` fits the spiking models (and the GRU) with early stopping; ``--gru`` adds a
     GRU decoder (PyTorch).
 """
 
@@ -128,7 +128,8 @@ def main(argv=None) -> int:
                         "consecutive 50 ms samples, split by trial (e.g. --cut 100 400); default: one 50 ms "
                         "window per trial at the response peak")
     c.add_argument("--early-stopping", action="store_true",
-                   help="fit the spiking models with early_stopping=True (10 %% of the training data held out)")
+                   help="fit the spiking models and the GRU with early_stopping=True (10 %% of the training "
+                        "data held out; with --cut, 10 %% of the training trials)")
     c.add_argument("--gru", action="store_true",
                    help="add a GRU decoder with as many units (needs PyTorch: pip install \"motorsrnn[gru]\")")
     c.add_argument("--quiet", action="store_true", help="no progress bar")

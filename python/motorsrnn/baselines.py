@@ -14,11 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_number
-from .estimators import check_classification_data, check_labels, check_n_channels, check_spikes, log_softmax
+from .estimators import (
+    _group_validation_split,
+    check_classification_data,
+    check_groups,
+    check_labels,
+    check_n_channels,
+    check_spikes,
+    log_softmax,
+)
 
 __all__ = ["GRUClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
 
@@ -208,6 +217,17 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         Adam's step size (the spiking estimators' default).
     weight_decay : float, default=0.0
         L2 penalty of Adam (``torch.optim.Adam(weight_decay=...)``).
+    early_stopping : bool, default=False
+        As the spiking classifier's: hold out ``validation_fraction`` of the training trials
+        (stratified by class; whole groups with ``fit(..., groups=)``), stop when the validation
+        loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the weights of
+        the best epoch.
+    validation_fraction : float, default=0.1
+        Share of trials (or of the groups) held out when ``early_stopping`` is on.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum decrease of the validation loss that counts as an improvement.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and the shuffling. With a given seed and number of PyTorch
         threads, ``fit`` gives the same weights; PyTorch does not promise the same bits for
@@ -224,6 +244,12 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         objects.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    validation_loss_curve_ : list of float or None
+        With early stopping, the validation loss after each epoch; otherwise None.
+    n_iter_ : int
+        Number of epochs run.
+    best_epoch_ : int or None
+        With early stopping, the (0-based) epoch whose weights were kept; otherwise None.
 
     Notes
     -----
@@ -245,12 +271,16 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, hidden_size=128, max_epochs=40, batch_size=32, learning_rate=5e-3, weight_decay=0.0,
-                 random_state=None):
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, random_state=None):
         self.hidden_size = hidden_size
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.random_state = random_state
 
     def _module(self, torch, n_in, n_out):
@@ -266,7 +296,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
 
         return _GRU(n_in, int(self.hidden_size), n_out)
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Train the GRU.
 
         Parameters
@@ -275,6 +305,9 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
             Spike counts per time bin.
         y : array-like of shape (n_trials,)
             Class labels.
+        groups : array-like of shape (n_trials,), optional
+            Group of each trial (for example the trial that a 50 ms sample was cut from); with
+            ``early_stopping`` the validation set holds out whole groups. Unused without it.
 
         Returns
         -------
@@ -285,20 +318,41 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         check_number(self.batch_size, "batch_size", low=1, integer=True)
         check_number(self.learning_rate, "learning_rate", low=0.0, strict_low=True)
         check_number(self.weight_decay, "weight_decay", low=0.0)
+        check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
+        if self.validation_fraction >= 1:
+            raise ValueError(f"validation_fraction must be < 1, got {self.validation_fraction!r}")
+        check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+        check_number(self.tol, "tol", low=0)
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
         Xc, classes, idx = check_classification_data(X, y)
+        groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         torch = _torch()
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
+        train, val = np.arange(len(idx)), None
+        if self.early_stopping:
+            if groups is not None:
+                train, val = _group_validation_split(groups, self.validation_fraction, rng, stacklevel=3)
+            else:
+                stratify = idx if np.bincount(idx).min() >= 2 else None
+                try:
+                    train, val = train_test_split(train, test_size=self.validation_fraction, stratify=stratify,
+                                                  random_state=rng)
+                except ValueError as e:
+                    raise ValueError(
+                        f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}"
+                    ) from None
         gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = self._module(torch, Xc.shape[2], len(classes))
-        inputs = torch.as_tensor(Xc, dtype=torch.float32)
-        targets = torch.as_tensor(idx, dtype=torch.int64)
+        inputs = torch.as_tensor(Xc[train], dtype=torch.float32)
+        targets = torch.as_tensor(idx[train], dtype=torch.int64)
         opt = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay))
         loss_fn = torch.nn.CrossEntropyLoss()
-        losses = []
-        for _ in range(int(self.max_epochs)):
+        losses, val_losses, best, since_best = [], [], None, 0
+        for epoch in range(int(self.max_epochs)):
             order = torch.randperm(len(targets), generator=gen)
             total = 0.0
             for start in range(0, len(order), int(self.batch_size)):
@@ -311,10 +365,27 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
                 opt.step()
                 total += loss.item() * len(batch)
             losses.append(total / len(order))
+            if val is None:
+                continue
+            with torch.no_grad():
+                vl = float(loss_fn(net(torch.as_tensor(Xc[val], dtype=torch.float32))[:, -1, :],
+                                   torch.as_tensor(idx[val], dtype=torch.int64)))
+            val_losses.append(vl)
+            if best is None or vl < best[0] - float(self.tol):
+                best, since_best = (vl, epoch, {k: v.detach().clone() for k, v in net.state_dict().items()}), 0
+            else:
+                since_best += 1
+                if since_best >= int(self.n_iter_no_change):
+                    break
+        if best is not None:
+            net.load_state_dict(best[2])
         self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
         self.classes_ = classes
         self.n_features_in_ = int(Xc.shape[2])
         self.loss_curve_ = losses
+        self.validation_loss_curve_ = val_losses if val is not None else None
+        self.n_iter_ = len(losses)
+        self.best_epoch_ = None if best is None else best[1]
         return self
 
     def decision_path(self, X):

@@ -138,9 +138,10 @@ def compare_models(
         Show a progress bar over models (tqdm if installed, else one line per model).
     groups : array-like of shape (n_train,) or None
         Group of each training trial (e.g. ``cut_samples(...).trial`` of the training samples),
-        passed to ``fit`` of the models that are :class:`~motorsrnn.SpikingRNNClassifier`
-        instances: with ``early_stopping`` their validation set then holds out whole groups. Other
-        models, including a spiking classifier inside a ``Pipeline`` or a search, do not get it.
+        passed to ``fit`` of the models that are :class:`~motorsrnn.SpikingRNNClassifier` or
+        :class:`~motorsrnn.baselines.GRUClassifier` instances: with ``early_stopping`` their
+        validation set then holds out whole groups. Other models, including a spiking classifier
+        inside a ``Pipeline`` or a search, do not get it.
 
     Returns
     -------
@@ -173,7 +174,7 @@ def compare_models(
             print(f"fitting {name} ...", flush=True)
         est = clone(proto)
         t0 = time.perf_counter()
-        if groups is not None and isinstance(est, SpikingRNNClassifier):
+        if groups is not None and isinstance(est, (SpikingRNNClassifier, GRUClassifier)):
             est.fit(X_train, y_train, groups=groups)
         else:
             est.fit(X_train, y_train)

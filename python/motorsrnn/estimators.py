@@ -215,10 +215,11 @@ def check_groups(groups, n_trials: int, validation_fraction=None) -> Optional[np
     return g
 
 
-def _group_validation_split(groups, fraction, rng):
+def _group_validation_split(groups, fraction, rng, stacklevel=4):
     """Training and validation indices of early stopping that keep every group on one side
     (``groups`` checked by :func:`check_groups`). Warns when whole groups make the validation
-    set more than twice ``fraction`` of the trials."""
+    set more than twice ``fraction`` of the trials (``stacklevel``: frames up to the user's
+    ``fit`` call)."""
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=rng)
     tr, va = next(splitter.split(np.zeros(len(groups)), groups=groups))
     share = len(va) / len(groups)
@@ -228,7 +229,7 @@ def _group_validation_split(groups, fraction, rng):
             f"validation set, for validation_fraction={fraction:g}; with few or unequal groups, pass more groups "
             "or fit without groups",
             UserWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
     return tr, va
 
