@@ -106,6 +106,19 @@ def test_without_early_stopping_every_epoch_runs(fitted):
     assert fitted.validation_loss_curve_ is None and fitted.best_epoch_ is None
 
 
+def spy_on(monkeypatch, module, name):
+    """Replace ``module.name`` by a wrapper that records what it returns; returns the record."""
+    calls = []
+    real = getattr(module, name)
+
+    def spy(*args, **kwargs):
+        calls.append(real(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
 def test_early_stopping_stops_and_keeps_the_best_epoch(easy, monkeypatch):
     """Few trials and a large step overfit fast: the validation loss rises, fit stops after
     n_iter_no_change epochs without improvement and keeps the weights of the best epoch, whose
@@ -113,15 +126,7 @@ def test_early_stopping_stops_and_keeps_the_best_epoch(easy, monkeypatch):
     import motorsrnn.baselines as baselines
 
     X, y, _, _ = easy
-    splits = []
-    real = baselines.train_test_split
-
-    def spy(*args, **kwargs):
-        out = real(*args, **kwargs)
-        splits.append(out)
-        return out
-
-    monkeypatch.setattr(baselines, "train_test_split", spy)
+    splits = spy_on(monkeypatch, baselines, "train_test_split")
     est = GRUClassifier(hidden_size=32, max_epochs=200, learning_rate=2e-2, early_stopping=True,
                         validation_fraction=0.5, n_iter_no_change=4, tol=0.0, random_state=0).fit(X[:60], y[:60])
     (train, val), = splits
@@ -141,15 +146,7 @@ def test_early_stopping_with_groups_holds_out_whole_groups(easy, monkeypatch):
 
     X, y, _, _ = easy
     groups = np.repeat(np.arange(30), 2)  # 60 samples cut from 30 trials
-    splits = []
-    real = baselines._group_validation_split
-
-    def spy(*args, **kwargs):
-        out = real(*args, **kwargs)
-        splits.append(out)
-        return out
-
-    monkeypatch.setattr(baselines, "_group_validation_split", spy)
+    splits = spy_on(monkeypatch, baselines, "_group_validation_split")
     est = GRUClassifier(hidden_size=8, max_epochs=3, early_stopping=True, validation_fraction=0.2,
                         random_state=0).fit(X[:60], y[:60], groups=groups)
     (train, val), = splits
