@@ -287,8 +287,8 @@ def test_early_stopping_holds_out_whole_groups(data, monkeypatch):
     splits = []
     real = est_module._group_validation_split
 
-    def spy(groups, fraction, rng):
-        out = real(groups, fraction, rng)
+    def spy(groups, fraction, rng, **kwargs):
+        out = real(groups, fraction, rng, **kwargs)
         splits.append((groups, out))
         return out
 

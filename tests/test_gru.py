@@ -123,10 +123,10 @@ def test_early_stopping_stops_and_keeps_the_best_epoch(easy, monkeypatch):
     """Few trials and a large step overfit fast: the validation loss rises, fit stops after
     n_iter_no_change epochs without improvement and keeps the weights of the best epoch, whose
     validation loss the kept model reproduces."""
-    import motorsrnn.baselines as baselines
+    import motorsrnn.estimators as estimators
 
     X, y, _, _ = easy
-    splits = spy_on(monkeypatch, baselines, "train_test_split")
+    splits = spy_on(monkeypatch, estimators, "train_test_split")
     est = GRUClassifier(hidden_size=32, max_epochs=200, learning_rate=2e-2, early_stopping=True,
                         validation_fraction=0.5, n_iter_no_change=4, tol=0.0, random_state=0).fit(X[:60], y[:60])
     (train, val), = splits
@@ -142,11 +142,11 @@ def test_early_stopping_stops_and_keeps_the_best_epoch(easy, monkeypatch):
 
 
 def test_early_stopping_with_groups_holds_out_whole_groups(easy, monkeypatch):
-    import motorsrnn.baselines as baselines
+    import motorsrnn.estimators as estimators
 
     X, y, _, _ = easy
     groups = np.repeat(np.arange(30), 2)  # 60 samples cut from 30 trials
-    splits = spy_on(monkeypatch, baselines, "_group_validation_split")
+    splits = spy_on(monkeypatch, estimators, "_group_validation_split")
     est = GRUClassifier(hidden_size=8, max_epochs=3, early_stopping=True, validation_fraction=0.2,
                         random_state=0).fit(X[:60], y[:60], groups=groups)
     (train, val), = splits

@@ -146,7 +146,7 @@ def test_early_stopping_with_groups_for_regression(monkeypatch):
     splits = []
     real = est_module._group_validation_split
     monkeypatch.setattr(est_module, "_group_validation_split",
-                        lambda g, f, rng: splits.append((g, real(g, f, rng))) or splits[-1][1])
+                        lambda g, f, rng, **kw: splits.append((g, real(g, f, rng, **kw))) or splits[-1][1])
     groups = np.arange(len(X)) // 2
     reg = SpikingRNNRegressor(**{**FAST, "max_epochs": 2}, early_stopping=True).fit(X, Y_STEP, groups=groups)
     assert all(h["val_loss"] is not None for h in reg.history_)

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_number
 from .estimators import (
-    _group_validation_split,
     check_classification_data,
+    check_early_stopping_params,
     check_groups,
     check_labels,
     check_n_channels,
     check_spikes,
+    early_stopping_split,
     log_softmax,
 )
 
@@ -318,13 +318,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         check_number(self.batch_size, "batch_size", low=1, integer=True)
         check_number(self.learning_rate, "learning_rate", low=0.0, strict_low=True)
         check_number(self.weight_decay, "weight_decay", low=0.0)
-        check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
-        if self.validation_fraction >= 1:
-            raise ValueError(f"validation_fraction must be < 1, got {self.validation_fraction!r}")
-        check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
-        check_number(self.tol, "tol", low=0)
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
+        check_early_stopping_params(self)
         Xc, classes, idx = check_classification_data(X, y)
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         torch = _torch()
@@ -332,17 +326,8 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         seed = int(rng.randint(0, 2**31 - 1))
         train, val = np.arange(len(idx)), None
         if self.early_stopping:
-            if groups is not None:
-                train, val = _group_validation_split(groups, self.validation_fraction, rng, stacklevel=3)
-            else:
-                stratify = idx if np.bincount(idx).min() >= 2 else None
-                try:
-                    train, val = train_test_split(train, test_size=self.validation_fraction, stratify=stratify,
-                                                  random_state=rng)
-                except ValueError as e:
-                    raise ValueError(
-                        f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}"
-                    ) from None
+            train, val = early_stopping_split(len(idx), self.validation_fraction, rng, stratify=idx, groups=groups,
+                                              stacklevel=3)
         gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

@@ -215,6 +215,33 @@ def check_groups(groups, n_trials: int, validation_fraction=None) -> Optional[np
     return g
 
 
+def check_early_stopping_params(est) -> None:
+    """Raise if ``est``'s ``early_stopping``, ``validation_fraction``, ``n_iter_no_change`` or
+    ``tol`` is invalid (shared by the spiking estimators and the GRU)."""
+    check_number(est.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
+    if est.validation_fraction >= 1:
+        raise ValueError(f"validation_fraction must be < 1, got {est.validation_fraction!r}")
+    check_number(est.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+    check_number(est.tol, "tol", low=0)
+    if not isinstance(est.early_stopping, (bool, np.bool_)):
+        raise ValueError(f"early_stopping must be True or False, got {est.early_stopping!r}")
+
+
+def early_stopping_split(n_trials: int, fraction, rng, *, stratify=None, groups=None, stacklevel=4):
+    """Training and validation indices of early stopping: whole groups when ``groups`` is given
+    (:func:`_group_validation_split`), otherwise ``fraction`` of the trials, stratified by the class
+    indices ``stratify`` when every class has two trials. ``stacklevel``: frames from the warning's
+    caller up to the user's ``fit`` call."""
+    if groups is not None:
+        return _group_validation_split(groups, fraction, rng, stacklevel=stacklevel + 1)
+    if stratify is not None and np.bincount(stratify).min() < 2:
+        stratify = None
+    try:
+        return train_test_split(np.arange(n_trials), test_size=fraction, stratify=stratify, random_state=rng)
+    except ValueError as e:
+        raise ValueError(f"cannot hold out validation_fraction={fraction} of {n_trials} trials: {e}") from None
+
+
 def _group_validation_split(groups, fraction, rng, stacklevel=4):
     """Training and validation indices of early stopping that keep every group on one side
     (``groups`` checked by :func:`check_groups`). Warns when whole groups make the validation
@@ -458,17 +485,11 @@ class _SpikingRNNBase(BaseEstimator):
         check_number(self.weight_decay, "weight_decay", low=0)
         check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
         check_number(self.bptt_window, "bptt_window", low=1, integer=True, allow_none=True)
-        check_number(self.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
-        if self.validation_fraction >= 1:
-            raise ValueError(f"validation_fraction must be < 1, got {self.validation_fraction!r}")
-        check_number(self.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
-        check_number(self.tol, "tol", low=0)
+        check_early_stopping_params(self)
         check_number(self.verbose, "verbose", low=0, integer=True)
         for name in ("detach_reset", "train_time_constants"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping must be True or False, got {self.early_stopping!r}")
         check_number(self.rate_weight, "rate_weight", low=0)
         try:
             lower, upper = self.rate_bounds
@@ -581,16 +602,8 @@ class _SpikingRNNBase(BaseEstimator):
 
         X_train, y_train, X_val, y_val = Xc, targets, None, None
         if self.early_stopping:
-            idx = np.arange(len(targets))
-            if groups is not None:
-                tr, va = _group_validation_split(groups, self.validation_fraction, rng)
-            else:
-                if stratify is not None and np.bincount(stratify).min() < 2:
-                    stratify = None
-                try:
-                    tr, va = train_test_split(idx, test_size=self.validation_fraction, stratify=stratify, random_state=rng)
-                except ValueError as e:
-                    raise ValueError(f"cannot hold out validation_fraction={self.validation_fraction} of {len(idx)} trials: {e}") from None
+            tr, va = early_stopping_split(len(targets), self.validation_fraction, rng, stratify=stratify,
+                                          groups=groups, stacklevel=4)
             X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])
