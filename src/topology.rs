@@ -310,6 +310,9 @@ impl Topology {
             if p.name == "input" || p.name == "readout" || p.name.is_empty() {
                 return bad(format!("'{}' cannot name a population (reserved or empty)", p.name));
             }
+            if p.name == "out" {
+                return bad("'out' cannot name a population: its bias 'b_out' would be the readout bias's key".into());
+            }
             if pops.iter().any(|q: &Population| q.name == p.name) {
                 return bad(format!("population '{}' is defined twice", p.name));
             }
@@ -342,6 +345,14 @@ impl Topology {
             let key = s.key();
             if projs.iter().any(|p| p.key == key) {
                 return bad(format!("two projections are named '{key}'"));
+            }
+            if key == "b_out"
+                || pops.iter().any(|p| ["b_", "alpha_", "beta_"].iter().any(|pre| key == format!("{pre}{}", p.name)))
+            {
+                return bad(format!(
+                    "projection '{key}': the name is the key of a bias or decay parameter (b_<population>, \
+                     alpha_<population>, beta_<population>, b_out); choose another name"
+                ));
             }
             let source = match s.source.as_str() {
                 "input" => Endpoint::Input,
@@ -526,6 +537,32 @@ mod tests {
         let e = Topology::compile(&s).unwrap_err();
         assert!(matches!(e, Error::InvalidTopology(ref m) if m.contains("cycle")), "{e}");
         s.projections[4].kind = ProjectionKind::Feedback;
+        assert!(Topology::compile(&s).is_ok());
+    }
+
+    #[test]
+    fn names_that_would_share_a_parameter_key_rejected() {
+        // a population 'out' would have the readout bias's key b_out
+        let mut s = NetworkSpec::srnn(10, 20, 4);
+        s.populations[0].name = "out".into();
+        for p in &mut s.projections {
+            for end in [&mut p.source, &mut p.target] {
+                if end == "h" {
+                    *end = "out".into();
+                }
+            }
+        }
+        let e = Topology::compile(&s).unwrap_err().to_string();
+        assert!(e.contains("'out' cannot name a population"), "{e}");
+        // a projection named like a bias or a decay would hide it
+        for name in ["b_h", "alpha_h", "beta_h", "b_out"] {
+            let mut s = NetworkSpec::srnn(10, 20, 4);
+            s.projections[0].name = Some(name.into());
+            let e = Topology::compile(&s).unwrap_err().to_string();
+            assert!(e.contains(&format!("projection '{name}': the name is the key of a bias")), "{e}");
+        }
+        let mut s = NetworkSpec::srnn(10, 20, 4);
+        s.projections[0].name = Some("b_input".into()); // not a parameter key: accepted
         assert!(Topology::compile(&s).is_ok());
     }
 

@@ -277,11 +277,30 @@ def test_training_with_activity_matching_reduces_the_activity_error():
         (dict(neural_targets=np.where(R > 30, np.nan, R)), "NaN"),
         (dict(neural_targets=R, neural_population="M1"), "not a population"),
         (dict(neural_targets=R[:, :, 0]), "must be 3-D"),
+        (dict(neural_targets=R[:, :, :0]), "no recorded neurons"),
     ],
 )
 def test_bad_neural_targets(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SpikingRNNRegressor(**FAST).fit(X, Y, **kwargs)
+
+
+def test_bad_neural_targets_leave_a_fitted_estimator_as_it_was():
+    """Recordings of the wrong shape are refused before fit changes the estimator: a classifier
+    fitted before keeps its classes and predictions, and a regressor its kind of targets."""
+    labels = np.arange(len(X)) % 3
+    clf = SpikingRNNClassifier(**FAST).fit(X, labels)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="no recorded neurons"):
+        clf.fit(X, np.arange(len(X)) % 2, neural_targets=R[:, :, :0])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+    reg = SpikingRNNRegressor(**FAST).fit(X, Y)
+    before = reg.predict(X)
+    with pytest.raises(ValueError, match="neural_targets has 40 trials"):
+        reg.fit(X, Y[:, 0, :], neural_targets=R[:40])  # per-trial targets this time
+    assert reg.per_step_
+    np.testing.assert_array_equal(reg.predict(X), before)
 
 
 def test_rate_regularisation_keeps_populations_within_bounds():

@@ -167,6 +167,13 @@ def test_masks_and_signs_are_respected(data):
         (Topology([Population("a", 4)], [Projection("input", "a"), Projection("a", "readout", density=1.5)]), "density must be in"),
         (Topology([Population("a", 0)], [Projection("input", "a"), Projection("a", "readout")]), "size 0"),
         (Topology([Population("input", 3)], [Projection("input", "input"), Projection("input", "readout")]), "reserved"),
+        # names whose parameter keys would collide (b_out is the readout bias; b_a the bias of a)
+        (Topology([Population("out", 4)], [Projection("input", "out"), Projection("out", "readout")]),
+         "'out' cannot name a population"),
+        (Topology([Population("a", 4)], [Projection("input", "a", name="b_a"), Projection("a", "readout")]),
+         "projection 'b_a': the name is the key of a bias"),
+        (Topology([Population("a", 4)], [Projection("input", "a", name="alpha_a"), Projection("a", "readout")]),
+         "projection 'alpha_a': the name is the key"),
     ],
 )
 def test_invalid_topologies_raise_topology_error(data, topo, match):
@@ -187,6 +194,50 @@ def test_python_side_validation():
         preset("motorsrnn", module_sizes=(4, 4))
     with pytest.raises(ValueError, match="architecture must be one of"):
         SpikingRNNClassifier(architecture="gru").fit(np.zeros((4, 2, 2)), [0, 1, 0, 1])
+
+
+def test_numpy_values_in_a_topology_work_like_python_ones(data, tmp_path):
+    """Fields taken from NumPy arrays (scalars, per-neuron time constants as an array) give the
+    same network as plain Python values, and the model saves (with a checkpoint too)."""
+    rng = np.random.default_rng(0)
+    tau = rng.uniform(10.0, 30.0, 24)
+
+    def topo(np_values):
+        f = (lambda v: v) if np_values else (lambda v: v.tolist())
+        return Topology(
+            [Population("a", 24, tau_mem=f(tau), threshold=f(np.float32(0.5)), detach_reset=f(np.bool_(True)))],
+            [Projection("input", "a", density=f(np.float32(0.5))), Projection("a", "a", kind="recurrent"),
+             Projection("a", "readout", trainable=f(np.bool_(False)))],
+        )
+
+    params = dict(FAST, n_hidden=24)
+    plain = SpikingRNNClassifier(architecture=topo(False), **params).fit(data.X, data.y)
+    clf = SpikingRNNClassifier(architecture=topo(True), checkpoint_path=tmp_path / "ck.msrnn", **params).fit(
+        data.X, data.y)
+    for k, w in plain.get_weights().items():
+        np.testing.assert_array_equal(clf.get_weights()[k], w)
+    assert json.loads(topo(True).to_json()) == json.loads(topo(False).to_json())
+    clf.save(tmp_path / "m.msrnn")
+    np.testing.assert_array_equal(load(tmp_path / "m.msrnn").predict_proba(data.X), clf.predict_proba(data.X))
+    np.testing.assert_array_equal(load(tmp_path / "ck.msrnn").predict_proba(data.X), clf.predict_proba(data.X))
+
+
+@pytest.mark.parametrize(
+    "population, projection, match",
+    [
+        (dict(tau_syn=float("nan")), {}, "population 'a': tau_syn must be a finite number"),
+        (dict(tau_mem=[20.0, np.inf, 20.0, 20.0]), {}, "population 'a': tau_mem must be a finite number"),
+        (dict(threshold=np.nan), {}, "population 'a': threshold must be a finite number"),
+        (dict(detach_reset="yes"), {}, "population 'a': detach_reset must be True or False"),
+        ({}, dict(density=np.inf), "projection 'input->a': density must be a finite number"),
+        ({}, dict(trainable=1), "projection 'input->a': trainable must be True or False"),
+    ],
+)
+def test_non_finite_or_mistyped_topology_fields_are_named(data, population, projection, match):
+    topo = Topology([Population("a", 4, **population)], [Projection("input", "a", **projection),
+                                                          Projection("a", "readout")])
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(architecture=topo, **FAST).fit(data.X, data.y)
 
 
 @pytest.mark.parametrize("arch", ["srnn", "fsnn", "motorsrnn", "user"])

@@ -57,6 +57,18 @@ def test_interrupted_fit_leaves_its_last_checkpoint(tmp_path, data):
     assert len(load(path).history_) == 2
 
 
+@pytest.mark.parametrize("false", [False, np.False_])
+def test_a_callback_returning_false_stops_training(data, false):
+    """NumPy's False (e.g. ``np.mean(...) < target``) stops training as Python's does; None and
+    True do not."""
+    stop = lambda info: false if info["event"] == "epoch" else None  # noqa: E731
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        clf = SpikingRNNClassifier(**FAST, max_epochs=4, callback=stop).fit(data.X, data.y)
+    assert clf.n_iter_ == 1 and clf.stop_reason_ == "interrupted"
+    clf = SpikingRNNClassifier(**FAST, max_epochs=2, callback=lambda info: np.True_).fit(data.X, data.y)
+    assert clf.n_iter_ == 2 and clf.stop_reason_ == "max_epochs"
+
+
 def test_epoch_callbacks_receive_network_snapshots(data):
     snaps = []
 

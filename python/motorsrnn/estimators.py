@@ -215,6 +215,21 @@ def check_groups(groups, n_trials: int, validation_fraction=None) -> Optional[np
     return g
 
 
+def check_neural_targets(neural_targets, x_shape) -> np.ndarray:
+    """``neural_targets`` of ``fit`` as float32 ``(n_trials, n_timesteps, n_recorded)``, checked
+    against the shape of ``X`` (finite, at least one recorded neuron)."""
+    R = check_array(neural_targets, allow_nd=True, ensure_2d=False, dtype=np.float32, input_name="neural_targets")
+    if R.ndim != 3:
+        raise ValueError(f"neural_targets must be 3-D (n_trials, n_timesteps, n_recorded), got shape {R.shape}")
+    if R.shape[:2] != tuple(x_shape[:2]):
+        raise ValueError(
+            f"neural_targets has {R.shape[0]} trials and {R.shape[1]} time steps; X has {x_shape[0]} and {x_shape[1]}"
+        )
+    if R.shape[2] == 0:
+        raise ValueError("neural_targets has no recorded neurons (its last axis has length 0); fit without it")
+    return R
+
+
 def check_early_stopping_params(est) -> None:
     """Raise if ``est``'s ``early_stopping``, ``validation_fraction``, ``n_iter_no_change`` or
     ``tol`` is invalid (shared by the spiking estimators and the GRU)."""
@@ -330,7 +345,8 @@ class _Progress:
             else:
                 self._epoch(info)
         if self.callback is not None:
-            return self.callback(info)
+            stop = self.callback(info)
+            return bool(stop) if isinstance(stop, np.bool_) else stop  # NumPy's False stops too
         return None
 
     def _batch(self, info):
@@ -726,13 +742,7 @@ class _SpikingRNNBase(BaseEstimator):
 
     def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
         """The core's activity-matching argument, validated."""
-        R = check_array(neural_targets, allow_nd=True, ensure_2d=False, dtype=np.float32, input_name="neural_targets")
-        if R.ndim != 3:
-            raise ValueError(f"neural_targets must be 3-D (n_trials, n_timesteps, n_recorded), got shape {R.shape}")
-        if R.shape[:2] != Xc.shape[:2]:
-            raise ValueError(
-                f"neural_targets has {R.shape[0]} trials and {R.shape[1]} time steps; X has {Xc.shape[0]} and {Xc.shape[1]}"
-            )
+        R = check_neural_targets(neural_targets, Xc.shape)
         pops = network.populations()
         names = [name for name, _ in pops]
         if neural_population is None:
@@ -1090,7 +1100,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     callback : callable or None, default=None
         Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
         epoch (``event="epoch"``: the history record, and under ``"network"`` a copy of the
-        network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` stops training.
+        network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` (or NumPy's
+        ``np.False_``) stops training.
 
     Attributes
     ----------
@@ -1162,6 +1173,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
+        if neural_targets is not None:  # before fit changes the estimator
+            neural_targets = check_neural_targets(neural_targets, Xc.shape)
         self.classes_ = classes
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups)
@@ -1387,6 +1400,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             check_n_channels(self, Xc)
             if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
                 raise ValueError("warm_start needs targets of the same kind and number of outputs as the previous fit")
+        if neural_targets is not None:  # before fit changes the estimator
+            neural_targets = check_neural_targets(neural_targets, Xc.shape)
         self.per_step_ = yc.ndim == 3
         self.n_outputs_ = int(yc.shape[-1])
         self._y_1d = y_in.ndim == 1
@@ -1516,8 +1531,8 @@ def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
 
 
 def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
+    if isinstance(o, (np.generic, np.ndarray)):
+        return o.tolist()
     if isinstance(o, Topology):
         return o.to_dict()
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ._validation import check_number
+from ._validation import check_bool, check_number
 
 __all__ = ["Population", "Projection", "Topology", "preset", "PRESETS", "shuffle_projection"]
 
@@ -36,7 +36,8 @@ class Population:
     Parameters
     ----------
     name : str
-        Unique name (not ``"input"`` or ``"readout"``).
+        Unique name; not ``"input"``, ``"readout"`` or ``"out"`` (whose bias key ``b_out`` is the
+        readout bias's).
     size : int
         Number of neurons.
     tau_mem, tau_syn : float, sequence of float or None
@@ -85,7 +86,8 @@ class Projection:
         estimator's ``input_scale`` (feedforward into a population), ``recurrent_scale``
         (recurrent and feedback) or ``output_scale`` (to the readout).
     name : str or None
-        Key in ``get_weights()``; ``None`` gives ``"source->target"``.
+        Key in ``get_weights()``; ``None`` gives ``"source->target"``. Not a key of a bias or
+        decay (``b_<population>``, ``alpha_<population>``, ``beta_<population>``, ``b_out``).
     lr_scale : float or None
         Multiplies the estimator's ``learning_rate`` for this projection (0 keeps a trainable
         projection where it is). ``None`` takes the estimator's ``recurrent_lr_scale`` for
@@ -172,8 +174,10 @@ class Topology:
 
     # -- serialisation ------------------------------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
-        """A JSON-serialisable dict (``Topology.from_dict`` reads it back)."""
-        return {"populations": [asdict(p) for p in self.populations], "projections": [asdict(p) for p in self.projections]}
+        """A JSON-serialisable dict (``Topology.from_dict`` reads it back); NumPy values become
+        Python numbers and lists."""
+        return {"populations": [_plain(asdict(p)) for p in self.populations],
+                "projections": [_plain(asdict(p)) for p in self.projections]}
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Topology":
@@ -233,6 +237,17 @@ class Topology:
                 raise ValueError(f"projection '{p.key}': sign must be one of {_SIGNS}, got {p.sign!r}")
             for name in ("init_scale", "lr_scale"):
                 check_number(getattr(p, name), f"projection '{p.key}': {name}", low=0, allow_none=True)
+            check_number(p.density, f"projection '{p.key}': density", allow_none=True)  # range: the core
+            check_bool(p.trainable, f"projection '{p.key}': trainable")
+        for pop in self.populations:
+            for name in ("tau_mem", "tau_syn"):
+                v = getattr(pop, name)
+                for x in (v if np.ndim(v) else [v]):  # values, one per neuron or one; ranges: the core
+                    check_number(x, f"population '{pop.name}': {name}", allow_none=np.ndim(v) == 0)
+            check_number(pop.threshold, f"population '{pop.name}': threshold", allow_none=True)
+            for name in ("detach_reset", "trainable_tau"):
+                if getattr(pop, name) is not None:
+                    check_bool(getattr(pop, name), f"population '{pop.name}': {name}")
 
     def core_spec(
         self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float = 1.0
@@ -241,7 +256,7 @@ class Topology:
         self.validate()
         pops = []
         for pop in self.populations:
-            d = asdict(pop)
+            d = _plain(asdict(pop))
             for k, v in defaults.items():
                 if d.get(k) is None:
                     d[k] = v
@@ -251,7 +266,7 @@ class Topology:
             pops.append(d)
         projs = []
         for p in self.projections:
-            d = asdict(p)
+            d = _plain(asdict(p))
             if d["init_scale"] is None:
                 if p.target == "readout":
                     d["init_scale"] = scales["output"]
@@ -267,6 +282,11 @@ class Topology:
                 d["name"] = p.key
             projs.append(d)
         return {"populations": pops, "projections": projs}
+
+
+def _plain(d: Dict[str, Any]) -> Dict[str, Any]:
+    """``d`` with NumPy arrays as lists and NumPy scalars as Python numbers and bools (for JSON)."""
+    return {k: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else v for k, v in d.items()}
 
 
 def preset(
