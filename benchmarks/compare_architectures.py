@@ -9,11 +9,14 @@ random_state=seed)`` (motorSRNN with fixed feedback, its trainable-feedback and 
 ablations, the single-population SRNN, the feedforward fSNN, Poisson naive Bayes, logistic
 regression on counts), with ``--snn-params`` applied to every spiking model;
 ``--all-modules-variant`` adds ``preset("motorsrnn", read_out=("M1", "PM", "Out"))``, whose readout
-also reads M1 and PM; ``--gru`` adds ``baselines.GRUClassifier`` with 128 units and 40 epochs (PyTorch). Measured per model:
+also reads M1 and PM; ``--gru`` and ``--lstm`` add ``baselines.GRUClassifier`` and
+``baselines.LSTMClassifier`` with 128 units and 40 epochs (PyTorch), with ``--rnn-params`` applied
+to both. Measured per model:
 
 - test accuracy;
 - early classification: accuracy after the first 10 and 25 ms of the window (each model's own
-  prefix decoding: the running mean of the readout for SNNs, refitted on prefixes otherwise), and
+  prefix decoding: the running mean of the readout for SNNs, the per-bin logits of the GRU and the
+  LSTM, refitted on prefixes otherwise), and
   the mean of the curve over 5, 10, ..., 50 ms;
 - robustness: accuracy with 40 Hz of Poisson noise spikes added to every test channel;
 - for the spiking models, the energy ratio GRU / SNN of ``analysis.energy``;
@@ -24,7 +27,7 @@ on how many seeds it is better, the mean difference and a one-sided Wilcoxon sig
 
     python benchmarks/compare_architectures.py [--seeds 0 1 2 3 4] [--n-train 2000]
         [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant]
-        [--cut START STOP] [--gru] [--gru-params '{"early_stopping": true}'] [--n-jobs 2]
+        [--cut START STOP] [--gru] [--lstm] [--rnn-params '{"early_stopping": true}'] [--n-jobs 2]
 
 ``--cut 100 400`` follows the paper's protocol instead: each trial covers the movement-related
 response (100-400 ms after target onset with the generator's defaults) and is cut into six
@@ -44,7 +47,7 @@ from scipy.stats import wilcoxon
 from sklearn.exceptions import ConvergenceWarning
 
 from motorsrnn import SpikingRNNClassifier
-from motorsrnn.baselines import GRUClassifier
+from motorsrnn.baselines import GRUClassifier, LSTMClassifier
 from motorsrnn.comparison import center_out_samples, check_cut, compare_models, default_models
 from motorsrnn.datasets import make_center_out
 from motorsrnn.topology import preset
@@ -55,7 +58,8 @@ METRICS = [("accuracy", "test accuracy"), ("early_10", "accuracy at 10 ms"), ("e
            ("ratio_gru", "energy GRU / SNN"), ("train_accuracy", "training accuracy")]
 
 
-def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru=False, gru_params=None):
+def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru=False, rnn_params=None,
+             lstm=False):
     """Run the comparison on one dataset seed; returns {model: {metric: value}}.
 
     ``cut=(start, stop)``: each trial covers ``start``-``stop`` ms after target onset and is cut
@@ -72,7 +76,7 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru
         X, y = s.X, s.y
         n_train *= s.n_per_trial
         groups = s.trial[:n_train]  # early stopping, if on, holds out whole trials
-    models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs, gru=gru)
+    models = default_models(128, max_epochs=40, random_state=seed, n_jobs=n_jobs, gru=gru, lstm=lstm)
     if all_modules:
         models["motorSRNN, all modules read out"] = SpikingRNNClassifier(
             architecture=preset("motorsrnn", 128, read_out=("M1", "PM", "Out")), max_epochs=40,
@@ -80,8 +84,8 @@ def one_seed(seed, n_train, snn_params, n_jobs, all_modules=False, cut=None, gru
     for est in models.values():
         if isinstance(est, SpikingRNNClassifier):
             est.set_params(**snn_params)
-        elif isinstance(est, GRUClassifier):
-            est.set_params(**(gru_params or {}))
+        elif isinstance(est, (GRUClassifier, LSTMClassifier)):
+            est.set_params(**(rnn_params or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = compare_models(X[:n_train], y[:n_train], X[n_train:], y[n_train:], models,
@@ -112,8 +116,9 @@ def main(argv=None) -> int:
                         "response peak; split by trial")
     p.add_argument("--gru", action="store_true",
                    help="add a 128-unit GRU decoder, 40 epochs (needs PyTorch: pip install \"motorsrnn[gru]\")")
-    p.add_argument("--gru-params", type=json.loads, default={},
-                   help="JSON dict of GRUClassifier parameters, e.g. '{\"early_stopping\": true}'")
+    p.add_argument("--lstm", action="store_true", help="add a 128-unit LSTM decoder, 40 epochs (PyTorch)")
+    p.add_argument("--rnn-params", type=json.loads, default={},
+                   help="JSON dict of parameters of the GRU and the LSTM, e.g. '{\"early_stopping\": true}'")
     p.add_argument("--n-jobs", type=int, default=2)
     args = p.parse_args(argv)
     if args.cut:
@@ -124,13 +129,13 @@ def main(argv=None) -> int:
     what = (f"trials of {args.cut[0]}-{args.cut[1]} ms cut into 50 ms samples" if args.cut
             else "one 50 ms window per trial")
     print(f"seeds {args.seeds}, {args.n_train} training / 400 test trials ({what}), SNN parameters "
-          f"{args.snn_params or 'defaults'}" + (f", GRU parameters {args.gru_params}" if args.gru_params else "")
+          f"{args.snn_params or 'defaults'}" + (f", GRU/LSTM parameters {args.rnn_params}" if args.rnn_params else "")
           + "\n")
     results = {}
     for seed in args.seeds:
         t0 = time.perf_counter()
         results[seed] = one_seed(seed, args.n_train, args.snn_params, args.n_jobs, args.all_modules_variant,
-                                 args.cut, args.gru, args.gru_params)
+                                 args.cut, args.gru, args.rnn_params, args.lstm)
         print(f"seed {seed} ({time.perf_counter() - t0:.0f} s): " + ", ".join(
             f"{m} {r['accuracy']:.3f}" for m, r in results[seed].items()), flush=True)
     names = list(results[args.seeds[0]])

@@ -76,13 +76,15 @@ def test_compare_models_passes_groups_to_spiking_models():
     assert res.fitted["fSNN"].history_[0]["val_loss"] is not None
 
 
-def test_compare_gru_without_torch_says_how_to_install(capsys, monkeypatch):
+@pytest.mark.parametrize("flag", ["--gru", "--lstm"])
+def test_compare_gru_without_torch_says_how_to_install(capsys, monkeypatch, flag):
     import motorsrnn.baselines
 
     monkeypatch.setattr(motorsrnn.baselines, "has_torch", lambda: False)
     with pytest.raises(SystemExit):
-        main(["compare", "--gru"])
-    assert 'pip install "motorsrnn[gru]"' in capsys.readouterr().err
+        main(["compare", flag])
+    err = capsys.readouterr().err
+    assert f'{flag} needs PyTorch' in err and 'pip install "motorsrnn[gru]"' in err
 
 
 def test_center_out_samples_is_the_cut_of_make_center_out():

@@ -1,5 +1,5 @@
-"""The GRU baseline (optional PyTorch): a clear error without it; with it, a working classifier whose
-per-bin logits give early classification in one pass."""
+"""The GRU and LSTM baselines (optional PyTorch): a clear error without it; with it, working
+classifiers whose per-bin logits give early classification in one pass."""
 
 import pickle
 import sys
@@ -9,14 +9,15 @@ import pytest
 from sklearn.base import clone
 
 from motorsrnn.analysis import early_classification
-from motorsrnn.baselines import GRUClassifier, has_torch
+from motorsrnn.baselines import GRUClassifier, LSTMClassifier, has_torch
 from motorsrnn.datasets import make_center_out
 
 
-def test_without_torch_fit_says_how_to_install(monkeypatch):
+@pytest.mark.parametrize("cls", [GRUClassifier, LSTMClassifier])
+def test_without_torch_fit_says_how_to_install(monkeypatch, cls):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
-    with pytest.raises(ImportError, match=r'pip install "motorsrnn\[gru\]"'):
-        GRUClassifier(max_epochs=1).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
+    with pytest.raises(ImportError, match=cls.__name__ + r' needs PyTorch.*pip install "motorsrnn\[gru\]"'):
+        cls(max_epochs=1).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
 
 
 def test_bad_parameters_are_named_before_torch_is_needed():
@@ -46,15 +47,23 @@ def easy():
     return d.X[:300], d.y[:300], d.X[300:], d.y[300:]
 
 
-@pytest.fixture(scope="module")
-def fitted(easy):
+@pytest.fixture(scope="module", params=[GRUClassifier, LSTMClassifier], ids=["GRU", "LSTM"])
+def fitted(easy, request):
     X, y, _, _ = easy
-    return GRUClassifier(hidden_size=32, max_epochs=15, random_state=0).fit(X, y)
+    return request.param(hidden_size=32, max_epochs=15, random_state=0).fit(X, y)
 
 
-def test_gru_learns_the_directions(easy, fitted):
+def test_the_lstm_is_an_lstm(fitted):
+    """Each class trains its own kind of layer: an LSTM has four gates' weights, a GRU three."""
+    cell = type(fitted).__name__[:-len("Classifier")].lower()
+    w = fitted.weights_[f"{cell}.weight_ih_l0"]
+    assert w.shape == ({"gru": 3, "lstm": 4}[cell] * 32, fitted.n_features_in_)
+    assert sorted(k.split(".")[0] for k in fitted.weights_) == sorted([cell] * 4 + ["readout"] * 2)
+
+
+def test_it_learns_the_directions(easy, fitted):
     _, _, Xt, yt = easy
-    assert fitted.score(Xt, yt) > 0.8
+    assert fitted.score(Xt, yt) > 0.7  # chance 0.25
     assert fitted.loss_curve_[-1] < fitted.loss_curve_[0]
     assert has_torch()
 

@@ -7,8 +7,8 @@
     The motorSRNN paper's comparison on the same data: motorSRNN, its feedback ablations, SRNN,
     fSNN and count-based baselines; accuracy, early classification, energy ratios, noise robustness.
     ``--cut 100 400`` follows the paper's protocol instead: trials cut into consecutive 50 ms samples,
-    split by trial; ``--early-stopping`` fits the spiking models (and the GRU) with early stopping; ``--gru`` adds a
-    GRU decoder (PyTorch).
+    split by trial; ``--early-stopping`` fits the spiking and PyTorch models with early stopping;
+    ``--gru`` and ``--lstm`` add a GRU and an LSTM decoder (PyTorch).
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def compare(args: argparse.Namespace) -> int:
         print(f"Synthetic centre-out data: trials of {start}-{stop} ms after target onset cut into "
               f"{s.n_per_trial} samples of 50 ms; {len(y_tr)} training / {len(y_te)} test samples "
               f"(split by trial).")
-    models = default_models(args.n_hidden, max_epochs=args.epochs, random_state=args.seed, gru=args.gru)
+    models = default_models(args.n_hidden, max_epochs=args.epochs, random_state=args.seed, gru=args.gru,
+                            lstm=args.lstm)
     if args.early_stopping:
         for est in models.values():
             if "early_stopping" in est.get_params():
@@ -128,18 +129,20 @@ def main(argv=None) -> int:
                         "consecutive 50 ms samples, split by trial (e.g. --cut 100 400); default: one 50 ms "
                         "window per trial at the response peak")
     c.add_argument("--early-stopping", action="store_true",
-                   help="fit the spiking models and the GRU with early_stopping=True (10 %% of the training "
+                   help="fit the spiking models, the GRU and the LSTM with early_stopping=True (10 %% of the training "
                         "data held out; with --cut, 10 %% of the training trials)")
     c.add_argument("--gru", action="store_true",
                    help="add a GRU decoder with as many units (needs PyTorch: pip install \"motorsrnn[gru]\")")
+    c.add_argument("--lstm", action="store_true", help="add an LSTM decoder with as many units (needs PyTorch)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=compare)
     args = parser.parse_args(argv)
-    if args.command == "compare" and args.gru:
+    if args.command == "compare" and (args.gru or args.lstm):
         from .baselines import has_torch
 
         if not has_torch():
-            c.error('--gru needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
+            flag = "--gru" if args.gru else "--lstm"
+            c.error(f'{flag} needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
     if args.command == "compare" and args.cut is not None:
         from .comparison import check_cut
 

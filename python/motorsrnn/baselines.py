@@ -5,9 +5,10 @@ window. :class:`PoissonNaiveBayes` treats each channel's count in the window as 
 class-specific rate and independent channels. Logistic regression on counts is available directly
 from scikit-learn (``make_pipeline(SpikeCountTransformer(), LogisticRegression())``).
 
-The motorSRNN paper also compared with GRU and LSTM decoders. :class:`GRUClassifier` is a GRU
-decoder of the binned spike counts; it needs PyTorch, an optional dependency
-(``pip install "motorsrnn[gru]"``), imported only when a GRU is fitted or used.
+The motorSRNN paper also compared with GRU and LSTM decoders. :class:`GRUClassifier` and
+:class:`LSTMClassifier` decode the binned spike counts with one GRU or LSTM layer; they need
+PyTorch, an optional dependency (``pip install "motorsrnn[gru]"``), imported only when one is
+fitted or used.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .estimators import (
     log_softmax,
 )
 
-__all__ = ["GRUClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
+__all__ = ["GRUClassifier", "LSTMClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
 
 
 class SpikeCountTransformer(TransformerMixin, BaseEstimator):
@@ -181,34 +182,33 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
 
 
 def has_torch() -> bool:
-    """Whether PyTorch, which :class:`GRUClassifier` needs, can be imported."""
+    """Whether PyTorch, which :class:`GRUClassifier` and :class:`LSTMClassifier` need, can be imported."""
     import importlib.util
 
     return importlib.util.find_spec("torch") is not None
 
 
-def _torch():
+def _torch(who: str = "GRUClassifier"):
     try:
         import torch
     except ImportError as exc:
         raise ImportError(
-            "GRUClassifier needs PyTorch, an optional dependency that is not installed; install it with: "
+            f"{who} needs PyTorch, an optional dependency that is not installed; install it with: "
             'pip install "motorsrnn[gru]"'
         ) from exc
     return torch
 
 
-class GRUClassifier(ClassifierMixin, BaseEstimator):
-    """A GRU decoder of binned spike counts (the motorSRNN paper's GRU baseline); needs PyTorch.
+_DOC = """A{n} {cell} decoder of binned spike counts (the motorSRNN paper's {cell} baseline); needs PyTorch.
 
-    One GRU layer reads the counts of every time bin; a linear readout of its hidden state after
+    One {cell} layer reads the counts of every time bin; a linear readout of its hidden state after
     each bin gives the logits of that bin, and the last bin's logits classify the window. Trained
     with Adam on the cross-entropy of the last bin's logits, in shuffled mini-batches.
 
     Parameters
     ----------
     hidden_size : int, default=128
-        GRU units.
+        {cell} units.
     max_epochs : int, default=40
         Passes over the training trials.
     batch_size : int, default=32
@@ -239,7 +239,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Channels of ``X``.
     weights_ : dict of str to ndarray
-        The trained parameters (PyTorch's names: ``gru.weight_ih_l0``, ..., ``readout.weight``,
+        The trained parameters (PyTorch's names: ``{attr}.weight_ih_l0``, ..., ``readout.weight``,
         ``readout.bias``), as NumPy arrays, so that a fitted estimator pickles without PyTorch
         objects.
     loss_curve_ : list of float
@@ -254,21 +254,27 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     Inputs are the spike counts per bin as floats, not rates. :meth:`decision_path` gives the
-    logits after every bin, so :func:`motorsrnn.analysis.early_classification` evaluates the GRU
+    logits after every bin, so :func:`motorsrnn.analysis.early_classification` evaluates the {cell}
     in one pass, as it does the spiking networks: the decision after ``t`` ms is the readout of
     the hidden state after ``t`` ms. :func:`motorsrnn.analysis.energy` reports the
-    multiply-accumulates of a GRU of a given size (``ratio_gru``), without fitting one.
+    multiply-accumulates of a{n} {cell} of a given size (``ratio_{attr}``), without fitting one.
 
     Examples
     --------
-    >>> from motorsrnn.baselines import GRUClassifier, has_torch
+    >>> from motorsrnn.baselines import {name}, has_torch
     >>> from motorsrnn.datasets import make_center_out
     >>> data = make_center_out(n_trials=200, random_state=0)
     >>> if has_torch():  # doctest: +SKIP
-    ...     clf = GRUClassifier(hidden_size=32, max_epochs=5, random_state=0).fit(data.X, data.y)
+    ...     clf = {name}(hidden_size=32, max_epochs=5, random_state=0).fit(data.X, data.y)
     ...     clf.decision_path(data.X).shape
     (200, 50, 4)
     """
+
+
+class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
+    """A recurrent decoder in PyTorch; :class:`GRUClassifier` and :class:`LSTMClassifier` set ``_cell``."""
+
+    _cell = "GRU"  # the torch.nn module: "GRU" or "LSTM"
 
     def __init__(self, hidden_size=128, max_epochs=40, batch_size=32, learning_rate=5e-3, weight_decay=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4, random_state=None):
@@ -284,20 +290,22 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _module(self, torch, n_in, n_out):
-        class _GRU(torch.nn.Module):
+        cell = self._cell
+
+        class _RNN(torch.nn.Module):
             def __init__(self, n_in, n_hidden, n_out):
                 super().__init__()
-                self.gru = torch.nn.GRU(n_in, n_hidden, batch_first=True)
+                setattr(self, cell.lower(), getattr(torch.nn, cell)(n_in, n_hidden, batch_first=True))
                 self.readout = torch.nn.Linear(n_hidden, n_out)
 
             def forward(self, x):
-                h, _ = self.gru(x)
+                h, _ = getattr(self, cell.lower())(x)  # the hidden state after every bin
                 return self.readout(h)  # (batch, time, classes)
 
-        return _GRU(n_in, int(self.hidden_size), n_out)
+        return _RNN(n_in, int(self.hidden_size), n_out)
 
     def fit(self, X, y, groups=None):
-        """Train the GRU.
+        """Train the network.
 
         Parameters
         ----------
@@ -321,7 +329,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         check_early_stopping_params(self)
         Xc, classes, idx = check_classification_data(X, y)
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
-        torch = _torch()
+        torch = _torch(type(self).__name__)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
         train, val = np.arange(len(idx)), None
@@ -345,7 +353,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
                 opt.zero_grad()
                 loss = loss_fn(net(inputs[batch])[:, -1, :], targets[batch])
                 if not torch.isfinite(loss):
-                    raise FloatingPointError("GRU training diverged (non-finite loss); lower learning_rate")
+                    raise FloatingPointError(f"{self._cell} training diverged (non-finite loss); lower learning_rate")
                 loss.backward()
                 opt.step()
                 total += loss.item() * len(batch)
@@ -388,7 +396,7 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "weights_")
         Xc = check_spikes(X)
         check_n_channels(self, Xc)
-        torch = _torch()
+        torch = _torch(type(self).__name__)
         with torch.random.fork_rng(devices=[]):  # building the module draws (discarded) initial weights
             net = self._module(torch, Xc.shape[2], len(self.classes_))
         net.load_state_dict({k: torch.as_tensor(v) for k, v in self.weights_.items()})
@@ -427,3 +435,13 @@ class GRUClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.positive_only = True
         return tags
+
+
+class GRUClassifier(_TorchRNNClassifier):
+    __doc__ = _DOC.format(cell="GRU", attr="gru", name="GRUClassifier", n="")
+    _cell = "GRU"
+
+
+class LSTMClassifier(_TorchRNNClassifier):
+    __doc__ = _DOC.format(cell="LSTM", attr="lstm", name="LSTMClassifier", n="n")
+    _cell = "LSTM"

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
 from .analysis import add_poisson_noise, early_classification, energy
-from .baselines import GRUClassifier, PoissonNaiveBayes, SpikeCountTransformer
+from .baselines import GRUClassifier, LSTMClassifier, PoissonNaiveBayes, SpikeCountTransformer
 from .datasets import make_center_out
 from .estimators import SpikingRNNClassifier
 from .io import cut_samples
@@ -71,7 +71,7 @@ def check_cut(start: int, stop: int, width: int = 50) -> None:
 
 
 def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0, n_jobs=None,
-                   gru: bool = False) -> Dict[str, object]:
+                   gru: bool = False, lstm: bool = False) -> Dict[str, object]:
     """The models of the comparison, unfitted, by display name.
 
     Parameters
@@ -85,13 +85,15 @@ def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0,
         Add ``"GRU"``, a :class:`~motorsrnn.baselines.GRUClassifier` with ``n_hidden`` units and
         ``max_epochs`` epochs (needs PyTorch: pass ``gru=motorsrnn.baselines.has_torch()`` to add it
         only when PyTorch is installed).
+    lstm : bool, default=False
+        Add ``"LSTM"``, a :class:`~motorsrnn.baselines.LSTMClassifier` of the same size (PyTorch).
 
     Returns
     -------
     dict of str to estimator
         motorSRNN (fixed feedback), its two feedback ablations (trainable, removed), the
         single-population SRNN, the feedforward fSNN, Poisson naive Bayes and logistic regression on
-        spike counts; with ``gru``, also the GRU.
+        spike counts; with ``gru`` and ``lstm``, also the GRU and the LSTM.
     """
     snn = dict(n_hidden=n_hidden, max_epochs=max_epochs, random_state=random_state, n_jobs=n_jobs)
     return {
@@ -103,6 +105,7 @@ def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0,
         "Poisson naive Bayes": PoissonNaiveBayes(),
         "logistic regression": make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)),
         **({"GRU": GRUClassifier(hidden_size=n_hidden, max_epochs=max_epochs, random_state=random_state)} if gru else {}),
+        **({"LSTM": LSTMClassifier(hidden_size=n_hidden, max_epochs=max_epochs, random_state=random_state)} if lstm else {}),
     }
 
 
@@ -138,10 +141,10 @@ def compare_models(
         Show a progress bar over models (tqdm if installed, else one line per model).
     groups : array-like of shape (n_train,) or None
         Group of each training trial (e.g. ``cut_samples(...).trial`` of the training samples),
-        passed to ``fit`` of the models that are :class:`~motorsrnn.SpikingRNNClassifier` or
-        :class:`~motorsrnn.baselines.GRUClassifier` instances: with ``early_stopping`` their
-        validation set then holds out whole groups. Other models, including a spiking classifier
-        inside a ``Pipeline`` or a search, do not get it.
+        passed to ``fit`` of the models that are :class:`~motorsrnn.SpikingRNNClassifier`,
+        :class:`~motorsrnn.baselines.GRUClassifier` or :class:`~motorsrnn.baselines.LSTMClassifier`
+        instances: with ``early_stopping`` their validation set then holds out whole groups. Other
+        models, including a spiking classifier inside a ``Pipeline`` or a search, do not get it.
 
     Returns
     -------
@@ -174,7 +177,7 @@ def compare_models(
             print(f"fitting {name} ...", flush=True)
         est = clone(proto)
         t0 = time.perf_counter()
-        if groups is not None and isinstance(est, (SpikingRNNClassifier, GRUClassifier)):
+        if groups is not None and isinstance(est, (SpikingRNNClassifier, GRUClassifier, LSTMClassifier)):
             est.fit(X_train, y_train, groups=groups)
         else:
             est.fit(X_train, y_train)
