@@ -41,6 +41,45 @@ def test_per_step_regression_learns_traces():
     assert reg.score(X[192:], Y_STEP[192:]) == pytest.approx(per.mean())
 
 
+def test_one_dimensional_y_scores_per_output_and_with_missing_values():
+    """Fitted on a 1-D y (one output per trial), score_per_output gives one R^2, and NaN marks
+    missing trials for score too, as with 2-D y."""
+    from sklearn.metrics import r2_score
+
+    reg = SpikingRNNRegressor(**FAST).fit(X[:64], Y_TRIAL[:64])
+    y, pred = Y_TRIAL[64:128].copy(), reg.predict(X[64:128])
+    per = reg.score_per_output(X[64:128], y)
+    assert per.shape == (1,) and per[0] == pytest.approx(r2_score(y, pred))
+    y[:10] = np.nan
+    assert reg.score(X[64:128], y) == pytest.approx(r2_score(y[10:], pred[10:]))
+    np.testing.assert_allclose(reg.score_per_output(X[64:128], y), [r2_score(y[10:], pred[10:])])
+
+
+def test_per_step_score_needs_one_weight_per_trial():
+    from sklearn.metrics import r2_score
+
+    reg = SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64])
+    Xs, y = X[:32], Y_STEP[:32]
+    w = np.linspace(0.5, 2.0, 32)
+    expected = r2_score(y.reshape(-1, 2), reg.predict(Xs).reshape(-1, 2), sample_weight=np.repeat(w, 30))
+    assert reg.score(Xs, y, sample_weight=w) == pytest.approx(expected)
+    for bad in (w[:30], w[:1], np.ones(32 * 30), w[:, None]):  # 30 and 1 divide 32 * 30 samples
+        with pytest.raises(ValueError, match=r"one weight per trial \(32\)"):
+            reg.score(Xs, y, sample_weight=bad)
+
+
+def test_a_2d_y_as_long_as_the_trials_warns_that_it_is_read_per_trial():
+    with pytest.warns(UserWarning, match=r"pass y\[\.\.\., None\]"):
+        reg = SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64, :, 0])  # (64, 30): 30 bins
+    assert not reg.per_step_ and reg.n_outputs_ == 30
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for other 2-D shapes or for per-step targets
+        SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64, 0, :])
+        SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64, :, :1])
+
+
 @pytest.mark.parametrize("target, options", [("step", {}), ("trial", {}), ("trial", {"readout": "last"}), ("step", {"reset": "zero", "train_time_constants": True})])
 def test_mse_gradient_equals_autodiff_of_the_spec(target, options):
     y = Y_STEP if target == "step" else np.stack([Y_TRIAL, -Y_TRIAL], axis=1)

@@ -223,6 +223,33 @@ def test_directions_as_labels():
     np.testing.assert_allclose(deg.b1, ref.b1, atol=1e-10)
 
 
+def test_float_angles_beyond_two_pi_without_degrees_warn_at_the_call():
+    Y, theta, _ = cosine_data(80, 4, 4, 2.0, 1.0, 5)
+    with pytest.warns(UserWarning, match="are they in degrees") as record:
+        fit_cosine_tuning(Y, np.degrees(theta))
+    assert record[0].filename == __file__  # points at the user's call, not into the package
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_cosine_tuning(Y, theta)  # radians: no warning
+        fit_cosine_tuning(Y, np.degrees(theta), degrees=True)
+
+
+def test_network_tuning_keeps_the_angles_of_a_subset_without_some_directions():
+    """Labels 0-2 of a four-direction classifier are at 0, 90 and 180 degrees, not at thirds of a
+    circle (which the labels alone would give)."""
+    d = make_center_out(n_trials=96, n_neurons=24, modulation=(10, 30), random_state=0)
+    clf = SpikingRNNClassifier(n_hidden=32, max_epochs=2, random_state=0, n_jobs=1).fit(d.X, d.y)
+    keep = d.y != 3
+    res = network_tuning(clf, d.X[keep], d.y[keep])
+    spikes = clf.simulate(d.X[keep], membrane=False).spikes
+    right = fit_cosine_tuning(spikes, 2 * np.pi * d.y[keep] / 4.0, dt=clf.dt)
+    np.testing.assert_array_equal(res.b1, right.b1)
+    thirds = fit_cosine_tuning(spikes, d.y[keep], dt=clf.dt)  # K = 3 labels present
+    assert not np.allclose(thirds.b1, right.b1, equal_nan=True)
+
+
 def test_result_object_dataframe_and_threshold(monkeypatch, center_out):
     d = center_out
     res = fit_cosine_tuning(d.X, d.y, n_boot=50, r2_threshold=0.9, random_state=0)

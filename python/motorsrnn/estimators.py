@@ -1395,6 +1395,14 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        if yc.ndim == 2 and Xc.shape[1] > 1 and yc.shape[1] == Xc.shape[1]:
+            warnings.warn(
+                f"y has shape {yc.shape}: read as {yc.shape[1]} outputs per trial, one value each. If it holds "
+                f"one output per time step ({Xc.shape[1]} bins), pass y[..., None] (shape (n_trials, "
+                "n_timesteps, 1)) for per-step targets",
+                UserWarning,
+                stacklevel=2,
+            )
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         if self._warm():
             check_n_channels(self, Xc)
@@ -1469,7 +1477,13 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
 
         pred, true = self._flat(X, y)
         if sample_weight is not None and self.per_step_:
-            sample_weight = np.repeat(np.asarray(sample_weight), pred.shape[0] // len(sample_weight))
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            n_trials = np.shape(y)[0]
+            if sample_weight.shape != (n_trials,):
+                raise ValueError(
+                    f"sample_weight must hold one weight per trial ({n_trials}), got shape {sample_weight.shape}"
+                )
+            sample_weight = np.repeat(sample_weight, pred.shape[0] // n_trials)
         if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
             return float(np.mean(_r2_per_output(true, pred, sample_weight)))
         return float(r2_score(true, pred, sample_weight=sample_weight))
@@ -1481,6 +1495,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             raise ValueError(f"y has shape {true.shape}, predictions have shape {pred.shape}")
         if self.per_step_:
             return pred.reshape(-1, pred.shape[-1]), true.reshape(-1, true.shape[-1])
+        if pred.ndim == 1:  # fitted on a 1-D y: one output
+            return pred[:, None], true[:, None]
         return pred, true
 
     def loss_and_grad(self, X, y, neural_targets=None, neural_units=None, neural_population=None):

@@ -37,7 +37,11 @@ Directions
     angle of label ``k``) they are mapped to angles; without it they must be exactly ``0, ..., K-1``
     and label ``k`` is the angle ``2 pi k / K`` (the convention of ``make_center_out`` and
     :func:`motorsrnn.datasets.direction_angles`); integer *angles* in degrees are read as angles when
-    ``degrees=True``. Other label types (strings) need ``labels_to_angles``.
+    ``degrees=True``. Other label types (strings) need ``labels_to_angles``. ``K`` is the number of
+    labels present: for a subset of trials that lacks the last directions (e.g. labels 0-2 of
+    four reaches), pass ``labels_to_angles=direction_angles(4)``, or the angles are wrong.
+    :func:`network_tuning` takes ``K`` from the estimator's ``classes_`` instead. Float angles
+    beyond ``4 pi`` without ``degrees=True`` give a warning (degrees read as radians?).
 Results
     Angles are always returned in radians, preferred directions in ``[0, 2 pi)``.
 """
@@ -45,6 +49,9 @@ Results
 from __future__ import annotations
 
 import numbers
+import os
+import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Dict, Optional
@@ -143,6 +150,16 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     return np.ascontiguousarray(counts)
 
 
+def _user_stacklevel() -> int:
+    """``stacklevel`` of a warning raised by this function's caller that points at the first frame
+    outside the motorsrnn package (the user's call)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np.ndarray:
     """Angles in radians, one per trial (see the module docs for the rules)."""
     if not isinstance(degrees, (bool, np.bool_)):
@@ -179,6 +196,14 @@ def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np
             raise ValueError("labels_to_angles must map every label to a real angle") from None
     elif d.dtype.kind == "f":
         angles = d.astype(np.float64) * scale
+        largest = float(np.max(np.abs(d), initial=0.0)) if np.isfinite(d).all() else 0.0
+        if not degrees and largest > 4.0 * np.pi:  # two turns: radians rarely, degrees almost always
+            warnings.warn(
+                f"directions reach {largest:g}, more than 4 pi: are they in degrees? They are read as "
+                "radians; pass degrees=True for angles in degrees",
+                UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
     elif d.dtype.kind in "iu":
         if degrees:
             angles = d.astype(np.float64) * scale
@@ -934,7 +959,10 @@ def network_tuning(
     X : array-like of shape (n_trials, n_timesteps, n_channels)
         Input spikes, as for ``predict``.
     directions : array-like of shape (n_trials,)
-        Angles or labels, as in :func:`fit_cosine_tuning`.
+        Angles or labels, as in :func:`fit_cosine_tuning`; integer labels of a classifier whose
+        ``classes_`` are ``0, ..., K-1`` are at ``2 pi k / K`` with ``K`` the classes seen in
+        ``fit`` (unless ``labels_to_angles`` or ``degrees`` is given), so a subset of trials
+        without some directions keeps the right angles.
     population : str or None, default=None
         Name of a population (see ``estimator.simulate(X).populations``); None: every unit, in the
         order of ``simulate(X).spikes``.
@@ -969,6 +997,18 @@ def network_tuning(
             raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
         spikes = pops[population].spikes
     dt = float(getattr(estimator, "dt", 1.0))
+    classes = np.asarray(getattr(estimator, "classes_", []))
+    d = np.asarray(directions)
+    if (
+        kwargs.get("labels_to_angles") is None
+        and not kwargs.get("degrees", False)
+        and d.dtype.kind in "iu"
+        and classes.dtype.kind in "iu"
+        and np.array_equal(classes, np.arange(len(classes)))
+    ):
+        # integer labels as the classifier's: label k at 2 pi k / (classes seen in fit), so that a
+        # subset of trials without some directions keeps the angles of the others
+        kwargs["labels_to_angles"] = 2.0 * np.pi * classes / len(classes)
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
     return fit(spikes, directions, window=window, dt=dt, units=units, **kwargs)
 
