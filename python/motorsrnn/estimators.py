@@ -1379,6 +1379,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         y : array-like of shape (n_trials, n_timesteps, n_outputs), (n_trials, n_outputs) or (n_trials,)
             Continuous targets per time step or per trial. NaN marks a missing target (no error,
             no gradient); infinities raise ``ValueError``, as does a ``y`` with no observed value.
+            A 2-D ``y`` is read per trial (``n_outputs`` values each); when its second axis is as
+            long as ``X``'s time axis, ``fit`` warns (one output per step is ``y[..., None]``).
         neural_targets, neural_units, neural_population
             Activity matching, as in :meth:`SpikingRNNClassifier.fit`.
         groups : array-like of shape (n_trials,) or None
