@@ -347,6 +347,32 @@ def test_noise_dtypes():
         add_poisson_noise(base.astype(np.uint8), 10.0, random_state=0)
 
 
+def test_noise_integer_input_stays_integer_and_is_widened_only_when_needed():
+    """Integer counts above 255 used to come back as float64 (check_spikes makes float64 of them),
+    and int8 was widened to int16 although every count fit."""
+    from motorsrnn.io import bin_spike_times
+
+    noise = add_poisson_noise(np.zeros((4, 5, 3), dtype=np.uint8), 100.0, random_state=0).astype(np.int64)
+    for dtype in (np.uint16, np.int16, np.int32, np.uint32, np.int64):
+        X = np.full((4, 5, 3), 300, dtype=dtype)
+        out = add_poisson_noise(X, 100.0, random_state=0)
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, 300 + noise)  # the same noise as on zeros, added exactly
+    binned = bin_spike_times([np.linspace(1.0, 1.099, 300)], [1.0], window=(0, 100), bin_size=100.0).X
+    assert binned.dtype == np.uint16 and add_poisson_noise(binned, 10.0, random_state=0).dtype == np.uint16
+    # int8 that fits stays int8
+    out = add_poisson_noise(np.ones((2, 3, 2), dtype=np.int8), 10.0, random_state=0)
+    assert out.dtype == np.int8 and out.min() >= 1
+    # widened to the smallest integer dtype of the same signedness that holds the counts
+    for dtype, wider in ((np.uint16, np.uint32), (np.int16, np.int32), (np.uint32, np.uint64), (np.int32, np.int64)):
+        top = np.iinfo(dtype).max
+        out = add_poisson_noise(np.full((10, 20, 3), top, dtype=dtype), 500.0, random_state=0)
+        assert out.dtype == wider and out.max() > top and out.min() >= top
+    # the same in "channels" mode and for 2-D input
+    out = add_poisson_noise(np.full((3, 2), 300, np.int32), 500.0, mode="channels", n_channels=2, random_state=0)
+    assert out.dtype == np.int32 and out.shape == (3, 4) and np.all(out[:, :2] >= 300)
+
+
 def test_noise_2d_input_stays_2d():
     X = np.zeros((50, 4), dtype=np.uint8)
     assert add_poisson_noise(X, 10.0, random_state=0).shape == (50, 4)

@@ -276,6 +276,28 @@ def test_nwb_bad_input(tmp_path):
         from_nwb(42, window=(0, 10))
 
 
+def test_nwb_repeated_unit_ids_are_refused():
+    """A repeated id in unit_ids used to collapse into one channel of X."""
+    pynwb = pytest.importorskip("pynwb")
+    nwbfile, *_ = _make_nwb(n_units=3, n_trials=4)
+    with pytest.raises(ValueError, match=r"unit_ids must not repeat an id .*: \[100\] given more than once"):
+        from_nwb(nwbfile, window=(0, 10), unit_ids=[100, 100, 101])
+    with pytest.raises(ValueError, match=r"\[101, 100\] given more than once"):
+        from_nwb(nwbfile, window=(0, 10), unit_ids=[101, 100, 102, 100, 101])
+    # repeated trials are kept, as before
+    d = from_nwb(nwbfile, window=(0, 10), trials=[0, 0, 1])
+    assert d.X.shape[0] == 3 and d.trial_ids.tolist() == [0, 0, 1]
+    # a units table whose rows share an id
+    dup = pynwb.NWBFile("s", "id", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    dup.add_trial(start_time=0.0, stop_time=1.0)
+    for t in (0.001, 0.002, 0.003):
+        dup.add_unit(spike_times=[t], id=7 if t < 0.003 else 8)
+    with pytest.raises(ValueError, match=r"several rows with the id\(s\) \[7\]"):
+        from_nwb(dup, window=(0, 10))
+    one = from_nwb(dup, window=(0, 10), unit_ids=np.array([True, False, True]))
+    assert one.unit_ids.tolist() == [7, 8] and one.X[0, :, 0].tolist() == [0, 1] + [0] * 8
+
+
 def test_nwb_nan_event_names_the_trials():
     pynwb = pytest.importorskip("pynwb")
     nwbfile = pynwb.NWBFile("s", "id", datetime(2024, 1, 1, tzinfo=timezone.utc))

@@ -1,13 +1,14 @@
 """Training dynamics of tuning (TuningSnapshots), population and circuit analyses, and plots."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 from motorsrnn import SpikingRNNClassifier
 from motorsrnn.analysis import similarity, trajectories, weight_vs_pd_difference
-from motorsrnn.datasets import make_center_out
+from motorsrnn.datasets import make_center_out, make_reaching_dynamics
 from motorsrnn.topology import preset
 from motorsrnn.tuning import TuningSnapshots, network_tuning
 
@@ -172,6 +173,58 @@ def test_similarity_identity_rotation_and_shuffle(data):
         similarity(A, np.ones_like(A))
 
 
+def test_trajectories_units_counts_and_hz():
+    """Rates already in Hz used to be multiplied by 1000 / dt like counts."""
+    d = make_reaching_dynamics(n_conditions=4, n_trials_per_condition=3, n_neurons=20, n_timesteps=40, dt=2.0,
+                               go_time=10.0, spiking=False, random_state=0)
+    conds = np.unique(d.condition)
+    hz_means = np.stack([d.rates[d.condition == c].astype(np.float64).mean(axis=0) for c in conds])
+    hz = trajectories(d.rates, d.condition, n_components=2, dt=d.dt, units="hz")
+    np.testing.assert_allclose(hz.condition_means, hz_means, rtol=1e-12)
+    assert hz.units == "hz"
+    # counts per bin (the default) are converted to Hz: count / (dt / 1000)
+    count_means = np.stack([d.X[d.condition == c].astype(np.float64).mean(axis=0) for c in conds])
+    counts = trajectories(d.X, d.condition, n_components=2, dt=d.dt)
+    np.testing.assert_allclose(counts.condition_means, count_means * 500.0, rtol=1e-12)
+    assert counts.units == "counts"
+    for bad in ("Hz", "rates", None):
+        with pytest.raises(ValueError, match="units must be 'counts'"):
+            trajectories(d.rates, d.condition, units=bad)
+
+
+def test_similarity_cca_caps_components_at_the_rank():
+    """CCA on more components than the activity has dimensions scored rounding noise: the same 3-D
+    data in rotated coordinates got 0.59 with the default n_components=10."""
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(4 * 30, 3))  # 3-D dynamics: 4 conditions x 30 bins
+    A = (latent @ rng.normal(size=(3, 20))).reshape(4, 30, 20)
+    Q, _ = np.linalg.qr(rng.normal(size=(20, 20)))
+    B = A @ Q
+    with pytest.warns(UserWarning, match="n_components reduced from 10 to 3 for CCA"):
+        res = similarity(A, B)
+    assert res.score == pytest.approx(1.0, abs=1e-9)
+    assert res.n_components == 10 and res.n_components_used == 3 and res.canonical_correlations.shape == (3,)
+    # the result of asking for the rank, which does not warn
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact = similarity(A, B, n_components=3)
+    assert exact.n_components_used == 3
+    np.testing.assert_allclose(exact.canonical_correlations, res.canonical_correlations)
+    # float32 rounding (about 1e-7) is no dimension either
+    with pytest.warns(UserWarning, match="from 8 to 3"):
+        res32 = similarity(A.astype(np.float32), B.astype(np.float32), n_components=8)
+    assert res32.score == pytest.approx(1.0, abs=1e-6)
+    # capped at the smaller of the two ranks
+    B5 = B + (rng.normal(size=(120, 2)) @ rng.normal(size=(2, 20))).reshape(4, 30, 20)
+    with pytest.warns(UserWarning, match="to 3 for CCA: .* A have numerical rank 3 and those of B 5"):
+        assert similarity(A, B5, n_components=6).n_components_used == 3
+    # Procrustes gives components without variance no weight: nothing to cap
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proc = similarity(A, B, method="procrustes")
+    assert proc.score == pytest.approx(1.0, abs=1e-9) and proc.n_components_used == proc.n_components == 10
+
+
 def test_similarity_normalisation():
     rng = np.random.default_rng(1)
     t = np.linspace(0, 1, 60)
@@ -293,6 +346,43 @@ def test_plots_draw_the_expected_artists(plt, data, trained, srnn):
 
     fig, axes = plt.subplots(1, 2)
     assert plotting.raster(data.X, ax=axes[1]) is axes[1]
+
+
+def test_polar_tuning_draws_cosine_and_von_mises_fits(plt):
+    """A VonMisesTuning used to pass the input check, create a figure, then fail on is_tuned."""
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning, fit_von_mises_tuning
+
+    d = make_center_out(n_trials=160, n_neurons=8, n_directions=8, random_state=0)
+    theta = np.linspace(0.0, 2.0 * np.pi, 181)
+    for fit, label, tuned_in_title in ((fit_cosine_tuning, "cosine fit", True),
+                                       (fit_von_mises_tuning, "von Mises fit", False)):
+        res = fit(d.X, d.angles)
+        unit = int(np.flatnonzero(np.isfinite(res.preferred_direction))[0])
+        ax = plotting.polar_tuning(res, unit, activity=d.X, directions=d.angles)
+        assert ax.name == "polar" and len(ax.containers) == 1
+        assert ax.lines[0].get_label() == label
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), np.maximum(res.predict(theta)[:, unit], 0.0))
+        assert ax.lines[1].get_label() == "preferred direction"
+        assert ax.lines[1].get_xdata()[0] == res.preferred_direction[unit]
+        assert ("tuned" in ax.get_title()) == tuned_in_title
+    assert len(plotting.pd_histogram(res, tuned_only=False, bins=6).patches) == 6
+    with pytest.raises(ValueError, match="tuned_only=True needs is_tuned, which VonMisesTuning"):
+        plotting.pd_histogram(res)
+    # results or arguments it cannot draw are refused before a figure is created
+    from sklearn.utils import Bunch
+
+    plt.close("all")
+    no_size = Bunch(predict=res.predict, preferred_direction=res.preferred_direction)
+    with pytest.raises(ValueError, match="Bunch has no n_neurons"):
+        plotting.polar_tuning(no_size, 0)
+    with pytest.raises(ValueError, match="has no predict, preferred_direction, n_neurons"):
+        plotting.polar_tuning(np.zeros(3), 0)
+    with pytest.raises(ValueError, match="out of range"):
+        plotting.polar_tuning(res, 8)
+    with pytest.raises(ValueError, match="give both activity and directions"):
+        plotting.polar_tuning(res, 0, activity=d.X)
+    assert plt.get_fignums() == []
 
 
 def test_plotting_without_matplotlib(monkeypatch, data):

@@ -247,3 +247,15 @@ def test_sample_neurons_bad_data(bad):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_reaching_dynamics(**dict(SMALL, **kwargs))
+
+
+def test_go_time_must_be_a_multiple_of_dt():
+    """go_time used to be rounded (half to even) to a bin without notice."""
+    for go_time in (5.0, 7.0, 3.0):
+        with pytest.raises(ValueError, match="go_time must be a multiple of dt"):
+            make_reaching_dynamics(**dict(SMALL, dt=2.0, go_time=go_time))
+    d = make_reaching_dynamics(**dict(SMALL, dt=2.0, go_time=6.0), random_state=0)
+    assert d.go_bin == 3 and d.times[0] == -6.0
+    # multiples up to float rounding are accepted (0.3 / 0.1 = 2.9999999999999996)
+    d = make_reaching_dynamics(**dict(SMALL, dt=0.1, go_time=0.3), random_state=0)
+    assert d.go_bin == 3 and d.times[0] == pytest.approx(-0.3)

@@ -52,3 +52,13 @@ def test_decoder_keeps_its_own_weights_and_validates(fitted):
         decoder.step(-np.ones(10))
     with pytest.raises(ValueError, match="finite"):
         decoder.step(np.full(10, np.nan))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import motorsrnn.streaming as mod
+
+    result = doctest.testmod(mod, verbose=False)
+    assert result.failed == 0
+    assert result.attempted >= 5

@@ -461,11 +461,16 @@ def energy(
 _MODES = ("spikes", "channels")
 
 
-def _result_dtype(in_dtype, validated_dtype, max_value):
-    """dtype of the noisy array (uint8 handled by the caller)."""
-    if in_dtype.kind in "ui":
-        return np.promote_types(in_dtype, np.min_scalar_type(int(max_value)))
-    return validated_dtype  # float32 / float64 (float16 and object arrays become float64)
+def _integer_result_dtype(in_dtype, max_value):
+    """dtype of the noisy counts of integer input (uint8 handled by the caller): ``in_dtype`` when
+    ``max_value`` fits, else the smallest wider integer dtype of the same signedness that holds it."""
+    if max_value <= np.iinfo(in_dtype).max:
+        return in_dtype
+    for size in (2, 4):
+        dtype = np.dtype(f"{in_dtype.kind}{size}")
+        if size > in_dtype.itemsize and max_value <= np.iinfo(dtype).max:
+            return dtype
+    return np.dtype(f"{in_dtype.kind}8")
 
 
 def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random_state=None):
@@ -497,9 +502,10 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
         A new array (``X`` is not modified) of the shape of ``X`` (``"spikes"``) or with
         ``n_channels`` more channels (``"channels"``; last axis). A 2-D input gives a 2-D output.
         dtype: ``uint8`` for ``bool`` and ``uint8`` input (counts clipped at 255, with a
-        ``RuntimeWarning`` if any were); other integer input keeps its dtype, widened when the
-        largest count needs it; float input keeps ``float32``/``float64`` (other floats and object
-        arrays give ``float64``).
+        ``RuntimeWarning`` if any were); other integer input keeps its dtype when every noisy count
+        fits in it, otherwise it is widened to the smallest integer dtype of the same signedness
+        that holds them (e.g. ``int8`` to ``int16``, ``uint16`` to ``uint32``; never float); float
+        input keeps ``float32``/``float64`` (other floats and object arrays give ``float64``).
 
     Raises
     ------
@@ -546,6 +552,9 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     Xc = check_spikes(X)
     in_dtype = np.asarray(X).dtype  # the input's own dtype (check_spikes narrows small ints to uint8)
     was_2d = np.ndim(X) == 2
+    if in_dtype.kind in "ui" and Xc.dtype.kind == "f":
+        # check_spikes turns integer counts above 255 into float64: add the noise to the integers
+        Xc = np.asarray(X).reshape(Xc.shape)
     rng = check_random_state(random_state)
     lam = rate * dt / 1000.0
 
@@ -574,7 +583,7 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
                 np.minimum(out, 255, out=out)
             out = out.astype(np.uint8)
         else:
-            out = out.astype(_result_dtype(in_dtype, Xc.dtype, out.max()))
+            out = out.astype(_integer_result_dtype(in_dtype, int(out.max())))
     if was_2d and out.shape[1] == 1:
         out = out[:, 0, :]
     return out
@@ -616,7 +625,10 @@ def _pca(data2d, n_components):
     return (u[:, :k] * s[:k]), vt[:k], ratio[:k], mean
 
 
-def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=1.0):
+_ACTIVITY_UNITS = ("counts", "hz")
+
+
+def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=1.0, units="counts"):
     """Trial-averaged population trajectories per condition in the top principal components.
 
     The activity of each unit is averaged over the trials of each condition (reach direction),
@@ -627,8 +639,9 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     Parameters
     ----------
     activity : array-like of shape (n_trials, n_timesteps, n_units)
-        Spike counts per bin (recorded ``X`` or ``estimator.simulate(X).spikes``) or any finite
-        rates. Converted to rates in Hz (``count / (dt / 1000)``).
+        Finite, in the unit set by ``units``: spike counts per bin (recorded ``X`` or
+        ``estimator.simulate(X).spikes``) or rates in Hz (e.g.
+        ``make_reaching_dynamics(...).rates``).
     directions : array-like of shape (n_trials,)
         Condition of each trial (class labels or angles; any hashable, sortable values).
     n_components : int, default=3
@@ -638,6 +651,10 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         averages; edges renormalised); None or 0: no smoothing.
     dt : float, default=1.0
         Bin width in ms.
+    units : {"counts", "hz"}, default="counts"
+        Unit of ``activity``. ``"counts"``: counts per bin of ``dt`` ms (non-integer values,
+        e.g. expected counts, are fine), converted to rates in Hz (``count / (dt / 1000)``).
+        ``"hz"``: rates already in Hz, used as given.
 
     Returns
     -------
@@ -651,13 +668,14 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
           (the input of :func:`similarity`);
         - ``conditions``: (n_conditions,) the sorted distinct conditions;
         - ``n_trials``: (n_conditions,) trials per condition;
-        - ``times``: (n_timesteps,) bin start times in ms; ``dt``.
+        - ``times``: (n_timesteps,) bin start times in ms; ``dt``; ``units``.
 
     Raises
     ------
     ValueError
         For activity that is not 3-D or not finite, a wrong number of directions, fewer than 2
-        conditions, ``n_components`` out of range, or negative ``smoothing_ms``.
+        conditions, ``n_components`` out of range, negative ``smoothing_ms``, or an unknown
+        ``units``.
 
     Examples
     --------
@@ -673,6 +691,10 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     dt = check_number(dt, "dt", low=0, strict_low=True)
     n_components = check_number(n_components, "n_components", integer=True, low=1)
     sigma = 0.0 if smoothing_ms is None else check_number(smoothing_ms, "smoothing_ms", low=0)
+    if not isinstance(units, str) or units not in _ACTIVITY_UNITS:
+        raise ValueError(
+            f"units must be 'counts' (spike counts per bin of dt ms) or 'hz' (rates in Hz), got {units!r}"
+        )
     a = check_array(activity, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name="activity",
                     ensure_2d=False)
     if a.ndim != 3:
@@ -695,7 +717,9 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         )
     onehot = np.zeros((n_cond, a.shape[0]))
     onehot[inverse, np.arange(a.shape[0])] = 1.0 / counts[inverse]
-    means = (onehot @ a.reshape(a.shape[0], -1)).reshape(n_cond, n_t, n_units) * (1000.0 / dt)
+    means = (onehot @ a.reshape(a.shape[0], -1)).reshape(n_cond, n_t, n_units)
+    if units == "counts":
+        means = means * (1000.0 / dt)
     means = _gaussian_smooth(means, sigma / dt, axis=1)
     scores, comps, ratio, mean = _pca(means.reshape(-1, n_units), n_components)
     return Bunch(
@@ -708,6 +732,7 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         n_trials=counts,
         times=np.arange(n_t) * dt,
         dt=dt,
+        units=units,
     )
 
 
@@ -726,6 +751,18 @@ def _as_samples(x, name):
 
 
 _SIMILARITY_METHODS = ("cca", "procrustes")
+
+
+def _numerical_rank(scores):
+    """Numerical rank of a score matrix: singular values above ``1e-8 * s_max * max(shape)``.
+
+    The tolerance is that of ``numpy.linalg.matrix_rank`` with ``1e-8`` in place of the machine
+    epsilon, so that the rounding noise of float32 activity (about 1e-7 relative) counts as 0 too.
+    """
+    s = np.linalg.svd(scores, compute_uv=False)
+    if s.size == 0 or s[0] == 0:
+        return 0
+    return int(np.count_nonzero(s > 1e-8 * s[0] * max(scores.shape)))
 
 
 def _normalize_units(x, how, offset):
@@ -765,7 +802,8 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     method : {"cca", "procrustes"}, default="cca"
     n_components : int or None, default=None
         Principal components kept per population; None: ``min(10, n_units_a, n_units_b,
-        n_samples - 1)``.
+        n_samples - 1)``. CCA uses fewer, with a ``UserWarning``, when either population's
+        activity has fewer dimensions (see Notes).
     normalize : {None, "soft", "zscore"}, default=None
         Per-unit scaling before the PCA. None keeps the rates as they are, so the units with the
         largest swings dominate the principal components. ``"soft"`` divides each unit by its
@@ -781,8 +819,11 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     Returns
     -------
     sklearn.utils.Bunch
-        ``score`` (higher is more similar, at most 1), ``method``, ``n_components``, and
-        ``canonical_correlations`` (n_components,) for CCA or ``disparity`` for Procrustes.
+        ``score`` (higher is more similar, at most 1), ``method``, ``n_components`` (as requested
+        or defaulted), ``n_components_used`` (the components compared: for CCA at most the
+        numerical rank of each population's scores, see Notes; for Procrustes ``n_components``),
+        and ``canonical_correlations`` (n_components_used,) for CCA or ``disparity`` for
+        Procrustes.
 
     Raises
     ------
@@ -796,6 +837,15 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     of samples, any two ``k``-dimensional subspaces overlap): keep ``n_components`` well below
     ``n_conditions * n_timesteps`` and compare scores against a baseline, e.g. ``B`` with its
     conditions or time bins shuffled.
+
+    CCA is blind to scale, so a principal component without variance (when a population's
+    activity spans fewer than ``n_components`` dimensions) would enter the score as an arbitrary
+    direction made of rounding noise. CCA therefore compares only the top ``n_components_used =
+    min(n_components, rank_A, rank_B)`` components of each population (the result of passing
+    ``n_components=n_components_used``) and warns when that is fewer than ``n_components``.
+    ``rank`` is the numerical rank of the (normalised, centred) principal component scores:
+    the number of singular values above ``1e-8 * s_max * n_samples``. Procrustes needs no such
+    cap: components without variance carry no weight in its score.
 
     Examples
     --------
@@ -833,17 +883,29 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     sa = _pca(a, k)[0]
     sb = _pca(b, k)[0]
     if method == "cca":
+        rank_a, rank_b = _numerical_rank(sa), _numerical_rank(sb)
+        k_used = min(k, rank_a, rank_b)
+        if k_used < k:
+            warnings.warn(
+                f"n_components reduced from {k} to {k_used} for CCA: the principal component scores "
+                f"of A have numerical rank {rank_a} and those of B {rank_b}, and components without "
+                "variance would enter the score as arbitrary directions (rounding noise)",
+                UserWarning,
+                stacklevel=2,
+            )
+            sa, sb = sa[:, :k_used], sb[:, :k_used]
         qa, _ = np.linalg.qr(sa)
         qb, _ = np.linalg.qr(sb)
         cc = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)
-        return Bunch(score=float(cc.mean()), canonical_correlations=cc, method=method, n_components=k)
+        return Bunch(score=float(cc.mean()), canonical_correlations=cc, method=method, n_components=k,
+                     n_components_used=k_used)
     sa = sa - sa.mean(axis=0)
     sb = sb - sb.mean(axis=0)
     sa /= np.linalg.norm(sa)
     sb /= np.linalg.norm(sb)
     s = np.linalg.svd(sa.T @ sb, compute_uv=False)
     disparity = float(max(0.0, 1.0 - s.sum() ** 2))
-    return Bunch(score=1.0 - disparity, disparity=disparity, method=method, n_components=k)
+    return Bunch(score=1.0 - disparity, disparity=disparity, method=method, n_components=k, n_components_used=k)
 
 
 # ---------------------------------------------------------------------------------------------

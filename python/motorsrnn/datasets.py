@@ -563,8 +563,9 @@ def make_reaching_dynamics(
         outside the rotational subspace relax on this time scale.
     go_time : float, default=50.0
         Time (ms) of the go cue after the start of the window, in
-        ``[0, n_timesteps * dt)``.  Before it the network holds its
-        preparatory state.
+        ``[0, n_timesteps * dt)`` and a multiple of ``dt`` (the go cue falls
+        on a bin edge: ``go_bin = go_time / dt``).  Before it the network
+        holds its preparatory state.
     noise : float, default=0.2
         Private noise of the teacher's neurons: standard deviation of the
         stationary Ornstein-Uhlenbeck fluctuation of each neuron's state
@@ -759,6 +760,12 @@ def make_reaching_dynamics(
             f"go_time must be < the window length n_timesteps * dt = {n_timesteps * dt:g} ms, "
             f"got {go_time}."
         )
+    go_bin = min(int(round(go_time / dt)), n_timesteps - 1)
+    if abs(go_bin * dt - go_time) > 1e-9 * max(go_time, dt):
+        raise ValueError(
+            f"go_time must be a multiple of dt = {dt:g} ms (the go cue starts a bin), got {go_time:g}; "
+            f"the nearest are {go_time // dt * dt:g} and {(go_time // dt + 1) * dt:g} ms."
+        )
     noise = check_number(noise, "noise", low=0.0)
     prep_noise = check_number(prep_noise, "prep_noise", low=0.0)
     max_rate = check_number(max_rate, "max_rate", low=0.0, strict_low=True)
@@ -822,9 +829,6 @@ def make_reaching_dynamics(
     z_prep = np.cos(target_angles)[:, None] * u + np.sin(target_angles)[:, None] * v  # (cond, D)
     x_prep = z_prep @ C.T  # fixed points (cond, N)
     h_prep = x_prep @ (np.eye(N) - J).T  # the input whose fixed point is x_prep
-
-    go_bin = int(round(go_time / dt))
-    go_bin = min(max(go_bin, 0), n_timesteps - 1)
 
     # noise-free latent trajectories per condition -> output standardisation
     z_clean = np.empty((n_conditions, n_timesteps, D))

@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, List, Sequence, Tuple
 
@@ -406,6 +407,11 @@ def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, 
         rows = _select(len(all_ids), unit_ids, "unit_ids")
     else:
         wanted = np.atleast_1d(np.asarray(unit_ids))
+        repeated = [v for v, n in Counter(wanted.tolist()).items() if n > 1]
+        if repeated:
+            raise ValueError(
+                f"unit_ids must not repeat an id (each unit is one channel of X): {repeated} given more than once"
+            )
         position = {v: i for i, v in enumerate(all_ids.tolist())}
         missing = [v for v in wanted.tolist() if v not in position]
         if missing:
@@ -413,6 +419,12 @@ def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, 
         rows = np.array([position[v] for v in wanted.tolist()], dtype=np.int64)
     if rows.size == 0:
         raise ValueError("unit_ids selects no units")
+    repeated = [v for v, n in Counter(all_ids[rows].tolist()).items() if n > 1]
+    if repeated:
+        raise ValueError(
+            f"the units table has several rows with the id(s) {repeated} among the selected units (each unit "
+            "is one channel of X, named by its id); select one row per id with a boolean mask as unit_ids"
+        )
     trains = _ragged(table, "spike_times")
     spikes = {all_ids[r].item(): trains[r] for r in rows}
 
@@ -463,8 +475,8 @@ def from_nwb(
     units : {"ms", "s"}, default="ms"
         Unit of ``window``, ``bin_size`` and the returned ``times``.
     unit_ids : None, array-like of ids, or boolean mask, default=None
-        Units to keep: ``None`` for all rows of ``nwbfile.units``, a list of values of its ``id``
-        column (in the order wanted), or a boolean mask over its rows (e.g.
+        Units to keep: ``None`` for all rows of ``nwbfile.units``, a list of distinct values of its
+        ``id`` column (in the order wanted), or a boolean mask over its rows (e.g.
         ``nwbfile.units["quality"][:] == "good"``).
     trials : None, boolean mask or integer positions, default=None
         Rows of ``nwbfile.trials`` to keep (e.g. only correct trials, or those whose event is not NaN).
@@ -487,7 +499,8 @@ def from_nwb(
         If ``nwbfile`` is a path and ``pynwb`` is not installed (``pip install "motorsrnn[nwb]"``).
     ValueError
         No units or trials table, unknown or ragged columns, NaN event times among the selected trials,
-        unknown unit ids, and everything :func:`bin_spike_times` rejects.
+        unknown or repeated unit ids (also selected rows of the units table that share an id), and
+        everything :func:`bin_spike_times` rejects.
 
     Examples
     --------

@@ -12,8 +12,8 @@ raster
 psth
     Peri-stimulus time histogram of one unit, one line per direction.
 polar_tuning
-    Polar tuning curve of one unit: the fitted cosine, the preferred direction and, optionally,
-    the empirical mean (+/- SEM) per direction.
+    Polar tuning curve of one unit: the fitted cosine or von Mises curve, the preferred direction
+    and, optionally, the empirical mean (+/- SEM) per direction.
 pd_histogram
     Polar histogram of preferred directions.
 cultivation
@@ -179,12 +179,14 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, ax=None):
 
 
 def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color="C0", **curve_kws):
-    """Polar tuning curve of one unit: the fitted cosine, its preferred direction and the data.
+    """Polar tuning curve of one unit: the fitted curve, its preferred direction and the data.
 
     Parameters
     ----------
-    result : motorsrnn.tuning.CosineTuning
-        A fit (``fit_cosine_tuning`` or ``network_tuning``).
+    result : motorsrnn.tuning.CosineTuning or motorsrnn.tuning.VonMisesTuning
+        A fit (``fit_cosine_tuning``, ``fit_von_mises_tuning`` or ``network_tuning``): anything
+        with ``predict(angles)``, ``preferred_direction`` and ``n_neurons``. The title says
+        whether the unit is tuned when the result has ``is_tuned`` (cosine fits).
     unit : int
     activity, directions : array-like or None
         The data of the fit; when given, the empirical mean +/- SEM per direction is drawn as
@@ -201,24 +203,40 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
         Lines: the fitted curve and the preferred-direction ray (and the error bars' container
         when ``activity`` is given).
 
+    Raises
+    ------
+    ValueError
+        If ``result`` lacks ``predict``, ``preferred_direction`` or ``n_neurons``, ``unit`` is out
+        of range, only one of ``activity`` and ``directions`` is given (all checked before a
+        figure is created), ``ax`` is not polar, or ``activity`` has another number of units.
+
     Notes
     -----
-    A polar plot cannot show negative radii: where the fitted cosine drops below 0 (a deep
+    A polar plot cannot show negative radii: where the fitted curve drops below 0 (a deep
     modulation on a low baseline) it is drawn at 0.
     """
-    if not hasattr(result, "preferred_direction") or not hasattr(result, "predict"):
-        raise ValueError("result must be a CosineTuning (from fit_cosine_tuning or network_tuning)")
-    ax = _axes(ax, polar=True)
+    missing = [name for name in ("predict", "preferred_direction", "n_neurons") if not hasattr(result, name)]
+    if not missing and not callable(result.predict):
+        missing = ["callable predict"]
+    if missing:
+        raise ValueError(
+            "result must be a tuning fit with predict, preferred_direction and n_neurons (a CosineTuning or "
+            f"VonMisesTuning from motorsrnn.tuning); {type(result).__name__} has no {', '.join(missing)}"
+        )
     unit = _index(unit, "unit", result.n_neurons)
+    if (activity is None) != (directions is None):
+        raise ValueError("give both activity and directions to draw the empirical tuning curve")
+    from .tuning import CosineTuning, VonMisesTuning
+
+    ax = _axes(ax, polar=True)
     theta = np.linspace(0.0, 2.0 * np.pi, 181)
     curve = np.maximum(result.predict(theta)[:, unit], 0.0)
-    ax.plot(theta, curve, color=color, label="cosine fit")
+    kind = {CosineTuning: "cosine fit", VonMisesTuning: "von Mises fit"}.get(type(result), "fit")
+    ax.plot(theta, curve, color=color, label=kind)
     pd = result.preferred_direction[unit]
     if np.isfinite(pd):
         ax.plot([pd, pd], [0.0, float(curve.max())], color=color, linestyle="--", label="preferred direction")
-    if activity is not None or directions is not None:
-        if activity is None or directions is None:
-            raise ValueError("give both activity and directions to draw the empirical tuning curve")
+    if activity is not None:
         from .tuning import tuning_curves
 
         tc = tuning_curves(activity, directions, **curve_kws)
@@ -226,9 +244,11 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
             raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
         err = np.nan_to_num(tc.sem[:, unit])
         ax.errorbar(tc.angles, tc.mean[:, unit], yerr=err, fmt="o", color="k", label="mean +/- SEM")
-    tuned = "tuned" if bool(result.is_tuned[unit]) else "not tuned"
     pd_txt = f"{np.degrees(pd):.0f} deg" if np.isfinite(pd) else "n/a"
-    ax.set_title(f"unit {unit}: PD {pd_txt}, {tuned}", fontsize="medium")
+    title = f"unit {unit}: PD {pd_txt}"
+    if hasattr(result, "is_tuned"):
+        title += ", tuned" if bool(result.is_tuned[unit]) else ", not tuned"
+    ax.set_title(title, fontsize="medium")
     return ax
 
 
@@ -237,9 +257,10 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0"):
 
     Parameters
     ----------
-    result : motorsrnn.tuning.CosineTuning or array-like of angles (radians)
+    result : motorsrnn.tuning.CosineTuning, motorsrnn.tuning.VonMisesTuning or array-like of angles (radians)
     tuned_only : bool, default=True
-        Only units with ``is_tuned`` (ignored for an array of angles).
+        Only units with ``is_tuned`` (ignored for an array of angles). A result without
+        ``is_tuned`` (a ``VonMisesTuning``) needs ``tuned_only=False``.
     bins : int, default=12
         Equal sectors over the circle.
     ax : polar matplotlib Axes or None
@@ -249,11 +270,22 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0"):
     -------
     matplotlib.axes.Axes (polar)
         ``bins`` bar patches.
+
+    Raises
+    ------
+    ValueError
+        If ``bins`` is not a positive integer, or ``tuned_only`` is set for a result without
+        ``is_tuned``.
     """
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (numbers.Integral, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
     if hasattr(result, "preferred_direction"):
         pd = np.asarray(result.preferred_direction, dtype=np.float64)
+        if tuned_only and not hasattr(result, "is_tuned"):
+            raise ValueError(
+                f"tuned_only=True needs is_tuned, which {type(result).__name__} does not have; "
+                "pass tuned_only=False to draw the preferred directions of all units"
+            )
         if tuned_only:
             pd = pd[np.asarray(result.is_tuned, dtype=bool)]
     else:

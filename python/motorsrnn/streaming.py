@@ -1,8 +1,15 @@
 """Streaming (closed-loop) decoding: feed a fitted network one bin of spikes at a time.
 
->>> decoder = clf.stream()            # doctest: +SKIP
->>> for bin_counts in live_source:    # each of shape (n_channels,)
+>>> import numpy as np
+>>> from motorsrnn import SpikingRNNClassifier
+>>> from motorsrnn.datasets import make_center_out
+>>> data = make_center_out(n_trials=40, random_state=0)
+>>> clf = SpikingRNNClassifier(n_hidden=16, max_epochs=1, random_state=0).fit(data.X, data.y)
+>>> decoder = clf.stream()
+>>> for bin_counts in data.X[0]:      # bins of shape (n_channels,), e.g. from a live source
 ...     proba = decoder.step(bin_counts)
+>>> np.array_equal(decoder.logits, clf.decision_path(data.X[:1])[0, -1])
+True
 >>> decoder.reset()                   # next trial
 
 The decoder runs the same simulation step as ``fit``/``predict`` (its logits after ``t`` bins equal
