@@ -36,6 +36,11 @@ pub struct TrainConfig {
     pub n_iter_no_change: usize,
     #[serde(default = "d_tol")]
     pub tol: f64,
+    /// With early stopping, the starting weights compete with every epoch's (a warm start): their
+    /// validation loss is measured before the first epoch, and if no epoch improves on it by
+    /// `tol` they are kept (`best_epoch` is then `None`).
+    #[serde(default)]
+    pub keep_initial: bool,
     /// Firing-rate regularisation weight (0: off) and bounds in spikes per bin.
     #[serde(default)]
     pub rate_weight: f64,
@@ -76,6 +81,7 @@ impl Default for TrainConfig {
             early_stopping: false,
             n_iter_no_change: d_n_iter(),
             tol: d_tol(),
+            keep_initial: false,
             rate_weight: 0.0,
             rate_lower: 0.0,
             rate_upper: d_one(),
@@ -154,7 +160,8 @@ pub enum StopReason {
 pub struct TrainReport {
     pub history: Vec<EpochRecord>,
     pub stop: StopReason,
-    /// Epoch (0-based) whose weights the model holds when best weights were restored.
+    /// Epoch (0-based) whose weights the model holds when best weights were restored; `None`
+    /// without early stopping, or when `keep_initial` kept the starting weights.
     pub best_epoch: Option<usize>,
 }
 
@@ -223,7 +230,14 @@ pub fn fit<T: Real>(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let mut history = Vec::new();
-    let mut best: Option<(f64, usize, ParamSet<T>)> = None;
+    // (validation loss, epoch or None for the starting weights, weights)
+    let mut best: Option<(f64, Option<usize>, ParamSet<T>)> = None;
+    if let (true, true, Some(v)) = (cfg.early_stopping, cfg.keep_initial, &val) {
+        let (l, _) = pool.install(|| model.evaluate(v.x, &v.y))?;
+        if l.is_finite() {
+            best = Some((l, None, model.params.clone()));
+        }
+    }
     let mut since_best = 0usize;
     let mut stop = StopReason::MaxEpochs;
 
@@ -274,7 +288,7 @@ pub fn fit<T: Real>(
         if let Some(vl) = val_loss {
             let improved = best.as_ref().is_none_or(|(b, _, _)| vl < *b - cfg.tol);
             if improved {
-                best = Some((vl, epoch, model.params.clone()));
+                best = Some((vl, Some(epoch), model.params.clone()));
                 since_best = 0;
             } else {
                 since_best += 1;
@@ -293,7 +307,7 @@ pub fn fit<T: Real>(
     if cfg.early_stopping {
         if let Some((_, e, p)) = best {
             model.params = p;
-            best_epoch = Some(e);
+            best_epoch = e;
         }
     }
     Ok(TrainReport { history, stop, best_epoch })

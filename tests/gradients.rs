@@ -473,6 +473,51 @@ fn training_learns_a_separable_task() {
     assert!(a1 >= 0.95 && a1 > a0, "accuracy {a0} -> {a1}");
 }
 
+/// With early stopping and `keep_initial` (a warm start), starting weights that no epoch improves
+/// on are kept. Here the validation trials carry the opposite labels, so every epoch of training
+/// on the true ones makes the validation loss worse.
+#[test]
+fn early_stopping_keeps_starting_weights_that_no_epoch_beats() {
+    let mut spec = NetworkSpec::srnn(8, 16, 2);
+    spec.projections[0].init_scale = 4.0;
+    let model = Model::<f32>::new(spec, 1).unwrap();
+    let n = 64;
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let y: Vec<usize> = (0..n).map(|i| i % 2).collect();
+    let flipped: Vec<usize> = y.iter().map(|c| 1 - c).collect();
+    let x = Array3::from_shape_fn((n, 20, 8), |(i, _, c)| {
+        let active = (c < 4) == (y[i] == 0);
+        (active && rng.random::<f64>() < 0.3) as u8
+    });
+    let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let (l_start, _) = model.evaluate(&ev, &Targets::Classes(&flipped)).unwrap();
+    let cfg = TrainConfig {
+        learning_rate: 0.02,
+        max_epochs: 5,
+        batch_size: 16,
+        early_stopping: true,
+        n_iter_no_change: 10,
+        ..Default::default()
+    };
+    for keep_initial in [false, true] {
+        let mut m = model.clone();
+        let train = Data { x: &ev, y: Targets::Classes(&y), activity: None };
+        let val = Data { x: &ev, y: Targets::Classes(&flipped), activity: None };
+        let r = fit(&mut m, train, Some(val), &TrainConfig { keep_initial, ..cfg.clone() }, &pool, &mut Silent)
+            .unwrap();
+        let lowest = r.history.iter().map(|h| h.val_loss.unwrap()).fold(f64::INFINITY, f64::min);
+        assert!(lowest > l_start, "an epoch improved ({lowest} <= {l_start}): the test needs a worse step");
+        if keep_initial {
+            assert_eq!(r.best_epoch, None);
+            assert_eq!(m.params, model.params, "the starting weights were not kept");
+        } else {
+            assert_eq!(r.best_epoch, Some(0));
+            assert_ne!(m.params, model.params);
+        }
+    }
+}
+
 /// Checkpointed BPTT recomputes each segment from its checkpoint with the same arithmetic, so the
 /// gradient must be bit-identical to the full tape's, for any segment length (one step, uneven
 /// segments, the whole trial, longer than the trial), on a network with every kind of projection,

@@ -370,10 +370,16 @@ def test_divergence_is_reported_and_weights_stay_finite(data):
 
     # SGD steps of 1e38 * gradient overflow float32 at the first update
     clf = SpikingRNNClassifier(**FAST, optimizer="sgd", learning_rate=1e38, max_grad_norm=None)
-    with pytest.raises(TrainingDivergedError, match=r"at epoch 0, batch \d"):
+    with pytest.raises(TrainingDivergedError, match=r"in epoch 0 \(numbered as in history_.*batch \d.*set max_grad_norm"):
         clf.fit(data.X, data.y)
     assert clf.stop_reason_ == "diverged"
     assert all(np.isfinite(v).all() for v in clf.get_weights().values())
+    # a warm start numbers the epoch as history_ does, and with clipping on does not advise it
+    ok = SpikingRNNClassifier(**dict(FAST, max_epochs=2)).fit(data.X, data.y)
+    ok.set_params(warm_start=True, optimizer="sgd", learning_rate=1e38, max_grad_norm=1.0)
+    with pytest.raises(TrainingDivergedError, match=r"in epoch 2 \(.*already clipped at max_grad_norm=1.0") as e:
+        ok.fit(data.X, data.y)
+    assert "set max_grad_norm" not in str(e.value)
 
 
 def test_decision_path_shapes(data, fitted):

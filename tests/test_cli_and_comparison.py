@@ -100,3 +100,82 @@ def test_center_out_samples_is_the_cut_of_make_center_out():
         center_out_samples(20, 100, 130)
     with pytest.raises(ValueError, match="positive multiple of 50 ms"):
         center_out_samples(20, 100, 100)
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["demo", "--n-trials", "0"], "--n-trials"),
+        (["demo", "--n-trials", "12"], "--n-trials"),
+        (["demo", "--n-trials", "ten"], "--n-trials"),
+        (["demo", "--epochs", "0"], "--epochs"),
+        (["demo", "--seed", "-1"], "--seed"),
+        (["demo", "--seed", str(2**32)], "--seed"),
+        (["compare", "--n-trials", "-5"], "--n-trials"),
+        (["compare", "--n-trials", "12", "--cut", "100", "150"], "--n-trials"),
+        (["compare", "--n-trials", "41", "--early-stopping"], "--n-trials"),
+        (["compare", "--epochs", "-1"], "--epochs"),
+        (["compare", "--n-hidden", "0"], "--n-hidden"),
+        (["compare", "--n-hidden", "1.5"], "--n-hidden"),
+        (["compare", "--seed", "-1"], "--seed"),
+    ],
+)
+def test_cli_bad_numbers_are_usage_errors(capsys, argv, option):
+    """Out-of-range numeric options end in argparse's usage error (exit 2) naming the option, not a traceback."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: " in err and "usage:" in err, err
+    if option == "--n-trials" and "--early-stopping" in argv:
+        assert "at least 42" in err
+    elif option == "--n-trials" and argv[-1] != "ten":
+        assert "at least 13" in err and "one trial per direction" in err
+    if option == "--seed":
+        assert "0 to 4294967295" in err
+
+
+def test_cli_n_trials_minimums_match_the_splits():
+    """MIN_TRIALS and MIN_TRIALS_EARLY_STOPPING are the smallest counts the stratified splits accept."""
+    from sklearn.model_selection import train_test_split
+
+    from motorsrnn.__main__ import MIN_TRIALS, MIN_TRIALS_EARLY_STOPPING, TEST_SIZE
+    from motorsrnn.estimators import early_stopping_split
+
+    def fits(n, early_stopping=False):
+        y = make_center_out(n_trials=n, n_neurons=1, n_timesteps=1, random_state=0).y
+        try:
+            _, _, y_tr, _ = train_test_split(y, y, test_size=TEST_SIZE, stratify=y, random_state=0)
+            if early_stopping:
+                early_stopping_split(len(y_tr), 0.1, np.random.RandomState(0), stratify=y_tr)
+        except ValueError:
+            return False
+        return True
+
+    assert fits(MIN_TRIALS) and not fits(MIN_TRIALS - 1)
+    assert fits(MIN_TRIALS_EARLY_STOPPING, True) and not fits(MIN_TRIALS_EARLY_STOPPING - 1, True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--n-trials", "13", "--seed", str(2**32 - 1)],
+        ["compare", "--n-trials", "13", "--n-hidden", "8"],
+        ["compare", "--n-trials", "13", "--n-hidden", "8", "--cut", "100", "150", "--early-stopping"],
+        ["compare", "--n-trials", "42", "--n-hidden", "8", "--early-stopping"],
+    ],
+)
+def test_cli_minimum_n_trials_runs(capsys, argv):
+    """The smallest --n-trials each subcommand accepts really runs (test set: one trial per direction)."""
+    assert main(argv + ["--epochs", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert ("Test accuracy" if argv[0] == "demo" else "Early classification") in out, out
+
+
+def test_cli_help_mentions_the_counting_network(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "second spiking network in the counting configuration" in out
+    assert '"counting, shuffled"' in out

@@ -31,6 +31,80 @@ def test_warm_start_continues_from_the_current_weights(data):
         clf.fit(data.X[:, :, :11], data.y)
 
 
+def test_warm_start_refuses_parameters_that_describe_another_network(data):
+    clf = SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y)
+    before = clf.get_weights()
+    for change in (dict(n_hidden=32), dict(architecture="fsnn"), dict(readout="last"), dict(tau_mem=10.0),
+                   dict(recurrent_lr_scale=1.0)):
+        with pytest.raises(ValueError, match="warm_start continues the fitted network") as e:
+            SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y).set_params(
+                warm_start=True, **change).fit(data.X, data.y)
+        key = {"n_hidden": "populations", "architecture": "p", "readout": "readout", "tau_mem": "populations",
+               "recurrent_lr_scale": "projections"}[next(iter(change))]
+        assert key in str(e.value).split("differs in:")[1]
+    # what only set the initial weights, and training settings, may change
+    clf.set_params(warm_start=True, input_scale=3.0, learning_rate=0.02, batch_size=8).fit(data.X, data.y)
+    assert clf.n_iter_ == 2 and not np.array_equal(clf.get_weights()["w_in"], before["w_in"])
+
+
+def test_warm_start_with_early_stopping_keeps_weights_no_epoch_beats(data):
+    """With a tolerance no epoch can meet, a fresh fit keeps its first epoch, and a warm start keeps
+    the weights it started from (and their best_epoch_); an ordinary warm start still moves on."""
+    es = dict(FAST, early_stopping=True, validation_fraction=0.25, n_iter_no_change=2)
+    clf = SpikingRNNClassifier(**es, max_epochs=3).fit(data.X, data.y)
+    assert clf.best_epoch_ is not None
+    start, start_best = clf.get_weights(), clf.best_epoch_
+    clf.set_params(warm_start=True, tol=1e9).fit(data.X, data.y)
+    assert clf.n_iter_ == 3 + 2 and clf.stop_reason_ == "early_stopping"
+    assert clf.best_epoch_ == start_best
+    for k, w in start.items():
+        np.testing.assert_array_equal(clf.get_weights()[k], w)
+    fresh = SpikingRNNClassifier(**es, max_epochs=3, tol=1e9).fit(data.X, data.y)
+    assert fresh.best_epoch_ == 0
+    clf.set_params(tol=0.0, learning_rate=0.02).fit(data.X, data.y)
+    vl = [h["val_loss"] for h in clf.history_]
+    if min(vl[5:]) < vl[start_best]:  # an epoch of this call beat the start: the best of them is kept
+        assert clf.best_epoch_ == 5 + int(np.argmin(vl[5:]))
+        assert not np.array_equal(clf.get_weights()["w_in"], start["w_in"])
+    else:  # none did (the case with these seeds): the start is kept again
+        assert clf.best_epoch_ == start_best
+        np.testing.assert_array_equal(clf.get_weights()["w_in"], start["w_in"])
+
+
+def test_a_fit_that_fails_its_checks_leaves_the_estimator_as_it_was(data, tmp_path):
+    from motorsrnn import SpikingRNNRegressor
+
+    clf = SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y)
+    proba = clf.predict_proba(data.X)
+    words = np.array(["left", "right"])[data.y % 2]
+    R = np.ones(data.X.shape[:2] + (2,))
+    with pytest.raises(ValueError, match="not a population"):
+        clf.fit(data.X, words, neural_targets=R, neural_population="nope")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        clf.set_params(checkpoint_path=tmp_path / "missing" / "ck.msrnn").fit(data.X, words)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3])
+    np.testing.assert_array_equal(clf.predict_proba(data.X), proba)
+    reg = SpikingRNNRegressor(**FAST, max_epochs=1).fit(data.X, np.stack([data.y] * 3, axis=1).astype(float))
+    pred = reg.predict(data.X)
+    with pytest.raises(ValueError, match="neural_units"):
+        reg.fit(data.X, data.y.astype(float), neural_targets=R, neural_units=[0, 99])
+    assert reg.n_outputs_ == 3 and not reg.per_step_
+    np.testing.assert_array_equal(reg.predict(data.X), pred)
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_end_training(data, tmp_path, monkeypatch):
+    import motorsrnn.estimators as est
+
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(est, "_write_atomic", full_disk)
+    with pytest.warns(RuntimeWarning, match="could not write the checkpoint.*No space left") as record:
+        clf = SpikingRNNClassifier(**FAST, max_epochs=3, checkpoint_path=tmp_path / "ck.msrnn").fit(data.X, data.y)
+    assert clf.n_iter_ == 3 and clf.stop_reason_ == "max_epochs"
+    assert sum("could not write" in str(w.message) for w in record) == 1  # said once, not every epoch
+
+
 def test_checkpoints_are_written_and_resume(tmp_path, data):
     path = tmp_path / "ckpt.msrnn"
     clf = SpikingRNNClassifier(**FAST, max_epochs=3, checkpoint_path=path, checkpoint_every=2).fit(data.X, data.y)

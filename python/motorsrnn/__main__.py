@@ -2,7 +2,10 @@
 
 ``python -m motorsrnn demo``
     Generates the default synthetic centre-out data set, trains a spiking recurrent classifier on
-    50 ms windows, and prints its held-out accuracy beside chance and two count-based baselines.
+    50 ms windows and a second spiking network in the counting configuration (``motorsrnn.COUNTING``,
+    trained on spikes shuffled within the window: "counting, shuffled"), and prints their held-out
+    accuracies beside chance and two count-based baselines (Poisson naive Bayes and logistic
+    regression on spike counts).
 ``python -m motorsrnn compare``
     The motorSRNN paper's comparison on the same data: motorSRNN, its feedback ablations, SRNN,
     fSNN and count-based baselines; accuracy, early classification, energy ratios, noise robustness.
@@ -19,6 +22,59 @@ import time
 
 import numpy as np
 
+#: Share of the trials both subcommands hold out for testing (stratified by direction).
+TEST_SIZE = 0.25
+#: Directions of the synthetic centre-out data (``make_center_out``'s default).
+N_DIRECTIONS = 4
+#: Smallest ``--n-trials`` that ``demo`` and ``compare`` run with: the stratified split holds out
+#: ceil(25 % of the trials) for testing, which must be at least one trial per direction (13 trials:
+#: 4 test, 9 training). ``--cut`` splits trials, not samples, so the same minimum applies.
+MIN_TRIALS = 13
+#: Smallest ``--n-trials`` of ``compare --early-stopping`` without ``--cut``: early stopping then holds
+#: out ceil(10 % of the training trials), stratified by direction, which must also be at least one
+#: trial per direction, so at least 31 training trials (42 trials: 31 training, 11 test). With
+#: ``--cut`` early stopping holds out whole trials without stratifying and ``MIN_TRIALS`` suffices.
+MIN_TRIALS_EARLY_STOPPING = 42
+#: Seeds are numpy seeds: integers from 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """``type=`` of argparse: an integer >= 1."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (>= 1), got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    """``type=`` of argparse: a numpy seed, an integer from 0 to 2**32 - 1."""
+    value = _int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 0 to {MAX_SEED} (numpy seeds are non-negative 32-bit integers), got {value}"
+        )
+    return value
+
+
+def n_trials(text: str) -> int:
+    """``type=`` of argparse: a number of trials >= :data:`MIN_TRIALS`."""
+    value = _int(text)
+    if value < MIN_TRIALS:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {MIN_TRIALS}, got {value}: {TEST_SIZE * 100:g} % of the trials (rounded up) are held out "
+            f"for testing, stratified over the {N_DIRECTIONS} directions, and the test set needs at least one "
+            f"trial per direction"
+        )
+    return value
+
 
 def demo(args: argparse.Namespace) -> int:
     """Train and evaluate on synthetic centre-out data; print a small report."""
@@ -32,7 +88,7 @@ def demo(args: argparse.Namespace) -> int:
 
     data = make_center_out(n_trials=args.n_trials, random_state=args.seed)
     X_tr, X_te, y_tr, y_te = train_test_split(
-        data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed
+        data.X, data.y, test_size=TEST_SIZE, stratify=data.y, random_state=args.seed
     )
     n_dir = len(set(data.y.tolist()))
     rate = data.X.mean() * 1000.0 / data.dt
@@ -79,13 +135,13 @@ def compare(args: argparse.Namespace) -> int:
     groups = None
     if args.cut is None:
         data = make_center_out(n_trials=args.n_trials, random_state=args.seed)
-        X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=0.25, stratify=data.y, random_state=args.seed)
+        X_tr, X_te, y_tr, y_te = train_test_split(data.X, data.y, test_size=TEST_SIZE, stratify=data.y, random_state=args.seed)
         print(f"Synthetic centre-out data: {len(y_tr)} training / {len(y_te)} test trials of {data.X.shape[1]} ms.")
     else:
         start, stop = args.cut
         s = center_out_samples(args.n_trials, start, stop, random_state=args.seed)
         labels = s.y[s.offset == 0]  # one label per trial
-        tr, _ = train_test_split(np.arange(args.n_trials), test_size=0.25, stratify=labels, random_state=args.seed)
+        tr, _ = train_test_split(np.arange(args.n_trials), test_size=TEST_SIZE, stratify=labels, random_state=args.seed)
         train = np.isin(s.trial, tr)  # split by trial: no trial has samples on both sides
         X_tr, X_te, y_tr, y_te = s.X[train], s.X[~train], s.y[train], s.y[~train]
         groups = s.trial[train]  # early stopping holds out whole trials too
@@ -114,16 +170,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m motorsrnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="train and evaluate on synthetic centre-out data")
-    p.add_argument("--n-trials", type=int, default=1600, help="trials to generate (default 1600)")
-    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--n-trials", type=n_trials, default=1600,
+                   help=f"trials to generate (default 1600, at least {MIN_TRIALS})")
+    p.add_argument("--epochs", type=positive_int, default=40, help="training epochs (default 40)")
+    p.add_argument("--seed", type=seed, default=0, help=f"random seed, 0 to {MAX_SEED} (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=demo)
     c = sub.add_parser("compare", help="motorSRNN vs ablations, SRNN, fSNN and count-based baselines")
-    c.add_argument("--n-trials", type=int, default=1600, help="trials to generate (default 1600)")
-    c.add_argument("--epochs", type=int, default=40, help="training epochs of the spiking models (default 40)")
-    c.add_argument("--n-hidden", type=int, default=128, help="LIF neurons per spiking model (default 128)")
-    c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    c.add_argument("--n-trials", type=n_trials, default=1600,
+                   help=f"trials to generate (default 1600, at least {MIN_TRIALS}; with --early-stopping and "
+                        f"without --cut at least {MIN_TRIALS_EARLY_STOPPING})")
+    c.add_argument("--epochs", type=positive_int, default=40,
+                   help="training epochs of the spiking models (default 40)")
+    c.add_argument("--n-hidden", type=positive_int, default=128, help="LIF neurons per spiking model (default 128)")
+    c.add_argument("--seed", type=seed, default=0, help=f"random seed, 0 to {MAX_SEED} (default 0)")
     c.add_argument("--cut", type=int, nargs=2, metavar=("START", "STOP"),
                    help="the paper's protocol: trials from START to STOP ms after target onset cut into "
                         "consecutive 50 ms samples, split by trial (e.g. --cut 100 400); default: one 50 ms "
@@ -143,6 +203,14 @@ def main(argv=None) -> int:
         if not has_torch():
             flag = "--gru" if args.gru else "--lstm"
             c.error(f'{flag} needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
+    if (args.command == "compare" and args.early_stopping and args.cut is None
+            and args.n_trials < MIN_TRIALS_EARLY_STOPPING):
+        c.error(
+            f"argument --n-trials: with --early-stopping (and without --cut) must be at least "
+            f"{MIN_TRIALS_EARLY_STOPPING}, got {args.n_trials}: early stopping holds out 10 % of the training "
+            f"trials (rounded up), stratified over the {N_DIRECTIONS} directions, and that validation set needs at "
+            f"least one trial per direction, so at least 31 training trials"
+        )
     if args.command == "compare" and args.cut is not None:
         from .comparison import check_cut
 

@@ -315,6 +315,7 @@ class _Checkpoint:
         self.path, self.every, self.epoch_offset = path, every, epoch_offset
         self.meta = json.loads(meta)
         self.history = list(self.meta["history"])
+        self.failed = False
 
     def __call__(self, info: Dict[str, Any]) -> None:
         record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm")}
@@ -322,7 +323,22 @@ class _Checkpoint:
         self.history.append(record)
         if (info["epoch"] + 1) % self.every == 0:
             meta = dict(self.meta, history=self.history, stop_reason="checkpoint")
-            _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
+            try:
+                _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
+            except OSError as e:  # a full disk should not end the training that the checkpoint protects
+                if not self.failed:
+                    warnings.warn(f"could not write the checkpoint {self.path}: {e}; training goes on without it",
+                                  RuntimeWarning, stacklevel=2)
+                self.failed = True
+
+
+def _check_checkpoint_path(path) -> None:
+    """Raise before training when ``checkpoint_path``'s folder does not exist or is not writable."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"checkpoint_path {str(path)!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"checkpoint_path {str(path)!r}: the folder {str(folder)!r} is not writable")
 
 
 class _Progress:
@@ -586,6 +602,25 @@ class _SpikingRNNBase(BaseEstimator):
         init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         return init_seed, shuffle_seed
 
+    def _check_same_network(self, n_inputs: int, n_outputs: int) -> None:
+        """Raise when a warm start's parameters describe another network than the fitted one
+        (sizes, architecture, neuron and readout parameters, per-projection step scales): it
+        would go on training the old one while ``get_params()`` describes the new. Only the
+        initial weight scales may differ, since they no longer matter."""
+        def spec(network):
+            d = json.loads(network.spec_json)
+            for p in d["projections"]:
+                p.pop("init_scale", None)
+            return d
+
+        old, new = spec(self.network_), spec(self._new_network(n_inputs, n_outputs, 0))
+        if old != new:
+            what = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise ValueError(
+                "warm_start continues the fitted network, but the parameters now describe another one (it differs "
+                f"in: {', '.join(what)}); fit with warm_start=False to train that one, or set the parameters back"
+            )
+
     def _new_network(self, n_inputs: int, n_outputs: int, init_seed: int):
         return _core.Network(json.dumps(self._network_spec(n_inputs, n_outputs)), init_seed)
 
@@ -608,11 +643,13 @@ class _SpikingRNNBase(BaseEstimator):
             rs = copy.deepcopy(rs)
         return self._new_network(n_inputs, n_outputs, self._seeds(check_random_state(rs))[0])
 
-    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None):
+    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, commit=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
         ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
-        (validated) makes early stopping hold out whole groups."""
+        (validated) makes early stopping hold out whole groups. ``commit`` sets the estimator's
+        target attributes (``classes_``, ...): it is called once every check has passed, just
+        before training, so that a fit that fails its checks leaves the estimator as it was."""
         rng = check_random_state(self.random_state)
         init_seed, shuffle_seed = self._seeds(rng)
 
@@ -625,12 +662,19 @@ class _SpikingRNNBase(BaseEstimator):
                 neural = (neural[0][tr],) + tuple(neural[1:])
 
         if bool(self.warm_start) and hasattr(self, "network_"):
+            self._check_same_network(Xc.shape[2], n_outputs)
             network = self.network_
             previous = list(self.history_)
+            # the epoch whose weights the fit starts from: the previous best, or its last epoch
+            start_epoch = self.best_epoch_ if getattr(self, "best_epoch_", None) is not None else len(previous) - 1
         else:
             network = self._new_network(Xc.shape[2], n_outputs, init_seed)
-            previous = []
+            previous, start_epoch = [], None
         activity = None if neural is None else self._activity(network, X_train, *neural)
+        if self.checkpoint_path is not None:
+            _check_checkpoint_path(self.checkpoint_path)
+        if commit is not None:
+            commit()
         config = {
             "learning_rate": float(self.learning_rate),
             "max_epochs": int(self.max_epochs),
@@ -642,6 +686,7 @@ class _SpikingRNNBase(BaseEstimator):
             "early_stopping": bool(self.early_stopping),
             "n_iter_no_change": int(self.n_iter_no_change),
             "tol": float(self.tol),
+            "keep_initial": bool(previous),  # a warm start keeps its weights unless an epoch beats them
             "rate_weight": float(self.rate_weight),
             "rate_lower": float(self.rate_bounds[0]) * float(self.dt) / 1000.0,
             "rate_upper": float(self.rate_bounds[1]) * float(self.dt) / 1000.0,
@@ -672,7 +717,10 @@ class _SpikingRNNBase(BaseEstimator):
         self.history_ = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
         self.n_iter_ = len(self.history_)
         self.stop_reason_ = stop
-        self.best_epoch_ = None if best_epoch is None else best_epoch + len(previous)
+        if best_epoch is not None:
+            self.best_epoch_ = best_epoch + len(previous)
+        else:  # with early stopping on a warm start, no epoch beat the starting weights: kept
+            self.best_epoch_ = start_epoch if (self.early_stopping and previous) else None
         if stop == "interrupted":
             warnings.warn(
                 f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
@@ -683,9 +731,11 @@ class _SpikingRNNBase(BaseEstimator):
         if diverged is None:
             self._warn_if_abnormal_activity(X_train)
         if diverged is not None:
+            advice = ("Lower learning_rate or set max_grad_norm." if self.max_grad_norm is None
+                      else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
             raise TrainingDivergedError(
-                f"training diverged (non-finite loss or gradient) at epoch {diverged[0]}, batch {diverged[1]}; "
-                "the estimator keeps the last finite weights. Lower learning_rate or set max_grad_norm."
+                f"training diverged (non-finite loss or gradient) in epoch {diverged[0] + len(previous)} (numbered "
+                f"as in history_, from 0), batch {diverged[1]}; the estimator keeps the last finite weights. {advice}"
             )
         return self
 
@@ -1083,6 +1133,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     warm_start : bool, default=False
         When already fitted, continue training from the current weights (same classes and
         channels required; the optimiser's moments start afresh; ``history_`` is extended).
+        The parameters that describe the network (sizes, ``architecture``, neuron, readout and
+        step-scale parameters) must not have changed: ``fit`` raises ``ValueError`` otherwise.
+        With ``early_stopping`` the starting weights compete with the new epochs: if none
+        improves on their validation loss, they are kept (``best_epoch_`` stays where it was).
         With :func:`motorsrnn.load` this resumes from a checkpoint.
     checkpoint_path : str, path-like or None, default=None
         Write the model (the format of :meth:`save`) to this file every ``checkpoint_every``
@@ -1112,8 +1166,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     network_ : motorsrnn._core.Network
         The trained network (weights via :meth:`get_weights`).
     history_ : list of dict
-        Per epoch: ``loss``, ``accuracy``, ``grad_norm`` and, with early stopping, ``val_loss``
-        and ``val_accuracy``.
+        One record per epoch with the keys ``epoch``, ``loss``, ``accuracy``, ``grad_norm``,
+        ``val_loss`` and ``val_accuracy``; the validation values are None without early
+        stopping.
     n_iter_ : int
         Number of epochs run.
     stop_reason_ : str
@@ -1173,11 +1228,11 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
-        if neural_targets is not None:  # before fit changes the estimator
+        if neural_targets is not None:
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
-        self.classes_ = classes
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
-        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups)
+        return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
+                           commit=lambda: setattr(self, "classes_", classes))
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -1338,7 +1393,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     per_step_ : bool
         True when fitted on targets per time step.
     n_features_in_, network_, history_, n_iter_, stop_reason_, best_epoch_
-        As for :class:`SpikingRNNClassifier` (``history_`` has no accuracy).
+        As for :class:`SpikingRNNClassifier` (in ``history_``, ``accuracy`` and
+        ``val_accuracy`` are None).
 
     Examples
     --------
@@ -1410,13 +1466,16 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             check_n_channels(self, Xc)
             if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
                 raise ValueError("warm_start needs targets of the same kind and number of outputs as the previous fit")
-        if neural_targets is not None:  # before fit changes the estimator
+        if neural_targets is not None:
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
-        self.per_step_ = yc.ndim == 3
-        self.n_outputs_ = int(yc.shape[-1])
-        self._y_1d = y_in.ndim == 1
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
-        return self._train(Xc, yc, self.n_outputs_, neural=neural, groups=groups)
+
+        def commit():
+            self.per_step_ = yc.ndim == 3
+            self.n_outputs_ = int(yc.shape[-1])
+            self._y_1d = y_in.ndim == 1
+
+        return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, commit=commit)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
