@@ -504,8 +504,8 @@ fn early_stopping_keeps_starting_weights_that_no_epoch_beats() {
         let mut m = model.clone();
         let train = Data { x: &ev, y: Targets::Classes(&y), activity: None };
         let val = Data { x: &ev, y: Targets::Classes(&flipped), activity: None };
-        let r = fit(&mut m, train, Some(val), &TrainConfig { keep_initial, ..cfg.clone() }, &pool, &mut Silent)
-            .unwrap();
+        let r =
+            fit(&mut m, train, Some(val), &TrainConfig { keep_initial, ..cfg.clone() }, &pool, &mut Silent).unwrap();
         let lowest = r.history.iter().map(|h| h.val_loss.unwrap()).fold(f64::INFINITY, f64::min);
         assert!(lowest > l_start, "an epoch improved ({lowest} <= {l_start}): the test needs a worse step");
         if keep_initial {
