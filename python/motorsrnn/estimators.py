@@ -232,7 +232,7 @@ def check_neural_targets(neural_targets, x_shape) -> np.ndarray:
 
 def check_early_stopping_params(est) -> None:
     """Raise if ``est``'s ``early_stopping``, ``validation_fraction``, ``n_iter_no_change`` or
-    ``tol`` is invalid (shared by the spiking estimators and the GRU)."""
+    ``tol`` is invalid (shared by the spiking estimators and the GRU and LSTM)."""
     check_number(est.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
     if est.validation_fraction >= 1:
         raise ValueError(f"validation_fraction must be < 1, got {est.validation_fraction!r}")
