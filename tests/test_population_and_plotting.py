@@ -143,6 +143,11 @@ def test_trajectories_shapes(data):
     np.testing.assert_allclose(proj.reshape(4, 50, 3), tr.trajectories, atol=1e-8)
     with pytest.raises(ValueError, match="n_components"):
         trajectories(data.X, data.y, n_components=500)
+    # 2 conditions x 2 bins centred on their mean span 3 dimensions, not 4
+    two = (data.y < 2)
+    assert trajectories(data.X[two][:, :2], data.y[two], n_components=3).trajectories.shape == (2, 2, 3)
+    with pytest.raises(ValueError, match=r"n_timesteps - 1, n_units\) = 3, got 4"):
+        trajectories(data.X[two][:, :2], data.y[two], n_components=4)
     with pytest.raises(ValueError, match="3-D"):
         trajectories(data.X[:, 0], data.y)
     with pytest.raises(ValueError, match="one condition per trial"):

@@ -645,7 +645,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     directions : array-like of shape (n_trials,)
         Condition of each trial (class labels or angles; any hashable, sortable values).
     n_components : int, default=3
-        Principal components kept, at most ``min(n_conditions * n_timesteps, n_units)``.
+        Principal components kept, at most ``min(n_conditions * n_timesteps - 1, n_units)`` (the
+        condition averages are centred on their grand mean, which removes one dimension).
     smoothing_ms : float or None, default=None
         Standard deviation of the Gaussian smoothing kernel in ms (applied to the condition
         averages; edges renormalised); None or 0: no smoothing.
@@ -710,10 +711,10 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     if conditions.size < 2:
         raise ValueError(f"directions contain {conditions.size} condition(s); trajectories need at least 2")
     n_cond, n_t, n_units = conditions.size, a.shape[1], a.shape[2]
-    max_k = min(n_cond * n_t, n_units)
+    max_k = min(n_cond * n_t - 1, n_units)  # centred on the grand mean: one dimension fewer than points
     if n_components > max_k:
         raise ValueError(
-            f"n_components must be <= min(n_conditions * n_timesteps, n_units) = {max_k}, got {n_components}"
+            f"n_components must be <= min(n_conditions * n_timesteps - 1, n_units) = {max_k}, got {n_components}"
         )
     onehot = np.zeros((n_cond, a.shape[0]))
     onehot[inverse, np.arange(a.shape[0])] = 1.0 / counts[inverse]
