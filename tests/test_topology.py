@@ -217,6 +217,8 @@ def test_numpy_values_in_a_topology_work_like_python_ones(data, tmp_path):
     for k, w in plain.get_weights().items():
         np.testing.assert_array_equal(clf.get_weights()[k], w)
     assert json.loads(topo(True).to_json()) == json.loads(topo(False).to_json())
+    listed = Topology([Population("a", 24, tau_mem=list(tau.astype(np.float32)))], [])  # NumPy inside a list
+    assert json.loads(listed.to_json())["populations"][0]["tau_mem"] == tau.astype(np.float32).tolist()
     clf.save(tmp_path / "m.msrnn")
     np.testing.assert_array_equal(load(tmp_path / "m.msrnn").predict_proba(data.X), clf.predict_proba(data.X))
     np.testing.assert_array_equal(load(tmp_path / "ck.msrnn").predict_proba(data.X), clf.predict_proba(data.X))

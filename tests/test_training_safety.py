@@ -39,9 +39,9 @@ def test_warm_start_refuses_parameters_that_describe_another_network(data):
         with pytest.raises(ValueError, match="warm_start continues the fitted network") as e:
             SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y).set_params(
                 warm_start=True, **change).fit(data.X, data.y)
-        key = {"n_hidden": "populations", "architecture": "p", "readout": "readout", "tau_mem": "populations",
-               "recurrent_lr_scale": "projections"}[next(iter(change))]
-        assert key in str(e.value).split("differs in:")[1]
+        key = {"n_hidden": "populations", "architecture": "projections", "readout": "readout",
+               "tau_mem": "populations", "recurrent_lr_scale": "projections"}[next(iter(change))]
+        assert key in str(e.value).split("differs in: ")[1].split(")")[0].split(", ")
     # what only set the initial weights, and training settings, may change
     clf.set_params(warm_start=True, input_scale=3.0, learning_rate=0.02, batch_size=8).fit(data.X, data.y)
     assert clf.n_iter_ == 2 and not np.array_equal(clf.get_weights()["w_in"], before["w_in"])
@@ -92,6 +92,42 @@ def test_a_fit_that_fails_its_checks_leaves_the_estimator_as_it_was(data, tmp_pa
     np.testing.assert_array_equal(reg.predict(data.X), pred)
 
 
+def test_a_fit_that_fails_in_the_core_or_a_callback_keeps_labels_and_network_together(data):
+    """Errors raised after the Python checks (the core's check of the validation split, a user
+    callback) leave classes_ / n_outputs_ matching the network that is kept."""
+    from motorsrnn import SpikingRNNRegressor
+
+    clf = SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y)
+    proba = clf.predict_proba(data.X)
+
+    def fail(info):
+        raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        clf.set_params(callback=fail).fit(data.X, np.array(["a", "b", "c"])[data.y % 3])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3])
+    np.testing.assert_array_equal(clf.set_params(callback=None).predict_proba(data.X), proba)
+
+    reg = SpikingRNNRegressor(**FAST, max_epochs=1).fit(data.X, np.stack([data.y] * 3, axis=1).astype(float))
+    pred = reg.predict(data.X)
+    y = np.where(np.arange(len(data.y)) % 2 == 0, np.nan, 1.0)  # group 0's targets all missing
+    with pytest.raises(ValueError, match="no observed"):
+        reg.set_params(early_stopping=True, validation_fraction=0.5).fit(
+            data.X, y, groups=np.arange(len(data.y)) % 2)
+    assert reg.n_outputs_ == 3 and not reg._y_1d
+    np.testing.assert_array_equal(reg.predict(data.X), pred)
+
+
+def test_interrupting_a_warm_start_that_kept_its_start_says_so(data):
+    es = dict(FAST, early_stopping=True, validation_fraction=0.25)
+    clf = SpikingRNNClassifier(**es, max_epochs=2).fit(data.X, data.y)
+    start = clf.get_weights()
+    stop_after_first = lambda info: not (info["event"] == "epoch")  # noqa: E731
+    with pytest.warns(RuntimeWarning, match="keeps the weights of the best validation epoch"):
+        clf.set_params(warm_start=True, tol=1e9, callback=stop_after_first).fit(data.X, data.y)
+    np.testing.assert_array_equal(clf.get_weights()["w_in"], start["w_in"])
+
+
 def test_a_checkpoint_that_cannot_be_written_does_not_end_training(data, tmp_path, monkeypatch):
     import motorsrnn.estimators as est
 
@@ -103,6 +139,26 @@ def test_a_checkpoint_that_cannot_be_written_does_not_end_training(data, tmp_pat
         clf = SpikingRNNClassifier(**FAST, max_epochs=3, checkpoint_path=tmp_path / "ck.msrnn").fit(data.X, data.y)
     assert clf.n_iter_ == 3 and clf.stop_reason_ == "max_epochs"
     assert sum("could not write" in str(w.message) for w in record) == 1  # said once, not every epoch
+
+
+def test_warnings_point_at_the_users_fit_call(data, tmp_path, monkeypatch):
+    """Each warning of fit names this file, where fit was called, not a line inside the package."""
+    import motorsrnn.estimators as est
+    from sklearn.exceptions import ConvergenceWarning
+
+    def where(category, match, **kwargs):
+        with pytest.warns(category, match=match) as record:
+            SpikingRNNClassifier(**dict(FAST, max_epochs=2, **kwargs)).fit(data.X, data.y)
+        return {w.filename for w in record if category is w.category or issubclass(w.category, category)}
+
+    assert where(RuntimeWarning, "interrupted", callback=lambda info: False) == {__file__}
+    assert where(ConvergenceWarning, "fires no spike", threshold=1e6) == {__file__}
+    with pytest.warns(UserWarning, match="holds out whole groups") as record:
+        SpikingRNNClassifier(**dict(FAST, max_epochs=1, early_stopping=True)).fit(
+            data.X, data.y, groups=np.arange(len(data.y)) % 3)
+    assert {w.filename for w in record if "whole groups" in str(w.message)} == {__file__}
+    monkeypatch.setattr(est, "_write_atomic", lambda path, b: (_ for _ in ()).throw(OSError("disk full")))
+    assert where(RuntimeWarning, "could not write", checkpoint_path=tmp_path / "ck.msrnn") == {__file__}
 
 
 def test_checkpoints_are_written_and_resume(tmp_path, data):

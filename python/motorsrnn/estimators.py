@@ -327,8 +327,9 @@ class _Checkpoint:
                 _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
             except OSError as e:  # a full disk should not end the training that the checkpoint protects
                 if not self.failed:
+                    # frames: here, _Progress.__call__, _run_training, _train, fit, the user's call
                     warnings.warn(f"could not write the checkpoint {self.path}: {e}; training goes on without it",
-                                  RuntimeWarning, stacklevel=2)
+                                  RuntimeWarning, stacklevel=6)
                 self.failed = True
 
 
@@ -643,13 +644,15 @@ class _SpikingRNNBase(BaseEstimator):
             rs = copy.deepcopy(rs)
         return self._new_network(n_inputs, n_outputs, self._seeds(check_random_state(rs))[0])
 
-    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, commit=None):
+    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, targets_attrs=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
         ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
-        (validated) makes early stopping hold out whole groups. ``commit`` sets the estimator's
-        target attributes (``classes_``, ...): it is called once every check has passed, just
-        before training, so that a fit that fails its checks leaves the estimator as it was."""
+        (validated) makes early stopping hold out whole groups. ``targets_attrs`` are the
+        estimator's attributes that describe the targets (``classes_``, ...): they are set once
+        the Python checks have passed, and set back if anything fails before the trained network
+        is stored, so that a fit that raises leaves the estimator's attributes matching its
+        network."""
         rng = check_random_state(self.random_state)
         init_seed, shuffle_seed = self._seeds(rng)
 
@@ -673,8 +676,22 @@ class _SpikingRNNBase(BaseEstimator):
         activity = None if neural is None else self._activity(network, X_train, *neural)
         if self.checkpoint_path is not None:
             _check_checkpoint_path(self.checkpoint_path)
-        if commit is not None:
-            commit()
+        saved = {k: self.__dict__[k] for k in (targets_attrs or {}) if k in self.__dict__}
+        self.__dict__.update(targets_attrs or {})
+        try:
+            return self._run_training(network, Xc, X_train, y_train, X_val, y_val, shuffle_seed, previous, start_epoch,
+                                      activity)
+        except BaseException:
+            if not (hasattr(self, "network_") and self.network_ is network):  # the new network was not stored
+                for k in targets_attrs or {}:
+                    if k in saved:
+                        setattr(self, k, saved[k])
+                    else:
+                        self.__dict__.pop(k, None)
+            raise
+
+    def _run_training(self, network, Xc, X_train, y_train, X_val, y_val, shuffle_seed, previous, start_epoch, activity):
+        """The second half of :meth:`_train`: the core's training run and the fitted attributes."""
         config = {
             "learning_rate": float(self.learning_rate),
             "max_epochs": int(self.max_epochs),
@@ -724,9 +741,10 @@ class _SpikingRNNBase(BaseEstimator):
         if stop == "interrupted":
             warnings.warn(
                 f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
-                "the weights reached so far" + (" (best validation epoch)" if best_epoch is not None else ""),
+                + ("the weights of the best validation epoch" if self.best_epoch_ is not None
+                   else "the weights reached so far"),
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if diverged is None:
             self._warn_if_abnormal_activity(X_train)
@@ -765,7 +783,7 @@ class _SpikingRNNBase(BaseEstimator):
                     "training probably ran away. Lower learning_rate (e.g. 1e-3) or recurrent_lr_scale, or bound "
                     "the rates with rate_weight and rate_bounds.",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=5,  # here, _run_training, _train, fit, the user's call
                 )
             if name in read_out and s.size and not s.any():
                 silent.append(name)
@@ -787,7 +805,7 @@ class _SpikingRNNBase(BaseEstimator):
                 f"sees only its biases, so every trial gets the same prediction. {advice}Bounding the rates from "
                 "below keeps populations firing: e.g. rate_weight=1.0, rate_bounds=(5.0, 100.0).",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
@@ -1232,7 +1250,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
-                           commit=lambda: setattr(self, "classes_", classes))
+                           targets_attrs={"classes_": classes})
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -1469,13 +1487,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if neural_targets is not None:
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
-
-        def commit():
-            self.per_step_ = yc.ndim == 3
-            self.n_outputs_ = int(yc.shape[-1])
-            self._y_1d = y_in.ndim == 1
-
-        return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, commit=commit)
+        attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1}
+        return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, targets_attrs=attrs)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}

@@ -285,8 +285,17 @@ class Topology:
 
 
 def _plain(d: Dict[str, Any]) -> Dict[str, Any]:
-    """``d`` with NumPy arrays as lists and NumPy scalars as Python numbers and bools (for JSON)."""
-    return {k: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else v for k, v in d.items()}
+    """``d`` with NumPy arrays as lists and NumPy scalars as Python numbers and bools, also inside
+    lists and tuples (for JSON)."""
+
+    def plain(v):
+        if isinstance(v, (np.ndarray, np.generic)):
+            return v.tolist()
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    return {k: plain(v) for k, v in d.items()}
 
 
 def preset(

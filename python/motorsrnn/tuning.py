@@ -153,7 +153,7 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
 def _user_stacklevel() -> int:
     """``stacklevel`` of a warning raised by this function's caller that points at the first frame
     outside the motorsrnn package (the user's call)."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
     level, frame = 1, sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         level, frame = level + 1, frame.f_back
