@@ -54,6 +54,34 @@ def test_decoder_keeps_its_own_weights_and_validates(fitted):
         decoder.step(np.full(10, np.nan))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_a_bad_chunk_changes_nothing(fitted, bad):
+    """A chunk with one bad count anywhere is refused whole: the state stays as before the call,
+    and the error names the bin."""
+    clf, d = fitted
+    decoder = clf.stream()
+    decoder.step(d.X[0, :5])
+    logits = decoder.logits.copy()
+    chunk = d.X[0, 5:25].astype(np.float32)
+    chunk[10, 3] = bad
+    with pytest.raises(ValueError, match="at bin 10, channel 3 of the chunk"):
+        decoder.step(chunk)
+    assert decoder.n_steps == 5
+    np.testing.assert_array_equal(decoder.logits, logits)
+    decoder.step(d.X[0, 5:25])  # the corrected chunk continues the same trial
+    np.testing.assert_array_equal(decoder.logits, clf.decision_path(d.X[:1, :25])[0, -1])
+
+
+def test_a_decoder_is_not_pickled_but_says_what_to_do(fitted):
+    import copy
+    import pickle
+
+    clf, _ = fitted
+    for dump in (pickle.dumps, copy.deepcopy, copy.copy):
+        with pytest.raises(TypeError, match="pickle the fitted estimator and call its stream"):
+            dump(clf.stream())
+
+
 def test_docstring_examples():
     import doctest
 

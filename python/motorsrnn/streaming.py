@@ -47,6 +47,9 @@ class StreamingDecoder:
     def step(self, x) -> np.ndarray:
         """Advance by one bin ``(n_channels,)`` or a chunk ``(n_bins, n_channels)`` of counts.
 
+        A chunk is used whole or not at all: NaN, infinite or negative counts in any of its bins
+        raise ``ValueError`` (naming the bin and channel) before the state changes.
+
         Returns
         -------
         ndarray of shape (n_classes,)
@@ -56,7 +59,22 @@ class StreamingDecoder:
             x = np.asarray(x, dtype=np.float32)
         if x.ndim not in (1, 2) or x.shape[-1] != self.n_channels:
             raise ValueError(f"a bin must have shape ({self.n_channels},) or (n_bins, {self.n_channels}), got {x.shape}")
+        if x.ndim == 2 and x.shape[0] > 1:
+            # a chunk is all or nothing: check every bin before the first one changes the state
+            bad = ~(np.isfinite(x) & (x >= 0))
+            if bad.any():
+                t, c = np.argwhere(bad)[0]
+                raise ValueError(
+                    f"spike counts must be finite and non-negative; found {x[t, c]} at bin {t}, channel {c} of the "
+                    "chunk (no bin of the chunk was used)"
+                )
         return self._stream.step(x)
+
+    def __reduce__(self):
+        raise TypeError(
+            "a StreamingDecoder holds the running state of one live trial and cannot be pickled or copied; "
+            "pickle the fitted estimator and call its stream() again"
+        )
 
     @property
     def logits(self) -> np.ndarray:
