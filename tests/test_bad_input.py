@@ -159,6 +159,12 @@ def test_baseline_validates_too():
         PoissonNaiveBayes().fit(X, y).predict(X[:, :, :4])
     with pytest.raises(NotFittedError):
         PoissonNaiveBayes().predict(X)
+    for alpha, match in (("1", "alpha must be a finite number"), (-1.0, "alpha must be > 0"),
+                         (float("nan"), "alpha must be a finite number")):
+        with pytest.raises(ValueError, match=match):
+            PoissonNaiveBayes(alpha=alpha).fit(X, y)
+    with pytest.raises(ValueError, match="fit_prior must be True or False"):
+        PoissonNaiveBayes(fit_prior="no").fit(X, y)
 
 
 def test_core_rejects_bad_topology_and_options_with_exceptions():

@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_number
+from ._validation import check_bool, check_number
 from .estimators import (
     check_classification_data,
     check_early_stopping_params,
@@ -123,8 +123,8 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        if not (np.isscalar(self.alpha) and self.alpha > 0):
-            raise ValueError(f"alpha must be a positive number, got {self.alpha!r}")
+        check_number(self.alpha, "alpha", low=0, strict_low=True)
+        check_bool(self.fit_prior, "fit_prior")
         counts = check_spikes(X).sum(axis=1, dtype=np.float64)
         y = check_labels(y)
         if len(y) != len(counts):
