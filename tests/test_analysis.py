@@ -139,6 +139,54 @@ def test_early_bad_inputs(snn, data):
         early_classification(SpikeCountTransformer().fit(X), X, y)
 
 
+def test_early_rejects_y_that_is_not_1d(data):
+    nb = PoissonNaiveBayes().fit(data.X, data.y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DataConversionWarning-and-flatten: the documented ValueError
+        with pytest.raises(ValueError, match="y must be 1-D"):
+            early_classification(nb, data.X, data.y[:, None], step=10)
+        with pytest.raises(ValueError, match="y must be 1-D"):
+            early_classification(nb, data.X, np.stack([data.y, data.y], axis=1), step=10)
+        with pytest.raises(ValueError, match="y must be 1-D"):
+            early_classification(nb, data.X, 3, step=10)
+
+
+def test_early_rejects_estimators_that_are_not_classifiers(data):
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.linear_model import LinearRegression
+
+    from motorsrnn import SpikingRNNRegressor
+
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(data.X, data.y.astype(float))
+    with pytest.raises(TypeError, match="not a classifier|must be a fitted classifier"):
+        early_classification(reg, data.X, data.y, step=10)
+    lin = make_pipeline(SpikeCountTransformer(), LinearRegression()).fit(data.X, data.y)
+    with pytest.raises(TypeError, match="must be a fitted classifier"):
+        early_classification(lin, data.X, data.y, step=10)
+
+    class NoClasses(ClassifierMixin, BaseEstimator):
+        """Tagged as a classifier, but keeps no classes_."""
+
+        def fit(self, X, y):
+            self.label_ = y[0]
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.label_)
+
+    with pytest.raises(TypeError, match="classes_"):
+        early_classification(NoClasses().fit(data.X, data.y), data.X, data.y, step=10)
+
+    class NotAnEstimator:
+        classes_ = np.arange(4)
+
+        def predict(self, X):
+            return np.zeros(len(X), dtype=int)
+
+    with pytest.raises(TypeError, match="must be a fitted classifier"):
+        early_classification(NotAnEstimator(), data.X, data.y, step=10)
+
+
 # ---------------------------------------------------------------------------------------------
 # energy
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +298,23 @@ def test_energy_zero_cost_gives_infinite_ratio(data):
     e = energy(clf, np.zeros((3, 10, 20), dtype=np.uint8), include_neuron_updates=False)
     assert e.sop == 0 and e.snn_energy == 0
     assert np.isinf(e.ratio_gru)
+
+
+def test_energy_zero_per_op_energies_give_nan_ratios_as_documented(snn, data):
+    """With every per-op energy 0 nothing costs anything: the ratios are 0 / 0 = nan, as documented."""
+    from motorsrnn.analysis import energy as energy_fn
+
+    e = energy(snn, data.X[:10], e_ac=0.0, e_mac=0.0)
+    assert e.snn_energy == 0 and e.dense_energy == 0 and e.gru_energy == 0 and e.lstm_energy == 0
+    assert np.isnan(e.ratio_dense) and np.isnan(e.ratio_gru) and np.isnan(e.ratio_lstm)
+    # only the spiking network free (e_ac = 0, no neuron updates): inf, as documented
+    e = energy(snn, data.X[:10], e_ac=0.0, include_neuron_updates=False)
+    assert e.snn_energy == 0 and np.isinf(e.ratio_gru)
+    # with memory the MACs still cost e_mem: finite ratios although e_ac = e_mac = 0
+    e = energy(snn, data.X[:10], e_ac=0.0, e_mac=0.0, memory=True)
+    assert e.snn_energy > 0 and np.isfinite(e.ratio_gru) and e.ratio_gru > 0
+    doc = " ".join(energy_fn.__doc__.split())
+    assert "``nan`` if it is 0 as well" in doc and "``inf`` if the other network's energy is positive" in doc
 
 
 def test_energy_bad_options(snn, data):

@@ -179,3 +179,124 @@ def test_cli_help_mentions_the_counting_network(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "second spiking network in the counting configuration" in out
     assert '"counting, shuffled"' in out
+
+
+# ---------------------------------------------------------------------------------------------
+# compare_models: arguments checked before any fit; fit_seconds; models that cannot take prefixes
+# ---------------------------------------------------------------------------------------------
+class _NoFitNB(PoissonNaiveBayes):
+    """A model whose fit must not run: the arguments are invalid and should be caught before."""
+
+    def fit(self, X, y):
+        raise AssertionError("fit was called although the arguments are invalid")
+
+
+class _SlowPredictNB(PoissonNaiveBayes):
+    """Instantaneous fit, slow predict (as spiking models: inference on the test set is not free)."""
+
+    def predict(self, X):
+        import time
+
+        time.sleep(0.4)
+        return super().predict(X)
+
+
+@pytest.fixture(scope="module")
+def small():
+    d = make_center_out(n_trials=40, n_neurons=8, n_timesteps=20, random_state=0)
+    return d.X[:20], d.y[:20], d.X[20:], d.y[20:]
+
+
+@pytest.mark.parametrize("rates", [(0.0, -40.0), (0.0, np.nan), (np.inf,), (0.0, "10"), (0.0, True), 10.0])
+def test_compare_models_checks_noise_rates_before_fitting(small, rates):
+    with pytest.raises(ValueError, match="noise_rates"):
+        compare_models(*small, {"nb": _NoFitNB()}, noise_rates=rates)
+
+
+def test_compare_models_noise_rates_are_returned_as_floats(small):
+    res = compare_models(*small, {"nb": PoissonNaiveBayes()}, noise_rates=(0, 40), early_step=20)
+    assert res.noise_rates == [0.0, 40.0] and all(isinstance(r, float) for r in res.noise_rates)
+    assert compare_models(*small, {"nb": PoissonNaiveBayes()}, noise_rates=(), early_step=20).noise == {"nb": []}
+
+
+@pytest.mark.parametrize("step", [0, -1, 1.5, True, "5"])
+def test_compare_models_checks_early_step_before_fitting(small, step):
+    with pytest.raises(ValueError, match="early_step"):
+        compare_models(*small, {"nb": _NoFitNB()}, noise_rates=(0.0,), early_step=step)
+
+
+def test_compare_models_checks_test_set_and_models_before_fitting(small):
+    X_tr, y_tr, X_te, y_te = small
+    with pytest.raises(ValueError, match="X_test has 20 trials but y_test has 19 labels"):
+        compare_models(X_tr, y_tr, X_te, y_te[:-1], {"nb": _NoFitNB()})
+    with pytest.raises(ValueError, match="y_test must be 1-D"):
+        compare_models(X_tr, y_tr, X_te, y_te[:, None], {"nb": _NoFitNB()})
+    with pytest.raises(ValueError, match="Negative"):
+        compare_models(X_tr, y_tr, -X_te.astype(int) - 1, y_te, {"nb": _NoFitNB()}, noise_rates=(0.0,))
+    with pytest.raises(ValueError, match="X_train has 8 channels but X_test has 5"):
+        compare_models(X_tr, y_tr, X_te[:, :, :5], y_te, {"nb": _NoFitNB()})
+    from motorsrnn import SpikingRNNRegressor
+
+    with pytest.raises(TypeError, match="'reg'.*not a classifier"):
+        compare_models(X_tr, y_tr, X_te, y_te, {"nb": _NoFitNB(), "reg": SpikingRNNRegressor()})
+
+
+def test_compare_models_fit_seconds_times_only_fit(small):
+    res = compare_models(*small, {"slow": _SlowPredictNB()}, noise_rates=(0.0,), early_step=20)
+    # fit takes milliseconds; every predict (score, early classification, noise) sleeps 0.4 s
+    assert res.table[0]["fit_seconds"] < 0.2, res.table[0]
+    assert res.table[0]["accuracy"] == res.fitted["slow"].score(small[2], small[3])
+
+
+def test_compare_models_names_the_model_that_cannot_take_prefixes():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    d = make_center_out(n_trials=60, n_neurons=16, n_timesteps=20, random_state=0)
+    models = {"nb": PoissonNaiveBayes(),
+              "flattened LR": make_pipeline(FunctionTransformer(lambda X: np.asarray(X, float).reshape(len(X), -1)),
+                                            LogisticRegression(max_iter=200))}
+    with pytest.raises(ValueError, match=r"early classification of model 'flattened LR'.*prefixes.*shorter") as exc:
+        compare_models(d.X[:40], d.y[:40], d.X[40:], d.y[40:], models, noise_rates=(0.0,))
+    assert "expecting 320 features" in str(exc.value)  # the original error is kept in the message
+    assert isinstance(exc.value.__cause__, ValueError)
+    assert "prefixes of the test" in " ".join(compare_models.__doc__.split())
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((100, 400, 0), "width"),
+        ((100, 400, -50), "width"),
+        ((100, 400, 2.5), "width"),
+        ((100, 400, True), "width"),
+        ((100.5, 150.5), "start"),
+        ((100, 150.0), "stop"),
+        (("100", 150), "start"),
+    ],
+)
+def test_check_cut_validates_width_start_stop(args, match):
+    from motorsrnn.comparison import center_out_samples, check_cut
+
+    with pytest.raises(ValueError, match=match):
+        check_cut(*args)
+    start, stop, *width = args
+    with pytest.raises(ValueError, match=match):
+        center_out_samples(8, start, stop, **({"width": width[0]} if width else {}), random_state=0)
+
+
+def test_check_cut_accepts_numpy_integers():
+    from motorsrnn.comparison import center_out_samples, check_cut
+
+    assert check_cut(np.int64(100), np.int32(200), np.int16(50)) is None
+    assert center_out_samples(8, np.int64(100), 200, width=np.int64(50), random_state=0).n_per_trial == 2
+
+
+def test_comparison_all_exports_the_public_functions():
+    import motorsrnn.comparison as comparison
+
+    ns = {}
+    exec("from motorsrnn.comparison import *", ns)
+    for name in ("center_out_samples", "check_cut", "default_models", "compare_models", "format_table"):
+        assert name in comparison.__all__ and name in ns

@@ -101,6 +101,17 @@ def test_rates_in_motor_cortex_range(data):
     np.testing.assert_allclose(data.spikes.mean(), r.mean() / 1000.0, rtol=0.05)
 
 
+def test_rates_saturate_to_the_closed_interval_as_documented():
+    """The sigmoid saturates numerically: with a large noise rates are exactly 0 and max_rate."""
+    d = make_reaching_dynamics(n_conditions=2, n_trials_per_condition=5, n_neurons=50, n_timesteps=100,
+                               go_time=10, noise=5, random_state=0)
+    assert d.rates.min() == 0.0 and d.rates.max() == 60.0
+    assert np.all((d.rates >= 0) & (d.rates <= 60))
+    doc = " ".join(make_reaching_dynamics.__doc__.split())
+    assert "Teacher firing rates in Hz, in ``[0, max_rate]``" in doc
+    assert "Teacher firing rates in Hz, in ``(0, max_rate)``" not in doc
+
+
 def test_inputs_encode_target_and_go(data):
     X = data.X.astype(float)
     go = X[:, :, 16:]
@@ -209,6 +220,22 @@ def test_sample_neurons_bad_fraction(bad, match):
 def test_sample_neurons_bad_data(bad):
     with pytest.raises(ValueError):
         sample_neurons(bad, 0.1)
+
+
+def test_sample_neurons_on_center_out_bunch_without_rates_says_what_it_needs():
+    from motorsrnn.datasets import make_center_out
+
+    d = make_center_out(n_trials=4, n_neurons=10, random_state=0)
+    assert d.rates is None
+    with pytest.raises(ValueError, match=r"no rates.*return_rates=True.*data\.X"):
+        sample_neurons(d, 0.5, random_state=0)
+    with pytest.raises(ValueError, match="no rates"):
+        sample_neurons({"rates": None}, 0.5)
+    # what the message suggests works
+    with_rates = make_center_out(n_trials=4, n_neurons=10, random_state=0, return_rates=True)
+    np.testing.assert_array_equal(sample_neurons(with_rates, 0.5, random_state=0),
+                                  sample_neurons(d.X, 0.5, random_state=0))
+    assert sample_neurons(d.X, 0.5, random_state=0).shape == (5,)
 
 
 # ------------------------------------------------------------------ bad arguments

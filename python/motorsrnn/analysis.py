@@ -25,6 +25,7 @@ import numbers
 import warnings
 
 import numpy as np
+from sklearn.base import is_classifier
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -41,6 +42,14 @@ _DELAYED_KINDS = ("recurrent", "feedback")
 # Small validators
 # ---------------------------------------------------------------------------------------------
 
+
+
+def _is_classifier(estimator) -> bool:
+    """``sklearn.base.is_classifier``, False (instead of an error) for objects without sklearn tags."""
+    try:
+        return bool(is_classifier(estimator))
+    except (AttributeError, TypeError):
+        return False
 
 
 def _estimator_dt(estimator) -> float:
@@ -108,18 +117,21 @@ def early_classification(estimator, X, y, *, times=None, step=1):
     Parameters
     ----------
     estimator : fitted classifier
-        Either a motorsrnn spiking estimator (anything with ``classes_`` and a
+        A classifier by ``sklearn.base.is_classifier`` (scikit-learn's classifier tag, e.g.
+        ``ClassifierMixin``; pipelines and searches ending in a classifier qualify) with
+        ``classes_``. Either a motorsrnn spiking estimator (or anything with a
         ``decision_path(X)`` returning logits of shape (n_trials, n_timesteps, n_classes) after
         each step), evaluated in one forward pass; or any fitted scikit-learn classifier whose
         ``predict`` accepts 3-D spike arrays with fewer time bins than in ``fit`` (e.g.
         :class:`motorsrnn.PoissonNaiveBayes`, or
         ``make_pipeline(SpikeCountTransformer(), LogisticRegression())``), evaluated on each prefix
-        ``X[:, :t + 1]``.
+        ``X[:, :t + 1]``. Regressors (e.g. :class:`motorsrnn.SpikingRNNRegressor`) and
+        transformers are rejected.
     X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
         Spike counts, validated like the estimators do
         (:func:`motorsrnn.estimators.check_spikes`).
     y : array-like of shape (n_trials,)
-        True labels.
+        True labels, 1-D (a column vector of shape (n_trials, 1) is rejected, not flattened).
     times : array-like of float, optional
         Prefix end times in ms at which to evaluate, each a multiple of ``dt`` in
         ``[dt, n_timesteps * dt]`` (the prefix ending at step ``t`` ends at ``(t + 1) * dt``).
@@ -141,8 +153,9 @@ def early_classification(estimator, X, y, *, times=None, step=1):
     Raises
     ------
     TypeError
-        If ``estimator`` has no ``predict`` (and no usable ``decision_path``), or ``times`` / ``step``
-        have the wrong type.
+        If ``estimator`` is not a classifier (``sklearn.base.is_classifier`` is False, e.g. a
+        regressor or a transformer), has no ``classes_`` once fitted, or has no ``predict`` (and no
+        usable ``decision_path``), or ``times`` / ``step`` have the wrong type.
     ValueError
         For invalid ``X`` (see ``check_spikes``), ``y`` not 1-D or not one label per trial,
         ``times`` outside the window or not multiples of ``dt``, ``step < 1``, or both ``times``
@@ -182,8 +195,21 @@ def early_classification(estimator, X, y, *, times=None, step=1):
     >>> curve.accuracy.shape
     (5,)
     """
+    if not _is_classifier(estimator):
+        raise TypeError(
+            "estimator must be a fitted classifier (sklearn.base.is_classifier) with classes_ and predict "
+            f"(or a motorsrnn decision_path), got {type(estimator).__name__}: early classification "
+            "reports accuracies"
+        )
     check_is_fitted(estimator)
+    if getattr(estimator, "classes_", None) is None:
+        raise TypeError(
+            f"estimator must be a fitted classifier with classes_, but the fitted {type(estimator).__name__} "
+            "has no classes_"
+        )
     Xc = check_spikes(X)
+    if np.ndim(y) != 1:
+        raise ValueError(f"y must be 1-D (one label per trial), got an array of shape {np.shape(y)}")
     y = check_labels(y)
     n_trials, n_timesteps, _ = Xc.shape
     if len(y) != n_trials:
@@ -275,7 +301,11 @@ def energy(
         - ``dense_mac``, ``dense_energy``: dense non-spiking network of the same shape;
         - ``gru_mac``, ``gru_energy``, ``lstm_mac``, ``lstm_energy``;
         - ``ratio_dense``, ``ratio_gru``, ``ratio_lstm``: the other network's energy divided by
-          ``snn_energy`` (``inf`` when the spiking network spends nothing);
+          ``snn_energy``. When ``snn_energy`` is 0 (with ``include_neuron_updates=False``, no
+          input events and no spikes, or ``e_ac = 0``; or every per-op energy 0): ``inf`` if the
+          other network's energy is positive, ``nan`` if it is 0 as well (0 / 0: with
+          ``e_ac = e_mac = 0`` and no ``memory`` no network spends anything, so no ratio is
+          defined);
         - ``n_trials``, ``n_timesteps``, ``n_channels``, ``n_hidden`` (LIF neurons),
           ``n_outputs`` (readout units), ``rnn_hidden``, ``e_ac``, ``e_mac``, ``e_mem`` (0.0
           without ``memory``), ``include_neuron_updates``.

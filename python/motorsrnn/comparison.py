@@ -9,6 +9,7 @@ training samples' ``trial`` as ``groups``.
 
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Dict, Optional, Sequence
 
@@ -18,14 +19,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
-from .analysis import add_poisson_noise, early_classification, energy
+from ._validation import check_number
+from .analysis import _is_classifier, add_poisson_noise, early_classification, energy
 from .baselines import GRUClassifier, LSTMClassifier, PoissonNaiveBayes, SpikeCountTransformer
 from .datasets import make_center_out
-from .estimators import SpikingRNNClassifier
+from .estimators import SpikingRNNClassifier, check_spikes
 from .io import cut_samples
 from .topology import preset
 
-__all__ = ["center_out_samples", "check_cut", "default_models", "compare_models"]
+__all__ = ["center_out_samples", "check_cut", "default_models", "compare_models", "format_table"]
 
 
 def center_out_samples(n_trials: int, start: int, stop: int, *, width: int = 50, random_state=None) -> Bunch:
@@ -37,9 +39,10 @@ def center_out_samples(n_trials: int, start: int, stop: int, *, width: int = 50,
         Trials to generate.
     start, stop : int
         Each trial covers ``start`` to ``stop`` ms after target onset (1 ms bins), e.g. 100 to 400
-        for the movement-related response with the generator's defaults.
+        for the movement-related response with the generator's defaults. Integers (whole ms).
     width : int, default=50
-        Sample length in ms; ``stop - start`` must be a positive multiple of it.
+        Sample length in ms, an integer ``>= 1``; ``stop - start`` must be a positive multiple of
+        it.
     random_state : int or None
         Seed of ``make_center_out``.
 
@@ -52,7 +55,10 @@ def center_out_samples(n_trials: int, start: int, stop: int, *, width: int = 50,
     Raises
     ------
     ValueError
-        If ``stop - start`` is not a positive multiple of ``width``.
+        If ``start`` or ``stop`` is not an integer, ``width`` is not an integer ``>= 1`` (the
+        message names the argument; wrong types raise
+        :class:`~motorsrnn._validation.InvalidParameterError`, a ``ValueError`` and a
+        ``TypeError``), or ``stop - start`` is not a positive multiple of ``width``.
     """
     check_cut(start, stop, width)
     data = make_center_out(n_trials=n_trials, n_timesteps=stop - start, window_start=start, random_state=random_state)
@@ -61,7 +67,15 @@ def center_out_samples(n_trials: int, start: int, stop: int, *, width: int = 50,
 
 def check_cut(start: int, stop: int, width: int = 50) -> None:
     """Raise ``ValueError`` unless ``stop - start`` is a positive multiple of ``width`` (ms): the
-    trials of :func:`center_out_samples` (checked first by the command line and the benchmark)."""
+    trials of :func:`center_out_samples` (checked first by the command line and the benchmark).
+
+    ``start`` and ``stop`` must be integers (ms) and ``width`` an integer ``>= 1`` (ms); otherwise
+    the ``ValueError`` names the argument (for a wrong type it is
+    :class:`~motorsrnn._validation.InvalidParameterError`, also a ``TypeError``).
+    """
+    start = check_number(start, "start (ms)", integer=True)
+    stop = check_number(stop, "stop (ms)", integer=True)
+    width = check_number(width, "width (ms)", integer=True, low=1)
     length = stop - start
     if length < width or length % width:
         raise ValueError(
@@ -109,6 +123,24 @@ def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0,
     }
 
 
+def _check_noise_rates(noise_rates) -> list:
+    """``noise_rates`` as a list of floats, each finite and ``>= 0`` (Hz)."""
+    if isinstance(noise_rates, (str, bytes)) or np.ndim(noise_rates) != 1:
+        raise ValueError(f"noise_rates must be a 1-D sequence of rates in Hz (>= 0), got {noise_rates!r}")
+    rates = []
+    for r in noise_rates:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (numbers.Real, np.floating, np.integer)):
+            raise ValueError(f"noise_rates must hold numbers (rates in Hz, >= 0), got {r!r} in {list(noise_rates)!r}")
+        r = float(r)
+        if not np.isfinite(r) or r < 0:
+            raise ValueError(
+                f"noise_rates must be finite rates in Hz >= 0 (0 is the clean test set), got {r!r} in "
+                f"{list(noise_rates)!r}"
+            )
+        rates.append(r)
+    return rates
+
+
 def compare_models(
     X_train,
     y_train,
@@ -127,14 +159,23 @@ def compare_models(
     Parameters
     ----------
     X_train, y_train, X_test, y_test : array-like
-        Spike counts ``(n_trials, n_timesteps, n_channels)`` and labels.
+        Spike counts ``(n_trials, n_timesteps, n_channels)`` and labels. ``X_test`` is validated
+        like the estimators do (:func:`motorsrnn.estimators.check_spikes`), ``y_test`` must be 1-D
+        with one label per test trial, and both sets must have the same number of channels.
     models : dict of str to estimator or None
-        Unfitted estimators (cloned before fitting); ``None`` uses :func:`default_models`.
+        Unfitted classifiers (``sklearn.base.is_classifier``), cloned before fitting; ``None`` uses
+        :func:`default_models`. Every model is also scored on prefixes of the test window for its
+        early-classification curve (see ``early``), so a model without a per-step
+        ``decision_path`` (the spiking models and the GRU/LSTM have one) must accept windows
+        shorter than those seen in ``fit``, e.g. by summing over time
+        (``make_pipeline(SpikeCountTransformer(), ...)``) rather than flattening it.
     noise_rates : sequence of float, default=(0, 10, 20, 40)
         Rates (Hz) of Poisson noise spikes added to every test channel for the robustness curve
-        (models are not refitted: robustness of a trained decoder to extra spikes).
+        (models are not refitted: robustness of a trained decoder to extra spikes). Each must be
+        finite and ``>= 0``; ``0`` scores the clean test set.
     early_step : int, default=5
-        Prefix step (bins) of the early-classification curves of non-spiking models.
+        Prefix step (bins), an integer ``>= 1``, of the early-classification curves (see
+        :func:`motorsrnn.analysis.early_classification`).
     random_state : int, default=0
         Seed of the noise.
     progress : bool, default=False
@@ -149,18 +190,51 @@ def compare_models(
     Returns
     -------
     sklearn.utils.Bunch
-        ``table``: list of dicts (model, accuracy, fit_seconds, and for spiking models hidden rate,
-        synaptic operations and energy ratios to a dense network, a GRU and an LSTM of the same
-        size); ``early``: {model: Bunch(times, accuracy)}; ``noise``: {model: accuracies at
-        ``noise_rates``}; ``noise_rates``; ``fitted``: the fitted models.
+        ``table``: list of dicts (model, accuracy, fit_seconds (the time of ``fit`` alone, without
+        scoring), and for spiking models hidden rate, synaptic operations and energy ratios to a
+        dense network, a GRU and an LSTM of the same size); ``early``: {model: Bunch(times,
+        accuracy)}; ``noise``: {model: accuracies at ``noise_rates``}; ``noise_rates`` (list of
+        float); ``fitted``: the fitted models.
+
+    Raises
+    ------
+    ValueError
+        Before any model is fitted: for ``noise_rates`` that are negative, NaN, infinite or not
+        numbers, ``early_step`` not an integer ``>= 1``, an invalid ``X_test``, ``y_test`` not 1-D or
+        not one label per test trial, ``X_train`` and ``X_test`` with different channel counts,
+        or ``groups`` not one entry per training trial. After fitting a model: if that model
+        cannot be scored on prefixes of the test window (the message names the model; the results
+        of the models before it are not returned, and the models after it are not fitted).
+    TypeError
+        Before any model is fitted, if a model is not a classifier.
     """
     models = default_models() if models is None else models
+    # Everything that is only used after fitting is checked here, before the first (long) fit.
+    noise_rates = _check_noise_rates(noise_rates)
+    early_step = check_number(early_step, "early_step", integer=True, low=1)
     y_train = np.asarray(y_train)
     if groups is not None and len(groups) != len(y_train):
         raise ValueError(f"groups has {len(groups)} entries but there are {len(y_train)} training trials")
+    Xte = check_spikes(X_test)
     y_test = np.asarray(y_test)
+    if y_test.ndim != 1:
+        raise ValueError(f"y_test must be 1-D (one label per test trial), got an array of shape {y_test.shape}")
+    if len(y_test) != Xte.shape[0]:
+        raise ValueError(f"X_test has {Xte.shape[0]} trials but y_test has {len(y_test)} labels")
+    train_shape = np.shape(X_train)
+    if len(train_shape) in (2, 3) and train_shape[-1] != Xte.shape[2]:
+        raise ValueError(
+            f"X_train has {train_shape[-1]} channels but X_test has {Xte.shape[2]}: the models are "
+            "scored on X_test with the channels they were fitted on"
+        )
+    items = [(name, clone(proto)) for name, proto in models.items()]
+    for name, est in items:
+        if not _is_classifier(est):
+            raise TypeError(
+                f"model {name!r} ({type(est).__name__}) is not a classifier (sklearn.base.is_classifier): "
+                "compare_models reports accuracies"
+            )
     noisy = [add_poisson_noise(X_test, r, random_state=random_state) if r > 0 else X_test for r in noise_rates]
-    items = list(models.items())
     bar = None
     if progress:
         try:
@@ -170,18 +244,18 @@ def compare_models(
         except ImportError:
             bar = None
     rows, early, noise, fitted = [], {}, {}, {}
-    for name, proto in items:
+    for name, est in items:
         if bar is not None:
             bar.set_postfix_str(name)
         elif progress:
             print(f"fitting {name} ...", flush=True)
-        est = clone(proto)
         t0 = time.perf_counter()
         if groups is not None and isinstance(est, (SpikingRNNClassifier, GRUClassifier, LSTMClassifier)):
             est.fit(X_train, y_train, groups=groups)
         else:
             est.fit(X_train, y_train)
-        row = {"model": name, "accuracy": float(est.score(X_test, y_test)), "fit_seconds": time.perf_counter() - t0}
+        fit_seconds = time.perf_counter() - t0
+        row = {"model": name, "accuracy": float(est.score(X_test, y_test)), "fit_seconds": fit_seconds}
         if isinstance(est, SpikingRNNClassifier):
             e = energy(est, X_test)
             sim = est.simulate(X_test, membrane=False)
@@ -194,14 +268,25 @@ def compare_models(
                 ratio_lstm=e.ratio_lstm,
             )
         rows.append(row)
-        early[name] = early_classification(est, X_test, y_test, step=early_step)
+        try:
+            early[name] = early_classification(est, X_test, y_test, step=early_step)
+        except (ValueError, TypeError, IndexError, RuntimeError) as err:
+            if bar is not None:
+                bar.close()
+            raise ValueError(
+                f"early classification of model {name!r} failed after fitting it. Early classification "
+                f"scores a model without a per-step decision_path on prefixes X_test[:, :t] of the test "
+                f"window (t = {early_step}, {2 * early_step}, ... bins), so every model must accept "
+                f"windows shorter than those seen in fit (e.g. sum the counts over time instead of "
+                f"flattening them). {type(err).__name__}: {err}"
+            ) from err
         noise[name] = [float(est.score(Xn, y_test)) for Xn in noisy]
         fitted[name] = est
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    return Bunch(table=rows, early=early, noise=noise, noise_rates=list(noise_rates), fitted=fitted)
+    return Bunch(table=rows, early=early, noise=noise, noise_rates=noise_rates, fitted=fitted)
 
 
 def format_table(result: Bunch) -> str:

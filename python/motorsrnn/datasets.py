@@ -602,7 +602,11 @@ def make_reaching_dynamics(
             standard deviation over the noise-free responses of all
             conditions and bins).
         rates : ndarray of shape (n_trials, n_timesteps, n_neurons), float32
-            Teacher firing rates in Hz, in ``(0, max_rate)``.
+            Teacher firing rates in Hz, in ``[0, max_rate]``: ``max_rate``
+            times a sigmoid, which saturates numerically (float64 ``tanh``,
+            then the float32 cast), so some rates can be exactly 0 or
+            exactly ``max_rate``, mostly with a large ``noise``.  Clip them
+            before taking logarithms.
         spikes : ndarray of shape (n_trials, n_timesteps, n_neurons), uint8, or None
             Poisson counts of ``rates`` per bin (None if not ``spiking``).
         condition : ndarray of shape (n_trials,), int64
@@ -946,7 +950,9 @@ def sample_neurons(data, fraction=0.1, random_state=None):
     data : Bunch, int or array-like
         The output of :func:`make_reaching_dynamics` (its ``rates`` give the
         number of neurons), a number of neurons, or an activity array whose
-        last axis is neurons.
+        last axis is neurons.  A :func:`make_center_out` Bunch works only with
+        its ``rates``, i.e. from ``make_center_out(..., return_rates=True)``
+        (otherwise pass ``data.X``, whose last axis is neurons).
     fraction : float, default=0.1
         Fraction of neurons to sample, in ``[0, 1]``.  ``round(fraction * n)``
         neurons are drawn without replacement, at least one when
@@ -961,6 +967,13 @@ def sample_neurons(data, fraction=0.1, random_state=None):
         Distinct neuron indices in increasing order; use them as
         ``data.rates[:, :, indices]`` (or ``data.spikes[...]``).
 
+    Raises
+    ------
+    ValueError
+        If ``data`` is not one of the above (including a Bunch whose ``rates``
+        is None, such as ``make_center_out``'s default output), has no
+        neurons, or ``fraction`` is not in ``[0, 1]``.
+
     Examples
     --------
     >>> from motorsrnn.datasets import sample_neurons
@@ -971,6 +984,12 @@ def sample_neurons(data, fraction=0.1, random_state=None):
         n = check_number(data, "data (number of neurons)", low=1, integer=True)
     elif hasattr(data, "rates") or (isinstance(data, dict) and "rates" in data):
         rates = data["rates"] if isinstance(data, dict) else data.rates
+        if rates is None or np.ndim(rates) < 1:
+            raise ValueError(
+                f"data has no rates (data.rates is {rates!r:.40}) to count neurons from: pass "
+                "make_center_out(..., return_rates=True), the activity array itself (e.g. data.X, "
+                "neurons on the last axis) or the number of neurons."
+            )
         n = int(np.shape(rates)[-1])
     else:
         try:
