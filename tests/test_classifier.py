@@ -181,6 +181,25 @@ def test_get_set_weights_round_trip_and_errors(fitted, data):
         clf.set_weights({"w_in": np.zeros((20, 24))})
     with pytest.raises(ValueError, match="NaN or infinite"):
         clf.set_weights({"b_h": np.full(24, np.nan)})
+    # all or nothing: a bad entry after a good one leaves the good one unwritten too
+    before = clf.get_weights()
+    with pytest.raises(ValueError, match=r"must have shape \(24, 20\)"):
+        clf.set_weights({"b_h": np.full(24, 5.0), "w_in": np.zeros((20, 24))})
+    for k, v in before.items():
+        np.testing.assert_array_equal(clf.get_weights()[k], v)
+
+
+@pytest.mark.parametrize("n_inputs, n_outputs, match", [
+    (96.7, 4, "n_inputs must be an integer"), (True, 4, "n_inputs must be an integer"),
+    ("96", 4, "n_inputs must be an integer"), (-1, 4, "n_inputs must be >= 1"),
+    (96, 1, r"n_outputs \(classes\) must be >= 2"),
+])
+def test_initial_network_checks_its_sizes(n_inputs, n_outputs, match):
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(**FAST).initial_network(n_inputs, n_outputs)
+    from motorsrnn import SpikingRNNRegressor
+
+    assert SpikingRNNRegressor(**FAST).initial_network(96, 1).get_weights()["w_out"].shape == (1, 24)
 
 
 def test_pickle_and_save_load(tmp_path, fitted, data):

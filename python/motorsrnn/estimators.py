@@ -631,7 +631,8 @@ class _SpikingRNNBase(BaseEstimator):
         Parameters
         ----------
         n_inputs, n_outputs : int
-            Channels of ``X`` and classes (or outputs) of ``y``.
+            Channels of ``X`` (``>= 1``) and classes (``>= 2``, classifier) or outputs (``>= 1``,
+            regressor) of ``y``.
 
         Returns
         -------
@@ -639,6 +640,10 @@ class _SpikingRNNBase(BaseEstimator):
             A ``RandomState`` given as ``random_state`` is not advanced (a copy is drawn from).
         """
         self._validate_params()
+        n_inputs = check_number(n_inputs, "n_inputs", integer=True, low=1)
+        classifier = isinstance(self, ClassifierMixin)
+        n_outputs = check_number(n_outputs, "n_outputs (classes)" if classifier else "n_outputs", integer=True,
+                                 low=2 if classifier else 1)
         rs = self.random_state
         if isinstance(rs, np.random.RandomState):
             rs = copy.deepcopy(rs)
@@ -914,7 +919,8 @@ class _SpikingRNNBase(BaseEstimator):
         Parameters
         ----------
         weights : dict of str to array-like
-            Unknown names, wrong shapes and non-finite values raise ``ValueError``; names not
+            Unknown names, wrong shapes, non-finite values and values that break a projection's
+            mask or sign constraint raise ``ValueError``, and then no weight is changed; names not
             given keep their values.
 
         Returns
@@ -926,12 +932,14 @@ class _SpikingRNNBase(BaseEstimator):
         unknown = sorted(set(weights) - set(current))
         if unknown:
             raise ValueError(f"unknown weight name(s) {unknown}; known names are {sorted(current)}")
+        network, _ = _core.Network.from_bytes(bytes(self.network_.to_bytes("")))  # all or nothing
         for name, value in weights.items():
             arr = np.asarray(value, dtype=np.float32)
             want = current[name].shape
             if arr.shape != want:
                 raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
-            self.network_.set_weight(name, np.ascontiguousarray(arr.reshape(1, -1) if arr.ndim == 1 else arr))
+            network.set_weight(name, np.ascontiguousarray(arr.reshape(1, -1) if arr.ndim == 1 else arr))
+        self.network_ = network
         return self
 
     # -- persistence ----------------------------------------------------------------------------
