@@ -63,6 +63,35 @@ def test_snapshots_every_and_returns_none(data):
     assert all(r is None for r in returned) and len(returned) > 5  # batches and epochs
 
 
+def test_snapshots_every_grid_continues_across_warm_start(data):
+    """The every-grid is on the epochs of history_, also after epoch_offset (audit 6, finding 2)."""
+    X, y = data.X[:120], data.y[:120]
+    snaps = TuningSnapshots(data.X[300:], data.y[300:], every=2)
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=3, random_state=0, callback=snaps, warm_start=True)
+    clf.fit(X, y)
+    assert snaps.epochs.tolist() == [1]
+    snaps.epoch_offset = len(clf.history_)
+    clf.fit(X, y)
+    assert [h["epoch"] for h in clf.history_] == list(range(6))
+    assert snaps.epochs.tolist() == [1, 3, 5]
+
+
+def test_reference_epoch_must_be_an_integer(trained, plt):
+    """Like record()'s epoch, reference_epoch is not truncated with int() (audit 6, finding 6)."""
+    from motorsrnn import plotting
+
+    _, snaps = trained
+    for bad in (1.9, 1.0, True, "1"):
+        for method in (snaps.persistency, snaps.pd_drift):
+            with pytest.raises(ValueError, match="reference_epoch must be an integer"):
+                method(bad)
+        with pytest.raises(ValueError, match="reference_epoch must be an integer"):
+            plotting.cultivation(snaps, reference_epoch=bad)
+    np.testing.assert_array_equal(snaps.persistency(np.int64(1)), snaps.persistency(1))
+    ax = plotting.cultivation(snaps, reference_epoch=np.int64(1))
+    assert ax.lines[-1].get_label() == "persistency (tuned at epoch 1)"
+
+
 def test_fractions_in_unit_interval_and_persistency(trained):
     _, snaps = trained
     n = snaps.epochs.size
@@ -351,6 +380,42 @@ def test_plots_draw_the_expected_artists(plt, data, trained, srnn):
 
     fig, axes = plt.subplots(1, 2)
     assert plotting.raster(data.X, ax=axes[1]) is axes[1]
+
+
+def test_cultivation_all_units_line_only_with_two_groups(plt, data):
+    """The documented rule (audit 6, finding 7): no 'all units' line when one group is empty."""
+    from motorsrnn import plotting
+
+    snaps = TuningSnapshots(data.X[300:], data.y[300:])
+    SpikingRNNClassifier(n_hidden=16, max_epochs=2, random_state=0, callback=snaps).fit(data.X[:120], data.y[:120])
+    assert snaps.groups == {"input-driven": ["h"], "other": []}
+    labels = [line.get_label() for line in plotting.cultivation(snaps).lines]
+    assert labels == ["input-driven (h)", "persistency (tuned at epoch 0)"]
+    assert [line.get_label() for line in plotting.cultivation(snaps, persistency=False).lines] == ["input-driven (h)"]
+    assert "only\n        when both groups are non-empty" in plotting.cultivation.__doc__
+
+
+def test_cartesian_plots_refuse_polar_and_3d_axes(plt, data, trained, srnn):
+    """Like polar_tuning's check for a polar Axes (audit 6, finding 8)."""
+    from motorsrnn import plotting
+
+    _, snaps = trained
+    tr = trajectories(data.X, data.y, smoothing_ms=5.0)
+    draws = [
+        lambda ax: plotting.raster(data.X, ax=ax),
+        lambda ax: plotting.psth(data.X, data.y, unit=0, ax=ax),
+        lambda ax: plotting.cultivation(snaps, ax=ax),
+        lambda ax: plotting.trajectories(tr, ax=ax),
+        lambda ax: plotting.learning_curves(srnn, ax=ax),
+    ]
+    for projection in ("polar", "3d"):
+        ax = plt.figure().add_subplot(projection=projection)
+        for draw in draws:
+            with pytest.raises(ValueError, match="ax must be a Cartesian Axes"):
+                draw(ax)
+        assert len(ax.lines) == 0 and len(ax.collections) == 0
+    _, ax = plt.subplots()
+    assert all(draw(ax) is ax for draw in draws)
 
 
 def test_polar_tuning_draws_cosine_and_von_mises_fits(plt):

@@ -316,9 +316,49 @@ def test_model_comparison_picks_the_generating_model():
         compare_tuning_models(Yc, theta, criterion="r2")
 
 
+def test_model_comparison_treats_equally_good_fits_as_a_tie_for_cosine():
+    """A noise-free cosine neuron: von Mises fits kappa = 0 (the cosine itself) and both SSEs are
+    rounding noise (~1e-28); the extra parameter must not 'pay' (audit 6, finding 4)."""
+    ang = np.repeat(np.arange(8) * np.pi / 4, 20)
+    rates = np.column_stack([5 + 2 * np.cos(ang - 1.0), 3 + 1.5 * np.cos(ang + 2.0)])
+    for criterion in ("bic", "aic"):
+        c = compare_tuning_models(rates, ang, criterion=criterion)
+        np.testing.assert_array_equal(c.best, ["cosine", "cosine"])
+        np.testing.assert_allclose(c.delta, getattr(c.von_mises, criterion) - getattr(c.cosine, criterion))
+    # a clearly sharper-than-cosine noise-free neuron is still von Mises
+    sharp = (5 + 4 * (np.exp(4.0 * (np.cos(ang - 1.0) - 1)) - 1) / 4.0)[:, None]
+    assert compare_tuning_models(sharp, ang).best[0] == "von_mises"
+
+
 # ---------------------------------------------------------------------------------------------
 # Tuning curves and the network's units
 # ---------------------------------------------------------------------------------------------
+def test_directions_equal_modulo_two_pi_are_one_direction():
+    """-120 and 240 degrees reduce to values 1 ulp apart; they are one direction (audit 6, finding 3)."""
+    rng = np.random.default_rng(0)
+    activity = rng.poisson(5, size=(8, 2)).astype(float)
+    deg = np.array([0.0, 120.0, -120.0, 240.0] * 2)
+    for kw in ({"directions": deg, "degrees": True}, {"directions": np.radians(deg)}):
+        tc = tuning_curves(activity, **kw)
+        np.testing.assert_allclose(np.degrees(tc.angles), [0.0, 120.0, 240.0])
+        np.testing.assert_array_equal(tc.count, [2, 2, 4])
+        np.testing.assert_allclose(tc.mean[2], activity[[2, 3, 6, 7]].mean(0))
+    # a tiny negative angle is the direction 0, not 2 pi
+    tc = tuning_curves(activity[:4], np.array([-1e-17, 0.0, 2 * np.pi, 4 * np.pi]))
+    np.testing.assert_array_equal(tc.angles, [0.0])
+    np.testing.assert_array_equal(tc.count, [4])
+    # only 2 true directions: the Python check counts 2 (it used to count 3 and the core refused)
+    with pytest.raises(ValueError, match="contain 2 distinct direction"):
+        fit_cosine_tuning(rng.poisson(5, size=(30, 3)).astype(float), np.array([0.0, -120.0, 240.0] * 10),
+                          degrees=True)
+    # 3 true directions written two ways: fitted like the same data with canonical angles
+    y = rng.poisson(5, size=(24, 3)).astype(float)
+    a = fit_cosine_tuning(y, np.array([0.0, 120.0, -120.0, 240.0] * 6), degrees=True)
+    b = fit_cosine_tuning(y, np.array([0.0, 120.0, 240.0, 240.0] * 6), degrees=True)
+    np.testing.assert_allclose(a.r2_mean, b.r2_mean)
+    np.testing.assert_allclose(a.preferred_direction, b.preferred_direction)
+
+
 def test_tuning_curves_mean_and_sem(center_out):
     d = center_out
     tc = tuning_curves(d.X, d.y, window=(10, 40))

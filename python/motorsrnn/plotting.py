@@ -46,7 +46,16 @@ def _pyplot():
     return plt
 
 
+# Projections of matplotlib's own that are not Cartesian x/y axes
+_NON_CARTESIAN = ("polar", "3d", "aitoff", "hammer", "lambert", "mollweide")
+
+
 def _axes(ax, *, polar=False, three_d=False):
+    """``ax`` checked for the projection a plot needs (a new one when None).
+
+    Cartesian plots (neither ``polar`` nor ``three_d``) refuse polar, 3-D and map-projection
+    Axes with a ValueError, as polar and 3-D plots refuse the other kinds.
+    """
     plt = _pyplot()
     if ax is None:
         if polar:
@@ -57,6 +66,10 @@ def _axes(ax, *, polar=False, three_d=False):
         else:
             _, ax = plt.subplots()
         return ax
+    if not polar and not three_d and getattr(ax, "name", None) in _NON_CARTESIAN:
+        raise ValueError(
+            f"ax must be a Cartesian Axes (e.g. plt.subplots()[1]) or None, got a {ax.name!r} Axes"
+        )
     if polar and getattr(ax, "name", None) != "polar":
         raise ValueError("ax must be a polar Axes (e.g. plt.subplot(projection='polar')) or None")
     if three_d and getattr(ax, "name", None) != "3d":
@@ -308,7 +321,8 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     snaps : motorsrnn.tuning.TuningSnapshots
         With at least one record.
     reference_epoch : int or None, default=None
-        Reference of the persistency curve (None: the first recorded epoch).
+        Reference of the persistency curve (None: the first recorded epoch). Must be an integer
+        (a bool, float or string raises ValueError).
     persistency : bool, default=True
         Also draw :meth:`~motorsrnn.tuning.TuningSnapshots.persistency` of all units (dashed).
     ax : matplotlib Axes or None
@@ -317,11 +331,23 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     Returns
     -------
     matplotlib.axes.Axes
-        One line per non-empty group (``"input-driven"``, ``"other"``), one for all units, and
-        the persistency line.
+        One line per non-empty group (``"input-driven"``, ``"other"``); a line for all units only
+        when both groups are non-empty (with one group it would repeat that group's line, e.g.
+        for ``"srnn"``, whose only population ``h`` is input-driven); and the persistency line
+        when ``persistency=True``.
+
+    Raises
+    ------
+    ValueError
+        If ``snaps`` is not a TuningSnapshots or has no record, ``reference_epoch`` is not an
+        integer or was not recorded, or ``ax`` is not a Cartesian Axes.
     """
     if not hasattr(snaps, "fraction_tuned") or not hasattr(snaps, "groups"):
         raise ValueError("snaps must be a motorsrnn.tuning.TuningSnapshots")
+    if reference_epoch is not None:
+        from .tuning import _check_epoch
+
+        reference_epoch = _check_epoch(reference_epoch, "reference_epoch")
     ax = _axes(ax)
     epochs = snaps.epochs
     if epochs.size == 0:
@@ -335,7 +361,7 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     if all(groups.values()):
         ax.plot(epochs, snaps.fraction_tuned(), marker=".", color="k", label="all units")
     if persistency:
-        ref = int(epochs[0]) if reference_epoch is None else int(reference_epoch)
+        ref = int(epochs[0]) if reference_epoch is None else reference_epoch
         ax.plot(epochs, snaps.persistency(ref), linestyle="--", color="0.4",
                 label=f"persistency (tuned at epoch {ref})")
     ax.set_ylim(-0.02, 1.02)

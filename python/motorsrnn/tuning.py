@@ -79,6 +79,8 @@ __all__ = [
 
 _UNITS = ("hz", "counts")
 _CRITERIA = ("aic", "bic")
+# compare_tuning_models: SSE differences below this fraction of the total sum of squares are ties
+_TIE_RTOL = 1e-9
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,10 +232,35 @@ def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np
     return np.ascontiguousarray(angles)
 
 
+# Angles closer than this (radians, on the circle) are the same direction: reducing e.g. -120 and
+# 240 degrees to [0, 2 pi) gives values 1 ulp apart, which must not count as two directions.
+_ANGLE_TOL = 1e-9
+
+
+def _reduce_angles(angles) -> np.ndarray:
+    """Angles reduced to ``[0, 2 pi)`` with equal directions made bit-identical.
+
+    Reduced angles that lie within ``_ANGLE_TOL`` (1e-9 rad) of each other (sorted, chaining) are
+    one direction and all take the smallest value of their group; values within ``_ANGLE_TOL`` below
+    ``2 pi`` are the direction 0.
+    """
+    a = np.mod(np.asarray(angles, dtype=np.float64), 2.0 * np.pi)
+    a[a >= 2.0 * np.pi - _ANGLE_TOL] = 0.0
+    if a.size < 2:
+        return a
+    order = np.argsort(a, kind="stable")
+    s = a[order]
+    start = np.concatenate([[True], np.diff(s) > _ANGLE_TOL])
+    rep = s[start][np.cumsum(start) - 1]  # the first (smallest) value of each group
+    out = np.empty_like(a)
+    out[order] = rep
+    return out
+
+
 def _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, min_directions):
     rates = _activity_to_rates(activity, window, dt, units)
-    angles = _directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles)
-    n_dir = np.unique(np.mod(angles, 2.0 * np.pi)).size
+    angles = _reduce_angles(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles))
+    n_dir = np.unique(angles).size
     if n_dir < min_directions:
         raise ValueError(
             f"directions contain {n_dir} distinct direction(s); the model needs at least {min_directions} "
@@ -574,7 +601,9 @@ class TuningModelComparison:
     delta : ndarray of shape (n,)
         ``criterion(von Mises) - criterion(cosine)``: negative favours von Mises.
     best : ndarray of shape (n,), str
-        ``"von_mises"`` where ``delta < 0``, ``"cosine"`` otherwise (also for constant activity).
+        ``"von_mises"`` where ``delta < 0``, ``"cosine"`` otherwise (also for constant activity, and
+        for ties: SSEs within ``1e-9`` times the total sum of squares, see
+        :func:`compare_tuning_models`).
     """
 
     cosine: CosineTuning
@@ -884,6 +913,17 @@ def compare_tuning_models(
     Returns
     -------
     TuningModelComparison
+        ``best`` is ``"von_mises"`` only where ``delta < 0`` *and* the von Mises fit is better than
+        a tie; see Notes.
+
+    Notes
+    -----
+    **Ties.** When ``SSE(cosine) - SSE(von Mises) <= 1e-9 * SST`` (``SST``: the neuron's total sum
+    of squares around its mean activity), the fits are equally good up to rounding and ``best`` is
+    ``"cosine"``, the simpler model, whatever the sign of ``delta``. This matters for noise-free
+    activity (e.g. a network's rates): a perfect cosine gives ``kappa = 0`` and SSEs of ~1e-28,
+    whose logarithms in the criterion are rounding noise. ``delta`` itself is reported as
+    computed.
     """
     if criterion not in _CRITERIA:
         raise ValueError(f"criterion must be one of {_CRITERIA}, got {criterion!r}")
@@ -893,8 +933,13 @@ def compare_tuning_models(
     vm = fit_von_mises_tuning(activity, directions, max_iter=max_iter, kappa_max=kappa_max, **common)
     cos = fit_cosine_tuning(activity, directions, **common)
     delta = getattr(vm, criterion) - getattr(cos, criterion)
+    rates = _activity_to_rates(activity, window, dt, units)
+    sst = np.sum((rates - rates.mean(axis=0)) ** 2, axis=0)
+    # equally good fits up to rounding (e.g. kappa = 0 on a noise-free cosine, SSEs ~1e-28, where
+    # n ln(SSE / n) amplifies rounding noise): a tie, and the simpler cosine model wins
+    tie = (cos.sse - vm.sse) <= _TIE_RTOL * sst
     with np.errstate(invalid="ignore"):
-        best = np.where(delta < 0, "von_mises", "cosine")
+        best = np.where((delta < 0) & ~tie, "von_mises", "cosine")
     return TuningModelComparison(cosine=cos, von_mises=vm, criterion=criterion, delta=delta, best=best)
 
 
@@ -914,14 +959,16 @@ def tuning_curves(
     ----------
     activity, directions, window, dt, units, degrees, labels_to_angles
         As in :func:`fit_cosine_tuning` (any number of distinct directions). Trials are grouped by
-        identical angle (after reduction to ``[0, 2 pi)``).
+        angle after reduction to ``[0, 2 pi)``: angles within 1e-9 rad of each other on the circle
+        (e.g. -120 and 240 degrees, whose reductions differ by rounding) are one direction,
+        reported as the smallest reduced value of the group.
 
     Returns
     -------
     TuningCurves
     """
     rates = _activity_to_rates(activity, window, dt, units)
-    angles = np.mod(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles), 2.0 * np.pi)
+    angles = _reduce_angles(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles))
     uniq, inverse, count = np.unique(angles, return_inverse=True, return_counts=True)
     k = uniq.size
     sums = np.zeros((k, rates.shape[1]))
@@ -1021,6 +1068,13 @@ def _wrap_angle(a):
     return np.pi - np.mod(np.pi - np.asarray(a, dtype=np.float64), 2.0 * np.pi)
 
 
+def _check_epoch(value, name: str) -> int:
+    """An epoch number: an integer (not a bool, float or string), as an int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
 def _copy_network(network):
     """An independent copy of a core network (the estimator's own one keeps training)."""
     net, _ = _core.Network.from_bytes(bytes(network.to_bytes("")))
@@ -1050,7 +1104,8 @@ class TuningSnapshots:
         :func:`fit_cosine_tuning` (integer labels ``0..K-1`` are at ``2 pi k / K``).
     every : int, default=1
         Record after epochs ``every - 1``, ``2 every - 1``, ... (epochs are counted from 0, as in
-        ``estimator.history_``). The last epoch is recorded only if it falls on this grid.
+        ``estimator.history_``). The last epoch is recorded only if it falls on this grid. The grid
+        applies to ``info["epoch"] + epoch_offset``, so it continues across ``warm_start`` fits.
     window : (int, int) or None, default=None
         Time bins ``[start, stop)`` in which spikes are counted; None: the whole window.
     alpha : float, default=0.05
@@ -1142,8 +1197,8 @@ class TuningSnapshots:
         self.every = int(every)
         self.alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
         self.r2_threshold = None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
-        self.angles = _directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles)
-        n_dir = np.unique(np.mod(self.angles, 2.0 * np.pi)).size
+        self.angles = _reduce_angles(_directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles))
+        n_dir = np.unique(self.angles).size
         if n_dir < 3:
             raise ValueError(
                 f"directions contain {n_dir} distinct direction(s); cosine tuning needs at least 3 "
@@ -1167,9 +1222,9 @@ class TuningSnapshots:
         """The ``fit`` callback: record after every ``every``-th epoch; always returns None."""
         if info.get("event") != "epoch":
             return None
-        epoch = int(info["epoch"])
+        epoch = int(info["epoch"]) + int(self.epoch_offset)  # the epoch as numbered in history_
         if (epoch + 1) % self.every == 0:
-            self._record(info["network"], epoch + int(self.epoch_offset))
+            self._record(info["network"], epoch)
         return None
 
     def record(self, network, epoch: int) -> "TuningSnapshots":
@@ -1186,8 +1241,7 @@ class TuningSnapshots:
         -------
         self
         """
-        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, (numbers.Integral, np.integer)):
-            raise ValueError(f"epoch must be an integer, got {epoch!r}")
+        epoch = _check_epoch(epoch, "epoch")
         if not isinstance(network, _core.Network):
             net = getattr(network, "network_", None)
             if not isinstance(net, _core.Network):
@@ -1312,7 +1366,8 @@ class TuningSnapshots:
         epochs = self.epochs
         if reference_epoch is None:
             return int(epochs[0])
-        if int(reference_epoch) not in self.results:
+        reference_epoch = _check_epoch(reference_epoch, "reference_epoch")
+        if reference_epoch not in self.results:
             raise ValueError(f"reference_epoch {reference_epoch!r} was not recorded; recorded epochs: {epochs.tolist()}")
         return int(reference_epoch)
 
@@ -1369,7 +1424,8 @@ class TuningSnapshots:
         Parameters
         ----------
         reference_epoch : int or None, default=None
-            A recorded epoch; None: the first recorded one.
+            A recorded epoch; None: the first recorded one. Must be an integer (a bool, float or
+            string raises ValueError, as ``epoch`` in :meth:`record`).
         population : str, sequence of str or None, default=None
         cumulative : bool, default=False
             False: tuned at epoch ``e``. True: tuned at *every* recorded epoch between the reference
@@ -1409,7 +1465,8 @@ class TuningSnapshots:
         Parameters
         ----------
         reference_epoch : int or None, default=None
-            A recorded epoch; None: the first recorded one.
+            A recorded epoch; None: the first recorded one. Must be an integer (a bool, float or
+            string raises ValueError, as ``epoch`` in :meth:`record`).
         population : str, sequence of str or None, default=None
         degrees : bool, default=False
             Report degrees instead of radians.
