@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 
 import numpy as np
 
-__all__ = ["InvalidParameterError", "check_bool", "check_choice", "check_number"]
+__all__ = ["InvalidParameterError", "check_bool", "check_choice", "check_number", "user_stacklevel"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -48,3 +50,13 @@ def check_choice(value, name, options):
     if value not in options:
         raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for a warning raised by this function's caller so that it points at the first
+    frame outside the motorsrnn package: the user's call, however deep in the package it started."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        level, frame = level + 1, frame.f_back
+    return level

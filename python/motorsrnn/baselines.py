@@ -334,14 +334,16 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         seed = int(rng.randint(0, 2**31 - 1))
         train, val = np.arange(len(idx)), None
         if self.early_stopping:
-            train, val = early_stopping_split(len(idx), self.validation_fraction, rng, stratify=idx, groups=groups,
-                                              stacklevel=3)
+            train, val = early_stopping_split(len(idx), self.validation_fraction, rng, stratify=idx, groups=groups)
         gen = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = self._module(torch, Xc.shape[2], len(classes))
         inputs = torch.as_tensor(Xc[train], dtype=torch.float32)
         targets = torch.as_tensor(idx[train], dtype=torch.int64)
+        if val is not None:
+            val_inputs = torch.as_tensor(Xc[val], dtype=torch.float32)
+            val_targets = torch.as_tensor(idx[val], dtype=torch.int64)
         opt = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay))
         loss_fn = torch.nn.CrossEntropyLoss()
         losses, val_losses, best, since_best = [], [], None, 0
@@ -361,8 +363,7 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
             if val is None:
                 continue
             with torch.no_grad():
-                vl = float(loss_fn(net(torch.as_tensor(Xc[val], dtype=torch.float32))[:, -1, :],
-                                   torch.as_tensor(idx[val], dtype=torch.int64)))
+                vl = float(loss_fn(net(val_inputs)[:, -1, :], val_targets))
             val_losses.append(vl)
             if best is None or vl < best[0] - float(self.tol):
                 best, since_best = (vl, epoch, {k: v.detach().clone() for k, v in net.state_dict().items()}), 0

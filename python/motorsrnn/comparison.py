@@ -9,7 +9,6 @@ training samples' ``trial`` as ``groups``.
 
 from __future__ import annotations
 
-import numbers
 import time
 from typing import Dict, Optional, Sequence
 
@@ -127,18 +126,7 @@ def _check_noise_rates(noise_rates) -> list:
     """``noise_rates`` as a list of floats, each finite and ``>= 0`` (Hz)."""
     if isinstance(noise_rates, (str, bytes)) or np.ndim(noise_rates) != 1:
         raise ValueError(f"noise_rates must be a 1-D sequence of rates in Hz (>= 0), got {noise_rates!r}")
-    rates = []
-    for r in noise_rates:
-        if isinstance(r, (bool, np.bool_)) or not isinstance(r, (numbers.Real, np.floating, np.integer)):
-            raise ValueError(f"noise_rates must hold numbers (rates in Hz, >= 0), got {r!r} in {list(noise_rates)!r}")
-        r = float(r)
-        if not np.isfinite(r) or r < 0:
-            raise ValueError(
-                f"noise_rates must be finite rates in Hz >= 0 (0 is the clean test set), got {r!r} in "
-                f"{list(noise_rates)!r}"
-            )
-        rates.append(r)
-    return rates
+    return [check_number(r, f"noise_rates[{i}] (Hz)", low=0) for i, r in enumerate(noise_rates)]
 
 
 def compare_models(

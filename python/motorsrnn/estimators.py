@@ -27,7 +27,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
-from ._validation import InvalidParameterError, check_bool, check_choice, check_number
+from ._validation import InvalidParameterError, check_bool, check_choice, check_number, user_stacklevel
 from .topology import PRESETS, Topology, preset
 
 __all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
@@ -242,13 +242,12 @@ def check_early_stopping_params(est) -> None:
         raise ValueError(f"early_stopping must be True or False, got {est.early_stopping!r}")
 
 
-def early_stopping_split(n_trials: int, fraction, rng, *, stratify=None, groups=None, stacklevel=4):
+def early_stopping_split(n_trials: int, fraction, rng, *, stratify=None, groups=None):
     """Training and validation indices of early stopping: whole groups when ``groups`` is given
     (:func:`_group_validation_split`), otherwise ``fraction`` of the trials, stratified by the class
-    indices ``stratify`` when every class has two trials. ``stacklevel``: frames from the warning's
-    caller up to the user's ``fit`` call."""
+    indices ``stratify`` when every class has two trials."""
     if groups is not None:
-        return _group_validation_split(groups, fraction, rng, stacklevel=stacklevel + 1)
+        return _group_validation_split(groups, fraction, rng)
     if stratify is not None and np.bincount(stratify).min() < 2:
         stratify = None
     try:
@@ -257,11 +256,10 @@ def early_stopping_split(n_trials: int, fraction, rng, *, stratify=None, groups=
         raise ValueError(f"cannot hold out validation_fraction={fraction} of {n_trials} trials: {e}") from None
 
 
-def _group_validation_split(groups, fraction, rng, stacklevel=4):
+def _group_validation_split(groups, fraction, rng):
     """Training and validation indices of early stopping that keep every group on one side
     (``groups`` checked by :func:`check_groups`). Warns when whole groups make the validation
-    set more than twice ``fraction`` of the trials (``stacklevel``: frames up to the user's
-    ``fit`` call)."""
+    set more than twice ``fraction`` of the trials."""
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=rng)
     tr, va = next(splitter.split(np.zeros(len(groups)), groups=groups))
     share = len(va) / len(groups)
@@ -271,7 +269,7 @@ def _group_validation_split(groups, fraction, rng, stacklevel=4):
             f"validation set, for validation_fraction={fraction:g}; with few or unequal groups, pass more groups "
             "or fit without groups",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
     return tr, va
 
@@ -327,9 +325,8 @@ class _Checkpoint:
                 _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
             except OSError as e:  # a full disk should not end the training that the checkpoint protects
                 if not self.failed:
-                    # frames: here, _Progress.__call__, _run_training, _train, fit, the user's call
                     warnings.warn(f"could not write the checkpoint {self.path}: {e}; training goes on without it",
-                                  RuntimeWarning, stacklevel=6)
+                                  RuntimeWarning, stacklevel=user_stacklevel())
                 self.failed = True
 
 
@@ -664,7 +661,7 @@ class _SpikingRNNBase(BaseEstimator):
         X_train, y_train, X_val, y_val = Xc, targets, None, None
         if self.early_stopping:
             tr, va = early_stopping_split(len(targets), self.validation_fraction, rng, stratify=stratify,
-                                          groups=groups, stacklevel=4)
+                                          groups=groups)
             X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])
@@ -749,7 +746,7 @@ class _SpikingRNNBase(BaseEstimator):
                 + ("the weights of the best validation epoch" if self.best_epoch_ is not None
                    else "the weights reached so far"),
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         if diverged is None:
             self._warn_if_abnormal_activity(X_train)
@@ -788,7 +785,7 @@ class _SpikingRNNBase(BaseEstimator):
                     "training probably ran away. Lower learning_rate (e.g. 1e-3) or recurrent_lr_scale, or bound "
                     "the rates with rate_weight and rate_bounds.",
                     ConvergenceWarning,
-                    stacklevel=5,  # here, _run_training, _train, fit, the user's call
+                    stacklevel=user_stacklevel(),
                 )
             if name in read_out and s.size and not s.any():
                 silent.append(name)
@@ -810,7 +807,7 @@ class _SpikingRNNBase(BaseEstimator):
                 f"sees only its biases, so every trial gets the same prediction. {advice}Bounding the rates from "
                 "below keeps populations firing: e.g. rate_weight=1.0, rate_bounds=(5.0, 100.0).",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
     def _activity(self, network, Xc, neural_targets, neural_units, neural_population):

@@ -58,7 +58,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ._validation import check_number
+from ._validation import check_number, user_stacklevel
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -152,16 +152,6 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     return np.ascontiguousarray(counts)
 
 
-def _user_stacklevel() -> int:
-    """``stacklevel`` of a warning raised by this function's caller that points at the first frame
-    outside the motorsrnn package (the user's call)."""
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        level, frame = level + 1, frame.f_back
-    return level
-
-
 def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np.ndarray:
     """Angles in radians, one per trial (see the module docs for the rules)."""
     if not isinstance(degrees, (bool, np.bool_)):
@@ -204,7 +194,7 @@ def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np
                 f"directions reach {largest:g}, more than 4 pi: are they in degrees? They are read as "
                 "radians; pass degrees=True for angles in degrees",
                 UserWarning,
-                stacklevel=_user_stacklevel(),
+                stacklevel=user_stacklevel(),
             )
     elif d.dtype.kind in "iu":
         if degrees:
