@@ -6,6 +6,13 @@ Peers (optional dependencies of this script, never of the package):
   detached reset, fast-sigmoid surrogate with slope 25, leaky readout, mean-over-time logits).
 - "snntorch": snnTorch's ``RSynaptic(all_to_all=True)`` with ``surrogate.fast_sigmoid(25)`` and a
   ``Leaky(reset_mechanism="none")`` readout.
+- "norse": Norse's ``LIFRecurrentCell`` (current-based LIF, forward Euler at dt = 1 ms, tau_syn 5 ms,
+  tau_mem 20 ms, reset to zero, SuperSpike surrogate with alpha 25) and a leaky readout.
+- "spikingjelly": SpikingJelly's ``CUBALIFNode`` (current-based LIF, soft reset) in its
+  ``LinearRecurrentContainer``, SoftSign surrogate (alpha 25), a leaky readout.
+The peers' neuron models differ from the spec's in details (see the comments in ``torch_child``);
+their work per step (the same matrix products over the same sizes, one Python-level step per bin)
+is what the comparison is about, and each reports the hidden rate it actually had.
 
 One training step = forward + backward + Adam update on one mini-batch, float32, data in memory,
 2 threads (``RAYON_NUM_THREADS=2``, ``torch.set_num_threads(2)``). Every (workload, implementation)
@@ -30,6 +37,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_training import SPEC_WORKLOADS, WORKLOADS, bernoulli_input, child as motorsrnn_child, matmul_gflops  # noqa: E402
+
+
+def _version(impl: str) -> str:
+    from importlib.metadata import version
+
+    return version(impl)
 
 
 def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, input_scale: float) -> dict:
@@ -79,7 +92,7 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
                 n_spikes += float(s.detach().sum())
             return acc / t_steps, n_spikes
 
-    else:
+    elif impl == "snntorch":
         import snntorch as snn
         from snntorch import surrogate
 
@@ -109,6 +122,76 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
                 n_spikes += float(spk.detach().sum())
             return acc / t_steps, n_spikes
 
+    elif impl == "norse":
+        from norse.torch import LIFParameters, LIFRecurrentCell
+
+        # Norse integrates dv/dt = tau_mem_inv (v_leak - v + i) with forward Euler (dt = 1 ms), so an
+        # input current moves v by dt * tau_mem_inv = 1/20 of what it does in the spec's equations:
+        # the weights are 20 times larger for the same drive. Reset to zero (Norse has no
+        # subtractive reset); SuperSpike surrogate with alpha 25 = the fast sigmoid of slope 25.
+        gain = 20.0
+        p_lif = LIFParameters(tau_syn_inv=torch.tensor(200.0), tau_mem_inv=torch.tensor(50.0),
+                              v_th=torch.tensor(1.0), v_reset=torch.tensor(0.0), method="super",
+                              alpha=torch.tensor(25.0))
+        cell = LIFRecurrentCell(c, h, p=p_lif, dt=0.001)
+        fc_out = torch.nn.Linear(h, k)
+        with torch.no_grad():
+            cell.input_weights.copy_(torch.randn(h, c) * gain * input_scale / c**0.5)
+            cell.recurrent_weights.copy_(torch.randn(h, h) * gain * 0.1 / h**0.5)
+            fc_out.weight.copy_(torch.randn(k, h) / h**0.5)
+            fc_out.bias.zero_()
+        params = list(cell.parameters()) + list(fc_out.parameters())
+
+        def run(x, record=False):
+            state = None
+            o = torch.zeros(b, k)
+            acc, n_spikes = 0, 0.0
+            for t in range(t_steps):
+                z, state = cell(x[:, t], state)
+                o = beta_o * o + fc_out(z)
+                acc = acc + o
+                n_spikes += float(z.detach().sum())
+            return acc / t_steps, n_spikes
+
+    elif impl == "spikingjelly":
+        from spikingjelly.activation_based import functional as sj_functional
+        from spikingjelly.activation_based import layer, neuron
+        from spikingjelly.activation_based import surrogate as sj_surrogate
+
+        # SpikingJelly's current-based LIF (I = alpha I + x, U = beta U + I, soft reset by the
+        # threshold) inside its recurrent container, which feeds [input; previous spikes] through one
+        # Linear(2h -> h): its input half starts as the identity, its spike half as the recurrent
+        # weights, so the drive starts as in the spec's equations. Surrogate: SoftSign with alpha 25,
+        # whose derivative is 12.5 times the fast sigmoid of slope 25 (its SuperSpike surrogate gave
+        # NaN gradients in this network with SpikingJelly 2.0.0).
+        fc_in = torch.nn.Linear(c, h)
+        fc_out = torch.nn.Linear(h, k)
+        lif = neuron.CUBALIFNode(c_decay=alpha, v_decay=beta, v_threshold=1.0, v_reset=None,
+                                 surrogate_function=sj_surrogate.SoftSign(alpha=25.0))
+        rec = layer.LinearRecurrentContainer(lif, in_features=h, out_features=h)
+        with torch.no_grad():
+            fc_in.weight.copy_(torch.randn(h, c) * input_scale / c**0.5)
+            fc_in.bias.zero_()
+            rec.rc.weight.copy_(torch.cat([torch.eye(h), torch.randn(h, h) * 0.1 / h**0.5], dim=1))
+            rec.rc.bias.zero_()
+            fc_out.weight.copy_(torch.randn(k, h) / h**0.5)
+            fc_out.bias.zero_()
+        params = list(fc_in.parameters()) + list(rec.parameters()) + list(fc_out.parameters())
+
+        def run(x, record=False):
+            sj_functional.reset_net(rec)
+            o = torch.zeros(b, k)
+            acc, n_spikes = 0, 0.0
+            for t in range(t_steps):
+                s = rec(fc_in(x[:, t]))
+                o = beta_o * o + fc_out(s)
+                acc = acc + o
+                n_spikes += float(s.detach().sum())
+            return acc / t_steps, n_spikes
+
+    else:
+        raise ValueError(f"unknown implementation {impl!r}")
+
     opt = torch.optim.Adam(params, lr=1e-4)
     loss_fn = torch.nn.CrossEntropyLoss()
     durations, spikes = [], []
@@ -128,7 +211,11 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "hidden_rate_hz": float(np.mean(spikes[warmup:]) / (b * t_steps * h) * 1000),
         "torch": torch.__version__,
+        "version": _version(impl),
     }
+
+
+PEERS = ("torch", "snntorch", "norse", "spikingjelly")
 
 
 def available(module: str) -> bool:
@@ -156,7 +243,7 @@ def main(argv=None) -> int:
             out = torch_child(impl, name, args.steps, args.warmup, args.threads, float(scale))
         print(json.dumps(out))
         return 0
-    impls = ["motorsrnn"] + [m for m in ("torch", "snntorch") if available(m)]
+    impls = ["motorsrnn"] + [m for m in PEERS if available(m)]
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     runs = []
     for name in args.workloads:

@@ -17,8 +17,8 @@ HERE = Path(__file__).resolve().parent
 RUNS = [
     ("Training step (forward + backward + Adam) on the workloads of the spec", ["bench_training.py"]),
     (
-        "Side by side with PyTorch peers (hand-written loop of the same equations, snnTorch RSynaptic), "
-        "when they are installed in the running environment",
+        "Side by side with PyTorch peers (hand-written loop of the same equations, snnTorch RSynaptic, "
+        "Norse LIFRecurrentCell, SpikingJelly CUBALIFNode), when they are installed in the running environment",
         ["bench_peers.py"],
     ),
     (
@@ -46,8 +46,8 @@ def main() -> int:
         f"Written by `python benchmarks/run_all.py` on {date.today().isoformat()}: {platform.machine()}, "
         f"Python {platform.python_version()}, 2 threads unless stated. Each section is the output of the "
         "command above it, pasted unchanged.\n",
-        "The peers (torch, snntorch) are optional dependencies of the benchmark only; without them the "
-        "side-by-side section lists motorsrnn alone.\n",
+        "The peers (torch, snntorch, norse, spikingjelly) are optional dependencies of the benchmark only; "
+        "without them the side-by-side section lists motorsrnn alone.\n",
     ]
     for title, script in RUNS:
         cmd = [sys.executable, str(HERE / script[0]), *script[1:]]
