@@ -32,10 +32,9 @@ fn to_py(e: Error) -> PyErr {
 
 /// Runs `f` without the GIL in a pool of `n_threads`, turning a panic into a RuntimeError.
 fn run<R: Send>(py: Python<'_>, n_threads: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n_threads.max(1))
-        .build()
-        .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread pool: {e}")))?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads.max(1)).build().map_err(|e| {
+        PyRuntimeError::new_err(format!("cannot start a thread pool of {n_threads} threads (n_jobs): {e}"))
+    })?;
     let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| pool.install(f))));
     match out {
         Ok(r) => r.map_err(to_py),
@@ -412,10 +411,9 @@ impl Network {
             _ => None,
         };
         let mut monitor = PyMonitor { callback, error: None, snapshots };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n_threads.max(1))
-            .build()
-            .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread pool: {e}")))?;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads.max(1)).build().map_err(|e| {
+            PyRuntimeError::new_err(format!("cannot start a thread pool of {n_threads} threads (n_jobs): {e}"))
+        })?;
         let act = self::activity(&activity)?;
         let model = &mut self.model;
         let mon = &mut monitor;

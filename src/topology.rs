@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 /// per-chunk gradients).
 pub const MAX_PARAMETERS: u64 = 1 << 28;
 
+/// The largest standard deviation of a projection's initial weights, far below float32's largest
+/// value (about 3.4e38) so that no draw overflows.
+pub const MAX_INIT_STD: f64 = 1e30;
+
 /// A time constant in ms: one value for the population or one per neuron.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -306,6 +310,9 @@ impl Topology {
             return bad("at least one population is needed".into());
         }
         let mut pops = Vec::with_capacity(spec.populations.len());
+        // Biases and decay factors: 3 parameters per neuron, counted as the populations are read so
+        // that many large populations are refused before their decay factors are allocated.
+        let mut neuron_params: u64 = 0;
         for p in &spec.populations {
             if p.name == "input" || p.name == "readout" || p.name.is_empty() {
                 return bad(format!("'{}' cannot name a population (reserved or empty)", p.name));
@@ -321,6 +328,14 @@ impl Topology {
             }
             if p.size as u64 > MAX_PARAMETERS {
                 return bad(format!("population '{}' has {} neurons, more than this build accepts", p.name, p.size));
+            }
+            neuron_params = neuron_params.saturating_add(3 * p.size as u64);
+            if neuron_params > MAX_PARAMETERS {
+                return bad(format!(
+                    "the populations up to '{}' have {neuron_params} biases and decay factors, more than the \
+                     {MAX_PARAMETERS} parameters this build accepts (reduce the population sizes)",
+                    p.name
+                ));
             }
             if !(p.threshold.is_finite() && p.threshold > 0.0) {
                 return Err(Error::InvalidInput(format!(
@@ -395,6 +410,14 @@ impl Topology {
             }
             if !(s.init_scale.is_finite() && s.init_scale >= 0.0) {
                 return bad(format!("projection '{key}': init_scale must be finite and >= 0, got {}", s.init_scale));
+            }
+            // The initial weights are drawn with this standard deviation, then stored as float32.
+            let init_std = s.init_scale / (s.density.unwrap_or(1.0) * size(source) as f64).sqrt();
+            if !(init_std.is_finite() && init_std <= MAX_INIT_STD) {
+                return bad(format!(
+                    "projection '{key}': init_scale / sqrt(density * n_source) = {init_std:e} is too large (at most \
+                     {MAX_INIT_STD:e}, so that the initial weights are finite in float32); lower init_scale or raise density"
+                ));
             }
             if !(s.lr_scale.is_finite() && s.lr_scale >= 0.0) {
                 return bad(format!("projection '{key}': lr_scale must be finite and >= 0, got {}", s.lr_scale));
@@ -521,6 +544,24 @@ mod tests {
         let e = Topology::compile(&NetworkSpec::srnn(10, usize::MAX, 4)).unwrap_err().to_string();
         assert!(e.contains("neurons, more than"), "{e}");
         assert!(Topology::compile(&NetworkSpec::srnn(usize::MAX, 4, 4)).is_err());
+        // many populations, each within the limit alone: refused before their decays are allocated
+        let mut s = NetworkSpec::srnn(10, 1 << 26, 4);
+        for i in 0..64 {
+            s.populations.push(PopulationSpec { name: format!("p{i}"), ..s.populations[0].clone() });
+        }
+        let e = Topology::compile(&s).unwrap_err().to_string();
+        assert!(e.contains("biases and decay factors, more than"), "{e}");
+    }
+
+    #[test]
+    fn initial_weights_too_large_for_float32_rejected() {
+        for (scale, density) in [(1e300, Some(1e-300)), (1e39, None), (f64::MAX, None)] {
+            let mut s = NetworkSpec::srnn(10, 20, 4);
+            s.projections[0].init_scale = scale;
+            s.projections[0].density = density;
+            let e = Topology::compile(&s).unwrap_err().to_string();
+            assert!(e.contains("projection 'w_in': init_scale / sqrt(density * n_source)"), "{e}");
+        }
     }
 
     #[test]

@@ -183,3 +183,48 @@ def test_core_rejects_bad_topology_and_options_with_exceptions():
         net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 5]), 1)
     with pytest.raises(ValueError, match="X has 2 trials but y has 3 targets"):
         net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 1, 1]), 1)
+
+
+@pytest.mark.parametrize("name", ["n_hidden", "max_epochs", "batch_size", "bptt_window", "n_iter_no_change"])
+@pytest.mark.parametrize("value", [2**64, 2**200, -(2**70)])
+def test_integers_beyond_64_bits_name_the_parameter(name, value):
+    """Integers too large for the core: a ValueError naming the parameter (it was a TypeError from
+    NumPy's isfinite about 'ufunc', or the core's JSON parser's 'number out of range')."""
+    with pytest.raises(ValueError, match=name):
+        SpikingRNNClassifier(**{**FAST, name: value}).fit(X, y)
+
+
+def test_float_parameter_given_a_huge_int():
+    with pytest.raises(ValueError, match="learning_rate must be a finite number"):
+        SpikingRNNClassifier(**{**FAST, "learning_rate": 10**400}).fit(X, y)
+
+
+@pytest.mark.parametrize("n_jobs", [2**64, 10**9])
+def test_huge_n_jobs(n_jobs):
+    """n_jobs beyond any thread count: a ValueError naming it (it was an OverflowError, or a
+    RuntimeError from the thread pool)."""
+    with pytest.raises(ValueError, match="n_jobs must be at most"):
+        SpikingRNNClassifier(**{**FAST, "n_jobs": n_jobs}).fit(X, y)
+
+
+@pytest.mark.parametrize("input_scale", [1e39, 1e300])
+def test_initial_weights_beyond_float32(input_scale):
+    """Initial weights too large for float32: a TopologyError naming the projection and the limit."""
+    with pytest.raises(TopologyError, match="projection 'w_in': init_scale / sqrt"):
+        SpikingRNNClassifier(**{**FAST, "input_scale": input_scale}).fit(X, y)
+
+
+def test_sparse_projection_with_tiny_density_and_large_scale():
+    """init_scale / sqrt(density * n_source) overflowing to infinity panicked in the core (the
+    normal distribution refused an infinite deviation): a RuntimeError 'internal error'."""
+    from motorsrnn.topology import Topology
+
+    topo = Topology.from_dict({
+        "populations": [{"name": "h", "size": 8}],
+        "projections": [
+            {"source": "input", "target": "h", "density": 1e-300, "init_scale": 1e300},
+            {"source": "h", "target": "readout"},
+        ],
+    })
+    with pytest.raises(TopologyError, match="too large"):
+        SpikingRNNClassifier(**{**FAST, "architecture": topo}).fit(X, y)

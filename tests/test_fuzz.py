@@ -510,6 +510,55 @@ def test_huge_n_hidden_raises_instead_of_aborting(n_hidden):
     assert "RESULT" in out and "DISALLOWED" not in out, out + err[:300]
 
 
+LIMITED = """
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, resource.RLIM_INFINITY))  # as on a small machine
+from motorsrnn import SpikingRNNRegressor
+fitted = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(X, y)
+reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, y.astype(float))
+long = np.broadcast_to(np.zeros((1, 1, 5), bool), (4, 2**33, 5))  # zero strides: no memory of its own
+"""
+
+
+@pytest.mark.parametrize(
+    "call, names",
+    [
+        # a full batch of a large network: one gradient and one tape per 16 trials of the batch
+        ("SpikingRNNClassifier(n_hidden=4000, max_epochs=1, batch_size=2048).fit("
+         "(rng.random((2048, 5, 3)) < 0.1).astype(np.uint8), np.arange(2048) % 2)", "batch_size"),
+        ("SpikingRNNClassifier(n_hidden=8, max_epochs=1).fit(long, np.arange(4) % 2)", "bptt_window"),
+        ("fitted.predict(long)", "fewer trials"),
+        ("fitted.decision_path(long)", "fewer trials"),
+        ("fitted.simulate(long)", "membrane=False"),
+        ("fitted.loss_and_grad(long, np.zeros(4, int))", "bptt_window"),
+        ("reg.predict(long)", "fewer trials"),
+        ("reg.loss_and_grad(long, np.zeros(4))", "bptt_window"),
+    ],
+)
+def test_work_too_large_for_memory_raises_memory_error(call, names):
+    """Work whose buffers cannot fit in the memory the process may use (here an 8 GiB address-space
+    limit) raises a MemoryError that says how much it needs and what to reduce, before the core
+    allocates: a failed Rust allocation would abort the interpreter (a Jupyter kernel)."""
+    rc, out, err = _run_isolated(PRELUDE + LIMITED + f"report(lambda: {call})\n")
+    assert rc == 0, f"interpreter died (exit code {rc}) in {call}: {err.strip()[:300]}"
+    assert "RESULT MemoryError" in out and "GiB" in out and names in out, out + err[:300]
+
+
+def test_many_large_populations_refused_before_allocating():
+    """Populations each within the size limit but too many together: a TopologyError before their
+    decay factors are allocated (the sum was checked only after)."""
+    code = PRELUDE + LIMITED + """
+import json
+pops = [{"name": f"p{i}", "size": 2**26} for i in range(64)]
+spec = {"n_inputs": 1, "n_outputs": 1, "populations": pops,
+        "projections": [{"source": "input", "target": "p0"}, {"source": "p0", "target": "readout"}]}
+report(lambda: _core.Network(json.dumps(spec), 0))
+"""
+    rc, out, err = _run_isolated(code)
+    assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
+    assert "RESULT TopologyError" in out and "biases and decay factors" in out, out + err[:300]
+
+
 # ---------------------------------------------------------------------------------------------
 # Tuning (motorsrnn.tuning, issue 4)
 # ---------------------------------------------------------------------------------------------

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import sys
 
 import numpy as np
 
-__all__ = ["InvalidParameterError", "check_bool", "check_choice", "check_number", "user_stacklevel"]
+__all__ = [
+    "InvalidParameterError",
+    "check_bool",
+    "check_choice",
+    "check_memory",
+    "check_number",
+    "memory_limit",
+    "user_stacklevel",
+]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -28,9 +37,15 @@ def check_number(value, name, *, low=None, high=None, strict_low=False, strict_h
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
         what = "an integer" if integer else "a finite number"
         raise InvalidParameterError(f"{name} must be {what}, got {value!r}")
-    value = int(value) if integer else float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if integer:
+        value = int(value)  # Python ints have no size limit and are always finite
+    else:
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond the range of a float
+            raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     if low is not None and (value <= low if strict_low else value < low):
         raise ValueError(f"{name} must be {'>' if strict_low else '>='} {low}, got {value!r}")
     if high is not None and (value >= high if strict_high else value > high):
@@ -60,3 +75,60 @@ def user_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         level, frame = level + 1, frame.f_back
     return level
+
+
+def _read_int(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def memory_limit():
+    """Bytes this process can still allocate, as far as the system says, or None when unknown: the
+    smallest of physical memory plus swap, the cgroup's memory limit, and the address-space limit
+    (``ulimit -v``) minus the process's current size. Used only to refuse work that cannot fit."""
+    limits = []
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        swap = None
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("SwapTotal:"):
+                    swap = int(line.split()[1]) * 1024
+        limits.append(total + (swap or 0))
+    except (ValueError, OSError, AttributeError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        v = _read_int(path)
+        if v is not None and v > 0:
+            limits.append(v)
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            pages = _read_int("/proc/self/statm")
+            used = pages * os.sysconf("SC_PAGE_SIZE") if pages is not None else 0
+            limits.append(max(soft - used, 0))
+    except (ImportError, ValueError, OSError, AttributeError):  # pragma: no cover - not on Linux
+        pass
+    return min(limits) if limits else None
+
+
+def _gib(n_bytes) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+def check_memory(n_bytes, what: str, advice: str) -> None:
+    """Raise ``MemoryError`` when ``n_bytes`` (an estimate of what the core is about to allocate)
+    exceeds :func:`memory_limit`: a clear message instead of the process aborting (a Rust
+    allocation failure ends the process, e.g. a Jupyter kernel). ``what`` says what needs the
+    memory, ``advice`` which parameters to reduce."""
+    limit = memory_limit()
+    if limit is not None and n_bytes > limit:
+        raise MemoryError(
+            f"{what} would need about {_gib(n_bytes)} of memory, more than the {_gib(limit)} this process can "
+            f"use; {advice}"
+        )

@@ -27,7 +27,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
-from ._validation import InvalidParameterError, check_bool, check_choice, check_number, user_stacklevel
+from ._validation import (
+    InvalidParameterError,
+    check_bool,
+    check_choice,
+    check_memory,
+    check_number,
+    user_stacklevel,
+)
 from .topology import PRESETS, Topology, preset
 
 __all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
@@ -51,6 +58,10 @@ _OPTIMIZERS = ("adam", "adamw", "sgd")
 _ACTIVITY_KERNELS = ("exponential", "gaussian")
 # share of time bins above which a fitted population counts as saturated (fit warns)
 _SATURATED = 0.3
+#: The largest count (sizes, epochs, steps) the core takes: a 64-bit signed integer, as NumPy sizes.
+_MAX_COUNT = 2**63 - 1
+#: The most threads n_jobs may ask for (each has its own stack; more than the cores never helps).
+_MAX_THREADS = 2**16
 # floor of the variances behind ``activity_normalize=True``, relative to their mean (see below)
 _ACTIVITY_VAR_FLOOR = 1e-2
 
@@ -236,7 +247,7 @@ def check_early_stopping_params(est) -> None:
     check_number(est.validation_fraction, "validation_fraction", low=0, high=1, strict_low=True)
     if est.validation_fraction >= 1:
         raise ValueError(f"validation_fraction must be < 1, got {est.validation_fraction!r}")
-    check_number(est.n_iter_no_change, "n_iter_no_change", low=1, integer=True)
+    check_number(est.n_iter_no_change, "n_iter_no_change", low=1, high=_MAX_COUNT, integer=True)
     check_number(est.tol, "tol", low=0)
     if not isinstance(est.early_stopping, (bool, np.bool_)):
         raise ValueError(f"early_stopping must be True or False, got {est.early_stopping!r}")
@@ -281,6 +292,92 @@ def log_softmax(z) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
+# ---------------------------------------------------------------------------------------------
+# Memory estimates: refuse, with a MemoryError naming what to reduce, work whose buffers cannot fit
+# (a failed allocation in the core would end the process). Lower bounds: spikes are not counted.
+# ---------------------------------------------------------------------------------------------
+_CHUNK = 16  # trials the core simulates in lockstep, each group with its own buffers (src/forward.rs)
+_FLOAT = 4  # float32
+
+
+def _network_sizes(network) -> Dict[str, int]:
+    """Neurons, neurons with trained time constants, outputs, parameters, and weights of the
+    projections between populations (which each gradient buffer also holds packed)."""
+    spec = json.loads(network.spec_json)
+    sizes = {p["name"]: int(p["size"]) for p in spec["populations"]}
+    n_in, n_out = int(spec["n_inputs"]), int(spec["n_outputs"])
+
+    def n(end):
+        return n_in if end == "input" else n_out if end == "readout" else sizes[end]
+
+    weights = [(p["source"], n(p["source"]) * n(p["target"])) for p in spec["projections"]]
+    neurons = sum(sizes.values())
+    return {
+        "neurons": neurons,
+        "tau_neurons": sum(int(p["size"]) for p in spec["populations"] if p.get("trainable_tau")),
+        "outputs": n_out,
+        "params": sum(w for _, w in weights) + 3 * neurons + n_out,
+        "packed": sum(w for src, w in weights if src != "input"),
+    }
+
+
+def _events_bytes(n_trials: int, n_steps: int) -> int:
+    """The core's index of the input's events: one offset per trial and time step."""
+    return 8 * (n_trials * n_steps + 1)
+
+
+def _gradient_bytes_per_chunk(sizes, n_steps: int, bptt_window, extra_ds: bool) -> int:
+    """Buffers of the gradient of one chunk of 16 trials: its own gradient and packed weights, the
+    BPTT tape (membrane potentials of every step, or of one bptt_window and the checkpoints), the
+    readout traces and their gradient."""
+    n, tau, k = sizes["neurons"], sizes["tau_neurons"], sizes["outputs"]
+    if bptt_window is None or bptt_window >= n_steps:
+        tape = n_steps * (n + tau)
+    else:
+        tape = (bptt_window + 1) * (n + tau) + -(-n_steps // bptt_window) * 3 * n
+    floats = sizes["params"] + sizes["packed"] + _CHUNK * (tape + 2 * n_steps * k + (n_steps * n if extra_ds else 0))
+    return _FLOAT * floats
+
+
+def _check_gradient_memory(network, n_trials: int, n_steps: int, *, n_batch: int, bptt_window, extra_ds: bool,
+                           n_events: int, fit: bool) -> None:
+    """Raise ``MemoryError`` when a gradient computation over batches of ``n_batch`` trials cannot fit."""
+    sizes = _network_sizes(network)
+    chunks = -(-min(n_batch, n_trials) // _CHUNK)
+    tapes = chunks * _gradient_bytes_per_chunk(sizes, n_steps, bptt_window, extra_ds)
+    # parameters, gradient, optimiser moments, the copies kept against divergence and for the best epoch
+    total = tapes + (6 if fit else 3) * _FLOAT * sizes["params"] + n_events
+    window = "the whole trial" if bptt_window is None or bptt_window >= n_steps else f"bptt_window={bptt_window} steps"
+    what = (f"{'training' if fit else 'loss_and_grad'} ({n_steps} time steps, {sizes['neurons']} neurons, "
+            f"{min(n_batch, n_trials)} trials per batch, BPTT tape over {window}: {tapes / 2**30:.3g} GiB for the "
+            "buffers of one batch, a tape and a gradient per 16 trials)")
+    advice = ("reduce batch_size (each 16 trials of a batch keep their own BPTT tape), set a smaller bptt_window, or "
+              "use fewer hidden units (n_hidden) or shorter trials" if fit else
+              "pass fewer trials per call (each 16 trials keep their own BPTT tape) and add the gradients, set a "
+              "smaller bptt_window, or use shorter trials")
+    check_memory(total, what, advice)
+
+
+def _check_readout_memory(network, n_trials: int, n_steps: int) -> None:
+    """Raise ``MemoryError`` when the per-step readout of ``n_trials`` trials cannot fit."""
+    k = _network_sizes(network)["outputs"]
+    total = 2 * _FLOAT * n_trials * n_steps * k + _events_bytes(n_trials, n_steps)
+    check_memory(total, f"the per-step outputs of {n_trials} trials of {n_steps} time steps",
+                 "predict fewer trials at a time (or shorter trials)")
+
+
+def _check_simulate_memory(network, n_trials: int, n_steps: int, membrane: bool) -> None:
+    """Raise ``MemoryError`` when simulating ``n_trials`` trials cannot fit (spikes as uint8, membrane
+    potentials twice: the core's tape and the result, readout traces and logits)."""
+    sizes = _network_sizes(network)
+    n, k = sizes["neurons"], sizes["outputs"]
+    per_step = n * (1 + (2 * _FLOAT if membrane else 0)) + 3 * _FLOAT * k
+    total = n_trials * n_steps * per_step + _events_bytes(n_trials, n_steps)
+    check_memory(total, f"simulating {n_trials} trials of {n_steps} time steps ({n} neurons"
+                 f"{', with membrane potentials' if membrane else ''})",
+                 "simulate fewer trials at a time" + (", or pass membrane=False" if membrane else ""))
+
+
 def _n_threads(n_jobs) -> int:
     """Resolve ``n_jobs``: ``None`` or -1 use every core available to the process."""
     try:
@@ -293,6 +390,8 @@ def _n_threads(n_jobs) -> int:
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
     if n_jobs < 0:
         return max(1, available + 1 + int(n_jobs))
+    if n_jobs > _MAX_THREADS:
+        raise ValueError(f"n_jobs must be at most {_MAX_THREADS} (threads), got {n_jobs!r}")
     return int(n_jobs)
 
 
@@ -490,7 +589,7 @@ class _SpikingRNNBase(BaseEstimator):
 
     # -- parameters -----------------------------------------------------------------------------
     def _validate_params(self):
-        check_number(self.n_hidden, "n_hidden", low=1, integer=True)
+        check_number(self.n_hidden, "n_hidden", low=1, high=_MAX_COUNT, integer=True)
         if not (isinstance(self.architecture, (str, dict, Topology))):
             raise ValueError(
                 f"architecture must be one of {PRESETS}, a motorsrnn.topology.Topology or a dict, got {self.architecture!r}"
@@ -510,11 +609,11 @@ class _SpikingRNNBase(BaseEstimator):
             check_number(getattr(self, name), name, low=0)
         check_number(self.learning_rate, "learning_rate", low=0, strict_low=True)
         check_number(self.recurrent_lr_scale, "recurrent_lr_scale", low=0)
-        check_number(self.max_epochs, "max_epochs", low=1, integer=True)
-        check_number(self.batch_size, "batch_size", low=1, integer=True)
+        check_number(self.max_epochs, "max_epochs", low=1, high=_MAX_COUNT, integer=True)
+        check_number(self.batch_size, "batch_size", low=1, high=_MAX_COUNT, integer=True)
         check_number(self.weight_decay, "weight_decay", low=0)
         check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
-        check_number(self.bptt_window, "bptt_window", low=1, integer=True, allow_none=True)
+        check_number(self.bptt_window, "bptt_window", low=1, high=_MAX_COUNT, integer=True, allow_none=True)
         check_early_stopping_params(self)
         check_number(self.verbose, "verbose", low=0, integer=True)
         for name in ("detach_reset", "train_time_constants"):
@@ -716,6 +815,12 @@ class _SpikingRNNBase(BaseEstimator):
             meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
             checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
         progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
+        n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
+        if X_val is not None:
+            n_events += _events_bytes(*X_val.shape[:2])
+        _check_gradient_memory(network, X_train.shape[0], X_train.shape[1], n_batch=int(self.batch_size),
+                               bptt_window=self._bptt_window(), extra_ds=activity is not None or self.rate_weight > 0,
+                               n_events=n_events, fit=True)
         network.bptt_window = self._bptt_window()
         try:
             history, stop, best_epoch, diverged = network.fit(
@@ -881,6 +986,7 @@ class _SpikingRNNBase(BaseEstimator):
         """
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
+        _check_simulate_memory(self.network_, Xc.shape[0], Xc.shape[1], bool(membrane))
         spikes, mem, readout = self.network_.simulate(Xc, bool(membrane), n_threads)
         names = [name for name, _ in self.network_.populations()]
         pops = {
@@ -1278,6 +1384,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             (running mean or max of ``O``, or ``O[t]``, as ``readout`` says).
         """
         Xc = self._check_X(X)
+        _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
         return self.network_.logits_per_step(Xc, _n_threads(self.n_jobs))
 
     def _logits(self, X) -> np.ndarray:
@@ -1374,6 +1481,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
+                               bptt_window=self._bptt_window(), extra_ds=activity is not None,
+                               n_events=_events_bytes(*Xc.shape[:2]), fit=False)
         self.network_.bptt_window = self._bptt_window()
         loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
@@ -1518,6 +1628,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         """
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
+        _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
         if self.per_step_:
             return self.network_.traces(Xc, n_threads).astype(np.float64)
         out = self.network_.logits_per_step(Xc, n_threads)[:, -1, :].astype(np.float64)
@@ -1598,6 +1709,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
+                               bptt_window=self._bptt_window(), extra_ds=activity is not None,
+                               n_events=_events_bytes(*Xc.shape[:2]), fit=False)
         self.network_.bptt_window = self._bptt_window()
         loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
