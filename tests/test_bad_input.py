@@ -228,3 +228,16 @@ def test_sparse_projection_with_tiny_density_and_large_scale():
     })
     with pytest.raises(TopologyError, match="too large"):
         SpikingRNNClassifier(**{**FAST, "architecture": topo}).fit(X, y)
+
+
+@pytest.mark.parametrize("kw, match", [(dict(n_boot=10**15), "lower n_boot"), (dict(n_perm=10**15), "lower n_boot"),
+                                       (dict(n_boot=2**64), "n_boot must be <="), (dict(n_perm=2**64), "n_perm must be <=")])
+def test_tuning_with_too_many_resamples(kw, match):
+    """n_boot / n_perm whose buffers cannot fit: a MemoryError (the core aborted the process on the
+    failed allocation) or, beyond 64 bits, a ValueError naming them (it was an OverflowError)."""
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    rates = rng.random((40, 3))
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    with pytest.raises((MemoryError, ValueError), match=match):
+        fit_cosine_tuning(rates, angles, **kw)

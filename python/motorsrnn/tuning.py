@@ -58,7 +58,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ._validation import check_number, user_stacklevel
+from ._validation import check_memory, check_number, user_stacklevel
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -748,14 +748,19 @@ def fit_cosine_tuning(
     >>> res.preferred_direction.shape, res.pd_ci.shape
     ((96,), (96, 2))
     """
-    n_boot = check_number(n_boot, "n_boot", low=0, integer=True)
-    n_perm = check_number(n_perm, "n_perm", low=0, integer=True)
+    n_boot = check_number(n_boot, "n_boot", low=0, high=2**63 - 1, integer=True)
+    n_perm = check_number(n_perm, "n_perm", low=0, high=2**63 - 1, integer=True)
     ci = check_number(ci, "ci", low=0.0, high=1.0, strict_low=True, strict_high=True)
     alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
     if r2_threshold is not None:
         r2_threshold = check_number(r2_threshold, "r2_threshold", high=1.0)
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 3)
     seed = _seed(random_state) if (n_boot or n_perm) else 0
+    # the core keeps every resample's deviation and depth per neuron (16 bytes), and an index per
+    # 16 resamples or permutations; a failed allocation there would end the process
+    check_memory(n_boot * (16 * rates.shape[1] + 1) + (n_boot + n_perm) // 2,
+                 f"n_boot={n_boot} bootstrap resamples of {rates.shape[1]} units and n_perm={n_perm} permutations",
+                 "lower n_boot and n_perm")
     out = _core.tuning_fit_cosine(rates, angles, n_boot, ci, n_perm, seed, _n_threads(n_jobs))
     res = CosineTuning(
         preferred_direction=out["preferred_direction"],
