@@ -533,6 +533,9 @@ long = np.broadcast_to(np.zeros((1, 1, 5), bool), (4, 2**33, 5))  # zero strides
         ("fitted.loss_and_grad(long, np.zeros(4, int))", "bptt_window"),
         ("reg.predict(long)", "fewer trials"),
         ("reg.loss_and_grad(long, np.zeros(4))", "bptt_window"),
+        # a tuning snapshot simulates its probe trials
+        ("__import__('motorsrnn.tuning').tuning.TuningSnapshots(long, np.arange(4) % 4).record(fitted, 0)",
+         "fewer trials"),
     ],
 )
 def test_work_too_large_for_memory_raises_memory_error(call, names):

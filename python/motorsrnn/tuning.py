@@ -63,7 +63,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from .estimators import _n_threads, check_spikes
+from .estimators import _check_simulate_memory, _n_threads, check_spikes
 
 __all__ = [
     "CosineTuning",
@@ -1313,6 +1313,7 @@ class TuningSnapshots:
             targets = {t for _, src, t, _, _ in network.projections() if src == "input"}
             self.input_driven_populations = [n for n, _ in pops if n in targets]
             self.other_populations = [n for n, _ in pops if n not in targets]
+        _check_simulate_memory(network, self.X.shape[0], self.X.shape[1], False)
         spikes, _, _ = network.simulate(self.X, False, self._n_threads)
         dt = _network_dt(network)
         res, rates = {}, {}
