@@ -59,6 +59,26 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
     def init(n_out, n_in, scale):
         return torch.nn.Parameter(torch.randn(n_out, n_in) * scale / n_in**0.5)
 
+    def linear(n_in, n_out, scale):
+        """A Linear layer with the weights of ``init`` and a zero bias."""
+        layer = torch.nn.Linear(n_in, n_out)
+        with torch.no_grad():
+            layer.weight.copy_(init(n_out, n_in, scale))
+            layer.bias.zero_()
+        return layer
+
+    def leaky_readout(fc_out, spikes_per_step):
+        """The leaky readout O[t] = beta_o O[t-1] + W_out s[t] + b_out over the steps' spikes (a
+        generator, so each step's spikes are used as they come), averaged over time, and the number of
+        hidden spikes."""
+        o = torch.zeros(b, k)
+        acc, n_spikes = 0, 0.0
+        for s in spikes_per_step:
+            o = beta_o * o + fc_out(s)
+            acc = acc + o
+            n_spikes += float(s.detach().sum())
+        return acc / t_steps, n_spikes
+
     if impl == "torch":
 
         class Spike(torch.autograd.Function):
@@ -96,17 +116,11 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
         import snntorch as snn
         from snntorch import surrogate
 
-        fc_in = torch.nn.Linear(c, h)
-        fc_out = torch.nn.Linear(h, k)
-        with torch.no_grad():
-            fc_in.weight.copy_(torch.randn(h, c) * input_scale / c**0.5)
-            fc_in.bias.zero_()
-            fc_out.weight.copy_(torch.randn(k, h) / h**0.5)
-            fc_out.bias.zero_()
+        fc_in, fc_out = linear(c, h, input_scale), linear(h, k, 1.0)
         rsyn = snn.RSynaptic(alpha=alpha, beta=beta, linear_features=h, all_to_all=True,
                              spike_grad=surrogate.fast_sigmoid(slope=25), reset_mechanism="subtract", threshold=1.0)
         with torch.no_grad():
-            rsyn.recurrent.weight.copy_(torch.randn(h, h) * 0.1 / h**0.5)
+            rsyn.recurrent.weight.copy_(init(h, h, 0.1))
             rsyn.recurrent.bias.zero_()
         readout = snn.Leaky(beta=beta_o, reset_mechanism="none")
         params = list(fc_in.parameters()) + list(rsyn.parameters()) + list(fc_out.parameters())
@@ -134,24 +148,20 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
                               v_th=torch.tensor(1.0), v_reset=torch.tensor(0.0), method="super",
                               alpha=torch.tensor(25.0))
         cell = LIFRecurrentCell(c, h, p=p_lif, dt=0.001)
-        fc_out = torch.nn.Linear(h, k)
         with torch.no_grad():
-            cell.input_weights.copy_(torch.randn(h, c) * gain * input_scale / c**0.5)
-            cell.recurrent_weights.copy_(torch.randn(h, h) * gain * 0.1 / h**0.5)
-            fc_out.weight.copy_(torch.randn(k, h) / h**0.5)
-            fc_out.bias.zero_()
+            cell.input_weights.copy_(init(h, c, gain * input_scale))
+            cell.recurrent_weights.copy_(init(h, h, gain * 0.1))
+        fc_out = linear(h, k, 1.0)
         params = list(cell.parameters()) + list(fc_out.parameters())
 
         def run(x, record=False):
-            state = None
-            o = torch.zeros(b, k)
-            acc, n_spikes = 0, 0.0
-            for t in range(t_steps):
-                z, state = cell(x[:, t], state)
-                o = beta_o * o + fc_out(z)
-                acc = acc + o
-                n_spikes += float(z.detach().sum())
-            return acc / t_steps, n_spikes
+            def steps():
+                state = None
+                for t in range(t_steps):
+                    z, state = cell(x[:, t], state)
+                    yield z
+
+            return leaky_readout(fc_out, steps())
 
     elif impl == "spikingjelly":
         from spikingjelly.activation_based import functional as sj_functional
@@ -164,30 +174,18 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
         # weights, so the drive starts as in the spec's equations. Surrogate: SoftSign with alpha 25,
         # whose derivative is 12.5 times the fast sigmoid of slope 25 (its SuperSpike surrogate gave
         # NaN gradients in this network with SpikingJelly 2.0.0).
-        fc_in = torch.nn.Linear(c, h)
-        fc_out = torch.nn.Linear(h, k)
+        fc_in, fc_out = linear(c, h, input_scale), linear(h, k, 1.0)
         lif = neuron.CUBALIFNode(c_decay=alpha, v_decay=beta, v_threshold=1.0, v_reset=None,
                                  surrogate_function=sj_surrogate.SoftSign(alpha=25.0))
         rec = layer.LinearRecurrentContainer(lif, in_features=h, out_features=h)
         with torch.no_grad():
-            fc_in.weight.copy_(torch.randn(h, c) * input_scale / c**0.5)
-            fc_in.bias.zero_()
-            rec.rc.weight.copy_(torch.cat([torch.eye(h), torch.randn(h, h) * 0.1 / h**0.5], dim=1))
+            rec.rc.weight.copy_(torch.cat([torch.eye(h), init(h, h, 0.1)], dim=1))
             rec.rc.bias.zero_()
-            fc_out.weight.copy_(torch.randn(k, h) / h**0.5)
-            fc_out.bias.zero_()
         params = list(fc_in.parameters()) + list(rec.parameters()) + list(fc_out.parameters())
 
         def run(x, record=False):
             sj_functional.reset_net(rec)
-            o = torch.zeros(b, k)
-            acc, n_spikes = 0, 0.0
-            for t in range(t_steps):
-                s = rec(fc_in(x[:, t]))
-                o = beta_o * o + fc_out(s)
-                acc = acc + o
-                n_spikes += float(s.detach().sum())
-            return acc / t_steps, n_spikes
+            return leaky_readout(fc_out, (rec(fc_in(x[:, t])) for t in range(t_steps)))
 
     else:
         raise ValueError(f"unknown implementation {impl!r}")
