@@ -1,6 +1,7 @@
-//! The dense products `gs += gA W^T` of the backward pass, compiled twice and picked at run time
-//! (AVX2 + FMA where the CPU has them, the portable baseline elsewhere; [`set_simd`] also switches
-//! the element-wise code of `forward.rs` and `backward.rs`, which use the same dispatch).
+//! The dense products `gs += gA W^T` of the backward pass, compiled three times and picked at run
+//! time (AVX-512 or AVX2 + FMA where the CPU has them, with bit-identical results; the portable
+//! baseline elsewhere; [`set_simd`] and [`set_avx512`] also switch the element-wise code of
+//! `forward.rs` and `backward.rs`, which use the same dispatch).
 //!
 //! Why not `ndarray`'s `general_mat_mul`: its backend (matrixmultiply) packs both operands into
 //! panels on every call. In the backward pass one operand is a small chunk of trials
@@ -18,9 +19,10 @@
 use crate::real::Real;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Defines `fn $name<T: Real>(args)` twice over: its body `avx2` runs inside a copy compiled for
-/// AVX2 + FMA when the CPU has them and [`set_simd`] allows it, `portable` otherwise (with one body,
-/// the same code compiled both ways). The `_body` functions it calls must be `#[inline(always)]`
+/// Defines `fn $name<T: Real>(args)` three times over: its body `avx2` runs inside a copy compiled
+/// for AVX-512 + AVX2 + FMA or one for AVX2 + FMA, the widest the CPU has that [`set_simd`] and
+/// [`set_avx512`] allow, `portable` otherwise (with one body, the same code compiled all three
+/// ways). The `_body` functions it calls must be `#[inline(always)]`
 /// so that they are compiled into each copy. The only `unsafe` of the run-time dispatch is here.
 macro_rules! multiversion {
     (
@@ -41,10 +43,20 @@ macro_rules! multiversion {
         $vis fn $name<T: Real>($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx512<T: Real>($($arg: $ty),*) {
+                    $fast
+                }
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2<T: Real>($($arg: $ty),*) {
                     $fast
+                }
+                if $crate::dense::has_avx512() {
+                    // SAFETY: the CPU supports the features `avx512` is compiled for (checked here).
+                    unsafe { avx512($($arg),*) };
+                    return;
                 }
                 if $crate::dense::has_avx2_fma() {
                     // SAFETY: the CPU supports the features `avx2` is compiled for (checked here).
@@ -228,7 +240,23 @@ pub(crate) fn has_avx2_fma() -> bool {
         && std::arch::is_x86_feature_detected!("fma")
 }
 
+/// Whether the AVX-512 copies can run and are allowed (see [`set_simd`] and [`set_avx512`]). They
+/// run the same code as the AVX2 copies (the same operations on each element, in the same order,
+/// fused the same way), with registers twice as wide: the results are bit-identical.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn has_avx512() -> bool {
+    AVX512.load(Ordering::Relaxed) && has_avx2_fma() && std::arch::is_x86_feature_detected!("avx512f")
+}
+
 static SIMD: AtomicBool = AtomicBool::new(true);
+static AVX512: AtomicBool = AtomicBool::new(true);
+
+/// Allows (the default) or forbids the AVX-512 copies, process-wide, leaving the AVX2 ones: for the
+/// test that the two give bit-identical results; never needed otherwise.
+pub fn set_avx512(enabled: bool) {
+    AVX512.store(enabled, Ordering::Relaxed);
+}
 
 /// Allows (the default) or forbids the AVX2 + FMA code paths, process-wide. For tests that compare
 /// the two paths and for ruling the SIMD code out when debugging; never needed otherwise.
@@ -323,7 +351,7 @@ mod tests {
         gemm_acc(m, k, n, &a, k, &packed, &mut dense, n);
         let (mut cols, mut offsets) = (Vec::new(), vec![0]);
         for i in 0..m {
-            cols.extend((0..n as u32).filter(|j| (j + i as u32) % 3 == 0));
+            cols.extend((0..n as u32).filter(|j| (j + i as u32).is_multiple_of(3)));
             offsets.push(cols.len());
         }
         let mut sparse = vec![1.0; m * n];
