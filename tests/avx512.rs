@@ -4,7 +4,7 @@
 //! bit-identical: a model trained on a CPU with AVX-512 equals one trained without it (given AVX2).
 
 use motorsrnn::dense::set_avx512;
-use motorsrnn::model::{Model, Targets};
+use motorsrnn::model::{Activity, Model, RateFilter, Targets};
 use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
 use motorsrnn::spikes::InputEvents;
 use motorsrnn::topology::NetworkSpec;
@@ -25,6 +25,9 @@ fn avx512_and_avx2_copies_are_bit_identical() {
     let x = Array3::from_shape_fn((41, 60, 13), |(n, t, c)| ((n * 31 + t * 7 + c * 3) % 17 == 0) as u8);
     let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
     let y: Vec<usize> = (0..41).map(|i| i % 3).collect();
+    // an activity-matching term with the Gaussian kernel (its adjoint's correlation is SIMD code too)
+    let recorded = Array3::from_shape_fn((41, 60, 3), |(i, t, k)| ((i + 2 * t + k) % 7) as f32 * 4.0);
+    let filter = RateFilter::gaussian(5.0, 1.0, 1000.0, 60).unwrap();
     for (kind, reset, n_hidden) in [
         (SurrogateKind::FastSigmoid, Reset::Subtract, 35), // full register blocks and a tail
         (SurrogateKind::Triangle, Reset::Zero, 70),
@@ -36,10 +39,18 @@ fn avx512_and_avx2_copies_are_bit_identical() {
         spec.projections[0].init_scale = 3.0;
         spec.projections[1].init_scale = 0.5;
         let model = Model::<f32>::new(spec, 4).unwrap();
+        let activity = Activity {
+            population: 0,
+            units: vec![3, 0, 9],
+            data: recorded.view(),
+            filter: filter.clone(),
+            weight: 0.01,
+            neuron_weights: vec![1.0; 3],
+        };
         let run = |avx512: bool| {
             set_avx512(avx512);
             let sim = model.simulate(&ev, true).unwrap();
-            let (loss, grad) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
+            let (loss, grad) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&activity), None).unwrap();
             set_avx512(true);
             (sim, loss, grad)
         };
