@@ -433,9 +433,10 @@ impl<T: Real> Model<T> {
         Ok(sim)
     }
 
-    /// Forward, cross-entropy and backward for `trials`, each chunk in its own workspace, run in
-    /// parallel; the chunks' gradients are then added in chunk order into `total` (so the result
-    /// does not depend on the number of threads). The loss is the mean over `trials`.
+    /// Forward, cross-entropy and backward for `trials`, in chunks of [`CHUNK`] trials run in
+    /// parallel, one per workspace, in waves of `workspaces.len()` chunks (one workspace per thread
+    /// suffices); the chunks' gradients are added in chunk order into `total`, so the result depends
+    /// neither on the number of threads nor on the number of workspaces. The loss is the mean over `trials`.
     /// Returns the summed loss and the number of correctly classified trials (0 for regression).
     #[allow(clippy::too_many_arguments)]
     pub fn batch_grad(
@@ -449,12 +450,43 @@ impl<T: Real> Model<T> {
         total: &mut ParamSet<T>,
     ) -> (f64, usize) {
         let parts = chunks(trials);
-        assert!(workspaces.len() >= parts.len(), "not enough workspaces");
+        assert!(!workspaces.is_empty(), "no workspace");
         let scale = T::one() / T::c(trials.len() as f64);
         let steps = ev.n_steps;
-        let stats: Vec<(f64, usize)> = workspaces[..parts.len()]
+        total.fill_zero();
+        let (mut loss, mut correct) = (0.0, 0);
+        // Waves of as many chunks as there are workspaces (one per thread is enough), so that memory
+        // does not grow with the batch. The chunks' gradients, losses and counts are added in chunk
+        // order, wave after wave: the same sums in the same order for any number of workspaces.
+        for wave in parts.chunks(workspaces.len()) {
+            let stats = self.wave_grad(ev, y, activity, rate, wave, &mut workspaces[..wave.len()], scale, steps);
+            for (ws, (l, c)) in workspaces.iter().zip(stats) {
+                total.add_assign(&ws.grad);
+                loss += l;
+                correct += c;
+            }
+        }
+        total.apply_masks(&self.masks);
+        (loss, correct)
+    }
+
+    /// The gradients of the chunks of one wave, in parallel, one workspace each (into `ws.grad`),
+    /// with each chunk's loss and number of correct trials.
+    #[allow(clippy::too_many_arguments)]
+    fn wave_grad(
+        &self,
+        ev: &InputEvents<T>,
+        y: &Targets<T>,
+        activity: Option<&Activity<T>>,
+        rate: Option<&RateBounds<T>>,
+        wave: &[&[usize]],
+        workspaces: &mut [Workspace<T>],
+        scale: T,
+        steps: usize,
+    ) -> Vec<(f64, usize)> {
+        workspaces
             .par_iter_mut()
-            .zip(parts.par_iter())
+            .zip(wave.par_iter())
             .map(|(ws, chunk)| {
                 let recording = self.bptt_window.map_or(Recording::Membrane, Recording::Checkpoints);
                 forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, recording);
@@ -479,13 +511,7 @@ impl<T: Real> Model<T> {
                 backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
                 (l, correct)
             })
-            .collect();
-        total.fill_zero();
-        for ws in &workspaces[..parts.len()] {
-            total.add_assign(&ws.grad);
-        }
-        total.apply_masks(&self.masks);
-        stats.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c))
+            .collect()
     }
 
     /// The activity-matching loss of a chunk (summed over its trials), writing `ws.d_s`.
@@ -565,8 +591,9 @@ impl<T: Real> Model<T> {
             a.check(self, ev)?;
         }
         let trials: Vec<usize> = (0..ev.n_trials).collect();
-        let n_chunks = chunks(&trials).len();
-        let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&self.topo, CHUNK)).collect();
+        // one workspace per thread of the pool this runs in (the chunks run in waves; same result)
+        let n_work = chunks(&trials).len().min(rayon::current_num_threads().max(1));
+        let mut wss: Vec<Workspace<T>> = (0..n_work).map(|_| Workspace::new(&self.topo, CHUNK)).collect();
         let mut g = ParamSet::zeros(&self.topo);
         let (l, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g);
         Ok((l / ev.n_trials as f64, g))

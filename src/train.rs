@@ -218,8 +218,9 @@ pub fn fit<T: Real>(
     }
     let n = train.x.n_trials;
     let batch = cfg.batch_size.min(n);
-    let n_chunks = batch.div_ceil(CHUNK);
-    let mut wss: Vec<Workspace<T>> = (0..n_chunks).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
+    // one workspace per thread: a batch's chunks run in waves (the same result for any number)
+    let n_work = batch.div_ceil(CHUNK).min(pool.current_num_threads().max(1));
+    let mut wss: Vec<Workspace<T>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
     let mut grad = ParamSet::zeros(&model.topo);
     let mut opt = Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, cfg.weight_decay, cfg.max_grad_norm);
     let rate = (cfg.rate_weight > 0.0).then(|| RateBounds {

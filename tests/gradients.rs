@@ -553,3 +553,30 @@ fn checkpointed_bptt_gives_the_same_gradient() {
         assert_eq!(g, g_full, "window {w}");
     }
 }
+
+/// A batch's chunks run in waves of as many chunks as there are workspaces (one per thread). The
+/// gradient, loss and count must not depend on how many workspaces there are: the chunks' results
+/// are added in chunk order whatever the waves.
+#[test]
+fn batch_gradient_does_not_depend_on_the_number_of_workspaces() {
+    use motorsrnn::forward::Workspace;
+    let mut spec = two_population_spec(6, 3);
+    spec.surrogate = Surrogate { kind: SurrogateKind::FastSigmoid, slope: None, smooth: false };
+    let model = Model::<f32>::new(spec, 5).unwrap();
+    let n = 5 * CHUNK + 3; // six chunks, the last one short
+    let ev = InputEvents::<f32>::from_dense(random_input(n, 30, 6, 0.2, 3).view()).unwrap();
+    let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let trials: Vec<usize> = (0..n).rev().collect();
+    let run = |n_work: usize| {
+        let mut wss: Vec<Workspace<f32>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
+        let mut g = ParamSet::zeros(&model.topo);
+        let (l, c) = model.batch_grad(&ev, &Targets::Classes(&y), None, None, &trials, &mut wss, &mut g);
+        let bits: Vec<Vec<u32>> = g.slices().iter().map(|s| s.iter().map(|v| v.to_bits()).collect()).collect();
+        (l.to_bits(), c, bits)
+    };
+    let reference = run(6);
+    assert!(reference.2.iter().flatten().any(|&b| b != 0), "the gradient must not be zero");
+    for n_work in [1, 2, 4, 5, 9] {
+        assert_eq!(run(n_work), reference, "{n_work} workspaces");
+    }
+}

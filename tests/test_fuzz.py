@@ -523,9 +523,9 @@ long = np.broadcast_to(np.zeros((1, 1, 5), bool), (4, 2**33, 5))  # zero strides
 @pytest.mark.parametrize(
     "call, names",
     [
-        # a full batch of a large network: one gradient and one tape per 16 trials of the batch
-        ("SpikingRNNClassifier(n_hidden=4000, max_epochs=1, batch_size=2048).fit("
-         "(rng.random((2048, 5, 3)) < 0.1).astype(np.uint8), np.arange(2048) % 2)", "batch_size"),
+        # a large network on long trials: a tape per thread that cannot fit
+        ("SpikingRNNClassifier(n_hidden=4000, max_epochs=1, n_jobs=1).fit("
+         "np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (32, 2**20, 3)), np.arange(32) % 2)", "bptt_window"),
         ("SpikingRNNClassifier(n_hidden=8, max_epochs=1).fit(long, np.arange(4) % 2)", "bptt_window"),
         ("fitted.predict(long)", "fewer trials"),
         ("fitted.decision_path(long)", "fewer trials"),
@@ -545,6 +545,22 @@ def test_work_too_large_for_memory_raises_memory_error(call, names):
     rc, out, err = _run_isolated(PRELUDE + LIMITED + f"report(lambda: {call})\n")
     assert rc == 0, f"interpreter died (exit code {rc}) in {call}: {err.strip()[:300]}"
     assert "RESULT MemoryError" in out and "GiB" in out and names in out, out + err[:300]
+
+
+def test_large_batches_need_the_memory_of_one_chunk_per_thread():
+    """A batch's chunks of 16 trials run in waves, one chunk per thread at a time, so a full batch of
+    4096 trials of a 2000-unit network trains in an 8 GiB address space. With a gradient per chunk
+    (256 of them, 32 MB each) it needed more: before waves, this fit was refused with MemoryError
+    (and, before that check, aborted the interpreter)."""
+    code = PRELUDE + LIMITED + """
+X2 = (rng.random((4096, 5, 3)) < 0.1).astype(np.uint8)
+clf = SpikingRNNClassifier(n_hidden=2000, max_epochs=1, batch_size=4096, n_jobs=2, random_state=0)
+report(lambda: clf.fit(X2, np.arange(4096) % 2))
+print("EPOCHS", len(clf.history_))
+"""
+    rc, out, err = _run_isolated(code)
+    assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
+    assert "RESULT ok" in out and "EPOCHS 1" in out, out + err[:300]
 
 
 def test_many_large_populations_refused_before_allocating():

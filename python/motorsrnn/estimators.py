@@ -340,21 +340,22 @@ def _gradient_bytes_per_chunk(sizes, n_steps: int, bptt_window, extra_ds: bool) 
 
 
 def _check_gradient_memory(network, n_trials: int, n_steps: int, *, n_batch: int, bptt_window, extra_ds: bool,
-                           n_events: int, fit: bool) -> None:
-    """Raise ``MemoryError`` when a gradient computation over batches of ``n_batch`` trials cannot fit."""
+                           n_events: int, fit: bool, n_threads: int) -> None:
+    """Raise ``MemoryError`` when a gradient computation over batches of ``n_batch`` trials cannot fit
+    (the core keeps one set of buffers per thread, at most one per chunk of 16 trials of a batch)."""
     sizes = _network_sizes(network)
-    chunks = -(-min(n_batch, n_trials) // _CHUNK)
+    chunks = min(-(-min(n_batch, n_trials) // _CHUNK), max(1, n_threads))
     tapes = chunks * _gradient_bytes_per_chunk(sizes, n_steps, bptt_window, extra_ds)
     # parameters, gradient, optimiser moments, the copies kept against divergence and for the best epoch
     total = tapes + (6 if fit else 3) * _FLOAT * sizes["params"] + n_events
     window = "the whole trial" if bptt_window is None or bptt_window >= n_steps else f"bptt_window={bptt_window} steps"
     what = (f"{'training' if fit else 'loss_and_grad'} ({n_steps} time steps, {sizes['neurons']} neurons, "
-            f"{min(n_batch, n_trials)} trials per batch, BPTT tape over {window}: {tapes / 2**30:.3g} GiB for the "
-            "buffers of one batch, a tape and a gradient per 16 trials)")
-    advice = ("reduce batch_size (each 16 trials of a batch keep their own BPTT tape), set a smaller bptt_window, or "
-              "use fewer hidden units (n_hidden) or shorter trials" if fit else
-              "pass fewer trials per call (each 16 trials keep their own BPTT tape) and add the gradients, set a "
-              "smaller bptt_window, or use shorter trials")
+            f"{min(n_batch, n_trials)} trials per batch, {chunks} thread(s), BPTT tape over {window}: "
+            f"{tapes / 2**30:.3g} GiB for the buffers, a tape and a gradient of 16 trials per thread)")
+    advice = ("set a smaller bptt_window, use fewer hidden units (n_hidden) or shorter trials, or fewer threads "
+              "(n_jobs; each keeps a BPTT tape of 16 trials)" if fit else
+              "set a smaller bptt_window, use shorter trials, or fewer threads (n_jobs; each keeps a BPTT tape of "
+              "16 trials)")
     check_memory(total, what, advice)
 
 
@@ -820,7 +821,7 @@ class _SpikingRNNBase(BaseEstimator):
             n_events += _events_bytes(*X_val.shape[:2])
         _check_gradient_memory(network, X_train.shape[0], X_train.shape[1], n_batch=int(self.batch_size),
                                bptt_window=self._bptt_window(), extra_ds=activity is not None or self.rate_weight > 0,
-                               n_events=n_events, fit=True)
+                               n_events=n_events, fit=True, n_threads=_n_threads(self.n_jobs))
         network.bptt_window = self._bptt_window()
         try:
             history, stop, best_epoch, diverged = network.fit(
@@ -1483,7 +1484,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
-                               n_events=_events_bytes(*Xc.shape[:2]), fit=False)
+                               n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=_n_threads(self.n_jobs))
         self.network_.bptt_window = self._bptt_window()
         loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
@@ -1711,7 +1712,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
-                               n_events=_events_bytes(*Xc.shape[:2]), fit=False)
+                               n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=_n_threads(self.n_jobs))
         self.network_.bptt_window = self._bptt_window()
         loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs), activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
