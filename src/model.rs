@@ -470,6 +470,14 @@ impl<T: Real> Model<T> {
         (loss, correct)
     }
 
+    /// The workspaces [`Model::batch_grad`] needs for batches of up to `batch` trials with `threads`
+    /// threads: one per thread, or fewer for a batch of fewer chunks (the chunks run in waves, with
+    /// the same result for any number of workspaces).
+    pub fn gradient_workspaces(&self, batch: usize, threads: usize) -> Vec<Workspace<T>> {
+        let n = batch.div_ceil(CHUNK).min(threads).max(1);
+        (0..n).map(|_| Workspace::new(&self.topo, CHUNK)).collect()
+    }
+
     /// The gradients of the chunks of one wave, in parallel, one workspace each (into `ws.grad`),
     /// with each chunk's loss and number of correct trials.
     #[allow(clippy::too_many_arguments)]
@@ -591,9 +599,7 @@ impl<T: Real> Model<T> {
             a.check(self, ev)?;
         }
         let trials: Vec<usize> = (0..ev.n_trials).collect();
-        // one workspace per thread of the pool this runs in (the chunks run in waves; same result)
-        let n_work = chunks(&trials).len().min(rayon::current_num_threads().max(1));
-        let mut wss: Vec<Workspace<T>> = (0..n_work).map(|_| Workspace::new(&self.topo, CHUNK)).collect();
+        let mut wss = self.gradient_workspaces(ev.n_trials, rayon::current_num_threads());
         let mut g = ParamSet::zeros(&self.topo);
         let (l, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g);
         Ok((l / ev.n_trials as f64, g))

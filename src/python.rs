@@ -30,11 +30,16 @@ fn to_py(e: Error) -> PyErr {
     }
 }
 
+/// A pool of `n_threads` threads (at least one) for one call: no global pool.
+fn thread_pool(n_threads: usize) -> PyResult<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new().num_threads(n_threads.max(1)).build().map_err(|e| {
+        PyRuntimeError::new_err(format!("cannot start a thread pool of {n_threads} threads (n_jobs): {e}"))
+    })
+}
+
 /// Runs `f` without the GIL in a pool of `n_threads`, turning a panic into a RuntimeError.
 fn run<R: Send>(py: Python<'_>, n_threads: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads.max(1)).build().map_err(|e| {
-        PyRuntimeError::new_err(format!("cannot start a thread pool of {n_threads} threads (n_jobs): {e}"))
-    })?;
+    let pool = thread_pool(n_threads)?;
     let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| pool.install(f))));
     match out {
         Ok(r) => r.map_err(to_py),
@@ -411,9 +416,7 @@ impl Network {
             _ => None,
         };
         let mut monitor = PyMonitor { callback, error: None, snapshots };
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(n_threads.max(1)).build().map_err(|e| {
-            PyRuntimeError::new_err(format!("cannot start a thread pool of {n_threads} threads (n_jobs): {e}"))
-        })?;
+        let pool = thread_pool(n_threads)?;
         let act = self::activity(&activity)?;
         let model = &mut self.model;
         let mon = &mut monitor;

@@ -3,7 +3,6 @@
 
 use crate::augment::{self, Jitter};
 use crate::error::{invalid, Result};
-use crate::forward::{Workspace, CHUNK};
 use crate::model::{Activity, Model, RateBounds, Targets};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::params::ParamSet;
@@ -218,9 +217,7 @@ pub fn fit<T: Real>(
     }
     let n = train.x.n_trials;
     let batch = cfg.batch_size.min(n);
-    // one workspace per thread: a batch's chunks run in waves (the same result for any number)
-    let n_work = batch.div_ceil(CHUNK).min(pool.current_num_threads().max(1));
-    let mut wss: Vec<Workspace<T>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
+    let mut wss = model.gradient_workspaces(batch, pool.current_num_threads());
     let mut grad = ParamSet::zeros(&model.topo);
     let mut opt = Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, cfg.weight_decay, cfg.max_grad_norm);
     let rate = (cfg.rate_weight > 0.0).then(|| RateBounds {
