@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -85,10 +86,10 @@ def _read_int(path):
         return None
 
 
-def memory_limit():
-    """Bytes this process can still allocate, as far as the system says, or None when unknown: the
-    smallest of physical memory plus swap, the cgroup's memory limit, and the address-space limit
-    (``ulimit -v``) minus the process's current size. Used only to refuse work that cannot fit."""
+@functools.lru_cache(maxsize=None)
+def _machine_limits() -> tuple:
+    """The limits that do not change while the process runs: physical memory plus swap, and the
+    cgroup's memory limit (read once; each read costs tens of microseconds, on every predict)."""
     limits = []
     try:
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -104,6 +105,15 @@ def memory_limit():
         v = _read_int(path)
         if v is not None and v > 0:
             limits.append(v)
+    return tuple(limits)
+
+
+def memory_limit():
+    """Bytes this process can still allocate, as far as the system says, or None when unknown: the
+    smallest of physical memory plus swap, the cgroup's memory limit (both read once per process),
+    and the address-space limit (``ulimit -v``, read at every call: a process may lower it) minus
+    the process's current size. Used only to refuse work that cannot fit."""
+    limits = list(_machine_limits())
     try:
         import resource
 

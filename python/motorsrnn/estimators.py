@@ -588,6 +588,19 @@ class _SpikingRNNBase(BaseEstimator):
         self.verbose = verbose
         self.callback = callback
 
+    def _loss_and_grad(self, Xc, targets, activity):
+        """The core's loss and gradient of the fitted network on checked input (shared by both
+        estimators' ``loss_and_grad``), after checking that its buffers fit; fixed projections
+        left out."""
+        n_threads = _n_threads(self.n_jobs)
+        _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
+                               bptt_window=self._bptt_window(), extra_ds=activity is not None,
+                               n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=n_threads)
+        self.network_.bptt_window = self._bptt_window()
+        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity)
+        fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
+        return float(loss), {k: v for k, v in grads.items() if k not in fixed}
+
     # -- parameters -----------------------------------------------------------------------------
     def _validate_params(self):
         check_number(self.n_hidden, "n_hidden", low=1, high=_MAX_COUNT, integer=True)
@@ -819,9 +832,10 @@ class _SpikingRNNBase(BaseEstimator):
         n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
         if X_val is not None:
             n_events += _events_bytes(*X_val.shape[:2])
+        n_threads = _n_threads(self.n_jobs)
         _check_gradient_memory(network, X_train.shape[0], X_train.shape[1], n_batch=int(self.batch_size),
                                bptt_window=self._bptt_window(), extra_ds=activity is not None or self.rate_weight > 0,
-                               n_events=n_events, fit=True, n_threads=_n_threads(self.n_jobs))
+                               n_events=n_events, fit=True, n_threads=n_threads)
         network.bptt_window = self._bptt_window()
         try:
             history, stop, best_epoch, diverged = network.fit(
@@ -830,7 +844,7 @@ class _SpikingRNNBase(BaseEstimator):
                 X_val,
                 y_val,
                 json.dumps(config),
-                _n_threads(self.n_jobs),
+                n_threads,
                 progress,
                 self.callback is not None or checkpoint is not None,
                 activity,
@@ -1482,13 +1496,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
-        _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
-                               bptt_window=self._bptt_window(), extra_ds=activity is not None,
-                               n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=_n_threads(self.n_jobs))
-        self.network_.bptt_window = self._bptt_window()
-        loss, grads = self.network_.loss_and_grad(Xc, idx.astype(np.int64), _n_threads(self.n_jobs), activity)
-        fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
-        return float(loss), {k: v for k, v in grads.items() if k not in fixed}
+        return self._loss_and_grad(Xc, idx.astype(np.int64), activity)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1710,13 +1718,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
-        _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
-                               bptt_window=self._bptt_window(), extra_ds=activity is not None,
-                               n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=_n_threads(self.n_jobs))
-        self.network_.bptt_window = self._bptt_window()
-        loss, grads = self.network_.loss_and_grad(Xc, yc, _n_threads(self.n_jobs), activity)
-        fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
-        return float(loss), {k: v for k, v in grads.items() if k not in fixed}
+        return self._loss_and_grad(Xc, yc, activity)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
