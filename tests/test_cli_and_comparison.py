@@ -179,6 +179,7 @@ def test_cli_help_mentions_the_counting_network(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "second spiking network in the counting configuration" in out
     assert '"counting, shuffled"' in out
+    assert "``" not in out, "the help shows reStructuredText markup"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,9 +68,19 @@ def check_cut(start: int, stop: int, width: int = 50) -> None:
     """Raise ``ValueError`` unless ``stop - start`` is a positive multiple of ``width`` (ms): the
     trials of :func:`center_out_samples` (checked first by the command line and the benchmark).
 
-    ``start`` and ``stop`` must be integers (ms) and ``width`` an integer ``>= 1`` (ms); otherwise
-    the ``ValueError`` names the argument (for a wrong type it is
-    :class:`~motorsrnn._validation.InvalidParameterError`, also a ``TypeError``).
+    Parameters
+    ----------
+    start, stop : int
+        Start and end of the trials, in ms from the event.
+    width : int, default=50
+        Width of one sample, in ms (``>= 1``).
+
+    Raises
+    ------
+    ValueError
+        When ``stop - start`` is not a positive multiple of ``width``, or an argument is not an
+        integer (then :class:`~motorsrnn._validation.InvalidParameterError`, also a ``TypeError``,
+        naming the argument).
     """
     start = check_number(start, "start (ms)", integer=True)
     stop = check_number(stop, "stop (ms)", integer=True)
@@ -278,7 +288,18 @@ def compare_models(
 
 
 def format_table(result: Bunch) -> str:
-    """The comparison as a Markdown table (accuracy, fit time, rate, energy ratios, noise)."""
+    """The comparison as a Markdown table (accuracy, fit time, rate, energy ratios, noise).
+
+    Parameters
+    ----------
+    result : Bunch
+        What :func:`compare_models` returns.
+
+    Returns
+    -------
+    str
+        One row per model; count decoders have "-" in the spiking networks' columns.
+    """
     head = "| model | test accuracy | fit (s) | hidden rate (Hz) | SOP / sample | energy ratio dense / GRU / LSTM | accuracy with noise " + " / ".join(f"{r:g}" for r in result.noise_rates) + " Hz |"
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|"]
     for row in result.table:

@@ -1174,7 +1174,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     dt : float, default=1.0
         Time step in ms: the width of one time bin of ``X``.
     input_scale, recurrent_scale, output_scale : float, default=(0.5, 0.1, 1.0)
-        Initial weights are drawn from ``N(0, scale**2 / n_source)``.
+        Initial weights are drawn from ``N(0, scale**2 / (density * n_source))``, where
+        ``n_source`` is the projection's number of source units or channels and ``density`` the
+        share of its weights a sparse mask keeps (1 for dense projections).
     learning_rate : float, default=5e-3
         Step size of the optimiser.
     recurrent_lr_scale : float, default=0.2
@@ -1215,13 +1217,14 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         gradient (inputs from sparse channels, units below threshold) decay at the full learning
         rate and can silence the network; AdamW avoids this.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training trials (stratified by class; whole groups
-        with ``fit(..., groups=)``), stop when the
+        Hold out ``validation_fraction`` of the training trials (the classifier stratifies them by
+        class, the regressor draws them at random; whole groups with ``fit(..., groups=)``), stop
+        when the
         validation loss has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
         weights of the best epoch.
     validation_fraction : float, default=0.1
-        Share of trials held out when ``early_stopping`` is on (stratified by class); with
-        ``fit(..., groups=...)``, share of the groups.
+        Share of trials held out when ``early_stopping`` is on (stratified by class in the
+        classifier); with ``fit(..., groups=...)``, share of the groups.
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
@@ -1438,7 +1441,16 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         return np.exp(log_softmax(self._logits(X)))
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_trials, n_classes)
+        """
         return log_softmax(self._logits(X))
 
     def predict(self, X) -> np.ndarray:
@@ -1478,6 +1490,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         X : array-like of shape (n_trials, n_timesteps, n_channels)
         y : array-like of shape (n_trials,)
             Labels among ``classes_``.
+        neural_targets, neural_units, neural_population
+            Recorded activity and its assignment to model units, as in :meth:`fit`. With
+            ``neural_targets``, the loss adds ``activity_weight`` times the activity-matching term.
 
         Returns
         -------
@@ -1509,9 +1524,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
 class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     """Recurrent spiking neural network regressor: continuous outputs from spike trains.
 
-    The same network family, parameters and training as :class:`SpikingRNNClassifier` (see it for
-    every parameter); the readout units are trained with the mean squared error instead of the
-    cross-entropy.
+    The same network family, parameters and training as :class:`SpikingRNNClassifier`; the
+    readout units are trained with the mean squared error instead of the cross-entropy.
 
     - Targets per time step, ``y`` of shape ``(n_trials, n_timesteps, n_outputs)`` (e.g. hand
       velocity or EMG-like signals): the loss is the mean over trials, steps and outputs of
@@ -1650,6 +1664,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         ----------
         X : array-like of shape (n_trials, n_timesteps, n_channels)
         y : array-like, shaped as in :meth:`fit`
+        neural_targets, neural_units, neural_population
+            Recorded activity and its assignment to model units, as in :meth:`fit`. With
+            ``neural_targets``, the loss adds ``activity_weight`` times the activity-matching term.
 
         Returns
         -------
@@ -1706,6 +1723,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         ----------
         X : array-like of shape (n_trials, n_timesteps, n_channels)
         y : array-like, shaped as in :meth:`fit`
+        neural_targets, neural_units, neural_population
+            Recorded activity and its assignment to model units, as in :meth:`fit`. With
+            ``neural_targets``, the loss adds ``activity_weight`` times the activity-matching term.
 
         Returns
         -------
@@ -1726,6 +1746,18 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         tags.input_tags.positive_only = True
         tags.target_tags.multi_output = True
         return tags
+
+
+def _share_parameters(source: type, target: type) -> None:
+    """Copy the numpydoc ``Parameters`` section of ``source``'s docstring into ``target``'s, before
+    its ``Attributes`` section: the two estimators take the same parameters, documented once."""
+    start = source.__doc__.index("    Parameters\n    ----------\n")
+    end = source.__doc__.index("    Attributes\n    ----------\n")
+    head, sep, tail = target.__doc__.partition("    Attributes\n    ----------\n")
+    target.__doc__ = head + source.__doc__[start:end] + sep + tail
+
+
+_share_parameters(SpikingRNNClassifier, SpikingRNNRegressor)
 
 
 def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:

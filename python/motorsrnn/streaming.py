@@ -50,6 +50,11 @@ class StreamingDecoder:
         A chunk is used whole or not at all: NaN, infinite or negative counts in any of its bins
         raise ``ValueError`` (naming the bin and channel) before the state changes.
 
+        Parameters
+        ----------
+        x : array-like of shape (n_channels,) or (n_bins, n_channels)
+            Spike counts of the next bin, or of the next ``n_bins`` bins in order.
+
         Returns
         -------
         ndarray of shape (n_classes,)

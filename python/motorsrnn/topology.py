@@ -144,18 +144,36 @@ class Topology:
         return copy.deepcopy(self)
 
     def remove(self, *keys: str) -> "Topology":
-        """Copy without the named projections (ablation by removal)."""
+        """Copy without the named projections (ablation by removal).
+
+        Parameters
+        ----------
+        *keys : str
+            Projection names, e.g. ``"PM->M1"``; an unknown name raises ``ValueError``.
+        """
         self._keys(keys)
         out = self.copy()
         out.projections = [p for p in out.projections if p.key not in keys]
         return out
 
     def freeze(self, *keys: str) -> "Topology":
-        """Copy with the named projections fixed (not trained)."""
+        """Copy with the named projections fixed (not trained).
+
+        Parameters
+        ----------
+        *keys : str
+            Projection names; an unknown name raises ``ValueError``.
+        """
         return self._set(keys, trainable=False)
 
     def unfreeze(self, *keys: str) -> "Topology":
-        """Copy with the named projections trainable."""
+        """Copy with the named projections trainable.
+
+        Parameters
+        ----------
+        *keys : str
+            Projection names; an unknown name raises ``ValueError``.
+        """
         return self._set(keys, trainable=True)
 
     def _set(self, keys, **changes) -> "Topology":
@@ -168,7 +186,13 @@ class Topology:
         return out
 
     def projection(self, key: str) -> Projection:
-        """The projection named ``key``."""
+        """The projection named ``key``.
+
+        Parameters
+        ----------
+        key : str
+            Projection name, e.g. ``"M1->PM"``; an unknown name raises ``ValueError``.
+        """
         self._keys([key])
         return next(p for p in self.projections if p.key == key)
 
@@ -181,7 +205,15 @@ class Topology:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Topology":
-        """Build from a dict such as ``to_dict()`` returns (unknown fields raise ``ValueError``)."""
+        """Build from a dict such as ``to_dict()`` returns.
+
+        Parameters
+        ----------
+        d : dict
+            With the keys ``"populations"`` and ``"projections"``, each a list of dicts of the
+            fields of :class:`Population` and :class:`Projection`; unknown fields raise
+            ``ValueError``.
+        """
         if not isinstance(d, dict) or "populations" not in d or "projections" not in d:
             raise ValueError("a topology dict needs the keys 'populations' and 'projections'")
 
@@ -252,7 +284,22 @@ class Topology:
     def core_spec(
         self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float = 1.0
     ) -> Dict[str, Any]:
-        """Populations and projections with the estimator's values filled in where ``None``."""
+        """Populations and projections with the estimator's values filled in where ``None``: the
+        description the Rust core builds the network from (used by the estimators).
+
+        Parameters
+        ----------
+        defaults : dict
+            Neuron parameters (``tau_mem``, ``threshold``, ...) for populations that leave them
+            ``None``.
+        scales : dict
+            Initial weight scales under the keys ``"input"`` (feedforward projections),
+            ``"recurrent"`` (recurrent and feedback) and ``"output"`` (to the readout), for
+            projections without their own ``init_scale``.
+        recurrent_lr_scale : float, default=1.0
+            Step-size factor of recurrent and feedback projections without their own
+            ``lr_scale``.
+        """
         self.validate()
         pops = []
         for pop in self.populations:

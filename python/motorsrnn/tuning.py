@@ -542,7 +542,13 @@ class VonMisesTuning:
         return int(self.kappa.shape[0])
 
     def predict(self, angles, degrees: bool = False) -> np.ndarray:
-        """Fitted tuning curves at ``angles`` (radians, or degrees with ``degrees=True``).
+        """Fitted tuning curves at ``angles``.
+
+        Parameters
+        ----------
+        angles : float or array-like of shape (m,)
+            Directions, in radians (degrees with ``degrees=True``).
+        degrees : bool, default=False
 
         Returns
         -------
@@ -553,7 +559,17 @@ class VonMisesTuning:
         return self.peak_rate + np.where(self.gain == 0.0, 0.0, self.gain * shape)
 
     def to_dataframe(self, degrees: bool = False):
-        """One row per neuron (needs pandas); angles in degrees with ``degrees=True``."""
+        """One row per neuron (needs pandas, the ``pandas`` extra).
+
+        Parameters
+        ----------
+        degrees : bool, default=False
+            Report the preferred direction and the width in degrees.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         k = 180.0 / np.pi if degrees else 1.0
         return _dataframe(
             {
