@@ -78,8 +78,12 @@ def test_every_parameter_is_documented(qualname):
     params = [p for p in inspect.signature(obj).parameters.values() if p.name not in ("self", "cls")]
     if not params:
         return
-    missing = {p.name for p in params} - documented_parameters(doc)
+    documented = documented_parameters(doc)
+    missing = {p.name for p in params} - documented
     assert not missing, f"{qualname}: parameters {sorted(missing)} are not in its docstring's Parameters section"
+    if not any(p.kind == p.VAR_KEYWORD for p in params):
+        extra = documented - {p.name for p in params}
+        assert not extra, f"{qualname}: its docstring documents {sorted(extra)}, which it does not take"
 
 
 def test_model_md_lists_every_parameter_with_its_default():

@@ -3,7 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor
-from motorsrnn.baselines import GRUClassifier, LSTMClassifier, has_torch
+from motorsrnn.baselines import GRUClassifier, LSTMClassifier, SpikeCountTransformer, has_torch
 
 EXPECTED_FAILED = {
     "SpikingRNNClassifier": {
@@ -13,7 +13,8 @@ EXPECTED_FAILED = {
     },
 }
 
-ESTIMATORS = [SpikingRNNClassifier(random_state=0), SpikingRNNRegressor(random_state=0), PoissonNaiveBayes()]
+ESTIMATORS = [SpikingRNNClassifier(random_state=0), SpikingRNNRegressor(random_state=0), PoissonNaiveBayes(),
+              SpikeCountTransformer()]
 if has_torch():  # the GRU baseline needs the optional PyTorch
     ESTIMATORS += [GRUClassifier(hidden_size=16, random_state=0), LSTMClassifier(hidden_size=16, random_state=0)]
 

@@ -28,13 +28,10 @@ TEST_SIZE = 0.25
 N_DIRECTIONS = 4
 #: Smallest ``--n-trials`` that ``demo`` and ``compare`` run with: the stratified split holds out
 #: ceil(25 % of the trials) for testing, which must be at least one trial per direction (13 trials:
-#: 4 test, 9 training). ``--cut`` splits trials, not samples, so the same minimum applies.
+#: 4 test, 9 training). ``--cut`` splits trials, not samples, so the same minimum applies, and so it
+#: does with ``--early-stopping``, whose validation split stops stratifying when it holds fewer
+#: trials than there are directions.
 MIN_TRIALS = 13
-#: Smallest ``--n-trials`` of ``compare --early-stopping`` without ``--cut``: early stopping then holds
-#: out ceil(10 % of the training trials), stratified by direction, which must also be at least one
-#: trial per direction, so at least 31 training trials (42 trials: 31 training, 11 test). With
-#: ``--cut`` early stopping holds out whole trials without stratifying and ``MIN_TRIALS`` suffices.
-MIN_TRIALS_EARLY_STOPPING = 42
 #: Seeds are numpy seeds: integers from 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 
@@ -186,8 +183,7 @@ def main(argv=None) -> int:
     p.set_defaults(func=demo)
     c = sub.add_parser("compare", help="motorSRNN vs ablations, SRNN, fSNN and count-based baselines")
     c.add_argument("--n-trials", type=n_trials, default=1600,
-                   help=f"trials to generate (default 1600, at least {MIN_TRIALS}; with --early-stopping and "
-                        f"without --cut at least {MIN_TRIALS_EARLY_STOPPING})")
+                   help=f"trials to generate (default 1600, at least {MIN_TRIALS})")
     c.add_argument("--epochs", type=positive_int, default=40,
                    help="training epochs of the spiking models (default 40)")
     c.add_argument("--n-hidden", type=positive_int, default=128, help="LIF neurons per spiking model (default 128)")
@@ -211,14 +207,6 @@ def main(argv=None) -> int:
         if not has_torch():
             flag = "--gru" if args.gru else "--lstm"
             c.error(f'{flag} needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
-    if (args.command == "compare" and args.early_stopping and args.cut is None
-            and args.n_trials < MIN_TRIALS_EARLY_STOPPING):
-        c.error(
-            f"argument --n-trials: with --early-stopping (and without --cut) must be at least "
-            f"{MIN_TRIALS_EARLY_STOPPING}, got {args.n_trials}: early stopping holds out 10 % of the training "
-            f"trials (rounded up), stratified over the {N_DIRECTIONS} directions, and that validation set needs at "
-            f"least one trial per direction, so at least 31 training trials"
-        )
     if args.command == "compare" and args.cut is not None:
         from .comparison import check_cut
 

@@ -14,7 +14,7 @@ fitted or used.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,12 +28,13 @@ from .estimators import (
     check_spikes,
     early_stopping_split,
     log_softmax,
+    set_feature_names,
 )
 
 __all__ = ["GRUClassifier", "LSTMClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
 
 
-class SpikeCountTransformer(TransformerMixin, BaseEstimator):
+class SpikeCountTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Sum spike counts over the time bins of each trial.
 
     Parameters
@@ -41,11 +42,20 @@ class SpikeCountTransformer(TransformerMixin, BaseEstimator):
     log1p : bool, default=False
         Return ``log(1 + count)`` instead of the count.
 
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of channels seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D table (e.g. a pandas DataFrame of counts) given to :meth:`fit`;
+        absent otherwise.
+
     Notes
     -----
     Input is validated like the spiking estimators' (3-D trials x time x channels or 2-D
     trials x channels, non-negative finite counts); output is float64 of shape
-    (n_trials, n_channels).
+    (n_trials, n_channels). One output feature per channel: ``get_feature_names_out`` gives the
+    input's column names, or ``x0``, ``x1``, ... , so ``set_output(transform="pandas")`` works.
     """
 
     def __init__(self, log1p=False):
@@ -63,7 +73,9 @@ class SpikeCountTransformer(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        check_bool(self.log1p, "log1p")
         self.n_features_in_ = check_spikes(X).shape[2]
+        set_feature_names(self, X)
         return self
 
     def transform(self, X):
@@ -79,9 +91,15 @@ class SpikeCountTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_in_")
         Xc = check_spikes(X)
-        check_n_channels(self, Xc)
+        check_n_channels(self, Xc, X)
         counts = Xc.sum(axis=1, dtype=np.float64)
         return np.log1p(counts) if self.log1p else counts
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        return tags
 
 
 class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
@@ -105,6 +123,8 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         Mean count per window.
     class_log_prior_ : ndarray of shape (n_classes,)
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D table given to :meth:`fit`; absent otherwise.
     """
 
     def __init__(self, alpha=0.1, fit_prior=True):
@@ -137,12 +157,13 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         prior = n_k / n_k.sum() if self.fit_prior else np.full(len(n_k), 1.0 / len(n_k))
         self.class_log_prior_ = np.log(prior)
         self.n_features_in_ = counts.shape[1]
+        set_feature_names(self, X)
         return self
 
     def _joint_log_likelihood(self, X):
         check_is_fitted(self, "rates_")
         Xc = check_spikes(X)
-        check_n_channels(self, Xc)
+        check_n_channels(self, Xc, X)
         counts = Xc.sum(axis=1, dtype=np.float64)
         # log P(x | k) = sum_c x_c log(lambda_kc) - lambda_kc - log(x_c!)  (the last term is shared)
         return counts @ np.log(self.rates_).T - self.rates_.sum(axis=1) + self.class_log_prior_
@@ -376,6 +397,7 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         self.weights_ = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
         self.classes_ = classes
         self.n_features_in_ = int(Xc.shape[2])
+        set_feature_names(self, X)
         self.loss_curve_ = losses
         self.validation_loss_curve_ = val_losses if val is not None else None
         self.n_iter_ = len(losses)
@@ -396,7 +418,7 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "weights_")
         Xc = check_spikes(X)
-        check_n_channels(self, Xc)
+        check_n_channels(self, Xc, X)
         torch = _torch(type(self).__name__)
         with torch.random.fork_rng(devices=[]):  # building the module draws (discarded) initial weights
             net = self._module(torch, Xc.shape[2], len(self.classes_))

@@ -187,13 +187,64 @@ def check_classification_data(X, y):
     return Xc, classes, idx
 
 
-def check_n_channels(estimator, Xc: np.ndarray) -> None:
-    """Raise if ``Xc`` (3-D) has another number of channels than ``estimator.n_features_in_``."""
+def check_n_channels(estimator, Xc: np.ndarray, X=None) -> None:
+    """Raise if ``Xc`` (3-D) has another number of channels than ``estimator.n_features_in_``; with
+    the input ``X`` as given, also compare its column names with those of ``fit``
+    (:func:`check_feature_names`)."""
     if Xc.shape[2] != estimator.n_features_in_:
         raise ValueError(
             f"X has {Xc.shape[2]} features, but {type(estimator).__name__} is expecting "
             f"{estimator.n_features_in_} features as input (channels seen in fit, n_features_in_)"
         )
+    if X is not None:
+        check_feature_names(estimator, X)
+
+
+def _feature_names(X) -> Optional[np.ndarray]:
+    """The column names of a 2-D table (a pandas DataFrame, say) when they are all strings, else
+    None; mixed string and other names raise ``TypeError``, as in scikit-learn."""
+    columns = getattr(X, "columns", None)
+    if columns is None or len(getattr(X, "shape", ())) != 2:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    kinds = {isinstance(n, str) for n in names}
+    if kinds == {True, False}:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, but X has "
+            f"{sorted({type(n).__name__ for n in names})} as column name types; convert them all to str"
+        )
+    return names if kinds == {True} else None
+
+
+def set_feature_names(estimator, X) -> None:
+    """In ``fit``: store the column names of ``X`` as ``feature_names_in_``, or remove that
+    attribute when ``X`` has none (scikit-learn's convention for 2-D tables)."""
+    names = _feature_names(X)
+    if names is not None:
+        estimator.feature_names_in_ = names
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+
+def check_feature_names(estimator, X) -> None:
+    """After ``fit``: raise ``ValueError`` when ``X``'s column names differ from
+    ``feature_names_in_`` (other names or another order), and warn when only one of them has names,
+    as scikit-learn's estimators do."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    names = _feature_names(X)
+    who = type(estimator).__name__
+    if fitted is None and names is not None:
+        warnings.warn(f"X has feature names, but {who} was fitted without feature names", UserWarning,
+                      stacklevel=user_stacklevel())
+    elif fitted is not None and names is None:
+        warnings.warn(f"X does not have valid feature names, but {who} was fitted with feature names", UserWarning,
+                      stacklevel=user_stacklevel())
+    elif fitted is not None and (len(fitted) != len(names) or np.any(fitted != names)):
+        unseen = [n for n in names if n not in set(fitted)]
+        missing = [n for n in fitted if n not in set(names)]
+        detail = (f"; unseen at fit time: {unseen[:5]}" if unseen else "") + (f"; seen at fit time, missing: {missing[:5]}" if missing else "")
+        raise ValueError("The feature names should match those that were passed during fit"
+                         + (detail or ", in the same order"))
 
 
 def check_groups(groups, n_trials: int, validation_fraction=None) -> Optional[np.ndarray]:
@@ -256,11 +307,15 @@ def check_early_stopping_params(est) -> None:
 def early_stopping_split(n_trials: int, fraction, rng, *, stratify=None, groups=None):
     """Training and validation indices of early stopping: whole groups when ``groups`` is given
     (:func:`_group_validation_split`), otherwise ``fraction`` of the trials, stratified by the class
-    indices ``stratify`` when every class has two trials."""
+    indices ``stratify`` when every class has two trials and each side of the split can hold one
+    trial of every class (else drawn at random, as scikit-learn cannot stratify then)."""
     if groups is not None:
         return _group_validation_split(groups, fraction, rng)
-    if stratify is not None and np.bincount(stratify).min() < 2:
-        stratify = None
+    if stratify is not None:
+        n_classes = len(np.unique(stratify))
+        n_val = math.ceil(fraction * n_trials)  # train_test_split's size of a float test_size
+        if np.bincount(stratify).min() < 2 or n_val < n_classes or n_trials - n_val < n_classes:
+            stratify = None
     try:
         return train_test_split(np.arange(n_trials), test_size=fraction, stratify=stratify, random_state=rng)
     except ValueError as e:
@@ -380,12 +435,17 @@ def _check_simulate_memory(network, n_trials: int, n_steps: int, membrane: bool)
 
 
 def _n_threads(n_jobs) -> int:
-    """Resolve ``n_jobs``: ``None`` or -1 use every core available to the process."""
+    """Resolve ``n_jobs``: -1 uses every core available to the process; ``None`` too, but no more
+    than ``OMP_NUM_THREADS`` when that is set to a positive integer (joblib's process workers set it
+    to their share of the cores, so a parallel search does not oversubscribe the machine)."""
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         available = os.cpu_count() or 1
     if n_jobs is None:
+        limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+        if limit.isdigit() and int(limit) > 0:
+            return min(available, int(limit))
         return available
     if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
@@ -629,7 +689,8 @@ class _SpikingRNNBase(BaseEstimator):
         check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
         check_number(self.bptt_window, "bptt_window", low=1, high=_MAX_COUNT, integer=True, allow_none=True)
         check_early_stopping_params(self)
-        check_number(self.verbose, "verbose", low=0, integer=True)
+        if not isinstance(self.verbose, (bool, np.bool_)):  # True/False as 1/0, as in scikit-learn
+            check_number(self.verbose, "verbose", low=0, integer=True)
         for name in ("detach_reset", "train_time_constants"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -764,7 +825,8 @@ class _SpikingRNNBase(BaseEstimator):
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
         ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
         (validated) makes early stopping hold out whole groups. ``targets_attrs`` are the
-        estimator's attributes that describe the targets (``classes_``, ...): they are set once
+        estimator's attributes that describe the targets (``classes_``, ...) and the input's
+        column names (``feature_names_in_``, removed when None): they are set once
         the Python checks have passed, and set back if anything fails before the trained network
         is stored, so that a fit that raises leaves the estimator's attributes matching its
         network."""
@@ -793,6 +855,8 @@ class _SpikingRNNBase(BaseEstimator):
             _check_checkpoint_path(self.checkpoint_path)
         saved = {k: self.__dict__[k] for k in (targets_attrs or {}) if k in self.__dict__}
         self.__dict__.update(targets_attrs or {})
+        if "feature_names_in_" in self.__dict__ and self.feature_names_in_ is None:
+            del self.feature_names_in_  # X without column names: no attribute, as in scikit-learn
         try:
             return self._run_training(network, Xc, X_train, y_train, X_val, y_val, shuffle_seed, previous, start_epoch,
                                       activity)
@@ -976,7 +1040,7 @@ class _SpikingRNNBase(BaseEstimator):
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "network_")
         Xc = check_spikes(X)
-        check_n_channels(self, Xc)
+        check_n_channels(self, Xc, X)
         return Xc
 
 
@@ -1103,6 +1167,7 @@ class _SpikingRNNBase(BaseEstimator):
             "params": params,
             **self._target_metadata(),
             "n_features_in": int(n_features),
+            "feature_names_in": None if getattr(self, "feature_names_in_", None) is None else list(self.feature_names_in_),
             "history": list(history),
             "stop_reason": stop_reason,
             "best_epoch": best_epoch,
@@ -1294,9 +1359,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Seeds the weight initialisation, the shuffling of trials and the validation split. The same
         value gives bit-identical weights for any ``n_jobs``.
     n_jobs : int or None, default=None
-        Threads of this estimator's own pool; ``None`` or ``-1`` use all available cores.
-    verbose : int, default=0
-        0: silent; 1: a progress bar with the loss (tqdm if installed, else one line per epoch);
+        Threads of this estimator's own pool. ``-1`` uses every core available to the process;
+        ``None`` too, but no more than ``OMP_NUM_THREADS`` when that environment variable is set
+        (joblib's process workers, as in ``GridSearchCV(n_jobs=k)``, set it to their share of the
+        cores). Results do not depend on it.
+    verbose : int or bool, default=0
+        0 (False): silent; 1: a progress bar with the loss (tqdm if installed, else one line per epoch);
         2: also one line per epoch.
     callback : callable or None, default=None
         Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
@@ -1310,6 +1378,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Class labels, in the order of the columns of :meth:`predict_proba`.
     n_features_in_ : int
         Number of input channels seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D table (e.g. a pandas DataFrame of counts) given to :meth:`fit`;
+        absent otherwise.
     network_ : motorsrnn._core.Network
         The trained network (weights via :meth:`get_weights`).
     history_ : list of dict
@@ -1369,7 +1440,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         self._validate_params()
         Xc, classes, y_idx = check_classification_data(X, y)
         if self._warm():
-            check_n_channels(self, Xc)
+            check_n_channels(self, Xc, X)
             if len(classes) != len(self.classes_) or not np.all(classes == self.classes_):
                 raise ValueError(
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
@@ -1379,7 +1450,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
-                           targets_attrs={"classes_": classes})
+                           targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)})
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -1548,7 +1619,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         Number of outputs (readout units).
     per_step_ : bool
         True when fitted on targets per time step.
-    n_features_in_, network_, history_, n_iter_, stop_reason_, best_epoch_
+    n_features_in_, feature_names_in_, network_, history_, n_iter_, stop_reason_, best_epoch_
         As for :class:`SpikingRNNClassifier` (in ``history_``, ``accuracy`` and
         ``val_accuracy`` are None).
 
@@ -1619,13 +1690,14 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             )
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         if self._warm():
-            check_n_channels(self, Xc)
+            check_n_channels(self, Xc, X)
             if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
                 raise ValueError("warm_start needs targets of the same kind and number of outputs as the previous fit")
         if neural_targets is not None:
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
-        attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1}
+        attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1,
+                 "feature_names_in_": _feature_names(X)}
         return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, targets_attrs=attrs)
 
     def _target_metadata(self) -> Dict[str, Any]:
@@ -1664,9 +1736,6 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         ----------
         X : array-like of shape (n_trials, n_timesteps, n_channels)
         y : array-like, shaped as in :meth:`fit`
-        neural_targets, neural_units, neural_population
-            Recorded activity and its assignment to model units, as in :meth:`fit`. With
-            ``neural_targets``, the loss adds ``activity_weight`` times the activity-matching term.
 
         Returns
         -------
@@ -1707,6 +1776,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     def _flat(self, X, y):
         pred = np.asarray(self.predict(X), dtype=np.float64)
         true = np.asarray(y, dtype=np.float64)
+        if not self.per_step_ and self.n_outputs_ == 1 and true.ndim in (1, 2) and true.size == pred.size:
+            true = true.reshape(pred.shape)  # one output: (n,) and (n, 1) are the same targets, as in r2_score
         if true.shape != pred.shape:
             raise ValueError(f"y has shape {true.shape}, predictions have shape {pred.shape}")
         if self.per_step_:
@@ -1810,6 +1881,8 @@ def load(path):
         est = cls(**meta["params"])
         est._restore_target_metadata(meta)
         est.n_features_in_ = int(meta["n_features_in"])
+        if meta.get("feature_names_in") is not None:  # absent from files written before 0.1.0's feature names
+            est.feature_names_in_ = np.asarray([str(n) for n in meta["feature_names_in"]], dtype=object)
         est.history_ = meta["history"]
         est.n_iter_ = len(est.history_)
         est.stop_reason_ = meta["stop_reason"]

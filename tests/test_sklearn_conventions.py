@@ -1,0 +1,149 @@
+"""scikit-learn conventions that ``check_estimator`` does not exercise: column names of 2-D tables,
+``set_output``, early stopping on small data, ``verbose=True``, R^2 of one output given as (n,) or
+(n, 1), and the default thread count under joblib's process workers."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor, load
+from motorsrnn.baselines import SpikeCountTransformer
+from motorsrnn.datasets import make_center_out
+from motorsrnn.estimators import _n_threads, early_stopping_split
+
+pd = pytest.importorskip("pandas")
+
+SMALL = dict(n_hidden=16, max_epochs=2, random_state=0, n_jobs=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=120, n_neurons=12, random_state=0)
+
+
+def _table(data):
+    counts = data.X.sum(axis=1)
+    return pd.DataFrame(counts, columns=[f"unit{i}" for i in range(counts.shape[1])])
+
+
+def _estimators():
+    return [SpikingRNNClassifier(**SMALL), SpikingRNNRegressor(**SMALL), PoissonNaiveBayes(), SpikeCountTransformer()]
+
+
+def _use(est, X):
+    return est.transform(X) if isinstance(est, SpikeCountTransformer) else est.predict(X)
+
+
+def _fit(est, X, y):
+    return est.fit(X, y.astype(float) if isinstance(est, SpikingRNNRegressor) else y)
+
+
+@pytest.mark.parametrize("est", _estimators(), ids=lambda e: type(e).__name__)
+def test_column_names_are_stored_and_checked(est, data):
+    df = _table(data)
+    _fit(est, df, data.y)
+    assert list(est.feature_names_in_) == list(df.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        expected = _use(est, df)  # the same columns: no warning
+    with pytest.raises(ValueError, match="feature names should match"):
+        _use(est, df[df.columns[::-1]])  # same channels, other order: the wrong answer if allowed
+    renamed = df.rename(columns={"unit0": "other"})
+    with pytest.raises(ValueError, match="unseen at fit time: \\['other'\\]"):
+        _use(est, renamed)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(_use(est, df.to_numpy()), expected)
+    _fit(est, df.to_numpy(), data.y)  # refit without names: the attribute goes
+    assert not hasattr(est, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but"):
+        _use(est, df)
+
+
+def test_mixed_column_name_types_are_refused(data):
+    df = _table(data)
+    df.columns = ["a"] + list(range(1, df.shape[1]))
+    with pytest.raises(TypeError, match="string names"):
+        PoissonNaiveBayes().fit(df, data.y)
+
+
+@pytest.mark.parametrize("cls", [SpikingRNNClassifier, SpikingRNNRegressor])
+def test_column_names_survive_save_load_and_pickle(cls, data, tmp_path):
+    df = _table(data)
+    est = _fit(cls(**SMALL), df, data.y)
+    est.save(tmp_path / "m.msrnn")
+    for copy in (load(tmp_path / "m.msrnn"), pickle.loads(pickle.dumps(est))):
+        assert list(copy.feature_names_in_) == list(df.columns)
+        with pytest.raises(ValueError, match="feature names should match"):
+            copy.predict(df[df.columns[::-1]])
+    no_names = _fit(cls(**SMALL), df.to_numpy(), data.y)
+    no_names.save(tmp_path / "n.msrnn")
+    assert not hasattr(load(tmp_path / "n.msrnn"), "feature_names_in_")
+
+
+def test_a_failed_fit_keeps_the_previous_column_names(data):
+    df = _table(data)
+    clf = SpikingRNNClassifier(**SMALL).fit(df, data.y)
+    with pytest.raises(ValueError):
+        clf.fit(df.to_numpy(), data.y, neural_targets=np.zeros((3, 1, 1)))  # wrong number of trials
+    assert list(clf.feature_names_in_) == list(df.columns)
+
+
+def test_count_transformer_supports_set_output(data):
+    df = _table(data)
+    out = SpikeCountTransformer().set_output(transform="pandas").fit(df).transform(df)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(df.columns)
+    np.testing.assert_array_equal(out.to_numpy(), df.to_numpy())
+    # 3-D spike trains have no column names: one feature per channel, x0, x1, ...
+    t = SpikeCountTransformer(log1p=True).fit(data.X)
+    assert list(t.get_feature_names_out()) == [f"x{i}" for i in range(data.X.shape[2])]
+    pipe = make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=500)).fit(data.X, data.y)
+    assert pipe.score(data.X, data.y) > 0.5
+    with pytest.raises(TypeError, match="log1p must be True or False"):
+        SpikeCountTransformer(log1p="no").fit(data.X)
+
+
+def test_early_stopping_when_the_validation_share_is_smaller_than_the_classes():
+    d = make_center_out(n_trials=48, n_directions=8, n_neurons=12, random_state=0)
+    idx = np.unique(d.y, return_inverse=True)[1]
+    tr, va = early_stopping_split(48, 0.1, np.random.RandomState(0), stratify=idx)
+    assert len(va) == 5 and len(tr) == 43 and not set(tr) & set(va)  # 5 < 8 classes: not stratified
+    tr, va = early_stopping_split(48, 0.25, np.random.RandomState(0), stratify=idx)
+    assert len(va) == 12 and len(np.unique(idx[va])) == 8  # room for every class: stratified
+    clf = SpikingRNNClassifier(**SMALL, early_stopping=True).fit(d.X, d.y)
+    assert clf.history_[-1]["val_loss"] is not None
+
+
+def test_verbose_true_reports_like_verbose_1(data, capsys):
+    SpikingRNNClassifier(**SMALL, verbose=False).fit(data.X, data.y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    SpikingRNNClassifier(**SMALL, verbose=True).fit(data.X, data.y)
+    captured = capsys.readouterr()
+    assert "loss" in captured.out + captured.err
+
+
+def test_regressor_scores_one_output_given_as_n_or_n_by_1(data):
+    y = data.X.sum(axis=(1, 2)).astype(float)
+    y = (y - y.mean()) / y.std()
+    for fit_y, score_y in ((y, y[:, None]), (y[:, None], y)):
+        reg = SpikingRNNRegressor(**SMALL).fit(data.X, fit_y)
+        assert reg.score(data.X, score_y) == pytest.approx(reg.score(data.X, fit_y), abs=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        reg.score(data.X, np.stack([y, y], axis=1))  # two outputs for a one-output model
+
+
+def test_default_threads_respect_omp_num_threads(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    everything = _n_threads(None)
+    assert everything == _n_threads(-1) >= 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert _n_threads(None) == 1
+    assert _n_threads(-1) == everything  # an explicit -1 still means every core
+    monkeypatch.setenv("OMP_NUM_THREADS", "100000")
+    assert _n_threads(None) == everything
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert _n_threads(None) == everything
