@@ -468,3 +468,24 @@ def test_noise_invalid_arguments(data):
         add_poisson_noise(-np.ones((2, 3, 4)), 10.0)
     with pytest.raises(ValueError, match="dimensions"):
         add_poisson_noise(np.zeros((2, 3, 4, 5)), 10.0)
+
+
+def test_early_classification_takes_the_bin_width_of_count_decoders():
+    """A count decoder on 2 ms bins: the prefixes end at 10, 20, ... 50 ms, not 5, ... 25."""
+    from motorsrnn import PoissonNaiveBayes
+
+    d = make_center_out(n_trials=120, n_neurons=16, n_timesteps=25, dt=2.0, random_state=0)
+    nb = PoissonNaiveBayes().fit(d.X, d.y)
+    curve = early_classification(nb, d.X, d.y, step=5, dt=2.0)
+    np.testing.assert_array_equal(curve.times, [10.0, 20.0, 30.0, 40.0, 50.0])
+    np.testing.assert_array_equal(curve.prefix_lengths, [5, 10, 15, 20, 25])
+    assert curve.dt == 2.0 and curve.accuracy[-1] == nb.score(d.X, d.y)
+    at = early_classification(nb, d.X, d.y, times=[20.0, 50.0], dt=2.0)
+    np.testing.assert_array_equal(at.prefix_lengths, [10, 25])
+    np.testing.assert_array_equal(early_classification(nb, d.X, d.y, step=5).times, [5, 10, 15, 20, 25])  # default 1 ms
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, dt=2.0, random_state=0, n_jobs=1).fit(d.X, d.y)
+    assert early_classification(clf, d.X, d.y, step=25).times.tolist() == [50.0]  # the estimator's own dt
+    with pytest.raises(ValueError, match="differs from the estimator's own dt"):
+        early_classification(clf, d.X, d.y, dt=1.0)
+    with pytest.raises(ValueError, match="dt"):
+        early_classification(nb, d.X, d.y, dt=0.0)

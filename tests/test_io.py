@@ -477,3 +477,33 @@ def test_cut_samples_feed_the_estimators():
         assert not set(c.trial[train]) & set(c.trial[test])
         by_hand.append(clone(clf).fit(c.X[train], c.y[train]).score(c.X[test], c.y[test]))
     np.testing.assert_array_equal(scores, by_hand)
+
+
+def test_bin_spike_times_warns_when_no_spike_falls_in_any_window():
+    """Spike times in ms with events in seconds (or sample indices, or a window in seconds with
+    units="ms") gave an all-zero X without a word."""
+    ms_trains = [np.arange(0.0, 1e5, 7.0)]
+    with pytest.warns(UserWarning, match=r"none of the \d+ spikes falls in a trial's window.*seconds"):
+        rec = bin_spike_times(ms_trains, [1.0, 2.0], window=(0, 50))
+    assert rec.X.sum() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ok = bin_spike_times([np.arange(0.0, 100.0, 0.007)], [1.0, 2.0], window=(0, 50))  # seconds: fine
+        assert ok.X.sum() > 0
+        bin_spike_times([[], []], [1.0], window=(0, 50))  # no spikes at all: nothing to warn about
+        sparse = bin_spike_times([[0.5, 8.0]], [1.0, 4.0, 7.0], window=(0, 10))  # just no spike in the windows
+        assert sparse.X.sum() == 0
+    with pytest.warns(UserWarning, match="units='s'"):
+        bin_spike_times([np.arange(0.0, 100.0, 0.007)], [1.0, 2.0], window=(-0.2, 0.3), bin_size=0.01)
+
+
+def test_cut_samples_warns_about_per_bin_targets_given_2d():
+    X = np.zeros((2, 130, 1), dtype=np.uint8)
+    with pytest.warns(UserWarning, match=r"y\[\.\.\., None\]"):
+        s = cut_samples(X, np.zeros((2, 130)), width=50)
+    assert s.y.shape == (4, 130)  # as documented: outputs per trial, repeated
+    per_bin = cut_samples(X, np.arange(260.0).reshape(2, 130)[..., None], width=50)
+    np.testing.assert_array_equal(per_bin.y[1, :, 0], np.arange(50.0, 100.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cut_samples(X, np.zeros((2, 3)), width=50)  # three outputs per trial: no warning

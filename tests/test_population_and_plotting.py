@@ -465,3 +465,46 @@ def test_plotting_without_matplotlib(monkeypatch, data):
         plotting.raster(data.X)
     with pytest.raises(ImportError, match="motorsrnn"):
         plotting.pd_histogram(np.zeros(3))
+
+
+def test_polar_tuning_draws_the_points_in_the_units_of_the_fit(plt):
+    """The empirical points used tuning_curves' defaults (Hz, dt=1, whole window) whatever the fit's
+    settings: a fit in counts, or of a network with 2 ms bins, drew curve and points apart."""
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning, tuning_curves
+
+    d = make_center_out(n_trials=160, n_neurons=8, n_directions=8, random_state=0)
+    for kws in (dict(units="counts"), dict(dt=2.0, window=(10, 40)), dict(units="hz")):
+        res = fit_cosine_tuning(d.X, d.y, **kws)
+        unit = int(np.nanargmax(res.modulation_depth))
+        ax = plotting.polar_tuning(res, unit, activity=d.X, directions=d.y)
+        points = ax.containers[0].lines[0].get_ydata()
+        np.testing.assert_allclose(points, tuning_curves(d.X, d.y, **kws).mean[:, unit])
+        # the points lie around the fitted curve: their mean is the fit's baseline (equal trials per direction)
+        assert np.mean(points) == pytest.approx(res.baseline[unit], rel=0.05)
+        assert ("spikes per trial" if kws.get("units") == "counts" else "spikes/s") in ax.get_title()
+        plt.close("all")
+    assert res.settings["units"] == "hz" and res.settings["labels_to_angles"] is None
+
+
+def test_psth_and_raster_put_the_event_at_time_zero(plt):
+    """Trials binned from 200 ms before the event: the time axis starts at -200 ms, not 0."""
+    from motorsrnn import plotting
+    from motorsrnn.io import bin_spike_times
+
+    rng = np.random.default_rng(0)
+    trains = [np.sort(rng.uniform(0.0, 10.0, 300)) for _ in range(3)]
+    rec = bin_spike_times(trains, events=[2.0, 5.0, 8.0], window=(-200, 300), bin_size=1.0)
+    labels = np.array([0, 1, 0])
+    ax = plotting.psth(rec.X, labels, unit=1, bin_ms=10, t0=rec.times[0])
+    centers = ax.lines[0].get_xdata()
+    assert centers[0] == pytest.approx(-195.0) and centers[-1] == pytest.approx(295.0)
+    assert [tuple(line.get_xdata()) for line in ax.lines[2:]] == [(0.0, 0.0)]  # the event
+    plt.close("all")
+    ax = plotting.raster(rec.X, trial=1, t0=rec.window[0])
+    assert ax.get_xlim() == pytest.approx((-200.0, 300.0))
+    offsets = ax.collections[0].get_offsets()[:, 0]
+    expected = -200.0 + np.flatnonzero(rec.X[1].sum(axis=1) > 0)
+    np.testing.assert_allclose(np.unique(offsets), expected)
+    with pytest.raises(ValueError, match="t0"):
+        plotting.psth(rec.X, labels, unit=1, t0=float("nan"))

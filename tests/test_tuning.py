@@ -3,6 +3,7 @@ permutations, determinism), von Mises tuning and model comparison, tuning curves
 units, and bad input."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -255,7 +256,11 @@ def test_result_object_dataframe_and_threshold(monkeypatch, center_out):
     res = fit_cosine_tuning(d.X, d.y, n_boot=50, r2_threshold=0.9, random_state=0)
     assert isinstance(res, CosineTuning) and "CosineTuning(n_neurons=96" in repr(res)
     np.testing.assert_array_equal(res.is_tuned, (res.p_value < 0.05) & (res.r2_mean >= 0.9))
-    np.testing.assert_array_equal(res.tuned(alpha=0.01), res.p_value < 0.01)
+    # None keeps the fit's thresholds (so tuned() reproduces is_tuned); 0 drops the R^2 criterion
+    np.testing.assert_array_equal(res.tuned(), res.is_tuned)
+    np.testing.assert_array_equal(res.tuned(alpha=0.01), (res.p_value < 0.01) & (res.r2_mean >= 0.9))
+    np.testing.assert_array_equal(res.tuned(alpha=0.01, r2_threshold=0), res.p_value < 0.01)
+    assert res.tuned(r2_threshold=0).sum() > res.is_tuned.sum()
     pd = pytest.importorskip("pandas")
     df = res.to_dataframe(degrees=True)
     assert isinstance(df, pd.DataFrame) and len(df) == 96 and df.index.name == "neuron"
@@ -369,7 +374,7 @@ def test_tuning_curves_mean_and_sem(center_out):
         np.testing.assert_allclose(tc.mean[k], r.mean(0))
         np.testing.assert_allclose(tc.sem[k], r.std(0, ddof=1) / np.sqrt(len(r)))
         assert tc.count[k] == len(r)
-    one = tuning_curves(np.ones((3, 2)), np.array([0.0, 1.0, 2.0]))
+    one = tuning_curves(np.ones((3, 2)), np.array([0.0, 1.5, 3.0]))
     assert np.isnan(one.sem).all() and np.allclose(one.mean, 1.0)
 
 
@@ -389,3 +394,42 @@ def test_network_tuning_on_the_hidden_units():
         network_tuning(clf, d.X, d.y, population="nope")
     with pytest.raises(Exception, match="not fitted"):
         network_tuning(SpikingRNNClassifier(), d.X, d.y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Directions that are easy to get wrong: labels read as degrees or radians, a pandas Series map
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def eight_directions():
+    return make_center_out(n_trials=400, n_directions=8, n_neurons=24, random_state=1)
+
+
+def test_integer_labels_with_degrees_true_warn(eight_directions):
+    d = eight_directions
+    with pytest.warns(UserWarning, match="span only 7 degrees.*not class labels"):
+        fit_cosine_tuning(d.X, d.y, degrees=True)  # labels 0..7 read as 0..7 degrees
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_cosine_tuning(d.X, d.y)  # labels: no warning
+        fit_cosine_tuning(d.X, 45 * d.y, degrees=True)  # integer degrees over the whole circle: none
+
+
+def test_float_class_labels_warn(eight_directions):
+    d = eight_directions
+    with pytest.warns(UserWarning, match="whole numbers .*astype\\(int\\)"):
+        wrong = fit_cosine_tuning(d.X, d.y.astype(float))  # e.g. labels from loadmat: read as radians
+    right = fit_cosine_tuning(d.X, d.y)
+    assert not np.allclose(wrong.preferred_direction, right.preferred_direction, equal_nan=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_cosine_tuning(d.X, 2 * np.pi * d.y / 8.0)  # real angles in radians: no warning
+
+
+def test_labels_to_angles_as_a_pandas_series_maps_by_label(eight_directions):
+    pd = pytest.importorskip("pandas")
+    d = eight_directions
+    labels = d.y + 1  # condition ids 1..8
+    series = pd.Series({k + 1: 45.0 * k for k in range(8)}).sort_index(ascending=False)
+    res = fit_cosine_tuning(d.X, labels, labels_to_angles=series, degrees=True)
+    expected = fit_cosine_tuning(d.X, d.y)
+    np.testing.assert_allclose(res.preferred_direction, expected.preferred_direction, atol=1e-9)

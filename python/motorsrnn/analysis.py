@@ -111,7 +111,7 @@ def _spiking_path(estimator, Xc):
     return None
 
 
-def early_classification(estimator, X, y, *, times=None, step=1):
+def early_classification(estimator, X, y, *, times=None, step=1, dt=None):
     """Accuracy of a fitted classifier using only the first part of each window.
 
     Parameters
@@ -141,6 +141,10 @@ def early_classification(estimator, X, y, *, times=None, step=1):
         included. For spiking estimators every step is computed in the same single pass anyway and
         ``step`` only selects which are returned; for other estimators it sets how many prefixes
         are scored.
+    dt : float or None, default=None
+        Width of the time bins of ``X`` in ms. None: ``estimator.dt`` when the estimator has it
+        (motorsrnn's spiking estimators), else 1 ms. Give it for count decoders fitted on other
+        bins (e.g. ``dt=10`` for 10 ms bins); for an estimator with its own ``dt`` it must agree.
 
     Returns
     -------
@@ -179,8 +183,7 @@ def early_classification(estimator, X, y, *, times=None, step=1):
     ``estimator.score(X, y)``. For other estimators it is
     ``mean(estimator.predict(X[:, :t + 1]) == y)``.
 
-    ``dt`` is ``estimator.dt`` when the estimator has it (motorsrnn's spiking estimators), else
-    1 ms.
+    ``dt`` only labels the time axis: ``times`` are ``dt`` times the prefix lengths in bins.
 
     Examples
     --------
@@ -214,7 +217,10 @@ def early_classification(estimator, X, y, *, times=None, step=1):
     n_trials, n_timesteps, _ = Xc.shape
     if len(y) != n_trials:
         raise ValueError(f"X has {n_trials} trials but y has {len(y)} labels")
-    dt = _estimator_dt(estimator)
+    own = _estimator_dt(estimator) if getattr(estimator, "dt", None) is not None else None
+    dt = (1.0 if own is None else own) if dt is None else check_number(dt, "dt (ms)", low=0.0, strict_low=True)
+    if own is not None and not np.isclose(own, dt):
+        raise ValueError(f"dt={dt:g} ms differs from the estimator's own dt ({own:g} ms), the width of its bins")
     lengths = _prefix_lengths(n_timesteps, dt, times, step)
 
     path = _spiking_path(estimator, Xc)

@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, List, Sequence, Tuple
@@ -57,7 +58,7 @@ from typing import Any, List, Sequence, Tuple
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._validation import check_number
+from ._validation import check_number, user_stacklevel
 
 __all__ = ["bin_spike_times", "cut_samples", "from_neo", "from_nwb", "from_pynapple"]
 
@@ -218,6 +219,35 @@ def _count(train: np.ndarray, ev: np.ndarray, start_s: float, bin_s: float, n_bi
 # ---------------------------------------------------------------------------------------------
 # Spike times
 # ---------------------------------------------------------------------------------------------
+def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, units) -> None:
+    """Warn when the result looks like a mix-up of time units: no spike in any window although the
+    windows lie outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in
+    samples with events in seconds, or the reverse), or bins under 0.1 ms (a window in seconds with
+    ``units="ms"``)."""
+    if units == "ms" and bin_size < 0.1:
+        warnings.warn(
+            f"bin_size is {bin_size:g} ms: with units='ms' the window and bin_size are in milliseconds; for "
+            "seconds pass units='s'",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    n_spikes = sum(t.size for t in trains)
+    if not n_spikes or X.any():
+        return
+    first = min(float(t[0]) for t in trains if t.size)
+    last = max(float(t[-1]) for t in trains if t.size)
+    lo, hi = float(ev.min()) + start_s, float(ev.max()) + stop_s
+    if hi <= first or lo >= last or (hi - lo) < 1e-3 * (last - first):
+        warnings.warn(
+            f"none of the {n_spikes} spikes falls in a trial's window: the spikes lie between {first:g} and "
+            f"{last:g} s, the windows between {lo:g} and {hi:g} s (events {float(ev.min()):g} to "
+            f"{float(ev.max()):g} s, window {window} {units}). Are spike times and events both in seconds (not "
+            f"ms or sample indices), and the window in {units}?",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
 def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
     """Bin per-unit spike times into event-aligned trials.
 
@@ -273,6 +303,14 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         unknown ``units``, a ``dtype`` too small for the counts.
     TypeError
         ``spike_times`` that is not a list/dict of per-unit arrays.
+
+    Warns
+    -----
+    UserWarning
+        When the time units look mixed up: no spike falls in any window although the windows lie
+        outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in samples
+        with events in seconds, or the reverse), or ``bin_size`` is under 0.1 ms with
+        ``units="ms"`` (a window in seconds?).
 
     See Also
     --------
@@ -332,6 +370,7 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         elif dtype is not None:
             _result_dtype(dtype, peak)
         X[:, :, u] = counts
+    _warn_if_units_look_mixed(sorted_trains, ev, X, start * scale, stop * scale, window, bin_size, units)
     times = np.arange(n_bins) * bin_size + start
     return Bunch(
         X=X,
@@ -715,6 +754,14 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
             raise ValueError(
                 f"y must have one entry per trial of X ({n_trials}): shape ({n_trials},) or ({n_trials}, "
                 f"n_outputs) per trial, ({n_trials}, {n_timesteps}, n_outputs) per bin; got {y.shape}"
+            )
+        if y.ndim == 2 and n_timesteps > 1 and y.shape[1] == n_timesteps:
+            warnings.warn(
+                f"y has shape {y.shape}: read as {y.shape[1]} outputs per trial, repeated whole for every "
+                f"sample. If it holds one value per time bin ({n_timesteps} bins), pass y[..., None] (shape "
+                "(n_trials, n_timesteps, 1)) to cut it like X",
+                UserWarning,
+                stacklevel=user_stacklevel(),
             )
         if y.ndim < 3:
             out_y = np.repeat(y, n_per, axis=0)

@@ -99,7 +99,7 @@ def _colors(n):
     return [cmap(i / max(n, 1)) for i in range(n)]
 
 
-def raster(X_or_spikes, trial=0, *, dt=1.0, units=None, ax=None, **scatter_kws):
+def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatter_kws):
     """Spike raster of one trial: a dot per spike, units on the y axis, time on the x axis.
 
     Parameters
@@ -110,6 +110,10 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, units=None, ax=None, **scatter_kws):
     trial : int, default=0
     dt : float, default=1.0
         Bin width in ms.
+    t0 : float, default=0.0
+        Time in ms of the start of the first bin, relative to the trial's event: ``window[0]`` of
+        :func:`motorsrnn.io.bin_spike_times` (its ``times[0]``), e.g. -200 for trials binned
+        from 200 ms before the event. A dashed line marks the event when it lies inside.
     units : array-like of int or None, default=None
         Units to draw, in this order (e.g. sorted by preferred direction); None: all.
     ax : matplotlib Axes or None
@@ -133,16 +137,30 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, units=None, ax=None, **scatter_kws):
     t, u = np.nonzero(data > 0)
     kws = {"marker": "|", "color": "k", "s": 20, "linewidths": 1.0}
     kws.update(scatter_kws)
-    ax.scatter(t * float(dt), u, **kws)
-    ax.set_xlim(0, data.shape[0] * float(dt))
+    t0 = _t0(t0)
+    ax.scatter(t0 + t * float(dt), u, **kws)
+    ax.set_xlim(t0, t0 + data.shape[0] * float(dt))
     ax.set_ylim(-0.5, data.shape[1] - 0.5)
+    _mark_event(ax, t0, t0 + data.shape[0] * float(dt))
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("unit")
     ax.set_title(f"trial {trial}")
     return ax
 
 
-def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, ax=None):
+def _t0(t0) -> float:
+    from ._validation import check_number
+
+    return check_number(t0, "t0 (ms)")
+
+
+def _mark_event(ax, start: float, stop: float) -> None:
+    """A dashed vertical line at time 0 (the event) when it lies strictly inside the time axis."""
+    if start < 0.0 < stop:
+        ax.axvline(0.0, color="0.5", linestyle="--", linewidth=0.8, label="_event")
+
+
+def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None):
     """Peri-stimulus time histogram of one unit: mean rate over the trials of each direction.
 
     Parameters
@@ -156,12 +174,15 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, ax=None):
         Width of the histogram bins in ms (a multiple of ``dt``; the last partial bin is dropped).
     dt : float, default=1.0
         Width of the bins of ``spikes`` in ms.
+    t0 : float, default=0.0
+        Time in ms of the start of the first bin relative to the event, as in :func:`raster`
+        (``window[0]`` of :func:`motorsrnn.io.bin_spike_times`).
     ax : matplotlib Axes or None
 
     Returns
     -------
     matplotlib.axes.Axes
-        One ``Line2D`` per direction.
+        One ``Line2D`` per direction (and a dashed line at the event when it lies inside).
     """
     ax = _axes(ax)
     s = _spikes3d(spikes, "spikes")
@@ -181,9 +202,11 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, ax=None):
     x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
     rate = x / (bin_ms / 1000.0)
     conds = np.unique(labels)
-    centers = (np.arange(n_bins) + 0.5) * bin_ms
+    t0 = _t0(t0)
+    centers = t0 + (np.arange(n_bins) + 0.5) * bin_ms
     for c, color in zip(conds, _colors(conds.size)):
         ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=str(c))
+    _mark_event(ax, t0, t0 + n_bins * bin_ms)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("rate (Hz)")
     ax.set_title(f"unit {unit}")
@@ -203,12 +226,13 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     unit : int
     activity, directions : array-like or None
         The data of the fit; when given, the empirical mean +/- SEM per direction is drawn as
-        points (:func:`motorsrnn.tuning.tuning_curves` with the same ``**curve_kws``, e.g.
-        ``window``, ``dt``, ``units``, ``labels_to_angles``: use those of the fit).
+        points, computed by :func:`motorsrnn.tuning.tuning_curves` with the fit's ``window``,
+        ``dt``, ``units``, ``degrees`` and ``labels_to_angles`` (``result.settings``), so that the
+        points and the curve are in the same units.
     ax : polar matplotlib Axes or None
     color : matplotlib color, default="C0"
     **curve_kws
-        Passed to ``tuning_curves``.
+        Passed to ``tuning_curves``, overriding the fit's settings.
 
     Returns
     -------
@@ -252,7 +276,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     if activity is not None:
         from .tuning import tuning_curves
 
-        tc = tuning_curves(activity, directions, **curve_kws)
+        tc = tuning_curves(activity, directions, **{**getattr(result, "settings", {}), **curve_kws})
         if tc.mean.shape[1] != result.n_neurons:
             raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
         err = np.nan_to_num(tc.sem[:, unit])
@@ -261,6 +285,9 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     title = f"unit {unit}: PD {pd_txt}"
     if hasattr(result, "is_tuned"):
         title += ", tuned" if bool(result.is_tuned[unit]) else ", not tuned"
+    radius = {"hz": "spikes/s", "counts": "spikes per trial"}.get(getattr(result, "units", None))
+    if radius:
+        title += f"\nradius: {radius}"
     ax.set_title(title, fontsize="medium")
     return ax
 

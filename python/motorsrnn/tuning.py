@@ -53,7 +53,7 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 import numpy as np
@@ -171,6 +171,8 @@ def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np
     if labels_to_angles is not None:
         if isinstance(labels_to_angles, Mapping):
             mapping = dict(labels_to_angles)
+        elif hasattr(labels_to_angles, "index") and callable(getattr(labels_to_angles, "to_dict", None)):
+            mapping = labels_to_angles.to_dict()  # a pandas Series maps its index (labels) to its values
         else:
             seq = np.asarray(labels_to_angles, dtype=np.float64)
             if seq.ndim != 1:
@@ -196,6 +198,19 @@ def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+        elif not degrees and np.isfinite(d).all():
+            values = np.unique(d)
+            if values.size >= 3 and np.array_equal(values, np.round(values)):
+                # whole numbers of radians are rare angles; class labels loaded as floats (loadmat,
+                # a pandas column with NaN) are common
+                warnings.warn(
+                    f"directions are whole numbers ({', '.join(f'{v:g}' for v in values[:8])}"
+                    f"{', ...' if values.size > 8 else ''}) of dtype {d.dtype}: float directions are angles "
+                    "in radians. If they are class labels, pass them as integers (directions.astype(int)) "
+                    "or with labels_to_angles",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
     elif d.dtype.kind in "iu":
         if degrees:
             angles = d.astype(np.float64) * scale
@@ -250,13 +265,31 @@ def _reduce_angles(angles) -> np.ndarray:
 def _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, min_directions):
     rates = _activity_to_rates(activity, window, dt, units)
     angles = _reduce_angles(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles))
-    n_dir = np.unique(angles).size
+    distinct = np.unique(angles)
+    n_dir = distinct.size
     if n_dir < min_directions:
         raise ValueError(
             f"directions contain {n_dir} distinct direction(s); the model needs at least {min_directions} "
             f"distinct directions (and at least {min_directions} trials)"
         )
+    span = _arc_span(distinct)
+    if span < np.pi / 2:
+        hint = (" With degrees=True, integer directions are angles in degrees, not class labels 0, ..., K-1;"
+                " pass degrees=False for labels." if degrees and np.asarray(directions).dtype.kind in "iu" else "")
+        warnings.warn(
+            f"the {n_dir} directions span only {np.degrees(span):.3g} degrees of the circle: a tuning curve "
+            f"fitted over so small an arc is poorly determined.{hint}",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return rates, angles
+
+
+def _arc_span(distinct) -> float:
+    """Length in radians of the shortest arc that holds every angle of ``distinct`` (sorted, in
+    ``[0, 2 pi)``): the circle minus its largest gap between neighbouring directions."""
+    gaps = np.diff(np.concatenate([distinct, distinct[:1] + 2.0 * np.pi]))
+    return float(2.0 * np.pi - gaps.max())
 
 
 def _as_angles(angles, degrees) -> np.ndarray:
@@ -340,6 +373,11 @@ class CosineTuning:
     r2_threshold : float or None
     units : str
         ``"hz"``, ``"counts"`` (3-D activity) or ``"as given"`` (2-D activity).
+    settings : dict
+        How the data became the fit's rates and angles: ``window``, ``dt``, ``units``,
+        ``degrees`` and ``labels_to_angles`` as passed to the fit, so that
+        ``tuning_curves(activity, directions, **result.settings)`` (and
+        :func:`motorsrnn.plotting.polar_tuning`) treat the data the same way.
     """
 
     preferred_direction: np.ndarray
@@ -366,6 +404,7 @@ class CosineTuning:
     alpha: float = 0.05
     r2_threshold: Optional[float] = None
     units: str = "hz"
+    settings: Dict = field(default_factory=dict)
 
     @property
     def n_neurons(self) -> int:
@@ -388,15 +427,19 @@ class CosineTuning:
         Parameters
         ----------
         alpha : float or None
-            Significance level; None uses :attr:`alpha`.
+            Significance level; None uses the fit's :attr:`alpha`.
         r2_threshold : float or None
-            Minimum ``r2_mean``; None means no R^2 criterion.
+            Minimum ``r2_mean``; None uses the fit's :attr:`r2_threshold` (itself None, no R^2
+            criterion, unless one was given), so ``tuned()`` reproduces :attr:`is_tuned`. 0 removes
+            the criterion (``r2_mean`` is never negative; NaN is never tuned).
 
         Returns
         -------
         ndarray of shape (n,), bool
         """
         alpha = self.alpha if alpha is None else check_number(alpha, "alpha", low=0.0, high=1.0)
+        if r2_threshold is None:
+            r2_threshold = self.r2_threshold
         p = self.perm_p_value if self.perm_p_value is not None else self.p_value
         with np.errstate(invalid="ignore"):
             mask = np.asarray(p < alpha)
@@ -518,6 +561,9 @@ class VonMisesTuning:
     n_iter : ndarray of shape (n,)
     n_trials : int
     units : str
+    settings : dict
+        ``window``, ``dt``, ``units``, ``degrees`` and ``labels_to_angles`` of the fit, as for
+        :class:`CosineTuning`.
     """
 
     preferred_direction: np.ndarray
@@ -535,6 +581,7 @@ class VonMisesTuning:
     n_iter: np.ndarray
     n_trials: int
     units: str = "hz"
+    settings: Dict = field(default_factory=dict)
 
     @property
     def n_neurons(self) -> int:
@@ -803,6 +850,7 @@ def fit_cosine_tuning(
         alpha=alpha,
         r2_threshold=r2_threshold,
         units=_units_label(activity, units),
+        settings=dict(window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles),
     )
     res.is_tuned = res.tuned(alpha, r2_threshold)
     return res
@@ -888,6 +936,7 @@ def fit_von_mises_tuning(
         n_iter=out["n_iter"],
         n_trials=int(out["n_trials"]),
         units=_units_label(activity, units),
+        settings=dict(window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles),
     )
 
 
