@@ -12,7 +12,7 @@ pub enum Error {
     #[error("invalid topology: {0}")]
     InvalidTopology(String),
     /// The loss or a gradient became NaN or infinite during training.
-    #[error("training diverged: non-finite loss or gradient at epoch {epoch}, batch {batch}; the weights were left at their last finite values (lower learning_rate, or check the input scale)")]
+    #[error("training diverged: non-finite loss or gradient at epoch {epoch}, batch {batch}; the weights were set back to the last ones whose loss was finite (lower learning_rate, or check the input scale)")]
     Diverged { epoch: usize, batch: usize },
     /// A model file or byte string could not be read.
     #[error("model file format: {0}")]
@@ -20,6 +20,19 @@ pub enum Error {
     /// The caller asked training to stop (e.g. Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// A buffer of the simulation could not be allocated (the work does not fit in memory).
+    #[error("out of memory: cannot allocate {what} ({:.3} GiB); simulate fewer trials or shorter trials at a time, set a smaller bptt_window, or use fewer threads (n_jobs)", *bytes as f64 / 1073741824.0)]
+    OutOfMemory { what: &'static str, bytes: usize },
+}
+
+/// Sets `v` to `len` copies of `value`, returning [`Error::OutOfMemory`] instead of aborting the
+/// process when the allocation fails.
+pub(crate) fn try_fill<T: Clone>(v: &mut Vec<T>, len: usize, value: T, what: &'static str) -> Result<()> {
+    v.clear();
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::OutOfMemory { what, bytes: len.saturating_mul(std::mem::size_of::<T>()) })?;
+    v.resize(len, value);
+    Ok(())
 }
 
 /// Result type of the core.

@@ -14,6 +14,7 @@
 //! proportional to the number of spikes, not to the matrix size.
 
 use crate::dense::multiversion;
+use crate::error::{try_fill, Error, Result};
 use crate::neuron::{Reset, SurrogateFn};
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -108,6 +109,8 @@ pub struct Workspace<T> {
     pub active: Vec<crate::backward::ActiveUnits>,
     /// Per population, the checkpoints `[segment][I, U, s][b][unit]` of [`Recording::Checkpoints`].
     pub ckpt: Vec<Vec<T>>,
+    /// Set by the steps of [`forward`] when the spike record cannot grow (out of memory).
+    alloc_error: Option<Error>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -140,6 +143,7 @@ impl<T: Real> Workspace<T> {
             wt: vec![Vec::new(); topo.projs.len()],
             active: vec![Default::default(); topo.pops.len()],
             ckpt: vec![Vec::new(); topo.pops.len()],
+            alloc_error: None,
         }
     }
 }
@@ -236,24 +240,56 @@ pub enum Recording {
     Checkpoints(usize),
 }
 
+/// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`, which
+/// keeps what `recording` says (the membrane potentials are for the backward pass and analysis).
+/// (On the AVX2 path the element-wise code has no fused multiply-add, so the results are
+/// bit-identical to the portable version.) Buffers that cannot be allocated give
+/// [`Error::OutOfMemory`] instead of aborting the process.
+pub fn forward<T: Real>(
+    topo: &Topology,
+    params: &ParamSet<T>,
+    k: &Constants<T>,
+    input: &InputEvents<T>,
+    trials: &[usize],
+    ws: &mut Workspace<T>,
+    recording: Recording,
+) -> Result<()> {
+    let (nb, steps) = (trials.len(), input.n_steps);
+    let window = match recording {
+        Recording::Checkpoints(w) if w > 0 && w < steps => Some(w),
+        _ => None,
+    };
+    let full = recording != Recording::Spikes && window.is_none();
+    begin(topo, ws, nb, steps, full)?;
+    ws.tape.window = window;
+    if let Some(w) = window {
+        for (p, pop) in topo.pops.iter().enumerate() {
+            try_fill(&mut ws.ckpt[p], steps.div_ceil(w) * 3 * nb * pop.size, T::zero(), "the BPTT checkpoints")?;
+        }
+    }
+    ws.alloc_error = None;
+    run_steps(topo, params, k, input, trials, ws, window, full);
+    ws.alloc_error.take().map_or(Ok(()), Err)
+}
+
 multiversion! {
-    /// Simulates the trials `trials` (at most `ws.capacity`) of `input`, writing `ws.tape`, which
-    /// keeps what `recording` says (the membrane potentials are for the backward pass and analysis).
-    /// (On the AVX2 path the element-wise code has no fused multiply-add, so the results are
-    /// bit-identical to the portable version.)
-    pub fn forward<T: Real>(
+    /// The time steps of [`forward`] (after [`begin`]); stops early, with `ws.alloc_error` set, when
+    /// the spike record cannot grow.
+    fn run_steps<T: Real>(
         topo: &Topology,
         params: &ParamSet<T>,
         k: &Constants<T>,
         input: &InputEvents<T>,
         trials: &[usize],
         ws: &mut Workspace<T>,
-        recording: Recording,
+        window: Option<usize>,
+        full: bool,
     ) {
-        forward_body(topo, params, k, input, trials, ws, recording)
+        forward_body(topo, params, k, input, trials, ws, window, full)
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn forward_body<T: Real>(
     topo: &Topology,
@@ -262,30 +298,31 @@ fn forward_body<T: Real>(
     input: &InputEvents<T>,
     trials: &[usize],
     ws: &mut Workspace<T>,
-    recording: Recording,
+    window: Option<usize>,
+    full: bool,
 ) {
-    let (nb, steps) = (trials.len(), input.n_steps);
-    let window = match recording {
-        Recording::Checkpoints(w) if w > 0 && w < steps => Some(w),
-        _ => None,
-    };
-    let full = recording != Recording::Spikes && window.is_none();
-    begin(topo, ws, nb, steps, full);
-    ws.tape.window = window;
-    if let Some(w) = window {
-        for (p, pop) in topo.pops.iter().enumerate() {
-            ws.ckpt[p].resize(steps.div_ceil(w) * 3 * nb * pop.size, T::zero());
-        }
-    }
+    let nb = trials.len();
     let mode = if full { Mode::Record } else { Mode::Infer };
-    for t in 0..steps {
+    for t in 0..input.n_steps {
         if let Some(w) = window {
             if t % w == 0 {
                 save_checkpoint(topo, ws, nb, t / w);
             }
         }
+        if let Err(e) = reserve_step(topo, ws, nb) {
+            ws.alloc_error = Some(e);
+            return;
+        }
         step(topo, params, k, input, trials, t, ws, mode);
     }
+}
+
+/// Room in the spike record for one more step of `nb` trials in which every unit may fire.
+pub(crate) fn reserve_step<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize) -> Result<()> {
+    for (rec, pop) in ws.tape.spikes.iter_mut().zip(&topo.pops) {
+        rec.try_reserve(nb, nb * pop.size)?;
+    }
+    Ok(())
 }
 
 /// What [`step`] records.
@@ -352,7 +389,13 @@ pub(crate) fn replay<T: Real>(
 }
 
 /// Zeroes the states and sizes the tape for `nb` trials of `steps` steps.
-pub(crate) fn begin<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize, steps: usize, record_u: bool) {
+pub(crate) fn begin<T: Real>(
+    topo: &Topology,
+    ws: &mut Workspace<T>,
+    nb: usize,
+    steps: usize,
+    record_u: bool,
+) -> Result<()> {
     assert!(nb <= ws.capacity, "chunk larger than its workspace");
     let n_out = topo.n_outputs;
     let tape = &mut ws.tape;
@@ -363,20 +406,18 @@ pub(crate) fn begin<T: Real>(topo: &Topology, ws: &mut Workspace<T>, nb: usize, 
     for (p, pop) in topo.pops.iter().enumerate() {
         tape.spikes[p].clear(nb);
         if record_u {
-            tape.u[p].clear();
-            tape.u[p].resize(steps * nb * pop.size, T::zero());
+            try_fill(&mut tape.u[p], steps * nb * pop.size, T::zero(), "the membrane potentials of the BPTT tape")?;
         }
         if record_u && pop.trainable_tau {
-            tape.i[p].clear();
-            tape.i[p].resize(steps * nb * pop.size, T::zero());
+            try_fill(&mut tape.i[p], steps * nb * pop.size, T::zero(), "the synaptic currents of the BPTT tape")?;
         }
         for arr in [&mut ws.i[p], &mut ws.u[p], &mut ws.s[p]] {
             arr.fill(T::zero());
         }
     }
-    tape.o.clear();
-    tape.o.resize(steps * nb * n_out, T::zero());
+    try_fill(&mut tape.o, steps * nb * n_out, T::zero(), "the readout traces")?;
     ws.o.fill(T::zero());
+    Ok(())
 }
 
 /// Advances every population and the readout by one step `t` (the tape holds steps `< t`).
@@ -515,7 +556,7 @@ mod tests {
         x[[0, 3, 0]] = 2;
         let ev = InputEvents::from_dense(x.view()).unwrap();
         let mut ws = Workspace::new(&topo, 1);
-        forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane);
+        forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane).unwrap();
         // U0 = 0.6 (no spike); U1 = 0.6 beta + 0.6 > 1 -> spike; U2 = beta U1 - 1 (subtract);
         // U3 = beta U2 + 1.2 - 0.
         let u0 = 0.6;
@@ -545,7 +586,7 @@ mod tests {
         x[[0, 0, 0]] = 1;
         let ev = InputEvents::from_dense(x.view()).unwrap();
         let mut ws = Workspace::new(&topo, 1);
-        forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane);
+        forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane).unwrap();
         let i0 = 0.9;
         let u0 = i0; // 0.9 < 1: no spike
         let i1 = alpha * i0 + 0.1;
@@ -569,9 +610,9 @@ mod tests {
         let x = Array3::from_shape_fn((3, 20, 5), |(n, t, c)| ((n * 7 + t * 3 + c) % 4 == 0) as u8);
         let ev = InputEvents::from_dense(x.view()).unwrap();
         let mut ws = Workspace::new(&topo, 3);
-        forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, Recording::Membrane);
+        forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, Recording::Membrane).unwrap();
         let mut alone = Workspace::new(&topo, 1);
-        forward(&topo, &params, &k, &ev, &[2], &mut alone, Recording::Membrane);
+        forward(&topo, &params, &k, &ev, &[2], &mut alone, Recording::Membrane).unwrap();
         assert!(!ws.tape.spikes[0].is_empty());
         for t in 0..20 {
             assert_eq!(ws.tape.u_at(0, 7, t, 2), alone.tape.u_at(0, 7, t, 0));

@@ -357,17 +357,17 @@ impl<T: Real> Model<T> {
             .into_par_iter()
             .map_init(
                 || Workspace::new(&self.topo, CHUNK),
-                |ws, chunk| {
-                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes);
+                |ws, chunk| -> Result<Vec<T>> {
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes)?;
                     if raw {
-                        return ws.tape.o.clone();
+                        return Ok(ws.tape.o.clone());
                     }
                     let mut per = vec![T::zero(); steps * chunk.len() * k];
                     loss::logits_per_step(&ws.tape.o, steps, chunk.len(), k, self.topo.mode, &mut per);
-                    per
+                    Ok(per)
                 },
             )
-            .collect();
+            .collect::<Result<_>>()?;
         for (ci, per) in parts.iter().enumerate() {
             let nb = per.len() / (steps * k);
             for b in 0..nb {
@@ -401,13 +401,13 @@ impl<T: Real> Model<T> {
         // Parallel over chunks; each writes its own trials' slices.
         let tapes: Vec<crate::forward::Tape<T>> = chunks(&trials)
             .into_par_iter()
-            .map(|chunk| {
+            .map(|chunk| -> Result<crate::forward::Tape<T>> {
                 let mut ws = Workspace::new(&self.topo, chunk.len());
                 let recording = if membrane { Recording::Membrane } else { Recording::Spikes };
-                forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, recording);
-                ws.tape
+                forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, recording)?;
+                Ok(ws.tape)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         for (ci, tape) in tapes.iter().enumerate() {
             for b in 0..tape.batch {
                 let n_i = ci * CHUNK + b;
@@ -448,7 +448,7 @@ impl<T: Real> Model<T> {
         trials: &[usize],
         workspaces: &mut [Workspace<T>],
         total: &mut ParamSet<T>,
-    ) -> (f64, usize) {
+    ) -> Result<(f64, usize)> {
         let parts = chunks(trials);
         assert!(!workspaces.is_empty(), "no workspace");
         let scale = T::one() / T::c(trials.len() as f64);
@@ -459,7 +459,7 @@ impl<T: Real> Model<T> {
         // does not grow with the batch. The chunks' gradients, losses and counts are added in chunk
         // order, wave after wave: the same sums in the same order for any number of workspaces.
         for wave in parts.chunks(workspaces.len()) {
-            let stats = self.wave_grad(ev, y, activity, rate, wave, &mut workspaces[..wave.len()], scale, steps);
+            let stats = self.wave_grad(ev, y, activity, rate, wave, &mut workspaces[..wave.len()], scale, steps)?;
             for (ws, (l, c)) in workspaces.iter().zip(stats) {
                 total.add_assign(&ws.grad);
                 loss += l;
@@ -467,7 +467,7 @@ impl<T: Real> Model<T> {
             }
         }
         total.apply_masks(&self.masks);
-        (loss, correct)
+        Ok((loss, correct))
     }
 
     /// The workspaces [`Model::batch_grad`] needs for batches of up to `batch` trials with `threads`
@@ -491,13 +491,13 @@ impl<T: Real> Model<T> {
         workspaces: &mut [Workspace<T>],
         scale: T,
         steps: usize,
-    ) -> Vec<(f64, usize)> {
+    ) -> Result<Vec<(f64, usize)>> {
         workspaces
             .par_iter_mut()
             .zip(wave.par_iter())
-            .map(|(ws, chunk)| {
+            .map(|(ws, chunk)| -> Result<(f64, usize)> {
                 let recording = self.bptt_window.map_or(Recording::Membrane, Recording::Checkpoints);
-                forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, recording);
+                forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, recording)?;
                 let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
                 ws.d_s.iter_mut().for_each(Vec::clear);
                 if let Some(a) = activity {
@@ -517,7 +517,7 @@ impl<T: Real> Model<T> {
                     }
                 }
                 backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
-                (l, correct)
+                Ok((l, correct))
             })
             .collect()
     }
@@ -601,7 +601,7 @@ impl<T: Real> Model<T> {
         let trials: Vec<usize> = (0..ev.n_trials).collect();
         let mut wss = self.gradient_workspaces(ev.n_trials, rayon::current_num_threads());
         let mut g = ParamSet::zeros(&self.topo);
-        let (l, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g);
+        let (l, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g)?;
         Ok((l / ev.n_trials as f64, g))
     }
 
@@ -618,12 +618,12 @@ impl<T: Real> Model<T> {
             .into_par_iter()
             .map_init(
                 || (Workspace::new(&self.topo, CHUNK), Vec::new()),
-                |(ws, d_o), chunk| {
-                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes);
-                    self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, T::one(), d_o)
+                |(ws, d_o), chunk| -> Result<(f64, usize)> {
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes)?;
+                    Ok(self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, T::one(), d_o))
                 },
             )
-            .collect();
+            .collect::<Result<_>>()?;
         let (l, c) = parts.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c));
         let n = ev.n_trials.max(1) as f64;
         Ok((l / n, y.is_classes().then_some(c as f64 / n)))

@@ -12,7 +12,7 @@ use crate::topology::NetworkSpec;
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,6 +27,7 @@ fn to_py(e: Error) -> PyErr {
         Error::FileFormat(_) => ModelFileError::new_err(e.to_string()),
         Error::Diverged { .. } => PyRuntimeError::new_err(e.to_string()),
         Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+        Error::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
     }
 }
 
@@ -564,8 +565,8 @@ struct Stream {
 impl Stream {
     /// A decoder for `network`'s current weights, at the start of a trial.
     #[new]
-    fn new(network: &Network) -> Self {
-        Stream { stream: crate::stream::Stream::new(network.model.clone()) }
+    fn new(network: &Network) -> PyResult<Self> {
+        Ok(Stream { stream: crate::stream::Stream::new(network.model.clone()).map_err(to_py)? })
     }
 
     /// Advances by the bins of `x`, `(n_channels,)` or `(n_bins, n_channels)` float32 counts;
@@ -606,8 +607,8 @@ impl Stream {
     }
 
     /// Back to the start of a trial.
-    fn reset(&mut self) {
-        self.stream.reset();
+    fn reset(&mut self) -> PyResult<()> {
+        self.stream.reset().map_err(to_py)
     }
 
     /// Bins seen since the last reset.

@@ -184,6 +184,21 @@ impl<T: Real> SpikeRecord<T> {
         self.offsets = tail;
     }
 
+    /// Makes room for `entries` more `(t, b)` entries holding up to `spikes` spikes in all, without
+    /// aborting when memory runs out (the record grows with the firing, which nothing bounds ahead).
+    pub fn try_reserve(&mut self, entries: usize, spikes: usize) -> crate::error::Result<()> {
+        let (n_entries, n_spikes) = (self.offsets.len(), self.idx.len());
+        let oom = |_| crate::error::Error::OutOfMemory {
+            what: "the spikes of the trials simulated together (up to 16)",
+            bytes: (n_entries + entries) * std::mem::size_of::<usize>()
+                + (n_spikes + spikes) * (std::mem::size_of::<u32>() + std::mem::size_of::<T>()),
+        };
+        self.offsets.try_reserve(entries).map_err(oom)?;
+        self.idx.try_reserve(spikes).map_err(oom)?;
+        self.val.try_reserve(spikes).map_err(oom)?;
+        Ok(())
+    }
+
     /// Appends one spike to the entry being written.
     #[inline(always)]
     pub fn push(&mut self, unit: usize, value: T) {

@@ -3,7 +3,7 @@
 //! previous step, and no allocation per step beyond the new bin's events.
 
 use crate::error::{invalid, Result};
-use crate::forward::{begin, step, Mode, Workspace};
+use crate::forward::{begin, reserve_step, step, Mode, Workspace};
 use crate::model::Model;
 use crate::real::Real;
 use crate::spikes::InputEvents;
@@ -22,22 +22,23 @@ pub struct Stream<T: Real> {
 
 impl<T: Real> Stream<T> {
     /// A decoder at the start of a trial (all states zero).
-    pub fn new(model: Model<T>) -> Self {
+    pub fn new(model: Model<T>) -> Result<Self> {
         let ws = Workspace::new(&model.topo, 1);
         let k = model.topo.n_outputs;
         let mut s = Stream { model, ws, n_steps: 0, logits: vec![T::zero(); k] };
-        s.reset();
-        s
+        s.reset()?;
+        Ok(s)
     }
 
     /// Back to the start of a trial.
-    pub fn reset(&mut self) {
-        begin(&self.model.topo, &mut self.ws, 1, 2, false);
+    pub fn reset(&mut self) -> Result<()> {
+        begin(&self.model.topo, &mut self.ws, 1, 2, false)?;
         for rec in self.ws.tape.spikes.iter_mut() {
             rec.close(); // an empty step 0: nothing to deliver through delayed projections yet
         }
         self.n_steps = 0;
         self.logits.iter_mut().for_each(|x| *x = T::zero());
+        Ok(())
     }
 
     /// Advances by one bin of spike counts (one value per input channel); returns the logits.
@@ -53,6 +54,7 @@ impl<T: Real> Stream<T> {
         for rec in self.ws.tape.spikes.iter_mut() {
             rec.keep_last_step();
         }
+        reserve_step(&self.model.topo, &mut self.ws, 1)?;
         let m = &self.model;
         step(&m.topo, &m.params, &m.consts, &input, &[0], 1, &mut self.ws, Mode::Infer);
         let k = m.topo.n_outputs;
@@ -99,9 +101,9 @@ mod tests {
             let x = Array3::from_shape_fn((2, 40, 6), |(n, t, c)| ((n + 3 * t + 5 * c) % 7 == 0) as u8);
             let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
             let batch = model.logits_per_step(&ev).unwrap();
-            let mut stream = Stream::new(model);
+            let mut stream = Stream::new(model).unwrap();
             for trial in 0..2 {
-                stream.reset();
+                stream.reset().unwrap();
                 for t in 0..40 {
                     let bin: Vec<f32> = x.slice(ndarray::s![trial, t, ..]).iter().map(|&v| v as f32).collect();
                     let got = stream.step(&bin).unwrap().to_vec();

@@ -147,7 +147,9 @@ pub enum StopReason {
     EarlyStopping,
     /// The monitor asked to stop (e.g. Ctrl-C).
     Interrupted,
-    /// Non-finite loss or gradient; the weights are the last finite ones.
+    /// Non-finite loss, gradient or weights at this batch. The model holds the last weights whose
+    /// loss and gradient were finite (those before the previous step, or the starting weights when
+    /// the first batch diverged); with early stopping, the best epoch's weights.
     Diverged {
         epoch: usize,
         batch: usize,
@@ -238,6 +240,10 @@ pub fn fit<T: Real>(
     }
     let mut since_best = 0usize;
     let mut stop = StopReason::MaxEpochs;
+    // The weights before the latest optimiser step: they gave a finite loss and gradient on that
+    // step's batch. When the next batch's loss is not finite, the current weights (which produced
+    // it) are discarded for these.
+    let mut last_finite: Option<ParamSet<T>> = None;
 
     'epochs: for epoch in 0..cfg.max_epochs {
         order.shuffle(&mut rng);
@@ -248,8 +254,11 @@ pub fn fit<T: Real>(
         for (bi, trials) in order.chunks(batch).enumerate() {
             let (l, c) = pool.install(|| {
                 model.batch_grad(x, &train.y, train.activity.as_ref(), rate.as_ref(), trials, &mut wss, &mut grad)
-            });
+            })?;
             if !l.is_finite() || !grad.is_finite() {
+                if let Some(p) = last_finite.take() {
+                    model.params = p;
+                }
                 stop = StopReason::Diverged { epoch, batch: bi };
                 break 'epochs;
             }
@@ -260,6 +269,7 @@ pub fn fit<T: Real>(
                 stop = StopReason::Diverged { epoch, batch: bi };
                 break 'epochs;
             }
+            last_finite = Some(before);
             loss_sum += l;
             correct += c;
             if !monitor.on_batch(epoch, bi, n_batches, l / trials.len() as f64) {

@@ -401,6 +401,27 @@ def test_divergence_is_reported_and_weights_stay_finite(data):
     assert "set max_grad_norm" not in str(e.value)
 
 
+@pytest.mark.parametrize("cls", ["classifier", "regressor"])
+def test_divergence_keeps_weights_whose_loss_was_finite(data, cls):
+    """Adam at 1e38: the first step gives finite but huge weights, whose loss on the next batch is
+    not finite. The kept weights used to be those (NaN predictions, the previous fit lost)."""
+    from motorsrnn import SpikingRNNRegressor, TrainingDivergedError
+
+    est_cls, y = ((SpikingRNNClassifier, data.y) if cls == "classifier"
+                  else (SpikingRNNRegressor, (data.y - 1.5).astype(float)))
+    est = est_cls(**dict(FAST, max_epochs=2)).fit(data.X, y)
+    before = {k: v.copy() for k, v in est.get_weights().items()}
+    score = est.score(data.X, y)
+    est.set_params(warm_start=True, learning_rate=1e38)
+    with pytest.raises(TrainingDivergedError, match="last weights whose loss was finite"):
+        est.fit(data.X, y)
+    out = est.decision_function(data.X) if cls == "classifier" else est.predict(data.X)
+    assert np.isfinite(out).all()
+    # the step that diverged was the first: the warm start's starting weights, the previous fit's, are kept
+    assert all(np.array_equal(before[k], v) for k, v in est.get_weights().items())
+    assert est.score(data.X, y) == score
+
+
 def test_decision_path_shapes(data, fitted):
     path = fitted.decision_path(data.X[:4, :30])
     assert path.shape == (4, 30, 4)

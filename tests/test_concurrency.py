@@ -113,6 +113,32 @@ def test_predict_from_threads_matches_sequential(data):
             np.testing.assert_array_equal(u, v)
 
 
+def test_loss_and_grad_while_other_threads_predict(data):
+    """loss_and_grad set the network's bptt_window on every call, which borrows the network
+    exclusively: every call failed with "Already borrowed" while other threads predicted."""
+    X, y = data
+    clf = SpikingRNNClassifier(**{**FAST, "n_jobs": 1}).fit(X, y)
+    expected = clf.loss_and_grad(X, y)
+    big = np.ascontiguousarray(np.tile(X, (4, 1, 1)))
+
+    def predicting():
+        for _ in range(20):
+            clf.simulate(big)
+
+    def gradients():
+        return [clf.loss_and_grad(X, y) for _ in range(20)]
+
+    with ThreadPoolExecutor(max_workers=3) as ex:
+        others = [ex.submit(predicting) for _ in range(2)]
+        results = ex.submit(gradients).result()
+        for f in others:
+            f.result()
+    for loss, grads in results:
+        assert loss == expected[0]
+        for k, g in grads.items():
+            np.testing.assert_array_equal(g, expected[1][k])
+
+
 def test_gil_is_released_during_numerical_work(data):
     """While one thread runs a long call into the core, another Python thread keeps running."""
     X, y = data

@@ -646,3 +646,24 @@ def test_fuzz_core_tuning_fit_cosine(inputs, n_boot, n_perm, ci):
     if ok:
         n_neurons = np.asarray(activity).shape[1]
         assert res["preferred_direction"].shape == (n_neurons,)
+
+
+def test_spike_record_beyond_memory_raises_memory_error():
+    """The spikes of a simulation grow with the firing, which no estimate bounds ahead: a saturated
+    network on long trials with a small bptt_window passes the memory estimate, and its spike record
+    then outgrows the memory. The core's failed allocation aborted the interpreter (exit 134); it now
+    returns an error, a MemoryError, in fit and in predict."""
+    code = PRELUDE + """
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, resource.RLIM_INFINITY))
+long = np.ones((16, 40000, 1), np.uint8)  # 640 kB of input; 16 x 40000 x ~1000 spikes: over 5 GB of record
+clf = SpikingRNNClassifier(architecture="fsnn", n_hidden=2048, input_scale=50.0, max_epochs=1, n_jobs=1,
+                           random_state=0, bptt_window=100)
+report(lambda: clf.fit(long, np.arange(16) % 2))
+clf.set_params(bptt_window=None).fit(long[:, :5], np.arange(16) % 2)
+report(lambda: clf.predict(long))
+"""
+    rc, out, err = _run_isolated(code)
+    assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
+    results = [line for line in out.splitlines() if line.startswith("RESULT")]
+    assert len(results) == 2 and all("MemoryError" in r and "spikes" in r and "GiB" in r for r in results), out + err[:300]

@@ -82,8 +82,11 @@ def _activity_neuron_weights(R) -> np.ndarray:
 class TrainingDivergedError(FloatingPointError):
     """The loss or a gradient became NaN or infinite during ``fit``.
 
-    The estimator is left fitted with the last finite weights (its ``history_`` and
-    ``stop_reason_ == "diverged"`` say what happened), so nothing trained is lost.
+    The estimator is left fitted with the last weights whose loss and gradient were finite: those
+    before the optimiser step after which the loss stopped being finite (the starting weights, e.g.
+    those of the previous fit on a ``warm_start``, when the first batch diverged), or with early
+    stopping the best epoch's. Its ``history_`` and ``stop_reason_ == "diverged"`` say what
+    happened, so nothing trained is lost.
     """
 
 
@@ -656,8 +659,9 @@ class _SpikingRNNBase(BaseEstimator):
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
                                n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=n_threads)
-        self.network_.bptt_window = self._bptt_window()
-        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity)
+        if self.network_.bptt_window != self._bptt_window():  # setting it borrows the network exclusively:
+            self.network_.bptt_window = self._bptt_window()  # only when it changed, so that other threads
+        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity)  # can predict meanwhile
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
@@ -939,7 +943,10 @@ class _SpikingRNNBase(BaseEstimator):
                       else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
             raise TrainingDivergedError(
                 f"training diverged (non-finite loss or gradient) in epoch {diverged[0] + len(previous)} (numbered "
-                f"as in history_, from 0), batch {diverged[1]}; the estimator keeps the last finite weights. {advice}"
+                f"as in history_, from 0), batch {diverged[1]}; the estimator keeps "
+                + ("the weights of the best validation epoch" if self.early_stopping and self.best_epoch_ is not None
+                   else "the last weights whose loss was finite (before the step that diverged)")
+                + f". {advice}"
             )
         return self
 
