@@ -25,6 +25,18 @@ pub enum Error {
     OutOfMemory { what: &'static str, bytes: usize },
 }
 
+/// A zero-filled (default-filled) array of `shape`, or [`Error::OutOfMemory`] instead of aborting
+/// the process when it cannot be allocated.
+pub(crate) fn try_zeros3<A: Clone + Default>(
+    shape: (usize, usize, usize),
+    what: &'static str,
+) -> Result<ndarray::Array3<A>> {
+    let len = shape.0.saturating_mul(shape.1).saturating_mul(shape.2);
+    let mut v = Vec::new();
+    try_fill(&mut v, len, A::default(), what)?;
+    Ok(ndarray::Array3::from_shape_vec(shape, v).expect("length matches the shape"))
+}
+
 /// Sets `v` to `len` copies of `value`, returning [`Error::OutOfMemory`] instead of aborting the
 /// process when the allocation fails.
 pub(crate) fn try_fill<T: Clone>(v: &mut Vec<T>, len: usize, value: T, what: &'static str) -> Result<()> {

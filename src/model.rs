@@ -2,7 +2,7 @@
 //! data-set level operations (logits, simulation, loss and gradient) parallel over chunks of trials.
 
 use crate::backward::backward;
-use crate::error::{invalid, Error, Result};
+use crate::error::{invalid, try_zeros3, Error, Result};
 use crate::forward::{forward, Constants, Recording, Workspace, CHUNK};
 use crate::loss;
 use crate::params::ParamSet;
@@ -352,7 +352,7 @@ impl<T: Real> Model<T> {
         self.check_input(ev)?;
         let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
         let trials: Vec<usize> = (0..n).collect();
-        let mut out = Array3::<T>::zeros((n, steps, k));
+        let mut out = try_zeros3::<T>((n, steps, k), "the readout of every step")?;
         let parts: Vec<Vec<T>> = chunks(&trials)
             .into_par_iter()
             .map_init(
@@ -394,9 +394,17 @@ impl<T: Real> Model<T> {
         let trials: Vec<usize> = (0..n).collect();
         let sizes: Vec<usize> = self.topo.pops.iter().map(|p| p.size).collect();
         let mut sim = Simulation {
-            spikes: sizes.iter().map(|&s| Array3::zeros((n, steps, s))).collect(),
-            membrane: membrane.then(|| sizes.iter().map(|&s| Array3::zeros((n, steps, s))).collect()),
-            readout: Array3::zeros((n, steps, k)),
+            spikes: sizes.iter().map(|&s| try_zeros3((n, steps, s), "the simulated spikes")).collect::<Result<_>>()?,
+            membrane: match membrane {
+                true => Some(
+                    sizes
+                        .iter()
+                        .map(|&s| try_zeros3((n, steps, s), "the membrane potentials"))
+                        .collect::<Result<_>>()?,
+                ),
+                false => None,
+            },
+            readout: try_zeros3((n, steps, k), "the readout traces")?,
         };
         // Parallel over chunks; each writes its own trials' slices.
         let tapes: Vec<crate::forward::Tape<T>> = chunks(&trials)

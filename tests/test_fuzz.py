@@ -667,3 +667,21 @@ report(lambda: clf.predict(long))
     assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
     results = [line for line in out.splitlines() if line.startswith("RESULT")]
     assert len(results) == 2 and all("MemoryError" in r and "spikes" in r and "GiB" in r for r in results), out + err[:300]
+
+
+def test_the_activity_check_after_training_fits_in_memory():
+    """After training, fit simulates training trials to warn about saturated or silent populations.
+    It simulated up to 256 whole trials without a memory check, so a fit on long trials that had
+    trained fine then ran out of memory (it aborted the interpreter, and then raised MemoryError,
+    losing the trained model). It now simulates as many trials as fit in 256 MB (at least one)."""
+    code = PRELUDE + """
+import resource
+resource.setrlimit(resource.RLIMIT_AS, (int(1.5 * 2**30), resource.RLIM_INFINITY))
+long = (rng.random((16, 600000, 4)) < 0.02).astype(np.uint8)  # dense spikes of 16 trials: 1.2 GB
+clf = SpikingRNNClassifier(n_hidden=128, max_epochs=1, n_jobs=1, random_state=0, bptt_window=100)
+report(lambda: clf.fit(long, np.arange(16) % 2))
+print("EPOCHS", len(clf.history_))
+"""
+    rc, out, err = _run_isolated(code)
+    assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
+    assert "RESULT ok" in out and "EPOCHS 1" in out, out + err[:300]

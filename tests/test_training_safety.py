@@ -31,6 +31,30 @@ def test_warm_start_continues_from_the_current_weights(data):
         clf.fit(data.X[:, :, :11], data.y)
 
 
+def test_a_warm_start_that_raises_leaves_the_estimator_as_it_was(data):
+    """A warm start trained the fitted network in place: when its callback raised on the 3rd
+    epoch, the weights had moved on while history_ and n_iter_ still described the first fit."""
+    clf = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
+    before, history = clf.get_weights(), list(clf.history_)
+    proba = clf.predict_proba(data.X)
+
+    def failing(info):
+        if info["event"] == "epoch" and info["epoch"] == 2:
+            raise RuntimeError("user code failed")
+
+    clf.set_params(warm_start=True, max_epochs=5, callback=failing)
+    with pytest.raises(RuntimeError, match="user code failed"):
+        clf.fit(data.X, data.y)
+    assert clf.history_ == history and clf.n_iter_ == 2 and clf.stop_reason_ == "max_epochs"
+    assert all(np.array_equal(v, before[k]) for k, v in clf.get_weights().items())
+    np.testing.assert_array_equal(clf.predict_proba(data.X), proba)
+    # Ctrl-C, by contrast, stops at a batch and keeps what was trained (fit returns normally)
+    clf.set_params(callback=lambda info: not (info["event"] == "epoch" and info["epoch"] == 1))
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        clf.fit(data.X, data.y)
+    assert clf.n_iter_ == 4 and clf.stop_reason_ == "interrupted"
+
+
 def test_warm_start_refuses_parameters_that_describe_another_network(data):
     clf = SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y)
     before = clf.get_weights()

@@ -847,7 +847,9 @@ class _SpikingRNNBase(BaseEstimator):
 
         if bool(self.warm_start) and hasattr(self, "network_"):
             self._check_same_network(Xc.shape[2], n_outputs)
-            network = self.network_
+            # train a copy: a fit that raises (a callback's exception, MemoryError) leaves the
+            # estimator's network and its history_ as they were
+            network, _ = _core.Network.from_bytes(bytes(self.network_.to_bytes("")))
             previous = list(self.history_)
             # the epoch whose weights the fit starts from: the previous best, or its last epoch
             start_epoch = self.best_epoch_ if getattr(self, "best_epoch_", None) is not None else len(previous) - 1
@@ -955,7 +957,8 @@ class _SpikingRNNBase(BaseEstimator):
         return None if self.bptt_window is None else int(self.bptt_window)
 
     def _warn_if_abnormal_activity(self, Xc):
-        """Warn when, on (up to 256) training trials, the fitted network
+        """Warn when, on (up to 256) training trials, as many as fit in 256 MB of simulated spikes
+        (at least one; the check is skipped if even that does not fit), the fitted network
 
         - has a population firing in more than ``_SATURATED`` of the time bins: training that ran
           away without a non-finite value;
@@ -963,7 +966,12 @@ class _SpikingRNNBase(BaseEstimator):
           its biases and predicts the same for every trial (for instance after a coupled L2
           ``weight_decay`` that Adam rescales has shrunk the weights of a silent network to zero).
         """
-        spikes, _, _ = self.network_.simulate(Xc[:256], False, _n_threads(self.n_jobs))
+        per_trial = Xc.shape[1] * _network_sizes(self.network_)["neurons"] * 9  # dense uint8 + record
+        n_check = int(max(1, min(256, len(Xc), (256 << 20) // max(per_trial, 1))))
+        try:
+            spikes, _, _ = self.network_.simulate(Xc[:n_check], False, _n_threads(self.n_jobs))
+        except MemoryError:  # advice only: the trained network is stored, and fit must return it
+            return
         names = [name for name, _ in self.network_.populations()]
         read_out = {src for _, src, tgt, _, _ in self.network_.projections() if tgt == "readout"}
         silent = []
@@ -994,7 +1002,7 @@ class _SpikingRNNBase(BaseEstimator):
                 else f"populations {', '.join(repr(n) for n in silent)}, which the readout reads,"
             )
             warnings.warn(
-                f"after training, {which} fires no spike in {min(len(Xc), 256)} training trials: the readout "
+                f"after training, {which} fires no spike in {n_check} training trials: the readout "
                 f"sees only its biases, so every trial gets the same prediction. {advice}Bounding the rates from "
                 "below keeps populations firing: e.g. rate_weight=1.0, rate_bounds=(5.0, 100.0).",
                 ConvergenceWarning,
