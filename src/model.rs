@@ -271,6 +271,17 @@ impl<T: Real> Model<T> {
         if !same {
             return Err(Error::FileFormat("parameters do not match the network description".into()));
         }
+        // Decay factors: in [0, 1] (exp(-dt / tau)), and where they are trained in the optimiser's
+        // range [0, MAX_DECAY], as set_weights requires.
+        for (pop, (a, b)) in topo.pops.iter().zip(params.alpha.iter().zip(&params.beta)) {
+            let top = if pop.trainable_tau { crate::params::MAX_DECAY } else { 1.0 };
+            if a.iter().chain(b.iter()).any(|x| !(x.f64() >= 0.0 && x.f64() <= top)) {
+                return Err(Error::FileFormat(format!(
+                    "decay factors of population '{}' outside [0, {top}] (exp(-dt / tau))",
+                    pop.name
+                )));
+            }
+        }
         let consts = Constants::new(&topo);
         Ok(Model { spec, topo, params, masks, consts, bptt_window: None })
     }

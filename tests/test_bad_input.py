@@ -241,3 +241,88 @@ def test_tuning_with_too_many_resamples(kw, match):
     angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
     with pytest.raises((MemoryError, ValueError), match=match):
         fit_cosine_tuning(rates, angles, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving and loading what cannot round-trip, values beyond float32, odd streaming input
+# ---------------------------------------------------------------------------------------------
+def test_labels_that_a_model_file_cannot_hold_are_refused_at_save(tmp_path):
+    """Structured labels were written to a file that load() could never read."""
+    labels = np.array([(1, 2), (3, 4)], dtype="i,i")[y % 2]
+    clf = SpikingRNNClassifier(**FAST).fit(X, labels)
+    with pytest.raises(TypeError, match="cannot be stored in a model file and read back; use pickle"):
+        clf.save(tmp_path / "m.msrnn")
+    assert not (tmp_path / "m.msrnn").exists() and not (tmp_path / "m.msrnn.tmp").exists()
+    import pickle
+
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict(X), clf.predict(X))
+
+
+def test_save_to_a_directory_leaves_no_stray_file(fitted, tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory; give a file name"):
+        fitted.save(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]  # no models.tmp beside it
+    with pytest.raises(IsADirectoryError, match="checkpoint_path .* is a directory"):
+        SpikingRNNClassifier(**FAST, checkpoint_path=folder).fit(X, y)
+
+
+def test_load_checks_the_file_against_itself(fitted, tmp_path):
+    import json
+
+    from motorsrnn import ModelFileError, load
+
+    path = tmp_path / "m.msrnn"
+    fitted.save(path)
+    meta = json.loads(_core.Network.from_bytes(path.read_bytes())[1])
+    # metadata that disagrees with the network: 3 classes for 3 outputs is right, 2 is not
+    meta["classes"] = meta["classes"][:2]
+    (tmp_path / "bad.msrnn").write_bytes(bytes(fitted.network_.to_bytes(json.dumps(meta))))
+    with pytest.raises(ModelFileError, match="bad.msrnn: .*3 outputs|bad.msrnn: .*2 outputs"):
+        load(tmp_path / "bad.msrnn")
+    # a core error names the file too
+    (tmp_path / "junk.msrnn").write_bytes(b"MOTRSRNN" + bytes(20))
+    with pytest.raises(ModelFileError, match="junk.msrnn: "):
+        load(tmp_path / "junk.msrnn")
+
+
+def test_decay_factors_outside_their_range_are_refused_on_load():
+    """A file with a trained decay factor of 5 loaded and predicted, though set_weights refuses it."""
+    clf = SpikingRNNClassifier(**FAST, train_time_constants=True).fit(X, y)
+    data = bytearray(clf.network_.to_bytes(""))
+    net, _ = _core.Network.from_bytes(bytes(data))
+    import struct
+
+    beta = clf.get_weights()["beta_h"].astype(np.float32)
+    i = bytes(data).find(struct.pack(">f", float(beta[0])))  # MessagePack float32, big-endian
+    assert i > 0
+    data[i:i + 4] = struct.pack(">f", 5.0)
+    with pytest.raises(_core.ModelFileError, match="decay factors of population 'h' outside"):
+        _core.Network.from_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: SpikingRNNClassifier(**FAST, threshold=1e39).fit(X, y), "threshold must be <= 1e\\+30"),
+        (lambda: __import__("motorsrnn").SpikingRNNRegressor(**FAST).fit(X, np.full(24, 1e30)),
+         "y has values of magnitude up to 1e\\+30"),
+        (lambda: __import__("motorsrnn").SpikingRNNRegressor(**FAST).fit(X, np.zeros(24),
+                                                                         neural_targets=np.full((24, 10, 2), 1e30)),
+         "neural_targets has values of magnitude"),
+    ],
+)
+def test_values_beyond_float32_are_named_not_reported_as_divergence(make, match):
+    """These overflowed float32 in the core and were reported as a divergence at epoch 0, with the
+    advice to lower learning_rate."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_streaming_refuses_complex_and_text_bins(fitted):
+    decoder = fitted.stream()
+    for bad in (np.ones(5, complex), ["1"] * 5):
+        with pytest.raises(ValueError, match="spike counts"):
+            decoder.step(bad)
+    assert decoder.n_steps == 0

@@ -147,3 +147,6 @@ def test_default_threads_respect_omp_num_threads(monkeypatch):
     assert _n_threads(None) == everything
     monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
     assert _n_threads(None) == everything
+    # thousands of threads made every call take tens of seconds: at most 4 per core are started
+    assert _n_threads(4096) == _n_threads(65536) == 4 * everything
+    assert _n_threads(min(3, 4 * everything)) == min(3, 4 * everything)

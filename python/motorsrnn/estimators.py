@@ -62,6 +62,20 @@ _SATURATED = 0.3
 _MAX_COUNT = 2**63 - 1
 #: The most threads n_jobs may ask for (each has its own stack; more than the cores never helps).
 _MAX_THREADS = 2**16
+_OVERSUBSCRIBE = 4  # threads per available core at most, whatever n_jobs asks for
+# Largest magnitude of regression targets and recorded activity: the core computes squared errors
+# in float32 (at most 3.4e38), and sums of them must stay finite.
+_MAX_TARGET = 1e12
+
+
+def _check_magnitude(values: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` when ``values`` (NaN allowed) exceed ``_MAX_TARGET`` in magnitude."""
+    largest = float(np.nanmax(np.abs(values), initial=0.0))
+    if largest > _MAX_TARGET:
+        raise ValueError(
+            f"{name} has values of magnitude up to {largest:.3g}, beyond {_MAX_TARGET:g}: their squared errors "
+            "would overflow float32; rescale them (e.g. standardise, or use other units)"
+        )
 # floor of the variances behind ``activity_normalize=True``, relative to their mean (see below)
 _ACTIVITY_VAR_FLOOR = 1e-2
 
@@ -292,6 +306,7 @@ def check_neural_targets(neural_targets, x_shape) -> np.ndarray:
         )
     if R.shape[2] == 0:
         raise ValueError("neural_targets has no recorded neurons (its last axis has length 0); fit without it")
+    _check_magnitude(R, "neural_targets")
     return R
 
 
@@ -440,7 +455,9 @@ def _check_simulate_memory(network, n_trials: int, n_steps: int, membrane: bool)
 def _n_threads(n_jobs) -> int:
     """Resolve ``n_jobs``: -1 uses every core available to the process; ``None`` too, but no more
     than ``OMP_NUM_THREADS`` when that is set to a positive integer (joblib's process workers set it
-    to their share of the cores, so a parallel search does not oversubscribe the machine)."""
+    to their share of the cores, so a parallel search does not oversubscribe the machine). A
+    positive ``n_jobs`` starts at most ``_OVERSUBSCRIBE`` threads per available core: beyond that,
+    threads only cost (4096 threads made a predict take 30 s), and results do not depend on them."""
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
@@ -456,7 +473,7 @@ def _n_threads(n_jobs) -> int:
         return max(1, available + 1 + int(n_jobs))
     if n_jobs > _MAX_THREADS:
         raise ValueError(f"n_jobs must be at most {_MAX_THREADS} (threads), got {n_jobs!r}")
-    return int(n_jobs)
+    return min(int(n_jobs), _OVERSUBSCRIBE * available)
 
 
 
@@ -464,9 +481,15 @@ def _n_threads(n_jobs) -> int:
 def _write_atomic(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name, e.g. {str(path / 'model.msrnn')!r}")
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
+        raise
 
 
 class _Checkpoint:
@@ -495,6 +518,8 @@ class _Checkpoint:
 
 def _check_checkpoint_path(path) -> None:
     """Raise before training when ``checkpoint_path``'s folder does not exist or is not writable."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"checkpoint_path {str(path)!r} is a directory; give a file name in it")
     folder = Path(path).resolve().parent
     if not folder.is_dir():
         raise FileNotFoundError(f"checkpoint_path {str(path)!r}: the folder {str(folder)!r} does not exist")
@@ -676,7 +701,7 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError(f"architecture must be one of {PRESETS} (or a Topology), got {self.architecture!r}")
         for name in ("tau_mem", "tau_syn", "tau_out"):
             check_number(getattr(self, name), name, low=0)
-        check_number(self.threshold, "threshold", low=0, strict_low=True)
+        check_number(self.threshold, "threshold", low=0, high=1e30, strict_low=True)  # finite in float32
         check_number(self.dt, "dt", low=0, strict_low=True)
         check_choice(self.reset, "reset", _RESETS)
         check_choice(self.surrogate, "surrogate", _SURROGATES)
@@ -1377,7 +1402,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Threads of this estimator's own pool. ``-1`` uses every core available to the process;
         ``None`` too, but no more than ``OMP_NUM_THREADS`` when that environment variable is set
         (joblib's process workers, as in ``GridSearchCV(n_jobs=k)``, set it to their share of the
-        cores). Results do not depend on it.
+        cores). At most 4 threads per available core are started, whatever ``n_jobs`` asks
+        for. Results do not depend on it.
     verbose : int or bool, default=0
         0 (False): silent; 1: a progress bar with the loss (tqdm if installed, else one line per epoch);
         2: also one line per epoch.
@@ -1468,7 +1494,17 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                            targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)})
 
     def _target_metadata(self) -> Dict[str, Any]:
-        return {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
+        meta = {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
+        try:  # the labels must come back from the file as they are (not e.g. structured records)
+            back = np.asarray(json.loads(json.dumps(meta["classes"], default=_json_default)),
+                              dtype=np.dtype(meta["classes_dtype"]))
+            same = back.shape == self.classes_.shape and bool(np.all(back == self.classes_))
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise TypeError(f"cannot save: class labels of dtype {self.classes_.dtype} cannot be stored in a model "
+                            "file and read back; use pickle or joblib for such labels")
+        return meta
 
     def _restore_target_metadata(self, meta: Dict[str, Any]) -> None:
         self.classes_ = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
@@ -1655,6 +1691,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
         if y.size and np.isnan(y).all():
             raise ValueError("y has no observed values: every target is NaN (missing)")
+        _check_magnitude(y, "y")
         if y.ndim == 1:
             y = y[:, np.newaxis]
         if y.ndim not in (2, 3):
@@ -1889,7 +1926,10 @@ def load(path):
         When the file is not a motorsrnn model, is corrupt, or has an unsupported format version.
     """
     data = Path(path).read_bytes()
-    network, text = _core.Network.from_bytes(data)
+    try:
+        network, text = _core.Network.from_bytes(data)
+    except _core.ModelFileError as e:
+        raise _core.ModelFileError(f"{path}: {e}") from None
     try:
         meta = json.loads(text)
         cls = _ESTIMATORS[meta["estimator"]]
@@ -1902,6 +1942,11 @@ def load(path):
         est.n_iter_ = len(est.history_)
         est.stop_reason_ = meta["stop_reason"]
         est.best_epoch_ = meta["best_epoch"]
+        spec = json.loads(network.spec_json)
+        n_out = len(est.classes_) if isinstance(est, SpikingRNNClassifier) else est.n_outputs_
+        if (spec["n_inputs"], spec["n_outputs"]) != (est.n_features_in_, n_out):
+            raise ValueError(f"the metadata describes {est.n_features_in_} inputs and {n_out} outputs, the network "
+                             f"{spec['n_inputs']} and {spec['n_outputs']}")
     except (ValueError, KeyError, TypeError) as e:
         raise _core.ModelFileError(f"{path}: the model file's metadata is unreadable ({e!r})") from None
     est.network_ = network

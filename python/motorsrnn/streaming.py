@@ -61,7 +61,10 @@ class StreamingDecoder:
             Class probabilities after the last bin (softmax of the running logits).
         """
         if not (type(x) is np.ndarray and x.dtype == np.float32):
-            x = np.asarray(x, dtype=np.float32)
+            x = np.asarray(x)
+            if x.dtype.kind not in "biuf":  # complex numbers, strings, objects: as the batch API refuses them
+                raise ValueError(f"a bin must hold spike counts (bool, integer or float), got dtype {x.dtype}")
+            x = x.astype(np.float32)
         if x.ndim not in (1, 2) or x.shape[-1] != self.n_channels:
             raise ValueError(f"a bin must have shape ({self.n_channels},) or (n_bins, {self.n_channels}), got {x.shape}")
         if x.ndim == 2 and x.shape[0] > 1:
