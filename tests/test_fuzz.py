@@ -555,9 +555,14 @@ def test_large_batches_need_the_memory_of_one_chunk_per_thread():
     code = PRELUDE + LIMITED + """
 X2 = (rng.random((4096, 5, 3)) < 0.1).astype(np.uint8)
 clf = SpikingRNNClassifier(n_hidden=2000, max_epochs=1, batch_size=4096, n_jobs=2, random_state=0)
-report(lambda: clf.fit(X2, np.arange(4096) % 2))
-print("EPOCHS", len(clf.history_))
 """
+    _assert_one_epoch_trains(code, "X2, np.arange(4096) % 2")
+
+
+def _assert_one_epoch_trains(code, fit_args):
+    """Run ``code`` (which defines ``clf``) and then ``clf.fit(fit_args)`` in a subprocess: the
+    interpreter survives and the fit completes its one epoch."""
+    code += f"report(lambda: clf.fit({fit_args}))\nprint('EPOCHS', len(clf.history_))\n"
     rc, out, err = _run_isolated(code)
     assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
     assert "RESULT ok" in out and "EPOCHS 1" in out, out + err[:300]
@@ -679,9 +684,5 @@ import resource
 resource.setrlimit(resource.RLIMIT_AS, (int(1.5 * 2**30), resource.RLIM_INFINITY))
 long = (rng.random((16, 600000, 4)) < 0.02).astype(np.uint8)  # dense spikes of 16 trials: 1.2 GB
 clf = SpikingRNNClassifier(n_hidden=128, max_epochs=1, n_jobs=1, random_state=0, bptt_window=100)
-report(lambda: clf.fit(long, np.arange(16) % 2))
-print("EPOCHS", len(clf.history_))
 """
-    rc, out, err = _run_isolated(code)
-    assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
-    assert "RESULT ok" in out and "EPOCHS 1" in out, out + err[:300]
+    _assert_one_epoch_trains(code, "long, np.arange(16) % 2")

@@ -684,9 +684,11 @@ class _SpikingRNNBase(BaseEstimator):
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
                                n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=n_threads)
-        if self.network_.bptt_window != self._bptt_window():  # setting it borrows the network exclusively:
-            self.network_.bptt_window = self._bptt_window()  # only when it changed, so that other threads
-        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity)  # can predict meanwhile
+        # Setting bptt_window borrows the network exclusively: only when it changed, so that other
+        # threads can predict with the same estimator meanwhile.
+        if self.network_.bptt_window != self._bptt_window():
+            self.network_.bptt_window = self._bptt_window()
+        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
