@@ -288,6 +288,29 @@ pub struct Topology {
 
 impl Topology {
     /// Validates a spec and derives the update order.
+    /// One cycle of same-step projections among the populations Kahn's algorithm could not order
+    /// (`stuck`), as `"a -> b -> a"`: walking back from a stuck population along same-step
+    /// projections from stuck populations must meet itself (each has such a projection).
+    fn cycle_names(projs: &[Projection], pops: &[Population], stuck: &[bool]) -> String {
+        let pred = |v: usize| {
+            projs.iter().filter(|p| !p.delayed).find_map(|p| match (p.source, p.target) {
+                (Endpoint::Pop(s), Endpoint::Pop(t)) if t == v && stuck[s] => Some(s),
+                _ => None,
+            })
+        };
+        let mut back: Vec<usize> = stuck.iter().position(|&s| s).into_iter().collect();
+        while let Some(u) = back.last().and_then(|&v| pred(v)) {
+            if let Some(at) = back.iter().position(|&x| x == u) {
+                let mut cycle: Vec<&str> = back[at..].iter().rev().map(|&i| pops[i].name.as_str()).collect();
+                cycle.push(cycle[0]);
+                return cycle.join(" -> ");
+            }
+            back.push(u);
+        }
+        let names: Vec<&str> = (0..stuck.len()).filter(|&i| stuck[i]).map(|i| pops[i].name.as_str()).collect();
+        format!("through {names:?}")
+    }
+
     pub fn compile(spec: &NetworkSpec) -> Result<Topology> {
         let bad = |m: String| Err(Error::InvalidTopology(m));
         if spec.n_inputs == 0 {
@@ -489,9 +512,11 @@ impl Topology {
             }
         }
         if order.len() < n {
-            let stuck: Vec<&str> = (0..n).filter(|i| !order.contains(i)).map(|i| pops[i].name.as_str()).collect();
+            let stuck: Vec<bool> = (0..n).map(|i| !order.contains(&i)).collect();
             return bad(format!(
-                "the feedforward (same-step) projections form a cycle through {stuck:?}; mark one of them 'feedback' or 'recurrent'"
+                "the feedforward (same-step) projections form a cycle: {}; make one of them kind='feedback' \
+                 (or kind='recurrent' for a population's projection onto itself), which reads the previous step",
+                Self::cycle_names(&projs, &pops, &stuck)
             ));
         }
         Ok(Topology {
@@ -576,9 +601,16 @@ mod tests {
         let mut s = two_pops();
         s.projections.push(ProjectionSpec { source: "h".into(), target: "b".into(), ..s.projections[3].clone() });
         let e = Topology::compile(&s).unwrap_err();
-        assert!(matches!(e, Error::InvalidTopology(ref m) if m.contains("cycle")), "{e}");
+        assert!(matches!(e, Error::InvalidTopology(ref m) if m.contains("cycle: b -> h -> b")), "{e}");
         s.projections[4].kind = ProjectionKind::Feedback;
         assert!(Topology::compile(&s).is_ok());
+        // the message names the cycle, not every population downstream of it: c after a self-loop on b
+        let mut s = two_pops();
+        s.populations.push(PopulationSpec { name: "c".into(), ..s.populations[0].clone() });
+        s.projections.push(ProjectionSpec::new("b", "b", ProjectionKind::Feedforward));
+        s.projections.push(ProjectionSpec::new("h", "c", ProjectionKind::Feedforward));
+        let e = Topology::compile(&s).unwrap_err().to_string();
+        assert!(e.contains("cycle: b -> b;") && e.contains("kind='recurrent'"), "{e}");
     }
 
     #[test]

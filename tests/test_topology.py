@@ -273,3 +273,66 @@ def test_shuffle_projection_permutes_existing_connections(data):
     np.testing.assert_array_equal(clf.get_weights()["PM->M1"], a)  # original untouched
     with pytest.raises(ValueError, match="unknown projection"):
         shuffle_projection(clf, "nope")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation that names the field, connectivity, equality with per-neuron arrays, save/load type
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "pop, proj, match",
+    [
+        (Population("a", -3), {}, "size -3: a size must be a positive int"),
+        (Population("a", 2.0), {}, "size 2.0"),
+        (Population("a", 4, reset="zeroo"), {}, "reset must be 'subtract', 'zero' or None"),
+        (Population("a", 4, threshold=0.0), {}, "threshold must be > 0"),
+        (Population("a", 4), dict(density=float("nan")), "density"),
+        (Population("a", 4), dict(kind="forward"), "kind must be one of"),
+        (Population("a", 4), dict(sign="positive"), "sign must be one of"),
+        (Population("a", 4), dict(init_scale=-1.0), "init_scale must be >= 0"),
+        (Population("a", 4), dict(name=""), "name must be a non-empty str"),
+        (Population("a", 4), dict(name=5), "name must be a non-empty str"),
+    ],
+)
+def test_field_errors_are_topology_errors_naming_the_field(pop, proj, match):
+    """These gave raw serde messages ("invalid value: integer `-3`, expected usize at line 1 column
+    174") or plain ValueErrors that `except motorsrnn.TopologyError` missed."""
+    topo = Topology([pop], [Projection("input", "a", **proj), Projection("a", "readout")])
+    with pytest.raises(TopologyError, match=match):
+        topo.validate()
+    with pytest.raises(TopologyError, match=match):
+        SpikingRNNClassifier(architecture=topo, **FAST).fit(np.ones((8, 3, 2), np.uint8), np.arange(8) % 2)
+
+
+def test_disconnected_populations_are_named():
+    base = [Projection("input", "a"), Projection("a", "readout")]
+    with pytest.raises(TopologyError, match="population 'c' has no projection"):
+        Topology([Population("a", 4), Population("c", 3)], base).validate()
+    with pytest.warns(UserWarning, match="'c': no path of projections reaches it from the input"):
+        Topology([Population("a", 4), Population("c", 3)], base + [Projection("c", "a")]).validate()
+    with pytest.warns(UserWarning, match="'c': no path of projections leads from it to the readout"):
+        Topology([Population("a", 4), Population("c", 3)], base + [Projection("a", "c")]).validate()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preset("motorsrnn", 32).validate()  # every preset population is connected both ways
+
+
+def test_topologies_with_per_neuron_time_constants_compare_by_value():
+    topo = Topology([Population("a", 3, tau_mem=np.array([10.0, 20.0, 30.0]))],
+                    [Projection("input", "a"), Projection("a", "readout")])
+    assert topo == topo.copy() and topo == Topology.from_json(topo.to_json())
+    other = topo.copy()
+    other.populations[0].tau_mem = np.array([10.0, 20.0, 31.0])
+    assert topo != other
+
+
+def test_a_topology_comes_back_from_a_model_file_as_a_topology(tmp_path):
+    from motorsrnn import load
+
+    d = np.ones((8, 3, 2), np.uint8), np.arange(8) % 2
+    for arch in (preset("motorsrnn", 12), preset("motorsrnn", 12).to_dict()):
+        clf = SpikingRNNClassifier(architecture=arch, **FAST).fit(*d)
+        clf.save(tmp_path / "m.msrnn")
+        back = load(tmp_path / "m.msrnn").architecture
+        assert type(back) is type(arch) and back == arch

@@ -1207,6 +1207,8 @@ class _SpikingRNNBase(BaseEstimator):
         meta = {
             "estimator": type(self).__name__,
             "params": params,
+            # a Topology is stored as its dict; load() gives back the type the user passed
+            "architecture_is_topology": isinstance(self.architecture, Topology),
             **self._target_metadata(),
             "n_features_in": int(n_features),
             "feature_names_in": None if getattr(self, "feature_names_in_", None) is None else list(self.feature_names_in_),
@@ -1935,7 +1937,10 @@ def load(path):
     try:
         meta = json.loads(text)
         cls = _ESTIMATORS[meta["estimator"]]
-        est = cls(**meta["params"])
+        params = dict(meta["params"])
+        if meta.get("architecture_is_topology"):
+            params["architecture"] = Topology.from_dict(params["architecture"])
+        est = cls(**params)
         est._restore_target_metadata(meta)
         est.n_features_in_ = int(meta["n_features_in"])
         if meta.get("feature_names_in") is not None:  # absent from files written before 0.1.0's feature names

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -29,7 +30,7 @@ _KINDS = ("feedforward", "recurrent", "feedback")
 _SIGNS = (None, "excitatory", "inhibitory")
 
 
-@dataclass
+@dataclass(eq=False)
 class Population:
     """A population of LIF neurons.
 
@@ -59,6 +60,10 @@ class Population:
     reset: Optional[str] = None
     detach_reset: Optional[bool] = None
     trainable_tau: Optional[bool] = None
+
+    def __eq__(self, other) -> bool:
+        # by value, also when the time constants are NumPy arrays (one per neuron)
+        return isinstance(other, Population) and _plain(asdict(self)) == _plain(asdict(other))
 
 
 @dataclass
@@ -110,7 +115,7 @@ class Projection:
         return self.name if self.name is not None else f"{self.source}->{self.target}"
 
 
-@dataclass
+@dataclass(eq=False)
 class Topology:
     """Populations and projections of a spiking network.
 
@@ -131,6 +136,9 @@ class Topology:
 
     populations: List[Population] = field(default_factory=list)
     projections: List[Projection] = field(default_factory=list)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Topology) and self.to_dict() == other.to_dict()
 
     # -- editing (each returns a new Topology) ----------------------------------------------------
     def _keys(self, keys) -> None:
@@ -238,6 +246,16 @@ class Topology:
         """JSON text of :meth:`to_dict`."""
         return json.dumps(self.to_dict())
 
+    @classmethod
+    def from_json(cls, text: str) -> "Topology":
+        """Build from the JSON text of :meth:`to_json`.
+
+        Parameters
+        ----------
+        text : str
+        """
+        return cls.from_dict(json.loads(text))
+
     def describe(self) -> str:
         """A plain-text summary: populations and projections, one per line."""
         lines = ["populations:"]
@@ -256,27 +274,89 @@ class Topology:
 
     # -- for the core -------------------------------------------------------------------------------
     def validate(self) -> None:
-        """Check field values that the core does not see in a typed way (kinds, signs, sizes)."""
+        """Check the field values (names, sizes, kinds, signs, densities, scales, time constants)
+        and that each population is connected, raising :class:`motorsrnn.TopologyError` (a
+        ``ValueError``) that names the population or projection. The core checks the rest (unknown
+        populations, same-step cycles, sizes beyond memory) when the network is built.
+
+        Warns (``UserWarning``) about a population that no path of projections reaches from the
+        input, or from which none reaches the readout: its weights get no gradient from the task
+        (a typo in a projection's endpoint gives this)."""
+        from . import _core
+
+        try:
+            self._check_fields()
+        except _core.TopologyError:
+            raise
+        except (ValueError, TypeError) as e:  # check_number's messages name the field
+            raise _core.TopologyError(str(e)) from None
+        self._check_connected()
+
+    def _check_connected(self) -> None:
+        from . import _core
+        from ._validation import user_stacklevel
+
+        names = [p.name for p in self.populations]
+        edges = [(p.source, p.target) for p in self.projections]
+        isolated = [n for n in names if not any(n in e for e in edges)]
+        if isolated:
+            raise _core.TopologyError(f"population {isolated[0]!r} has no projection to or from it")
+
+        def reach(start, forward):
+            seen, todo = set(), [start]
+            while todo:
+                node = todo.pop()
+                for s, t in edges:
+                    a, b = (s, t) if forward else (t, s)
+                    if a == node and b not in seen:
+                        seen.add(b)
+                        todo.append(b)
+            return seen
+
+        fed, feeding = reach("input", True), reach("readout", False)
+        for n in names:
+            problem = ("no path of projections reaches it from the input" if n not in fed else
+                       "no path of projections leads from it to the readout" if n not in feeding else None)
+            if problem:
+                warnings.warn(f"population {n!r}: {problem}, so its weights get no gradient from the task; check "
+                              "the projections' source and target names", UserWarning, stacklevel=user_stacklevel())
+
+    def _check_fields(self) -> None:
+        from . import _core
+
+        bad = _core.TopologyError
         if not self.populations:
-            raise ValueError("a topology needs at least one population")
+            raise bad("a topology needs at least one population")
         for pop in self.populations:
-            if not isinstance(pop.name, str) or isinstance(pop.size, bool) or not isinstance(pop.size, (int, np.integer)):
-                raise ValueError(f"population {pop!r}: name must be a str and size an int")
+            if not isinstance(pop.name, str) or not pop.name:
+                raise bad(f"population {pop!r}: name must be a non-empty str")
+            if isinstance(pop.size, (bool, np.bool_)) or not isinstance(pop.size, (int, np.integer)) or pop.size < 1:
+                raise bad(f"population '{pop.name}': size {pop.size!r}: a size must be a positive int")
+            if pop.reset not in (None, "subtract", "zero"):
+                raise bad(f"population '{pop.name}': reset must be 'subtract', 'zero' or None, got {pop.reset!r}")
+            check_number(pop.threshold, f"population '{pop.name}': threshold", low=0, strict_low=True,
+                         allow_none=True)
         for p in self.projections:
+            for end in ("source", "target"):
+                if not isinstance(getattr(p, end), str):
+                    raise bad(f"projection {p!r}: {end} must be a population name, 'input' or 'readout'")
+            if p.name is not None and (not isinstance(p.name, str) or not p.name):
+                raise bad(f"projection {p.source}->{p.target}: name must be a non-empty str or None, got {p.name!r}")
             if p.kind not in _KINDS:
                 raise ValueError(f"projection '{p.key}': kind must be one of {_KINDS}, got {p.kind!r}")
             if p.sign not in _SIGNS:
                 raise ValueError(f"projection '{p.key}': sign must be one of {_SIGNS}, got {p.sign!r}")
             for name in ("init_scale", "lr_scale"):
                 check_number(getattr(p, name), f"projection '{p.key}': {name}", low=0, allow_none=True)
-            check_number(p.density, f"projection '{p.key}': density", allow_none=True)  # range: the core
+            density = check_number(p.density, f"projection '{p.key}': density", allow_none=True)
+            if density is not None and not 0 < density <= 1:
+                raise bad(f"projection '{p.key}': density must be in (0, 1], got {density!r}")
             check_bool(p.trainable, f"projection '{p.key}': trainable")
         for pop in self.populations:
             for name in ("tau_mem", "tau_syn"):
                 v = getattr(pop, name)
                 for x in (v if np.ndim(v) else [v]):  # values, one per neuron or one; ranges: the core
                     check_number(x, f"population '{pop.name}': {name}", allow_none=np.ndim(v) == 0)
-            check_number(pop.threshold, f"population '{pop.name}': threshold", allow_none=True)
             for name in ("detach_reset", "trainable_tau"):
                 if getattr(pop, name) is not None:
                     check_bool(getattr(pop, name), f"population '{pop.name}': {name}")
