@@ -164,6 +164,15 @@ pub fn mse_steps<T: Real>(
 /// `target(t, b, k)`. Returns the sum over trials of each trial's mean (over steps and recorded
 /// neurons) of `neuron_weights[k]` times the squared error, times `weight`; writes
 /// `scale * d(that)/ds[t]` into `d_s` (`[t][b][n]`).
+///
+/// With `noise_correction`, each squared error `(r[t] - R[t])^2` becomes
+/// `(r[t] - R[t])^2 - q[t]`, where `q[t] = sum_t' c[t, t']^2 s[t']` and `c[t, t']` is the
+/// coefficient of `s[t']` in `r[t]`. For spikes that are independent across steps (Poisson),
+/// `q[t]` is an unbiased estimate of the spike-noise variance of `r[t]`, so the term's
+/// expectation is `(E r[t] - R[t])^2` and its minimum lies where the unit's expected rate
+/// equals the recorded rate; without it, the variance (which grows with the rate) pulls the
+/// minimum below the recorded rate. `q` is linear in the spikes: its gradient is the constant
+/// `-sum_t c[t, t']^2` at every step `t'`.
 #[allow(clippy::too_many_arguments)]
 pub fn activity_matching<T: Real>(
     spikes: &SpikeRecord<T>,
@@ -176,6 +185,7 @@ pub fn activity_matching<T: Real>(
     filter: &RateFilter<T>,
     weight: T,
     neuron_weights: &[T],
+    noise_correction: bool,
     scale: T,
     d_s: &mut Vec<T>,
 ) -> f64 {
@@ -183,9 +193,14 @@ pub fn activity_matching<T: Real>(
     d_s.resize(steps * nb * n, T::zero());
     assert_eq!(neuron_weights.len(), units.len(), "one weight per recorded neuron");
     let m = Matching { spikes, units, unit_to_k, steps, nb, n, weight, neuron_weights, scale };
-    match filter {
+    let total = match filter {
         RateFilter::Exponential { decay, gain } => m.exponential(target, *decay, *gain, d_s),
         RateFilter::Gaussian { weights, gain } => m.gaussian(target, weights, *gain, d_s),
+    };
+    if noise_correction {
+        total - m.noise_correction(&filter.squared_coefficients(steps), d_s)
+    } else {
+        total
     }
 }
 
@@ -206,6 +221,29 @@ impl<T: Real> Matching<'_, T> {
     /// `1 / (steps * k)`: the mean over steps and recorded neurons.
     fn inv(&self) -> T {
         T::one() / T::c((self.steps * self.units.len()) as f64)
+    }
+
+    /// The noise correction of [`activity_matching`]: returns the sum over trials of the weighted
+    /// mean of `q[t]` (`sum_t' c2[t'] s[t']` with `c2[t'] = sum_t c[t, t']^2`) and subtracts its
+    /// gradient `scale * weight * w_k * c2[t'] / (steps * k)` from `d_s` at every step of every
+    /// matched unit.
+    fn noise_correction(&self, c2: &[T], d_s: &mut [T]) -> f64 {
+        let (nb, n, inv) = (self.nb, self.n, self.inv());
+        let mut total = 0.0;
+        for b in 0..nb {
+            for (t, &c) in c2.iter().enumerate() {
+                let (idx, val) = self.spikes.at(t, b);
+                for (&j, &v) in idx.iter().zip(val) {
+                    if let Some(k) = self.unit_to_k[j as usize] {
+                        total += (self.weight * self.neuron_weights[k] * c * v * inv).f64();
+                    }
+                }
+                for (k, &u) in self.units.iter().enumerate() {
+                    d_s[(t * nb + b) * n + u] -= self.scale * self.weight * self.neuron_weights[k] * c * inv;
+                }
+            }
+        }
+        total
     }
 
     /// Causal exponential filter, `r[t] = decay r[t-1] + gain s[t]`, run forward; its adjoint
@@ -480,7 +518,21 @@ mod tests {
         // ceil(4 * 1.5) = 6 lags
         assert_eq!(weights.len(), 7);
         let run = |v: &[f64], target: f64, d: &mut Vec<f64>| {
-            activity_matching(&record(v), &[0], &[Some(0)], |_, _, _| target, steps, 1, 1, &f, 0.5, &[1.0], 1.0, d)
+            activity_matching(
+                &record(v),
+                &[0],
+                &[Some(0)],
+                |_, _, _| target,
+                steps,
+                1,
+                1,
+                &f,
+                0.5,
+                &[1.0],
+                false,
+                1.0,
+                d,
+            )
         };
         let mut d = Vec::new();
         // a constant count per bin gives the same rate at every step, edges included
@@ -515,6 +567,44 @@ mod tests {
             let mut scratch = Vec::new();
             let fd = (run(&p, 3.0, &mut scratch) - run(&q, 3.0, &mut scratch)) / 2e-6;
             assert!((fd - d[t]).abs() < 1e-6 * fd.abs().max(1.0), "step {t}: {fd} vs {}", d[t]);
+        }
+    }
+
+    /// One spike at `t'` against a target of zero: the plain term is the mean of `c[t, t']^2`
+    /// over the steps, which the noise correction removes exactly, for both kernels (including
+    /// the Gaussian kernel's renormalised edges).
+    #[test]
+    fn noise_correction_removes_the_variance_of_one_spike() {
+        let steps = 9;
+        for f in [
+            RateFilter::<f64>::exponential(3.0, 1.0, 2.0).unwrap(),
+            RateFilter::<f64>::gaussian(1.5, 1.0, 2.0, steps - 1).unwrap(),
+        ] {
+            let c2 = f.squared_coefficients(steps);
+            for (tp, &c) in c2.iter().enumerate() {
+                let v: Vec<f64> = (0..steps).map(|t| f64::from(t == tp)).collect();
+                let loss = |correction: bool| {
+                    let mut d = Vec::new();
+                    activity_matching(
+                        &record(&v),
+                        &[0],
+                        &[Some(0)],
+                        |_, _, _| 0.0,
+                        steps,
+                        1,
+                        1,
+                        &f,
+                        1.0,
+                        &[1.0],
+                        correction,
+                        1.0,
+                        &mut d,
+                    )
+                };
+                let plain = loss(false);
+                assert!((plain - c / steps as f64).abs() < 1e-12, "{f:?} t'={tp}: {plain} vs {c}");
+                assert!(loss(true).abs() < 1e-12, "{f:?} t'={tp}: corrected {}", loss(true));
+            }
         }
     }
 

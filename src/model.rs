@@ -85,6 +85,42 @@ pub enum RateFilter<T> {
 }
 
 impl<T: Real> RateFilter<T> {
+    /// `c2[t'] = sum_t c[t, t']^2` for a trial of `steps` steps, where `c[t, t']` is the
+    /// coefficient of the spike at `t'` in `r_hat[t]` (the noise correction of activity matching).
+    pub fn squared_coefficients(&self, steps: usize) -> Vec<T> {
+        let mut c2 = vec![T::zero(); steps];
+        match self {
+            RateFilter::Exponential { decay, gain } => {
+                // c[t, t'] = gain decay^(t - t') for t >= t': a geometric sum up to the trial's end
+                let mut acc = T::zero();
+                for c in c2.iter_mut().rev() {
+                    acc = *gain * *gain + *decay * *decay * acc;
+                    *c = acc;
+                }
+            }
+            RateFilter::Gaussian { weights, gain } => {
+                if steps == 0 || weights.is_empty() {
+                    return c2;
+                }
+                // c[t, t'] = gain w[|t - t'|] / Z[t] for |t - t'| <= m, Z[t] the weights inside the trial
+                let m = (weights.len() - 1).min(steps - 1);
+                let w = &weights[..=m];
+                let z = |t: usize| -> T {
+                    let sum = |lags: usize| w[..=lags.min(m)].iter().fold(T::zero(), |a, &x| a + x);
+                    sum(t) + sum(steps - 1 - t) - w[0]
+                };
+                let norm: Vec<T> = (0..steps).map(|t| *gain / z(t)).collect();
+                for (tp, c) in c2.iter_mut().enumerate() {
+                    for t in tp.saturating_sub(m)..(tp + m + 1).min(steps) {
+                        let coef = norm[t] * w[t.abs_diff(tp)];
+                        *c += coef * coef;
+                    }
+                }
+            }
+        }
+        c2
+    }
+
     /// The exponential kernel of time constant `tau` ms for bins of `dt` ms, its output multiplied
     /// by `scale` (`1000 / dt` for Hz, 1 for spikes per bin).
     pub fn exponential(tau: f64, dt: f64, scale: f64) -> Result<Self> {
@@ -162,6 +198,9 @@ pub struct Activity<'a, T> {
     /// Weight `w_k` of each recorded neuron's squared error (`n_recorded` values, finite and
     /// >= 0; all 1 gives the unweighted mean).
     pub neuron_weights: Vec<T>,
+    /// Subtract the spike-noise variance of `r_hat` from each squared error (see
+    /// [`crate::loss::activity_matching`]); `false` is the spec's term.
+    pub noise_correction: bool,
 }
 
 impl<T: Real> Activity<'_, T> {
@@ -562,6 +601,7 @@ impl<T: Real> Model<T> {
             &a.filter,
             a.weight,
             &a.neuron_weights,
+            a.noise_correction,
             scale,
             &mut d_s[a.population],
         )

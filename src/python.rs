@@ -117,11 +117,12 @@ impl TargetData<'_> {
 type PyRateFilter = (String, f64, f64, f64);
 
 /// Activity matching as Python passes it: (population index, model units, recorded activity
-/// (n_trials, n_steps, n_recorded) float32, rate filter, weight, weight of each recorded neuron).
-type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, PyRateFilter, f64, Vec<f64>);
+/// (n_trials, n_steps, n_recorded) float32, rate filter, weight, weight of each recorded neuron,
+/// noise correction).
+type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, PyRateFilter, f64, Vec<f64>, bool);
 
 fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> PyResult<Option<Activity<'a, f32>>> {
-    let Some((population, units, data, (kernel, tau, dt, scale), weight, neuron_weights)) = a else {
+    let Some((population, units, data, (kernel, tau, dt, scale), weight, neuron_weights, noise_correction)) = a else {
         return Ok(None);
     };
     let data = data.as_array();
@@ -142,6 +143,7 @@ fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> PyResult<Option<Activity<'a, f
         filter,
         weight: *weight as f32,
         neuron_weights: neuron_weights.iter().map(|&w| w as f32).collect(),
+        noise_correction: *noise_correction,
     }))
 }
 

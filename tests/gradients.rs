@@ -88,13 +88,13 @@ fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
 }
 
 /// With `matching`, the loss also has an activity-matching term on three units of population 0,
-/// with that rate filter and those per-neuron weights.
+/// with that rate filter, those per-neuron weights and that noise correction.
 fn check_fd_full(
     spec: NetworkSpec,
     seed: u64,
     tol: f64,
     task: Task,
-    matching: Option<(RateFilter<f64>, Vec<f64>)>,
+    matching: Option<(RateFilter<f64>, Vec<f64>, bool)>,
     rate: Option<RateBounds<f64>>,
 ) {
     let model = Model::<f64>::new(spec, seed).unwrap();
@@ -110,13 +110,14 @@ fn check_fd_full(
         Task::Steps => Targets::Steps(steps.view()),
     };
     let recorded = ndarray::Array3::from_shape_fn((5, 12, 3), |(i, t, k)| 0.2 + 0.1 * ((i + 2 * t + 3 * k) % 4) as f64);
-    let activity = matching.map(|(filter, neuron_weights)| Activity {
+    let activity = matching.map(|(filter, neuron_weights, noise_correction)| Activity {
         population: 0,
         units: vec![2, 0, 4],
         data: recorded.view(),
         filter,
         weight: 2.0,
         neuron_weights,
+        noise_correction,
     });
     let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap();
     let loss_of = |m: &Model<f64>| match (&activity, &rate) {
@@ -256,9 +257,11 @@ const NEURON_WEIGHTS: [[f64; 3]; 2] = [[1.0; 3], [0.3, 2.5, 0.0]];
 fn fd_activity_matching() {
     for w in NEURON_WEIGHTS {
         for task in [Task::Classes, Task::Steps] {
-            let mut spec = two_population_spec(4, 2);
-            spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
-            check_fd_full(spec, 19, 1e-5, task, Some((exponential_filter(), w.to_vec())), None);
+            for correction in [false, true] {
+                let mut spec = two_population_spec(4, 2);
+                spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+                check_fd_full(spec, 19, 1e-5, task, Some((exponential_filter(), w.to_vec(), correction)), None);
+            }
         }
     }
 }
@@ -282,6 +285,7 @@ fn activity_neuron_weights_are_per_neuron() {
                 filter: filter.clone(),
                 weight: 2.0,
                 neuron_weights: w.to_vec(),
+                noise_correction: false,
             };
             model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).map(|(l, _)| l)
         };
@@ -323,6 +327,7 @@ fn fd_activity_matching_gaussian_kernel() {
                 filter: filter.clone(),
                 weight: 2.0,
                 neuron_weights: vec![1.0; 3],
+                noise_correction: false,
             };
             let y = [0, 1, 0, 1, 0];
             let (_, with) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).unwrap();
@@ -335,7 +340,9 @@ fn fd_activity_matching_gaussian_kernel() {
                 .sum();
             assert!(moved > 1e-3, "the activity term moved the gradient by {moved} only");
             for w in NEURON_WEIGHTS {
-                check_fd_full(spec.clone(), 19, 1e-5, task, Some((filter.clone(), w.to_vec())), None);
+                for correction in [false, true] {
+                    check_fd_full(spec.clone(), 19, 1e-5, task, Some((filter.clone(), w.to_vec(), correction)), None);
+                }
             }
         }
     }
@@ -355,7 +362,7 @@ fn fd_rate_regularisation_both_bounds() {
         let with = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&rate)).unwrap().0;
         let without = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap().0;
         assert!(with - without > 1e-3, "penalty {} for bounds ({lower}, {upper})", with - without);
-        check_fd_full(spec, 23, 1e-5, Task::Classes, Some((exponential_filter(), vec![1.0; 3])), Some(rate));
+        check_fd_full(spec, 23, 1e-5, Task::Classes, Some((exponential_filter(), vec![1.0; 3], true)), Some(rate));
     }
 }
 
@@ -542,6 +549,7 @@ fn checkpointed_bptt_gives_the_same_gradient() {
         filter: RateFilter::Exponential { decay: 0.8, gain: 0.2 },
         weight: 0.01,
         neuron_weights: vec![1.0, 0.5],
+        noise_correction: true,
     };
     let (l_full, g_full) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&activity), None).unwrap();
     assert!(g_full.slices().iter().all(|s| s.iter().all(|v| v.is_finite())));

@@ -126,13 +126,19 @@ def filtered_rates(S, kernel, tau, dt, hz=True):
     return anp.matmul(M, S)
 
 
-def activity_loss(S, R, kernel, tau, dt, weight, hz=True, neuron_weights=None):
+def activity_loss(S, R, kernel, tau, dt, weight, hz=True, neuron_weights=None, noise_correction=False):
     """The activity-matching term of ``docs/model.md`` for spike trains ``S`` (n, T, k) and
     recorded activity ``R`` (n, T, k), differentiably:
-    ``weight * mean over (trials, t, k) of w_k (r_hat_k[t] - R_k[t])^2`` (``w_k = 1`` by default)."""
-    r = filtered_rates(S, kernel, tau, dt, hz)
+    ``weight * mean over (trials, t, k) of w_k (r_hat_k[t] - R_k[t])^2`` (``w_k = 1`` by default).
+    With ``noise_correction``, ``q_k[t] = sum_t' M[t, t']^2 S_k[t']`` (``M``: the filter matrix,
+    ``r_hat = M S``) is subtracted from each squared error."""
+    M = rate_filter(S.shape[1], kernel, tau, dt) * (1000.0 / dt if hz else 1.0)
+    r = anp.matmul(M, S)
     w = 1.0 if neuron_weights is None else np.asarray(neuron_weights, dtype=np.float64)
-    return weight * anp.mean(w * (r - R) ** 2)
+    err = (r - R) ** 2
+    if noise_correction:
+        err = err - anp.matmul(M**2, S)
+    return weight * anp.mean(w * err)
 
 
 def mse(params, X, y, cfg):

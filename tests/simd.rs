@@ -49,6 +49,7 @@ fn gradients_both_ways(
             filter: filter.clone(),
             weight: 0.01,
             neuron_weights: vec![1.0; 3],
+            noise_correction: true,
         });
         let run = |on: bool| {
             switch(on);

@@ -128,7 +128,8 @@ def spike_arrays(draw, n_channels=None, max_trials=6):
 
 
 def x_is_valid(X, n_channels=None):
-    """The documented contract: 2-D/3-D, non-empty, finite, non-negative (and the right channels)."""
+    """The documented contract: 2-D/3-D, non-empty, finite, non-negative, within float32's range
+    (the core's type) (and the right channels)."""
     a = np.asarray(X)
     if a.ndim not in (2, 3) or 0 in a.shape:
         return False
@@ -137,7 +138,7 @@ def x_is_valid(X, n_channels=None):
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = a.astype(np.float64)
-    return bool(np.isfinite(f).all() and (f >= 0).all())
+    return bool(np.isfinite(f).all() and (f >= 0).all() and (f <= np.finfo(np.float32).max).all())
 
 
 def max_value(X):

@@ -508,3 +508,18 @@ def test_psth_and_raster_put_the_event_at_time_zero(plt):
     np.testing.assert_allclose(np.unique(offsets), expected)
     with pytest.raises(ValueError, match="t0"):
         plotting.psth(rec.X, labels, unit=1, t0=float("nan"))
+
+
+def test_similarity_warns_when_cca_components_fill_the_samples():
+    """With the default 10 components on 2 conditions x 5 bins (9 dimensions), two independent
+    noise populations scored CCA 1.000 without a word."""
+    rng = np.random.default_rng(0)
+    with pytest.warns(UserWarning, match="unrelated populations score close to 1"):
+        res = similarity(rng.normal(size=(2, 5, 100)), rng.normal(size=(2, 5, 100)))
+    assert res.score > 0.99
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low = similarity(rng.normal(size=(8, 50, 100)), rng.normal(size=(8, 50, 100)))
+    assert low.score < 0.4

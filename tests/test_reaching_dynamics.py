@@ -286,3 +286,10 @@ def test_go_time_must_be_a_multiple_of_dt():
     # multiples up to float rounding are accepted (0.3 / 0.1 = 2.9999999999999996)
     d = make_reaching_dynamics(**dict(SMALL, dt=0.1, go_time=0.3), random_state=0)
     assert d.go_bin == 3 and d.times[0] == pytest.approx(-0.3)
+
+
+def test_rotations_faster_than_the_bins_can_represent_are_refused():
+    with pytest.raises(ValueError, match="at or beyond the 500 Hz"):
+        make_reaching_dynamics(rotation_frequency_hz=600.0, random_state=0)
+    with pytest.raises(ValueError, match="at or beyond the 250 Hz"):
+        make_reaching_dynamics(rotation_frequency_hz=200.0, dt=2.0, random_state=0)  # 300 Hz with the spread

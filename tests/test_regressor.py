@@ -194,3 +194,36 @@ def test_early_stopping_with_groups_for_regression(monkeypatch):
     assert len(va) > 0 and not set(g[tr]) & set(g[va])
     with pytest.raises(ValueError, match="one group per trial"):
         SpikingRNNRegressor(**FAST, early_stopping=True).fit(X, Y_STEP, groups=groups[:-1])
+
+
+def test_missing_targets_messages_name_the_problem():
+    """Early stopping whose validation split holds only missing targets named the user's whole y
+    ("every target is NaN"); an output without any observed value made score() NaN."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((20, 10, 3)) < 0.2).astype(np.uint8)
+    y = rng.normal(size=(20, 2))
+    y_mostly_missing = y.copy()
+    y_mostly_missing[2:] = np.nan
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0, early_stopping=True, validation_fraction=0.2)
+    with pytest.raises(ValueError, match="early stopping's (validation|training) split .* has no observed target"):
+        reg.fit(X, y_mostly_missing)
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, y)
+    one_missing = y.copy()
+    one_missing[:, 1] = np.nan
+    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have no observed value"):
+        score = reg.score(X, one_missing)
+    assert score == pytest.approx(reg.score_per_output(X, y)[0])
+
+
+def test_activity_inputs_that_cannot_be_matched():
+    rng = np.random.default_rng(1)
+    X = (rng.random((12, 10, 3)) < 0.2).astype(np.uint8)
+    y = rng.normal(size=(12, 10, 1))
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0)
+    with pytest.warns(UserWarning, match="negative values .* never negative"):
+        reg.fit(X, y, neural_targets=rng.normal(size=(12, 10, 2)))  # z-scored activity
+    for kwargs in (dict(neural_units=[0, 1]), dict(neural_population="h")):
+        with pytest.raises(ValueError, match="given without neural_targets"):
+            reg.fit(X, y, **kwargs)
+        with pytest.raises(ValueError, match="given without neural_targets"):
+            reg.loss_and_grad(X, y, **kwargs)

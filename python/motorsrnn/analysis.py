@@ -840,7 +840,9 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     n_components : int or None, default=None
         Principal components kept per population; None: ``min(10, n_units_a, n_units_b,
         n_samples - 1)``. CCA uses fewer, with a ``UserWarning``, when either population's
-        activity has fewer dimensions (see Notes).
+        activity has fewer dimensions (see Notes), and warns when the components compared are
+        more than half the ``n_samples - 1`` dimensions of the samples (scores near 1 then say
+        little).
     normalize : {None, "soft", "zscore"}, default=None
         Per-unit scaling before the PCA. None keeps the rates as they are, so the units with the
         largest swings dominate the principal components. ``"soft"`` divides each unit by its
@@ -931,6 +933,15 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
                 stacklevel=2,
             )
             sa, sb = sa[:, :k_used], sb[:, :k_used]
+        if 2 * k_used > n - 1:
+            warnings.warn(
+                f"CCA of {k_used} components on {n} samples (conditions x time bins): unrelated populations "
+                f"score close to 1 when the components fill much of the {n - 1} dimensions the samples span "
+                "(exactly 1 when they fill all of them); use fewer components or more samples, and compare "
+                "with a baseline such as B with its conditions shuffled",
+                UserWarning,
+                stacklevel=2,
+            )
         qa, _ = np.linalg.qr(sa)
         qb, _ = np.linalg.qr(sb)
         cc = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), 0.0, 1.0)

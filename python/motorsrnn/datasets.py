@@ -801,6 +801,12 @@ def make_reaching_dynamics(
         freqs = freq * (1.0 + spread * (np.arange(n_rotations) / (n_rotations - 1) - 0.5))
     else:
         freqs = np.full(n_rotations, freq)
+    nyquist = 500.0 / dt
+    if freqs.max() >= nyquist:
+        raise ValueError(
+            f"rotation_frequency_hz={freq:g} gives planes rotating at up to {freqs.max():g} Hz, at or beyond "
+            f"the {nyquist:g} Hz that {dt:g} ms bins can represent (they would alias); lower it or dt"
+        )
     # the null planes rotate at the midpoints between the output planes' frequencies, so that
     # their trajectories are not linear functions of the output planes' ones
     freqs = np.concatenate([freqs, 0.5 * (freqs[:-1] + freqs[1:])[:n_null]])

@@ -307,7 +307,23 @@ def check_neural_targets(neural_targets, x_shape) -> np.ndarray:
     if R.shape[2] == 0:
         raise ValueError("neural_targets has no recorded neurons (its last axis has length 0); fit without it")
     _check_magnitude(R, "neural_targets")
+    if R.size and float(R.min()) < 0:
+        warnings.warn(
+            f"neural_targets has negative values (down to {float(R.min()):.3g}), but the model's rates (filtered "
+            "spikes) are never negative: pass rates or counts, not baseline-subtracted or z-scored activity",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return R
+
+
+def check_assignment_has_targets(neural_targets, neural_units, neural_population) -> None:
+    """Raise ``ValueError`` when ``neural_units`` or ``neural_population`` is given without
+    ``neural_targets`` (they were silently ignored)."""
+    if neural_targets is None:
+        given = [n for n, v in (("neural_units", neural_units), ("neural_population", neural_population)) if v is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)} given without neural_targets: pass the recorded activity too")
 
 
 def check_early_stopping_params(est) -> None:
@@ -624,6 +640,7 @@ class _SpikingRNNBase(BaseEstimator):
         activity_tau=20.0,
         activity_scale="hz",
         activity_normalize=False,
+        activity_noise_correction=False,
         warm_start=False,
         checkpoint_path=None,
         checkpoint_every=1,
@@ -668,6 +685,7 @@ class _SpikingRNNBase(BaseEstimator):
         self.activity_tau = activity_tau
         self.activity_scale = activity_scale
         self.activity_normalize = activity_normalize
+        self.activity_noise_correction = activity_noise_correction
         self.warm_start = warm_start
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
@@ -764,6 +782,7 @@ class _SpikingRNNBase(BaseEstimator):
         check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
         check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
         check_bool(self.activity_normalize, "activity_normalize")
+        check_bool(self.activity_noise_correction, "activity_noise_correction")
 
     def topology(self) -> Topology:
         """The :class:`~motorsrnn.topology.Topology` this estimator builds (before filling in defaults)."""
@@ -869,6 +888,13 @@ class _SpikingRNNBase(BaseEstimator):
             tr, va = early_stopping_split(len(targets), self.validation_fraction, rng, stratify=stratify,
                                           groups=groups)
             X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
+            for part, side in ((y_train, "training"), (y_val, "validation")):
+                if part.dtype.kind == "f" and np.isnan(part).all():
+                    raise ValueError(
+                        f"early stopping's {side} split ({len(part)} trials, validation_fraction="
+                        f"{self.validation_fraction:g}) has no observed target: every target of its trials is NaN "
+                        "(missing); change validation_fraction or random_state, or fit without early_stopping"
+                    )
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])
 
@@ -1072,6 +1098,7 @@ class _SpikingRNNBase(BaseEstimator):
             rate_filter,
             float(self.activity_weight),
             [float(w) for w in weights],
+            bool(self.activity_noise_correction),
         )
 
     def _warm(self) -> bool:
@@ -1179,6 +1206,7 @@ class _SpikingRNNBase(BaseEstimator):
         state.setdefault("activity_kernel", "exponential")  # pickled before the option existed
         state.setdefault("bptt_window", None)  # idem
         state.setdefault("activity_normalize", False)  # idem
+        state.setdefault("activity_noise_correction", False)  # idem
         self.__dict__.update(state)
 
     def save(self, path) -> None:
@@ -1386,6 +1414,16 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         ``activity_weight`` is in units of the task loss: ``w_k = 1 / max(var_k, 0.01 * mean_j
         var_j)`` (the floor keeps nearly constant neurons from dominating; all weights are 1 if
         every neuron is constant).
+    activity_noise_correction : bool, default=False
+        Subtract from each squared error ``(r_hat[t] - R[t])**2`` the spike-noise variance of
+        ``r_hat[t]``, estimated as ``sum_t' c[t, t']**2 s[t']`` (``c[t, t']``: the kernel's weight
+        of the spike at ``t'`` in ``r_hat[t]``; unbiased for Poisson-like spikes). Without it
+        (the spec's term) that variance, which grows with the unit's rate, is part of the error,
+        so the term is smallest below the recorded rate: about 12 Hz below it for irregular
+        firing with the exponential kernel of 20 ms, and a unit recorded at under about 12 Hz
+        is best silent (``docs/model.md``). With it, the expected term is smallest where the
+        unit's expected rate equals ``R``. The correction's gradient is a constant reward per
+        spike; it does not depend on ``R``.
     warm_start : bool, default=False
         When already fitted, continue training from the current weights (same classes and
         channels required; the optimiser's moments start afresh; ``history_`` is extended).
@@ -1431,7 +1469,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     history_ : list of dict
         One record per epoch with the keys ``epoch``, ``loss``, ``accuracy``, ``grad_norm``,
         ``val_loss`` and ``val_accuracy``; the validation values are None without early
-        stopping.
+        stopping. ``loss`` is the training loss, with the activity-matching and rate terms when
+        they are on; ``val_loss`` is the task loss alone.
     n_iter_ : int
         Number of epochs run.
     stop_reason_ : str
@@ -1493,6 +1532,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         if neural_targets is not None:
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
+        check_assignment_has_targets(neural_targets, neural_units, neural_population)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
                            targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)})
@@ -1636,6 +1676,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         if not np.all(self.classes_[idx] == y):
             unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
+        check_assignment_has_targets(neural_targets, neural_units, neural_population)
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
         return self._loss_and_grad(Xc, idx.astype(np.int64), activity)
 
@@ -1751,6 +1792,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
                 raise ValueError("warm_start needs targets of the same kind and number of outputs as the previous fit")
         if neural_targets is not None:
             neural_targets = check_neural_targets(neural_targets, Xc.shape)
+        check_assignment_has_targets(neural_targets, neural_units, neural_population)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1,
                  "feature_names_in_": _feature_names(X)}
@@ -1826,7 +1868,16 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
                 )
             sample_weight = np.repeat(sample_weight, pred.shape[0] // n_trials)
         if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
-            return float(np.mean(_r2_per_output(true, pred, sample_weight)))
+            per_output = _r2_per_output(true, pred, sample_weight)
+            if np.isnan(per_output).any() and not np.isnan(per_output).all():
+                warnings.warn(
+                    f"output(s) {np.flatnonzero(np.isnan(per_output)).tolist()} of y have no observed value in these "
+                    "trials: the score is the mean R^2 of the other outputs",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                return float(np.nanmean(per_output))
+            return float(np.mean(per_output))
         return float(r2_score(true, pred, sample_weight=sample_weight))
 
     def _flat(self, X, y):
@@ -1864,6 +1915,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
+        check_assignment_has_targets(neural_targets, neural_units, neural_population)
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
         return self._loss_and_grad(Xc, yc, activity)
 
