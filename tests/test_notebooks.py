@@ -1,4 +1,4 @@
-"""Every notebook in notebooks/ runs top to bottom without error."""
+"""Every notebook in notebooks/ runs top to bottom without error and without warnings."""
 
 from pathlib import Path
 
@@ -22,3 +22,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    # a warning in a notebook's output tells the reader that the notebook misuses the package
+    warned = [o["text"][:300] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "stream" and o.get("name") == "stderr" and "Warning" in o.get("text", "")]
+    assert not warned, warned
