@@ -14,9 +14,9 @@ from motorsrnn.datasets import make_center_out
 def test_demo_prints_accuracies(capsys):
     assert main(["demo", "--n-trials", "200", "--epochs", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
-    rows = r"chance|Poisson naive Bayes \(counts\)|logistic regression \(counts\)|spiking RNN \(motorsrnn\)|spiking RNN, counting, shuffled"
+    rows = r"chance|Poisson naive Bayes \(counts\)|logistic regression \(counts\)|spiking RNN \(defaults, srnn\)|spiking RNN, counting, shuffled"
     accs = dict(re.findall(rf"^\s+({rows})\s+([0-9.]+)$", out, re.M))
-    assert set(accs) == {"chance", "Poisson naive Bayes (counts)", "logistic regression (counts)", "spiking RNN (motorsrnn)",
+    assert set(accs) == {"chance", "Poisson naive Bayes (counts)", "logistic regression (counts)", "spiking RNN (defaults, srnn)",
                          "spiking RNN, counting, shuffled"}
     assert float(accs["chance"]) == 0.25
     assert all(0.0 <= float(a) <= 1.0 for a in accs.values())

@@ -108,7 +108,7 @@ def demo(args: argparse.Namespace) -> int:
             "logistic regression (counts)",
             make_pipeline(SpikeCountTransformer(), LogisticRegression(max_iter=3000)).fit(X_tr, y_tr).score(X_te, y_te),
         ),
-        ("spiking RNN (motorsrnn)", clf.score(X_te, y_te)),
+        ("spiking RNN (defaults, srnn)", clf.score(X_te, y_te)),
         ("spiking RNN, counting, shuffled", counting.score(X_te, y_te)),
     ]
     print(f"\nSpiking RNN: {clf.n_hidden} LIF units, {clf.n_iter_} epochs in {fit_s:.1f} s, hidden rate {hidden_rate:.1f} Hz")
@@ -155,6 +155,12 @@ def compare(args: argparse.Namespace) -> int:
                          groups=groups)
     print()
     print(format_table(res))
+    n_test = len(y_te)
+    print(f"\nColumns: test accuracy on {n_test} test samples (standard error up to {0.5 / np.sqrt(n_test):.3f}); "
+          "SOP / sample: synaptic operations (spike-driven accumulates) per test sample; energy ratio: the "
+          "energy of a dense RNN, a GRU and an LSTM of the same size divided by the SNN's (0.9 pJ per "
+          "accumulate, 4.6 pJ per multiply-accumulate); accuracy with noise: after adding Poisson noise "
+          "spikes at that rate to every channel of the test samples.")
     print("\nEarly classification (test accuracy after t ms):")
     for name, curve in res.early.items():
         pts = [f"{t:g} ms {a:.2f}" for t, a in zip(curve.times, curve.accuracy) if t in (5, 10, 20, 30, 50) or t == curve.times[-1]]
