@@ -367,6 +367,8 @@ def test_plots_draw_the_expected_artists(plt, data, trained, srnn):
     ax = plotting.cultivation(snaps)
     assert len(ax.lines) == 4  # input-driven, other, all, persistency
     np.testing.assert_allclose(ax.lines[0].get_ydata(), snaps.fraction_tuned("M1"))
+    ax.figure.canvas.draw()
+    assert all(float(t) == int(t) for t in ax.get_xticks())  # epochs: no tick at 2.5
 
     tr = trajectories(data.X, data.y, smoothing_ms=5.0)
     ax = plotting.trajectories(tr)

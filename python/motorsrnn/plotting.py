@@ -393,6 +393,7 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
                 label=f"persistency (tuned at epoch {ref})")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
     ax.set_ylabel("fraction of units")
     if title is not None:
         ax.set_title(title)
