@@ -62,8 +62,16 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<(Model<T>, String)> {
             env!("CARGO_PKG_VERSION")
         )));
     }
-    let saved: SavedModel = rmp_serde::from_slice(&bytes[12..])
+    let mut rest = &bytes[12..]; // reading advances it: what is left after the model is extra bytes
+    let saved: SavedModel = rmp_serde::decode::from_read(&mut rest)
         .map_err(|e| Error::FileFormat(format!("corrupt model file (format version {version}): {e}")))?;
+    if !rest.is_empty() {
+        return Err(Error::FileFormat(format!(
+            "corrupt model file (format version {version}): {} bytes after the end of the model (a file \
+             appended to, or two files joined)",
+            rest.len()
+        )));
+    }
     if !saved.params.is_finite() {
         return Err(Error::FileFormat(format!("corrupt model file (format version {version}): non-finite parameters")));
     }
@@ -101,5 +109,9 @@ mod tests {
         assert!(e.contains("version 9"), "{e}");
         let e = from_bytes::<f32>(&bytes[..bytes.len() / 2]).unwrap_err().to_string();
         assert!(e.contains("corrupt model file (format version 1)"), "{e}");
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(b"extra");
+        let e = from_bytes::<f32>(&longer).unwrap_err().to_string();
+        assert!(e.contains("5 bytes after the end of the model"), "{e}");
     }
 }
