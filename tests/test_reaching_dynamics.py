@@ -293,3 +293,27 @@ def test_rotations_faster_than_the_bins_can_represent_are_refused():
         make_reaching_dynamics(rotation_frequency_hz=600.0, random_state=0)
     with pytest.raises(ValueError, match="at or beyond the 250 Hz"):
         make_reaching_dynamics(rotation_frequency_hz=200.0, dt=2.0, random_state=0)  # 300 Hz with the spread
+
+
+def _phases(d):
+    """Per condition and output: the number of turning points of the noise-free condition mean
+    after the go cue (1: one burst or one dip)."""
+    go = np.searchsorted(d.times, 0)
+    out = []
+    for c in np.unique(d.condition):
+        m = d.y[d.condition == c].mean(axis=0)[go:]
+        for x in m.T:
+            dx = np.diff(x)
+            dx = np.sign(np.where(np.abs(dx) > 1e-6 * np.ptp(x), dx, 0))
+            dx = dx[dx != 0]
+            out.append(int(np.sum(dx[1:] != dx[:-1])))
+    return np.array(out)
+
+
+def test_outputs_burst_once_in_the_default_movement_and_more_in_a_longer_one():
+    """What the docstring says of the outputs' phases (it said "multiphasic"; in the default 250 ms
+    most outputs make a single burst or dip)."""
+    short = _phases(make_reaching_dynamics(noise=0.0, prep_noise=0.0, random_state=0))
+    assert short.min() >= 1 and np.mean(short == 1) > 0.7 and short.max() <= 2
+    long = _phases(make_reaching_dynamics(noise=0.0, prep_noise=0.0, n_timesteps=800, random_state=0))
+    assert long.min() >= 2 and long.max() <= 4

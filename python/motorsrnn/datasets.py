@@ -494,8 +494,8 @@ def make_reaching_dynamics(
     condition-dependent initial state; the go cue withdraws it, and the
     state then evolves under the network's own recurrent dynamics, which are
     damped rotations in ``n_rotations`` planes at 1-2 Hz.  A fixed readout
-    of the rotating state drives ``n_outputs`` multiphasic, muscle-like
-    (EMG-like, non-negative) signals.  The function returns
+    of the rotating state drives ``n_outputs`` muscle-like (EMG-like,
+    non-negative) signals.  The function returns
 
     - ``X``: spike input for a *student* spiking network (target-tuned and
       go-cue channels: the same information the teacher receives),
@@ -550,8 +550,7 @@ def make_reaching_dynamics(
         ``f * (1 - frequency_spread / 2)`` to ``f * (1 + frequency_spread / 2)``
         (0.875, 1.75 and 2.625 Hz with the defaults: around the 1-2 Hz of
         the rotations found by jPCA in monkey M1/PMd, spread so that the
-        planes dephase within a 250 ms movement and the outputs become
-        multiphasic).
+        planes dephase during the movement).
     frequency_spread : float, default=1.0
         Relative spread of the planes' frequencies, in ``[0, 2)``.
     decay_ms : float, default=400.0
@@ -694,8 +693,11 @@ def make_reaching_dynamics(
     The readout weights ``w_j`` are orthogonal to the preparatory states
     (the preparatory activity is "output-null", Kaufman et al. 2014), so all
     muscles rest at a condition-independent level before the go cue and burst
-    after it; mixing several rotation frequencies makes the bursts
-    multiphasic and condition dependent.  ``|w_j| = 2.5``.
+    after it; mixing several rotation frequencies makes the bursts condition
+    dependent.  In the default 250 ms after the go cue the slow rotations show
+    little of their cycles: most muscles make one burst or dip per condition,
+    a few two (``tests/test_reaching_dynamics.py`` counts them); with 750 ms
+    (``n_timesteps=800``) every muscle makes two to four.  ``|w_j| = 2.5``.
 
     **Inputs for the student.**  Target channel ``j`` has preferred
     direction ``2 pi j / n_target`` and fires at
