@@ -32,6 +32,8 @@ import numbers
 
 import numpy as np
 
+from ._validation import check_number
+
 __all__ = ["cultivation", "learning_curves", "pd_histogram", "polar_tuning", "psth", "raster", "trajectories"]
 
 _INSTALL = 'matplotlib is needed for motorsrnn.plotting; install it with: pip install "motorsrnn[plot]"'
@@ -149,8 +151,6 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatt
 
 
 def _t0(t0) -> float:
-    from ._validation import check_number
-
     return check_number(t0, "t0 (ms)")
 
 

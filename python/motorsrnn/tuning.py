@@ -40,8 +40,12 @@ Directions
     ``degrees=True``. Other label types (strings) need ``labels_to_angles``. ``K`` is the number of
     labels present: for a subset of trials that lacks the last directions (e.g. labels 0-2 of
     four reaches), pass ``labels_to_angles=direction_angles(4)``, or the angles are wrong.
-    :func:`network_tuning` takes ``K`` from the estimator's ``classes_`` instead. Float angles
-    beyond ``4 pi`` without ``degrees=True`` give a warning (degrees read as radians?).
+    :func:`network_tuning` takes ``K`` from the estimator's ``classes_`` instead. A pandas Series
+    as ``labels_to_angles`` maps its index (the labels) to its values. Warnings flag the usual
+    mix-ups: float angles beyond ``4 pi`` without ``degrees=True`` (degrees read as radians?),
+    float directions that are all whole numbers (class labels loaded as floats, read as radians?),
+    and directions that span less than 90 degrees of the circle (labels ``0..K-1`` read as
+    degrees with ``degrees=True``?).
 Results
     Angles are always returned in radians, preferred directions in ``[0, 2 pi)``.
 """
