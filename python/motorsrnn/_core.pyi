@@ -30,8 +30,8 @@ _Targets = npt.NDArray[np.int64] | npt.NDArray[np.float32]
 # scale: 1000 / dt for Hz or 1 for spikes per bin)
 _RateFilter = Tuple[str, float, float, float]
 # (population index, model units, recorded activity (n_trials, n_steps, k) float32, rate filter, weight,
-# weight of each recorded neuron (k values >= 0))
-_Activity = Tuple[int, List[int], npt.NDArray[np.float32], _RateFilter, float, List[float]]
+# weight of each recorded neuron (k values >= 0), noise correction (activity_noise_correction))
+_Activity = Tuple[int, List[int], npt.NDArray[np.float32], _RateFilter, float, List[float], bool]
 
 @final
 class Network:
