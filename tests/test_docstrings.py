@@ -101,3 +101,15 @@ def test_model_md_lists_every_parameter_with_its_default():
         assert list(table) == list(defaults), f"{cls.__name__}: the table's parameters differ from the signature's"
         wrong = {n: (table[n], d) for n, d in defaults.items() if table[n] != d or type(table[n]) is not type(d)}
         assert not wrong, f"{cls.__name__}: docs/model.md states other defaults: {wrong}"
+
+
+def test_the_package_imports_with_docstrings_stripped():
+    """The regressor's docstring is built from the classifier's at import; under ``python -OO``
+    there are no docstrings, and the import must still work."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-OO", "-c", "import motorsrnn; print(motorsrnn.SpikingRNNRegressor.__doc__)"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout.strip() == "None"

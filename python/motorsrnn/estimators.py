@@ -1929,7 +1929,10 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
 
 def _share_parameters(source: type, target: type) -> None:
     """Copy the numpydoc ``Parameters`` section of ``source``'s docstring into ``target``'s, before
-    its ``Attributes`` section: the two estimators take the same parameters, documented once."""
+    its ``Attributes`` section: the two estimators take the same parameters, documented once.
+    Nothing to do when docstrings are stripped (``python -OO``)."""
+    if not (source.__doc__ and target.__doc__):
+        return
     start = source.__doc__.index("    Parameters\n    ----------\n")
     end = source.__doc__.index("    Attributes\n    ----------\n")
     head, sep, tail = target.__doc__.partition("    Attributes\n    ----------\n")
