@@ -274,6 +274,21 @@ def test_nwb_bad_input(tmp_path):
         from_nwb(tmp_path / "missing.nwb", window=(0, 10))
     with pytest.raises(TypeError, match="nwbfile must be a path or a pynwb.NWBFile"):
         from_nwb(42, window=(0, 10))
+    # a string column as the event: the message names it (it was numpy's "could not convert 'left'")
+    with pytest.raises(ValueError, match="event column 'direction' must hold times in seconds"):
+        from_nwb(nwbfile, event="direction", window=(0, 10))
+
+
+def test_nwb_units_table_without_spike_times():
+    """A units table without spike times (e.g. only waveforms) gave a bare KeyError."""
+    pynwb = pytest.importorskip("pynwb")
+    nwbfile = pynwb.NWBFile(session_description="s", identifier="x", session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    nwbfile.add_unit_column(name="quality", description="sorting quality")
+    nwbfile.add_unit(quality="good")
+    nwbfile.add_trial_column(name="target_on_time", description="target onset (s)")
+    nwbfile.add_trial(start_time=0.0, stop_time=1.0, target_on_time=0.5)
+    with pytest.raises(ValueError, match=r"no 'spike_times' column; its columns are \['quality'\]"):
+        from_nwb(nwbfile, window=(0, 10))
 
 
 def test_nwb_repeated_unit_ids_are_refused():

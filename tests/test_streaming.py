@@ -90,3 +90,40 @@ def test_docstring_examples():
     result = doctest.testmod(mod, verbose=False)
     assert result.failed == 0
     assert result.attempted >= 5
+
+
+def test_a_running_mean_past_float32_counting_warns(monkeypatch):
+    """After 2**24 bins without reset the float32 running mean of readout="mean" drifts; the
+    decoder now says so (here the threshold is lowered to keep the test short)."""
+    import warnings
+
+    from motorsrnn import SpikingRNNClassifier, streaming
+    from motorsrnn.datasets import make_center_out
+
+    d = make_center_out(n_trials=40, n_neurons=6, random_state=0)
+    monkeypatch.setattr(streaming, "_FLOAT32_COUNT", 30)
+    for readout, warns in (("mean", True), ("last", False)):
+        dec = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0, readout=readout).fit(d.X, d.y).stream()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for b in d.X[0]:
+                dec.step(b)
+        assert any("can no longer count bins" in str(w.message) for w in caught) == warns
+
+
+def test_a_decoder_stepped_from_two_threads_says_so():
+    """pyo3 refuses a second exclusive borrow with a bare "Already borrowed"; the decoder names the
+    cause. (The race itself is not reproducible in a test; the core's refusal is simulated.)"""
+    from motorsrnn import SpikingRNNClassifier
+    from motorsrnn.datasets import make_center_out
+
+    d = make_center_out(n_trials=40, n_neurons=6, random_state=0)
+    dec = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(d.X, d.y).stream()
+
+    class Busy:
+        def step(self, x):
+            raise RuntimeError("Already borrowed")
+
+    dec._stream = Busy()
+    with pytest.raises(RuntimeError, match="one decoder per thread"):
+        dec.step(d.X[0, 0])

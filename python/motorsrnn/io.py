@@ -464,13 +464,21 @@ def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, 
             f"the units table has several rows with the id(s) {repeated} among the selected units (each unit "
             "is one channel of X, named by its id); select one row per id with a boolean mask as unit_ids"
         )
+    unit_columns = list(getattr(table, "colnames", ()))
+    if "spike_times" not in unit_columns:
+        raise ValueError(f"the units table has no 'spike_times' column; its columns are {unit_columns}")
     trains = _ragged(table, "spike_times")
     spikes = {all_ids[r].item(): trains[r] for r in rows}
 
     trial_rows = _select(len(trials_table), trials, "trials")
     if trial_rows.size == 0:
         raise ValueError("trials selects no trials")
-    ev = _column(trials_table, event, "event").astype(np.float64)[trial_rows]
+    try:
+        ev = _column(trials_table, event, "event").astype(np.float64)[trial_rows]
+    except (TypeError, ValueError) as e:
+        if "column" in str(e):  # _column's own messages already name the column
+            raise
+        raise ValueError(f"event column {event!r} must hold times in seconds (numbers): {e}") from None
     nan = np.flatnonzero(~np.isfinite(ev))
     if nan.size:
         raise ValueError(

@@ -15,15 +15,26 @@ True
 The decoder runs the same simulation step as ``fit``/``predict`` (its logits after ``t`` bins equal
 ``decision_path(X)[:, t]`` exactly), keeps only the state of the last step, and holds its own copy of
 the weights (later changes to the estimator do not affect it).
+
+A decoder holds one trial's state: use one decoder per thread (``estimator.stream()`` makes a new
+one), and ``reset()`` at the start of each trial. With ``readout="mean"`` the logits are the mean of
+the readout over every bin since the last reset, so without resets new bins weigh less and less,
+and after 2**24 bins (4.7 hours of 1 ms bins) float32 can no longer count them: the decoder warns
+then. For continuous decoding without trials, fit with ``readout="last"``.
 """
 
 from __future__ import annotations
+
+import json
+import warnings
 
 import numpy as np
 
 from . import _core
 
 __all__ = ["StreamingDecoder"]
+
+_FLOAT32_COUNT = 2**24  # the first integer float32 cannot follow with + 1
 
 
 class StreamingDecoder:
@@ -43,6 +54,7 @@ class StreamingDecoder:
         self._stream = _core.Stream(network)
         self.classes_ = np.asarray(classes)
         self.n_channels = int(n_channels)
+        self._running_mean = json.loads(network.spec_json).get("readout") == "mean"
 
     def step(self, x) -> np.ndarray:
         """Advance by one bin ``(n_channels,)`` or a chunk ``(n_bins, n_channels)`` of counts.
@@ -76,7 +88,22 @@ class StreamingDecoder:
                     f"spike counts must be finite and non-negative; found {x[t, c]} at bin {t}, channel {c} of the "
                     "chunk (no bin of the chunk was used)"
                 )
-        return self._stream.step(x)
+        try:
+            proba = self._stream.step(x)
+        except RuntimeError as e:
+            if "borrow" not in str(e):
+                raise
+            raise RuntimeError("this StreamingDecoder is being stepped by another thread; a decoder holds one "
+                               "trial's state: use one decoder per thread (estimator.stream() makes a new one)") from None
+        if self._running_mean and self._stream.n_steps >= _FLOAT32_COUNT:
+            warnings.warn(
+                f"{self._stream.n_steps} bins since the last reset: the running mean of readout='mean' can no longer "
+                "count bins in float32 and drifts; call reset() at the start of each trial, or decode continuous "
+                "streams with a network fitted with readout='last'",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return proba
 
     def __reduce__(self):
         raise TypeError(
