@@ -111,7 +111,7 @@ def _spiking_path(estimator, Xc):
     return None
 
 
-def early_classification(estimator, X, y, *, times=None, step=1, dt=None):
+def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bunch:
     """Accuracy of a fitted classifier using only the first part of each window.
 
     Parameters
@@ -260,7 +260,7 @@ def energy(
     include_neuron_updates=True,
     memory=False,
     e_mem=None,
-):
+) -> Bunch:
     """Operations and energy per sample of a fitted spiking network, beside non-spiking networks.
 
     Counts the synaptic accumulate operations (SOPs) the spiking network actually performs on
@@ -509,7 +509,7 @@ def _integer_result_dtype(in_dtype, max_value):
     return np.dtype(f"{in_dtype.kind}8")
 
 
-def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random_state=None):
+def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random_state=None) -> np.ndarray:
     """Add Poisson noise spikes to spike-count arrays, to test decoders' robustness.
 
     Parameters
@@ -664,7 +664,7 @@ def _pca(data2d, n_components):
 _ACTIVITY_UNITS = ("counts", "hz")
 
 
-def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=1.0, units="counts"):
+def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=1.0, units="counts") -> Bunch:
     """Trial-averaged population trajectories per condition in the top principal components.
 
     The activity of each unit is averaged over the trials of each condition (reach direction),
@@ -811,7 +811,7 @@ def _normalize_units(x, how, offset):
     return x / np.where(scale > 0, scale, 1.0)
 
 
-def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_offset=5.0):
+def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_offset=5.0) -> Bunch:
     """Similarity of two populations' condition-averaged activity (e.g. recorded vs model).
 
     Both arrays must cover the same conditions and time bins (in the same order); the numbers of
@@ -982,7 +982,7 @@ def _population_tuning(tuning_result, name, offset, size, total):
 
 
 def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8, tuned_only=True,
-                            include_self=False):
+                            include_self=False) -> Bunch:
     """Connection weight as a function of the preferred-direction difference of the connected units.
 
     The circuit-level analysis: in motor cortex, units with similar preferred directions tend to

@@ -58,10 +58,10 @@ class SpikeCountTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
     input's column names, or ``x0``, ``x1``, ... , so ``set_output(transform="pandas")`` works.
     """
 
-    def __init__(self, log1p=False):
+    def __init__(self, log1p=False) -> None:
         self.log1p = log1p
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None) -> "SpikeCountTransformer":
         """Record the number of channels.
 
         Parameters
@@ -78,7 +78,7 @@ class SpikeCountTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimato
         set_feature_names(self, X)
         return self
 
-    def transform(self, X):
+    def transform(self, X) -> np.ndarray:
         """Counts per channel summed over time.
 
         Parameters
@@ -127,11 +127,11 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         Column names of a 2-D table given to :meth:`fit`; absent otherwise.
     """
 
-    def __init__(self, alpha=0.1, fit_prior=True):
+    def __init__(self, alpha=0.1, fit_prior=True) -> None:
         self.alpha = alpha
         self.fit_prior = fit_prior
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> "PoissonNaiveBayes":
         """Estimate the class rates.
 
         Parameters
@@ -168,7 +168,7 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         # log P(x | k) = sum_c x_c log(lambda_kc) - lambda_kc - log(x_c!)  (the last term is shared)
         return counts @ np.log(self.rates_).T - self.rates_.sum(axis=1) + self.class_log_prior_
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
         """Posterior class probabilities.
 
         Parameters
@@ -181,7 +181,7 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         """
         return np.exp(log_softmax(self._joint_log_likelihood(X)))
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
         """Most probable class.
 
         Parameters

@@ -16,6 +16,11 @@ make_center_out
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the functions import it when they run
+    from sklearn.utils import Bunch
+
 import math
 import numbers
 
@@ -100,7 +105,7 @@ def _response_profile(u, duration):
 # ---------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------
-def direction_angles(n_directions):
+def direction_angles(n_directions) -> np.ndarray:
     """Angles of ``n_directions`` reach targets equally spaced on the circle.
 
     Parameters
@@ -140,7 +145,7 @@ def make_center_out(
     refractory_period=0.0,
     return_rates=False,
     random_state=None,
-):
+) -> Bunch:
     """Simulate M1 spike trains recorded during a centre-out reaching task.
 
     Targets are equally spaced on a circle.  Each simulated neuron has a
@@ -485,7 +490,7 @@ def make_reaching_dynamics(
     input_rates=(5.0, 80.0),
     spiking=True,
     random_state=None,
-):
+) -> Bunch:
     """Reaching data from a teacher network with rotational motor-cortex-like dynamics.
 
     A *teacher* recurrent rate network of ``n_neurons`` neurons stands for
@@ -950,7 +955,7 @@ def make_reaching_dynamics(
     )
 
 
-def sample_neurons(data, fraction=0.1, random_state=None):
+def sample_neurons(data, fraction=0.1, random_state=None) -> np.ndarray:
     """Indices of a random subset of neurons, the "recorded" sample.
 
     Parameters

@@ -16,7 +16,7 @@ import os
 import warnings
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -36,6 +36,9 @@ from ._validation import (
     user_stacklevel,
 )
 from .topology import PRESETS, Topology, preset
+
+if TYPE_CHECKING:
+    from .streaming import StreamingDecoder
 
 __all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
 
@@ -91,6 +94,10 @@ def _activity_neuron_weights(R) -> np.ndarray:
     if not mean > 0:
         return np.ones(R.shape[-1])
     return 1.0 / np.maximum(var, _ACTIVITY_VAR_FLOOR * mean)
+
+
+#: The type of an estimator method's own estimator (``fit`` returns the estimator it was called on).
+_Estimator = TypeVar("_Estimator", bound="_SpikingRNNBase")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -648,7 +655,7 @@ class _SpikingRNNBase(BaseEstimator):
         n_jobs=None,
         verbose=0,
         callback=None,
-    ):
+    ) -> None:
         self.n_hidden = n_hidden
         self.architecture = architecture
         self.tau_mem = tau_mem
@@ -1250,7 +1257,7 @@ class _SpikingRNNBase(BaseEstimator):
             raise TypeError(f"cannot save: {e}; use pickle or joblib for such labels") from None
 
     @classmethod
-    def load(cls, path):
+    def load(cls: "type[_Estimator]", path) -> "_Estimator":
         """Read a model written by :meth:`save`.
 
         Raises
@@ -1490,7 +1497,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     """
 
 
-    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None, groups=None):
+    def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
+            groups=None) -> "_Estimator":
         """Train the network on spike-count windows.
 
         Parameters
@@ -1633,7 +1641,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         scores = self._logits(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
-    def stream(self):
+    def stream(self) -> "StreamingDecoder":
         """A stateful decoder fed one bin at a time (closed-loop decoding).
 
         Returns
@@ -1647,7 +1655,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
 
         return StreamingDecoder(self.network_, self.classes_, self.n_features_in_)
 
-    def loss_and_grad(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
+    def loss_and_grad(self, X, y, neural_targets=None, neural_units=None,
+                      neural_population=None) -> Tuple[float, Dict[str, np.ndarray]]:
         """Mean cross-entropy of the window logits and its gradient by BPTT (no regularisation;
         plus the activity-matching term when ``neural_targets`` is given, as in :meth:`fit`).
 
@@ -1749,7 +1758,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             raise ValueError("y has no outputs")
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def fit(self, X, y, neural_targets=None, neural_units=None, neural_population=None, groups=None):
+    def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
+            groups=None) -> "_Estimator":
         """Train the network to produce ``y`` from spike-count windows.
 
         Parameters
@@ -1893,7 +1903,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             return pred[:, None], true[:, None]
         return pred, true
 
-    def loss_and_grad(self, X, y, neural_targets=None, neural_units=None, neural_population=None):
+    def loss_and_grad(self, X, y, neural_targets=None, neural_units=None,
+                      neural_population=None) -> Tuple[float, Dict[str, np.ndarray]]:
         """Mean squared error of the readout (as in :meth:`fit`, plus the activity-matching term
         when ``neural_targets`` is given) and its gradient by BPTT.
 
@@ -1967,7 +1978,7 @@ def _json_default(o):
 _ESTIMATORS = {"SpikingRNNClassifier": SpikingRNNClassifier, "SpikingRNNRegressor": SpikingRNNRegressor}
 
 
-def load(path):
+def load(path) -> Any:
     """Load any motorsrnn estimator saved with ``save``.
 
     Parameters

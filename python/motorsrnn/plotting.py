@@ -29,6 +29,7 @@ learning_curves
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,7 @@ def _colors(n):
     return [cmap(i / max(n, 1)) for i in range(n)]
 
 
-def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatter_kws):
+def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatter_kws) -> Any:
     """Spike raster of one trial: a dot per spike, units on the y axis, time on the x axis.
 
     Parameters
@@ -160,7 +161,7 @@ def _mark_event(ax, start: float, stop: float) -> None:
         ax.axvline(0.0, color="0.5", linestyle="--", linewidth=0.8, label="_event")
 
 
-def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None):
+def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
     """Peri-stimulus time histogram of one unit: mean rate over the trials of each direction.
 
     Parameters
@@ -214,7 +215,7 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None):
     return ax
 
 
-def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color="C0", **curve_kws):
+def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color="C0", **curve_kws) -> Any:
     """Polar tuning curve of one unit: the fitted curve, its preferred direction and the data.
 
     Parameters
@@ -292,7 +293,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     return ax
 
 
-def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0"):
+def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> Any:
     """Polar histogram of preferred directions.
 
     Parameters
@@ -340,7 +341,7 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0"):
     return ax
 
 
-def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None):
+def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None) -> Any:
     """Cultivation curves: fraction of cosine-tuned units per epoch, per group, and persistency.
 
     Parameters
@@ -401,7 +402,7 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     return ax
 
 
-def trajectories(traj, *, components=(0, 1), ax=None, labels=None):
+def trajectories(traj, *, components=(0, 1), ax=None, labels=None) -> Any:
     """Population trajectories per condition in principal-component space.
 
     Parameters
@@ -443,7 +444,7 @@ def trajectories(traj, *, components=(0, 1), ax=None, labels=None):
     return ax
 
 
-def learning_curves(estimator, *, ax=None):
+def learning_curves(estimator, *, ax=None) -> Any:
     """Training loss and accuracy per epoch from ``estimator.history_``.
 
     Parameters

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class StreamingDecoder:
         """Logits after the last bin."""
         return self._stream.logits
 
-    def predict(self):
+    def predict(self) -> Any:
         """The most probable class after the last bin."""
         return self.classes_[int(np.argmax(self._stream.logits))]
 
