@@ -7,6 +7,8 @@ import math
 import numbers
 import os
 import sys
+import types
+from typing import Optional
 
 import numpy as np
 
@@ -72,9 +74,10 @@ def user_stacklevel() -> int:
     """``stacklevel`` for a warning raised by this function's caller so that it points at the first
     frame outside the motorsrnn package: the user's call, however deep in the package it started."""
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        level, frame = level + 1, frame.f_back
+    level = 1
+    frame_or_none: Optional[types.FrameType] = sys._getframe(1)
+    while frame_or_none is not None and os.path.abspath(frame_or_none.f_code.co_filename).startswith(package):
+        level, frame_or_none = level + 1, frame_or_none.f_back
     return level
 
 

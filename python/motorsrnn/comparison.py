@@ -10,7 +10,7 @@ training samples' ``trial`` as ``groups``.
 from __future__ import annotations
 
 import time
-from typing import Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 from sklearn.base import clone
@@ -94,7 +94,7 @@ def check_cut(start: int, stop: int, width: int = 50) -> None:
 
 
 def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0, n_jobs=None,
-                   gru: bool = False, lstm: bool = False) -> Dict[str, object]:
+                   gru: bool = False, lstm: bool = False) -> Dict[str, Any]:
     """The models of the comparison, unfitted, by display name.
 
     Parameters

@@ -263,7 +263,7 @@ def check_feature_names(estimator, X) -> None:
     elif fitted is not None and names is None:
         warnings.warn(f"X does not have valid feature names, but {who} was fitted with feature names", UserWarning,
                       stacklevel=user_stacklevel())
-    elif fitted is not None and (len(fitted) != len(names) or np.any(fitted != names)):
+    elif fitted is not None and names is not None and (len(fitted) != len(names) or np.any(fitted != names)):
         unseen = [n for n in names if n not in set(fitted)]
         missing = [n for n in fitted if n not in set(names)]
         detail = (f"; unseen at fit time: {unseen[:5]}" if unseen else "") + (f"; seen at fit time, missing: {missing[:5]}" if missing else "")
@@ -492,8 +492,9 @@ def _n_threads(n_jobs) -> int:
         return available
     if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer or None, got {n_jobs!r}")
+    n_jobs = int(n_jobs)
     if n_jobs < 0:
-        return max(1, available + 1 + int(n_jobs))
+        return max(1, available + 1 + n_jobs)
     if n_jobs > _MAX_THREADS:
         raise ValueError(f"n_jobs must be at most {_MAX_THREADS} (threads), got {n_jobs!r}")
     return min(int(n_jobs), _OVERSUBSCRIBE * available)

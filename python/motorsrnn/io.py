@@ -617,6 +617,7 @@ def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=Non
     array([1, 1], dtype=uint8)
     """
     neo = _require("neo", "neo", "from_neo")
+    spikes: Any  # a dict {name: times} or a list of times, as bin_spike_times takes
     if isinstance(spiketrains, neo.Segment):
         spiketrains = list(spiketrains.spiketrains)
     if isinstance(spiketrains, Mapping):

@@ -286,7 +286,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     title = f"unit {unit}: PD {pd_txt}"
     if hasattr(result, "is_tuned"):
         title += ", tuned" if bool(result.is_tuned[unit]) else ", not tuned"
-    radius = {"hz": "spikes/s", "counts": "spikes per trial"}.get(getattr(result, "units", None))
+    radius = {"hz": "spikes/s", "counts": "spikes per trial"}.get(str(getattr(result, "units", "")))
     if radius:
         title += f"\nradius: {radius}"
     ax.set_title(title, fontsize="medium")

@@ -512,7 +512,7 @@ def preset(
         raise ValueError(
             f"read_out must name one or more of the modules {modules}, each once, got {read_out!r}"
         )
-    rec = dict(kind="recurrent", density=recurrent_density)
+    rec: Dict[str, Any] = dict(kind="recurrent", density=recurrent_density)
     projections = [
         Projection("input", "M1"),
         Projection("M1", "M1", **rec),

@@ -58,7 +58,7 @@ import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -501,7 +501,7 @@ class CosineTuning:
             "f_statistic": self.f_statistic,
             "p_value": self.p_value,
         }
-        if self.pd_ci is not None:
+        if self.pd_ci is not None and self.depth_ci is not None:  # both come from the bootstrap
             cols.update(
                 pd_ci_low=self.pd_ci[:, 0] * k,
                 pd_ci_high=self.pd_ci[:, 1] * k,
@@ -1258,10 +1258,12 @@ class TuningSnapshots:
             or every < 1
         ):
             raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.every = int(every)
-        self.alpha = check_number(alpha, "alpha", low=0.0, high=1.0)
-        self.r2_threshold = None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
-        self.angles = _reduce_angles(_directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles))
+        self.every: int = int(every)
+        self.alpha: float = check_number(alpha, "alpha", low=0.0, high=1.0)
+        self.r2_threshold: Optional[float] = (
+            None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
+        )
+        self.angles: np.ndarray = _reduce_angles(_directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles))
         n_dir = np.unique(self.angles).size
         if n_dir < 3:
             raise ValueError(
@@ -1271,10 +1273,10 @@ class TuningSnapshots:
         n_steps = self.X.shape[1]
         if window is not None:
             _activity_to_rates(np.zeros((1, n_steps, 1), dtype=np.uint8), window, 1.0, "hz")  # validates
-        self.window = window
-        self._n_threads = _n_threads(n_jobs)
-        self.n_jobs = n_jobs
-        self.epoch_offset = 0
+        self.window: Any = window
+        self._n_threads: int = _n_threads(n_jobs)
+        self.n_jobs: Any = n_jobs
+        self.epoch_offset: int = 0
         self.results: Dict[int, Dict[str, CosineTuning]] = {}
         self.rates: Dict[int, Dict[str, np.ndarray]] = {}
         self.populations: list = []
@@ -1515,9 +1517,9 @@ class TuningSnapshots:
         for i in range(epochs.size):
             if cumulative:
                 lo, hi = min(i, i_ref), max(i, i_ref)
-                still = tuned[lo : hi + 1].all(axis=0)
+                still = np.asarray(tuned[lo : hi + 1].all(axis=0))
             else:
-                still = tuned[i]
+                still = np.asarray(tuned[i])
             out[i] = float(np.mean(still[base]))
         return out
 
@@ -1544,14 +1546,14 @@ class TuningSnapshots:
         names = self._names(population)
         ref = self._reference(reference_epoch)
         base_t, base_pd = self._tuned(ref, names), self._pd(ref, names)
-        out = []
+        drift: List[float] = []
         for e in self.epochs:
             both = base_t & self._tuned(e, names)
             if not both.any():
-                out.append(np.nan)
+                drift.append(np.nan)
                 continue
-            out.append(float(np.median(np.abs(_wrap_angle(self._pd(e, names)[both] - base_pd[both])))))
-        out = np.array(out)
+            drift.append(float(np.median(np.abs(_wrap_angle(self._pd(e, names)[both] - base_pd[both])))))
+        out = np.array(drift)
         return np.degrees(out) if degrees else out
 
     def to_dataframe(self, per_unit: bool = True):
