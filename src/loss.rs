@@ -298,16 +298,7 @@ impl<T: Real> Matching<'_, T> {
             return 0.0;
         }
         let inv = self.inv();
-        let m = (w.len() - 1).min(steps - 1);
-        let w = &w[..=m];
-        // Z[t] from the cumulative weights: lags 0..=min(m, t) back, 0..=min(m, steps-1-t) ahead
-        let mut cum = Vec::with_capacity(m + 1);
-        let mut c = T::zero();
-        for &x in w {
-            c += x;
-            cum.push(c);
-        }
-        let norm: Vec<T> = (0..steps).map(|t| gain / (cum[t.min(m)] + cum[(steps - 1 - t).min(m)] - w[0])).collect();
+        let (w, norm) = crate::model::gaussian_norm(w, gain, steps);
         let mut total = 0.0;
         // per recorded neuron, `[k][t]`: filtered spikes, then scale * dL/dr[t] * gain / Z[t]
         let mut acc = vec![T::zero(); kk * steps];

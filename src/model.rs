@@ -84,6 +84,23 @@ pub enum RateFilter<T> {
     },
 }
 
+/// The Gaussian kernel's weights used for a trial of `steps >= 1` steps (lags up to
+/// `m = min(len - 1, steps - 1)`) and, per step, `gain / Z[t]`, with `Z[t]` the sum of the weights
+/// of the lags that stay inside the trial (the renormalisation at the trial's edges).
+pub(crate) fn gaussian_norm<T: Real>(weights: &[T], gain: T, steps: usize) -> (&[T], Vec<T>) {
+    let m = (weights.len() - 1).min(steps - 1);
+    let w = &weights[..=m];
+    // Z[t] from the cumulative weights: lags 0..=min(m, t) back, 0..=min(m, steps-1-t) ahead
+    let mut cum = Vec::with_capacity(m + 1);
+    let mut c = T::zero();
+    for &x in w {
+        c += x;
+        cum.push(c);
+    }
+    let norm = (0..steps).map(|t| gain / (cum[t.min(m)] + cum[(steps - 1 - t).min(m)] - w[0])).collect();
+    (w, norm)
+}
+
 impl<T: Real> RateFilter<T> {
     /// `c2[t'] = sum_t c[t, t']^2` for a trial of `steps` steps, where `c[t, t']` is the
     /// coefficient of the spike at `t'` in `r_hat[t]` (the noise correction of activity matching).
@@ -102,14 +119,9 @@ impl<T: Real> RateFilter<T> {
                 if steps == 0 || weights.is_empty() {
                     return c2;
                 }
-                // c[t, t'] = gain w[|t - t'|] / Z[t] for |t - t'| <= m, Z[t] the weights inside the trial
-                let m = (weights.len() - 1).min(steps - 1);
-                let w = &weights[..=m];
-                let z = |t: usize| -> T {
-                    let sum = |lags: usize| w[..=lags.min(m)].iter().fold(T::zero(), |a, &x| a + x);
-                    sum(t) + sum(steps - 1 - t) - w[0]
-                };
-                let norm: Vec<T> = (0..steps).map(|t| *gain / z(t)).collect();
+                // c[t, t'] = w[|t - t'|] norm[t] for |t - t'| <= m
+                let (w, norm) = gaussian_norm(weights, *gain, steps);
+                let m = w.len() - 1;
                 for (tp, c) in c2.iter_mut().enumerate() {
                     for t in tp.saturating_sub(m)..(tp + m + 1).min(steps) {
                         let coef = norm[t] * w[t.abs_diff(tp)];

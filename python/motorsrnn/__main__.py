@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import time
 
@@ -155,12 +156,15 @@ def compare(args: argparse.Namespace) -> int:
                          groups=groups)
     print()
     print(format_table(res))
+    from .analysis import energy
+
+    per_op = {k: p.default * 1e12 for k, p in inspect.signature(energy).parameters.items() if k in ("e_ac", "e_mac")}
     n_test = len(y_te)
     print(f"\nColumns: test accuracy on {n_test} test samples (standard error up to {0.5 / np.sqrt(n_test):.3f}); "
           "SOP / sample: synaptic operations (spike-driven accumulates) per test sample; energy ratio: the "
-          "energy of a dense RNN, a GRU and an LSTM of the same size divided by the SNN's (0.9 pJ per "
-          "accumulate, 4.6 pJ per multiply-accumulate); accuracy with noise: after adding Poisson noise "
-          "spikes at that rate to every channel of the test samples.")
+          "energy of a dense RNN, a GRU and an LSTM of the same size divided by the SNN's "
+          f"({per_op['e_ac']:g} pJ per accumulate, {per_op['e_mac']:g} pJ per multiply-accumulate); accuracy "
+          "with noise: after adding Poisson noise spikes at that rate to every channel of the test samples.")
     print("\nEarly classification (test accuracy after t ms):")
     for name, curve in res.early.items():
         pts = [f"{t:g} ms {a:.2f}" for t, a in zip(curve.times, curve.accuracy) if t in (5, 10, 20, 30, 50) or t == curve.times[-1]]

@@ -502,6 +502,13 @@ def _n_threads(n_jobs) -> int:
 
 
 
+def _copy_network(network):
+    """An independent copy of a core network (through the model file's bytes: weights, masks,
+    description)."""
+    net, _ = _core.Network.from_bytes(bytes(network.to_bytes("")))
+    return net
+
+
 def _write_atomic(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
     path = Path(path)
@@ -884,7 +891,8 @@ class _SpikingRNNBase(BaseEstimator):
         ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
         (validated) makes early stopping hold out whole groups. ``targets_attrs`` are the
         estimator's attributes that describe the targets (``classes_``, ...) and the input's
-        column names (``feature_names_in_``, removed when None): they are set once
+        column names (``feature_names_in_``); one given as None is removed (scikit-learn's way
+        for absent column names). They are set once
         the Python checks have passed, and set back if anything fails before the trained network
         is stored, so that a fit that raises leaves the estimator's attributes matching its
         network."""
@@ -910,7 +918,7 @@ class _SpikingRNNBase(BaseEstimator):
             self._check_same_network(Xc.shape[2], n_outputs)
             # train a copy: a fit that raises (a callback's exception, MemoryError) leaves the
             # estimator's network and its history_ as they were
-            network, _ = _core.Network.from_bytes(bytes(self.network_.to_bytes("")))
+            network = _copy_network(self.network_)
             previous = list(self.history_)
             # the epoch whose weights the fit starts from: the previous best, or its last epoch
             start_epoch = self.best_epoch_ if getattr(self, "best_epoch_", None) is not None else len(previous) - 1
@@ -921,9 +929,11 @@ class _SpikingRNNBase(BaseEstimator):
         if self.checkpoint_path is not None:
             _check_checkpoint_path(self.checkpoint_path)
         saved = {k: self.__dict__[k] for k in (targets_attrs or {}) if k in self.__dict__}
-        self.__dict__.update(targets_attrs or {})
-        if "feature_names_in_" in self.__dict__ and self.feature_names_in_ is None:
-            del self.feature_names_in_  # X without column names: no attribute, as in scikit-learn
+        for k, v in (targets_attrs or {}).items():
+            if v is None:
+                self.__dict__.pop(k, None)
+            else:
+                self.__dict__[k] = v
         try:
             return self._run_training(network, Xc, X_train, y_train, X_val, y_val, shuffle_seed, previous, start_epoch,
                                       activity)
@@ -1191,7 +1201,7 @@ class _SpikingRNNBase(BaseEstimator):
         unknown = sorted(set(weights) - set(current))
         if unknown:
             raise ValueError(f"unknown weight name(s) {unknown}; known names are {sorted(current)}")
-        network, _ = _core.Network.from_bytes(bytes(self.network_.to_bytes("")))  # all or nothing
+        network = _copy_network(self.network_)  # all or nothing
         for name, value in weights.items():
             arr = np.asarray(value, dtype=np.float32)
             want = current[name].shape

@@ -67,7 +67,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from .estimators import _check_simulate_memory, _n_threads, check_spikes
+from .estimators import _check_simulate_memory, _copy_network, _n_threads, check_spikes
 
 __all__ = [
     "CosineTuning",
@@ -1137,12 +1137,6 @@ def _check_epoch(value, name: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     return int(value)
-
-
-def _copy_network(network):
-    """An independent copy of a core network (the estimator's own one keeps training)."""
-    net, _ = _core.Network.from_bytes(bytes(network.to_bytes("")))
-    return net
 
 
 class TuningSnapshots:
