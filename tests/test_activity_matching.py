@@ -364,3 +364,9 @@ def test_noise_correction_moves_the_best_rate_to_the_recorded_rate(kernel):
         assert term(0, False) < term(near, False)
     assert term(near, True) < term(0, True)  # corrected: firing at the recorded rate wins
     assert term(0, True) == term(0, False)  # no spikes, nothing to correct
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_bad_activity_noise_correction(value):
+    with pytest.raises(InvalidParameterError, match="activity_noise_correction"):
+        SpikingRNNRegressor(**FAST, activity_noise_correction=value).fit(X, Y, neural_targets=R)

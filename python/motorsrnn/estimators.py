@@ -480,7 +480,7 @@ def _n_threads(n_jobs) -> int:
     than ``OMP_NUM_THREADS`` when that is set to a positive integer (joblib's process workers set it
     to their share of the cores, so a parallel search does not oversubscribe the machine). A
     positive ``n_jobs`` starts at most ``_OVERSUBSCRIBE`` threads per available core: beyond that,
-    threads only cost (4096 threads made a predict take 30 s), and results do not depend on them."""
+    threads only add overhead to every call, and results do not depend on them."""
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
