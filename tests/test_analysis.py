@@ -151,6 +151,17 @@ def test_early_rejects_y_that_is_not_1d(data):
             early_classification(nb, data.X, 3, step=10)
 
 
+def test_early_names_the_3d_requirement_for_classifiers_fitted_on_2d_counts(data):
+    """A plain scikit-learn classifier fitted on 2-D counts cannot score 3-D prefixes: the error
+    says what early_classification needs instead of scikit-learn's bare "dim 3" message."""
+    counts = data.X.sum(axis=1)
+    lr = LogisticRegression(max_iter=500).fit(counts, data.y)
+    with pytest.raises(ValueError, match=r"early_classification .* predict refused .*SpikeCountTransformer"):
+        early_classification(lr, counts, data.y)
+    with pytest.raises(ValueError, match="dim 3"):  # the original error stays in the message
+        early_classification(lr, data.X, data.y, step=10)
+
+
 def test_early_rejects_estimators_that_are_not_classifiers(data):
     from sklearn.base import BaseEstimator, ClassifierMixin
     from sklearn.linear_model import LinearRegression
@@ -203,6 +214,28 @@ def test_energy_no_hidden_spikes_counts_input_events(data):
     assert e.sop == pytest.approx(events * H)
     assert e.sop_by_projection == pytest.approx({"w_in": events * H, "w_rec": 0.0, "w_out": 0.0})
     assert e.spikes == {"h": 0.0}
+
+
+def test_energy_non_integer_inputs_cost_one_mac_per_target(data):
+    """A count k is k accumulates; a fractional value is one multiply-accumulate per target, not
+    its value in accumulates (0.01 would otherwise cost a hundredth of an operation)."""
+    clf = _fresh_snn(data)
+    H = clf.n_hidden
+    w = clf.get_weights()
+    clf.set_weights({"w_in": np.zeros_like(w["w_in"]), "b_h": np.zeros_like(w["b_h"])})
+    n_trials = data.X.shape[0]
+    X = data.X.astype(np.float64)
+    counts = energy(clf, X, include_neuron_updates=False)
+    half = energy(clf, X * 0.5, include_neuron_updates=False)
+    nonzero = np.count_nonzero(X)
+    odd = np.count_nonzero(X % 2 == 1)  # k / 2 is an integer for even k: those stay events
+    assert counts.input_mac == 0
+    assert half.input_mac == pytest.approx(odd * H / n_trials)
+    assert half.input_events == pytest.approx((X * 0.5)[X % 2 == 0].sum() / n_trials)
+    assert half.snn_energy == pytest.approx(half.sop * 0.9e-12 + half.input_mac * 4.6e-12)
+    tiny = energy(clf, X * 0.01, include_neuron_updates=False)
+    assert tiny.sop == 0
+    assert tiny.input_mac == pytest.approx(nonzero * H / n_trials)
 
 
 def test_energy_every_neuron_spiking_every_step(data):
@@ -468,6 +501,10 @@ def test_noise_invalid_arguments(data):
         add_poisson_noise(-np.ones((2, 3, 4)), 10.0)
     with pytest.raises(ValueError, match="dimensions"):
         add_poisson_noise(np.zeros((2, 3, 4, 5)), 10.0)
+    # a rate that is a unit error, named as such (numpy's own message was "lam value too large")
+    with pytest.raises(ValueError, match=r"rate=1e\+30 Hz .* noise spikes per bin"):
+        add_poisson_noise(X, 1e30)
+    assert add_poisson_noise(X[:2], 1e9, random_state=0).min() > 0  # a million per bin still runs
 
 
 def test_early_classification_takes_the_bin_width_of_count_decoders():

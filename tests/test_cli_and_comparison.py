@@ -225,6 +225,30 @@ def test_compare_models_checks_early_step_before_fitting(small, step):
         compare_models(*small, {"nb": _NoFitNB()}, noise_rates=(0.0,), early_step=step)
 
 
+def test_compare_models_uses_the_models_bin_width_for_noise_and_times(small):
+    """With 10 ms bins a "40 Hz" noise rate is 0.4 spikes per bin, not 0.04, and the early curves
+    are labelled in ms of those bins, for count decoders too."""
+    from motorsrnn.analysis import add_poisson_noise
+
+    X_tr, y_tr, X_te, y_te = small
+    models = {"snn": SpikingRNNClassifier(n_hidden=8, max_epochs=1, dt=10.0, random_state=0),
+              "nb": PoissonNaiveBayes()}
+    res = compare_models(X_tr, y_tr, X_te, y_te, models, noise_rates=(0.0, 40.0), early_step=5)
+    for name in models:
+        np.testing.assert_allclose(res.early[name].times, [50, 100, 150, 200])
+        noisy = add_poisson_noise(X_te, 40.0, dt=10.0, random_state=0)
+        assert res.noise[name][1] == res.fitted[name].score(noisy, y_te), name
+    assert add_poisson_noise(X_te, 40.0, dt=10.0, random_state=0).sum() > add_poisson_noise(X_te, 40.0, random_state=0).sum()
+    # bin widths that disagree are refused before any fit
+    mixed = {"a": SpikingRNNClassifier(dt=10.0), "b": SpikingRNNClassifier(dt=1.0), "nb": _NoFitNB()}
+    with pytest.raises(ValueError, match="different bin widths"):
+        compare_models(X_tr, y_tr, X_te, y_te, mixed)
+    with pytest.raises(ValueError, match=r"dt=5 ms, but these models have another dt"):
+        compare_models(X_tr, y_tr, X_te, y_te, {"a": SpikingRNNClassifier(dt=10.0), "nb": _NoFitNB()}, dt=5)
+    only_counts = compare_models(X_tr, y_tr, X_te, y_te, {"nb": PoissonNaiveBayes()}, noise_rates=(0.0,), dt=2)
+    assert only_counts.early["nb"].times[0] == 2.0
+
+
 def test_compare_models_checks_test_set_and_models_before_fitting(small):
     X_tr, y_tr, X_te, y_te = small
     with pytest.raises(ValueError, match="X_test has 20 trials but y_test has 19 labels"):

@@ -49,6 +49,28 @@ def test_snapshots_record_the_right_epochs(trained):
     assert snaps.results[0]["M1"].n_neurons == 24
 
 
+def test_snapshot_results_keep_the_window_and_dt_they_were_fitted_with(data):
+    """A snapshot's results say how its rates were made (window, dt, Hz), so tuning_curves and
+    polar_tuning given result.settings draw the data on the fit's scale (a 2-D refit stored
+    window=None, dt=1 and gave rates off by the window and dt)."""
+    from motorsrnn.tuning import tuning_curves
+
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=1, dt=2.0, random_state=0).fit(data.X[:200], data.y[:200])
+    snaps = TuningSnapshots(data.X[300:], data.y[300:], window=(10, 40))
+    snaps.record(clf, 0)
+    res = snaps.results[0]["h"]
+    assert res.settings["window"] == (10, 40) and res.settings["dt"] == 2.0 and res.settings["units"] == "hz"
+    spikes = clf.simulate(data.X[300:], membrane=False).spikes
+    rates = spikes[:, 10:40].sum(axis=1) * 1000.0 / (30 * 2.0)  # Hz in the window, by hand
+    curves = tuning_curves(spikes, snaps.angles, **res.settings)
+    for k, a in enumerate(curves.angles):
+        np.testing.assert_allclose(curves.mean[k], rates[snaps.angles == a].mean(axis=0), rtol=1e-6)
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    np.testing.assert_allclose(res.baseline, fit_cosine_tuning(rates, snaps.angles).baseline, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(snaps.rates[0]["h"], rates.mean(axis=0), rtol=1e-6)
+
+
 def test_snapshots_every_and_returns_none(data):
     snaps = TuningSnapshots(data.X[300:], data.y[300:], every=2)
     returned = []

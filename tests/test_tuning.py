@@ -119,8 +119,23 @@ def test_p_values_are_uniform_on_untuned_data(center_out):
     # On the unshuffled data most of the tuned half is found (power ~0.88 at depths 2-8 Hz).
     tuned = fit_cosine_tuning(d.X, d.y, n_perm=99, random_state=0)
     assert tuned.is_tuned[d.tuned].mean() > 0.8
-    assert np.all(tuned.perm_p_value[tuned.is_tuned] < 0.05)
+    assert np.all(tuned.perm_p_value[tuned.is_tuned] <= 0.05)
     assert tuned.perm_p_value.min() == pytest.approx(1 / 100)
+
+
+def test_permutation_criterion_is_p_at_most_alpha_and_warns_when_it_cannot_reject():
+    """The permutation p-value (1 + hits) / (1 + n_perm) is valid with p <= alpha: with 19
+    permutations a clearly tuned neuron (p = 1/20) is tuned at alpha = 0.05 (with p < alpha no
+    neuron could be); with 9 the smallest p is 0.1 and the fit says so."""
+    Y, theta, _ = cosine_data(20, 30, 8, 5.0, 1.0, 3)
+    res = fit_cosine_tuning(Y, theta, n_perm=19, random_state=0)
+    assert np.all(res.perm_p_value == pytest.approx(1 / 20))
+    assert res.is_tuned.all()
+    with pytest.warns(UserWarning, match=r"n_perm=19 .* use n_perm >= 20"):
+        assert not res.tuned(alpha=0.049).any()
+    with pytest.warns(UserWarning, match=r"n_perm=9 .* no unit can be tuned; use n_perm >= 19"):
+        few = fit_cosine_tuning(Y, theta, n_perm=9, random_state=0)
+    assert not few.is_tuned.any()
 
 
 def test_bootstrap_interval_covers_the_truth_at_the_nominal_rate():

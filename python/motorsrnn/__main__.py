@@ -167,7 +167,7 @@ def compare(args: argparse.Namespace) -> int:
           "with noise: after adding Poisson noise spikes at that rate to every channel of the test samples.")
     print("\nEarly classification (test accuracy after t ms):")
     for name, curve in res.early.items():
-        pts = [f"{t:g} ms {a:.2f}" for t, a in zip(curve.times, curve.accuracy) if t in (5, 10, 20, 30, 50) or t == curve.times[-1]]
+        pts = [f"{t:g} ms {a:.2f}" for t, a in zip(curve.times, curve.accuracy) if t in (2, 5, 10, 20, 30, 50) or t == curve.times[-1]]
         print(f"  {name:<30s} " + ", ".join(dict.fromkeys(pts)))
     return 0
 

@@ -235,7 +235,19 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
                 f"estimator must be a fitted classifier with predict (or a motorsrnn decision_path), "
                 f"got {type(estimator).__name__}"
             )
-        accuracy = np.array([np.mean(np.asarray(estimator.predict(Xc[:, :n])) == y) for n in lengths])
+        accuracy = np.empty(len(lengths))
+        for i, n in enumerate(lengths):
+            try:
+                pred = estimator.predict(Xc[:, :n])
+            except ValueError as err:
+                raise ValueError(
+                    f"early_classification scores {type(estimator).__name__} on prefixes of the window, "
+                    f"3-D arrays of shape (n_trials, {n}, n_channels), and its predict refused them. "
+                    "It needs an estimator whose predict takes 3-D spike arrays with fewer bins than in "
+                    "fit, e.g. make_pipeline(SpikeCountTransformer(), LogisticRegression()) instead of "
+                    f"a classifier fitted on 2-D counts. {type(err).__name__}: {err}"
+                ) from err
+            accuracy[i] = np.mean(np.asarray(pred) == y)
         method = "prefix"
     return Bunch(
         times=lengths.astype(np.float64) * dt,
@@ -263,10 +275,12 @@ def energy(
 ) -> Bunch:
     """Operations and energy per sample of a fitted spiking network, beside non-spiking networks.
 
-    Counts the synaptic accumulate operations (SOPs) the spiking network actually performs on
-    ``X`` and compares its energy with a dense non-spiking network of the same shape and with a
+    Counts the synaptic accumulate operations (SOPs) that the spiking network's events cause on
+    ``X``, as an event-driven machine that stores only the existing connections would perform
+    them, and compares its energy with a dense non-spiking network of the same shape and with a
     GRU and an LSTM on the same inputs and outputs, using per-operation energies of 45 nm CMOS
-    (Horowitz 2014).
+    (Horowitz 2014). This is the theoretical energy of SNN papers, not that of this package's CPU
+    implementation (see Notes).
 
     Parameters
     ----------
@@ -299,7 +313,8 @@ def energy(
 
         - ``sop``: synaptic accumulate operations of the spiking network;
         - ``sop_by_projection``: dict projection key -> its share of ``sop``;
-        - ``input_events``: input events (summed counts) per sample;
+        - ``input_events``: input events (summed integer counts) per sample;
+        - ``input_mac``: multiply-accumulates for non-integer input values (0 for counts);
         - ``spikes``: dict population name -> spikes per sample;
         - ``neuron_mac``: neuron state-update MACs (in ``snn_energy`` only when
           ``include_neuron_updates``);
@@ -328,12 +343,12 @@ def energy(
 
     Notes
     -----
-    **Spiking network.** The core is event driven: an event adds one weight column to its
-    targets. So
+    **Spiking network.** An event-driven machine adds one weight column to the targets of each
+    event. So
 
-    - every input event (a count ``k`` of channel ``c`` in a bin counts as ``k`` events;
-      non-integer float counts are counted by their value) costs one AC per target unit of every
-      projection from ``"input"``;
+    - every input event (a count ``k`` of channel ``c`` in a bin counts as ``k`` events) costs one
+      AC per target unit of every projection from ``"input"``; a non-integer input value (float
+      ``X``) is not a number of events and costs one MAC per target unit instead (``input_mac``);
     - every spike of population ``q`` costs one AC per target unit of every projection whose
       source is ``q``, including projections to the readout;
     - sparse (masked) projections count only the existing connections of the source unit
@@ -344,14 +359,23 @@ def energy(
     Implemented as spike (event) counts per source unit, summed over trials and time, times each
     unit's fan-out, divided by the number of trials.
 
+    This package's CPU core is event driven too, but it stores every projection as a dense matrix:
+    an event adds the whole weight column, masked zeros included, and a count ``k`` is one
+    multiply-add. So on masked projections it performs more additions than ``sop`` counts; ``sop``
+    is what a neuromorphic or sparse implementation of the same network would need, which is what
+    the energy comparisons of the SNN literature count.
+
     With ``include_neuron_updates`` every LIF neuron costs 2 MACs per step (``alpha I + a`` and
     ``beta U + I``; the bias, the reset and the threshold comparison are neglected) and every
     readout unit 1 MAC per step (``beta_o O + ...``): ``neuron_mac = n_timesteps * (2 n_hidden +
     n_outputs)``. The non-spiking networks are *not* charged for their activation functions and
     biases, so with this option the ratios are conservative (they favour the non-spiking networks).
 
-    ``snn_energy = sop * e_ac + neuron_mac * e_mac`` (the second term only with
-    ``include_neuron_updates``).
+    ``snn_energy = sop * e_ac + (input_mac + neuron_mac) * e_mac`` (``neuron_mac`` only with
+    ``include_neuron_updates``). At the sizes of the examples (50 steps, 64-128 neurons) the
+    neuron updates are most of ``snn_energy`` and bound the ratios: with ``H`` LIF neurons the
+    GRU ratio cannot exceed ``gru_mac / neuron_mac``. Compare with ``include_neuron_updates=False``
+    to see the synaptic operations alone.
 
     **Dense network of the same shape** (same projections, dense, real-valued activations, no
     masks): ``dense_mac = n_timesteps * sum over projections of n_source * n_target``;
@@ -366,9 +390,9 @@ def energy(
     times ``n_timesteps``; biases, gate nonlinearities and element-wise products are neglected.
     ``gru_energy = gru_mac * e_mac``, likewise for the LSTM.
 
-    **Memory** (``memory=True``): every counted operation (AC or MAC, including the neuron
-    updates when they are counted) reads one 32-bit word (its weight, or a state/decay constant)
-    from SRAM at ``e_mem`` joules; ``n_ops * e_mem`` is added to each energy. The default
+    **Memory** (``memory=True``): every counted operation (AC or MAC, including the input MACs
+    and the neuron updates when they are counted) reads one 32-bit word (its weight, or a
+    state/decay constant) from SRAM at ``e_mem`` joules; ``n_ops * e_mem`` is added to each energy. The default
     ``e_mem = 5 pJ`` is half of the 10 pJ Horowitz gives for a 64-bit read of an 8 KB SRAM at
     45 nm (larger memories cost more: 20 pJ for 32 KB, 100 pJ for 1 MB per 64 bits). Activity
     dependent state reads/writes and off-chip DRAM are not modelled.
@@ -426,14 +450,25 @@ def energy(
 
     sim = estimator.simulate(Xc, membrane=False)
     # Events per source unit over all trials: all steps, and all but the last (for delayed reads).
-    counts_all = {"input": Xc.sum(axis=(0, 1), dtype=np.float64)}
-    counts_but_last = {"input": counts_all["input"] - Xc[:, -1, :].sum(axis=0, dtype=np.float64)}
+    # An integer count k is k events (k accumulates); a non-integer value needs one multiply per
+    # target instead, so those entries are counted apart, as input_mac.
+    if Xc.dtype.kind == "f":
+        fractional = Xc != np.floor(Xc)
+        Xi = np.where(fractional, 0.0, Xc)
+        frac_entries = fractional.sum(axis=(0, 1), dtype=np.float64)
+        frac_entries_but_last = frac_entries - fractional[:, -1, :].sum(axis=0, dtype=np.float64)
+    else:
+        Xi = Xc
+        frac_entries = frac_entries_but_last = np.zeros(n_channels)
+    counts_all = {"input": Xi.sum(axis=(0, 1), dtype=np.float64)}
+    counts_but_last = {"input": counts_all["input"] - Xi[:, -1, :].sum(axis=0, dtype=np.float64)}
     for name, pop in sim.populations.items():
         s = np.asarray(pop.spikes)
         counts_all[name] = s.sum(axis=(0, 1), dtype=np.float64)
         counts_but_last[name] = counts_all[name] - s[:, -1, :].sum(axis=0, dtype=np.float64)
 
     sop_by_projection = {}
+    input_mac = 0.0
     dense_per_step = 0
     for key, source, _target, kind, _trainable in projections:
         n_target, n_source = np.shape(weights[key])
@@ -442,13 +477,16 @@ def energy(
             fan_out = np.asarray(masks[key], dtype=np.float64).sum(axis=0)  # per source unit
         else:
             fan_out = np.full(n_source, float(n_target))
-        counts = counts_but_last[source] if kind in _DELAYED_KINDS else counts_all[source]
+        delayed = kind in _DELAYED_KINDS
+        counts = counts_but_last[source] if delayed else counts_all[source]
         sop_by_projection[key] = float(counts @ fan_out) / n_trials
+        if source == "input":
+            input_mac += float((frac_entries_but_last if delayed else frac_entries) @ fan_out) / n_trials
     sop = float(sum(sop_by_projection.values()))
 
     neuron_mac = float(n_timesteps * (2 * n_hidden + n_outputs))
-    snn_ops = sop + (neuron_mac if include_neuron_updates else 0.0)
-    snn_energy = sop * e_ac + (neuron_mac * e_mac if include_neuron_updates else 0.0) + snn_ops * e_mem
+    snn_mac = input_mac + (neuron_mac if include_neuron_updates else 0.0)
+    snn_energy = sop * e_ac + snn_mac * e_mac + (sop + snn_mac) * e_mem
 
     H, C, K = rnn_hidden, n_channels, n_outputs
     dense_mac = float(n_timesteps * dense_per_step)
@@ -466,6 +504,7 @@ def energy(
         sop=sop,
         sop_by_projection=sop_by_projection,
         input_events=float(counts_all["input"].sum()) / n_trials,
+        input_mac=input_mac,
         spikes={name: float(c.sum()) / n_trials for name, c in counts_all.items() if name != "input"},
         neuron_mac=neuron_mac,
         snn_energy=snn_energy,
@@ -495,6 +534,7 @@ def energy(
 # Noise
 # ---------------------------------------------------------------------------------------------
 _MODES = ("spikes", "channels")
+_MAX_NOISE_PER_BIN = 1e6  # a million noise spikes per bin is a unit error, not a noise level
 
 
 def _integer_result_dtype(in_dtype, max_value):
@@ -548,7 +588,8 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     TypeError
         If ``rate``, ``dt`` or ``n_channels`` have the wrong type, or ``X`` is sparse.
     ValueError
-        For invalid ``X`` (see ``check_spikes``), ``rate < 0``, ``dt <= 0``, an unknown ``mode``,
+        For invalid ``X`` (see ``check_spikes``), ``rate < 0``, ``rate * dt / 1000`` above a
+        million spikes per bin, ``dt <= 0``, an unknown ``mode``,
         ``n_channels`` missing or ``< 1`` with ``mode="channels"``, or given with
         ``mode="spikes"``.
 
@@ -591,8 +632,13 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     if in_dtype.kind in "ui" and Xc.dtype.kind == "f":
         # check_spikes turns integer counts above 255 into float64: add the noise to the integers
         Xc = np.asarray(X).reshape(Xc.shape)
-    rng = check_random_state(random_state)
     lam = rate * dt / 1000.0
+    if lam > _MAX_NOISE_PER_BIN:
+        raise ValueError(
+            f"rate={rate:g} Hz with dt={dt:g} ms gives {lam:g} noise spikes per bin on average, more than "
+            f"{_MAX_NOISE_PER_BIN:g}: rate is in Hz (spikes per second) and dt in ms"
+        )
+    rng = check_random_state(random_state)
 
     if mode == "spikes":
         noise = rng.poisson(lam, size=Xc.shape)

@@ -147,10 +147,11 @@ def compare_models(
     models: Optional[Dict[str, object]] = None,
     *,
     noise_rates: Sequence[float] = (0.0, 10.0, 20.0, 40.0),
-    early_step: int = 5,
+    early_step: int = 1,
     random_state=0,
     progress: bool = False,
     groups=None,
+    dt: Optional[float] = None,
 ) -> Bunch:
     """Fit every model on the same training trials and evaluate it on the same test trials.
 
@@ -171,9 +172,10 @@ def compare_models(
         Rates (Hz) of Poisson noise spikes added to every test channel for the robustness curve
         (models are not refitted: robustness of a trained decoder to extra spikes). Each must be
         finite and ``>= 0``; ``0`` scores the clean test set.
-    early_step : int, default=5
+    early_step : int, default=1
         Prefix step (bins), an integer ``>= 1``, of the early-classification curves (see
-        :func:`motorsrnn.analysis.early_classification`).
+        :func:`motorsrnn.analysis.early_classification`): every bin by default, so the curves
+        start after the first bin (the paper's comparison starts at 2 ms).
     random_state : int, default=0
         Seed of the noise.
     progress : bool, default=False
@@ -184,6 +186,10 @@ def compare_models(
         :class:`~motorsrnn.baselines.GRUClassifier` or :class:`~motorsrnn.baselines.LSTMClassifier`
         instances: with ``early_stopping`` their validation set then holds out whole groups. Other
         models, including a spiking classifier inside a ``Pipeline`` or a search, do not get it.
+    dt : float or None, default=None
+        Width of the time bins in ms: it turns ``noise_rates`` (Hz) into noise spikes per bin and
+        labels the early-classification times. None: the ``dt`` of the models that have one (the
+        spiking models; they must agree), else 1 ms. A model whose own ``dt`` differs is refused.
 
     Returns
     -------
@@ -198,7 +204,8 @@ def compare_models(
     ------
     ValueError
         Before any model is fitted: for ``noise_rates`` that are negative, NaN, infinite or not
-        numbers, ``early_step`` not an integer ``>= 1``, an invalid ``X_test``, ``y_test`` not 1-D or
+        numbers, ``early_step`` not an integer ``>= 1``, models whose ``dt`` differ (from each other
+        or from ``dt``), an invalid ``X_test``, ``y_test`` not 1-D or
         not one label per test trial, ``X_train`` and ``X_test`` with different channel counts,
         or ``groups`` not one entry per training trial. After fitting a model: if that model
         cannot be scored on prefixes of the test window (the message names the model; the results
@@ -232,7 +239,8 @@ def compare_models(
                 f"model {name!r} ({type(est).__name__}) is not a classifier (sklearn.base.is_classifier): "
                 "compare_models reports accuracies"
             )
-    noisy = [add_poisson_noise(X_test, r, random_state=random_state) if r > 0 else X_test for r in noise_rates]
+    dt = _common_dt(items, dt)
+    noisy = [add_poisson_noise(X_test, r, dt=dt, random_state=random_state) if r > 0 else X_test for r in noise_rates]
     bar = None
     if progress:
         try:
@@ -267,7 +275,7 @@ def compare_models(
             )
         rows.append(row)
         try:
-            early[name] = early_classification(est, X_test, y_test, step=early_step)
+            early[name] = early_classification(est, X_test, y_test, step=early_step, dt=dt)
         except (ValueError, TypeError, IndexError, RuntimeError) as err:
             if bar is not None:
                 bar.close()
@@ -285,6 +293,28 @@ def compare_models(
     if bar is not None:
         bar.close()
     return Bunch(table=rows, early=early, noise=noise, noise_rates=noise_rates, fitted=fitted)
+
+
+def _common_dt(items, dt) -> float:
+    """The bin width of a comparison: ``dt`` if given (every model with a ``dt`` must agree with
+    it), else the models' common ``dt``, else 1 ms."""
+    own = {}
+    for name, est in items:
+        value = est.get_params().get("dt") if hasattr(est, "get_params") else None
+        if value is not None:
+            own[name] = float(value)
+    if dt is not None:
+        dt = check_number(dt, "dt (ms)", low=0.0, strict_low=True)
+        wrong = {name: value for name, value in own.items() if not np.isclose(value, dt)}
+        if wrong:
+            raise ValueError(f"dt={dt:g} ms, but these models have another dt (ms): {wrong}")
+        return float(dt)
+    if len(set(own.values())) > 1:
+        raise ValueError(
+            f"the models have different bin widths dt (ms): {own}; they are scored on the same X_test, "
+            "so give them one dt"
+        )
+    return next(iter(own.values()), 1.0)
 
 
 def format_table(result: Bunch) -> str:

@@ -354,8 +354,12 @@ class CosineTuning:
         ``pd + `` the percentiles of the resampled preferred directions' deviations from ``pd``,
         wrapped to ``(-pi, pi]``. So ``lower <= pd <= upper`` (typically), ``lower`` may be negative
         and ``upper`` above ``2 pi`` (the interval runs counter-clockwise from ``lower``), and
-        ``upper - lower`` (see :attr:`pd_ci_width`) is at most ``2 pi`` (``2 pi ci`` for an
-        untuned neuron, whose resampled directions spread around the circle).
+        ``upper - lower`` (see :attr:`pd_ci_width`) is at most ``2 pi``. An untuned neuron's
+        resampled directions spread around the circle, so its interval is wide, but not always:
+        the resampled directions of noise can cluster, so a narrow interval alone does not show
+        tuning (use :attr:`is_tuned`). Coverage is close to ``ci`` when the depth is several times
+        its standard error, and lower for weakly tuned neurons, the more so among those selected
+        by :attr:`is_tuned`.
     depth_ci : ndarray of shape (n, 2) or None
         Percentile bootstrap interval of the modulation depth. The depth is biased upwards by noise
         (it is a norm), and so is this interval for weakly tuned neurons.
@@ -363,7 +367,7 @@ class CosineTuning:
         Permutation test (``n_perm > 0``): directions shuffled across trials,
         ``(1 + #{R^2_perm >= R^2}) / (1 + n_perm)``.
     is_tuned : ndarray of shape (n,), bool
-        The tuning criterion: ``p < alpha`` where ``p`` is ``perm_p_value`` if permutations were run
+        The tuning criterion: ``p <= alpha`` where ``p`` is ``perm_p_value`` if permutations were run
         and ``p_value`` (F-test) otherwise, and, if ``r2_threshold`` is set,
         ``r2_mean >= r2_threshold``. NaN never counts as tuned. Recompute with :meth:`tuned`.
     aic, bic, sse : ndarray of shape (n,)
@@ -445,8 +449,19 @@ class CosineTuning:
         if r2_threshold is None:
             r2_threshold = self.r2_threshold
         p = self.perm_p_value if self.perm_p_value is not None else self.p_value
+        if self.perm_p_value is not None and 1.0 / (1 + self.n_perm) > alpha:
+            warnings.warn(
+                f"with n_perm={self.n_perm} permutations the smallest permutation p-value is "
+                f"1 / (1 + n_perm) = {1.0 / (1 + self.n_perm):.3g}, above alpha={alpha:g}: no unit can be "
+                f"tuned; use n_perm >= {int(np.ceil(1.0 / alpha)) - 1}" if alpha > 0 else
+                "alpha=0: no unit can be tuned with a permutation test",
+                UserWarning,
+                stacklevel=2,
+            )
         with np.errstate(invalid="ignore"):
-            mask = np.asarray(p < alpha)
+            # <=: the permutation p-value (1 + hits) / (1 + n_perm) is valid with P(p <= alpha) <= alpha;
+            # with < the test would be needlessly conservative (and with n_perm = 19 never reject)
+            mask = np.asarray(p <= alpha)
             if r2_threshold is not None:
                 mask &= self.r2_mean >= check_number(r2_threshold, "r2_threshold")
         return mask
@@ -786,7 +801,7 @@ def fit_cosine_tuning(
     Returns
     -------
     CosineTuning
-        Per-neuron arrays; ``is_tuned`` is ``p < alpha`` (the permutation p-value when ``n_perm > 0``,
+        Per-neuron arrays; ``is_tuned`` is ``p <= alpha`` (the permutation p-value when ``n_perm > 0``,
         the F-test's otherwise) and ``r2_mean >= r2_threshold`` when a threshold is given.
 
     Raises
@@ -803,8 +818,9 @@ def fit_cosine_tuning(
     truly tuned neurons is below 10 degrees (5.3-8.4 degrees over seeds 0-9; about 9-11.5 degrees
     with 400 trials); tested in ``tests/test_tuning.py``. The error scales roughly as
     ``noise / (depth sqrt(n_trials))``. The 95% bootstrap interval of the preferred direction
-    covered the truth for 91-94% of simulated neurons with 200 trials (percentile intervals are
-    slightly liberal with few trials).
+    covered the truth for 91-94% of simulated neurons with 200 trials. Percentile intervals are
+    liberal for weakly tuned neurons (depth within a few standard errors of 0) and for neurons
+    selected because they passed the tuning test.
 
     Examples
     --------
@@ -896,8 +912,8 @@ def fit_von_mises_tuning(
     max_iter : int, default=200
         Levenberg-Marquardt iterations per neuron.
     kappa_max : float, default=100.0
-        Upper bound of ``kappa`` (a half-height width of about 10 degrees; beyond it, with
-        directions 45 degrees apart, a peak cannot be resolved).
+        Upper bound of ``kappa`` (a full width at half height of about 13.5 degrees; beyond it,
+        with directions 45 degrees apart, a peak cannot be resolved).
     n_jobs : int or None, default=None
 
     Returns
@@ -971,8 +987,11 @@ def compare_tuning_models(
     activity, directions, window, dt, units, degrees, labels_to_angles, max_iter, kappa_max, n_jobs
         As in :func:`fit_von_mises_tuning` (at least 4 distinct directions; 8 or more recommended).
     criterion : {"bic", "aic"}, default="bic"
-        BIC (the default) rarely prefers von Mises for a truly cosine-tuned neuron (about 1% with
-        800 trials); AIC does so about 16% of the time (a chi-square with 1 degree of freedom above 2).
+        BIC (the default) rarely prefers von Mises for a truly cosine-tuned neuron (about 0.5% with
+        800 trials); AIC does so about 8% of the time. Since ``kappa >= 0``, twice the
+        log-likelihood gain of the von Mises fit is, for a cosine-tuned neuron, 0 half of the time
+        and otherwise a chi-square with 1 degree of freedom, so the rates are half of
+        ``P(chi2_1 > 2)`` (AIC) and of ``P(chi2_1 > ln n_trials)`` (BIC).
 
     Returns
     -------
@@ -1167,7 +1186,7 @@ class TuningSnapshots:
     window : (int, int) or None, default=None
         Time bins ``[start, stop)`` in which spikes are counted; None: the whole window.
     alpha : float, default=0.05
-        Significance level of the tuning criterion (F-test ``p < alpha``).
+        Significance level of the tuning criterion (F-test ``p <= alpha``).
     r2_threshold : float or None, default=None
         If set, tuned units must also have ``r2_mean >= r2_threshold``.
     labels_to_angles : dict or sequence or None, default=None
@@ -1204,7 +1223,7 @@ class TuningSnapshots:
     ``random_state``, the same initial weights) and records it as epoch ``-1``. Any network or
     fitted estimator can also be recorded at any epoch number with :meth:`record`.
 
-    **Criterion.** A unit is tuned when the F-test of the cosine model has ``p < alpha`` (and
+    **Criterion.** A unit is tuned when the F-test of the cosine model has ``p <= alpha`` (and
     ``r2_mean >= r2_threshold`` if set). Units that never spike on the probe trials have
     constant activity and are never tuned; they count in the denominator of
     :meth:`fraction_tuned` (see :meth:`fraction_active`). With many probe trials, small but
@@ -1383,12 +1402,13 @@ class TuningSnapshots:
         dt = _network_dt(network)
         res, rates = {}, {}
         for (name, _), s in zip(pops, spikes):
-            counts = _activity_to_rates(s, self.window, dt, "hz")
-            rates[name] = counts.mean(axis=0)
+            rates[name] = _activity_to_rates(s, self.window, dt, "hz").mean(axis=0)
+            # fitted on the spikes themselves, so that the result's settings (window, dt, units) say
+            # how its rates were made, as for fit_cosine_tuning and network_tuning
             res[name] = fit_cosine_tuning(
-                counts, self.angles, alpha=self.alpha, r2_threshold=self.r2_threshold, n_jobs=self.n_jobs
+                s, self.angles, window=self.window, dt=dt, units="hz", alpha=self.alpha,
+                r2_threshold=self.r2_threshold, n_jobs=self.n_jobs,
             )
-            res[name].units = "hz"
         self.results[epoch] = res
         self.rates[epoch] = rates
 
