@@ -507,7 +507,8 @@ impl<T: Real> Model<T> {
     /// parallel, one per workspace, in waves of `workspaces.len()` chunks (one workspace per thread
     /// suffices); the chunks' gradients are added in chunk order into `total`, so the result depends
     /// neither on the number of threads nor on the number of workspaces. The loss is the mean over `trials`.
-    /// Returns the summed loss and the number of correctly classified trials (0 for regression).
+    /// Returns the summed loss, the number of correctly classified trials (0 for regression) and
+    /// the number of spikes of every population in the batch's forward pass.
     #[allow(clippy::too_many_arguments)]
     pub fn batch_grad(
         &self,
@@ -518,26 +519,27 @@ impl<T: Real> Model<T> {
         trials: &[usize],
         workspaces: &mut [Workspace<T>],
         total: &mut ParamSet<T>,
-    ) -> Result<(f64, usize)> {
+    ) -> Result<(f64, usize, usize)> {
         let parts = chunks(trials);
         assert!(!workspaces.is_empty(), "no workspace");
         let scale = T::one() / T::c(trials.len() as f64);
         let steps = ev.n_steps;
         total.fill_zero();
-        let (mut loss, mut correct) = (0.0, 0);
+        let (mut loss, mut correct, mut spikes) = (0.0, 0, 0);
         // Waves of as many chunks as there are workspaces (one per thread is enough), so that memory
         // does not grow with the batch. The chunks' gradients, losses and counts are added in chunk
         // order, wave after wave: the same sums in the same order for any number of workspaces.
         for wave in parts.chunks(workspaces.len()) {
             let stats = self.wave_grad(ev, y, activity, rate, wave, &mut workspaces[..wave.len()], scale, steps)?;
-            for (ws, (l, c)) in workspaces.iter().zip(stats) {
+            for (ws, (l, c, n)) in workspaces.iter().zip(stats) {
                 total.add_assign(&ws.grad);
                 loss += l;
                 correct += c;
+                spikes += n;
             }
         }
         total.apply_masks(&self.masks);
-        Ok((loss, correct))
+        Ok((loss, correct, spikes))
     }
 
     /// The workspaces [`Model::batch_grad`] needs for batches of up to `batch` trials with `threads`
@@ -549,7 +551,7 @@ impl<T: Real> Model<T> {
     }
 
     /// The gradients of the chunks of one wave, in parallel, one workspace each (into `ws.grad`),
-    /// with each chunk's loss and number of correct trials.
+    /// with each chunk's loss, number of correct trials and number of spikes.
     #[allow(clippy::too_many_arguments)]
     fn wave_grad(
         &self,
@@ -561,13 +563,14 @@ impl<T: Real> Model<T> {
         workspaces: &mut [Workspace<T>],
         scale: T,
         steps: usize,
-    ) -> Result<Vec<(f64, usize)>> {
+    ) -> Result<Vec<(f64, usize, usize)>> {
         workspaces
             .par_iter_mut()
             .zip(wave.par_iter())
-            .map(|(ws, chunk)| -> Result<(f64, usize)> {
+            .map(|(ws, chunk)| -> Result<(f64, usize, usize)> {
                 let recording = self.bptt_window.map_or(Recording::Membrane, Recording::Checkpoints);
                 forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, recording)?;
+                let spikes = ws.tape.spikes.iter().map(|r| r.len()).sum();
                 let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
                 ws.d_s.iter_mut().for_each(Vec::clear);
                 if let Some(a) = activity {
@@ -587,7 +590,7 @@ impl<T: Real> Model<T> {
                     }
                 }
                 backward(&self.topo, &self.params, &self.consts, ev, chunk, ws);
-                Ok((l, correct))
+                Ok((l, correct, spikes))
             })
             .collect()
     }
@@ -672,7 +675,7 @@ impl<T: Real> Model<T> {
         let trials: Vec<usize> = (0..ev.n_trials).collect();
         let mut wss = self.gradient_workspaces(ev.n_trials, rayon::current_num_threads());
         let mut g = ParamSet::zeros(&self.topo);
-        let (l, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g)?;
+        let (l, _, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g)?;
         Ok((l / ev.n_trials as f64, g))
     }
 

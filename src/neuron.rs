@@ -136,8 +136,11 @@ impl<T: Real> SurrogateFn<T> {
             }
             TRIANGLE => (one - k * v.abs()).max(T::zero()),
             _ => {
-                let s = one / (one + (-k * v).exp());
-                k * s * (one - s)
+                // k s (1 - s) with s = sigmoid(k v), written with e = exp(-k |v|) so that it is
+                // symmetric and keeps its relative precision in f32: `1 - s` cancels for v > 0
+                let e = (-k * v.abs()).exp();
+                let d = one + e;
+                k * e / (d * d)
             }
         }
     }
@@ -233,6 +236,22 @@ mod tests {
         assert!((at.grad(0.0) - 1.0).abs() < 1e-15);
         let sg = Surrogate { kind: SurrogateKind::Sigmoid, slope: Some(4.0), smooth: false }.compile::<f64>();
         assert!((sg.grad(0.0) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn sigmoid_surrogate_is_symmetric_and_accurate_in_f32() {
+        let k = 25.0;
+        let f32s = Surrogate { kind: SurrogateKind::Sigmoid, slope: Some(k), smooth: false }.compile::<f32>();
+        for &v in &[0.01f64, 0.1, 0.3, 0.5, 0.6, 0.7, 1.5, 3.0] {
+            // k s(kv) (1 - s(kv)) = k s(kv) s(-kv), in f64 from the side without cancellation
+            let want = k / ((1.0 + (-k * v).exp()) * (1.0 + (k * v).exp()));
+            for x in [v, -v] {
+                let got = f64::from(f32s.grad(x as f32));
+                assert!((got - want).abs() <= 1e-5 * want, "sg({x}) = {got}, expected {want}");
+            }
+        }
+        assert_eq!(f32s.grad(1e3), 0.0);
+        assert!(f32s.grad(f32::MAX).is_finite() && f32s.grad(-f32::MAX).is_finite());
     }
 
     #[test]

@@ -190,6 +190,7 @@ fn record_dict<'py>(py: Python<'py>, r: &EpochRecord) -> PyResult<Bound<'py, PyD
     d.set_item("val_loss", r.val_loss)?;
     d.set_item("val_accuracy", r.val_accuracy)?;
     d.set_item("grad_norm", r.grad_norm)?;
+    d.set_item("rate_hz", r.rate_hz)?;
     Ok(d)
 }
 

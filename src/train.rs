@@ -51,6 +51,9 @@ pub struct TrainConfig {
     /// trials are never moved). See [`crate::augment`].
     #[serde(default)]
     pub jitter: Option<Jitter>,
+    /// Width of a time bin in ms: only to report the epochs' firing rates in Hz.
+    #[serde(default = "d_one")]
+    pub dt: f64,
 }
 
 fn d_one() -> f64 {
@@ -85,6 +88,7 @@ impl Default for TrainConfig {
             rate_lower: 0.0,
             rate_upper: d_one(),
             jitter: None,
+            dt: 1.0,
         }
     }
 }
@@ -115,6 +119,9 @@ impl TrainConfig {
                 self.rate_upper
             ));
         }
+        if !(self.dt.is_finite() && self.dt > 0.0) {
+            return Err(invalid!("dt must be a finite positive number of ms, got {}", self.dt));
+        }
         if self.n_iter_no_change == 0 {
             return Err(invalid!("n_iter_no_change must be at least 1"));
         }
@@ -137,6 +144,10 @@ pub struct EpochRecord {
     pub val_accuracy: Option<f64>,
     /// Mean gradient norm over the epoch's batches (before clipping).
     pub grad_norm: f64,
+    /// Mean firing rate (Hz) of all the network's LIF neurons on the epoch's training trials, in
+    /// the forward passes of its batches (weights changing during the epoch, as for `loss`).
+    #[serde(default)]
+    pub rate_hz: f64,
 }
 
 /// Why training ended.
@@ -218,6 +229,7 @@ pub fn fit<T: Real>(
         return Err(invalid!("early_stopping needs validation data"));
     }
     let n = train.x.n_trials;
+    let n_neurons: usize = model.topo.pops.iter().map(|p| p.size).sum::<usize>().max(1);
     let batch = cfg.batch_size.min(n);
     let mut wss = model.gradient_workspaces(batch, pool.current_num_threads());
     let mut grad = ParamSet::zeros(&model.topo);
@@ -250,9 +262,9 @@ pub fn fit<T: Real>(
         let moved = cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, epoch as u64)));
         let x = moved.as_ref().unwrap_or(train.x);
         let n_batches = n.div_ceil(batch);
-        let (mut loss_sum, mut correct, mut norm_sum) = (0.0, 0usize, 0.0);
+        let (mut loss_sum, mut correct, mut norm_sum, mut spikes) = (0.0, 0usize, 0.0, 0usize);
         for (bi, trials) in order.chunks(batch).enumerate() {
-            let (l, c) = pool.install(|| {
+            let (l, c, n_spikes) = pool.install(|| {
                 model.batch_grad(x, &train.y, train.activity.as_ref(), rate.as_ref(), trials, &mut wss, &mut grad)
             })?;
             if !l.is_finite() || !grad.is_finite() {
@@ -272,6 +284,7 @@ pub fn fit<T: Real>(
             last_finite = Some(before);
             loss_sum += l;
             correct += c;
+            spikes += n_spikes;
             if !monitor.on_batch(epoch, bi, n_batches, l / trials.len() as f64) {
                 stop = StopReason::Interrupted;
                 break 'epochs;
@@ -291,6 +304,7 @@ pub fn fit<T: Real>(
             val_loss,
             val_accuracy,
             grad_norm: norm_sum / n_batches as f64,
+            rate_hz: spikes as f64 / (n * x.n_steps * n_neurons) as f64 * 1000.0 / cfg.dt,
         };
         history.push(rec.clone());
         if let Some(vl) = val_loss {

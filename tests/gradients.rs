@@ -578,7 +578,7 @@ fn batch_gradient_does_not_depend_on_the_number_of_workspaces() {
     let run = |n_work: usize| {
         let mut wss: Vec<Workspace<f32>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
         let mut g = ParamSet::zeros(&model.topo);
-        let (l, c) = model.batch_grad(&ev, &Targets::Classes(&y), None, None, &trials, &mut wss, &mut g).unwrap();
+        let (l, c, _) = model.batch_grad(&ev, &Targets::Classes(&y), None, None, &trials, &mut wss, &mut g).unwrap();
         let bits: Vec<Vec<u32>> = g.slices().iter().map(|s| s.iter().map(|v| v.to_bits()).collect()).collect();
         (l.to_bits(), c, bits)
     };

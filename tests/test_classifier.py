@@ -46,6 +46,25 @@ def test_fit_returns_self_and_learned_attributes(data, fitted):
     assert w["w_out"].shape == (4, 24) and w["b_out"].shape == (4,)
 
 
+@pytest.mark.parametrize("architecture, dt", [("srnn", 1.0), ("motorsrnn", 2.0)])
+def test_history_rate_is_the_firing_rate_of_the_epochs_forward_passes(data, architecture, dt):
+    """With one batch per epoch, the first epoch's rate_hz is the rate of the starting network on
+    the training trials (all populations, in Hz of dt-ms bins); the callback and checkpoints see
+    it too."""
+    X, y = data.X[:40], data.y[:40]
+    seen = []
+    clf = SpikingRNNClassifier(n_hidden=24, architecture=architecture, dt=dt, max_epochs=3, batch_size=64,
+                               random_state=0, callback=lambda info: seen.append(info.get("rate_hz")))
+    start = clf.initial_network(X.shape[2], 4)
+    clf.fit(X, y)
+    spikes = np.concatenate([p for p in start.simulate(np.ascontiguousarray(X), False, 1)[0]], axis=2)
+    expected = spikes.mean() * 1000.0 / dt
+    assert expected > 0
+    assert clf.history_[0]["rate_hz"] == pytest.approx(expected, rel=1e-9)
+    assert [h["rate_hz"] for h in clf.history_] == [r for r in seen if r is not None]
+    assert clf.history_[2]["rate_hz"] != clf.history_[0]["rate_hz"]  # the weights moved
+
+
 def test_string_labels_and_proba_column_order(data):
     names = np.array(["right", "up", "left", "down"])[data.y]
     clf = SpikingRNNClassifier(**FAST).fit(data.X, names)

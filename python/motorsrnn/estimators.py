@@ -533,7 +533,7 @@ class _Checkpoint:
         self.failed = False
 
     def __call__(self, info: Dict[str, Any]) -> None:
-        record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm")}
+        record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "rate_hz")}
         record["epoch"] += self.epoch_offset
         self.history.append(record)
         if (info["epoch"] + 1) % self.every == 0:
@@ -600,6 +600,7 @@ class _Progress:
             for key in ("accuracy", "val_loss", "val_accuracy"):
                 if info.get(key) is not None:
                     msg += f", {key} {info[key]:.4f}"
+            msg += f", rate {info['rate_hz']:.1f} Hz"
             print(msg, flush=True)
 
     def close(self):
@@ -964,6 +965,7 @@ class _SpikingRNNBase(BaseEstimator):
             "rate_lower": float(self.rate_bounds[0]) * float(self.dt) / 1000.0,
             "rate_upper": float(self.rate_bounds[1]) * float(self.dt) / 1000.0,
             "jitter": self._jitter_config(),
+            "dt": float(self.dt),
         }
         checkpoint = None
         if self.checkpoint_path is not None:
@@ -1486,9 +1488,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         The trained network (weights via :meth:`get_weights`).
     history_ : list of dict
         One record per epoch with the keys ``epoch``, ``loss``, ``accuracy``, ``grad_norm``,
-        ``val_loss`` and ``val_accuracy``; the validation values are None without early
-        stopping. ``loss`` is the training loss, with the activity-matching and rate terms when
-        they are on; ``val_loss`` is the task loss alone.
+        ``rate_hz``, ``val_loss`` and ``val_accuracy``; the validation values are None without
+        early stopping. ``loss`` is the training loss, with the activity-matching and rate terms
+        when they are on; ``val_loss`` is the task loss alone. ``rate_hz`` is the mean firing rate
+        of all LIF neurons on the epoch's training trials, as the batches' forward passes had it
+        (the weights change during the epoch, as for ``loss``); model files written before it
+        existed have no ``rate_hz``.
     n_iter_ : int
         Number of epochs run.
     stop_reason_ : str
