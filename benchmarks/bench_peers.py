@@ -93,6 +93,12 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
             layer.bias.zero_()
         return layer
 
+    def by_step(drive):
+        """``(b, t, h)`` -> the ``t`` steps' ``(b, h)`` tensors, by ``unbind``, whose backward stacks the
+        steps' gradients once (indexing ``drive[:, t]`` at every step would allocate a gradient of the
+        whole array per step in the backward pass)."""
+        return drive.transpose(0, 1).unbind(0)
+
     def leaky_readout(fc_out, spikes_per_step):
         """The leaky readout O[t] = beta_o O[t-1] + W_out s[t] + b_out over the steps' spikes (a
         generator, so each step's spikes are used as they come), averaged over time, and the number of
@@ -128,9 +134,9 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
             s = torch.zeros(b, h)
             o = torch.zeros(b, k)
             acc, n_spikes = 0, 0.0
-            drive = x @ w_in.T + b_h  # (b, t, h): the input product of every bin at once
+            drive = by_step(x @ w_in.T + b_h)  # the input product of every bin at once
             for t in range(t_steps):
-                a = drive[:, t] + s @ w_rec.T
+                a = drive[t] + s @ w_rec.T
                 i = alpha * i + a
                 u = beta * u + i - s.detach()
                 s = Spike.apply(u - 1.0)
@@ -158,9 +164,9 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
             spk, syn, mem = rsyn.init_rsynaptic()
             mem_o = readout.init_leaky()
             acc, n_spikes = 0, 0.0
-            drive = fc_in(x)  # (b, t, h): the input product of every bin at once
+            drive = by_step(fc_in(x))  # the input product of every bin at once
             for t in range(t_steps):
-                spk, syn, mem = rsyn(drive[:, t], spk, syn, mem)
+                spk, syn, mem = rsyn(drive[t], spk, syn, mem)
                 _, mem_o = readout(fc_out(spk), mem_o)
                 acc = acc + mem_o
                 n_spikes += float(spk.detach().sum())
@@ -217,12 +223,12 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
 
         def run(x, record=False):
             sj_functional.reset_net(lif)
-            drive = fc_in(x)  # (b, t, h): the input product of every bin at once
+            drive = by_step(fc_in(x))  # the input product of every bin at once
 
             def steps():
                 s = torch.zeros(b, h)
                 for t in range(t_steps):
-                    s = lif(drive[:, t] + fc_rec(s))
+                    s = lif(drive[t] + fc_rec(s))
                     yield s
 
             return leaky_readout(fc_out, steps())
