@@ -105,9 +105,31 @@ def test_predict_leaves_the_global_torch_generator_alone(easy, fitted):
 
 
 def test_wrong_channels_at_predict(easy, fitted):
-    _, _, Xt, _ = easy
+    _, _, Xt, yt = easy
     with pytest.raises(ValueError, match="features"):
         fitted.predict(Xt[:, :, :10])
+    # early classification reports the real cause, not a fallback to prefix scoring
+    with pytest.raises(ValueError, match="^X has 10 features"):
+        early_classification(fitted, Xt[:, :, :10], yt)
+
+
+def test_views_and_torch_default_dtype(easy, fitted):
+    """Reversed views (negative strides) predict like copies, and a global float64 default dtype
+    in torch does not break fit or predict (audit of the thirteenth session)."""
+    import torch
+
+    X, y, Xt, _ = easy
+    np.testing.assert_array_equal(fitted.predict_proba(Xt[::-1]), fitted.predict_proba(Xt[::-1].copy()))
+    np.testing.assert_array_equal(fitted.decision_path(Xt[:, ::-1]), fitted.decision_path(Xt[:, ::-1].copy()))
+    old = torch.get_default_dtype()
+    try:
+        expected = fitted.predict_proba(Xt[:20])
+        torch.set_default_dtype(torch.float64)
+        np.testing.assert_array_equal(fitted.predict_proba(Xt[:20]), expected)  # the weights are float32
+        refit = clone(fitted).fit(X, y)  # its initial draw is another, in float64: not the same weights
+        assert refit.score(Xt, easy[3]) > 0.7
+    finally:
+        torch.set_default_dtype(old)
 
 
 def test_without_early_stopping_every_epoch_runs(fitted):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from motorsrnn import SpikingRNNClassifier
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.analysis import similarity, trajectories, weight_vs_pd_difference
 from motorsrnn.datasets import make_center_out, make_reaching_dynamics
 from motorsrnn.topology import preset
@@ -547,3 +547,70 @@ def test_similarity_warns_when_cca_components_fill_the_samples():
         warnings.simplefilter("error")
         low = similarity(rng.normal(size=(8, 50, 100)), rng.normal(size=(8, 50, 100)))
     assert low.score < 0.4
+
+
+def test_plots_check_their_inputs_before_drawing(plt, data, trained, srnn):
+    """Bad input raises before anything is drawn and leaves no new figure (plot audit of the
+    thirteenth session): a failed call used to leave an empty figure, or half a plot on ax."""
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    _, snaps = trained
+    res = fit_cosine_tuning(data.X, data.y)
+    before = plt.get_fignums()
+    bad_calls = [
+        (lambda: plotting.raster(data.X, trial=10**6), ValueError, "trial"),
+        (lambda: plotting.raster(data.X[0]), ValueError, "3-D spikes"),  # one trial alone
+        (lambda: plotting.raster(data.X, dt=0), ValueError, "dt"),
+        (lambda: plotting.raster(data.X, dt="2"), TypeError, "dt"),
+        (lambda: plotting.psth(data.X, np.where(np.arange(len(data.y)) == 3, np.nan, data.y), unit=0),
+         ValueError, "NaN"),
+        (lambda: plotting.psth(data.X, data.y, unit=0, bin_ms="10"), TypeError, "bin_ms"),
+        (lambda: plotting.polar_tuning(res, 0, data.X[:, :, :5], data.y), ValueError, "units"),
+        (lambda: plotting.pd_histogram(np.degrees(res.preferred_direction), tuned_only=False), ValueError, "degrees"),
+        (lambda: plotting.pd_histogram(res, tuned_only="no"), ValueError, "tuned_only"),
+        (lambda: plotting.pd_histogram(snaps.results[0]), TypeError, "dict"),
+        (lambda: plotting.cultivation(snaps, reference_epoch=99), ValueError, "not recorded"),
+        (lambda: plotting.cultivation(snaps, persistency="no"), ValueError, "persistency"),
+        (lambda: plotting.trajectories(trajectories(data.X, data.y), components=(0.7, 1.9)), ValueError, "integer"),
+        (lambda: plotting.learning_curves(PoissonNaiveBayes().fit(data.X, data.y)), ValueError, "history_"),
+    ]
+    for call, error, match in bad_calls:
+        with pytest.raises(error, match=match):
+            call()
+        assert plt.get_fignums() == before, match
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="not recorded"):
+        plotting.cultivation(snaps, reference_epoch=99, ax=ax)
+    with pytest.raises(ValueError, match="units"):
+        plotting.polar_tuning(res, 0, data.X[:, :, :5], data.y, ax=plt.subplot(projection="polar"))
+    assert len(ax.lines) == 0
+
+
+def test_plot_details_users_read(plt, data, srnn):
+    """Unit indices on a raster of chosen units, binned-trial input, curve keywords reaching the
+    curve, a silent unit drawn at radius 0, a legend for every learning curve."""
+    from motorsrnn import SpikingRNNRegressor, plotting
+    from motorsrnn.io import bin_spike_times
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    ax = plotting.raster(data.X, units=[40, 7, 93])
+    plt.gcf().canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels == ["40", "7", "93"]
+    binned = bin_spike_times([np.array([0.01, 0.02]), np.array([0.015])], np.array([0.0, 1.0]), window=(0, 50))
+    ax = plotting.raster(binned, trial=0)
+    assert ax.collections[0].get_offsets().shape[0] == 3
+
+    X = data.X.astype(float)
+    X[:, :, 0] = 0  # a silent unit: no preferred direction, rate 0
+    res = fit_cosine_tuning(X, data.y)
+    ax = plotting.polar_tuning(res, 0, X, data.y, linewidth=3)
+    assert ax.lines[0].get_linewidth() == 3
+    assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 0
+
+    ax = plotting.learning_curves(srnn)
+    assert [t.get_text() for t in ax.accuracy_axes.get_legend().get_texts()] == ["loss", "accuracy"]
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=2, random_state=0).fit(data.X, data.y.astype(float))
+    ax = plotting.learning_curves(reg)
+    assert ax.accuracy_axes is None and len(ax.lines) == 1

@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     c.add_argument("--n-trials", type=n_trials, default=1600,
                    help=f"trials to generate (default 1600, at least {MIN_TRIALS})")
     c.add_argument("--epochs", type=positive_int, default=40,
-                   help="training epochs of the spiking models (default 40)")
+                   help="training epochs of the spiking models, and of the GRU and LSTM when added (default 40)")
     c.add_argument("--n-hidden", type=positive_int, default=128, help="LIF neurons per spiking model (default 128)")
     c.add_argument("--seed", type=seed, default=0, help=f"random seed, 0 to {MAX_SEED} (default 0)")
     c.add_argument("--cut", type=int, nargs=2, metavar=("START", "STOP"),

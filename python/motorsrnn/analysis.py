@@ -97,8 +97,10 @@ def _spiking_path(estimator, Xc):
     classes = getattr(estimator, "classes_", None)
     if not callable(method) or classes is None:
         return None
-    if isinstance(estimator, SpikingRNNClassifier):
-        path = method(Xc)
+    from .baselines import GRUClassifier, LSTMClassifier
+
+    if isinstance(estimator, (SpikingRNNClassifier, GRUClassifier, LSTMClassifier)):
+        path = method(Xc)  # motorsrnn's own per-step logits: their errors are the user's to see
     else:
         # e.g. scikit-learn's trees also have a decision_path (a sparse node indicator): only an
         # array (n_trials, n_timesteps, n_classes) counts as per-step logits.

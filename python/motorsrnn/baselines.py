@@ -323,7 +323,8 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
                 h, _ = getattr(self, cell.lower())(x)  # the hidden state after every bin
                 return self.readout(h)  # (batch, time, classes)
 
-        return _RNN(n_in, int(self.hidden_size), n_out)
+        # float32 whatever torch's default dtype is (the inputs are converted to float32)
+        return _RNN(n_in, int(self.hidden_size), n_out).to(torch.float32)
 
     def fit(self, X, y, groups=None):
         """Train the network.
@@ -360,10 +361,10 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = self._module(torch, Xc.shape[2], len(classes))
-        inputs = torch.as_tensor(Xc[train], dtype=torch.float32)
+        inputs = torch.as_tensor(np.ascontiguousarray(Xc[train]), dtype=torch.float32)
         targets = torch.as_tensor(idx[train], dtype=torch.int64)
         if val is not None:
-            val_inputs = torch.as_tensor(Xc[val], dtype=torch.float32)
+            val_inputs = torch.as_tensor(np.ascontiguousarray(Xc[val]), dtype=torch.float32)
             val_targets = torch.as_tensor(idx[val], dtype=torch.int64)
         opt = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay))
         loss_fn = torch.nn.CrossEntropyLoss()
@@ -423,8 +424,8 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=[]):  # building the module draws (discarded) initial weights
             net = self._module(torch, Xc.shape[2], len(self.classes_))
         net.load_state_dict({k: torch.as_tensor(v) for k, v in self.weights_.items()})
-        with torch.no_grad():
-            return net(torch.as_tensor(Xc, dtype=torch.float32)).numpy().astype(np.float64)
+        with torch.no_grad():  # a contiguous copy: torch refuses views with negative strides (X[::-1])
+            return net(torch.as_tensor(np.ascontiguousarray(Xc), dtype=torch.float32)).numpy().astype(np.float64)
 
     def predict_proba(self, X):
         """Class probabilities from the last bin's logits.

@@ -28,7 +28,9 @@ learning_curves
 
 from __future__ import annotations
 
+import functools
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,45 @@ from ._validation import check_number
 __all__ = ["cultivation", "learning_curves", "pd_histogram", "polar_tuning", "psth", "raster", "trajectories"]
 
 _INSTALL = 'matplotlib is needed for motorsrnn.plotting; install it with: pip install "motorsrnn[plot]"'
+
+
+def _drawing(func):
+    """Closes the figures a plotting function created when it raises, so that a bad call leaves no
+    empty figure behind (the inputs of some plots can only be checked while drawing)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        plt = sys.modules.get("matplotlib.pyplot")
+        before = set(plt.get_fignums()) if plt is not None else set()
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            plt = sys.modules.get("matplotlib.pyplot")
+            if plt is not None:
+                for number in set(plt.get_fignums()) - before:
+                    plt.close(number)
+            raise
+
+    return wrapper
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _label_text(value) -> str:
+    """A legend label: floats with 4 significant digits (a radian 1.5707963267948966 reads 1.571)."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
 
 
 def _pyplot():
@@ -90,10 +131,28 @@ def _index(value, name, size):
 
 
 def _spikes3d(x, name):
+    """Spikes of shape (n_trials, n_timesteps, n_units): an array, a ``simulate()`` result (its
+    ``spikes``) or the Bunch of :func:`motorsrnn.io.bin_spike_times` (its ``X``). A 2-D array is
+    refused: here it would be read as trials of one bin each."""
     from .estimators import check_spikes
 
-    arr = x.spikes if hasattr(x, "spikes") and not isinstance(x, np.ndarray) else x
+    arr = x
+    if not isinstance(x, np.ndarray):
+        if hasattr(x, "spikes"):
+            arr = x.spikes
+        elif hasattr(x, "X") and hasattr(x, "times"):
+            arr = x.X
+    if np.ndim(arr) != 3:
+        raise ValueError(
+            f"{name} must be 3-D spikes (n_trials, n_timesteps, n_units), a simulate() result or a "
+            f"bin_spike_times() result; got {np.ndim(arr)} dimension(s) (one trial alone: pass X[None] "
+            "or the whole array and its index)"
+        )
     return check_spikes(arr, name=name)
+
+
+def _positive_ms(value, name: str) -> float:
+    return check_number(value, f"{name} (ms)", low=0.0, strict_low=True)
 
 
 def _colors(n):
@@ -102,14 +161,17 @@ def _colors(n):
     return [cmap(i / max(n, 1)) for i in range(n)]
 
 
+@_drawing
 def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatter_kws) -> Any:
     """Spike raster of one trial: a dot per spike, units on the y axis, time on the x axis.
 
     Parameters
     ----------
-    X_or_spikes : array-like of shape (n_trials, n_timesteps, n_units) or a simulate() Bunch
-        Recorded spikes ``X`` or the network's ``estimator.simulate(X).spikes`` (a Bunch with
-        ``spikes`` is accepted too). Bins with a count above 1 are drawn as one dot.
+    X_or_spikes : array-like of shape (n_trials, n_timesteps, n_units) or a Bunch
+        Recorded spikes ``X`` or the network's ``estimator.simulate(X).spikes``; a ``simulate()``
+        result (its ``spikes``) and a :func:`motorsrnn.io.bin_spike_times` result (its ``X``)
+        are accepted too. Bins with a count above 1 are drawn as one dot. A 2-D array is refused
+        (one trial alone: ``X[None]``).
     trial : int, default=0
     dt : float, default=1.0
         Bin width in ms.
@@ -118,7 +180,8 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatt
         :func:`motorsrnn.io.bin_spike_times` (its ``times[0]``), e.g. -200 for trials binned
         from 200 ms before the event. A dashed line marks the event when it lies inside.
     units : array-like of int or None, default=None
-        Units to draw, in this order (e.g. sorted by preferred direction); None: all.
+        Units to draw, in this order (e.g. sorted by preferred direction), labelled with their
+        indices; None: all.
     ax : matplotlib Axes or None
     **scatter_kws
         Passed to ``ax.scatter`` (default marker ``"|"``, black).
@@ -128,25 +191,34 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatt
     matplotlib.axes.Axes
         One ``PathCollection`` (the spikes).
     """
-    ax = _axes(ax)
     s = _spikes3d(X_or_spikes, "X_or_spikes")
     trial = _index(trial, "trial", s.shape[0])
+    dt, t0 = _positive_ms(dt, "dt"), _t0(t0)
     data = np.asarray(s[trial])  # (T, N)
+    idx = None
     if units is not None:
         idx = np.asarray(units)
         if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.size == 0 or idx.min() < -data.shape[1] or idx.max() >= data.shape[1]:
             raise ValueError(f"units must be a 1-D array of unit indices in [0, {data.shape[1]})")
+        idx = np.mod(idx, data.shape[1])
         data = data[:, idx]
+    ax = _axes(ax)
     t, u = np.nonzero(data > 0)
     kws = {"marker": "|", "color": "k", "s": 20, "linewidths": 1.0}
     kws.update(scatter_kws)
-    t0 = _t0(t0)
-    ax.scatter(t0 + t * float(dt), u, **kws)
-    ax.set_xlim(t0, t0 + data.shape[0] * float(dt))
+    ax.scatter(t0 + t * dt, u, **kws)
+    ax.set_xlim(t0, t0 + data.shape[0] * dt)
     ax.set_ylim(-0.5, data.shape[1] - 0.5)
-    _mark_event(ax, t0, t0 + data.shape[0] * float(dt))
+    _mark_event(ax, t0, t0 + data.shape[0] * dt)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("unit")
+    if idx is not None:  # rows are the chosen units: label them with their indices
+        from matplotlib.ticker import FuncFormatter
+
+        ax.yaxis.set_major_locator(_integer_locator())
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _pos: str(idx[int(round(v))]) if 0 <= round(v) < idx.size and v == round(v) else "")
+        )
     ax.set_title(f"trial {trial}")
     return ax
 
@@ -161,15 +233,18 @@ def _mark_event(ax, start: float, stop: float) -> None:
         ax.axvline(0.0, color="0.5", linestyle="--", linewidth=0.8, label="_event")
 
 
+@_drawing
 def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
     """Peri-stimulus time histogram of one unit: mean rate over the trials of each direction.
 
     Parameters
     ----------
-    spikes : array-like of shape (n_trials, n_timesteps, n_units)
-        Spike counts per bin (recorded or simulated).
+    spikes : array-like of shape (n_trials, n_timesteps, n_units) or a Bunch
+        Spike counts per bin (recorded or simulated), or a ``simulate()`` or
+        :func:`motorsrnn.io.bin_spike_times` result, as in :func:`raster`.
     labels : array-like of shape (n_trials,)
-        Direction (class label or angle) of each trial; one line per distinct value.
+        Direction (class label or angle) of each trial; one line per distinct value (NaN is
+        refused).
     unit : int
     bin_ms : float, default=5.0
         Width of the histogram bins in ms (a multiple of ``dt``; the last partial bin is dropped).
@@ -185,36 +260,37 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
     matplotlib.axes.Axes
         One ``Line2D`` per direction (and a dashed line at the event when it lies inside).
     """
-    ax = _axes(ax)
     s = _spikes3d(spikes, "spikes")
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != s.shape[0]:
         raise ValueError(f"labels must be 1-D with one entry per trial ({s.shape[0]}), got shape {labels.shape}")
+    if labels.dtype.kind == "f" and np.isnan(labels).any():
+        raise ValueError(f"labels contain NaN ({int(np.isnan(labels).sum())} trials): drop those trials first")
     unit = _index(unit, "unit", s.shape[2])
-    dt, bin_ms = float(dt), float(bin_ms)
-    if not (dt > 0 and bin_ms > 0):
-        raise ValueError("dt and bin_ms must be > 0")
+    dt, bin_ms = _positive_ms(dt, "dt"), _positive_ms(bin_ms, "bin_ms")
     k = int(round(bin_ms / dt))
     if k < 1 or abs(k * dt - bin_ms) > 1e-9 * bin_ms:
         raise ValueError(f"bin_ms ({bin_ms}) must be a positive multiple of dt ({dt})")
     n_bins = s.shape[1] // k
     if n_bins < 1:
         raise ValueError(f"bin_ms ({bin_ms}) is longer than the window ({s.shape[1] * dt} ms)")
+    t0 = _t0(t0)
+    ax = _axes(ax)
     x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
     rate = x / (bin_ms / 1000.0)
     conds = np.unique(labels)
-    t0 = _t0(t0)
     centers = t0 + (np.arange(n_bins) + 0.5) * bin_ms
     for c, color in zip(conds, _colors(conds.size)):
-        ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=str(c))
+        ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=_label_text(c))
     _mark_event(ax, t0, t0 + n_bins * bin_ms)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("rate (Hz)")
     ax.set_title(f"unit {unit}")
-    ax.legend(title="direction", fontsize="small")
+    ax.legend(title="direction", fontsize="small", ncol=2 if conds.size > 4 else 1)
     return ax
 
 
+@_drawing
 def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color="C0", **curve_kws) -> Any:
     """Polar tuning curve of one unit: the fitted curve, its preferred direction and the data.
 
@@ -226,14 +302,15 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
         whether the unit is tuned when the result has ``is_tuned`` (cosine fits).
     unit : int
     activity, directions : array-like or None
-        The data of the fit; when given, the empirical mean +/- SEM per direction is drawn as
-        points, computed by :func:`motorsrnn.tuning.tuning_curves` with the fit's ``window``,
-        ``dt``, ``units``, ``degrees`` and ``labels_to_angles`` (``result.settings``), so that the
-        points and the curve are in the same units.
+        The data of the fit (``activity`` may also be a ``simulate()`` result, whose ``spikes``
+        are used); when given, the empirical mean +/- SEM per direction is drawn as points,
+        computed by :func:`motorsrnn.tuning.tuning_curves` with the fit's ``window``, ``dt``,
+        ``units``, ``degrees`` and ``labels_to_angles`` (``result.settings``), so that the points
+        and the curve are in the same units.
     ax : polar matplotlib Axes or None
     color : matplotlib color, default="C0"
     **curve_kws
-        Passed to ``tuning_curves``, overriding the fit's settings.
+        Passed to ``ax.plot`` for the fitted curve (e.g. ``linewidth=2``).
 
     Returns
     -------
@@ -266,22 +343,31 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
         raise ValueError("give both activity and directions to draw the empirical tuning curve")
     from .tuning import CosineTuning, VonMisesTuning
 
+    tc = None
+    if activity is not None:  # checked before anything is drawn
+        from .tuning import tuning_curves
+
+        if not isinstance(activity, np.ndarray) and hasattr(activity, "spikes"):
+            activity = activity.spikes
+        tc = tuning_curves(activity, directions, **getattr(result, "settings", {}))
+        if tc.mean.shape[1] != result.n_neurons:
+            raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
+    created = ax is None
     ax = _axes(ax, polar=True)
     theta = np.linspace(0.0, 2.0 * np.pi, 181)
     curve = np.maximum(result.predict(theta)[:, unit], 0.0)
     kind = {CosineTuning: "cosine fit", VonMisesTuning: "von Mises fit"}.get(type(result), "fit")
-    ax.plot(theta, curve, color=color, label=kind)
+    ax.plot(theta, curve, **{"color": color, "label": kind, **curve_kws})
     pd = result.preferred_direction[unit]
+    top = float(np.nanmax(curve)) if np.isfinite(curve).any() else 0.0
     if np.isfinite(pd):
         ax.plot([pd, pd], [0.0, float(curve.max())], color=color, linestyle="--", label="preferred direction")
-    if activity is not None:
-        from .tuning import tuning_curves
-
-        tc = tuning_curves(activity, directions, **{**getattr(result, "settings", {}), **curve_kws})
-        if tc.mean.shape[1] != result.n_neurons:
-            raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
+        ax.set_rlabel_position(float(np.degrees(pd)) + 90.0)  # radius labels away from the ray
+    if tc is not None:
         err = np.nan_to_num(tc.sem[:, unit])
         ax.errorbar(tc.angles, tc.mean[:, unit], yerr=err, fmt="o", color="k", label="mean +/- SEM")
+        top = max(top, float(np.nanmax(tc.mean[:, unit] + err)) if np.isfinite(tc.mean[:, unit]).any() else 0.0)
+    ax.set_ylim(0.0, top * 1.05 if top > 0 else 1.0)  # a silent unit: radius 0 at the centre
     pd_txt = f"{np.degrees(pd):.0f} deg" if np.isfinite(pd) else "n/a"
     title = f"unit {unit}: PD {pd_txt}"
     if hasattr(result, "is_tuned"):
@@ -290,15 +376,19 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     if radius:
         title += f"\nradius: {radius}"
     ax.set_title(title, fontsize="medium")
+    if created:
+        ax.figure.tight_layout()  # our own figure: room for the two-line title
     return ax
 
 
+@_drawing
 def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> Any:
     """Polar histogram of preferred directions.
 
     Parameters
     ----------
     result : motorsrnn.tuning.CosineTuning, motorsrnn.tuning.VonMisesTuning or array-like of angles (radians)
+        Angles whose magnitude exceeds ``2 pi`` are refused as degrees.
     tuned_only : bool, default=True
         Only units with ``is_tuned`` (ignored for an array of angles). A result without
         ``is_tuned`` (a ``VonMisesTuning``) needs ``tuned_only=False``.
@@ -315,11 +405,19 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
     Raises
     ------
     ValueError
-        If ``bins`` is not a positive integer, or ``tuned_only`` is set for a result without
-        ``is_tuned``.
+        If ``bins`` is not a positive integer, ``tuned_only`` is not a bool or is set for a result
+        without ``is_tuned``, or the angles look like degrees.
+    TypeError
+        If ``result`` is a dict (e.g. the per-population fits of one snapshot).
     """
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (numbers.Integral, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    tuned_only = _check_bool(tuned_only, "tuned_only")
+    if isinstance(result, dict):
+        raise TypeError(
+            f"result must be one tuning fit or an array of angles, got a dict with keys {list(result)[:5]} "
+            "(e.g. TuningSnapshots.results[epoch] holds one fit per population: pick one)"
+        )
     if hasattr(result, "preferred_direction"):
         pd = np.asarray(result.preferred_direction, dtype=np.float64)
         if tuned_only and not hasattr(result, "is_tuned"):
@@ -331,16 +429,24 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
             pd = pd[np.asarray(result.is_tuned, dtype=bool)]
     else:
         pd = np.asarray(result, dtype=np.float64).ravel()
+    finite = pd[np.isfinite(pd)]
+    if finite.size and np.abs(finite).max() > 2.0 * np.pi + 1e-9:
+        raise ValueError(
+            f"preferred directions up to {np.abs(finite).max():.4g} look like degrees: pd_histogram takes "
+            "radians (np.radians(...), or the fit's preferred_direction)"
+        )
     ax = _axes(ax, polar=True)
-    pd = np.mod(pd[np.isfinite(pd)], 2.0 * np.pi)
+    pd = np.mod(finite, 2.0 * np.pi)
     counts, edges = np.histogram(pd, bins=int(bins), range=(0.0, 2.0 * np.pi))
     width = edges[1] - edges[0]
     ax.bar(edges[:-1], counts, width=width, align="edge", color=color, alpha=0.7, edgecolor="k")
+    ax.set_ylim(0.0, max(float(ax.get_ylim()[1]), 1.0))  # no negative radius labels, also when empty
     ax.set_title(f"preferred directions (n = {pd.size}{', tuned' if tuned_only and hasattr(result, 'is_tuned') else ''})",
                  fontsize="medium")
     return ax
 
 
+@_drawing
 def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None) -> Any:
     """Cultivation curves: fraction of cosine-tuned units per epoch, per group, and persistency.
 
@@ -376,10 +482,13 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         from .tuning import _check_epoch
 
         reference_epoch = _check_epoch(reference_epoch, "reference_epoch")
-    ax = _axes(ax)
+    persistency = _check_bool(persistency, "persistency")
     epochs = snaps.epochs
     if epochs.size == 0:
         raise ValueError("snaps has no record yet")
+    if persistency and reference_epoch is not None and reference_epoch not in set(epochs.tolist()):
+        raise ValueError(f"reference_epoch {reference_epoch} was not recorded; recorded: {epochs.tolist()}")
+    ax = _axes(ax)
     styles = {"input-driven": "C0", "other": "C1"}
     groups = snaps.groups
     for label, names in groups.items():
@@ -390,11 +499,14 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         ax.plot(epochs, snaps.fraction_tuned(), marker=".", color="k", label="all units")
     if persistency:
         ref = int(epochs[0]) if reference_epoch is None else reference_epoch
-        ax.plot(epochs, snaps.persistency(ref), linestyle="--", color="0.4",
+        ax.plot(epochs, snaps.persistency(ref), linestyle="--", marker="x", color="0.4",
                 label=f"persistency (tuned at epoch {ref})")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
-    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+    if epochs.size <= 12:
+        ax.set_xticks(epochs)  # the recorded epochs themselves (one epoch alone gets one tick)
+    else:
+        ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole numbers
     ax.set_ylabel("fraction of units")
     if title is not None:
         ax.set_title(title)
@@ -402,6 +514,7 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     return ax
 
 
+@_drawing
 def trajectories(traj, *, components=(0, 1), ax=None, labels=None) -> Any:
     """Population trajectories per condition in principal-component space.
 
@@ -421,16 +534,19 @@ def trajectories(traj, *, components=(0, 1), ax=None, labels=None) -> Any:
     """
     if not hasattr(traj, "trajectories"):
         raise ValueError("traj must be the Bunch returned by motorsrnn.analysis.trajectories")
-    comps = tuple(int(c) for c in components)
     k = traj.trajectories.shape[2]
-    if len(comps) not in (2, 3) or any(not 0 <= c < k for c in comps):
-        raise ValueError(f"components must be 2 or 3 indices in [0, {k}), got {components!r}")
-    ax = _axes(ax, three_d=len(comps) == 3)
+    comps = tuple(components) if isinstance(components, (tuple, list, np.ndarray)) else ()
+    if (len(comps) not in (2, 3)
+            or any(isinstance(c, (bool, np.bool_)) or not isinstance(c, (numbers.Integral, np.integer)) for c in comps)
+            or any(not 0 <= c < k for c in comps)):
+        raise ValueError(f"components must be 2 or 3 integer indices in [0, {k}), got {components!r}")
+    comps = tuple(int(c) for c in comps)
     conds = traj.conditions
     if labels is None:
-        labels = [str(c) for c in conds]
+        labels = [_label_text(c) for c in conds]
     elif len(labels) != len(conds):
         raise ValueError(f"labels must have one entry per condition ({len(conds)})")
+    ax = _axes(ax, three_d=len(comps) == 3)
     for i, color in enumerate(_colors(len(conds))):
         path = traj.trajectories[i][:, comps]
         ax.plot(*path.T, color=color, label=labels[i])
@@ -440,28 +556,40 @@ def trajectories(traj, *, components=(0, 1), ax=None, labels=None) -> Any:
     ax.set_ylabel(f"PC{comps[1] + 1} ({100 * evr[comps[1]]:.0f}%)")
     if len(comps) == 3:
         ax.set_zlabel(f"PC{comps[2] + 1} ({100 * evr[comps[2]]:.0f}%)")
-    ax.legend(title="condition", fontsize="small")
+        ax.legend(title="condition", fontsize="small", loc="upper left")  # clear of the z axis on the right
+    else:
+        ax.legend(title="condition", fontsize="small")
     return ax
 
 
+@_drawing
 def learning_curves(estimator, *, ax=None) -> Any:
     """Training loss and accuracy per epoch from ``estimator.history_``.
 
     Parameters
     ----------
-    estimator : fitted SpikingRNNClassifier
+    estimator : fitted estimator with ``history_``
+        A :class:`~motorsrnn.SpikingRNNClassifier` or :class:`~motorsrnn.SpikingRNNRegressor`
+        (or a GRU/LSTM baseline): a list of per-epoch dicts with ``epoch`` and ``loss`` (and
+        ``accuracy``, ``val_loss``, ``val_accuracy`` when present).
     ax : matplotlib Axes or None
-        The loss goes on ``ax``, the accuracy on ``ax.twinx()``.
+        The loss goes on ``ax``, the accuracy (classifiers) on ``ax.twinx()``.
 
     Returns
     -------
     matplotlib.axes.Axes
-        ``ax``, with the lines ``loss`` (and ``val_loss`` with early stopping); the twin axes with
-        the accuracy lines is ``ax.accuracy_axes``.
+        ``ax``, with the lines ``loss`` (and ``val_loss`` with early stopping) and one legend for
+        all lines; the twin axes with the accuracy lines is ``ax.accuracy_axes`` (None when the
+        history has no accuracy, e.g. a regressor).
     """
-    history = getattr(estimator, "history_", None)
+    if not hasattr(estimator, "history_"):
+        raise ValueError(
+            f"learning_curves needs an estimator that records a training history (history_), such as "
+            f"motorsrnn's spiking estimators; {type(estimator).__name__} has none (or is not fitted)"
+        )
+    history = estimator.history_
     if not history:
-        raise ValueError("estimator has no history_: fit it first")
+        raise ValueError("estimator.history_ is empty: fit it first")
     ax = _axes(ax)
     epochs = np.array([h["epoch"] for h in history])
     ax.plot(epochs, [h["loss"] for h in history], color="C0", label="loss")
@@ -471,12 +599,19 @@ def learning_curves(estimator, *, ax=None) -> Any:
                 color="C0", linestyle="--", label="val_loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss", color="C0")
-    ax2 = ax.twinx()
-    ax2.plot(epochs, [h["accuracy"] for h in history], color="C3", label="accuracy")
-    if has_val:
-        ax2.plot(epochs, [np.nan if h.get("val_accuracy") is None else h["val_accuracy"] for h in history],
-                 color="C3", linestyle="--", label="val_accuracy")
-    ax2.set_ylabel("accuracy", color="C3")
-    ax2.set_ylim(0, 1)
+    ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole numbers
+    ax2 = None
+    if any(h.get("accuracy") is not None for h in history):
+        ax2 = ax.twinx()
+        ax2.plot(epochs, [np.nan if h.get("accuracy") is None else h["accuracy"] for h in history],
+                 color="C3", label="accuracy")
+        if has_val:
+            ax2.plot(epochs, [np.nan if h.get("val_accuracy") is None else h["val_accuracy"] for h in history],
+                     color="C3", linestyle="--", label="val_accuracy")
+        ax2.set_ylabel("accuracy", color="C3")
+        ax2.set_ylim(0, 1)
+    lines = ax.get_lines() + (ax2.get_lines() if ax2 is not None else [])
+    if len(lines) > 1:
+        (ax2 or ax).legend(lines, [line.get_label() for line in lines], fontsize="small")
     ax.accuracy_axes = ax2
     return ax
