@@ -330,7 +330,7 @@ def test_refractory_rate_matches_dead_time_formula():
         (dict(latency_jitter=-1.0), "latency_jitter must be >= 0"),
         (dict(movement_duration=0.0), "movement_duration must be > 0"),
         (dict(refractory_period=-1.0), "refractory_period must be >= 0"),
-        (dict(return_rates="yes"), "return_rates must be a bool"),
+        (dict(return_rates="yes"), "return_rates must be True or False"),
         (dict(random_state="seed"), "random_state"),
         (dict(random_state=-1), "random_state"),
     ],
@@ -368,3 +368,43 @@ def test_docstring_examples():
     result = doctest.testmod(mod, verbose=False)
     assert result.attempted >= 5
     assert result.failed == 0
+
+
+def test_counts_clipped_at_255_warn_and_absurd_rates_are_named():
+    """uint8 counts above 255 are clipped with a warning (the tuning is then lost), and a rate that
+    is a unit error gets a message naming the parameters, not numpy's "lam value too large"."""
+    import warnings
+
+    from motorsrnn.datasets import make_reaching_dynamics, sample_neurons
+
+    with pytest.warns(UserWarning, match=r"exceeded 255 and were clipped"):
+        d = make_center_out(n_trials=8, n_timesteps=2, dt=1000.0, baseline_rate=400.0, modulation=(100, 200),
+                            random_state=0)
+    assert d.X.max() == 255
+    with pytest.raises(ValueError, match="baseline_rate .* expected spikes per bin: rates are in Hz"):
+        make_center_out(n_trials=8, baseline_rate=1e25, random_state=0)
+    with pytest.raises(ValueError, match="input_rates .* expected spikes per bin"):
+        make_reaching_dynamics(input_rates=(5.0, 1e25), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the defaults never clip
+        make_center_out(n_trials=20, random_state=0)
+        make_reaching_dynamics(n_trials_per_condition=2, random_state=0)
+    with pytest.warns(UserWarning, match="frequency_spread=0"):
+        make_reaching_dynamics(n_trials_per_condition=1, n_null_rotations=1, frequency_spread=0.0, random_state=0)
+    with pytest.raises(ValueError, match="must be an integer, got 200.0"):
+        sample_neurons(200.0, 0.1)
+
+
+def test_refractory_dead_time_approximation_in_the_docstring():
+    """The realised rate of the refractory mode at a constant rate follows the docstring's exact
+    formula, and its approximation r / (1 + r d / 1000) with the dead time d = (ceil(rp/dt) - 1) dt."""
+    import math
+
+    r, dt = 100.0, 1.0
+    for rp in (1.0, 2.0, 5.0):
+        d = make_center_out(n_trials=400, n_neurons=50, n_timesteps=200, dt=dt, baseline_rate=r, modulation=0.0,
+                            refractory_period=rp, random_state=0)
+        measured = d.X.mean() * 1000.0 / dt
+        dead = (math.ceil(rp / dt) - 1) * dt
+        approx = r / (1 + r * dead / 1000.0)
+        assert measured == pytest.approx(approx, rel=0.03), rp

@@ -1,9 +1,10 @@
 """Synthetic motor-cortex datasets.
 
 This module generates surrogate spike trains that mimic multi-unit recordings
-from primary motor cortex (M1) during a centre-out reaching task.  It needs
-NumPy, and scikit-learn for the :class:`~sklearn.utils.Bunch` it returns; it
-does not use the compiled ``motorsrnn._core`` extension.
+from primary motor cortex (M1) during a centre-out reaching task.  Its
+functions are written in NumPy (with scikit-learn's :class:`~sklearn.utils.Bunch`
+for their results) and do not call the compiled ``motorsrnn._core`` extension,
+although importing the package loads it.
 
 Public functions
 ----------------
@@ -12,6 +13,11 @@ direction_angles
 make_center_out
     Simulated cosine-tuned Poisson / refractory spike trains for a centre-out
     task.
+make_reaching_dynamics
+    A teacher network with rotational population dynamics and muscle-like
+    outputs, its neurons' rates and spikes, and spike inputs for a student.
+sample_neurons
+    A random subset of neurons ("recordings") to match.
 """
 
 from __future__ import annotations
@@ -26,9 +32,35 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_number
+from ._validation import check_bool, check_number
 
-__all__ = ["direction_angles", "make_center_out"]
+__all__ = ["direction_angles", "make_center_out", "make_reaching_dynamics", "sample_neurons"]
+
+#: Expected spikes per bin above which a rate is a unit error (Hz and ms mixed up), not a rate.
+_MAX_PER_BIN = 1e6
+
+
+def _poisson_counts(rng, mean_counts, what: str) -> np.ndarray:
+    """Poisson counts of ``mean_counts`` as uint8: a clear error for absurd means, and a warning
+    when counts above 255 are clipped (the counts then no longer follow the rates)."""
+    import warnings
+
+    top = float(np.max(mean_counts)) if np.size(mean_counts) else 0.0
+    if top > _MAX_PER_BIN:
+        raise ValueError(
+            f"{what} give up to {top:.3g} expected spikes per bin: rates are in Hz (spikes per second) "
+            "and dt in ms"
+        )
+    counts = rng.poisson(mean_counts)
+    clipped = counts > 255
+    if clipped.any():
+        warnings.warn(
+            f"{what}: {clipped.mean():.2%} of the spike counts exceeded 255 and were clipped to fit uint8; "
+            "lower the rates or dt",
+            UserWarning,
+            stacklevel=3,
+        )
+    return np.minimum(counts, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------
@@ -264,7 +296,9 @@ def make_center_out(
     ``>= refractory_period``; the realised rate is therefore lower than
     ``r_i`` (for a constant rate, ``p / (1 + p * (ceil(refractory_period /
     dt) - 1))`` spikes per bin with ``p = r_i * dt / 1000``, i.e. roughly
-    ``r / (1 + r * refractory_period / 1000)``).  The refractory state is
+    ``r / (1 + r * d / 1000)`` Hz with the dead time ``d = (ceil(refractory_period
+    / dt) - 1) * dt`` ms; a ``refractory_period`` of at most one bin imposes
+    none).  The refractory state is
     burnt in over ``4 * ceil(refractory_period / dt)`` simulated bins
     preceding the window, so the window does not start with every neuron
     artificially free to fire.
@@ -332,8 +366,7 @@ def make_center_out(
         window_start = latency + movement_duration / 2.0 - n_timesteps * dt / 2.0
     else:
         window_start = check_number(window_start, "window_start")
-    if not isinstance(return_rates, (bool, np.bool_)):
-        raise ValueError(f"return_rates must be a bool, got {return_rates!r}.")
+    return_rates = check_bool(return_rates, "return_rates")
     rng = _check_random_state(random_state)
 
     # ------------------------------------------------------- neuron parameters
@@ -375,8 +408,7 @@ def make_center_out(
 
     # ----------------------------------------------------------------- spikes
     if refractory_period == 0:
-        counts = rng.poisson(mean_counts)
-        X = np.minimum(counts, 255).astype(np.uint8)
+        X = _poisson_counts(rng, mean_counts, "baseline_rate + modulation at this dt")
     else:
         p = np.minimum(mean_counts, 1.0)
         # a spike in bin k blocks bins k+1 .. k+block-1 (block >= 1)
@@ -518,14 +550,15 @@ def make_reaching_dynamics(
     n_trials_per_condition : int, default=20
         Trials per condition, ``>= 1``.  The trial order is shuffled.
     n_neurons : int, default=200
-        Teacher neurons, ``>= 2 * n_rotations``.
+        Teacher neurons, ``>= 2 * (n_rotations + n_null_rotations)``.
     n_timesteps : int, default=300
         Bins per trial, ``>= 2``.  Bin 0 starts ``go_time`` ms before the go
         cue.
     dt : float, default=1.0
-        Bin width in ms, ``> 0`` (also the teacher's integration step; the
-        linear dynamics are discretised exactly, so results barely depend on
-        it).
+        Bin width in ms, ``> 0`` (also the teacher's integration step).  The
+        linear dynamics are discretised exactly, so the condition means barely
+        depend on it; the rotational noise is drawn once per step, so its
+        accumulated spread shrinks somewhat with larger bins.
     n_inputs : int, default=20
         Input channels of ``X``: ``n_inputs - n_go_channels`` target channels
         (at least 2) followed by ``n_go_channels`` go-cue channels.
@@ -545,10 +578,15 @@ def make_reaching_dynamics(
         other planes, at the midpoints between neighbouring output planes'
         frequencies (1.31 and 2.19 Hz with the defaults; hence at most
         ``n_rotations - 1`` null planes), and every neuron mixes them in.  The
-        task therefore does not determine these dynamics: a student trained
-        on the outputs alone has no reason to have them, and only recordings
-        reveal them.  The latent state has ``2 * (n_rotations +
-        n_null_rotations)`` dimensions; the null planes come last.
+        outputs never read them, so a student trained on the outputs alone
+        has no direct reason to have them.  But over a short window sinusoids
+        of nearby frequencies are nearly linear combinations of one another:
+        in the default 250 ms after the go cue the null planes' condition-mean
+        trajectories are almost linear functions of the output planes' ones
+        (``python benchmarks/null_planes.py`` prints how close), and with
+        ``frequency_spread=0`` exactly (a warning says so).  The latent state
+        has ``2 * (n_rotations + n_null_rotations)`` dimensions; the null
+        planes come last.
     rotation_frequency_hz : float, default=1.75
         Rotation frequency (Hz) of the middle plane, ``> 0``.  The planes'
         frequencies are spaced linearly from
@@ -574,7 +612,11 @@ def make_reaching_dynamics(
         Private noise of the teacher's neurons: standard deviation of the
         stationary Ornstein-Uhlenbeck fluctuation of each neuron's state
         (condition-related state components have standard deviation ~1),
-        ``>= 0``.  Makes trials of one condition differ.
+        ``>= 0``.  Makes trials of one condition differ.  The private part is
+        kept out of the latent planes, so a neuron's private fluctuation has
+        standard deviation ``noise * sqrt(1 - 2 * (n_rotations +
+        n_null_rotations) / n_neurons)``: close to ``noise`` for the default
+        200 neurons, smaller for a few.
     prep_noise : float, default=0.1
         Trial-to-trial standard deviation of the preparatory state in each
         latent dimension (each plane's preparatory radius is 1), ``>= 0``.
@@ -701,8 +743,9 @@ def make_reaching_dynamics(
     after it; mixing several rotation frequencies makes the bursts condition
     dependent.  In the default 250 ms after the go cue the slow rotations show
     little of their cycles: most muscles make one burst or dip per condition,
-    a few two (``tests/test_reaching_dynamics.py`` counts them); with 750 ms
-    (``n_timesteps=800``) every muscle makes two to four.  ``|w_j| = 2.5``.
+    some two and a few none (``tests/test_reaching_dynamics.py`` counts them
+    on one seed); with 750 ms (``n_timesteps=800``) muscles make several,
+    mostly two to four.  ``|w_j| = 2.5``.
 
     **Inputs for the student.**  Target channel ``j`` has preferred
     direction ``2 pi j / n_target`` and fires at
@@ -761,6 +804,15 @@ def make_reaching_dynamics(
     spread = check_number(frequency_spread, "frequency_spread", low=0.0)
     if spread >= 2.0:
         raise ValueError(f"frequency_spread must be in [0, 2), got {spread}.")
+    if spread == 0.0 and n_null_rotations > 0:
+        import warnings
+
+        warnings.warn(
+            "frequency_spread=0 gives every plane the same frequency: the output-null planes' trajectories "
+            "are then linear functions of the output planes' ones, and the outputs determine them",
+            UserWarning,
+            stacklevel=2,
+        )
     tau = check_number(tau, "tau", low=0.0, strict_low=True)
     decay_ms = check_number(decay_ms, "decay_ms", low=0.0, strict_low=True)
     if decay_ms <= tau:
@@ -788,8 +840,7 @@ def make_reaching_dynamics(
     if isinstance(input_rates, (numbers.Real, np.floating, np.integer)):
         raise ValueError(f"input_rates must be a (low, high) pair in Hz, got {input_rates!r}.")
     in_low, in_high = _check_range(input_rates, "input_rates")
-    if not isinstance(spiking, (bool, np.bool_)):
-        raise ValueError(f"spiking must be a bool, got {spiking!r}.")
+    spiking = check_bool(spiking, "spiking")
     rng = _check_random_state(random_state)
 
     K, N = n_rotations + n_null, n_neurons  # all planes; the last n_null are output-null
@@ -900,11 +951,11 @@ def make_reaching_dynamics(
     in_rates[:, :, :n_target] = target_rate[:, None, :]
     in_rates[:, :go_bin, n_target:] = in_low
     in_rates[:, go_bin:, n_target:] = in_high
-    X = np.minimum(rng.poisson(in_rates * (dt / 1000.0)), 255).astype(np.uint8)
+    X = _poisson_counts(rng, in_rates * (dt / 1000.0), "input_rates at this dt")
 
     spikes = None
     if spiking:
-        spikes = np.minimum(rng.poisson(rates * (dt / 1000.0)), 255).astype(np.uint8)
+        spikes = _poisson_counts(rng, rates * (dt / 1000.0), "max_rate at this dt")
 
     times = (np.arange(n_timesteps) - go_bin) * dt
     description = (
@@ -995,6 +1046,8 @@ def sample_neurons(data, fraction=0.1, random_state=None) -> np.ndarray:
     """
     if isinstance(data, (numbers.Integral, np.integer)) and not isinstance(data, (bool, np.bool_)):
         n = check_number(data, "data (number of neurons)", low=1, integer=True)
+    elif isinstance(data, (numbers.Real, np.floating)) and not isinstance(data, (bool, np.bool_)):
+        raise ValueError(f"data as a number of neurons must be an integer, got {data!r}.")
     elif hasattr(data, "rates") or (isinstance(data, dict) and "rates" in data):
         rates = data["rates"] if isinstance(data, dict) else data.rates
         if rates is None or np.ndim(rates) < 1:
