@@ -250,8 +250,9 @@ def test_window_before_response_is_not_decodable():
 
 
 def test_poisson_counts_clipped_at_255():
-    d = make_center_out(n_trials=4, n_neurons=3, n_timesteps=5, dt=10.0,
-                        baseline_rate=1e5, tuned_fraction=0.0, random_state=0)
+    with pytest.warns(UserWarning, match="clipped"):
+        d = make_center_out(n_trials=4, n_neurons=3, n_timesteps=5, dt=10.0,
+                            baseline_rate=1e5, tuned_fraction=0.0, random_state=0)
     # mean count per bin = 1000 -> all clipped to 255, no uint8 wrap-around
     assert d.X.dtype == np.uint8
     assert np.all(d.X == 255)
