@@ -250,15 +250,18 @@ _DOC = """A{n} {cell} decoder of binned spike counts (the motorSRNN paper's {cel
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as an improvement.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the shuffling. With a given seed and number of PyTorch
-        threads, ``fit`` gives the same weights; PyTorch does not promise the same bits for
-        another number of threads.
+        Seeds the initial weights, the shuffling and the early-stopping validation split. With a
+        given seed and number of PyTorch threads, ``fit`` gives the same weights; PyTorch does
+        not promise the same bits for another number of threads.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
         Channels of ``X``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D table (e.g. a pandas DataFrame of counts) given to :meth:`fit`;
+        absent otherwise.
     weights_ : dict of str to ndarray
         The trained parameters (PyTorch's names: ``{attr}.weight_ih_l0``, ..., ``readout.weight``,
         ``readout.bias``), as NumPy arrays, so that a fitted estimator pickles without PyTorch
