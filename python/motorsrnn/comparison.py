@@ -195,7 +195,8 @@ def compare_models(
     -------
     sklearn.utils.Bunch
         ``table``: list of dicts (model, accuracy, fit_seconds (the time of ``fit`` alone, without
-        scoring), and for spiking models hidden rate, synaptic operations and energy ratios to a
+        scoring; the first PyTorch model fitted in a process also pays PyTorch's one-time
+        start-up, about a second), and for spiking models hidden rate, synaptic operations and energy ratios to a
         dense network, a GRU and an LSTM of the same size); ``early``: {model: Bunch(times,
         accuracy)}; ``noise``: {model: accuracies at ``noise_rates``}; ``noise_rates`` (list of
         float); ``fitted``: the fitted models.
