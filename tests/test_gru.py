@@ -37,6 +37,9 @@ def test_bad_parameters_are_named_before_torch_is_needed():
         GRUClassifier(early_stopping=True).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1], groups=[0, 1])
     with pytest.raises(ValueError, match="at least 2"):
         GRUClassifier(early_stopping=True).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1], groups=[7, 7, 7, 7])
+    # a size that cannot fit is a MemoryError naming it, before torch's allocator fails
+    with pytest.raises(MemoryError, match=r"LSTM of hidden_size=1000000000 .* lower hidden_size"):
+        LSTMClassifier(hidden_size=10**9).fit(np.zeros((4, 5, 2)), [0, 1, 0, 1])
 
 
 @pytest.fixture(scope="module")

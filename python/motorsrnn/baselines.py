@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, OneToOneFeatureMixin, T
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_bool, check_number
+from ._validation import check_bool, check_memory, check_number
 from .estimators import (
     check_classification_data,
     check_early_stopping_params,
@@ -354,6 +354,11 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         check_early_stopping_params(self)
         Xc, classes, idx = check_classification_data(X, y)
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
+        h, gates = int(self.hidden_size), {"GRU": 3, "LSTM": 4}[self._cell]
+        n_params = gates * h * (Xc.shape[2] + h + 2) + len(classes) * (h + 1)
+        # weights, gradients and Adam's two moments, in float32, before torch tries to allocate them
+        check_memory(16 * n_params, f"a {self._cell} of hidden_size={h} ({n_params} parameters)",
+                     "lower hidden_size")
         torch = _torch(type(self).__name__)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
