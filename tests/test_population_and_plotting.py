@@ -614,3 +614,26 @@ def test_plot_details_users_read(plt, data, srnn):
     reg = SpikingRNNRegressor(n_hidden=8, max_epochs=2, random_state=0).fit(data.X, data.y.astype(float))
     ax = plotting.learning_curves(reg)
     assert ax.accuracy_axes is None and len(ax.lines) == 1
+
+
+def test_early_curves_draws_each_decoder(plt, data, srnn):
+    """One line per decoder with the curve's own numbers, a chance line, and clear errors."""
+    from motorsrnn import plotting
+    from motorsrnn.analysis import early_classification
+
+    nb = PoissonNaiveBayes().fit(data.X, data.y)
+    curves = {"srnn": early_classification(srnn, data.X, data.y), "nb": early_classification(nb, data.X, data.y, step=10)}
+    ax = plotting.early_curves(curves, chance=0.25)
+    for line, (name, curve) in zip(ax.lines, curves.items()):
+        assert line.get_label() == name
+        np.testing.assert_array_equal(line.get_xdata(), curve.times)
+        np.testing.assert_array_equal(line.get_ydata(), curve.accuracy)
+    assert ax.lines[-1].get_ydata()[0] == 0.25 and len(ax.lines) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["srnn", "nb", "chance"]
+    single = plotting.early_curves(curves["nb"])
+    assert len(single.lines) == 1 and single.get_legend() is None
+    before = plt.get_fignums()
+    for bad, match in (({}, "empty"), ({"x": data.y}, "times and accuracy"), (curves, "chance")):
+        with pytest.raises(ValueError, match=match):
+            plotting.early_curves(bad, chance=2.0 if bad is curves else None)
+    assert plt.get_fignums() == before

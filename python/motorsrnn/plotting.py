@@ -24,6 +24,9 @@ trajectories
     :func:`motorsrnn.analysis.trajectories`.
 learning_curves
     Training loss (and accuracy on a second axis) per epoch from ``estimator.history_``.
+early_curves
+    Early-classification curves (accuracy against time into the window) of several decoders,
+    from :func:`motorsrnn.analysis.early_classification` or ``compare_models(...).early``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,16 @@ import numpy as np
 
 from ._validation import check_number
 
-__all__ = ["cultivation", "learning_curves", "pd_histogram", "polar_tuning", "psth", "raster", "trajectories"]
+__all__ = [
+    "cultivation",
+    "early_curves",
+    "learning_curves",
+    "pd_histogram",
+    "polar_tuning",
+    "psth",
+    "raster",
+    "trajectories",
+]
 
 _INSTALL = 'matplotlib is needed for motorsrnn.plotting; install it with: pip install "motorsrnn[plot]"'
 
@@ -614,4 +626,58 @@ def learning_curves(estimator, *, ax=None) -> Any:
     if len(lines) > 1:
         (ax2 or ax).legend(lines, [line.get_label() for line in lines], fontsize="small")
     ax.accuracy_axes = ax2
+    return ax
+
+
+@_drawing
+def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
+    """Early-classification curves: test accuracy against time into the window, one line per decoder.
+
+    Parameters
+    ----------
+    curves : dict of str to Bunch, or one Bunch
+        Results of :func:`motorsrnn.analysis.early_classification` (anything with ``times`` and
+        ``accuracy`` of the same length), by decoder name, e.g. ``compare_models(...).early``;
+        a single result is drawn unlabelled.
+    chance : float or None, default=None
+        Draws a dotted line at this accuracy (e.g. ``1 / n_classes``), in ``[0, 1]``.
+    ax : matplotlib Axes or None
+    **plot_kws
+        Passed to every ``ax.plot`` call (e.g. ``marker="."``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One ``Line2D`` per decoder, in the order of ``curves`` (and the chance line last).
+
+    Raises
+    ------
+    ValueError
+        If a curve lacks ``times`` or ``accuracy`` or their lengths differ, ``curves`` is empty,
+        or ``chance`` is not in ``[0, 1]``.
+    """
+    items = [(None, curves)] if hasattr(curves, "accuracy") else list(dict(curves).items())
+    if not items:
+        raise ValueError("curves is empty: give early_classification results by decoder name")
+    data = []
+    for name, curve in items:
+        times, accuracy = getattr(curve, "times", None), getattr(curve, "accuracy", None)
+        if times is None or accuracy is None or np.shape(times) != np.shape(accuracy) or np.ndim(times) != 1:
+            raise ValueError(
+                f"curve {name!r} must have 1-D times and accuracy of the same length (an early_classification "
+                f"result), got {type(curve).__name__}"
+            )
+        data.append((name, np.asarray(times, dtype=np.float64), np.asarray(accuracy, dtype=np.float64)))
+    if chance is not None:
+        chance = check_number(chance, "chance", low=0.0, high=1.0)
+    ax = _axes(ax)
+    for name, times, accuracy in data:
+        ax.plot(times, accuracy, label=name if name is not None else "_nolegend_", **plot_kws)
+    if chance is not None:
+        ax.axhline(chance, color="gray", linestyle=":", label="chance")
+    ax.set_xlabel("time into the window (ms)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0.0, 1.0)
+    if any(name is not None for name, _, _ in data) or chance is not None:
+        ax.legend(fontsize="small")
     return ax
