@@ -356,6 +356,35 @@ def test_from_neo():
         from_neo(trains[0], [0.0], window=(0, 20))
 
 
+def test_from_neo_containers_and_lists_of_quantities():
+    """A list of quantities keeps its units (np.asarray dropped them: ms read as s), containers
+    that are not one recording's units are named, and a non-time unit says what it is."""
+    neo = pytest.importorskip("neo")
+    pq = pytest.importorskip("quantities")
+    trains = [neo.SpikeTrain([3, 12, 1004] * pq.ms, t_stop=2 * pq.s, name="ch1")]
+    ref = from_neo(trains, neo.Event([0.0, 1.0] * pq.s), window=(0, 20), bin_size=10).X
+    assert ref.sum() == 3
+    np.testing.assert_array_equal(from_neo(trains, [0 * pq.ms, 1000 * pq.ms], window=(0, 20), bin_size=10).X, ref)
+    np.testing.assert_array_equal(from_neo(trains, [0 * pq.s, 1000 * pq.ms], window=(0, 20), bin_size=10).X, ref)
+    with pytest.raises(TypeError, match="mixes quantities and plain numbers"):
+        from_neo(trains, [0 * pq.s, 1.0], window=(0, 20))
+    seg = neo.Segment()
+    seg.events.append(neo.Event([0.0, 1.0] * pq.s))
+    with pytest.raises(TypeError, match=r"list of Event .* segment.events\[0\]"):
+        from_neo(trains, seg.events, window=(0, 20))
+    with pytest.raises(ValueError, match="holds no spike trains"):
+        from_neo(seg, [0.0], window=(0, 20))
+    block = neo.Block()
+    block.segments.append(seg)
+    with pytest.raises(TypeError, match="neo.Block of 1 segment.*call from_neo on each"):
+        from_neo(block, [0.0], window=(0, 20))
+    group = neo.Group()
+    group.add(*trains)
+    np.testing.assert_array_equal(from_neo(group, [0.0, 1.0], window=(0, 20), bin_size=10).X, ref)
+    with pytest.raises(ValueError, match="events must be in a unit of time"):
+        from_neo(trains, [0.0, 1.0] * pq.mV, window=(0, 20))
+
+
 def test_from_neo_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "neo", None)
     with pytest.raises(ImportError, match=r'pip install "motorsrnn\[neo\]"'):

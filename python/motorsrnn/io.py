@@ -580,13 +580,35 @@ def from_nwb(
 # ---------------------------------------------------------------------------------------------
 # neo and pynapple
 # ---------------------------------------------------------------------------------------------
-def _seconds(values) -> np.ndarray:
-    """Times in seconds from a quantities array, a neo Event/Epoch, or plain numbers (seconds)."""
+def _seconds(values, what: str = "times") -> np.ndarray:
+    """Times in seconds from a quantities array, a neo Event/Epoch, a list of quantities, or plain
+    numbers (seconds)."""
     if hasattr(values, "times") and hasattr(values.times, "rescale"):  # neo.Event, neo.Epoch
         values = values.times
     if hasattr(values, "rescale"):  # quantities (neo.SpikeTrain is one)
-        return np.asarray(values.rescale("s").magnitude, dtype=np.float64).ravel()
+        return _rescale_s(values, what)
+    if not isinstance(values, (np.ndarray, str, bytes)) and hasattr(values, "__iter__") and hasattr(values, "__len__"):
+        values = list(values)  # a list, a tuple or neo's ObjectList (segment.events)
+    if isinstance(values, list) and values:
+        if all(hasattr(v, "times") and hasattr(v.times, "rescale") for v in values):
+            raise TypeError(
+                f"{what} is a list of {type(values[0]).__name__} (e.g. segment.events): pass one of them, "
+                f"e.g. segment.events[0], or filter one by its labels (event[event.labels == 'target_on'])"
+            )
+        quantities = [hasattr(v, "rescale") for v in values]
+        if any(quantities):  # np.asarray would drop the units: convert each element
+            if not all(quantities):
+                raise TypeError(f"{what} mixes quantities and plain numbers: give every time its unit, or none")
+            return np.concatenate([_rescale_s(v, what) for v in values])
     return values
+
+
+def _rescale_s(values, what: str) -> np.ndarray:
+    try:
+        seconds = values.rescale("s")
+    except ValueError as err:
+        raise ValueError(f"{what} must be in a unit of time, got {values.dimensionality}: {err}") from err
+    return np.asarray(seconds.magnitude, dtype=np.float64).ravel()
 
 
 def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
@@ -594,13 +616,17 @@ def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=Non
 
     Parameters
     ----------
-    spiketrains : neo.Segment, list of neo.SpikeTrain, or dict {unit_id: neo.SpikeTrain}
-        Spike trains of the units, in any time unit (rescaled to seconds). A ``Segment`` contributes
-        its ``spiketrains``. Unit ids are the dict keys, else the trains' ``name`` when every train
-        has a distinct one, else ``0, 1, ...``.
-    events : neo.Event, neo.Epoch, quantities array or array-like
-        Alignment times; a ``neo.Event`` or quantities array is rescaled to seconds, an ``Epoch``
-        uses its start times, plain numbers are seconds.
+    spiketrains : neo.Segment, neo.Group, list of neo.SpikeTrain, or dict {unit_id: neo.SpikeTrain}
+        Spike trains of the units, in any time unit (rescaled to seconds). A ``Segment`` or
+        ``Group`` contributes its ``spiketrains``. Unit ids are the dict keys, else the trains'
+        ``name`` when every train has a distinct one, else ``0, 1, ...``. A ``Block`` is refused:
+        with one ``Segment`` per trial, call this function per segment and concatenate the ``X``.
+    events : neo.Event, neo.Epoch, quantities array, list of quantities or array-like
+        Alignment times; a ``neo.Event``, a quantities array or a list of quantities is rescaled
+        to seconds, an ``Epoch`` uses its start times, plain numbers are seconds. Every event is
+        one trial: an ``Event`` that mixes markers (target on, go cue, ...) gives one trial per
+        marker, so select one kind first, e.g. ``event[event.labels == "target_on"]``; its labels
+        (``event.labels``) line up with the trials when you need them as ``y``.
     window, bin_size, units, dtype
         As in :func:`bin_spike_times` (``window`` and ``bin_size`` in ms by default).
 
@@ -618,20 +644,30 @@ def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=Non
     """
     neo = _require("neo", "neo", "from_neo")
     spikes: Any  # a dict {name: times} or a list of times, as bin_spike_times takes
+    if isinstance(spiketrains, neo.Block):
+        raise TypeError(
+            f"spiketrains is a neo.Block of {len(spiketrains.segments)} segment(s): pass one Segment "
+            "(block.segments[i]); for one segment per trial, call from_neo on each and concatenate their X"
+        )
     if isinstance(spiketrains, neo.Segment):
+        if not spiketrains.spiketrains:
+            raise ValueError("the neo.Segment holds no spike trains (segment.spiketrains is empty)")
+        spiketrains = list(spiketrains.spiketrains)
+    elif hasattr(neo, "Group") and isinstance(spiketrains, neo.Group):
         spiketrains = list(spiketrains.spiketrains)
     if isinstance(spiketrains, Mapping):
-        spikes = {k: _seconds(v) for k, v in spiketrains.items()}
+        spikes = {k: _seconds(v, f"spike train {k!r}") for k, v in spiketrains.items()}
     else:
         if isinstance(spiketrains, neo.SpikeTrain):
             raise TypeError("spiketrains must be a list of neo.SpikeTrain (one per unit); for one unit pass [train]")
         trains = list(spiketrains)
         names = [getattr(t, "name", None) for t in trains]
         if trains and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
-            spikes = {n: _seconds(t) for n, t in zip(names, trains)}
+            spikes = {n: _seconds(t, f"spike train {n!r}") for n, t in zip(names, trains)}
         else:
-            spikes = [_seconds(t) for t in trains]
-    return bin_spike_times(spikes, _seconds(events), window=window, bin_size=bin_size, units=units, dtype=dtype)
+            spikes = [_seconds(t, f"spike train {i}") for i, t in enumerate(trains)]
+    return bin_spike_times(spikes, _seconds(events, "events"), window=window, bin_size=bin_size, units=units,
+                           dtype=dtype)
 
 
 def from_pynapple(tsgroup, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
