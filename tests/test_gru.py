@@ -219,3 +219,17 @@ def test_the_comparison_passes_groups_to_the_gru(easy, monkeypatch):
     compare_models(X, y, Xt, yt, {"GRU": GRUClassifier(hidden_size=8, max_epochs=1, random_state=0)},
                    noise_rates=(0.0,), groups=groups)
     np.testing.assert_array_equal(seen[0], groups)
+
+
+def test_learning_curves_of_the_baselines(easy, fitted):
+    """plotting.learning_curves draws a baseline's loss_curve_ (it has no history_)."""
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from motorsrnn import plotting
+
+    ax = plotting.learning_curves(fitted)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), fitted.loss_curve_)
+    assert ax.accuracy_axes is None
+    plt.close("all")

@@ -580,10 +580,11 @@ def learning_curves(estimator, *, ax=None) -> Any:
 
     Parameters
     ----------
-    estimator : fitted estimator with ``history_``
+    estimator : fitted estimator with ``history_`` or ``loss_curve_``
         A :class:`~motorsrnn.SpikingRNNClassifier` or :class:`~motorsrnn.SpikingRNNRegressor`
-        (or a GRU/LSTM baseline): a list of per-epoch dicts with ``epoch`` and ``loss`` (and
-        ``accuracy``, ``val_loss``, ``val_accuracy`` when present).
+        (``history_``: per-epoch dicts with ``epoch`` and ``loss``, and ``accuracy``,
+        ``val_loss``, ``val_accuracy`` when present), or a GRU/LSTM baseline of
+        :mod:`motorsrnn.baselines` (``loss_curve_`` and ``validation_loss_curve_``: no accuracy).
     ax : matplotlib Axes or None
         The loss goes on ``ax``, the accuracy (classifiers) on ``ax.twinx()``.
 
@@ -594,12 +595,17 @@ def learning_curves(estimator, *, ax=None) -> Any:
         all lines; the twin axes with the accuracy lines is ``ax.accuracy_axes`` (None when the
         history has no accuracy, e.g. a regressor).
     """
-    if not hasattr(estimator, "history_"):
+    if hasattr(estimator, "history_"):
+        history = estimator.history_
+    elif hasattr(estimator, "loss_curve_"):  # the GRU/LSTM baselines: loss (and validation loss) per epoch
+        val = getattr(estimator, "validation_loss_curve_", None) or [None] * len(estimator.loss_curve_)
+        history = [{"epoch": i, "loss": loss, "val_loss": v}
+                   for i, (loss, v) in enumerate(zip(estimator.loss_curve_, val))]
+    else:
         raise ValueError(
-            f"learning_curves needs an estimator that records a training history (history_), such as "
-            f"motorsrnn's spiking estimators; {type(estimator).__name__} has none (or is not fitted)"
+            f"learning_curves needs an estimator that records a training history (history_, or the "
+            f"GRU/LSTM baselines' loss_curve_); {type(estimator).__name__} has none (or is not fitted)"
         )
-    history = estimator.history_
     if not history:
         raise ValueError("estimator.history_ is empty: fit it first")
     ax = _axes(ax)
