@@ -245,6 +245,13 @@ def test_compare_models_uses_the_models_bin_width_for_noise_and_times(small):
         compare_models(X_tr, y_tr, X_te, y_te, mixed)
     with pytest.raises(ValueError, match=r"dt=5 ms, but these models have another dt"):
         compare_models(X_tr, y_tr, X_te, y_te, {"a": SpikingRNNClassifier(dt=10.0), "nb": _NoFitNB()}, dt=5)
+    from sklearn.pipeline import make_pipeline
+
+    piped = {"piped": make_pipeline(SpikingRNNClassifier(n_hidden=8, max_epochs=1, dt=10.0, random_state=0))}
+    res = compare_models(X_tr, y_tr, X_te, y_te, piped, noise_rates=(0.0,), early_step=5)
+    np.testing.assert_allclose(res.early["piped"].times, [50, 100, 150, 200])  # the dt inside the pipeline
+    with pytest.raises(ValueError, match="different bin widths"):
+        compare_models(X_tr, y_tr, X_te, y_te, {**piped, "a": SpikingRNNClassifier(dt=1.0), "nb": _NoFitNB()})
     only_counts = compare_models(X_tr, y_tr, X_te, y_te, {"nb": PoissonNaiveBayes()}, noise_rates=(0.0,), dt=2)
     assert only_counts.early["nb"].times[0] == 2.0
 

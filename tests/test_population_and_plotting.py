@@ -609,6 +609,9 @@ def test_plot_details_users_read(plt, data, srnn):
     assert ax.lines[0].get_linewidth() == 3
     assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] > 0
 
+    ax = plotting.trajectories(trajectories(data.X, data.y), components=range(2))  # any sequence of ints
+    assert ax.get_xlabel().startswith("PC1") and ax.get_ylabel().startswith("PC2")
+
     ax = plotting.learning_curves(srnn)
     assert [t.get_text() for t in ax.accuracy_axes.get_legend().get_texts()] == ["loss", "accuracy"]
     reg = SpikingRNNRegressor(n_hidden=8, max_epochs=2, random_state=0).fit(data.X, data.y.astype(float))

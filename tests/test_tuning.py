@@ -136,6 +136,11 @@ def test_permutation_criterion_is_p_at_most_alpha_and_warns_when_it_cannot_rejec
     with pytest.warns(UserWarning, match=r"n_perm=9 .* no unit can be tuned; use n_perm >= 19"):
         few = fit_cosine_tuning(Y, theta, n_perm=9, random_state=0)
     assert not few.is_tuned.any()
+    # alpha = 0 never rejects, also for an F-test p-value of exactly 0 (a perfect fit)
+    angles = np.repeat(np.arange(8) * np.pi / 4, 10)
+    perfect = fit_cosine_tuning((10 + 5 * np.cos(angles))[:, None], angles)
+    assert perfect.p_value[0] == 0 and perfect.is_tuned[0]
+    assert not perfect.tuned(alpha=0.0).any()
 
 
 def test_bootstrap_interval_covers_the_truth_at_the_nominal_rate():

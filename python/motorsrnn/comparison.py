@@ -301,9 +301,13 @@ def _common_dt(items, dt) -> float:
     it), else the models' common ``dt``, else 1 ms."""
     own = {}
     for name, est in items:
-        value = est.get_params().get("dt") if hasattr(est, "get_params") else None
-        if value is not None:
-            own[name] = float(value)
+        params = est.get_params(deep=True) if hasattr(est, "get_params") else {}
+        # the model's own dt, or that of a spiking model inside a Pipeline or a search ("...__dt")
+        values = {float(v) for k, v in params.items() if (k == "dt" or k.endswith("__dt")) and v is not None}
+        if len(values) > 1:
+            raise ValueError(f"model {name!r} holds estimators with different dt (ms): {sorted(values)}")
+        if values:
+            own[name] = values.pop()
     if dt is not None:
         dt = check_number(dt, "dt (ms)", low=0.0, strict_low=True)
         wrong = {name: value for name, value in own.items() if not np.isclose(value, dt)}

@@ -547,7 +547,10 @@ def trajectories(traj, *, components=(0, 1), ax=None, labels=None) -> Any:
     if not hasattr(traj, "trajectories"):
         raise ValueError("traj must be the Bunch returned by motorsrnn.analysis.trajectories")
     k = traj.trajectories.shape[2]
-    comps = tuple(components) if isinstance(components, (tuple, list, np.ndarray)) else ()
+    try:
+        comps = tuple(components) if not isinstance(components, (str, bytes)) else ()
+    except TypeError:  # not a sequence
+        comps = ()
     if (len(comps) not in (2, 3)
             or any(isinstance(c, (bool, np.bool_)) or not isinstance(c, (numbers.Integral, np.integer)) for c in comps)
             or any(not 0 <= c < k for c in comps)):

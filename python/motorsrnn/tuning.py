@@ -461,7 +461,7 @@ class CosineTuning:
         with np.errstate(invalid="ignore"):
             # <=: the permutation p-value (1 + hits) / (1 + n_perm) is valid with P(p <= alpha) <= alpha;
             # with < the test would be needlessly conservative (and with n_perm = 19 never reject)
-            mask = np.asarray(p <= alpha)
+            mask = np.asarray(p <= alpha) & (alpha > 0)  # alpha = 0 never rejects, not even p = 0
             if r2_threshold is not None:
                 mask &= self.r2_mean >= check_number(r2_threshold, "r2_threshold")
         return mask
