@@ -1179,7 +1179,10 @@ class _SpikingRNNBase(BaseEstimator):
             ``b_h`` (n_hidden,), ``w_out`` (n_classes, n_hidden), ``b_out`` (n_classes,);
             ``"fsnn"`` has no ``w_rec``. Other architectures name each projection
             ``"source->target"`` (e.g. ``"M1->PM"``, shape (n_target, n_source)) and each
-            population's bias ``"b_<population>"``. Fixed projections are included.
+            population's bias ``"b_<population>"``. Fixed projections are included. With
+            ``train_time_constants=True`` also each population's trained per-neuron decay
+            factors ``"alpha_<population>"`` (``exp(-dt / tau_syn)``) and
+            ``"beta_<population>"`` (``exp(-dt / tau_mem)``).
         """
         check_is_fitted(self, "network_")
         return dict(self.network_.get_weights())
