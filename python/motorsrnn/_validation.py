@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 __all__ = [
+    "MAX_SPIKES_PER_BIN",
     "InvalidParameterError",
     "check_bool",
     "check_choice",
@@ -132,6 +133,11 @@ def memory_limit():
 
 def _gib(n_bytes) -> str:
     return f"{n_bytes / 2**30:.3g} GiB"
+
+
+#: Expected spikes per bin above which a Poisson rate is a unit error (Hz and ms mixed up), not a
+#: rate: the synthetic generators and the noise of ``analysis.add_poisson_noise`` refuse it.
+MAX_SPIKES_PER_BIN = 1e6
 
 
 def check_memory(n_bytes, what: str, advice: str) -> None:

@@ -29,7 +29,7 @@ from sklearn.base import is_classifier
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_bool, check_number
+from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_number
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 
 __all__ = ["add_poisson_noise", "early_classification", "energy"]
@@ -536,7 +536,6 @@ def energy(
 # Noise
 # ---------------------------------------------------------------------------------------------
 _MODES = ("spikes", "channels")
-_MAX_NOISE_PER_BIN = 1e6  # a million noise spikes per bin is a unit error, not a noise level
 
 
 def _integer_result_dtype(in_dtype, max_value):
@@ -635,10 +634,10 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
         # check_spikes turns integer counts above 255 into float64: add the noise to the integers
         Xc = np.asarray(X).reshape(Xc.shape)
     lam = rate * dt / 1000.0
-    if lam > _MAX_NOISE_PER_BIN:
+    if lam > MAX_SPIKES_PER_BIN:
         raise ValueError(
             f"rate={rate:g} Hz with dt={dt:g} ms gives {lam:g} noise spikes per bin on average, more than "
-            f"{_MAX_NOISE_PER_BIN:g}: rate is in Hz (spikes per second) and dt in ms"
+            f"{MAX_SPIKES_PER_BIN:g}: rate is in Hz (spikes per second) and dt in ms"
         )
     rng = check_random_state(random_state)
 

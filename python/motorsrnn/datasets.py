@@ -29,24 +29,19 @@ if TYPE_CHECKING:  # the functions import it when they run
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
-from ._validation import check_bool, check_number
+from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_number
 
 __all__ = ["direction_angles", "make_center_out", "make_reaching_dynamics", "sample_neurons"]
-
-#: Expected spikes per bin above which a rate is a unit error (Hz and ms mixed up), not a rate.
-_MAX_PER_BIN = 1e6
-
 
 def _poisson_counts(rng, mean_counts, what: str) -> np.ndarray:
     """Poisson counts of ``mean_counts`` as uint8: a clear error for absurd means, and a warning
     when counts above 255 are clipped (the counts then no longer follow the rates)."""
-    import warnings
-
     top = float(np.max(mean_counts)) if np.size(mean_counts) else 0.0
-    if top > _MAX_PER_BIN:
+    if top > MAX_SPIKES_PER_BIN:
         raise ValueError(
             f"{what} give up to {top:.3g} expected spikes per bin: rates are in Hz (spikes per second) "
             "and dt in ms"
@@ -805,8 +800,6 @@ def make_reaching_dynamics(
     if spread >= 2.0:
         raise ValueError(f"frequency_spread must be in [0, 2), got {spread}.")
     if spread == 0.0 and n_null_rotations > 0:
-        import warnings
-
         warnings.warn(
             "frequency_spread=0 gives every plane the same frequency: the output-null planes' trajectories "
             "are then linear functions of the output planes' ones, and the outputs determine them",
@@ -866,7 +859,8 @@ def make_reaching_dynamics(
             f"the {nyquist:g} Hz that {dt:g} ms bins can represent (they would alias); lower it or dt"
         )
     # the null planes rotate at the midpoints between the output planes' frequencies, so that
-    # their trajectories are not linear functions of the output planes' ones
+    # their trajectories are not linear functions of the output planes' ones (over a short window
+    # they nearly are: see the docstring and benchmarks/null_planes.py)
     freqs = np.concatenate([freqs, 0.5 * (freqs[:-1] + freqs[1:])[:n_null]])
     a = 1.0 - tau / decay_ms
     M = np.zeros((D, D))

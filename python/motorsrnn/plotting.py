@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_number
+from ._validation import check_bool, check_number
 
 __all__ = [
     "cultivation",
@@ -72,12 +72,6 @@ def _drawing(func):
             raise
 
     return wrapper
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _label_text(value) -> str:
@@ -424,7 +418,7 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
     """
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (numbers.Integral, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
-    tuned_only = _check_bool(tuned_only, "tuned_only")
+    tuned_only = check_bool(tuned_only, "tuned_only")
     if isinstance(result, dict):
         raise TypeError(
             f"result must be one tuning fit or an array of angles, got a dict with keys {list(result)[:5]} "
@@ -494,7 +488,7 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         from .tuning import _check_epoch
 
         reference_epoch = _check_epoch(reference_epoch, "reference_epoch")
-    persistency = _check_bool(persistency, "persistency")
+    persistency = check_bool(persistency, "persistency")
     epochs = snaps.epochs
     if epochs.size == 0:
         raise ValueError("snaps has no record yet")
