@@ -527,3 +527,91 @@ def test_early_classification_takes_the_bin_width_of_count_decoders():
         early_classification(clf, d.X, d.y, dt=1.0)
     with pytest.raises(ValueError, match="dt"):
         early_classification(nb, d.X, d.y, dt=0.0)
+
+
+# -- found by the fourteenth session's fuzzing ---------------------------------------------------
+
+
+def test_smoothing_wider_than_the_trial_costs_no_memory_and_changes_nothing():
+    """A kernel of 8e8 taps was built for 20 bins (the process was killed); taps beyond the trial
+    never reach another bin, so clipping them must give the same result."""
+    from motorsrnn.analysis import _gaussian_smooth, trajectories
+
+    x = np.random.default_rng(0).random((3, 20, 4))
+
+    def unclipped(sigma):
+        half = int(np.ceil(4 * sigma))
+        k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+        rows = np.moveaxis(x, 1, -1).reshape(-1, 20)
+        norm = np.convolve(np.ones(20), k)[half:half + 20]
+        out = np.array([np.convolve(r, k)[half:half + 20] for r in rows]) / norm
+        return np.moveaxis(out.reshape(3, 4, 20), -1, 1)
+
+    for sigma in (0.5, 4.9, 5.0, 30.0, 100.0):
+        np.testing.assert_allclose(_gaussian_smooth(x, sigma, axis=1), unclipped(sigma), rtol=1e-12, atol=0)
+    # an enormous width: every bin becomes the trial's mean (with edge renormalisation)
+    np.testing.assert_allclose(_gaussian_smooth(x, 1e300, axis=1), np.broadcast_to(x.mean(axis=1, keepdims=True), x.shape))
+    act, directions = np.random.default_rng(1).random((40, 20, 6)), np.arange(40) % 4
+    means = trajectories(act, directions, smoothing_ms=1e8).condition_means
+    assert means.shape == (4, 20, 6) and np.allclose(means, means[:, :1])
+
+
+def test_trajectories_refuse_missing_conditions():
+    from motorsrnn.analysis import trajectories
+
+    act = np.random.default_rng(0).random((40, 20, 6))
+    directions = (np.arange(40) % 4).astype(float)
+    directions[:3] = np.nan  # used to become a fifth condition
+    with pytest.raises(ValueError, match=r"NaN in directions \(at positions \[0, 1, 2\]\)"):
+        trajectories(act, directions)
+    with pytest.raises(ValueError, match="None or NaN in directions"):
+        trajectories(act, [None, 1, 2, 3] * 10)
+    with pytest.raises(ValueError, match=r"values of different types in directions \(int, str\)"):
+        trajectories(act, np.array([0, "a"] * 20, dtype=object))
+
+
+def test_early_classification_names_labels_the_model_never_saw():
+    """str labels for a model fitted on ints scored 0 at every step, silently."""
+    d = make_center_out(n_trials=80, n_neurons=10, n_timesteps=10, random_state=0)
+    nb = PoissonNaiveBayes().fit(d.X, d.y)
+    with pytest.raises(ValueError, match=r"never saw in fit: \['.*'\] .*no trial can be classified correctly"):
+        early_classification(nb, d.X, d.y.astype(str))
+    y = d.y.copy()
+    y[0] = 99
+    with pytest.warns(UserWarning, match=r"never saw in fit: \[99\] .*their trials count as errors"):
+        curve = early_classification(nb, d.X, y)
+    assert curve.accuracy[-1] == pytest.approx(np.mean(nb.predict(d.X) == y))
+
+
+def test_noise_on_counts_near_the_int64_limit_is_refused_not_wrapped():
+    """int64 counts near 2**63 came back negative after the noise, uint64 ones wrapped to 0."""
+    for X in (np.full((1, 2, 1), 2**63 - 1, np.int64), np.full((1, 2, 1), 2**64 - 1, np.uint64)):
+        with pytest.raises(ValueError, match="too many to add noise to in 64-bit integers"):
+            add_poisson_noise(X, 500.0, random_state=0)
+    out = add_poisson_noise(np.full((1, 2, 1), 2**62, np.int64), 500.0, random_state=0)
+    assert out.dtype == np.int64 and out.min() >= 2**62
+
+
+def test_weight_vs_pd_difference_with_a_von_mises_fit():
+    """A VonMisesTuning has no is_tuned: an AttributeError before, now a TypeError that says what
+    to pass, and tuned_only=False uses its preferred directions."""
+    from motorsrnn.analysis import weight_vs_pd_difference
+    from motorsrnn.tuning import network_tuning
+
+    d = make_center_out(n_trials=48, n_neurons=12, n_timesteps=20, random_state=0)
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=2, random_state=0).fit(d.X, d.y)
+    vm = network_tuning(clf, d.X, d.y, model="von_mises")
+    with pytest.raises(TypeError, match="VonMisesTuning, which has no test of which units are tuned"):
+        weight_vs_pd_difference(clf, vm, "w_rec")
+    with pytest.raises(TypeError, match="must be a tuning result .* got str"):
+        weight_vs_pd_difference(clf, "tuning", "w_rec", tuned_only=False)
+    out = weight_vs_pd_difference(clf, vm, "w_rec", tuned_only=False, bins=4)
+    usable = np.isfinite(vm.preferred_direction)
+    assert out.n_connections == usable.sum() * (usable.sum() - 1)  # every pair of units with a direction, no self
+
+
+def test_energy_names_an_rnn_size_beyond_float_precision():
+    d = make_center_out(n_trials=16, n_neurons=8, n_timesteps=10, random_state=0)
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(d.X, d.y)
+    with pytest.raises(ValueError, match="rnn_hidden must be <= 9007199254740992"):
+        energy(clf, d.X, rnn_hidden=10**200)

@@ -326,3 +326,84 @@ def test_streaming_refuses_complex_and_text_bins(fitted):
         with pytest.raises(ValueError, match="spike counts"):
             decoder.step(bad)
     assert decoder.n_steps == 0
+
+
+# -- found by the fourteenth session's fuzzing: each case raised a confusing error (numpy's
+# sorting TypeError, ZeroDivisionError, AttributeError), ran out of memory, or returned nonsense --
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (np.array(["a", 1] * 12, dtype=object), r"values of different types in y \(int, str\)"),
+        (np.array([None, 1, 2] * 8, dtype=object), r"None or NaN in y \(at positions \[0, 3, 6, 9, 12\] \.\.\.\)"),
+        (np.array([0.0, 1.0, np.nan] * 8), r"NaN in y \(at positions \[2, 5, 8, 11, 14\] \.\.\.\)"),
+    ],
+)
+def test_labels_of_mixed_types_or_missing_are_named(labels, match):
+    with pytest.raises(ValueError, match=match):
+        SpikingRNNClassifier(**FAST).fit(X, labels)
+    with pytest.raises(ValueError, match=match):
+        PoissonNaiveBayes().fit(X, labels)
+
+
+def test_loss_and_grad_names_unknown_labels_and_checks_bptt_window(fitted):
+    with pytest.raises(ValueError, match=r"labels not seen in fit: \['0', '1', '2'\]"):
+        fitted.loss_and_grad(X, y.astype(str))
+    with pytest.raises(ValueError, match=r"labels not seen in fit: \[None\]"):
+        fitted.loss_and_grad(X, np.array([None] * len(y), dtype=object))
+    loss, _ = fitted.loss_and_grad(X, y)
+    assert np.isfinite(loss)
+    for bad, match in ((0, "bptt_window must be >= 1"), (-1, "bptt_window must be >= 1"),
+                       (2.5, "bptt_window must be an integer")):
+        est = SpikingRNNClassifier(**FAST).fit(X, y).set_params(bptt_window=bad)
+        with pytest.raises(ValueError, match=match):
+            est.loss_and_grad(X, y)
+
+
+def test_activity_parameters_beyond_float32_are_refused_in_python():
+    """The core rejected these after float32 conversion, with a message that was false for them
+    ("activity_tau must be a positive number of ms" for 1e8 ms)."""
+    R = rng.random((len(X), X.shape[1], 2)) * 10
+    with pytest.raises(ValueError, match=r"activity_tau \(1e\+08 ms\) must be at most 1e\+06 time steps of dt"):
+        SpikingRNNClassifier(**FAST, activity_tau=1e8).fit(X, y, neural_targets=R)
+    with pytest.raises(ValueError, match=r"activity_weight must be <= 1e\+30"):
+        SpikingRNNClassifier(**FAST, activity_weight=3.5e38).fit(X, y, neural_targets=R)
+    # the bound is in time steps: 1e6 ms is fine with dt = 1 ms
+    est = SpikingRNNClassifier(**FAST, activity_tau=1e6, activity_kernel="gaussian").fit(X, y, neural_targets=R)
+    assert np.isfinite(est.history_[-1]["loss"])
+
+
+def test_topology_of_the_wrong_types_raises_topology_error():
+    from motorsrnn.topology import Population, Topology
+
+    with pytest.raises(TopologyError, match="projections must be a list of Projection, but it holds Population"):
+        SpikingRNNClassifier(**FAST, architecture=Topology([Population("h", 4)], [Population("h", 4)])).fit(X, y)
+    with pytest.raises(TopologyError, match="populations must be a list of Population, got str"):
+        Topology("abc", "def").validate()
+    with pytest.raises(ValueError, match="the topology dict's populations must be a list of dicts, got 5"):
+        Topology.from_dict({"populations": 5, "projections": []})
+
+
+def test_helpers_name_what_they_were_given(fitted):
+    from motorsrnn import comparison, plotting
+    from motorsrnn.topology import shuffle_projection
+
+    with pytest.raises(TypeError, match="models must be a dict of name to estimator .* got list"):
+        comparison.compare_models(X, y, X, y, [PoissonNaiveBayes()])
+    with pytest.raises(TypeError, match="result must be what compare_models returns"):
+        comparison.format_table({})
+    with pytest.raises(TypeError, match=r"weights must be a dict of name to array, as get_weights\(\) returns, got list"):
+        fitted.set_weights([("w_in", fitted.get_weights()["w_in"])])
+    with pytest.raises(TypeError, match="fitted motorsrnn spiking estimator .* got PoissonNaiveBayes"):
+        shuffle_projection(PoissonNaiveBayes().fit(X, y), "w_rec")
+    with pytest.raises(TypeError, match="curves must be an early_classification result or a dict"):
+        plotting.early_curves("x")
+
+
+def test_streaming_names_values_beyond_float32(fitted):
+    """A finite 1e39 became inf in the float32 conversion and was reported as "found inf"."""
+    with pytest.raises(ValueError, match=r"found 1e\+39, beyond the range of the core's floating-point type"):
+        fitted.stream().step(np.full(X.shape[2], 1e39))
+    with pytest.raises(ValueError, match="finite and non-negative; found inf"):
+        fitted.stream().step(np.full((2, X.shape[2]), np.inf))

@@ -330,7 +330,9 @@ def test_refractory_rate_matches_dead_time_formula():
         (dict(latency=-1.0), "latency must be >= 0"),
         (dict(latency_jitter=-1.0), "latency_jitter must be >= 0"),
         (dict(movement_duration=0.0), "movement_duration must be > 0"),
-        (dict(refractory_period=-1.0), "refractory_period must be >= 0"),
+        (dict(refractory_period=-1.0), r"refractory_period \(ms\) must be >= 0"),
+        # a unit error: the burn-in of 4 refractory periods of bins would exhaust memory
+        (dict(refractory_period=1e4), r"refractory_period \(ms\) must be <= 1000"),
         (dict(return_rates="yes"), "return_rates must be True or False"),
         (dict(random_state="seed"), "random_state"),
         (dict(random_state=-1), "random_state"),

@@ -551,3 +551,11 @@ def test_cut_samples_warns_about_per_bin_targets_given_2d():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cut_samples(X, np.zeros((2, 3)), width=50)  # three outputs per trial: no warning
+
+
+def test_a_float_dtype_must_hold_the_counts_exactly():
+    """float16 turned a count of 3000 into 3000 +- 2 (and 70000 into inf) with only numpy's warning."""
+    with pytest.raises(ValueError, match=r"dtype=float16 cannot hold a count of 3000 spikes in one bin exactly"):
+        bin_spike_times([np.zeros(3000)], [0.0], window=(0, 1), dtype=np.float16)
+    out = bin_spike_times([np.zeros(2048)], [0.0], window=(0, 1), dtype=np.float16).X
+    assert out.dtype == np.float16 and out.max() == 2048

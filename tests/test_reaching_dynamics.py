@@ -317,3 +317,13 @@ def test_outputs_burst_once_in_the_default_movement_and_more_in_a_longer_one():
     assert short.min() >= 1 and np.mean(short == 1) > 0.7 and short.max() <= 2
     long = _phases(make_reaching_dynamics(noise=0.0, prep_noise=0.0, n_timesteps=800, random_state=0))
     assert long.min() >= 2 and long.max() <= 4
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(max_rate=1e20), r"max_rate \(Hz\) must be <= 10000"),  # every rate and spike was 0
+    (dict(noise=1e300), "noise must be <= 1000000"),  # y overflowed to inf
+    (dict(prep_noise=1e7), "prep_noise must be <= 1000000"),
+])
+def test_unit_errors_in_the_teacher_parameters_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_reaching_dynamics(n_trials_per_condition=1, **kwargs)

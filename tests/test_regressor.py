@@ -227,3 +227,16 @@ def test_activity_inputs_that_cannot_be_matched():
             reg.fit(X, y, **kwargs)
         with pytest.raises(ValueError, match="given without neural_targets"):
             reg.loss_and_grad(X, y, **kwargs)
+
+
+def test_an_output_never_observed_is_refused_in_fit_and_score():
+    """An all-NaN output column trained nothing and predict returned values for it, silently; an
+    all-NaN y in score returned nan without a word."""
+    y = np.stack([Y_TRIAL[:64], np.full(64, np.nan)], axis=1)
+    with pytest.raises(ValueError, match=r"output\(s\) \[1\] of y have no observed value \(all NaN\) in any trial"):
+        SpikingRNNRegressor(**FAST).fit(X[:64], y)
+    y[5, 1] = 0.5  # one observed value is enough to fit it
+    assert SpikingRNNRegressor(**FAST).fit(X[:64], y).n_outputs_ == 2
+    reg = SpikingRNNRegressor(**FAST).fit(X[:64], Y_TRIAL[:64])
+    with pytest.raises(ValueError, match="every target is NaN .*no R\\^2 to compute"):
+        reg.score(X[:64], np.full(64, np.nan))

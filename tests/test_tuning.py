@@ -453,3 +453,11 @@ def test_labels_to_angles_as_a_pandas_series_maps_by_label(eight_directions):
     res = fit_cosine_tuning(d.X, labels, labels_to_angles=series, degrees=True)
     expected = fit_cosine_tuning(d.X, d.y)
     np.testing.assert_allclose(res.preferred_direction, expected.preferred_direction, atol=1e-9)
+
+
+@pytest.mark.parametrize("max_iter", [0, 2**31, 2**64, 2.0, True])
+def test_von_mises_max_iter_is_checked(max_iter):
+    """2**64 overflowed the core's counter ("int too big to convert")."""
+    rates = np.random.default_rng(0).random((16, 3))
+    with pytest.raises(ValueError, match="max_iter must be a positive integer below 2\\*\\*31"):
+        fit_von_mises_tuning(rates, np.arange(16) % 8 * np.pi / 4, max_iter=max_iter)

@@ -71,6 +71,29 @@ def check_choice(value, name, options):
     return value
 
 
+def unique_labels(values, name, **kwargs):
+    """``np.unique(values, **kwargs)`` for per-trial labels or conditions, with errors that name
+    ``name``: NaN and None are refused (NaN would be a condition of its own), and so are labels of
+    mixed types, which numpy cannot sort ("'<' not supported ...")."""
+    v = np.asarray(values)
+    if v.dtype.kind in "fc" and np.isnan(v).any():
+        bad = np.flatnonzero(np.isnan(v.ravel()))
+        raise ValueError(f"NaN in {name} (at positions {bad[:5].tolist()}{' ...' if bad.size > 5 else ''}): "
+                         "drop those trials or give them a label")
+    if v.dtype.kind == "O":
+        flat = v.ravel().tolist()
+        missing = [i for i, x in enumerate(flat) if x is None or (isinstance(x, float) and x != x)]
+        if missing:
+            raise ValueError(f"None or NaN in {name} (at positions {missing[:5]}"
+                             f"{' ...' if len(missing) > 5 else ''}): drop those trials or give them a label")
+    try:
+        return np.unique(v, **kwargs)
+    except TypeError:
+        types = sorted({type(x).__name__ for x in v.ravel().tolist()})
+        raise ValueError(f"values of different types in {name} ({', '.join(types)}), which cannot be ordered: "
+                         "pass labels of one type, e.g. all str or all int") from None
+
+
 def user_stacklevel() -> int:
     """``stacklevel`` for a warning raised by this function's caller so that it points at the first
     frame outside the motorsrnn package: the user's call, however deep in the package it started."""

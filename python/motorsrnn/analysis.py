@@ -29,7 +29,7 @@ from sklearn.base import is_classifier
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_number
+from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_number, unique_labels, user_stacklevel
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 
 __all__ = ["add_poisson_noise", "early_classification", "energy"]
@@ -219,6 +219,14 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
     n_trials, n_timesteps, _ = Xc.shape
     if len(y) != n_trials:
         raise ValueError(f"X has {n_trials} trials but y has {len(y)} labels")
+    known = set(np.asarray(estimator.classes_).tolist())
+    unseen = [label for label in dict.fromkeys(y.tolist()) if label not in known]
+    if unseen:
+        message = (f"y contains labels the estimator never saw in fit: {unseen[:5]} (its classes_: "
+                   f"{np.asarray(estimator.classes_).tolist()[:10]})")
+        if len(unseen) == len(set(y.tolist())):  # e.g. str labels for a model fitted on ints
+            raise ValueError(message + "; no trial can be classified correctly")
+        warnings.warn(message + "; their trials count as errors", UserWarning, stacklevel=user_stacklevel())
     own = _estimator_dt(estimator) if getattr(estimator, "dt", None) is not None else None
     dt = (1.0 if own is None else own) if dt is None else check_number(dt, "dt (ms)", low=0.0, strict_low=True)
     if own is not None and not np.isclose(own, dt):
@@ -448,7 +456,7 @@ def energy(
             n_outputs = int(np.shape(weights[key])[0])
     if rnn_hidden is None:
         rnn_hidden = n_hidden
-    rnn_hidden = check_number(rnn_hidden, "rnn_hidden", integer=True, low=1)
+    rnn_hidden = check_number(rnn_hidden, "rnn_hidden", integer=True, low=1, high=2**53)  # exact as a float
 
     sim = estimator.simulate(Xc, membrane=False)
     # Events per source unit over all trials: all steps, and all but the last (for delayed reads).
@@ -633,6 +641,11 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     if in_dtype.kind in "ui" and Xc.dtype.kind == "f":
         # check_spikes turns integer counts above 255 into float64: add the noise to the integers
         Xc = np.asarray(X).reshape(Xc.shape)
+        if Xc.size and Xc.max() > 2**62:  # the noisy counts are summed in int64, which must not overflow
+            raise ValueError(
+                f"X has counts up to {int(Xc.max())} spikes per bin, too many to add noise to in 64-bit integers: "
+                "X should hold spike counts per bin"
+            )
     lam = rate * dt / 1000.0
     if lam > MAX_SPIKES_PER_BIN:
         raise ValueError(
@@ -679,10 +692,12 @@ def _gaussian_smooth(x, sigma_bins, axis):
     """Gaussian smoothing along ``axis`` (kernel truncated at 4 sigma, edges renormalised)."""
     if sigma_bins <= 0:
         return x
-    half = max(1, int(np.ceil(4.0 * sigma_bins)))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_bins) ** 2)
     x = np.moveaxis(x, axis, -1)
     n = x.shape[-1]
+    # lags of n bins or more never reach another bin of the trial: a wider kernel changes nothing
+    # (the edges are renormalised) and would only cost memory
+    half = min(max(1, int(np.ceil(min(4.0 * sigma_bins, n)))), max(n - 1, 0))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_bins) ** 2)
     ones = np.ones(n)
     norm = np.convolve(ones, k, mode="full")[half : half + n]
     flat = x.reshape(-1, n)
@@ -790,7 +805,7 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         raise ValueError(
             f"directions must be 1-D with one condition per trial ({a.shape[0]}), got shape {d.shape}"
         )
-    conditions, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+    conditions, inverse, counts = unique_labels(d, "directions", return_inverse=True, return_counts=True)
     if conditions.size < 2:
         raise ValueError(f"directions contain {conditions.size} condition(s); trajectories need at least 2")
     n_cond, n_t, n_units = conditions.size, a.shape[1], a.shape[2]
@@ -1006,15 +1021,34 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
 # ---------------------------------------------------------------------------------------------
 # Circuit level: connection weights vs preferred-direction difference
 # ---------------------------------------------------------------------------------------------
-def _population_tuning(tuning_result, name, offset, size, total):
+def _tuning_arrays(r, label, tuned_only):
+    """``(preferred_direction, is_tuned)`` of a tuning result, with errors naming what is wrong."""
+    if not hasattr(r, "preferred_direction") or not hasattr(r, "n_neurons"):
+        raise TypeError(
+            f"{label} must be a tuning result (fit_cosine_tuning / network_tuning) or a dict of them, got "
+            f"{type(r).__name__}"
+        )
+    if not hasattr(r, "is_tuned"):
+        if tuned_only:
+            raise TypeError(
+                f"{label} is a {type(r).__name__}, which has no test of which units are tuned: pass a cosine fit "
+                "(network_tuning(..., model='cosine'), the default) or tuned_only=False"
+            )
+        return np.asarray(r.preferred_direction, dtype=np.float64), np.ones(r.n_neurons, dtype=bool)
+    return np.asarray(r.preferred_direction, dtype=np.float64), np.asarray(r.is_tuned, dtype=bool)
+
+
+def _population_tuning(tuning_result, name, offset, size, total, tuned_only=True):
     """Preferred directions and tuned flags of one population from a result or a dict of results."""
     if isinstance(tuning_result, dict):
         if name not in tuning_result:
             raise ValueError(f"tuning_result has no entry for population {name!r}; it has {sorted(tuning_result)}")
         r = tuning_result[name]
+        pd, tuned = _tuning_arrays(r, f"tuning_result[{name!r}]", tuned_only)
         if r.n_neurons != size:
             raise ValueError(f"tuning_result[{name!r}] has {r.n_neurons} units, population {name!r} has {size}")
-        return np.asarray(r.preferred_direction, dtype=np.float64), np.asarray(r.is_tuned, dtype=bool)
+        return pd, tuned
+    pd, tuned = _tuning_arrays(tuning_result, "tuning_result", tuned_only)
     n = tuning_result.n_neurons
     if n != total:
         raise ValueError(
@@ -1022,10 +1056,7 @@ def _population_tuning(tuning_result, name, offset, size, total):
             "all units (network_tuning(estimator, X, directions)) or a dict {population: result}"
         )
     sl = slice(offset, offset + size)
-    return (
-        np.asarray(tuning_result.preferred_direction, dtype=np.float64)[sl],
-        np.asarray(tuning_result.is_tuned, dtype=bool)[sl],
-    )
+    return pd[sl], tuned[sl]
 
 
 def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8, tuned_only=True,
@@ -1045,7 +1076,8 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
     tuning_result : CosineTuning or dict of str to CosineTuning
         The tuning of the network's units: of all hidden units in the order of the populations
         (what ``network_tuning(estimator, X, directions)`` returns), or a dict
-        ``{population: result}`` covering at least the projection's source and target.
+        ``{population: result}`` covering at least the projection's source and target. A von Mises
+        fit (``VonMisesTuning``) has no tuned/untuned test and needs ``tuned_only=False``.
     projection_key : str
         A projection between two populations (or within one), e.g. ``"w_rec"`` (``"srnn"``),
         ``"M1->M1"``, ``"M1->PM"``. Projections from ``"input"`` or to ``"readout"`` are refused.
@@ -1105,8 +1137,8 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
     for name, size in pops:
         offsets[name] = (total, size)
         total += size
-    pd_s, tu_s = _population_tuning(tuning_result, source, *offsets[source], total)
-    pd_t, tu_t = _population_tuning(tuning_result, target, *offsets[target], total)
+    pd_s, tu_s = _population_tuning(tuning_result, source, *offsets[source], total, tuned_only)
+    pd_t, tu_t = _population_tuning(tuning_result, target, *offsets[target], total, tuned_only)
 
     if isinstance(bins, (numbers.Integral, np.integer)) and not isinstance(bins, (bool, np.bool_)):
         n_bins = check_number(bins, "bins", integer=True, low=1)

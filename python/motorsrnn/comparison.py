@@ -212,9 +212,14 @@ def compare_models(
         cannot be scored on prefixes of the test window (the message names the model; the results
         of the models before it are not returned, and the models after it are not fitted).
     TypeError
-        Before any model is fitted, if a model is not a classifier.
+        Before any model is fitted, if ``models`` is not a dict or a model is not a classifier.
     """
     models = default_models() if models is None else models
+    if not isinstance(models, dict):
+        raise TypeError(
+            f"models must be a dict of name to estimator (e.g. {{'naive Bayes': PoissonNaiveBayes()}}), got "
+            f"{type(models).__name__}"
+        )
     # Everything that is only used after fitting is checked here, before the first (long) fit.
     noise_rates = _check_noise_rates(noise_rates)
     early_step = check_number(early_step, "early_step", integer=True, low=1)
@@ -335,6 +340,8 @@ def format_table(result: Bunch) -> str:
     str
         One row per model; count decoders have "-" in the spiking networks' columns.
     """
+    if not all(hasattr(result, key) for key in ("table", "noise_rates")):
+        raise TypeError(f"result must be what compare_models returns (with table and noise_rates), got {result!r:.80}")
     head = "| model | test accuracy | fit (s) | hidden rate (Hz) | SOP / sample | energy ratio dense / GRU / LSTM | accuracy with noise " + " / ".join(f"{r:g}" for r in result.noise_rates) + " Hz |"
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|"]
     for row in result.table:

@@ -227,7 +227,7 @@ def make_center_out(
         Duration (ms) of the movement-related response bump, ``> 0``.  The
         response peaks ``movement_duration / 2`` after its onset.
     refractory_period : float, default=0.0
-        Absolute refractory period in ms, ``>= 0``.  ``0`` draws Poisson
+        Absolute refractory period in ms, in ``[0, 1000]``.  ``0`` draws Poisson
         counts per bin; ``> 0`` draws at most one spike per bin from a
         Bernoulli process in which no spike can occur in a bin starting less
         than ``refractory_period`` ms after the start of the bin of the
@@ -354,8 +354,10 @@ def make_center_out(
     movement_duration = check_number(
         movement_duration, "movement_duration", low=0.0, strict_low=True
     )
+    # in ms: neurons' absolute refractory periods are 1-5 ms; the bound keeps the burn-in (four
+    # refractory periods of simulated bins) from exhausting memory on a unit error
     refractory_period = check_number(
-        refractory_period, "refractory_period", low=0.0
+        refractory_period, "refractory_period (ms)", low=0.0, high=1000.0
     )
     if window_start is None:
         window_start = latency + movement_duration / 2.0 - n_timesteps * dt / 2.0
@@ -607,16 +609,16 @@ def make_reaching_dynamics(
         Private noise of the teacher's neurons: standard deviation of the
         stationary Ornstein-Uhlenbeck fluctuation of each neuron's state
         (condition-related state components have standard deviation ~1),
-        ``>= 0``.  Makes trials of one condition differ.  The private part is
+        in ``[0, 1e6]``.  Makes trials of one condition differ.  The private part is
         kept out of the latent planes, so a neuron's private fluctuation has
         standard deviation ``noise * sqrt(1 - 2 * (n_rotations +
         n_null_rotations) / n_neurons)``: close to ``noise`` for the default
         200 neurons, smaller for a few.
     prep_noise : float, default=0.1
         Trial-to-trial standard deviation of the preparatory state in each
-        latent dimension (each plane's preparatory radius is 1), ``>= 0``.
+        latent dimension (each plane's preparatory radius is 1), in ``[0, 1e6]``.
     max_rate : float, default=60.0
-        Saturation rate (Hz) of the teacher's neurons, ``> 0``.
+        Saturation rate (Hz) of the teacher's neurons, in ``(0, 10000]``.
     baseline_rate : float or (float, float), default=(2.0, 20.0)
         Range (Hz) of the neurons' rate at the rest state ``x = 0``, drawn
         uniformly; must lie in ``(0, max_rate)``.
@@ -822,9 +824,11 @@ def make_reaching_dynamics(
             f"go_time must be a multiple of dt = {dt:g} ms (the go cue starts a bin), got {go_time:g}; "
             f"the nearest are {go_time // dt * dt:g} and {(go_time // dt + 1) * dt:g} ms."
         )
-    noise = check_number(noise, "noise", low=0.0)
-    prep_noise = check_number(prep_noise, "prep_noise", low=0.0)
-    max_rate = check_number(max_rate, "max_rate", low=0.0, strict_low=True)
+    # the latents' scale is 1: larger noise only makes y overflow
+    noise = check_number(noise, "noise", low=0.0, high=1e6)
+    prep_noise = check_number(prep_noise, "prep_noise", low=0.0, high=1e6)
+    # in Hz: no neuron fires 10 000 times a second (a unit error; beyond ~1e16 the rates underflow to 0)
+    max_rate = check_number(max_rate, "max_rate (Hz)", low=0.0, strict_low=True, high=1e4)
     b_low, b_high = _check_range(baseline_rate, "baseline_rate")
     if b_low <= 0 or b_high >= max_rate:
         raise ValueError(

@@ -16,7 +16,7 @@ import os
 import warnings
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -33,6 +33,7 @@ from ._validation import (
     check_choice,
     check_memory,
     check_number,
+    unique_labels,
     user_stacklevel,
 )
 from .topology import PRESETS, Topology, preset
@@ -63,6 +64,9 @@ _ACTIVITY_KERNELS = ("exponential", "gaussian")
 _SATURATED = 0.3
 #: The largest count (sizes, epochs, steps) the core takes: a 64-bit signed integer, as NumPy sizes.
 _MAX_COUNT = 2**63 - 1
+# longest activity_tau, in time steps: beyond ~1.7e7 steps the exponential filter's decay exp(-dt/tau)
+# rounds to 1 in float32, and no recording is that long
+_MAX_ACTIVITY_TAU_STEPS = 1e6
 #: The most threads n_jobs may ask for (each has its own stack; more than the cores never helps).
 _MAX_THREADS = 2**16
 _OVERSUBSCRIBE = 4  # threads per available core at most, whatever n_jobs asks for
@@ -191,6 +195,7 @@ def check_labels(y) -> np.ndarray:
     if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
         raise ValueError(f"y should be a 1d array (one label per trial), got an array of shape {y.shape}")
     y = column_or_1d(y, warn=True)
+    unique_labels(y, "y")  # mixed types or None: a clear error rather than numpy's sorting one
     check_classification_targets(y)
     return y
 
@@ -714,6 +719,8 @@ class _SpikingRNNBase(BaseEstimator):
         """The core's loss and gradient of the fitted network on checked input (shared by both
         estimators' ``loss_and_grad``), after checking that its buffers fit; fixed projections
         left out."""
+        # fit checks every parameter; of those, loss_and_grad also uses these
+        check_number(self.bptt_window, "bptt_window", low=1, high=_MAX_COUNT, integer=True, allow_none=True)
         n_threads = _n_threads(self.n_jobs)
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
@@ -791,11 +798,15 @@ class _SpikingRNNBase(BaseEstimator):
     def _validate_activity_params(self):
         """Checks of the activity-matching options (also run by ``loss_and_grad``, which does not
         validate the other parameters)."""
-        check_number(self.activity_weight, "activity_weight", low=0)
+        check_number(self.activity_weight, "activity_weight", low=0, high=1e30)  # finite in float32
         kernel = self.activity_kernel
         if not isinstance(kernel, str) or kernel not in _ACTIVITY_KERNELS:
             raise InvalidParameterError(f"activity_kernel must be one of {_ACTIVITY_KERNELS}, got {kernel!r}")
-        check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
+        tau = check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
+        dt = check_number(self.dt, "dt", low=0, strict_low=True)
+        if tau > _MAX_ACTIVITY_TAU_STEPS * dt:  # the exponential filter's decay would round to 1 in float32
+            raise ValueError(f"activity_tau ({tau:g} ms) must be at most {_MAX_ACTIVITY_TAU_STEPS:g} time steps of "
+                             f"dt ({dt:g} ms): a longer filter is a constant")
         check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
         check_bool(self.activity_normalize, "activity_normalize")
         check_bool(self.activity_noise_correction, "activity_noise_correction")
@@ -1202,6 +1213,8 @@ class _SpikingRNNBase(BaseEstimator):
         self
         """
         check_is_fitted(self, "network_")
+        if not isinstance(weights, Mapping):
+            raise TypeError(f"weights must be a dict of name to array, as get_weights() returns, got {type(weights).__name__}")
         current = self.network_.get_weights()
         unknown = sorted(set(weights) - set(current))
         if unknown:
@@ -1425,7 +1438,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         ``docs/model.md``).
     activity_tau : float, default=20.0
         Time constant ``tau`` (ms) of the exponential kernel, or standard deviation ``sigma`` (ms)
-        of the Gaussian kernel.
+        of the Gaussian kernel; at most ``1e6 * dt``.
     activity_scale : {"hz", "per_bin"}, default="hz"
         Units of the recorded activity: ``r_hat`` is multiplied by ``1000 / dt`` for "hz" (for
         either kernel, a unit firing regularly at ``r`` Hz then has ``r_hat`` about ``r``).
@@ -1699,11 +1712,11 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != Xc.shape[0]:
             raise ValueError(f"y must be 1-D with one label per trial of X ({Xc.shape[0]}), got shape {y.shape}")
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if not np.all(self.classes_[idx] == y):
-            unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
-            raise ValueError(f"y contains labels not seen in fit: {unknown[:5]}")
+        known = set(self.classes_.tolist())
+        unknown = [label for label in dict.fromkeys(y.tolist()) if label not in known]
+        if unknown:
+            raise ValueError(f"y contains labels not seen in fit: {unknown[:5]} (classes_: {self.classes_.tolist()[:10]})")
+        idx = np.searchsorted(self.classes_, y.astype(self.classes_.dtype))
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
         return self._loss_and_grad(Xc, idx.astype(np.int64), activity)
@@ -1806,6 +1819,12 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        unobserved = np.flatnonzero(np.isnan(yc.reshape(-1, yc.shape[-1])).all(axis=0))
+        if unobserved.size:  # nothing to learn them from: predict would return untrained values
+            raise ValueError(
+                f"output(s) {unobserved[:10].tolist()} of y have no observed value (all NaN) in any trial: drop them "
+                "from y, or mark fewer of their targets as missing"
+            )
         if yc.ndim == 2 and Xc.shape[1] > 1 and yc.shape[1] == Xc.shape[1]:
             warnings.warn(
                 f"y has shape {yc.shape}: read as {yc.shape[1]} outputs per trial, one value each. If it holds "
@@ -1888,6 +1907,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         from sklearn.metrics import r2_score
 
         pred, true = self._flat(X, y)
+        if true.size and np.isnan(true).all():
+            raise ValueError("y has no observed values: every target is NaN (missing), so there is no R^2 to compute")
         if sample_weight is not None and self.per_step_:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
             n_trials = np.shape(y)[0]

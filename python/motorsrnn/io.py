@@ -188,7 +188,14 @@ def _result_dtype(dtype, max_count: int):
                 f"dtype={dt} cannot hold a count of {max_count} spikes in one bin (max {np.iinfo(dt).max}); "
                 "use a wider type or dtype=None"
             )
-    elif dt.kind != "f":
+    elif dt.kind == "f":
+        exact = 2 ** (np.finfo(dt).nmant + 1)  # every integer up to this is exact in the float type
+        if max_count > exact:
+            raise ValueError(
+                f"dtype={dt} cannot hold a count of {max_count} spikes in one bin exactly (integers are exact up to "
+                f"{exact}); use a wider type or dtype=None"
+            )
+    else:
         raise ValueError(f"dtype must be an integer, unsigned, float or bool type, got {dt}")
     return dt
 

@@ -34,11 +34,11 @@ from __future__ import annotations
 import functools
 import numbers
 import sys
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-from ._validation import check_bool, check_number
+from ._validation import check_bool, check_number, unique_labels
 
 __all__ = [
     "cultivation",
@@ -284,7 +284,7 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
     ax = _axes(ax)
     x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
     rate = x / (bin_ms / 1000.0)
-    conds = np.unique(labels)
+    conds = unique_labels(labels, "labels")
     centers = t0 + (np.arange(n_bins) + 0.5) * bin_ms
     for c, color in zip(conds, _colors(conds.size)):
         ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=_label_text(c))
@@ -659,7 +659,12 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
         If a curve lacks ``times`` or ``accuracy`` or their lengths differ, ``curves`` is empty,
         or ``chance`` is not in ``[0, 1]``.
     """
-    items = [(None, curves)] if hasattr(curves, "accuracy") else list(dict(curves).items())
+    if not hasattr(curves, "accuracy") and not isinstance(curves, Mapping):
+        raise TypeError(
+            "curves must be an early_classification result or a dict of them by decoder name (e.g. "
+            f"compare_models(...).early), got {type(curves).__name__}"
+        )
+    items = [(None, curves)] if hasattr(curves, "accuracy") else list(curves.items())
     if not items:
         raise ValueError("curves is empty: give early_classification results by decoder name")
     data = []

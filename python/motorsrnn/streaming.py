@@ -77,6 +77,11 @@ class StreamingDecoder:
             x = np.asarray(x)
             if x.dtype.kind not in "biuf":  # complex numbers, strings, objects: as the batch API refuses them
                 raise ValueError(f"a bin must hold spike counts (bool, integer or float), got dtype {x.dtype}")
+            if x.dtype.kind == "f" and x.size:  # integers always fit
+                finite = np.abs(x[np.isfinite(x)])
+                if finite.size and finite.max() > np.finfo(np.float32).max:
+                    raise ValueError(f"spike counts must be finite; found {finite.max():g}, beyond the range of the "
+                                     "core's floating-point type (float32)")
             x = x.astype(np.float32)
         if x.ndim not in (1, 2) or x.shape[-1] != self.n_channels:
             raise ValueError(f"a bin must have shape ({self.n_channels},) or (n_bins, {self.n_channels}), got {x.shape}")

@@ -227,6 +227,8 @@ class Topology:
 
         def build(klass, items, what):
             names = {f.name for f in fields(klass)}
+            if not isinstance(items, (list, tuple)):
+                raise ValueError(f"the topology dict's {what}s must be a list of dicts, got {items!r}")
             out = []
             for item in items:
                 if not isinstance(item, dict):
@@ -325,6 +327,13 @@ class Topology:
         from . import _core
 
         bad = _core.TopologyError
+        for field_name, klass in (("populations", Population), ("projections", Projection)):
+            items = getattr(self, field_name)
+            if not isinstance(items, (list, tuple)):
+                raise bad(f"{field_name} must be a list of {klass.__name__}, got {type(items).__name__}")
+            wrong = [item for item in items if not isinstance(item, klass)]
+            if wrong:
+                raise bad(f"{field_name} must be a list of {klass.__name__}, but it holds {wrong[0]!r}")
         if not self.populations:
             raise bad("a topology needs at least one population")
         for pop in self.populations:
@@ -552,6 +561,11 @@ def shuffle_projection(estimator, key: str, random_state=None):
     """
     from sklearn.utils import check_random_state
 
+    if not callable(getattr(estimator, "get_weights", None)):
+        raise TypeError(
+            "estimator must be a fitted motorsrnn spiking estimator (SpikingRNNClassifier or Regressor), got "
+            f"{type(estimator).__name__}"
+        )
     weights = estimator.get_weights()
     masks = estimator.network_.masks()
     projections = {p[0] for p in estimator.network_.projections()}

@@ -928,9 +928,9 @@ def fit_von_mises_tuning(
     if (
         isinstance(max_iter, (bool, np.bool_))
         or not isinstance(max_iter, (numbers.Integral, np.integer))
-        or max_iter < 1
+        or not 1 <= max_iter <= 2**31 - 1  # the core's iteration counter (beyond it, no fit would finish)
     ):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        raise ValueError(f"max_iter must be a positive integer below 2**31, got {max_iter!r}")
     kappa_max = check_number(kappa_max, "kappa_max", low=0.0, strict_low=True)
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 4)
     out = _core.tuning_fit_von_mises(rates, angles, int(max_iter), kappa_max, 1e-10, _n_threads(n_jobs))
