@@ -559,3 +559,10 @@ def test_a_float_dtype_must_hold_the_counts_exactly():
         bin_spike_times([np.zeros(3000)], [0.0], window=(0, 1), dtype=np.float16)
     out = bin_spike_times([np.zeros(2048)], [0.0], window=(0, 1), dtype=np.float16).X
     assert out.dtype == np.float16 and out.max() == 2048
+
+
+def test_from_neo_names_a_wrong_container():
+    pytest.importorskip("neo")
+    for bad in (None, 5, "trains"):
+        with pytest.raises(TypeError, match="spiketrains must be a neo.Segment, a neo.Group, a list of neo.SpikeTrain"):
+            from_neo(bad, [0.0], window=(0, 10))

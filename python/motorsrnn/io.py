@@ -52,7 +52,7 @@ import numbers
 import os
 import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, List, Sequence, Tuple
 
 import numpy as np
@@ -667,6 +667,11 @@ def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=Non
     else:
         if isinstance(spiketrains, neo.SpikeTrain):
             raise TypeError("spiketrains must be a list of neo.SpikeTrain (one per unit); for one unit pass [train]")
+        if not isinstance(spiketrains, Iterable) or isinstance(spiketrains, (str, bytes)):
+            raise TypeError(
+                "spiketrains must be a neo.Segment, a neo.Group, a list of neo.SpikeTrain or a dict {unit_id: "
+                f"SpikeTrain}}, got {type(spiketrains).__name__}"
+            )
         trains = list(spiketrains)
         names = [getattr(t, "name", None) for t in trains]
         if trains and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
