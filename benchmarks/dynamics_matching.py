@@ -76,6 +76,7 @@ jittered output-only arm the same arm without jitter). Usage::
         [--target-input "until go"] [--go-time 50 --timesteps 300] [--params JSON] [--n-jobs 1]
         [--fresh-test]
     python benchmarks/dynamics_matching.py --from-logs a.log b.log [task options]   # pool runs
+    python benchmarks/dynamics_matching.py --from-logs a.log --other-logs c.log   # + another run's arms
 
 ``--fresh-test`` generates twice the trials per condition (same teacher), keeps the second half of
 every condition out of all fits and measures the held-out error on it. Every run also reports the
@@ -125,6 +126,8 @@ JITTER = ", jitter 5 ms"
 # output-only training from where it ended (warm_start, activity_weight=0): activity matching shapes
 # the dynamics, the outputs are fitted last
 THEN_OUTPUT = ", then output only"
+# appended by --other-logs to the arms of a run with other settings (a baseline from another run)
+OTHER_RUN = ", other run"
 FINE_TUNE = 0.25
 # the normalised arm's setting, chosen on the development seeds 100-104 (docs/dynamics_matching.md)
 # (the only setting tried there that neither ran away on any seed nor left the matched units unfitted)
@@ -448,19 +451,20 @@ def _wilcoxon(d, greater):
     return f"one-sided Wilcoxon p = {p:.3f}"
 
 
-def read_logs(paths):
+def read_logs(paths, other_paths=()):
     """Seeds and per-arm metrics from the per-seed lines (``seed N ARM key=value ...``) that earlier
     runs printed, e.g. two processes run in parallel on different seeds. Every arm must appear for
-    every seed, in the same order."""
+    every seed, in the same order. The arms of ``other_paths`` (runs with other settings, e.g.
+    without the ``--params`` of the others) get ``OTHER_RUN`` appended to their names."""
     pattern = re.compile(r"^seed\s+(\d+) (.+?) +((?:\w+=\S+ ?)+)$")
     per_seed = {}
-    for path in paths:
+    for path, suffix in [(p, "") for p in paths] + [(p, OTHER_RUN) for p in other_paths]:
         with open(path) as f:
             for line in f:
                 m = pattern.match(line.rstrip("\n"))
                 if m:
                     values = dict(kv.split("=") for kv in m.group(3).split())
-                    per_seed.setdefault(int(m.group(1)), {})[m.group(2).strip()] = {
+                    per_seed.setdefault(int(m.group(1)), {})[m.group(2).strip() + suffix] = {
                         k: float(v) for k, v in values.items()}
     if not per_seed:
         raise SystemExit(f"no per-seed lines in {paths}")
@@ -524,6 +528,10 @@ def main(argv=None):
                    help="fit nothing: read the per-seed lines of earlier runs' output (e.g. two runs on "
                         "different seeds) and print the tables and paired comparisons of all their seeds; "
                         "give the same task options (--null-rotations, --fresh-test, ...) as those runs")
+    p.add_argument("--other-logs", nargs="+", default=(), metavar="LOG",
+                   help="with --from-logs: logs of runs with other settings on the same seeds (e.g. output "
+                        f"only without the --params of the others); their arms get '{OTHER_RUN}' appended and "
+                        "each activity arm is compared with their output-only arms too")
     args = p.parse_args(argv)
     task = dict(n_conditions=args.conditions, trials_per_condition=args.trials_per_condition,
                 held_out=tuple(args.held_out), input_tuning=args.input_tuning, fresh_test=args.fresh_test,
@@ -531,7 +539,7 @@ def main(argv=None):
     seeds = list(args.seed_list) if args.seed_list else list(range(args.seeds))
 
     if args.from_logs:
-        seeds, rows = read_logs(args.from_logs)
+        seeds, rows = read_logs(args.from_logs, args.other_logs)
     else:
         rows = {arm: [] for arm in args.arms}
         for seed in seeds:
@@ -595,7 +603,7 @@ def main(argv=None):
     # each activity arm against each output-only arm, and each jittered output-only arm against
     # the same arm without jitter
     pairs = [(a, b) for a in rows if a.startswith("activity")
-             for b in rows if b.removesuffix(JITTER) in OUTPUT_ONLY]
+             for b in rows if b.removesuffix(OTHER_RUN).removesuffix(JITTER) in OUTPUT_ONLY]
     pairs += [(a, a.removesuffix(JITTER)) for a in rows
               if a.endswith(JITTER) and a.removesuffix(JITTER) in set(OUTPUT_ONLY) & set(rows)]
     for act, base in pairs:
