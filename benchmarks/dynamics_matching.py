@@ -126,9 +126,9 @@ JITTER = ", jitter 5 ms"
 # output-only training from where it ended (warm_start, activity_weight=0): activity matching shapes
 # the dynamics, the outputs are fitted last
 THEN_OUTPUT = ", then output only"
+FINE_TUNE = 0.25
 # appended by --other-logs to the arms of a run with other settings (a baseline from another run)
 OTHER_RUN = ", other run"
-FINE_TUNE = 0.25
 # the normalised arm's setting, chosen on the development seeds 100-104 (docs/dynamics_matching.md)
 # (the only setting tried there that neither ran away on any seed nor left the matched units unfitted)
 NORMALISED = dict(weight=0.3, kernel="gaussian", rate_bound=True)
