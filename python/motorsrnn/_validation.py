@@ -19,7 +19,9 @@ __all__ = [
     "check_choice",
     "check_memory",
     "check_number",
+    "labels_not_in",
     "memory_limit",
+    "unique_labels",
     "user_stacklevel",
 ]
 
@@ -92,6 +94,13 @@ def unique_labels(values, name, **kwargs):
         types = sorted({type(x).__name__ for x in v.ravel().tolist()})
         raise ValueError(f"values of different types in {name} ({', '.join(types)}), which cannot be ordered: "
                          "pass labels of one type, e.g. all str or all int") from None
+
+
+def labels_not_in(classes, y) -> list:
+    """The distinct labels of ``y`` (in order of first appearance) that are not among ``classes``
+    (a fitted classifier's ``classes_``), compared as Python values: 1 and 1.0 match, 1 and "1" do not."""
+    known = set(np.asarray(classes).tolist())
+    return [label for label in dict.fromkeys(np.asarray(y).tolist()) if label not in known]
 
 
 def user_stacklevel() -> int:

@@ -29,7 +29,14 @@ from sklearn.base import is_classifier
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_number, unique_labels, user_stacklevel
+from ._validation import (
+    MAX_SPIKES_PER_BIN,
+    check_bool,
+    check_number,
+    labels_not_in,
+    unique_labels,
+    user_stacklevel,
+)
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 
 __all__ = ["add_poisson_noise", "early_classification", "energy"]
@@ -219,8 +226,7 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
     n_trials, n_timesteps, _ = Xc.shape
     if len(y) != n_trials:
         raise ValueError(f"X has {n_trials} trials but y has {len(y)} labels")
-    known = set(np.asarray(estimator.classes_).tolist())
-    unseen = [label for label in dict.fromkeys(y.tolist()) if label not in known]
+    unseen = labels_not_in(estimator.classes_, y)
     if unseen:
         message = (f"y contains labels the estimator never saw in fit: {unseen[:5]} (its classes_: "
                    f"{np.asarray(estimator.classes_).tolist()[:10]})")
@@ -696,7 +702,7 @@ def _gaussian_smooth(x, sigma_bins, axis):
     n = x.shape[-1]
     # lags of n bins or more never reach another bin of the trial: a wider kernel changes nothing
     # (the edges are renormalised) and would only cost memory
-    half = min(max(1, int(np.ceil(min(4.0 * sigma_bins, n)))), max(n - 1, 0))
+    half = min(int(np.ceil(min(4.0 * sigma_bins, n))), max(n - 1, 0))  # >= 1 when n > 1 (sigma_bins > 0)
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_bins) ** 2)
     ones = np.ones(n)
     norm = np.convolve(ones, k, mode="full")[half : half + n]

@@ -33,6 +33,7 @@ from ._validation import (
     check_choice,
     check_memory,
     check_number,
+    labels_not_in,
     unique_labels,
     user_stacklevel,
 )
@@ -1712,8 +1713,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != Xc.shape[0]:
             raise ValueError(f"y must be 1-D with one label per trial of X ({Xc.shape[0]}), got shape {y.shape}")
-        known = set(self.classes_.tolist())
-        unknown = [label for label in dict.fromkeys(y.tolist()) if label not in known]
+        unknown = labels_not_in(self.classes_, y)
         if unknown:
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]} (classes_: {self.classes_.tolist()[:10]})")
         idx = np.searchsorted(self.classes_, y.astype(self.classes_.dtype))
