@@ -640,3 +640,19 @@ def test_early_curves_draws_each_decoder(plt, data, srnn):
         with pytest.raises(ValueError, match=match):
             plotting.early_curves(bad, chance=2.0 if bad is curves else None)
     assert plt.get_fignums() == before
+
+
+def test_psth_names_missing_or_mixed_labels(plt, data):
+    """None labels and labels of mixed types raised numpy's sorting error after the Axes was made."""
+    from motorsrnn import plotting
+
+    n_figures = len(plt.get_fignums())
+    with pytest.raises(ValueError, match=r"values of different types in labels \(int, str\)"):
+        plotting.psth(data.X, np.array([0, "a"] * (len(data.y) // 2), dtype=object), unit=0)
+    with pytest.raises(ValueError, match=r"None or NaN in labels \(at positions \[0\]\)"):
+        plotting.psth(data.X, np.array([None] + [1] * (len(data.y) - 1), dtype=object), unit=0)
+    labels = data.y.astype(float)
+    labels[:2] = np.nan
+    with pytest.raises(ValueError, match=r"labels contain NaN \(2 trials\): drop those trials first"):
+        plotting.psth(data.X, labels, unit=0)
+    assert len(plt.get_fignums()) == n_figures  # no figure left behind

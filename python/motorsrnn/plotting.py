@@ -272,6 +272,7 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
         raise ValueError(f"labels must be 1-D with one entry per trial ({s.shape[0]}), got shape {labels.shape}")
     if labels.dtype.kind == "f" and np.isnan(labels).any():
         raise ValueError(f"labels contain NaN ({int(np.isnan(labels).sum())} trials): drop those trials first")
+    conds = unique_labels(labels, "labels")  # None or mixed types: before anything is drawn
     unit = _index(unit, "unit", s.shape[2])
     dt, bin_ms = _positive_ms(dt, "dt"), _positive_ms(bin_ms, "bin_ms")
     k = int(round(bin_ms / dt))
@@ -284,7 +285,6 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
     ax = _axes(ax)
     x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
     rate = x / (bin_ms / 1000.0)
-    conds = unique_labels(labels, "labels")
     centers = t0 + (np.arange(n_bins) + 0.5) * bin_ms
     for c, color in zip(conds, _colors(conds.size)):
         ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=_label_text(c))
