@@ -1,14 +1,17 @@
 //! The model file format: a versioned, documented container for a trained network.
 //!
-//! Layout (version 1):
+//! Layout (version 2):
 //! ```text
 //! bytes 0..8   magic  b"MOTRSRNN"
 //! bytes 8..12  format version, u32 little-endian
-//! bytes 12..   MessagePack (named fields) of SavedModel:
+//! bytes 12..16 CRC-32 (IEEE, as zlib.crc32 computes it) of bytes 16.., u32 little-endian
+//! bytes 16..   MessagePack (named fields) of SavedModel:
 //!              { format_version, crate_version, spec: NetworkSpec, params: ParamSet<f32>,
 //!                masks: [ndarray | null], metadata: string (JSON written by the Python layer) }
 //! ```
-//! Readers refuse files with another magic and files of a newer format version, naming both.
+//! Version 1 is the same without the checksum (the MessagePack starts at byte 12); it is still
+//! read. Readers refuse files with another magic, files of a newer format version (naming both)
+//! and version-2 files whose checksum does not match their bytes.
 
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -21,7 +24,9 @@ use serde::{Deserialize, Serialize};
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MOTRSRNN";
 /// The version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The first version whose header holds a CRC-32 of the payload.
+const FIRST_CHECKSUMMED_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct SavedModel {
@@ -43,11 +48,41 @@ pub fn to_bytes<T: Real>(model: &Model<T>, metadata: &str) -> Result<Vec<u8>> {
         masks: model.masks.iter().map(|m| m.as_ref().map(|m| m.mapv(|x| x.f64() as f32))).collect(),
         metadata: metadata.to_string(),
     };
-    let mut out = MAGIC.to_vec();
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    rmp_serde::encode::write_named(&mut out, &saved)
+    let mut payload = Vec::new();
+    rmp_serde::encode::write_named(&mut payload, &saved)
         .map_err(|e| Error::FileFormat(format!("cannot encode the model: {e}")))?;
+    let mut out = Vec::with_capacity(16 + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
     Ok(out)
+}
+
+/// The MessagePack payload of a file of format `version`, after checking its CRC-32 (version 2
+/// on). A file changed after it was written (a bit flip, a cut copy, bytes appended) fails here,
+/// before anything is decoded.
+fn payload(bytes: &[u8], version: u32) -> Result<&[u8]> {
+    if version < FIRST_CHECKSUMMED_VERSION {
+        return Ok(&bytes[12..]);
+    }
+    if bytes.len() < 16 {
+        return Err(Error::FileFormat(format!(
+            "corrupt model file (format version {version}): {} bytes, shorter than the 16-byte header",
+            bytes.len()
+        )));
+    }
+    let stored = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    let computed = crc32fast::hash(&bytes[16..]);
+    if stored != computed {
+        return Err(Error::FileFormat(format!(
+            "corrupt model file (format version {version}): its checksum does not match its contents \
+             (stored CRC-32 {stored:#010x}, computed {computed:#010x} over {} bytes); the file was changed \
+             after it was written (damaged on disk or in transfer, cut short, or appended to)",
+            bytes.len() - 16
+        )));
+    }
+    Ok(&bytes[16..])
 }
 
 /// Reads what [`to_bytes`] wrote; returns the model and the metadata string.
@@ -62,9 +97,16 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<(Model<T>, String)> {
             env!("CARGO_PKG_VERSION")
         )));
     }
-    let mut rest = &bytes[12..]; // reading advances it: what is left after the model is extra bytes
+    let mut rest = payload(bytes, version)?; // reading advances it: what is left after the model is extra bytes
     let saved: SavedModel = rmp_serde::decode::from_read(&mut rest)
         .map_err(|e| Error::FileFormat(format!("corrupt model file (format version {version}): {e}")))?;
+    if saved.format_version != version {
+        return Err(Error::FileFormat(format!(
+            "corrupt model file (format version {version}): the header says version {version}, the model \
+             inside says {}",
+            saved.format_version
+        )));
+    }
     if !rest.is_empty() {
         return Err(Error::FileFormat(format!(
             "corrupt model file (format version {version}): {} bytes after the end of the model (a file \
@@ -90,28 +132,109 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<(Model<T>, String)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trip_and_errors() {
+    fn model() -> Model<f32> {
         let mut spec = NetworkSpec::srnn(4, 6, 3);
         spec.projections[1].density = Some(0.5);
-        let m = Model::<f32>::new(spec, 5).unwrap();
+        Model::<f32>::new(spec, 5).unwrap()
+    }
+
+    /// The layout of format version 1 (no checksum), as the builds before version 2 wrote it.
+    fn to_bytes_v1(m: &Model<f32>, metadata: &str) -> Vec<u8> {
+        let saved = SavedModel {
+            format_version: 1,
+            crate_version: "0.1.0".into(),
+            spec: m.spec.clone(),
+            params: m.params.clone(),
+            masks: m.masks.clone(),
+            metadata: metadata.into(),
+        };
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&1u32.to_le_bytes());
+        rmp_serde::encode::write_named(&mut out, &saved).unwrap();
+        out
+    }
+
+    fn error(bytes: &[u8]) -> String {
+        from_bytes::<f32>(bytes).expect_err("the bytes were accepted").to_string()
+    }
+
+    #[test]
+    fn round_trip_and_errors() {
+        let m = model();
         let bytes = to_bytes(&m, "{\"a\": 1}").unwrap();
+        assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
         let (back, meta) = from_bytes::<f32>(&bytes).unwrap();
         assert_eq!(back.params, m.params);
         assert_eq!(back.masks, m.masks);
         assert_eq!(back.spec, m.spec);
         assert_eq!(meta, "{\"a\": 1}");
-        let e = from_bytes::<f32>(b"hello world, not a model").unwrap_err().to_string();
+        let e = error(b"hello world, not a model");
         assert!(e.contains("not a motorsrnn model file"), "{e}");
         let mut newer = bytes.clone();
         newer[8] = 9;
-        let e = from_bytes::<f32>(&newer).unwrap_err().to_string();
+        let e = error(&newer);
         assert!(e.contains("version 9"), "{e}");
-        let e = from_bytes::<f32>(&bytes[..bytes.len() / 2]).unwrap_err().to_string();
-        assert!(e.contains("corrupt model file (format version 1)"), "{e}");
+        let e = error(&bytes[..14]);
+        assert!(e.contains("shorter than the 16-byte header"), "{e}");
+    }
+
+    #[test]
+    fn checksum_catches_every_change_after_writing() {
+        let bytes = to_bytes(&model(), "{}").unwrap();
+        let mut damaged = vec![bytes[..bytes.len() / 2].to_vec()]; // cut short
         let mut longer = bytes.clone();
         longer.extend_from_slice(b"extra");
-        let e = from_bytes::<f32>(&longer).unwrap_err().to_string();
+        damaged.push(longer);
+        // one bit flipped, anywhere after the version: the checksum, the spec, a weight, the metadata
+        for pos in [12, 15, 16, 40, bytes.len() / 2, bytes.len() - 1] {
+            let mut flipped = bytes.clone();
+            flipped[pos] ^= 0x10;
+            damaged.push(flipped);
+        }
+        for bad in &damaged {
+            let e = error(bad);
+            assert!(e.contains("corrupt model file (format version 2)"), "{e}");
+            assert!(e.contains("checksum does not match"), "{e}");
+        }
+        // a flipped weight bit is the case the checksum is for: without it the file decodes
+        let mut v1 = to_bytes_v1(&model(), "{}");
+        let pos = v1.len() / 2;
+        v1[pos] ^= 0x01;
+        if let Ok((m, _)) = from_bytes::<f32>(&v1) {
+            assert_ne!(m.params, model().params, "a flipped bit left the parameters as they were");
+        }
+    }
+
+    #[test]
+    fn version_1_files_still_load() {
+        let m = model();
+        let v1 = to_bytes_v1(&m, "{\"b\": 2}");
+        let (back, meta) = from_bytes::<f32>(&v1).unwrap();
+        assert_eq!(
+            (back.params, back.masks, back.spec, meta.as_str()),
+            (m.params.clone(), m.masks.clone(), m.spec.clone(), "{\"b\": 2}")
+        );
+        let e = error(&v1[..v1.len() / 2]);
+        assert!(e.contains("corrupt model file (format version 1)"), "{e}");
+        let mut longer = v1.clone();
+        longer.extend_from_slice(b"extra");
+        let e = error(&longer);
         assert!(e.contains("5 bytes after the end of the model"), "{e}");
+        // a version-1 payload behind a version-2 header (or the reverse) is refused
+        let mut relabelled = v1.clone();
+        relabelled[8] = 2;
+        assert!(error(&relabelled).contains("checksum does not match"));
+    }
+
+    #[test]
+    fn header_and_payload_versions_must_agree() {
+        let v1 = to_bytes_v1(&model(), "{}");
+        let payload = &v1[12..];
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&2u32.to_le_bytes());
+        bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        bytes.extend_from_slice(payload);
+        let e = error(&bytes);
+        assert!(e.contains("the header says version 2, the model inside says 1"), "{e}");
     }
 }

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
+from modelfile_bytes import with_checksum
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, TopologyError, _core
 
 FAST = dict(n_hidden=8, max_epochs=1, batch_size=8, random_state=0)
@@ -298,8 +299,11 @@ def test_decay_factors_outside_their_range_are_refused_on_load():
     i = bytes(data).find(struct.pack(">f", float(beta[0])))  # MessagePack float32, big-endian
     assert i > 0
     data[i:i + 4] = struct.pack(">f", 5.0)
-    with pytest.raises(_core.ModelFileError, match="decay factors of population 'h' outside"):
+    with pytest.raises(_core.ModelFileError, match="checksum does not match"):
         _core.Network.from_bytes(bytes(data))
+    # written so by a faulty writer (a valid checksum), the range check refuses it
+    with pytest.raises(_core.ModelFileError, match="decay factors of population 'h' outside"):
+        _core.Network.from_bytes(with_checksum(data))
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import NotFittedError
 
 import motorsrnn
+from modelfile_bytes import with_checksum
 from motorsrnn import ModelFileError, SpikingRNNClassifier, TrainingDivergedError, _core
 
 FAST = dict(n_hidden=8, max_epochs=1, batch_size=8, random_state=0, n_jobs=1)
@@ -393,6 +394,10 @@ def test_fuzz_from_bytes_damaged(model_bytes, data):
     assert "panicked" not in cap.text, f"Rust panic (caught) for damage {damage}: {cap.text[:500]}"
     if not ok:
         assert isinstance(res, ValueError)  # ModelFileError, TopologyError: both ValueErrors
+    if bad != model_bytes and bad[8:12] == model_bytes[8:12]:
+        # docs/model_file.md: the CRC-32 catches every change to a file of the current version
+        assert not ok, f"damaged bytes were accepted ({damage})"
+        assert isinstance(res, ModelFileError), f"{type(res).__name__}: {res}"
 
 
 @settings(max_examples=100, **SETTINGS)
@@ -412,6 +417,8 @@ def test_fuzz_load_file(fitted, tmpdir_mod, data):
     assert "panicked" not in cap.text, cap.text[:500]
     if not ok:
         assert isinstance(est, ValueError)
+    if bad != good:
+        assert not ok, "a damaged model file was loaded"
 
 
 def test_load_round_trip_still_works(fitted, tmp_path):
@@ -446,9 +453,11 @@ def test_corrupt_fields_raise_model_file_error(model_bytes, field):
         assert model_bytes.count(b"\xa5input") == 1
         bad = model_bytes.replace(b"\xa5input", b"\xa5inpux")
     ok, res = outcome(_core.Network.from_bytes, bad)
+    assert not ok and "checksum does not match" in str(res), f"corrupt model ({field}): {res}"
+    ok, res = outcome(_core.Network.from_bytes, with_checksum(bad))
     assert not ok, f"corrupt model ({field}) was accepted"
     assert isinstance(res, ModelFileError), f"{type(res).__module__}.{type(res).__name__}: {res}"
-    assert "format version 1" in str(res), str(res)
+    assert "format version 2" in str(res) and "checksum" not in str(res), str(res)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,7 +501,7 @@ def test_model_bytes_with_huge_sizes_do_not_abort(model_bytes, tmp_path, field, 
     tag = bytes([0xA0 | len(key)]) + key
     i = model_bytes.find(tag) + len(tag)
     assert model_bytes[i] < 0x80, "expected a positive fixint"
-    bad = model_bytes[:i] + b"\xcf" + struct.pack(">Q", value) + model_bytes[i + 1 :]
+    bad = with_checksum(model_bytes[:i] + b"\xcf" + struct.pack(">Q", value) + model_bytes[i + 1 :])
     (tmp_path / "bad.bin").write_bytes(bad)
     code = PRELUDE + f"report(lambda: _core.Network.from_bytes(open({str(tmp_path / 'bad.bin')!r}, 'rb').read()))\n"
     rc, out, err = _run_isolated(code)

@@ -1249,6 +1249,9 @@ class _SpikingRNNBase(BaseEstimator):
     def save(self, path) -> None:
         """Write the fitted model to a file (format in ``docs/model_file.md``).
 
+        The file carries a CRC-32 of its contents: :func:`motorsrnn.load` refuses a file that
+        changed after it was written. The write is atomic (a temporary file, then a rename).
+
         Parameters
         ----------
         path : str or path-like
@@ -1293,7 +1296,8 @@ class _SpikingRNNBase(BaseEstimator):
         Raises
         ------
         motorsrnn.ModelFileError
-            When the file is not a motorsrnn model, is corrupt, or has an unsupported format version.
+            When the file is not a motorsrnn model, is corrupt (its checksum does not match), or has
+            an unsupported format version.
         """
         est = load(path)
         if not isinstance(est, cls):
