@@ -127,6 +127,14 @@ JITTER = ", jitter 5 ms"
 # the dynamics, the outputs are fitted last
 THEN_OUTPUT = ", then output only"
 FINE_TUNE = 0.25
+
+
+def activity_params(kernel, weight=0.01):
+    """The activity-matching settings of the arms "activity (exponential)" and "activity
+    (gaussian)" (the kernel's time constant is 20 ms); ``select_weight_decay.py`` uses them too."""
+    return dict(activity_weight=weight, activity_kernel=kernel, activity_tau=20.0)
+
+
 # appended by --other-logs to the arms of a run with other settings (a baseline from another run)
 OTHER_RUN = ", other run"
 # the normalised arm's setting, chosen on the development seeds 100-104 (docs/dynamics_matching.md)
@@ -175,7 +183,7 @@ def run(seed, arm, fraction=0.1, activity_weight=0.01, epochs=400, n_jobs=1, nor
         if not len(sample):
             raise ValueError("--fraction gives an empty sample: no activity to match")
         kernel = arm.split("(")[1].split(")")[0]
-        params.update(activity_weight=activity_weight, activity_kernel=kernel, activity_tau=20.0)
+        params.update(activity_params(kernel, activity_weight))
         if kernel == "normalised":
             params.update(activity_weight=normalised["weight"], activity_kernel=normalised["kernel"],
                           activity_normalize=True)

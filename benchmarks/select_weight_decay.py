@@ -24,8 +24,8 @@ import argparse
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from dynamics_matching import (PARAMS, TASK, _data, _wilcoxon, heldout_errors, read_logs,
-                               sample_neurons)
+from dynamics_matching import (PARAMS, TASK, _data, _wilcoxon, activity_params, heldout_errors,
+                               read_logs, sample_neurons)
 from motorsrnn import SpikingRNNRegressor
 
 ARMS = ("output only", "activity (gaussian)")
@@ -33,14 +33,14 @@ ARMS = ("output only", "activity (gaussian)")
 
 def cv_error(seed, arm, weight_decay, epochs=400, n_splits=3, fraction=0.1, null_rotations=2):
     """Mean condition-mean error on training conditions left out by a group k-fold, for one arm
-    (the settings of ``dynamics_matching.run``: Gaussian kernel, activity_weight 0.01, tau 20 ms)."""
+    (the settings of ``dynamics_matching.run``, from ``activity_params``)."""
     task = dict(TASK)
     data = _data(seed, null_rotations, task)
     train = ~np.isin(data.condition, task["held_out"])
     sample = sample_neurons(data, fraction, random_state=seed)
     params = dict(PARAMS, max_epochs=epochs, random_state=seed, n_jobs=1, weight_decay=weight_decay)
     if arm != "output only":
-        params.update(activity_weight=0.01, activity_kernel="gaussian", activity_tau=20.0)
+        params.update(activity_params("gaussian"))
     idx = np.flatnonzero(train)
     errors = []
     for fit_idx, val_idx in GroupKFold(n_splits=n_splits).split(idx, groups=data.condition[idx]):
