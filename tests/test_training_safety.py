@@ -1,5 +1,6 @@
 """Resuming (warm_start), checkpoints, and per-epoch network snapshots."""
 
+import re
 import warnings
 
 import numpy as np
@@ -298,3 +299,58 @@ def test_one_silent_readout_population_among_several_does_not_warn():
     spikes = clf.network_.simulate(X, False, 1)[0]
     assert not spikes[1].any() and spikes[0].any()  # Z silent, h firing
     assert not [w for w in rec if issubclass(w.category, ConvergenceWarning) and "fires no spike" in str(w.message)]
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor per trial", "regressor per step"])
+def test_a_fit_worse_than_a_constant_warns(data, kind):
+    """Readout weights initialised at output_scale=1e20 trained to a loss of about 1e17 without a
+    non-finite value (found by fuzzing): fit says the network fits its training trials worse than a
+    constant prediction and names the cause; the same fit at the default scale does not."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from motorsrnn import SpikingRNNRegressor
+
+    # the regressor's squared error at 1e20 overflows float32: a TrainingDivergedError instead
+    scale = 1e20 if kind == "classifier" else 1e6
+    if kind == "classifier":
+        est, y = SpikingRNNClassifier, data.y
+    else:
+        est = SpikingRNNRegressor
+        rates = data.X.sum(axis=1, dtype=np.float64)[:, :2]
+        y = rates if kind.endswith("trial") else np.repeat(rates[:, None, :], data.X.shape[1], axis=1)
+    named = re.escape(f"output_scale={scale:g}")
+    with pytest.warns(ConvergenceWarning, match=r"worse than a constant prediction\. .*" + named):
+        est(**FAST, max_epochs=3, output_scale=scale).fit(data.X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est(**FAST, max_epochs=20).fit(data.X, y)
+
+
+def test_the_constant_comparison_is_log_loss_and_r2():
+    """What the warning compares, checked against scikit-learn: the classifier's cross-entropy is
+    log_loss of predict_proba, the constant's that of the class frequencies; the regressor's MSE
+    ratio is 1 - R^2 (its score) on the same trials."""
+    from sklearn.metrics import log_loss
+
+    from motorsrnn import SpikingRNNRegressor
+
+    d = make_center_out(n_trials=60, n_neurons=10, random_state=3)
+    clf = SpikingRNNClassifier(**FAST, max_epochs=2).fit(d.X, d.y)
+    targets = np.searchsorted(clf.classes_, d.y)
+    what, loss, constant = clf._fit_against_constant(d.X[:40], targets, 40)
+    assert what == "cross-entropy"
+    np.testing.assert_allclose(loss, log_loss(d.y[:40], clf.predict_proba(d.X[:40]), labels=clf.classes_), rtol=1e-5)
+    freq = np.bincount(targets) / len(targets)
+    np.testing.assert_allclose(constant, log_loss(d.y[:40], np.tile(freq, (40, 1)), labels=clf.classes_), rtol=1e-12)
+
+    y = d.X.sum(axis=1, dtype=np.float64)[:, :3]
+    for per_step in (False, True):
+        yy = np.repeat(y[:, None, :], d.X.shape[1], axis=1) if per_step else y
+        reg = SpikingRNNRegressor(**FAST, max_epochs=2).fit(d.X, yy)
+        what, mse, constant = reg._fit_against_constant(d.X, yy.astype(np.float32), len(yy))
+        pred, flat = reg.predict(d.X).reshape(-1, 3), yy.reshape(-1, 3)
+        np.testing.assert_allclose(mse, np.mean((pred - flat) ** 2), rtol=1e-5)
+        # equal-variance outputs are not needed for the identity: 1 - R^2 averages ratios per
+        # output, so compare the pooled ratio with the pooled sums
+        pooled_r2 = 1 - ((pred - flat) ** 2).sum() / ((flat - flat.mean(axis=0)) ** 2).sum()
+        np.testing.assert_allclose(1 - mse / constant, pooled_r2, rtol=1e-5)

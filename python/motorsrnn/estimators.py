@@ -1025,6 +1025,8 @@ class _SpikingRNNBase(BaseEstimator):
             )
         if diverged is None:
             self._warn_if_abnormal_activity(X_train)
+            if stop != "interrupted":
+                self._warn_if_worse_than_constant(X_train, y_train)
         if diverged is not None:
             advice = ("Lower learning_rate or set max_grad_norm." if self.max_grad_norm is None
                       else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
@@ -1093,6 +1095,29 @@ class _SpikingRNNBase(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=user_stacklevel(),
             )
+
+    def _warn_if_worse_than_constant(self, Xc, targets):
+        """Warn when the fitted network predicts (up to 256 of) its training trials worse than the
+        best constant does (the class frequencies; the mean of each output): training then failed
+        without a non-finite value, e.g. from readout weights initialised so large
+        (``output_scale``) that the optimiser's steps cannot shrink them in ``max_epochs``."""
+        n_check = min(256, len(Xc))
+        try:
+            _check_readout_memory(self.network_, n_check, Xc.shape[1])
+            what, loss, constant = self._fit_against_constant(Xc[:n_check], targets, n_check)
+        except MemoryError:  # advice only: the trained network is stored, and fit must return it
+            return
+        if not loss > constant:
+            return
+        scale = f"output_scale={self.output_scale:g} (large initial readout weights), " if self.output_scale > 1 else ""
+        warnings.warn(
+            f"after training, the network's {what} on {n_check} of its training trials ({loss:.4g}) is higher than "
+            f"that of {self._CONSTANT} ({constant:.4g}): it fits its own training data worse than a constant "
+            f"prediction. Usual causes: {scale}too few epochs (max_epochs={self.max_epochs}) or too small a "
+            f"learning_rate ({self.learning_rate:g}).",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
         """The core's activity-matching argument, validated."""
@@ -1582,6 +1607,18 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
                            targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)})
 
+    _CONSTANT = "predicting the training class frequencies for every trial"
+
+    def _fit_against_constant(self, Xs, targets, n):
+        """Cross-entropy of the network on the training trials ``Xs`` (the first ``n`` of the
+        class indices ``targets``) and that of the class frequencies of all of ``targets``."""
+        logits = self.network_.logits_per_step(Xs, _n_threads(self.n_jobs))[:, -1, :].astype(np.float64)
+        top = logits.max(axis=1, keepdims=True)
+        log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+        y = np.asarray(targets[:n], dtype=np.int64)
+        freq = np.bincount(targets, minlength=logits.shape[1]) / len(targets)
+        return "cross-entropy", float(-log_p[np.arange(n), y].mean()), float(-np.log(freq[y]).mean())
+
     def _target_metadata(self) -> Dict[str, Any]:
         meta = {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
         try:  # the labels must come back from the file as they are (not e.g. structured records)
@@ -1849,6 +1886,26 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1,
                  "feature_names_in_": _feature_names(X)}
         return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, targets_attrs=attrs)
+
+    _CONSTANT = "predicting each output's training mean everywhere"
+
+    def _fit_against_constant(self, Xs, targets, n):
+        """MSE of the network on the training trials ``Xs`` (the first ``n`` of ``targets``, per
+        trial or per step, NaN where missing) and that of each output's mean over all of
+        ``targets`` (the constant of scikit-learn's R^2: a negative training R^2 is a higher MSE)."""
+        n_threads = _n_threads(self.n_jobs)
+        if targets.ndim == 3:
+            pred = self.network_.traces(Xs, n_threads)
+        else:
+            pred = self.network_.logits_per_step(Xs, n_threads)[:, -1, :]
+        k = targets.shape[-1]
+        y = np.asarray(targets[:n], dtype=np.float64).reshape(-1, k)
+        mean = np.nanmean(np.asarray(targets, dtype=np.float64).reshape(-1, k), axis=0)
+        observed = ~np.isnan(y)
+        if not observed.any():
+            return "mean squared error", 0.0, 0.0
+        err = (pred.astype(np.float64).reshape(-1, k) - y)[observed]
+        return "mean squared error", float(np.mean(err**2)), float(np.mean((mean[None, :] - y)[observed] ** 2))
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
