@@ -196,13 +196,8 @@ mod tests {
             assert!(e.contains("corrupt model file (format version 2)"), "{e}");
             assert!(e.contains("checksum does not match"), "{e}");
         }
-        // a flipped weight bit is the case the checksum is for: without it the file decodes
-        let mut v1 = to_bytes_v1(&model(), "{}");
-        let pos = v1.len() / 2;
-        v1[pos] ^= 0x01;
-        if let Ok((m, _)) = from_bytes::<f32>(&v1) {
-            assert_ne!(m.params, model().params, "a flipped bit left the parameters as they were");
-        }
+        // (that a version-1 file with a flipped weight bit loads silently is shown in Python:
+        // tests/test_model_file_compat.py)
     }
 
     #[test]
