@@ -1104,7 +1104,7 @@ class _SpikingRNNBase(BaseEstimator):
         n_check = min(256, len(Xc))
         try:
             _check_readout_memory(self.network_, n_check, Xc.shape[1])
-            what, loss, constant = self._fit_against_constant(Xc[:n_check], targets, n_check)
+            what, loss, constant, advice = self._fit_against_constant(Xc[:n_check], targets, n_check)
         except MemoryError:  # advice only: the trained network is stored, and fit must return it
             return
         if not loss > constant:
@@ -1113,7 +1113,7 @@ class _SpikingRNNBase(BaseEstimator):
         warnings.warn(
             f"after training, the network's {what} on {n_check} of its training trials ({loss:.4g}) is higher than "
             f"that of {self._CONSTANT} ({constant:.4g}): it fits its own training data worse than a constant "
-            f"prediction. Usual causes: {scale}too few epochs (max_epochs={self.max_epochs}) or too small a "
+            f"prediction. Usual causes: {advice}{scale}too few epochs (max_epochs={self.max_epochs}) or too small a "
             f"learning_rate ({self.learning_rate:g}).",
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
@@ -1617,7 +1617,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
         y = np.asarray(targets[:n], dtype=np.int64)
         freq = np.bincount(targets, minlength=logits.shape[1]) / len(targets)
-        return "cross-entropy", float(-log_p[np.arange(n), y].mean()), float(-np.log(freq[y]).mean())
+        return "cross-entropy", float(-log_p[np.arange(n), y].mean()), float(-np.log(freq[y]).mean()), ""
 
     def _target_metadata(self) -> Dict[str, Any]:
         meta = {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -1899,13 +1899,25 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         else:
             pred = self.network_.logits_per_step(Xs, n_threads)[:, -1, :]
         k = targets.shape[-1]
-        y = np.asarray(targets[:n], dtype=np.float64).reshape(-1, k)
-        mean = np.nanmean(np.asarray(targets, dtype=np.float64).reshape(-1, k), axis=0)
+        flat = np.asarray(targets, dtype=np.float64).reshape(-1, k)
+        y = flat[: n * (flat.shape[0] // len(targets))]  # the first n trials' targets
         observed = ~np.isnan(y)
         if not observed.any():
-            return "mean squared error", 0.0, 0.0
+            return "mean squared error", 0.0, 0.0, ""
+        with warnings.catch_warnings():  # fit refuses outputs without observed values; no nan here
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, sd = np.nanmean(flat, axis=0), np.nanstd(flat, axis=0)
         err = (pred.astype(np.float64).reshape(-1, k) - y)[observed]
-        return "mean squared error", float(np.mean(err**2)), float(np.mean((mean[None, :] - y)[observed] ** 2))
+        centre = np.abs(mean)
+        keep = np.isfinite(sd) & np.isfinite(centre)
+        sd, centre = sd[keep], centre[keep]
+        advice = ""
+        if sd.size and (np.maximum(sd, centre).max() > 10.0 or sd.min() < 0.1):
+            advice = (f"targets far from zero mean and unit scale (|means| {centre.min():.3g} to {centre.max():.3g}, "
+                      f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. "
+                      "sklearn.compose.TransformedTargetRegressor(regressor=reg, transformer=StandardScaler()); ")
+        return ("mean squared error", float(np.mean(err**2)), float(np.mean((mean[None, :] - y)[observed] ** 2)),
+                advice)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
