@@ -358,7 +358,7 @@ def test_the_constant_comparison_is_log_loss_and_r2():
 
 def test_targets_far_from_unit_scale_are_named_and_standardising_fixes_the_fit(data):
     """Targets in other units (here 5000 +- 1000, like a raw EMG) are not rescaled (docs/model.md):
-    the network fits them worse than a constant (R^2 -18 at the defaults), and the warning says to
+    the network fits them worse than a constant, and the warning says to
     standardise them; the remedy it names (TransformedTargetRegressor with StandardScaler) fits
     without the warning."""
     from sklearn.compose import TransformedTargetRegressor
