@@ -113,3 +113,35 @@ def test_the_package_imports_with_docstrings_stripped():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert proc.stdout.strip() == "None"
+
+
+@pytest.mark.parametrize("indent", ["    ", ""])
+def test_shared_parameters_are_copied_whatever_the_docstring_indentation(indent):
+    """Python 3.13 strips docstrings' indentation when compiling (earlier versions keep it); the
+    regressor's docstring borrows the classifier's Parameters section either way. With the
+    indented search of before, ``import motorsrnn`` raised ValueError on Python 3.13."""
+    from motorsrnn.estimators import _share_parameters
+
+    def doc(*lines):
+        return "\n".join([lines[0]] + [indent + line if line else "" for line in lines[1:]]) + "\n" + indent
+
+    class Source:
+        pass
+
+    class Target:
+        pass
+
+    Source.__doc__ = doc("Source.", "", "Parameters", "----------", "a : int", "    The a.", "",
+                         "Attributes", "----------", "x_ : int")
+    Target.__doc__ = doc("Target.", "", "Attributes", "----------", "y_ : float", "    The y.")
+    _share_parameters(Source, Target)
+    assert Target.__doc__ == (
+        "Target.\n\nParameters\n----------\na : int\n    The a.\n\nAttributes\n----------\ny_ : float\n    The y."
+    )
+
+
+def test_the_regressor_documents_the_shared_parameters():
+    from motorsrnn import SpikingRNNRegressor
+
+    text = SpikingRNNRegressor.__doc__
+    assert text.index("Parameters\n----------") < text.index("n_hidden :") < text.index("Attributes\n----------")

@@ -416,7 +416,7 @@ def test_cultivation_all_units_line_only_with_two_groups(plt, data):
     labels = [line.get_label() for line in plotting.cultivation(snaps).lines]
     assert labels == ["input-driven (h)", "persistency (tuned at epoch 0)"]
     assert [line.get_label() for line in plotting.cultivation(snaps, persistency=False).lines] == ["input-driven (h)"]
-    assert "only\n        when both groups are non-empty" in plotting.cultivation.__doc__
+    assert "only when both groups are non-empty" in " ".join(plotting.cultivation.__doc__.split())
 
 
 def test_cartesian_plots_refuse_polar_and_3d_axes(plt, data, trained, srnn):

@@ -40,7 +40,9 @@ def test_user_code_following_the_readme_type_checks_strictly(tmp_path):
     "call to untyped function" errors), and ``fit`` returns the estimator's own type."""
     script = tmp_path / "user.py"
     script.write_text('''
-import numpy as np
+from typing import Any
+
+import numpy.typing as npt
 from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor, load
 from motorsrnn.analysis import add_poisson_noise, early_classification, energy
 from motorsrnn.datasets import make_center_out
@@ -52,7 +54,7 @@ reg: SpikingRNNRegressor = SpikingRNNRegressor(n_hidden=8, max_epochs=1).fit(dat
 loss, grads = clf.loss_and_grad(data.X, data.y)
 total: float = loss + sum(float(g.sum()) for g in grads.values())
 decoder: StreamingDecoder = clf.stream()
-noisy: np.ndarray = add_poisson_noise(data.X, 10.0, random_state=0)
+noisy: npt.NDArray[Any] = add_poisson_noise(data.X, 10.0, random_state=0)
 curve = early_classification(clf, data.X, data.y)
 ratio = energy(clf, data.X).ratio_gru
 again = load("decoder.msrnn")

@@ -9,6 +9,7 @@ core, without the GIL and in a thread pool owned by each call.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import math
 import numbers
@@ -2054,13 +2055,16 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
 def _share_parameters(source: type, target: type) -> None:
     """Copy the numpydoc ``Parameters`` section of ``source``'s docstring into ``target``'s, before
     its ``Attributes`` section: the two estimators take the same parameters, documented once.
-    Nothing to do when docstrings are stripped (``python -OO``)."""
+    Nothing to do when docstrings are stripped (``python -OO``). The docstrings are cleaned first
+    (``inspect.cleandoc``): Python 3.13 strips their indentation when compiling, earlier versions
+    keep it."""
     if not (source.__doc__ and target.__doc__):
         return
-    start = source.__doc__.index("    Parameters\n    ----------\n")
-    end = source.__doc__.index("    Attributes\n    ----------\n")
-    head, sep, tail = target.__doc__.partition("    Attributes\n    ----------\n")
-    target.__doc__ = head + source.__doc__[start:end] + sep + tail
+    src, tgt = inspect.cleandoc(source.__doc__), inspect.cleandoc(target.__doc__)
+    start = src.index("\nParameters\n----------\n")
+    end = src.index("\nAttributes\n----------\n")
+    head, sep, tail = tgt.partition("\nAttributes\n----------\n")
+    target.__doc__ = head + src[start:end] + sep + tail
 
 
 _share_parameters(SpikingRNNClassifier, SpikingRNNRegressor)

@@ -447,6 +447,7 @@ def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, 
         raise ValueError(f"event must be the name of a column of the trials table, got {event!r}")
 
     all_ids = np.asarray(table.id[:])
+    rows: np.ndarray  # (one annotation for the three branches: numpy's stubs type them differently)
     if unit_ids is None:
         rows = np.arange(len(all_ids))
     elif np.asarray(unit_ids).dtype.kind == "b":
