@@ -614,6 +614,14 @@ def test_plot_details_users_read(plt, data, srnn):
 
     ax = plotting.learning_curves(srnn)
     assert [t.get_text() for t in ax.accuracy_axes.get_legend().get_texts()] == ["loss", "accuracy"]
+    # onto an axes that already has lines: the legend lists only the learning curves (it listed
+    # every line, and matplotlib warned about the unlabelled ones)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plotting.learning_curves(srnn, ax=ax)
+    assert [t.get_text() for t in ax.accuracy_axes.get_legend().get_texts()] == ["loss", "accuracy"]
     reg = SpikingRNNRegressor(n_hidden=8, max_epochs=2, random_state=0).fit(data.X, data.y.astype(float))
     ax = plotting.learning_curves(reg)
     assert ax.accuracy_axes is None and len(ax.lines) == 1

@@ -607,27 +607,26 @@ def learning_curves(estimator, *, ax=None) -> Any:
         raise ValueError("estimator.history_ is empty: fit it first")
     ax = _axes(ax)
     epochs = np.array([h["epoch"] for h in history])
-    ax.plot(epochs, [h["loss"] for h in history], color="C0", label="loss")
+    drawn = ax.plot(epochs, [h["loss"] for h in history], color="C0", label="loss")  # what the legend lists
     has_val = any(h.get("val_loss") is not None for h in history)
     if has_val:
-        ax.plot(epochs, [np.nan if h.get("val_loss") is None else h["val_loss"] for h in history],
-                color="C0", linestyle="--", label="val_loss")
+        drawn += ax.plot(epochs, [np.nan if h.get("val_loss") is None else h["val_loss"] for h in history],
+                         color="C0", linestyle="--", label="val_loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss", color="C0")
     ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole numbers
     ax2 = None
     if any(h.get("accuracy") is not None for h in history):
         ax2 = ax.twinx()
-        ax2.plot(epochs, [np.nan if h.get("accuracy") is None else h["accuracy"] for h in history],
-                 color="C3", label="accuracy")
+        drawn += ax2.plot(epochs, [np.nan if h.get("accuracy") is None else h["accuracy"] for h in history],
+                          color="C3", label="accuracy")
         if has_val:
-            ax2.plot(epochs, [np.nan if h.get("val_accuracy") is None else h["val_accuracy"] for h in history],
-                     color="C3", linestyle="--", label="val_accuracy")
+            drawn += ax2.plot(epochs, [np.nan if h.get("val_accuracy") is None else h["val_accuracy"] for h in history],
+                              color="C3", linestyle="--", label="val_accuracy")
         ax2.set_ylabel("accuracy", color="C3")
         ax2.set_ylim(0, 1)
-    lines = ax.get_lines() + (ax2.get_lines() if ax2 is not None else [])
-    if len(lines) > 1:
-        (ax2 or ax).legend(lines, [line.get_label() for line in lines], fontsize="small")
+    if len(drawn) > 1:
+        (ax2 or ax).legend(drawn, [line.get_label() for line in drawn], fontsize="small")
     ax.accuracy_axes = ax2
     return ax
 
