@@ -1893,7 +1893,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     def _fit_against_constant(self, Xs, targets, n):
         """MSE of the network on the training trials ``Xs`` (the first ``n`` of ``targets``, per
         trial or per step, NaN where missing) and that of each output's mean over all of
-        ``targets`` (the constant of scikit-learn's R^2: a negative training R^2 is a higher MSE)."""
+        ``targets`` (the constant of R^2: a higher MSE is a negative R^2 pooled over the outputs)."""
         n_threads = _n_threads(self.n_jobs)
         if targets.ndim == 3:
             pred = self.network_.traces(Xs, n_threads)
