@@ -84,7 +84,7 @@ def test_compare_gru_without_torch_says_how_to_install(capsys, monkeypatch, flag
     with pytest.raises(SystemExit):
         main(["compare", flag])
     err = capsys.readouterr().err
-    assert f'{flag} needs PyTorch' in err and 'pip install "motorsrnn[gru]"' in err
+    assert f'{flag} needs PyTorch' in err and 'python -m pip install torch' in err and '"motorsrnn[gru]"' in err
 
 
 def test_center_out_samples_is_the_cut_of_make_center_out():

@@ -133,6 +133,12 @@ def test_fractions_in_unit_interval_and_persistency(trained):
         d = snaps.pd_drift(ref, degrees=True)
         assert d[list(snaps.epochs).index(ref)] == 0.0
         assert np.all((d[np.isfinite(d)] >= 0) & (d[np.isfinite(d)] <= 180))
+
+
+def test_snapshots_to_dataframe(trained):
+    pytest.importorskip("pandas")
+    _, snaps = trained
+    n = snaps.epochs.size
     df = snaps.to_dataframe(per_unit=False)
     assert len(df) == n * 3
     np.testing.assert_allclose(df[df.population == "M1"].fraction_tuned.to_numpy(), snaps.fraction_tuned("M1"))
@@ -485,7 +491,8 @@ def test_plotting_without_matplotlib(monkeypatch, data):
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r'pip install "motorsrnn\[plot\]"'):
+    # the library itself first (works wherever pip runs; motorsrnn is on no package index), then the extra
+    with pytest.raises(ImportError, match=r'python -m pip install matplotlib \(or the extra: python -m pip install "motorsrnn\[plot\]"\)'):
         plotting.raster(data.X)
     with pytest.raises(ImportError, match="motorsrnn"):
         plotting.pd_histogram(np.zeros(3))

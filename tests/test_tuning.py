@@ -287,7 +287,7 @@ def test_result_object_dataframe_and_threshold(monkeypatch, center_out):
     assert {"pd_ci_low", "depth_ci_high", "is_tuned", "r2_mean"} <= set(df.columns)
     np.testing.assert_allclose(df["preferred_direction"], np.degrees(res.preferred_direction))
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ImportError, match=r"motorsrnn\[pandas\]"):
+    with pytest.raises(ImportError, match=r'python -m pip install pandas \(or the extra: .*"motorsrnn\[pandas\]"'):
         res.to_dataframe()
 
 

@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from ._validation import install_hint
+
 #: Share of the trials both subcommands hold out for testing (stratified by direction).
 TEST_SIZE = 0.25
 #: Directions of the synthetic centre-out data (``make_center_out``'s default).
@@ -206,7 +208,7 @@ def main(argv=None) -> int:
                    help="fit the spiking models, the GRU and the LSTM with early_stopping=True (10 %% of the training "
                         "data held out; with --cut, 10 %% of the training trials)")
     c.add_argument("--gru", action="store_true",
-                   help="add a GRU decoder with as many units (needs PyTorch: pip install \"motorsrnn[gru]\")")
+                   help="add a GRU decoder with as many units (needs PyTorch: python -m pip install torch)")
     c.add_argument("--lstm", action="store_true", help="add an LSTM decoder with as many units (needs PyTorch)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=compare)
@@ -216,7 +218,7 @@ def main(argv=None) -> int:
 
         if not has_torch():
             flag = "--gru" if args.gru else "--lstm"
-            c.error(f'{flag} needs PyTorch, which is not installed: pip install "motorsrnn[gru]"')
+            c.error(f"{flag} needs PyTorch, which is not installed: {install_hint('torch', 'gru')}")
     if args.command == "compare" and args.cut is not None:
         from .comparison import check_cut
 

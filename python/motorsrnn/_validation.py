@@ -19,6 +19,7 @@ __all__ = [
     "check_choice",
     "check_memory",
     "check_number",
+    "install_hint",
     "labels_not_in",
     "memory_limit",
     "unique_labels",
@@ -183,3 +184,11 @@ def check_memory(n_bytes, what: str, advice: str) -> None:
             f"{what} would need about {_gib(n_bytes)} of memory, more than the {_gib(limit)} this process can "
             f"use; {advice}"
         )
+
+
+def install_hint(package: str, extra: str) -> str:
+    """How to install an optional dependency, for error messages: the package itself first (that
+    works wherever pip runs), then motorsrnn's extra that pulls it in (pip reads the extras from
+    the installed motorsrnn; motorsrnn is not on a package index). ``python -m pip`` installs into
+    the running interpreter, whatever ``pip`` on the PATH is."""
+    return f'python -m pip install {package} (or the extra: python -m pip install "motorsrnn[{extra}]")'

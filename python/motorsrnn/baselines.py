@@ -7,7 +7,8 @@ from scikit-learn (``make_pipeline(SpikeCountTransformer(), LogisticRegression()
 
 The motorSRNN paper also compared with GRU and LSTM decoders. :class:`GRUClassifier` and
 :class:`LSTMClassifier` decode the binned spike counts with one GRU or LSTM layer; they need
-PyTorch, an optional dependency (``pip install "motorsrnn[gru]"``), imported only when one is
+PyTorch, an optional dependency (``python -m pip install torch``, or motorsrnn's extra
+``"motorsrnn[gru]"``), imported only when one is
 fitted or used.
 """
 
@@ -18,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, OneToOneFeatureMixin, T
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_bool, check_memory, check_number
+from ._validation import check_bool, check_memory, check_number, install_hint
 from .estimators import (
     check_classification_data,
     check_early_stopping_params,
@@ -215,7 +216,7 @@ def _torch(who: str = "GRUClassifier"):
     except ImportError as exc:
         raise ImportError(
             f"{who} needs PyTorch, an optional dependency that is not installed; install it with: "
-            'pip install "motorsrnn[gru]"'
+            + install_hint("torch", "gru")
         ) from exc
     return torch
 

@@ -41,8 +41,8 @@ cut_samples
     Trials of ``X`` (and their labels or per-bin targets) cut into short samples, e.g. 50 ms, as the
     motorSRNN paper decoded them; ``trial`` keeps each sample's trial for grouped splits.
 
-Optional dependencies are imported only when needed: ``pip install "motorsrnn[nwb]"`` (pynwb),
-``"motorsrnn[neo]"``, ``"motorsrnn[pynapple]"``.
+Optional dependencies are imported only when needed: ``python -m pip install pynwb`` (or
+motorsrnn's extra ``"motorsrnn[nwb]"``), ``neo`` (``[neo]``), ``pynapple`` (``[pynapple]``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from typing import Any, List, Sequence, Tuple
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._validation import check_number, user_stacklevel
+from ._validation import check_number, install_hint, user_stacklevel
 
 __all__ = ["bin_spike_times", "cut_samples", "from_neo", "from_nwb", "from_pynapple"]
 
@@ -79,7 +79,7 @@ def _require(module: str, extra: str, what: str):
     except ImportError as exc:
         raise ImportError(
             f"{what} needs the optional dependency {module!r}, which is not installed; "
-            f'install it with: pip install "motorsrnn[{extra}]"'
+            f"install it with: {install_hint(module, extra)}"
         ) from exc
 
 
@@ -551,7 +551,7 @@ def from_nwb(
     Raises
     ------
     ImportError
-        If ``nwbfile`` is a path and ``pynwb`` is not installed (``pip install "motorsrnn[nwb]"``).
+        If ``nwbfile`` is a path and ``pynwb`` is not installed (``python -m pip install pynwb``).
     ValueError
         No units or trials table, unknown or ragged columns, NaN event times among the selected trials,
         unknown or repeated unit ids (also selected rows of the units table that share an id), and

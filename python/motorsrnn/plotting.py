@@ -1,6 +1,7 @@
 """Plots for spike trains, tuning, training dynamics and population trajectories.
 
-matplotlib is an optional dependency: install it with ``pip install "motorsrnn[plot]"``. It is
+matplotlib is an optional dependency: install it with ``python -m pip install matplotlib`` (or
+motorsrnn's extra, ``python -m pip install "motorsrnn[plot]"``). It is
 imported inside each function, so ``import motorsrnn.plotting`` always works and a missing
 matplotlib raises an :class:`ImportError` saying how to install it only when a plot is drawn.
 
@@ -38,7 +39,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._validation import check_bool, check_number, unique_labels
+from ._validation import check_bool, check_number, install_hint, unique_labels
 
 __all__ = [
     "cultivation",
@@ -51,7 +52,7 @@ __all__ = [
     "trajectories",
 ]
 
-_INSTALL = 'matplotlib is needed for motorsrnn.plotting; install it with: pip install "motorsrnn[plot]"'
+_INSTALL = f"matplotlib is needed for motorsrnn.plotting; install it with: {install_hint('matplotlib', 'plot')}"
 
 
 def _drawing(func):

@@ -62,7 +62,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from ._validation import check_memory, check_number, user_stacklevel
+from ._validation import check_memory, check_number, install_hint, user_stacklevel
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -304,14 +304,19 @@ def _as_angles(angles, degrees) -> np.ndarray:
     return a * (np.pi / 180.0) if degrees else a
 
 
-def _dataframe(columns: Dict[str, np.ndarray]):
+def _pandas():
+    """pandas, an optional dependency, or an ImportError saying how to install it."""
     try:
-        import pandas as pd
-    except ImportError:
+        import pandas
+    except ImportError as exc:
         raise ImportError(
-            "to_dataframe() needs pandas, which is an optional dependency: "
-            "pip install 'motorsrnn[pandas]' (or pip install pandas)"
-        ) from None
+            f"to_dataframe() needs pandas, an optional dependency; install it with: {install_hint('pandas', 'pandas')}"
+        ) from exc
+    return pandas
+
+
+def _dataframe(columns: Dict[str, np.ndarray]):
+    pd = _pandas()
     df = pd.DataFrame(columns)
     df.index.name = "neuron"
     return df
@@ -1586,13 +1591,7 @@ class TuningSnapshots:
         -------
         pandas.DataFrame
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_dataframe() needs pandas, which is an optional dependency: "
-                "pip install 'motorsrnn[pandas]' (or pip install pandas)"
-            ) from None
+        pd = _pandas()
         names = self._names(None)
         frames = []
         for e in self.epochs:
