@@ -1,6 +1,5 @@
 """Tests for motorsrnn.datasets (synthetic centre-out reaching data)."""
 
-import doctest
 import os
 import subprocess
 import sys
@@ -363,14 +362,6 @@ def test_wrong_types_raise_the_shared_parameter_error():
         make_center_out(n_trials=True)
     with pytest.raises(TypeError, match="dt must be a finite number"):
         make_center_out(dt="1")
-
-
-def test_docstring_examples():
-    import motorsrnn.datasets as mod
-
-    result = doctest.testmod(mod, verbose=False)
-    assert result.attempted >= 5
-    assert result.failed == 0
 
 
 def test_counts_clipped_at_255_warn_and_absurd_rates_are_named():

@@ -10,6 +10,8 @@ import pytest
 from motorsrnn import SpikingRNNClassifier
 from motorsrnn.estimators import check_spikes
 from motorsrnn.io import bin_spike_times, cut_samples, from_neo, from_nwb, from_pynapple
+from nwb_session import DIRECTIONS
+from nwb_session import make_nwb as _make_nwb
 
 
 def naive_bin(spike_times, events, start_ms, stop_ms, bin_ms):
@@ -170,35 +172,6 @@ def test_float_rounding_of_the_window_is_accepted():
 # ---------------------------------------------------------------------------------------------
 # NWB
 # ---------------------------------------------------------------------------------------------
-DIRECTIONS = np.array(["left", "up", "right", "down"])
-
-
-def _make_nwb(n_units=6, n_trials=32, seed=0):
-    pynwb = pytest.importorskip("pynwb")
-    rng = np.random.default_rng(seed)
-    nwbfile = pynwb.NWBFile(
-        session_description="synthetic centre-out session",
-        identifier="motorsrnn-test",
-        session_start_time=datetime(2024, 1, 1, tzinfo=timezone.utc),
-    )
-    nwbfile.add_trial_column(name="target_on_time", description="target onset (s)")
-    nwbfile.add_trial_column(name="direction", description="reach direction")
-    starts = 1.0 + 2.0 * np.arange(n_trials)
-    target_on = starts + rng.uniform(0.3, 0.6, size=n_trials)
-    labels = DIRECTIONS[np.arange(n_trials) % 4]
-    for s, t, d in zip(starts, target_on, labels):
-        nwbfile.add_trial(start_time=s, stop_time=s + 1.5, target_on_time=t, direction=d)
-    spikes = []
-    for u in range(n_units):
-        base = rng.uniform(0, starts[-1] + 2.0, size=rng.integers(50, 300))
-        # direction-tuned burst after target onset, so the labels are decodable
-        tuned = [t + rng.uniform(0, 0.05, size=8) for t, d in zip(target_on, labels) if d == DIRECTIONS[u % 4]]
-        train = np.sort(np.concatenate([base, *tuned]))
-        spikes.append(train)
-        nwbfile.add_unit(spike_times=train, id=100 + u)
-    return nwbfile, spikes, target_on, starts, labels
-
-
 def test_nwb_round_trip_and_fit(tmp_path):
     pynwb = pytest.importorskip("pynwb")
     nwbfile, spikes, target_on, starts, labels = _make_nwb()
@@ -486,16 +459,6 @@ def test_cut_samples_bad_input():
         cut_samples(X, np.zeros((3, 99, 1)), width=50)
     with pytest.raises(ValueError, match="one entry per trial"):
         cut_samples(X, np.zeros((3, 100, 1, 1)), width=50)
-
-
-def test_docstring_examples():
-    import doctest
-
-    import motorsrnn.io as mod
-
-    result = doctest.testmod(mod, verbose=False)
-    assert result.attempted >= 8
-    assert result.failed == 0
 
 
 def test_cut_samples_feed_the_estimators():

@@ -82,16 +82,6 @@ def test_a_decoder_is_not_pickled_but_says_what_to_do(fitted):
             dump(clf.stream())
 
 
-def test_docstring_examples():
-    import doctest
-
-    import motorsrnn.streaming as mod
-
-    result = doctest.testmod(mod, verbose=False)
-    assert result.failed == 0
-    assert result.attempted >= 5
-
-
 def test_a_running_mean_past_float32_counting_warns(monkeypatch):
     """After 2**24 bins without reset the float32 running mean of readout="mean" drifts; the
     decoder now says so (here the threshold is lowered to keep the test short)."""
