@@ -202,7 +202,7 @@ def torch_child(impl: str, name: str, steps: int, warmup: int, threads: int, inp
 
     elif impl == "spikingjelly":
         from spikingjelly.activation_based import functional as sj_functional
-        from spikingjelly.activation_based import layer, neuron
+        from spikingjelly.activation_based import neuron
         from spikingjelly.activation_based import surrogate as sj_surrogate
 
         # SpikingJelly's current-based LIF (I = alpha I + x, U = beta U + I, soft reset by the

@@ -1,8 +1,6 @@
 """Tests for motorsrnn.datasets (synthetic centre-out reaching data)."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest

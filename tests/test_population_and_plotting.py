@@ -9,7 +9,6 @@ import pytest
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.analysis import similarity, trajectories, weight_vs_pd_difference
 from motorsrnn.datasets import make_center_out, make_reaching_dynamics
-from motorsrnn.topology import preset
 from motorsrnn.tuning import TuningSnapshots, network_tuning
 
 

@@ -53,8 +53,6 @@ Results
 from __future__ import annotations
 
 import numbers
-import os
-import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
