@@ -23,7 +23,8 @@ to both. Measured per model:
 - accuracy on the training trials (or samples), to show overfitting.
 
 Prints per-seed rows, a Markdown table of mean +/- sd and, for motorSRNN against each other model,
-on how many seeds it is better, the mean difference and a one-sided Wilcoxon signed-rank p.
+on how many seeds it is better, the mean difference and a one-sided Wilcoxon signed-rank p; then
+the same for every model against the count decoders in accuracy after 10 ms.
 
     python benchmarks/compare_architectures.py [--seeds 0 1 2 3 4] [--n-train 2000]
         [--snn-params '{"readout": "last", "weight_decay": 0.01}'] [--all-modules-variant]
@@ -159,6 +160,17 @@ def main(argv=None) -> int:
             d = value("motorSRNN", key) - value(other, key)
             pval = wilcoxon(d, alternative="greater").pvalue if len(d) > 1 and np.any(d) else float("nan")
             print(f"| {other} | {title} | {int(np.sum(d > 0))}/{len(d)} | {d.mean():+.3f} | {pval:.3f} |")
+    counts = [m for m in ("Poisson naive Bayes", "logistic regression") if m in names]
+    print("\nEarly classification: each other model against the count decoders after 10 ms (paired by seed).\n")
+    print("| model | against | better | mean difference | one-sided Wilcoxon p |")
+    print("|---|---|---:|---:|---:|")
+    for m in names:
+        if m in counts:
+            continue
+        for c in counts:
+            d = value(m, "early_10") - value(c, "early_10")
+            pval = wilcoxon(d, alternative="greater").pvalue if len(d) > 1 and np.any(d) else float("nan")
+            print(f"| {m} | {c} | {int(np.sum(d > 0))}/{len(d)} | {d.mean():+.3f} | {pval:.3f} |")
     return 0
 
 
