@@ -237,6 +237,20 @@ def test_pickle_and_save_load(tmp_path, fitted, data):
     assert not hasattr(clone(loaded), "network_")
 
 
+def test_load_gives_back_the_parameters_as_they_were(tmp_path, data):
+    """JSON has no tuples: rate_bounds came back as a list, so get_params() differed from the
+    saved estimator's. Only the documented exceptions differ now."""
+    est = SpikingRNNClassifier(n_hidden=8, max_epochs=1, rate_bounds=(2.0, 80.0),
+                               random_state=np.random.RandomState(0), callback=lambda info: None)
+    est.fit(data.X, data.y)
+    est.save(tmp_path / "m.msrnn")
+    params = load(tmp_path / "m.msrnn").get_params()
+    assert params["rate_bounds"] == (2.0, 80.0) and isinstance(params["rate_bounds"], tuple)
+    assert params["random_state"] is None and params["callback"] is None  # documented in load()
+    expected = dict(est.get_params(), random_state=None, callback=None)
+    assert params == expected
+
+
 def test_save_load_keeps_label_types(tmp_path, data):
     names = np.array(["a", "b", "c", "d"])[data.y]
     clf = SpikingRNNClassifier(**FAST).fit(data.X, names)

@@ -303,6 +303,37 @@ def test_field_errors_are_topology_errors_naming_the_field(pop, proj, match):
         SpikingRNNClassifier(architecture=topo, **FAST).fit(np.ones((8, 3, 2), np.uint8), np.arange(8) % 2)
 
 
+@pytest.mark.parametrize(
+    "pops, projs, match",
+    [
+        ([Population("out", 4)], [Projection("input", "out"), Projection("out", "readout")], "'out' cannot name"),
+        ([Population("readout", 4)], [Projection("input", "readout")], "'readout' cannot name a population"),
+        ([Population("h", 4), Population("h", 3)], [Projection("input", "h"), Projection("h", "readout")],
+         "population 'h' is defined twice"),
+        ([Population("h", 4, tau_mem=-5.0)], [Projection("input", "h"), Projection("h", "readout")],
+         r"'h': tau_mem must be >= 0"),
+        ([Population("h", 4, tau_syn=float("inf"))], [Projection("input", "h"), Projection("h", "readout")],
+         "tau_syn"),
+        ([Population("h", 4, tau_mem=[1.0, 2.0])], [Projection("input", "h"), Projection("h", "readout")],
+         "tau_mem has 2 values for 4 neurons"),
+        ([Population("h", 2, tau_mem=[[1.0, 2.0]])], [Projection("input", "h"), Projection("h", "readout")],
+         r"array of shape \(1, 2\)"),
+        ([Population("h", 4)], [Projection("input", "h", name="b_h"), Projection("h", "readout")],
+         "projection 'b_h': the name is the key of a bias"),
+        ([Population("h", 4)], [Projection("input", "h", name="x"), Projection("h", "readout", name="x")],
+         "two projections are named 'x'"),
+    ],
+)
+def test_validate_finds_what_fit_would_refuse(data, pops, projs, match):
+    """Topology.validate() refuses these before any data is seen (they used to pass it and fail
+    only in fit, a negative time constant as a plain ValueError); fit refuses them the same way."""
+    topo = Topology(pops, projs)
+    with pytest.raises(TopologyError, match=match):
+        topo.validate()
+    with pytest.raises(TopologyError, match=match):
+        SpikingRNNClassifier(architecture=topo, **FAST).fit(data.X, data.y)
+
+
 def test_disconnected_populations_are_named():
     base = [Projection("input", "a"), Projection("a", "readout")]
     with pytest.raises(TopologyError, match="population 'c' has no projection"):

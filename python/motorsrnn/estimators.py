@@ -1184,11 +1184,17 @@ class _SpikingRNNBase(BaseEstimator):
         Returns
         -------
         sklearn.utils.Bunch
-            ``spikes`` (n_trials, n_timesteps, n_hidden) uint8, ``membrane`` float32 of the same
-            shape (or None), ``readout`` (n_trials, n_timesteps, n_classes) float32 traces ``O[t]``,
-            ``logits`` (n_trials, n_timesteps, n_classes) per-step logits (see
-            :meth:`decision_path`), ``times`` (n_timesteps,) bin start times in ms, and
-            ``populations``: a dict of the same per population name (``"h"``).
+            ``spikes`` (n_trials, n_timesteps, n_units) uint8, where ``n_units`` is ``n_hidden``
+            or, for a multi-population architecture, the sum of the population sizes, in the
+            order of the populations; ``membrane`` float32 of the same shape (or None);
+            ``readout`` (n_trials, n_timesteps, n_outputs) float32 traces ``O[t]``, one per class
+            for the classifier; ``logits`` of the same shape: entry ``[:, t]`` is what the
+            readout gives from the first ``t + 1`` steps (running mean or max of ``O``, or
+            ``O[t]``, as ``readout`` says), the classifier's per-step logits (see
+            :meth:`SpikingRNNClassifier.decision_path`) and, at the last step, the regressor's
+            per-trial prediction; ``times`` (n_timesteps,) bin start times in ms; and
+            ``populations``: a dict that holds, per population name (``"h"`` for the default
+            network), that population's ``spikes`` and ``membrane``.
         """
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
@@ -1277,6 +1283,9 @@ class _SpikingRNNBase(BaseEstimator):
 
         The file carries a CRC-32 of its contents: :func:`motorsrnn.load` refuses a file that
         changed after it was written. The write is atomic (a temporary file, then a rename).
+        The network, its training history and the parameters are saved, except ``callback`` and
+        a ``random_state`` that is not an integer or None (see :func:`motorsrnn.load`); pickle
+        keeps those too when they can be pickled.
 
         Parameters
         ----------
@@ -1366,8 +1375,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     train_time_constants : bool, default=False
         Also train each neuron's decay factors ``alpha`` and ``beta`` (its synaptic and membrane
         time constants), starting from ``tau_syn`` and ``tau_mem``; they are kept in
-        ``[0, 0.9999]`` and appear as ``alpha_<population>`` and ``beta_<population>`` in
-        :meth:`get_weights` (``tau = -dt / log(decay)``).
+        ``[0, 0.9999]`` (a starting value outside, e.g. ``tau_mem=1e6`` ms, is clipped by the first
+        step: ``tau`` about ``1e4 * dt``) and appear as ``alpha_<population>`` and
+        ``beta_<population>`` in :meth:`get_weights` (``tau = -dt / log(decay)``).
     surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
         Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
     surrogate_slope : float or None, default=None
@@ -1390,8 +1400,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         weight's scale; the recurrent weights start 5-10 times smaller than the input weights,
         and at the full rate they grow, within an epoch, into a regime of self-sustained firing
         (hundreds of Hz) from which training does not recover. 1 gives every weight the same rate.
-        Like the time constants, the scales are fixed when the network is built: a
-        ``warm_start`` fit keeps those of the first fit. See ``docs/model.md``.
+        The scales are part of the network built by the first fit: a ``warm_start`` fit with a
+        different ``recurrent_lr_scale`` is refused (the network's projections differ). See
+        ``docs/model.md``.
     max_epochs : int, default=40
         Passes over the training trials.
     batch_size : int, default=32
@@ -1403,7 +1414,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         ``torch.optim.AdamW``). With ``"adam"``, once a population falls silent its weights get
         no task gradient and Adam's rescaled penalty shrinks them by about ``learning_rate`` per
         step: a network whose read-out population goes silent does not recover (``fit`` warns).
-        ``"adamw"`` shrinks by the factor ``1 - learning_rate * weight_decay`` instead.
+        ``"adamw"`` shrinks by the factor ``1 - learning_rate * lr_scale * weight_decay``
+        instead, where ``lr_scale`` is the projection's step-size factor (``recurrent_lr_scale``
+        for recurrent and feedback projections, 1 for the others).
     max_grad_norm : float or None, default=5.0
         Clip the global gradient norm to this value (``None``: no clipping).
     bptt_window : int or None, default=None
@@ -1415,8 +1428,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         tape (fastest). See ``docs/model.md``.
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         Adam (beta1 0.9, beta2 0.999, eps 1e-8), AdamW (the same with decoupled weight decay:
-        each step also shrinks every weight by ``learning_rate * weight_decay`` times its value,
-        whatever its gradient; Loshchilov & Hutter 2019) or SGD with momentum 0.9. With Adam,
+        each step also shrinks every weight by ``learning_rate * lr_scale * weight_decay`` times
+        its value, whatever its gradient; Loshchilov & Hutter 2019) or SGD with momentum 0.9. With Adam,
         coupled L2 is rescaled by the gradient's running variance, so weights that rarely get a
         gradient (inputs from sparse channels, units below threshold) decay at the full learning
         rate and can silence the network; AdamW avoids this.
@@ -1520,7 +1533,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
         epoch (``event="epoch"``: the history record, and under ``"network"`` a copy of the
         network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` (or NumPy's
-        ``np.False_``) stops training.
+        ``np.False_``) stops training. ``epoch`` counts the epochs of the current ``fit`` call from
+        0: after a ``warm_start`` fit, ``history_`` continues the count, so add the length
+        ``history_`` had before the call to compare them.
 
     Attributes
     ----------
@@ -1570,7 +1585,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             Spike counts per time bin of width ``dt`` ms (bool, integer or float; counts, not
             rates). A 2-D array is one time bin per trial.
         y : array-like of shape (n_trials,)
-            Class labels of any type (e.g. reach directions).
+            Class labels: integers, strings or other discrete values (e.g. the names or indices of
+            reach directions). Continuous values, such as angles in radians, are refused (as by
+            scikit-learn's classifiers): map them to discrete labels first.
         neural_targets : array-like of shape (n_trials, n_timesteps, n_recorded) or None
             Recorded activity of the same trials (in ``activity_scale`` units) that model units
             must reproduce besides the task (activity matching; see ``docs/model.md``).
@@ -1582,7 +1599,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             Group of each trial, e.g. ``cut_samples(...).trial`` for samples cut from the same trial
             or a session id. With ``early_stopping``, the validation set holds out whole groups
             (``validation_fraction`` of the groups, ``GroupShuffleSplit``; not stratified), so that
-            no group has trials on both sides. Unused without ``early_stopping``.
+            no group has trials on both sides. Without ``early_stopping`` the groups are only
+            checked (one finite group per trial).
 
         Returns
         -------
@@ -2107,7 +2125,9 @@ def load(path) -> Any:
     Returns
     -------
     estimator
-        A fitted estimator, ready to ``predict``.
+        A fitted estimator, ready to ``predict``, with the parameters it was saved with, except
+        two that a file cannot hold: ``callback`` comes back as None, and a ``random_state``
+        that was a ``numpy.random.RandomState`` or ``Generator`` as None (an integer is kept).
 
     Raises
     ------
@@ -2123,6 +2143,10 @@ def load(path) -> Any:
         meta = json.loads(text)
         cls = _ESTIMATORS[meta["estimator"]]
         params = dict(meta["params"])
+        defaults = cls().get_params()
+        for k, v in params.items():  # JSON has no tuples: give back the (lower, upper) pairs as tuples
+            if isinstance(v, list) and isinstance(defaults.get(k), tuple):
+                params[k] = tuple(v)
         if meta.get("architecture_is_topology"):
             params["architecture"] = Topology.from_dict(params["architecture"])
         est = cls(**params)

@@ -278,8 +278,10 @@ class Topology:
     def validate(self) -> None:
         """Check the field values (names, sizes, kinds, signs, densities, scales, time constants)
         and that each population is connected, raising :class:`motorsrnn.TopologyError` (a
-        ``ValueError``) that names the population or projection. The core checks the rest (unknown
-        populations, same-step cycles, sizes beyond memory) when the network is built.
+        ``ValueError``) that names the population or projection: reserved or repeated names of
+        populations and projections, sizes, time constants (``>= 0`` ms, one value or one per
+        neuron), thresholds, densities, scales. The core checks the rest (unknown populations,
+        same-step cycles, sizes beyond memory) when the network is built.
 
         Warns (``UserWarning``) about a population that no path of projections reaches from the
         input, or from which none reaches the readout: its weights get no gradient from the task
@@ -336,15 +338,25 @@ class Topology:
                 raise bad(f"{field_name} must be a list of {klass.__name__}, but it holds {wrong[0]!r}")
         if not self.populations:
             raise bad("a topology needs at least one population")
+        seen = set()
         for pop in self.populations:
             if not isinstance(pop.name, str) or not pop.name:
                 raise bad(f"population {pop!r}: name must be a non-empty str")
+            if pop.name in ("input", "readout", "out"):
+                raise bad(f"'{pop.name}' cannot name a population (reserved: 'input' and 'readout' are the "
+                          "projections' endpoints, and the bias of a population 'out' would have the readout "
+                          "bias's key b_out)")
+            if pop.name in seen:
+                raise bad(f"population '{pop.name}' is defined twice")
+            seen.add(pop.name)
             if isinstance(pop.size, (bool, np.bool_)) or not isinstance(pop.size, (int, np.integer)) or pop.size < 1:
                 raise bad(f"population '{pop.name}': size {pop.size!r}: a size must be a positive int")
             if pop.reset not in (None, "subtract", "zero"):
                 raise bad(f"population '{pop.name}': reset must be 'subtract', 'zero' or None, got {pop.reset!r}")
             check_number(pop.threshold, f"population '{pop.name}': threshold", low=0, strict_low=True,
                          allow_none=True)
+        reserved = {"b_out"} | {f"{pre}{pop.name}" for pop in self.populations for pre in ("b_", "alpha_", "beta_")}
+        keys = set()
         for p in self.projections:
             for end in ("source", "target"):
                 if not isinstance(getattr(p, end), str):
@@ -361,11 +373,23 @@ class Topology:
             if density is not None and not 0 < density <= 1:
                 raise bad(f"projection '{p.key}': density must be in (0, 1], got {density!r}")
             check_bool(p.trainable, f"projection '{p.key}': trainable")
+            if p.key in keys:
+                raise bad(f"two projections are named '{p.key}'")
+            keys.add(p.key)
+            if p.key in reserved:
+                raise bad(f"projection '{p.key}': the name is the key of a bias or decay parameter (b_<population>, "
+                          "alpha_<population>, beta_<population>, b_out); choose another name")
         for pop in self.populations:
             for name in ("tau_mem", "tau_syn"):
                 v = getattr(pop, name)
-                for x in (v if np.ndim(v) else [v]):  # values, one per neuron or one; ranges: the core
-                    check_number(x, f"population '{pop.name}': {name}", allow_none=np.ndim(v) == 0)
+                if np.ndim(v) > 1:
+                    raise bad(f"population '{pop.name}': {name} must be one value or one per neuron, got an "
+                              f"array of shape {np.shape(v)}")
+                if np.ndim(v) == 1 and len(v) != pop.size:
+                    raise bad(f"population '{pop.name}': {name} has {len(v)} values for {pop.size} neurons "
+                              "(give one value, or one per neuron)")
+                for x in (v if np.ndim(v) else [v]):  # one value per neuron, or one for all (None: the default)
+                    check_number(x, f"population '{pop.name}': {name}", low=0, allow_none=np.ndim(v) == 0)
             for name in ("detach_reset", "trainable_tau"):
                 if getattr(pop, name) is not None:
                     check_bool(getattr(pop, name), f"population '{pop.name}': {name}")

@@ -351,7 +351,7 @@ class CosineTuning:
     f_statistic, p_value : ndarray of shape (n,)
         F-test of ``b1 = b2 = 0``: ``F = (SSR/2) / (SSE/(n_trials-3))``, p from the F distribution
         with 2 and ``n_trials - 3`` degrees of freedom. NaN when ``n_trials <= 3`` or the activity
-        is constant; ``p = 0`` for a perfect fit.
+        is constant; ``p`` is 0 (or, with rounding errors, tiny: 1e-267, say) for a perfect fit.
     pd_ci : ndarray of shape (n, 2) or None
         Bootstrap confidence interval ``[lower, upper]`` of the preferred direction (``n_boot > 0``):
         ``pd + `` the percentiles of the resampled preferred directions' deviations from ``pd``,
@@ -532,7 +532,7 @@ class CosineTuning:
         return _dataframe(cols)
 
     def __repr__(self) -> str:
-        test = f"permutation p < {self.alpha:g}" if self.perm_p_value is not None else f"F-test p < {self.alpha:g}"
+        test = f"permutation p <= {self.alpha:g}" if self.perm_p_value is not None else f"F-test p <= {self.alpha:g}"
         if self.r2_threshold is not None:
             test += f" and r2_mean >= {self.r2_threshold:g}"
         extra = f", n_boot={self.n_boot}" if self.n_boot else ""
@@ -818,8 +818,8 @@ def fit_cosine_tuning(
     -----
     Accuracy: on ``make_center_out(n_trials=800)`` (96 neurons, 4 or 8 directions, 50 ms windows,
     Poisson spikes, depths 2-8 Hz) the median absolute error of the preferred direction of the
-    truly tuned neurons is below 10 degrees (5.3-8.4 degrees over seeds 0-9; about 9-11.5 degrees
-    with 400 trials); tested in ``tests/test_tuning.py``. The error scales roughly as
+    truly tuned neurons is below 10 degrees (5.3-8.4 degrees over seeds 0-9); tested in
+    ``tests/test_tuning.py``. The error scales roughly as
     ``noise / (depth sqrt(n_trials))``. The 95% bootstrap interval of the preferred direction
     covered the truth for 91-94% of simulated neurons with 200 trials. Percentile intervals are
     liberal for weakly tuned neurons (depth within a few standard errors of 0) and for neurons
