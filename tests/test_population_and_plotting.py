@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
-from motorsrnn.analysis import similarity, trajectories, weight_vs_pd_difference
+from motorsrnn.analysis import early_classification, similarity, trajectories, weight_vs_pd_difference
 from motorsrnn.datasets import make_center_out, make_reaching_dynamics
 from motorsrnn.tuning import TuningSnapshots, network_tuning
 
@@ -532,12 +532,77 @@ def test_psth_and_raster_put_the_event_at_time_zero(plt):
     assert [tuple(line.get_xdata()) for line in ax.lines[2:]] == [(0.0, 0.0)]  # the event
     plt.close("all")
     ax = plotting.raster(rec.X, trial=1, t0=rec.window[0])
-    assert ax.get_xlim() == pytest.approx((-200.0, 300.0))
+    assert ax.get_xlim() == pytest.approx((-200.5, 300.0))  # half a bin of margin: first-bin spikes show
     offsets = ax.collections[0].get_offsets()[:, 0]
     expected = -200.0 + np.flatnonzero(rec.X[1].sum(axis=1) > 0)
     np.testing.assert_allclose(np.unique(offsets), expected)
     with pytest.raises(ValueError, match="t0"):
         plotting.psth(rec.X, labels, unit=1, t0=float("nan"))
+
+
+def test_psth_and_raster_take_the_time_axis_of_binned_or_simulated_trials(plt):
+    """A bin_spike_times result with 10 ms bins from -200 ms, passed whole, was drawn as 1 ms bins
+    from 0: its rate axis read ten times the rate and its time axis 0-50 ms (plot audit of the
+    sixteenth session). The Bunch's bin size and times are used now, and a contradicting dt or t0
+    is refused."""
+    from motorsrnn import plotting
+    from motorsrnn.io import bin_spike_times
+
+    rng = np.random.default_rng(1)
+    trains = [np.sort(rng.uniform(0.0, 60.0, int(8.0 * 60))) for _ in range(2)]  # about 8 Hz
+    events = np.arange(1.0, 59.0, 1.0)
+    rec = bin_spike_times(trains, events, window=(-200, 300), bin_size=10)
+    labels = np.arange(len(events)) % 2
+    ax = plotting.psth(rec, labels, 0, bin_ms=50)
+    centers = ax.lines[0].get_xdata()
+    assert centers[0] == pytest.approx(-175.0) and centers[-1] == pytest.approx(275.0)
+    rates = np.concatenate([line.get_ydata() for line in ax.lines[:2]])
+    assert 5.0 < rates.mean() < 11.0  # Hz, not ten times that
+    plt.close("all")
+    ax = plotting.raster(rec, 0)
+    assert ax.get_xlim() == pytest.approx((-205.0, 300.0))
+    plt.close("all")
+    in_s = bin_spike_times(trains, events, window=(-0.2, 0.3), bin_size=0.01, units="s")
+    ax = plotting.psth(in_s, labels, 0, bin_ms=50)
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), centers)
+    plt.close("all")
+    with pytest.raises(ValueError, match="dt=1.0 ms, but the data's own time axis has dt = 10 ms"):
+        plotting.psth(rec, labels, 0, dt=1.0, bin_ms=50)
+    with pytest.raises(ValueError, match="t0"):
+        plotting.raster(rec, 0, t0=0.0)
+    # explicit values that agree are accepted, and an array keeps the defaults
+    assert plotting.raster(rec, 0, dt=10, t0=-200).get_xlim() == pytest.approx((-205.0, 300.0))
+    assert plotting.raster(rec.X, 0).get_xlim() == pytest.approx((-0.5, 50.0))
+    plt.close("all")
+    sim = SpikingRNNClassifier(n_hidden=8, max_epochs=1, dt=2.0, random_state=0).fit(
+        (rng.random((8, 25, 3)) < 0.2).astype(np.uint8), np.arange(8) % 2).simulate(
+        (rng.random((2, 25, 3)) < 0.2).astype(np.uint8))
+    assert plotting.raster(sim, 0).get_xlim() == pytest.approx((-1.0, 50.0))
+    plt.close("all")
+
+
+def test_pd_histogram_centres_a_sector_on_each_direction(plt):
+    """Sectors started at 0 rad, so directions just either side of 0 fell in two sectors and
+    every target direction lay on a sector edge."""
+    from motorsrnn import plotting
+
+    ax = plotting.pd_histogram(np.radians([-3, -2, -1, 1, 2, 3, 90, 91]), bins=8)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [6, 0, 2, 0, 0, 0, 0, 0]
+    centres = [p.get_x() + p.get_width() / 2 for p in ax.patches]
+    np.testing.assert_allclose(centres, np.arange(8) * np.pi / 4, atol=1e-12)
+    plt.close("all")
+
+
+def test_early_curves_labels_a_single_result(plt, data, srnn):
+    from motorsrnn import plotting
+
+    ec = early_classification(srnn, data.X[:40], data.y[:40])
+    ax = plotting.early_curves(ec, label="SRNN")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SRNN"]
+    with pytest.raises(ValueError, match="with a dict, the keys are the labels"):
+        plotting.early_curves({"a": ec}, label="SRNN")
+    plt.close("all")
 
 
 def test_similarity_warns_when_cca_components_fill_the_samples():

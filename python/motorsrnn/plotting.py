@@ -162,6 +162,33 @@ def _positive_ms(value, name: str) -> float:
     return check_number(value, f"{name} (ms)", low=0.0, strict_low=True)
 
 
+def _time_axis(x, dt, t0):
+    """``(dt, t0)`` in ms: as given; else from the time information of a ``bin_spike_times`` /
+    ``from_nwb`` result (``bin_size``, ``times``, ``units``) or a ``simulate()`` result
+    (``times``); else 1 and 0. A value given that contradicts the data's is refused."""
+    own_dt = own_t0 = None
+    if not isinstance(x, np.ndarray) and hasattr(x, "times"):
+        scale = 1000.0 if getattr(x, "units", "ms") == "s" else 1.0
+        times = np.asarray(x.times, dtype=np.float64)
+        if getattr(x, "bin_size", None) is not None:
+            own_dt = float(x.bin_size) * scale
+        elif times.size > 1:
+            own_dt = float(times[1] - times[0]) * scale
+        if times.size:
+            own_t0 = float(times[0]) * scale
+    out = []
+    for name, given, own, default in (("dt", dt, own_dt, 1.0), ("t0", t0, own_t0, 0.0)):
+        if given is None:
+            value = own if own is not None else default
+        else:
+            value = _positive_ms(given, name) if name == "dt" else _t0(given)
+            if own is not None and not np.isclose(value, own, rtol=1e-9, atol=1e-9):
+                raise ValueError(f"{name}={given!r} ms, but the data's own time axis has {name} = {own:g} ms "
+                                 f"(from its times and bin size): leave {name} out to use it")
+        out.append(value)
+    return tuple(out)
+
+
 def _colors(n):
     plt = _pyplot()
     cmap = plt.get_cmap("hsv")
@@ -169,7 +196,7 @@ def _colors(n):
 
 
 @_drawing
-def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatter_kws) -> Any:
+def raster(X_or_spikes, trial=0, *, dt=None, t0=None, units=None, ax=None, **scatter_kws) -> Any:
     """Spike raster of one trial: a dot per spike, units on the y axis, time on the x axis.
 
     Parameters
@@ -180,12 +207,14 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatt
         are accepted too. Bins with a count above 1 are drawn as one dot. A 2-D array is refused
         (one trial alone: ``X[None]``).
     trial : int, default=0
-    dt : float, default=1.0
-        Bin width in ms.
-    t0 : float, default=0.0
-        Time in ms of the start of the first bin, relative to the trial's event: ``window[0]`` of
-        :func:`motorsrnn.io.bin_spike_times` (its ``times[0]``), e.g. -200 for trials binned
-        from 200 ms before the event. A dashed line marks the event when it lies inside.
+    dt : float or None, default=None
+        Bin width in ms. None: the bin width of a ``bin_spike_times`` or ``simulate()`` result
+        (its ``bin_size`` or ``times``), 1 ms for an array.
+    t0 : float or None, default=None
+        Time in ms of the start of the first bin, relative to the trial's event, e.g. -200 for
+        trials binned from 200 ms before the event. None: ``times[0]`` of a ``bin_spike_times``
+        or ``simulate()`` result, 0 for an array. A dashed line marks the event when it lies
+        inside. A ``dt`` or ``t0`` that contradicts such a result's own times is refused.
     units : array-like of int or None, default=None
         Units to draw, in this order (e.g. sorted by preferred direction), labelled with their
         indices; None: all.
@@ -200,7 +229,7 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatt
     """
     s = _spikes3d(X_or_spikes, "X_or_spikes")
     trial = _index(trial, "trial", s.shape[0])
-    dt, t0 = _positive_ms(dt, "dt"), _t0(t0)
+    dt, t0 = _time_axis(X_or_spikes, dt, t0)
     data = np.asarray(s[trial])  # (T, N)
     idx = None
     if units is not None:
@@ -214,7 +243,7 @@ def raster(X_or_spikes, trial=0, *, dt=1.0, t0=0.0, units=None, ax=None, **scatt
     kws = {"marker": "|", "color": "k", "s": 20, "linewidths": 1.0}
     kws.update(scatter_kws)
     ax.scatter(t0 + t * dt, u, **kws)
-    ax.set_xlim(t0, t0 + data.shape[0] * dt)
+    ax.set_xlim(t0 - 0.5 * dt, t0 + data.shape[0] * dt)  # spikes of the first bin clear of the spine
     ax.set_ylim(-0.5, data.shape[1] - 0.5)
     _mark_event(ax, t0, t0 + data.shape[0] * dt)
     ax.set_xlabel("time (ms)")
@@ -241,7 +270,7 @@ def _mark_event(ax, start: float, stop: float) -> None:
 
 
 @_drawing
-def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
+def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
     """Peri-stimulus time histogram of one unit: mean rate over the trials of each direction.
 
     Parameters
@@ -255,11 +284,12 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
     unit : int
     bin_ms : float, default=5.0
         Width of the histogram bins in ms (a multiple of ``dt``; the last partial bin is dropped).
-    dt : float, default=1.0
-        Width of the bins of ``spikes`` in ms.
-    t0 : float, default=0.0
+    dt : float or None, default=None
+        Width of the bins of ``spikes`` in ms; None: taken from a ``bin_spike_times`` or
+        ``simulate()`` result, 1 ms for an array (as in :func:`raster`).
+    t0 : float or None, default=None
         Time in ms of the start of the first bin relative to the event, as in :func:`raster`
-        (``window[0]`` of :func:`motorsrnn.io.bin_spike_times`).
+        (None: ``times[0]`` of such a result, 0 for an array).
     ax : matplotlib Axes or None
 
     Returns
@@ -275,14 +305,13 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=1.0, t0=0.0, ax=None) -> Any:
         raise ValueError(f"labels contain NaN ({int(np.isnan(labels).sum())} trials): drop those trials first")
     conds = unique_labels(labels, "labels")  # None or mixed types: before anything is drawn
     unit = _index(unit, "unit", s.shape[2])
-    dt, bin_ms = _positive_ms(dt, "dt"), _positive_ms(bin_ms, "bin_ms")
+    (dt, t0), bin_ms = _time_axis(spikes, dt, t0), _positive_ms(bin_ms, "bin_ms")
     k = int(round(bin_ms / dt))
     if k < 1 or abs(k * dt - bin_ms) > 1e-9 * bin_ms:
         raise ValueError(f"bin_ms ({bin_ms}) must be a positive multiple of dt ({dt})")
     n_bins = s.shape[1] // k
     if n_bins < 1:
         raise ValueError(f"bin_ms ({bin_ms}) is longer than the window ({s.shape[1] * dt} ms)")
-    t0 = _t0(t0)
     ax = _axes(ax)
     x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
     rate = x / (bin_ms / 1000.0)
@@ -400,7 +429,8 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
         Only units with ``is_tuned`` (ignored for an array of angles). A result without
         ``is_tuned`` (a ``VonMisesTuning``) needs ``tuned_only=False``.
     bins : int, default=12
-        Equal sectors over the circle.
+        Equal sectors over the circle, the first centred on 0 (so that with ``bins`` a multiple of
+        the number of directions, every direction is the centre of a sector).
     ax : polar matplotlib Axes or None
     color : matplotlib color
 
@@ -443,11 +473,13 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
             "radians (np.radians(...), or the fit's preferred_direction)"
         )
     ax = _axes(ax, polar=True)
-    pd = np.mod(finite, 2.0 * np.pi)
-    counts, edges = np.histogram(pd, bins=int(bins), range=(0.0, 2.0 * np.pi))
-    width = edges[1] - edges[0]
-    ax.bar(edges[:-1], counts, width=width, align="edge", color=color, alpha=0.7, edgecolor="k")
+    width = 2.0 * np.pi / int(bins)
+    # sector k is centred on k * width: shift by half a sector so that angles just below 0 count in sector 0
+    pd = np.mod(finite + 0.5 * width, 2.0 * np.pi)
+    counts = np.bincount(np.minimum((pd // width).astype(np.int64), int(bins) - 1), minlength=int(bins))
+    ax.bar(np.arange(int(bins)) * width, counts, width=width, align="center", color=color, alpha=0.7, edgecolor="k")
     ax.set_ylim(0.0, max(float(ax.get_ylim()[1]), 1.0))  # no negative radius labels, also when empty
+    ax.yaxis.set_major_locator(_integer_locator())  # counts: 0, 1, 2, not 0.5
     ax.set_title(f"preferred directions (n = {pd.size}{', tuned' if tuned_only and hasattr(result, 'is_tuned') else ''})",
                  fontsize="medium")
     return ax
@@ -646,7 +678,8 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
         Draws a dotted line at this accuracy (e.g. ``1 / n_classes``), in ``[0, 1]``.
     ax : matplotlib Axes or None
     **plot_kws
-        Passed to every ``ax.plot`` call (e.g. ``marker="."``).
+        Passed to every ``ax.plot`` call (e.g. ``marker="."``); ``label`` names a single result
+        (with a dict, the keys are the labels).
 
     Returns
     -------
@@ -664,7 +697,10 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
             "curves must be an early_classification result or a dict of them by decoder name (e.g. "
             f"compare_models(...).early), got {type(curves).__name__}"
         )
-    items = [(None, curves)] if hasattr(curves, "accuracy") else list(curves.items())
+    label = plot_kws.pop("label", None)
+    if label is not None and not hasattr(curves, "accuracy"):
+        raise ValueError("label names a single early_classification result; with a dict, the keys are the labels")
+    items = [(label, curves)] if hasattr(curves, "accuracy") else list(curves.items())
     if not items:
         raise ValueError("curves is empty: give early_classification results by decoder name")
     data = []
