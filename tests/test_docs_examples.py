@@ -202,5 +202,6 @@ def test_docstring_examples(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = doctest.testmod(module, verbose=False, report=True)
-    assert result.attempted == examples
+    # Python 3.13 counts skipped examples as attempted and reports them as skipped; before, neither
+    assert result.attempted - getattr(result, "skipped", 0) == examples
     assert result.failed == 0
