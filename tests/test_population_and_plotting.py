@@ -693,6 +693,10 @@ def test_plot_details_users_read(plt, data, srnn):
         warnings.simplefilter("error")
         ax = plotting.learning_curves(srnn, ax=ax)
     assert [t.get_text() for t in ax.accuracy_axes.get_legend().get_texts()] == ["loss", "accuracy"]
+    # a second call on the same axes draws on the same accuracy axes (it added a third axes)
+    twin = ax.accuracy_axes
+    assert plotting.learning_curves(srnn, ax=ax).accuracy_axes is twin and len(ax.figure.axes) == 2
+    assert len(twin.lines) == 2
     reg = SpikingRNNRegressor(n_hidden=8, max_epochs=2, random_state=0).fit(data.X, data.y.astype(float))
     ax = plotting.learning_curves(reg)
     assert ax.accuracy_axes is None and len(ax.lines) == 1

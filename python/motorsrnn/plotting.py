@@ -650,7 +650,7 @@ def learning_curves(estimator, *, ax=None) -> Any:
     ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole numbers
     ax2 = None
     if any(h.get("accuracy") is not None for h in history):
-        ax2 = ax.twinx()
+        ax2 = getattr(ax, "accuracy_axes", None) or ax.twinx()  # a second call on ax draws on the same twin
         drawn += ax2.plot(epochs, [np.nan if h.get("accuracy") is None else h["accuracy"] for h in history],
                           color="C3", label="accuracy")
         if has_val:
