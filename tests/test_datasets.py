@@ -400,3 +400,14 @@ def test_refractory_dead_time_approximation_in_the_docstring():
         dead = (math.ceil(rp / dt) - 1) * dt
         approx = r / (1 + r * dead / 1000.0)
         assert measured == pytest.approx(approx, rel=0.03), rp
+
+
+def test_sizes_beyond_memory_are_refused_before_allocating():
+    """A generator asked for more than the machine holds was killed by the kernel (no Python
+    exception; bad-input audit of the sixteenth session): it raises MemoryError naming the sizes."""
+    from motorsrnn.datasets import make_reaching_dynamics
+
+    with pytest.raises(MemoryError, match=r"make_center_out\(n_trials=10000, n_timesteps=10000, n_neurons=1000000000\)"):
+        make_center_out(n_trials=10**4, n_timesteps=10**4, n_neurons=10**9)
+    with pytest.raises(MemoryError, match="make_reaching_dynamics.*n_neurons=1000000.*reduce the trials"):
+        make_reaching_dynamics(n_neurons=10**6)

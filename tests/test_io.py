@@ -529,3 +529,23 @@ def test_from_neo_names_a_wrong_container():
     for bad in (None, 5, "trains"):
         with pytest.raises(TypeError, match="spiketrains must be a neo.Segment, a neo.Group, a list of neo.SpikeTrain"):
             from_neo(bad, [0.0], window=(0, 10))
+
+
+def test_inputs_that_are_not_spike_times_are_refused():
+    """A boolean raster was read as spike times (every spike at the same time), a flat list of times
+    gave "an array of shape ()", and from_neo counted an AnalogSignal's samples or a 2-D array's
+    rows as spikes (bad-input audit of the sixteenth session)."""
+    raster = np.zeros(5000, bool)
+    raster[[1000, 1200, 3000]] = True
+    with pytest.raises(TypeError, match=r"boolean, like a raster .* np.flatnonzero\(raster\) / sampling_rate_hz"):
+        bin_spike_times([raster], [1.0], window=(-100, 400))
+    with pytest.raises(TypeError, match="flat list of numbers; for a single unit pass"):
+        bin_spike_times([0.1, 0.2, 0.5], [0.0], window=(0, 10))
+    neo = pytest.importorskip("neo")
+    pq = pytest.importorskip("quantities")
+    signal = neo.AnalogSignal(np.random.default_rng(0).random((2000, 2)), units="Hz", sampling_rate=1 * pq.kHz)
+    for trains, which in (([signal], "0"), ({"lfp": signal}, "'lfp'")):
+        with pytest.raises(TypeError, match=f"spike train {which} is of type AnalogSignal, not neo.SpikeTrain"):
+            from_neo(trains, [0.1, 0.5], window=(0, 100))
+    with pytest.raises(TypeError, match=r"got a numeric array of shape \(3, 50\)"):
+        from_neo(np.random.default_rng(0).random((3, 50)), [0.1], window=(0, 100))

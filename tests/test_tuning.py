@@ -461,3 +461,20 @@ def test_von_mises_max_iter_is_checked(max_iter):
     rates = np.random.default_rng(0).random((16, 3))
     with pytest.raises(ValueError, match="max_iter must be a positive integer below 2\\*\\*31"):
         fit_von_mises_tuning(rates, np.arange(16) % 8 * np.pi / 4, max_iter=max_iter)
+
+
+def test_rates_in_hz_passed_as_3d_counts_warn():
+    """make_reaching_dynamics' rates (Hz, per bin) passed as 3-D activity were summed as counts and
+    reported 1000 times too high without a word (bad-input audit of the sixteenth session)."""
+    from motorsrnn.datasets import make_reaching_dynamics
+
+    d = make_reaching_dynamics(n_conditions=8, n_trials_per_condition=4, n_neurons=12, n_timesteps=100, random_state=0)
+    with pytest.warns(UserWarning, match=r"implies a mean rate of .* Hz: rates in Hz would be counted 1000 times"):
+        inflated = fit_cosine_tuning(d.rates, d.angles)
+    right = fit_cosine_tuning(d.rates.mean(axis=1), d.angles)  # the remedy the warning names
+    np.testing.assert_allclose(inflated.baseline, 1000.0 * right.baseline, rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # counts, integer-valued floats and spikes smoothed to < 1000 Hz do not warn
+        counts = make_center_out(n_trials=40, random_state=0).X
+        fit_cosine_tuning(counts.astype(np.float64), make_center_out(n_trials=40, random_state=0).y)
+        fit_cosine_tuning(d.rates / 1000.0, d.angles)  # spikes per 1 ms bin

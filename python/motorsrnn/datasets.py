@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_number
+from ._validation import MAX_SPIKES_PER_BIN, check_bool, check_memory, check_number
 
 __all__ = ["direction_angles", "make_center_out", "make_reaching_dynamics", "sample_neurons"]
 
@@ -365,6 +365,11 @@ def make_center_out(
         window_start = check_number(window_start, "window_start")
     return_rates = check_bool(return_rates, "return_rates")
     rng = _check_random_state(random_state)
+    # float64 rates and expected counts, the draw and the uint8 result: about 40 bytes per entry
+    n_burn_max = 4 * max(1, int(math.ceil(refractory_period / dt - 1e-9))) if refractory_period > 0 else 0
+    check_memory(40 * n_trials * (n_timesteps + n_burn_max) * n_neurons,
+                 f"make_center_out(n_trials={n_trials}, n_timesteps={n_timesteps}, n_neurons={n_neurons})",
+                 "reduce n_trials, n_timesteps or n_neurons")
 
     # ------------------------------------------------------- neuron parameters
     baseline_rates = rng.uniform(b_low, b_high, size=n_neurons)
@@ -839,6 +844,12 @@ def make_reaching_dynamics(
     in_low, in_high = _check_range(input_rates, "input_rates")
     spiking = check_bool(spiking, "spiking")
     rng = _check_random_state(random_state)
+    # the teacher's N x N matrices, and per trial, step and neuron the noise, rates and spikes
+    # (float64 noise and states, float32 rates, uint8 spikes): about 48 bytes per entry
+    check_memory(48 * n_conditions * n_per * n_timesteps * n_neurons + 32 * n_neurons**2,
+                 f"make_reaching_dynamics(n_conditions={n_conditions}, n_trials_per_condition={n_per}, "
+                 f"n_timesteps={n_timesteps}, n_neurons={n_neurons})",
+                 "reduce the trials, time steps or neurons")
 
     K, N = n_rotations + n_null, n_neurons  # all planes; the last n_null are output-null
     D = 2 * K

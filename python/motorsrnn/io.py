@@ -119,6 +119,13 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
 
 def _check_times(values, name: str) -> np.ndarray:
     """1-D finite float64 array of times in seconds (for spikes of one unit or for events)."""
+    if getattr(values, "dtype", None) == np.bool_ or (
+        isinstance(values, (list, tuple)) and values and all(isinstance(v, (bool, np.bool_)) for v in values)
+    ):
+        raise TypeError(
+            f"{name} is boolean, like a raster with one entry per sample, not a list of times: convert it "
+            "with np.flatnonzero(raster) / sampling_rate_hz (times in seconds)"
+        )
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -156,6 +163,11 @@ def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
                 f"got {type(spike_times).__name__}"
             ) from None
         ids = list(range(len(trains)))
+        if trains and all(isinstance(t, numbers.Number) for t in trains):
+            raise TypeError(
+                "spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}, got a flat "
+                "list of numbers; for a single unit pass [times]"
+            )
     if not trains:
         raise ValueError("spike_times holds no units: pass at least one (possibly empty) array of spike times")
     return ids, trains
@@ -619,6 +631,15 @@ def _rescale_s(values, what: str) -> np.ndarray:
     return np.asarray(seconds.magnitude, dtype=np.float64).ravel()
 
 
+def _check_not_a_signal(neo, train, which) -> None:
+    """Refuse a neo object other than a SpikeTrain (an AnalogSignal's sample times are not spikes)."""
+    if type(train).__module__.startswith("neo") and not isinstance(train, neo.SpikeTrain):
+        raise TypeError(
+            f"spike train {which} is of type {type(train).__name__}, not neo.SpikeTrain: from_neo bins spike times, "
+            "and the sample times of a continuous signal are not spikes"
+        )
+
+
 def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
     """Bin neo spike trains into event-aligned trials.
 
@@ -664,16 +685,25 @@ def from_neo(spiketrains, events, *, window, bin_size=1.0, units="ms", dtype=Non
     elif hasattr(neo, "Group") and isinstance(spiketrains, neo.Group):
         spiketrains = list(spiketrains.spiketrains)
     if isinstance(spiketrains, Mapping):
+        for k, v in spiketrains.items():
+            _check_not_a_signal(neo, v, repr(k))
         spikes = {k: _seconds(v, f"spike train {k!r}") for k, v in spiketrains.items()}
     else:
         if isinstance(spiketrains, neo.SpikeTrain):
             raise TypeError("spiketrains must be a list of neo.SpikeTrain (one per unit); for one unit pass [train]")
+        if isinstance(spiketrains, np.ndarray) and not hasattr(spiketrains, "rescale") and spiketrains.dtype != object:
+            raise TypeError(
+                "spiketrains must be a neo.Segment, a neo.Group, a list of neo.SpikeTrain or a dict {unit_id: "
+                f"SpikeTrain}}, got a numeric array of shape {spiketrains.shape}"
+            )
         if not isinstance(spiketrains, Iterable) or isinstance(spiketrains, (str, bytes)):
             raise TypeError(
                 "spiketrains must be a neo.Segment, a neo.Group, a list of neo.SpikeTrain or a dict {unit_id: "
                 f"SpikeTrain}}, got {type(spiketrains).__name__}"
             )
         trains = list(spiketrains)
+        for i, t in enumerate(trains):
+            _check_not_a_signal(neo, t, i)
         names = [getattr(t, "name", None) for t in trains]
         if trains and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
             spikes = {n: _seconds(t, f"spike train {n!r}") for n, t in zip(names, trains)}

@@ -149,6 +149,14 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
                 f"window must satisfy 0 <= start < stop <= n_timesteps ({n_steps}), got ({start}, {stop})"
             )
     counts = spikes[:, start:stop, :].sum(axis=1, dtype=np.float64)
+    mean_hz = float(counts.mean()) / ((stop - start) * dt / 1000.0) if counts.size else 0.0
+    if spikes.dtype.kind == "f" and mean_hz > 1000.0 and not np.all(np.mod(spikes[:, start:stop], 1) == 0):
+        warnings.warn(
+            f"3-D activity is read as spike counts per bin of {dt:g} ms, but it holds non-integer values and "
+            f"implies a mean rate of {mean_hz:.4g} Hz: rates in Hz would be counted {1000.0 / dt:g} times too "
+            "high. For rates, pass one value per trial and neuron (2-D), e.g. rates[:, start:stop].mean(axis=1)",
+            UserWarning, stacklevel=user_stacklevel(),
+        )
     if units == "hz":
         counts /= (stop - start) * dt / 1000.0
     return np.ascontiguousarray(counts)
