@@ -339,6 +339,30 @@ def test_weight_vs_pd_difference_known_relation(srnn, data):
         weight_vs_pd_difference(clf, res, "nope")
     with pytest.raises(ValueError, match="input"):
         weight_vs_pd_difference(clf, res, "w_in")
+    # a NaN edge gave NaN bin centres and a silent count of 0; a fitted baseline was "not fitted"
+    with pytest.raises(ValueError, match="bin edges must be 1-D, finite"):
+        weight_vs_pd_difference(clf, res, "w_rec", bins=[0, np.nan, 3])
+    with pytest.raises(TypeError, match="must be a fitted SpikingRNNClassifier or SpikingRNNRegressor, got PoissonNaiveBayes"):
+        weight_vs_pd_difference(PoissonNaiveBayes().fit(data.X, data.y), res, "w_rec")
+
+
+def test_tuning_flags_must_be_booleans(data):
+    """degrees="yes", cumulative=1, per_unit="no" were taken as truthy values (per_unit="no" gave
+    the per-unit table); an r2_threshold above 1 was accepted by tuned() but not by the fit."""
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    res = fit_cosine_tuning(data.X[:100], data.y[:100])
+    for call in (lambda: res.to_dataframe(degrees="yes"), lambda: res.predict([0.0], degrees=1)):
+        with pytest.raises(ValueError, match="degrees"):
+            call()
+    with pytest.raises(ValueError, match="r2_threshold"):
+        res.tuned(r2_threshold=5)
+    snaps = TuningSnapshots(data.X[:40], data.y[:40], every=1)
+    SpikingRNNClassifier(n_hidden=8, max_epochs=2, random_state=0, callback=snaps).fit(data.X, data.y)
+    for call, name in ((lambda: snaps.persistency(cumulative=1), "cumulative"), (lambda: snaps.pd_drift(degrees=1), "degrees"),
+                       (lambda: snaps.to_dataframe(per_unit="no"), "per_unit")):
+        with pytest.raises(ValueError, match=name):
+            call()
 
 
 def test_weight_vs_pd_difference_between_populations(trained, data):
@@ -739,3 +763,18 @@ def test_psth_names_missing_or_mixed_labels(plt, data):
     with pytest.raises(ValueError, match=r"labels contain NaN \(2 trials\): drop those trials first"):
         plotting.psth(data.X, labels, unit=0)
     assert len(plt.get_fignums()) == n_figures  # no figure left behind
+
+
+def test_snapshots_that_cannot_record_fail_after_the_first_epoch(data):
+    """Probe trials with the wrong channels failed only at the first recorded epoch (every=3: after
+    three epochs of training, all lost); now after the first."""
+    snaps = TuningSnapshots(data.X[:20, :, :5], data.y[:20], every=3)
+    epochs = []
+
+    def callback(info):
+        epochs.extend([info["epoch"]] if info["event"] == "epoch" else [])
+        return snaps(info)
+
+    with pytest.raises(ValueError, match="X has 5 channels but the network expects"):
+        SpikingRNNClassifier(n_hidden=8, max_epochs=6, random_state=0, callback=callback).fit(data.X, data.y)
+    assert epochs == [0]

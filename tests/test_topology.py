@@ -322,6 +322,17 @@ def test_field_errors_are_topology_errors_naming_the_field(pop, proj, match):
          "projection 'b_h': the name is the key of a bias"),
         ([Population("h", 4)], [Projection("input", "h", name="x"), Projection("h", "readout", name="x")],
          "two projections are named 'x'"),
+        ([Population("h", 4)], [Projection("input", "h"), Projection("h", "input"), Projection("h", "readout")],
+         "the input cannot be a target"),
+        ([Population("h", 4)], [Projection("input", "h"), Projection("readout", "h"), Projection("h", "readout")],
+         "the readout cannot be a source"),
+        ([Population("h", 4)], [Projection("input", "h"), Projection("h", "h", "feedback"), Projection("h", "readout")],
+         "a feedback projection must join two populations"),
+        ([Population("h", 4), Population("g", 2)],
+         [Projection("input", "h"), Projection("h", "g", "recurrent"), Projection("g", "readout")],
+         "a recurrent projection must start and end in the same population"),
+        ([Population("h", 4)], [Projection("input", "h", "recurrent"), Projection("h", "readout")],
+         "input and readout projections must be feedforward"),
     ],
 )
 def test_validate_finds_what_fit_would_refuse(data, pops, projs, match):
@@ -367,3 +378,34 @@ def test_a_topology_comes_back_from_a_model_file_as_a_topology(tmp_path):
         clf.save(tmp_path / "m.msrnn")
         back = load(tmp_path / "m.msrnn").architecture
         assert type(back) is type(arch) and back == arch
+
+
+def test_preset_refuses_options_it_would_ignore():
+    """preset("srnn", recurrent_density=0.1) built a dense network, module_sizes that contradict
+    n_hidden were taken silently (bad-input audit of the sixteenth session)."""
+    w = preset("srnn", 20, recurrent_density=0.25)
+    assert [p.density for p in w.projections if p.key == "w_rec"] == [0.25]
+    for name, kws in (("srnn", dict(feedback="removed")), ("srnn", dict(module_sizes=(4, 2, 2))),
+                      ("fsnn", dict(recurrent_density=0.1)), ("fsnn", dict(read_out=("M1", "Out"))),
+                      ("srnn", dict(feedback_density=0.5))):
+        with pytest.raises(ValueError, match=f"{next(iter(kws))}: not an option of the '{name}' preset"):
+            preset(name, **kws)
+    with pytest.raises(ValueError, match=r"module_sizes \(4, 2, 2\) add up to 8, not n_hidden=100"):
+        preset("motorsrnn", 100, module_sizes=[4, 2, 2])
+    assert [p.size for p in preset("motorsrnn", module_sizes=[4, 2, 2]).populations] == [4, 2, 2]
+    assert [p.size for p in preset("motorsrnn", 8, module_sizes=[4, 2, 2]).populations] == [4, 2, 2]
+    assert sum(p.size for p in preset("motorsrnn").populations) == 128
+    with pytest.raises(ValueError, match="module_sizes must be three positive integers"):
+        preset("motorsrnn", module_sizes=8)
+    preset("motorsrnn", read_out=["Out"])  # a list equal to the default is fine
+
+
+def test_shuffle_projection_seeds_name_the_argument(data):
+    clf = SpikingRNNClassifier(**FAST).fit(data.X, data.y)
+    with pytest.raises(ValueError, match=r"random_state must be an int in \[0, 2\*\*32 - 1\]"):
+        shuffle_projection(clf, "w_rec", random_state=-1)
+    with pytest.raises(ValueError, match="random_state must be None, an int"):
+        shuffle_projection(clf, "w_rec", random_state=1.5)
+    a = shuffle_projection(clf, "w_rec", random_state=np.random.default_rng(3)).get_weights()["w_rec"]
+    b = shuffle_projection(clf, "w_rec", random_state=np.random.default_rng(3)).get_weights()["w_rec"]
+    np.testing.assert_array_equal(a, b)  # a Generator is accepted, and seeds the same shuffle

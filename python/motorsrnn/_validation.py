@@ -192,3 +192,20 @@ def install_hint(package: str, extra: str) -> str:
     the installed motorsrnn; motorsrnn is not on a package index). ``python -m pip`` installs into
     the running interpreter, whatever ``pip`` on the PATH is."""
     return f'python -m pip install {package} (or the extra: python -m pip install "motorsrnn[{extra}]")'
+
+
+def check_seed(random_state, name: str = "random_state"):
+    """``sklearn.utils.check_random_state`` (a ``numpy.random.RandomState``: the same int gives the
+    same draws as before) with errors that name the argument; a ``numpy.random.Generator`` is
+    accepted too, as the dataset generators accept it: it seeds the ``RandomState`` (and advances)."""
+    from sklearn.utils import check_random_state
+
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(int(random_state.integers(0, 2**32, dtype=np.uint64)))
+    is_int = isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, (bool, np.bool_))
+    if not (random_state is None or isinstance(random_state, np.random.RandomState) or is_int):
+        raise ValueError(f"{name} must be None, an int, a numpy RandomState or Generator, got {random_state!r}")
+    if is_int and not 0 <= random_state < 2**32:
+        raise ValueError(f"{name} must be an int in [0, 2**32 - 1] (a seed), got {random_state}")
+    return check_random_state(random_state)
+

@@ -26,13 +26,14 @@ import warnings
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
     MAX_SPIKES_PER_BIN,
     check_bool,
     check_number,
+    check_seed,
     labels_not_in,
     unique_labels,
     user_stacklevel,
@@ -585,7 +586,8 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     dt : float, default=1.0
         Bin width of ``X`` in ms (use the estimator's ``dt``).
     random_state : int, RandomState instance or None, default=None
-        Seed of the noise (``sklearn.utils.check_random_state``): the same int gives the same noise.
+        Seed of the noise (``sklearn.utils.check_random_state``; a ``numpy.random.Generator`` seeds
+        it too): the same int gives the same noise.
 
     Returns
     -------
@@ -658,7 +660,7 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
             f"rate={rate:g} Hz with dt={dt:g} ms gives {lam:g} noise spikes per bin on average, more than "
             f"{MAX_SPIKES_PER_BIN:g}: rate is in Hz (spikes per second) and dt in ms"
         )
-    rng = check_random_state(random_state)
+    rng = check_seed(random_state)
 
     if mode == "spikes":
         noise = rng.poisson(lam, size=Xc.shape)
@@ -1125,6 +1127,10 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
     """
     import math
 
+    if not hasattr(estimator, "get_weights") or not hasattr(estimator, "initial_network"):
+        raise TypeError(
+            f"estimator must be a fitted SpikingRNNClassifier or SpikingRNNRegressor, got {type(estimator).__name__}"
+        )
     check_is_fitted(estimator, "network_")
     tuned_only = check_bool(tuned_only, "tuned_only")
     include_self = check_bool(include_self, "include_self")
@@ -1154,8 +1160,9 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
             edges = np.asarray(bins, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"bins must be an int or an array of bin edges in radians, got {bins!r}") from None
-        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0) or edges[0] < 0 or edges[-1] > np.pi + 1e-12:
-            raise ValueError("bin edges must be 1-D, strictly increasing, at least 2, within [0, pi]")
+        if (edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0)
+                or edges[0] < 0 or edges[-1] > np.pi + 1e-12):
+            raise ValueError(f"bin edges must be 1-D, finite, strictly increasing, at least 2, within [0, pi]; got {bins!r}")
 
     w = np.asarray(estimator.get_weights()[projection_key], dtype=np.float64)
     masks = net.masks()

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
-from ._validation import check_number
+from ._validation import check_bool, check_number
 from .analysis import _is_classifier, add_poisson_noise, early_classification, energy
 from .baselines import GRUClassifier, LSTMClassifier, PoissonNaiveBayes, SpikeCountTransformer
 from .datasets import make_center_out
@@ -118,6 +118,7 @@ def default_models(n_hidden: int = 128, *, max_epochs: int = 40, random_state=0,
         single-population SRNN, the feedforward fSNN, Poisson naive Bayes and logistic regression on
         spike counts; with ``gru`` and ``lstm``, also the GRU and the LSTM.
     """
+    gru, lstm = check_bool(gru, "gru"), check_bool(lstm, "lstm")
     snn = dict(n_hidden=n_hidden, max_epochs=max_epochs, random_state=random_state, n_jobs=n_jobs)
     return {
         "motorSRNN": SpikingRNNClassifier(architecture="motorsrnn", **snn),

@@ -280,8 +280,9 @@ class Topology:
         and that each population is connected, raising :class:`motorsrnn.TopologyError` (a
         ``ValueError``) that names the population or projection: reserved or repeated names of
         populations and projections, sizes, time constants (``>= 0`` ms, one value or one per
-        neuron), thresholds, densities, scales. The core checks the rest (unknown populations,
-        same-step cycles, sizes beyond memory) when the network is built.
+        neuron), thresholds, densities, scales, and each projection's endpoints against its kind.
+        The core checks the rest (unknown populations, same-step cycles, sizes beyond memory) when
+        the network is built.
 
         Warns (``UserWarning``) about a population that no path of projections reaches from the
         input, or from which none reaches the readout: its weights get no gradient from the task
@@ -373,6 +374,17 @@ class Topology:
             if density is not None and not 0 < density <= 1:
                 raise bad(f"projection '{p.key}': density must be in (0, 1], got {density!r}")
             check_bool(p.trainable, f"projection '{p.key}': trainable")
+            if p.source == "readout":
+                raise bad(f"projection '{p.key}': the readout cannot be a source")
+            if p.target == "input":
+                raise bad(f"projection '{p.key}': the input cannot be a target")
+            if p.kind != "feedforward" and (p.source == "input" or p.target == "readout"):
+                raise bad(f"projection '{p.key}': input and readout projections must be feedforward")
+            if p.kind == "recurrent" and p.source != p.target:
+                raise bad(f"projection '{p.key}': a recurrent projection must start and end in the same population "
+                          "(use 'feedback')")
+            if p.kind == "feedback" and p.source == p.target:
+                raise bad(f"projection '{p.key}': a feedback projection must join two populations (use 'recurrent')")
             if p.key in keys:
                 raise bad(f"two projections are named '{p.key}'")
             keys.add(p.key)
@@ -460,7 +472,7 @@ def _plain(d: Dict[str, Any]) -> Dict[str, Any]:
 
 def preset(
     name: str,
-    n_hidden: int = 128,
+    n_hidden: Optional[int] = None,
     *,
     module_sizes: Optional[Sequence[int]] = None,
     feedback: str = "fixed",
@@ -483,17 +495,17 @@ def preset(
           feedback ``PM->M1`` and ``Out->PM``, sparse and fixed by default (the paper's
           "long-term stable" feedback synapses). See ``docs/architectures.md`` for the
           assumptions.
-    n_hidden : int, default=128
-        Total number of LIF neurons.
+    n_hidden : int or None, default=None
+        Total number of LIF neurons: 128, or the sum of ``module_sizes``, when None.
     module_sizes : sequence of 3 int or None
         ``motorsrnn`` only: sizes of M1, PM and Out; default half, a quarter and a quarter of
-        ``n_hidden``.
+        ``n_hidden``. Given with ``n_hidden``, they must add up to it.
     feedback : {"fixed", "trainable", "removed"}, default="fixed"
         ``motorsrnn`` only: the feedback ablations of the paper.
     feedback_density : float, default=0.2
         ``motorsrnn`` only: connection density of the feedback projections.
     recurrent_density : float or None
-        ``motorsrnn`` only: density of the intra-module recurrent projections (``None``: dense).
+        ``srnn`` and ``motorsrnn``: density of the recurrent projections (``None``: dense).
     read_out : sequence of {"M1", "PM", "Out"}, default=("Out",)
         ``motorsrnn`` only: the modules that project to the readout (keys ``"M1->readout"``,
         ``"PM->readout"``, ``"Out->readout"``). The default reads out the downstream output module
@@ -503,18 +515,37 @@ def preset(
     Returns
     -------
     Topology
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, bad sizes, or an option the architecture does not have (e.g.
+        ``feedback`` for ``"srnn"``: it would be ignored).
     """
     if name not in PRESETS:
         raise ValueError(f"unknown architecture {name!r}; presets are {PRESETS}")
-    if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
-        raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
-    n_hidden = int(n_hidden)
+    if name != "motorsrnn":
+        given = [k for k, is_set in (
+            ("module_sizes", module_sizes is not None),
+            ("feedback", feedback != "fixed"),
+            ("feedback_density", feedback_density != 0.2),
+            ("read_out", (read_out,) != ("Out",) if isinstance(read_out, str) else tuple(read_out) != ("Out",)),
+            ("recurrent_density", recurrent_density is not None and name != "srnn"),
+        ) if is_set]
+        if given:
+            raise ValueError(f"{', '.join(given)}: not an option of the {name!r} preset (it would be ignored)")
+    if n_hidden is None:
+        n_hidden = 128 if module_sizes is None or name != "motorsrnn" else None
+    if n_hidden is not None:
+        if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
+            raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
+        n_hidden = int(n_hidden)
     if name == "srnn":
         return Topology(
             [Population("h", n_hidden)],
             [
                 Projection("input", "h", name="w_in"),
-                Projection("h", "h", "recurrent", name="w_rec"),
+                Projection("h", "h", "recurrent", name="w_rec", density=recurrent_density),
                 Projection("h", "readout", name="w_out"),
             ],
         )
@@ -531,9 +562,13 @@ def preset(
         m1 = max(1, n_hidden // 2)
         pm = max(1, (n_hidden - m1) // 2)
         module_sizes = (m1, pm, n_hidden - m1 - pm)
-    if len(module_sizes) != 3 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in module_sizes):
+    if (not isinstance(module_sizes, (list, tuple, np.ndarray)) or len(module_sizes) != 3
+            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in module_sizes)):
         raise ValueError(f"module_sizes must be three positive integers (M1, PM, Out), got {module_sizes!r}")
     m1, pm, out = (int(s) for s in module_sizes)
+    if n_hidden is not None and m1 + pm + out != n_hidden:
+        raise ValueError(f"module_sizes {tuple(module_sizes)} add up to {m1 + pm + out}, not n_hidden={n_hidden}; "
+                         "give one of the two")
     modules = ("M1", "PM", "Out")
     if isinstance(read_out, str):
         read_out = (read_out,)
@@ -576,14 +611,14 @@ def shuffle_projection(estimator, key: str, random_state=None):
     estimator : fitted motorsrnn estimator
     key : str
         A projection name from ``estimator.get_weights()``.
-    random_state : int, RandomState or None
+    random_state : int, RandomState, Generator or None
 
     Returns
     -------
     estimator
         A new fitted estimator (the original is unchanged).
     """
-    from sklearn.utils import check_random_state
+    from ._validation import check_seed
 
     if not callable(getattr(estimator, "get_weights", None)):
         raise TypeError(
@@ -597,7 +632,7 @@ def shuffle_projection(estimator, key: str, random_state=None):
         raise ValueError(f"unknown projection {key!r}; known: {sorted(projections)}")
     w = weights[key].copy()
     keep = masks[key] > 0 if key in masks else np.ones(w.shape, dtype=bool)
-    rng = check_random_state(random_state)
+    rng = check_seed(random_state)
     w[keep] = rng.permutation(w[keep])
     out = copy.deepcopy(estimator)
     out.set_weights({key: w})

@@ -60,7 +60,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from ._validation import check_memory, check_number, install_hint, user_stacklevel
+from ._validation import check_bool, check_memory, check_number, install_hint, user_stacklevel
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -303,6 +303,7 @@ def _arc_span(distinct) -> float:
 
 
 def _as_angles(angles, degrees) -> np.ndarray:
+    degrees = check_bool(degrees, "degrees")
     a = np.asarray(angles, dtype=np.float64)
     if a.ndim > 1:
         raise ValueError(f"angles must be a scalar or 1-D, got shape {a.shape}")
@@ -474,7 +475,7 @@ class CosineTuning:
             # with < the test would be needlessly conservative (and with n_perm = 19 never reject)
             mask = np.asarray(p <= alpha) & (alpha > 0)  # alpha = 0 never rejects, not even p = 0
             if r2_threshold is not None:
-                mask &= self.r2_mean >= check_number(r2_threshold, "r2_threshold")
+                mask &= self.r2_mean >= check_number(r2_threshold, "r2_threshold", high=1.0)
         return mask
 
     def predict(self, angles, degrees: bool = False) -> np.ndarray:
@@ -515,7 +516,7 @@ class CosineTuning:
         ImportError
             If pandas is not installed.
         """
-        k = 180.0 / np.pi if degrees else 1.0
+        k = 180.0 / np.pi if check_bool(degrees, "degrees") else 1.0
         cols = {
             "preferred_direction": self.preferred_direction * k,
             "modulation_depth": self.modulation_depth,
@@ -647,7 +648,7 @@ class VonMisesTuning:
         -------
         pandas.DataFrame
         """
-        k = 180.0 / np.pi if degrees else 1.0
+        k = 180.0 / np.pi if check_bool(degrees, "degrees") else 1.0
         return _dataframe(
             {
                 "preferred_direction": self.preferred_direction * k,
@@ -1315,6 +1316,8 @@ class TuningSnapshots:
         epoch = int(info["epoch"]) + int(self.epoch_offset)  # the epoch as numbered in history_
         if (epoch + 1) % self.every == 0:
             self._record(info["network"], epoch)
+        else:  # a probe set that does not fit the network fails after the first epoch, not after `every`
+            self._check_compatible(info["network"])
         return None
 
     def record(self, network, epoch: int) -> "TuningSnapshots":
@@ -1390,7 +1393,9 @@ class TuningSnapshots:
             )
         return self.record(estimator.initial_network(self.X.shape[2], n_classes), -1)
 
-    def _record(self, network, epoch: int) -> None:
+    def _check_compatible(self, network) -> list:
+        """The network's populations; raises if they differ from those recorded or if the probe
+        trials do not have the network's number of inputs."""
         pops = [(str(n), int(s)) for n, s in network.populations()]
         if self.populations and pops != self.populations:
             raise ValueError(
@@ -1403,6 +1408,10 @@ class TuningSnapshots:
                 f"X has {self.X.shape[2]} channels but the network expects {n_inputs} inputs; the probe "
                 "trials must have the channels the estimator is trained on"
             )
+        return pops
+
+    def _record(self, network, epoch: int) -> None:
+        pops = self._check_compatible(network)
         if not self.populations:
             self.populations = pops
             targets = {t for _, src, t, _, _ in network.projections() if src == "input"}
@@ -1530,6 +1539,7 @@ class TuningSnapshots:
             selection is tuned at the reference epoch. Values at epochs before the reference read
             the same way backwards in time.
         """
+        cumulative = check_bool(cumulative, "cumulative")
         names = self._names(population)
         ref = self._reference(reference_epoch)
         epochs = self.epochs
@@ -1568,6 +1578,7 @@ class TuningSnapshots:
         ndarray of shape (n_epochs,)
             0 at the reference epoch; NaN where no unit is tuned at both epochs.
         """
+        degrees = check_bool(degrees, "degrees")
         names = self._names(population)
         ref = self._reference(reference_epoch)
         base_t, base_pd = self._tuned(ref, names), self._pd(ref, names)
@@ -1597,6 +1608,7 @@ class TuningSnapshots:
         -------
         pandas.DataFrame
         """
+        per_unit = check_bool(per_unit, "per_unit")
         pd = _pandas()
         names = self._names(None)
         frames = []
