@@ -266,6 +266,10 @@ def test_compare_models_checks_test_set_and_models_before_fitting(small):
         compare_models(X_tr, y_tr, -X_te.astype(int) - 1, y_te, {"nb": _NoFitNB()}, noise_rates=(0.0,))
     with pytest.raises(ValueError, match="X_train has 8 channels but X_test has 5"):
         compare_models(X_tr, y_tr, X_te[:, :, :5], y_te, {"nb": _NoFitNB()})
+    # labels the training set lacks (or of another type) came after the first fit, in another message
+    for y_bad in (y_te + 10, y_te.astype(str)):
+        with pytest.raises(ValueError, match="y_test holds label.* that y_train does not"):
+            compare_models(X_tr, y_tr, X_te, y_bad, {"nb": _NoFitNB()})
     from motorsrnn import SpikingRNNRegressor
 
     with pytest.raises(TypeError, match="'reg'.*not a classifier"):

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
-from ._validation import check_bool, check_number
+from ._validation import check_bool, check_number, labels_not_in
 from .analysis import _is_classifier, add_poisson_noise, early_classification, energy
 from .baselines import GRUClassifier, LSTMClassifier, PoissonNaiveBayes, SpikeCountTransformer
 from .datasets import make_center_out
@@ -233,6 +233,12 @@ def compare_models(
         raise ValueError(f"y_test must be 1-D (one label per test trial), got an array of shape {y_test.shape}")
     if len(y_test) != Xte.shape[0]:
         raise ValueError(f"X_test has {Xte.shape[0]} trials but y_test has {len(y_test)} labels")
+    unseen = labels_not_in(y_train, y_test) if y_train.ndim == 1 else []
+    if unseen:  # checked before the first fit: the message would otherwise come after the training
+        raise ValueError(
+            f"y_test holds label(s) {unseen[:5]} that y_train does not (labels of y_train: "
+            f"{list(dict.fromkeys(y_train.tolist()))[:10]}): a classifier cannot predict a class it never saw"
+        )
     train_shape = np.shape(X_train)
     if len(train_shape) in (2, 3) and train_shape[-1] != Xte.shape[2]:
         raise ValueError(
