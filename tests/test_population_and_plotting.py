@@ -778,3 +778,16 @@ def test_snapshots_that_cannot_record_fail_after_the_first_epoch(data):
     with pytest.raises(ValueError, match="X has 5 channels but the network expects"):
         SpikingRNNClassifier(n_hidden=8, max_epochs=6, random_state=0, callback=callback).fit(data.X, data.y)
     assert epochs == [0]
+
+
+def test_similarity_takes_trajectories_results_and_names_none(data, plt):
+    """similarity(traj, traj) failed with "float() argument must be ... not 'Bunch'", similarity(None,
+    B) with "Input A contains NaN"; plotting with ax="ax" with an AttributeError."""
+    from motorsrnn import plotting
+
+    t = trajectories(data.X[:80], data.y[:80], n_components=2)
+    assert similarity(t, t.condition_means).score == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="A is None"):
+        similarity(None, t)
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes .* got str"):
+        plotting.raster(data.X, 0, ax="ax")

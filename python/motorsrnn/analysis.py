@@ -846,6 +846,10 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
 def _as_samples(x, name):
     from sklearn.utils import check_array
 
+    if x is None:
+        raise ValueError(f"{name} is None: pass condition-averaged activity (n_conditions, n_timesteps, n_units)")
+    if not isinstance(x, np.ndarray) and hasattr(x, "condition_means"):
+        x = x.condition_means  # a trajectories() result: its condition averages
     arr = check_array(x, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name=name, ensure_2d=False)
     if arr.ndim == 3:
         arr = arr.reshape(-1, arr.shape[2])
@@ -905,7 +909,8 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     ----------
     A, B : array-like of shape (n_conditions, n_timesteps, n_units_a / n_units_b)
         Condition-averaged activity, e.g. ``trajectories(...).condition_means`` of recorded and of
-        model activity. 2-D arrays ``(n_samples, n_units)`` are accepted as already flattened.
+        model activity (a ``trajectories`` result itself is accepted: its ``condition_means`` are
+        used). 2-D arrays ``(n_samples, n_units)`` are accepted as already flattened.
     method : {"cca", "procrustes"}, default="cca"
     n_components : int or None, default=None
         Principal components kept per population; None: ``min(10, n_units_a, n_units_b,

@@ -117,6 +117,10 @@ def _axes(ax, *, polar=False, three_d=False):
         else:
             _, ax = plt.subplots()
         return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. plt.subplots()[1]) or None, got {type(ax).__name__}")
     if not polar and not three_d and getattr(ax, "name", None) in _NON_CARTESIAN:
         raise ValueError(
             f"ax must be a Cartesian Axes (e.g. plt.subplots()[1]) or None, got a {ax.name!r} Axes"
