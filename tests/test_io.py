@@ -549,3 +549,9 @@ def test_inputs_that_are_not_spike_times_are_refused():
             from_neo(trains, [0.1, 0.5], window=(0, 100))
     with pytest.raises(TypeError, match=r"got a numeric array of shape \(3, 50\)"):
         from_neo(np.random.default_rng(0).random((3, 50)), [0.1], window=(0, 100))
+
+
+def test_a_window_beyond_memory_names_window_and_bin_size():
+    """window=(0, 1e12) failed in numpy ("Unable to allocate 14.6 TiB") without naming the window."""
+    with pytest.raises(MemoryError, match=r"bins x 1 units .* check window=\(0, 1000000000000.0\) and bin_size=1.0 \(in ms\)"):
+        bin_spike_times([[0.1]], [0.0, 1.0], window=(0, 1e12))

@@ -117,3 +117,17 @@ def test_a_decoder_stepped_from_two_threads_says_so():
     dec._stream = Busy()
     with pytest.raises(RuntimeError, match="one decoder per thread"):
         dec.step(d.X[0, 0])
+
+
+def test_no_decision_before_the_first_bin():
+    """stream().predict() before any bin returned the first class, a decision without input."""
+    d = make_center_out(n_trials=16, n_neurons=4, n_timesteps=5, random_state=0)
+    decoder = SpikingRNNClassifier(n_hidden=4, max_epochs=1, random_state=0).fit(d.X, d.y).stream()
+    for get in (decoder.predict, lambda: decoder.logits):
+        with pytest.raises(ValueError, match="no bin of this trial has been given yet"):
+            get()
+    decoder.step(d.X[0, 0])
+    assert decoder.predict() in decoder.classes_
+    decoder.reset()
+    with pytest.raises(ValueError, match="call step"):
+        decoder.predict()

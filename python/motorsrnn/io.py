@@ -58,7 +58,7 @@ from typing import Any, List, Sequence, Tuple
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._validation import check_number, install_hint, user_stacklevel
+from ._validation import check_memory, check_number, install_hint, user_stacklevel
 
 __all__ = ["bin_spike_times", "cut_samples", "from_neo", "from_nwb", "from_pynapple"]
 
@@ -378,6 +378,9 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
 
     scale = _UNITS[units]
     out_dtype = np.dtype(np.uint8) if dtype is None else np.dtype(dtype)
+    check_memory(ev.size * n_bins * len(sorted_trains) * out_dtype.itemsize,
+                 f"{ev.size} trials x {n_bins} bins x {len(sorted_trains)} units",
+                 f"check window={window!r} and bin_size={bin_size!r} (in {units})")
     X = np.zeros((ev.size, n_bins, len(sorted_trains)), dtype=out_dtype)
     for u, train in enumerate(sorted_trains):
         if train.size == 0:

@@ -119,12 +119,18 @@ class StreamingDecoder:
 
     @property
     def logits(self) -> np.ndarray:
-        """Logits after the last bin."""
+        """Logits after the last bin (ValueError before the first bin of a trial)."""
+        self._check_started()
         return self._stream.logits
 
     def predict(self) -> Any:
-        """The most probable class after the last bin."""
+        """The most probable class after the last bin (ValueError before the first bin of a trial)."""
+        self._check_started()
         return self.classes_[int(np.argmax(self._stream.logits))]
+
+    def _check_started(self) -> None:
+        if self._stream.n_steps == 0:
+            raise ValueError("no bin of this trial has been given yet: call step() first (a decision needs input)")
 
     @property
     def n_steps(self) -> int:
