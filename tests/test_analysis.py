@@ -615,3 +615,20 @@ def test_energy_names_an_rnn_size_beyond_float_precision():
     clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(d.X, d.y)
     with pytest.raises(ValueError, match="rnn_hidden must be <= 9007199254740992"):
         energy(clf, d.X, rnn_hidden=10**200)
+
+
+def test_trajectories_and_similarity_refuse_what_they_would_misread():
+    """trajectories on 0 time bins said "n_components must be <= ... = -1"; negative "counts" were
+    averaged as rates; similarity ignored a soft_offset given without normalize='soft'."""
+    from motorsrnn.analysis import similarity, trajectories
+
+    d = make_center_out(n_trials=20, random_state=0)
+    with pytest.raises(ValueError, match=r"with at least one of each, got an array of shape \(20, 0, 96\)"):
+        trajectories(d.X[:, :0], d.y)
+    with pytest.raises(ValueError, match="spike counts .* cannot be negative"):
+        trajectories(-d.X.astype(float), d.y)
+    trajectories(-d.X.astype(float), d.y, units="hz")  # rates relative to a baseline may be negative
+    t = trajectories(d.X, d.y, n_components=2).condition_means
+    with pytest.raises(ValueError, match="soft_offset=1 applies to normalize='soft' only"):
+        similarity(t, t, soft_offset=1)
+    assert similarity(t, t, normalize="soft", soft_offset=1).score == pytest.approx(1.0)

@@ -804,10 +804,13 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         )
     a = check_array(activity, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name="activity",
                     ensure_2d=False)
-    if a.ndim != 3:
+    if a.ndim != 3 or 0 in a.shape:
         raise ValueError(
-            f"activity must be 3-D (n_trials, n_timesteps, n_units), got an array of shape {a.shape}"
+            f"activity must be 3-D (n_trials, n_timesteps, n_units) with at least one of each, got an array of "
+            f"shape {a.shape}"
         )
+    if units == "counts" and (a < 0).any():
+        raise ValueError("activity holds negative values: spike counts (units='counts') cannot be negative")
     d = np.asarray(directions)
     if d.ndim != 1 or d.shape[0] != a.shape[0]:
         raise ValueError(
@@ -976,6 +979,8 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     if normalize not in (None, "soft", "zscore"):
         raise ValueError(f"normalize must be None, 'soft' or 'zscore', got {normalize!r}")
     check_number(soft_offset, "soft_offset", low=0)
+    if normalize != "soft" and soft_offset != 5.0:
+        raise ValueError(f"soft_offset={soft_offset!r} applies to normalize='soft' only (normalize={normalize!r})")
     a, b = _as_samples(A, "A"), _as_samples(B, "B")
     if a.shape[0] != b.shape[0]:
         raise ValueError(

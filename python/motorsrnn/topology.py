@@ -534,40 +534,38 @@ def preset(
         ) if is_set]
         if given:
             raise ValueError(f"{', '.join(given)}: not an option of the {name!r} preset (it would be ignored)")
-    if n_hidden is None:
-        n_hidden = 128 if module_sizes is None or name != "motorsrnn" else None
+    size: Optional[int] = None  # n_hidden checked; None: from module_sizes
     if n_hidden is not None:
         if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
             raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
-        n_hidden = int(n_hidden)
-    if name == "srnn":
+        size = int(n_hidden)
+    if name in ("srnn", "fsnn"):
+        h = Population("h", 128 if size is None else size)
+        if name == "fsnn":
+            return Topology([h], [Projection("input", "h", name="w_in"), Projection("h", "readout", name="w_out")])
         return Topology(
-            [Population("h", n_hidden)],
+            [h],
             [
                 Projection("input", "h", name="w_in"),
                 Projection("h", "h", "recurrent", name="w_rec", density=recurrent_density),
                 Projection("h", "readout", name="w_out"),
             ],
         )
-    if name == "fsnn":
-        return Topology(
-            [Population("h", n_hidden)],
-            [Projection("input", "h", name="w_in"), Projection("h", "readout", name="w_out")],
-        )
     if feedback not in ("fixed", "trainable", "removed"):
         raise ValueError(f"feedback must be 'fixed', 'trainable' or 'removed', got {feedback!r}")
     if module_sizes is None:
-        if n_hidden < 3:
+        total = 128 if size is None else size
+        if total < 3:
             raise ValueError("motorsrnn needs n_hidden >= 3 (three modules)")
-        m1 = max(1, n_hidden // 2)
-        pm = max(1, (n_hidden - m1) // 2)
-        module_sizes = (m1, pm, n_hidden - m1 - pm)
+        m1 = max(1, total // 2)
+        pm = max(1, (total - m1) // 2)
+        module_sizes = (m1, pm, total - m1 - pm)
     if (not isinstance(module_sizes, (list, tuple, np.ndarray)) or len(module_sizes) != 3
             or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in module_sizes)):
         raise ValueError(f"module_sizes must be three positive integers (M1, PM, Out), got {module_sizes!r}")
     m1, pm, out = (int(s) for s in module_sizes)
-    if n_hidden is not None and m1 + pm + out != n_hidden:
-        raise ValueError(f"module_sizes {tuple(module_sizes)} add up to {m1 + pm + out}, not n_hidden={n_hidden}; "
+    if size is not None and m1 + pm + out != size:
+        raise ValueError(f"module_sizes {tuple(module_sizes)} add up to {m1 + pm + out}, not n_hidden={size}; "
                          "give one of the two")
     modules = ("M1", "PM", "Out")
     if isinstance(read_out, str):
