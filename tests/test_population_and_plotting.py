@@ -448,6 +448,26 @@ def test_cultivation_all_units_line_only_with_two_groups(plt, data):
     assert "only when both groups are non-empty" in " ".join(plotting.cultivation.__doc__.split())
 
 
+def test_cultivation_overlays_label_each_network(plt, data):
+    """Two networks on one axes could not be told apart, and the second call reset the x ticks to
+    its own epochs (plot audit of the sixteenth session)."""
+    from motorsrnn import plotting
+
+    snaps = {}
+    for name, epochs in (("long", 14), ("short", 3)):
+        snaps[name] = TuningSnapshots(data.X[300:], data.y[300:])
+        SpikingRNNClassifier(n_hidden=16, max_epochs=epochs, random_state=0, callback=snaps[name]).fit(
+            data.X[:120], data.y[:120])
+    ax = plotting.cultivation(snaps["long"], label="long")
+    ax = plotting.cultivation(snaps["short"], ax=ax, label="short", persistency=False)
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["long: input-driven (h)", "long: persistency (tuned at epoch 0)", "short: input-driven (h)"]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert max(ticks) >= 10  # the long network's epochs keep their ticks
+    with pytest.raises(ValueError, match="label must be a str"):
+        plotting.cultivation(snaps["short"], label=3)
+
+
 def test_cartesian_plots_refuse_polar_and_3d_axes(plt, data, trained, srnn):
     """Like polar_tuning's check for a polar Axes (audit 6, finding 8)."""
     from motorsrnn import plotting

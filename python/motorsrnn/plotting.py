@@ -490,7 +490,7 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
 
 
 @_drawing
-def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None) -> Any:
+def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None, label=None) -> Any:
     """Cultivation curves: fraction of cosine-tuned units per epoch, per group, and persistency.
 
     Parameters
@@ -504,6 +504,10 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         Also draw :meth:`~motorsrnn.tuning.TuningSnapshots.persistency` of all units (dashed).
     ax : matplotlib Axes or None
     title : str or None
+    label : str or None, default=None
+        Prefix of this network's legend entries (``"SRNN: input-driven (h)"``), to overlay the
+        curves of several networks on one ``ax``; draw each with its own ``label``. On an ``ax``
+        that already holds curves, the x ticks are not reset to this network's epochs.
 
     Returns
     -------
@@ -531,22 +535,30 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         raise ValueError("snaps has no record yet")
     if persistency and reference_epoch is not None and reference_epoch not in set(epochs.tolist()):
         raise ValueError(f"reference_epoch {reference_epoch} was not recorded; recorded: {epochs.tolist()}")
+    if label is not None and not isinstance(label, str):
+        raise ValueError(f"label must be a str or None, got {label!r}")
     ax = _axes(ax)
+    overlay = bool(ax.lines)
+    prefix = "" if label is None else f"{label}: "
     styles = {"input-driven": "C0", "other": "C1"}
     groups = snaps.groups
-    for label, names in groups.items():
+    for group, names in groups.items():
         if names:
-            ax.plot(epochs, snaps.fraction_tuned(names), marker="o", color=styles[label],
-                    label=f"{label} ({', '.join(names)})")
+            ax.plot(epochs, snaps.fraction_tuned(names), marker="o", color=styles[group],
+                    label=f"{prefix}{group} ({', '.join(names)})")
     if all(groups.values()):
-        ax.plot(epochs, snaps.fraction_tuned(), marker=".", color="k", label="all units")
+        ax.plot(epochs, snaps.fraction_tuned(), marker=".", color="k", label=f"{prefix}all units")
     if persistency:
         ref = int(epochs[0]) if reference_epoch is None else reference_epoch
-        ax.plot(epochs, snaps.persistency(ref), linestyle="--", marker="x", color="0.4",
-                label=f"persistency (tuned at epoch {ref})")
+        kept = snaps.persistency(ref)
+        what = (f"persistency (tuned at epoch {ref})" if np.isfinite(kept).any()
+                else f"persistency: no unit tuned at epoch {ref}")
+        ax.plot(epochs, kept, linestyle="--", marker="x", color="0.4", label=prefix + what)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
-    if epochs.size <= 12:
+    if overlay:
+        ax.xaxis.set_major_locator(_integer_locator())  # the epochs of every network drawn here
+    elif epochs.size <= 12:
         ax.set_xticks(epochs)  # the recorded epochs themselves (one epoch alone gets one tick)
     else:
         ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole numbers
