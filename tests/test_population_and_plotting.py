@@ -622,6 +622,10 @@ def test_psth_and_raster_take_the_time_axis_of_binned_or_simulated_trials(plt):
         (rng.random((8, 25, 3)) < 0.2).astype(np.uint8), np.arange(8) % 2).simulate(
         (rng.random((2, 25, 3)) < 0.2).astype(np.uint8))
     assert plotting.raster(sim, 0).get_xlim() == pytest.approx((-1.0, 50.0))
+    # a simulate() result's times start at its window: a t0 places that window relative to an event
+    assert plotting.raster(sim, 0, t0=-20.0).get_xlim() == pytest.approx((-21.0, 30.0))
+    with pytest.raises(ValueError, match="dt=1 ms, but the data's own time axis has dt = 2 ms"):
+        plotting.raster(sim, 0, dt=1)
     plt.close("all")
 
 

@@ -169,8 +169,11 @@ def _positive_ms(value, name: str) -> float:
 def _time_axis(x, dt, t0):
     """``(dt, t0)`` in ms: as given; else from the time information of a ``bin_spike_times`` /
     ``from_nwb`` result (``bin_size``, ``times``, ``units``) or a ``simulate()`` result
-    (``times``); else 1 and 0. A value given that contradicts the data's is refused."""
+    (``times``); else 1 and 0. A ``dt`` that contradicts the data's is refused, and so is a
+    ``t0`` that contradicts event-aligned times (a ``simulate()`` result's times start at 0 at
+    the start of its window: a ``t0`` given for it places the window relative to an event)."""
     own_dt = own_t0 = None
+    aligned = getattr(x, "bin_size", None) is not None
     if not isinstance(x, np.ndarray) and hasattr(x, "times"):
         scale = 1000.0 if getattr(x, "units", "ms") == "s" else 1.0
         times = np.asarray(x.times, dtype=np.float64)
@@ -186,7 +189,7 @@ def _time_axis(x, dt, t0):
             value = own if own is not None else default
         else:
             value = _positive_ms(given, name) if name == "dt" else _t0(given)
-            if own is not None and not np.isclose(value, own, rtol=1e-9, atol=1e-9):
+            if own is not None and (name == "dt" or aligned) and not np.isclose(value, own, rtol=1e-9, atol=1e-9):
                 raise ValueError(f"{name}={given!r} ms, but the data's own time axis has {name} = {own:g} ms "
                                  f"(from its times and bin size): leave {name} out to use it")
         out.append(value)
@@ -218,7 +221,8 @@ def raster(X_or_spikes, trial=0, *, dt=None, t0=None, units=None, ax=None, **sca
         Time in ms of the start of the first bin, relative to the trial's event, e.g. -200 for
         trials binned from 200 ms before the event. None: ``times[0]`` of a ``bin_spike_times``
         or ``simulate()`` result, 0 for an array. A dashed line marks the event when it lies
-        inside. A ``dt`` or ``t0`` that contradicts such a result's own times is refused.
+        inside. A ``dt`` that contradicts such a result's own times is refused, and so is a
+        ``t0`` that contradicts a ``bin_spike_times`` result's (event-aligned) times.
     units : array-like of int or None, default=None
         Units to draw, in this order (e.g. sorted by preferred direction), labelled with their
         indices; None: all.
