@@ -741,7 +741,7 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
         ax.axhline(chance, color="gray", linestyle=":", label="chance")
     ax.set_xlabel("time into the window (ms)")
     ax.set_ylabel("test accuracy")
-    ax.set_ylim(0.0, 1.0)
+    ax.set_ylim(-0.02, 1.02)  # a curve at 0 or 1 stays visible off the spines
     if any(name is not None for name, _, _ in data) or chance is not None:
         ax.legend(fontsize="small")
     return ax
