@@ -815,3 +815,15 @@ def test_similarity_takes_trajectories_results_and_names_none(data, plt):
         similarity(None, t)
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes .* got str"):
         plotting.raster(data.X, 0, ax="ax")
+
+
+def test_psth_puts_a_long_legend_beside_the_axes(plt):
+    """With 16 directions the legend covered the curves' peaks (plot audit of the sixteenth session)."""
+    from motorsrnn import plotting
+
+    d = make_center_out(n_trials=64, n_neurons=4, n_directions=16, n_timesteps=40, random_state=0)
+    legend = plotting.psth(d.X, d.y, 0, bin_ms=10).get_legend()
+    assert len(legend.get_texts()) == 16 and legend.get_bbox_to_anchor().x0 > plt.gca().get_window_extent().x1
+    few = make_center_out(n_trials=16, n_neurons=4, n_timesteps=40, random_state=0)
+    legend = plotting.psth(few.X, few.y, 0, bin_ms=10).get_legend()
+    assert legend.get_bbox_to_anchor().x0 <= plt.gca().get_window_extent().x1  # inside, as before

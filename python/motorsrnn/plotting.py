@@ -330,7 +330,10 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("rate (Hz)")
     ax.set_title(f"unit {unit}")
-    ax.legend(title="direction", fontsize="small", ncol=2 if conds.size > 4 else 1)
+    if conds.size > 8:  # many directions: the legend beside the axes, not over the curves
+        ax.legend(title="direction", fontsize="small", ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(title="direction", fontsize="small", ncol=2 if conds.size > 4 else 1)
     return ax
 
 
