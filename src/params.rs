@@ -62,12 +62,16 @@ impl<T: Real> ParamSet<T> {
 
     /// Seeded initialisation: `w ~ N(0, init_scale^2 / (density n_source))` on the kept connections
     /// of each projection, biases zero. Returns the parameters and the masks (`None` when dense).
+    /// Decay factors that are trained start inside the optimiser's range `[0, MAX_DECAY]` (a time
+    /// constant above about `10^4 dt` starts at `MAX_DECAY`), so that a network saved before any
+    /// step, or after a fit that kept its starting weights, reads back.
     pub fn init(topo: &Topology, seed: u64) -> (Self, Vec<Option<Array2<T>>>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut params = Self::zeros(topo);
         for (p, pop) in topo.pops.iter().enumerate() {
-            params.alpha[p] = pop.alpha.iter().map(|&x| T::c(x)).collect();
-            params.beta[p] = pop.beta.iter().map(|&x| T::c(x)).collect();
+            let top = if pop.trainable_tau { MAX_DECAY } else { 1.0 };
+            params.alpha[p] = pop.alpha.iter().map(|&x| T::c(x.min(top))).collect();
+            params.beta[p] = pop.beta.iter().map(|&x| T::c(x.min(top))).collect();
         }
         let mut masks = Vec::with_capacity(topo.projs.len());
         for (w, p) in params.w.iter_mut().zip(&topo.projs) {

@@ -377,3 +377,22 @@ def test_targets_far_from_unit_scale_are_named_and_standardising_fixes_the_fit(d
         model = TransformedTargetRegressor(regressor=SpikingRNNRegressor(**FAST, max_epochs=20),
                                            transformer=StandardScaler()).fit(data.X, y)
     assert model.score(data.X, y) > 0.3
+
+
+def test_trained_time_constants_start_in_range_so_an_unstepped_network_saves(tmp_path):
+    """tau_mem=1e6 with train_time_constants started at beta = 0.999999, above the optimiser's range
+    [0, 0.9999]: a fit that kept its starting weights (divergence) saved a file load() refused,
+    and set_weights refused the estimator's own values (docs audit of the sixteenth session)."""
+    import motorsrnn
+
+    d = make_center_out(n_trials=64, n_neurons=12, n_timesteps=30, random_state=0)
+    est = SpikingRNNClassifier(n_hidden=4, train_time_constants=True, tau_mem=1e6, random_state=0)
+    assert est.initial_network(12, 4).get_weights()["beta_h"].max() == pytest.approx(0.9999)
+    est.set_params(max_epochs=1, optimizer="sgd", learning_rate=1e38, max_grad_norm=None)
+    with pytest.raises(motorsrnn.TrainingDivergedError):
+        est.fit(d.X, d.y)
+    assert est.stop_reason_ == "diverged"
+    est.save(tmp_path / "kept.msrnn")
+    again = motorsrnn.load(tmp_path / "kept.msrnn")
+    np.testing.assert_array_equal(again.get_weights()["beta_h"], est.get_weights()["beta_h"])
+    est.set_weights({"beta_h": est.get_weights()["beta_h"]})

@@ -1375,8 +1375,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     train_time_constants : bool, default=False
         Also train each neuron's decay factors ``alpha`` and ``beta`` (its synaptic and membrane
         time constants), starting from ``tau_syn`` and ``tau_mem``; they are kept in
-        ``[0, 0.9999]`` (a starting value outside, e.g. ``tau_mem=1e6`` ms, is clipped by the first
-        step: ``tau`` about ``1e4 * dt``) and appear as ``alpha_<population>`` and
+        ``[0, 0.9999]`` (a starting value outside, e.g. ``tau_mem=1e6`` ms, starts at 0.9999:
+        ``tau`` about ``1e4 * dt``) and appear as ``alpha_<population>`` and
         ``beta_<population>`` in :meth:`get_weights` (``tau = -dt / log(decay)``).
     surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
         Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
