@@ -827,3 +827,24 @@ def test_psth_puts_a_long_legend_beside_the_axes(plt):
     few = make_center_out(n_trials=16, n_neurons=4, n_timesteps=40, random_state=0)
     legend = plotting.psth(few.X, few.y, 0, bin_ms=10).get_legend()
     assert legend.get_bbox_to_anchor().x0 <= plt.gca().get_window_extent().x1  # inside, as before
+
+
+def test_polar_tuning_keeps_radius_labels_off_the_data_and_colours_the_points(plt):
+    """The radius labels sat at PD + 90 degrees, often on another target direction's point, and the
+    points were black whatever the colour, so two units on one axes could not be told apart."""
+    from matplotlib.colors import to_rgba
+
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    d = make_center_out(n_trials=160, n_neurons=8, n_directions=8, random_state=0)
+    res = fit_cosine_tuning(d.X, d.y)
+    for unit in range(4):
+        ax = plotting.polar_tuning(res, unit, d.X, d.y, color="C2")
+        label_angle = np.radians(ax.get_rlabel_position())
+        taken = np.concatenate([np.arange(8) * np.pi / 4, [res.preferred_direction[unit]]])
+        gap = np.abs(np.angle(np.exp(1j * (label_angle - taken)))).min()
+        assert gap >= np.radians(10.0)  # at least 10 degrees from every point and from the PD ray
+        points = ax.containers[0].lines[0]
+        assert to_rgba(points.get_color()) == to_rgba("C2")
+        plt.close("all")

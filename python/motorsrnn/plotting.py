@@ -409,10 +409,16 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     top = float(np.nanmax(curve)) if np.isfinite(curve).any() else 0.0
     if np.isfinite(pd):
         ax.plot([pd, pd], [0.0, float(curve.max())], color=color, linestyle="--", label="preferred direction")
-        ax.set_rlabel_position(float(np.degrees(pd)) + 90.0)  # radius labels away from the ray
+    # radius labels at the angle farthest from the preferred direction and from the data's directions
+    taken = ([pd] if np.isfinite(pd) else []) + ([] if tc is None else list(np.asarray(tc.angles, dtype=np.float64)))
+    if taken:
+        candidates = np.radians(np.arange(0.0, 360.0, 7.5))
+        gap = np.abs(np.angle(np.exp(1j * (candidates[:, None] - np.asarray(taken)[None, :])))).min(axis=1)
+        ax.set_rlabel_position(float(np.degrees(candidates[int(np.argmax(gap))])))
     if tc is not None:
         err = np.nan_to_num(tc.sem[:, unit])
-        ax.errorbar(tc.angles, tc.mean[:, unit], yerr=err, fmt="o", color="k", label="mean +/- SEM")
+        ax.errorbar(tc.angles, tc.mean[:, unit], yerr=err, fmt="o", color=color, markeredgecolor="k",
+                    ecolor="k", label="mean +/- SEM")
         top = max(top, float(np.nanmax(tc.mean[:, unit] + err)) if np.isfinite(tc.mean[:, unit]).any() else 0.0)
     ax.set_ylim(0.0, top * 1.05 if top > 0 else 1.0)  # a silent unit: radius 0 at the centre
     pd_txt = f"{np.degrees(pd):.0f} deg" if np.isfinite(pd) else "n/a"
