@@ -39,6 +39,7 @@ from ._validation import (
     user_stacklevel,
 )
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
+from .tuning import _wrap_angle
 
 __all__ = ["add_poisson_noise", "early_classification", "energy"]
 
@@ -1189,7 +1190,7 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
             f"{'tuned ' if tuned_only else ''}units; need at least 2 (try tuned_only=False or more probe trials)"
         )
     weights = w[ti, si]
-    signed = _wrap(pd_t[ti] - pd_s[si])
+    signed = _wrap_angle(pd_t[ti] - pd_s[si])
     dpd = np.abs(signed)
     which = np.clip(np.searchsorted(edges, dpd, side="right") - 1, 0, edges.size - 2)
     inside = (dpd >= edges[0]) & (dpd <= edges[-1])
@@ -1232,11 +1233,6 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
         target=target,
         n_connections=int(n),
     )
-
-
-def _wrap(a):
-    """Angles wrapped to ``(-pi, pi]``."""
-    return np.pi - np.mod(np.pi - np.asarray(a, dtype=np.float64), 2.0 * np.pi)
 
 
 __all__ += ["similarity", "trajectories", "weight_vs_pd_difference"]

@@ -1429,8 +1429,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         Adam (beta1 0.9, beta2 0.999, eps 1e-8), AdamW (the same with decoupled weight decay:
         each step also shrinks every weight by ``learning_rate * lr_scale * weight_decay`` times
-        its value, whatever its gradient; Loshchilov & Hutter 2019) or SGD with momentum 0.9. With Adam,
-        coupled L2 is rescaled by the gradient's running variance, so weights that rarely get a
+        its value, whatever its gradient; Loshchilov & Hutter 2019) or SGD with momentum 0.9.
+        With Adam, coupled L2 is rescaled by the gradient's running variance, so weights that rarely get a
         gradient (inputs from sparse channels, units below threshold) decay at the full learning
         rate and can silence the network; AdamW avoids this.
     early_stopping : bool, default=False

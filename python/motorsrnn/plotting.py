@@ -330,10 +330,9 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("rate (Hz)")
     ax.set_title(f"unit {unit}")
-    if conds.size > 8:  # many directions: the legend beside the axes, not over the curves
-        ax.legend(title="direction", fontsize="small", ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    else:
-        ax.legend(title="direction", fontsize="small", ncol=2 if conds.size > 4 else 1)
+    # many directions: the legend beside the axes, not over the curves
+    beside = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0)) if conds.size > 8 else {}
+    ax.legend(title="direction", fontsize="small", ncol=2 if conds.size > 4 else 1, **beside)
     return ax
 
 
@@ -388,7 +387,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     unit = _index(unit, "unit", result.n_neurons)
     if (activity is None) != (directions is None):
         raise ValueError("give both activity and directions to draw the empirical tuning curve")
-    from .tuning import CosineTuning, VonMisesTuning
+    from .tuning import CosineTuning, VonMisesTuning, _wrap_angle
 
     tc = None
     if activity is not None:  # checked before anything is drawn
@@ -413,7 +412,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     taken = ([pd] if np.isfinite(pd) else []) + ([] if tc is None else list(np.asarray(tc.angles, dtype=np.float64)))
     if taken:
         candidates = np.radians(np.arange(0.0, 360.0, 7.5))
-        gap = np.abs(np.angle(np.exp(1j * (candidates[:, None] - np.asarray(taken)[None, :])))).min(axis=1)
+        gap = np.abs(_wrap_angle(candidates[:, None] - np.asarray(taken)[None, :])).min(axis=1)
         ax.set_rlabel_position(float(np.degrees(candidates[int(np.argmax(gap))])))
     if tc is not None:
         err = np.nan_to_num(tc.sem[:, unit])
@@ -569,12 +568,10 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         ax.plot(epochs, kept, linestyle="--", marker="x", color="0.4", label=prefix + what)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
-    if overlay:
-        ax.xaxis.set_major_locator(_integer_locator())  # the epochs of every network drawn here
-    elif epochs.size <= 12:
+    if epochs.size <= 12 and not overlay:
         ax.set_xticks(epochs)  # the recorded epochs themselves (one epoch alone gets one tick)
-    else:
-        ax.xaxis.set_major_locator(_integer_locator())  # epochs are whole numbers
+    else:  # whole numbers; on an overlay, those of every network drawn here
+        ax.xaxis.set_major_locator(_integer_locator())
     ax.set_ylabel("fraction of units")
     if title is not None:
         ax.set_title(title)
