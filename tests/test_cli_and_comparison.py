@@ -335,3 +335,10 @@ def test_comparison_all_exports_the_public_functions():
     exec("from motorsrnn.comparison import *", ns)
     for name in ("center_out_samples", "check_cut", "default_models", "compare_models", "format_table"):
         assert name in comparison.__all__ and name in ns
+
+
+def test_default_models_flags_must_be_booleans():
+    """gru="yes" was taken as true (bad-input audit of the sixteenth session)."""
+    for kws in (dict(gru="yes"), dict(lstm=1)):
+        with pytest.raises(ValueError, match=next(iter(kws))):
+            default_models(8, **kws)
