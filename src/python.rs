@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::model::{Activity, Model, RateFilter, Targets};
 use crate::modelfile;
 use crate::spikes::InputEvents;
-use crate::topology::NetworkSpec;
+use crate::topology::{NetworkSpec, Topology};
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::create_exception;
@@ -241,6 +241,23 @@ fn weights_dict<'py>(
     Ok(d)
 }
 
+/// Checks a network description (JSON, see `NetworkSpec`) as `Network(spec_json, seed)` does,
+/// without drawing any weight: unknown, reserved or repeated names, endpoints against the
+/// projection's kind, same-step cycles, per-neuron time constants, densities, sizes. Every
+/// problem is a `TopologyError` (used by `Topology.validate()`).
+#[pyfunction]
+fn check_topology(spec_json: &str) -> PyResult<()> {
+    let spec: NetworkSpec =
+        serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
+    let compiled = catch_unwind(|| Topology::compile(&spec))
+        .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while checking the topology"))?;
+    match compiled {
+        Ok(_) => Ok(()),
+        Err(e @ Error::InvalidTopology(_)) => Err(TopologyError::new_err(e.to_string())),
+        Err(e) => Err(TopologyError::new_err(format!("invalid topology: {e}"))),
+    }
+}
+
 #[pymethods]
 impl Network {
     /// Builds and initialises a network from a JSON description (see `NetworkSpec`).
@@ -458,9 +475,6 @@ impl Network {
 // Tuning analysis (src/tuning.rs): float64 arrays in, dicts of float64 arrays out.
 // ---------------------------------------------------------------------------------------------
 
-/// Cosine tuning of every column of `rates` `(n_trials, n_neurons)` against `angles` (radians).
-/// Returns a dict of `(n_neurons,)` arrays (`pd_ci`, `depth_ci`: `(n_neurons, 2)` or None,
-/// `perm_p_value` or None) and `n_boot_valid`.
 /// Benchmarks only: the fraction of units inside a compact-support surrogate's support below
 /// which the backward pass uses its sparse products (`crate::backward::set_sparse_below`;
 /// process-wide). Returns the previous value.
@@ -472,6 +486,9 @@ fn _set_sparse_below(fraction: f64) -> PyResult<f64> {
     Ok(crate::backward::set_sparse_below(fraction))
 }
 
+/// Cosine tuning of every column of `rates` `(n_trials, n_neurons)` against `angles` (radians).
+/// Returns a dict of `(n_neurons,)` arrays (`pd_ci`, `depth_ci`: `(n_neurons, 2)` or None,
+/// `perm_p_value` or None) and `n_boot_valid`.
 #[pyfunction]
 #[pyo3(signature = (rates, angles, n_boot, ci, n_perm, seed, n_threads))]
 #[allow(clippy::too_many_arguments)]
@@ -632,6 +649,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(tuning_fit_cosine, m)?)?;
     m.add_function(wrap_pyfunction!(_set_sparse_below, m)?)?;
+    m.add_function(wrap_pyfunction!(check_topology, m)?)?;
     m.add_function(wrap_pyfunction!(tuning_fit_von_mises, m)?)?;
     Ok(())
 }

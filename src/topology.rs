@@ -337,8 +337,14 @@ impl Topology {
         // that many large populations are refused before their decay factors are allocated.
         let mut neuron_params: u64 = 0;
         for p in &spec.populations {
-            if p.name == "input" || p.name == "readout" || p.name.is_empty() {
-                return bad(format!("'{}' cannot name a population (reserved or empty)", p.name));
+            if p.name.is_empty() {
+                return bad("a population's name must be a non-empty string".into());
+            }
+            if p.name == "input" || p.name == "readout" {
+                return bad(format!(
+                    "'{}' cannot name a population (reserved: 'input' and 'readout' are the projections' endpoints)",
+                    p.name
+                ));
             }
             if p.name == "out" {
                 return bad("'out' cannot name a population: its bias 'b_out' would be the readout bias's key".into());

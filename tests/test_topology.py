@@ -177,8 +177,29 @@ def test_masks_and_signs_are_respected(data):
     ],
 )
 def test_invalid_topologies_raise_topology_error(data, topo, match):
+    """Refused by fit, and before any data by Topology.validate(), which runs the core's checks
+    (unknown populations and same-step cycles used to pass it)."""
+    with pytest.raises(TopologyError, match=match):
+        topo.validate()
     with pytest.raises(TopologyError, match=match):
         SpikingRNNClassifier(architecture=topo, **FAST).fit(data.X, data.y)
+
+
+def test_validate_names_the_cycle_and_leaves_only_data_sizes_to_fit():
+    """The core's cycle message reaches validate(); a topology whose own parameters exceed the
+    core's limit is refused before data; data sizes are not validate()'s to check."""
+    cyc = Topology([Population("a", 4), Population("b", 4), Population("c", 4)],
+                   [Projection("input", "a"), Projection("a", "b"), Projection("b", "c"), Projection("c", "b"),
+                    Projection("c", "readout")])
+    with pytest.raises(TopologyError, match=r"cycle: (b -> c -> b|c -> b -> c)"):
+        cyc.validate()
+    big = Topology([Population("a", 20000)], [Projection("input", "a"), Projection("a", "a", "recurrent"),
+                                             Projection("a", "readout")])
+    with pytest.raises(TopologyError, match="parameters, more than"):
+        big.validate()
+    # the same network with the feedback made a (previous-step) feedback projection is accepted
+    ok = Topology(cyc.populations, cyc.projections[:3] + [Projection("c", "b", "feedback"), cyc.projections[4]])
+    ok.validate()
 
 
 def test_python_side_validation():

@@ -15,6 +15,7 @@ __all__ = [
     "tuning_fit_cosine",
     "tuning_fit_von_mises",
     "_set_sparse_below",
+    "check_topology",
 ]
 
 __version__: str
@@ -100,3 +101,4 @@ def tuning_fit_von_mises(
 ) -> Dict[str, Any]: ...
 
 def _set_sparse_below(fraction: float) -> float: ...
+def check_topology(spec_json: str) -> None: ...

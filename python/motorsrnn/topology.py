@@ -276,13 +276,14 @@ class Topology:
 
     # -- for the core -------------------------------------------------------------------------------
     def validate(self) -> None:
-        """Check the field values (names, sizes, kinds, signs, densities, scales, time constants)
-        and that each population is connected, raising :class:`motorsrnn.TopologyError` (a
-        ``ValueError``) that names the population or projection: reserved or repeated names of
-        populations and projections, sizes, time constants (``>= 0`` ms, one value or one per
-        neuron), thresholds, densities, scales, and each projection's endpoints against its kind.
-        The core checks the rest (unknown populations, same-step cycles, sizes beyond memory) when
-        the network is built.
+        """Check the description as the core will when it builds the network, raising
+        :class:`motorsrnn.TopologyError` (a ``ValueError``) that names the population or
+        projection: field types and values (names, sizes, kinds, signs, densities, scales, time
+        constants ``>= 0`` ms, one value or one per neuron, thresholds), reserved, repeated or
+        unknown names of populations and projections, each projection's endpoints against its
+        kind, cycles of same-step (feedforward) projections, a population with no projection, no
+        projection from the input or to the readout. Only the sizes of the input and readout,
+        which come with the data, are left to ``fit``.
 
         Warns (``UserWarning``) about a population that no path of projections reaches from the
         input, or from which none reaches the readout: its weights get no gradient from the task
@@ -295,6 +296,10 @@ class Topology:
             raise
         except (ValueError, TypeError) as e:  # check_number's messages name the field
             raise _core.TopologyError(str(e)) from None
+        # The core's own checks, on a network with one input and one output and the estimator's
+        # defaults for the neuron parameters left None (their values are checked by the estimator).
+        spec = {"n_inputs": 1, "n_outputs": 1, **self._filled(_PLACEHOLDER_NEURON, _PLACEHOLDER_SCALES, 1.0)}
+        _core.check_topology(json.dumps(spec))
         self._check_connected()
 
     def _check_connected(self) -> None:
@@ -339,25 +344,15 @@ class Topology:
                 raise bad(f"{field_name} must be a list of {klass.__name__}, but it holds {wrong[0]!r}")
         if not self.populations:
             raise bad("a topology needs at least one population")
-        seen = set()
         for pop in self.populations:
             if not isinstance(pop.name, str) or not pop.name:
                 raise bad(f"population {pop!r}: name must be a non-empty str")
-            if pop.name in ("input", "readout", "out"):
-                raise bad(f"'{pop.name}' cannot name a population (reserved: 'input' and 'readout' are the "
-                          "projections' endpoints, and the bias of a population 'out' would have the readout "
-                          "bias's key b_out)")
-            if pop.name in seen:
-                raise bad(f"population '{pop.name}' is defined twice")
-            seen.add(pop.name)
             if isinstance(pop.size, (bool, np.bool_)) or not isinstance(pop.size, (int, np.integer)) or pop.size < 1:
                 raise bad(f"population '{pop.name}': size {pop.size!r}: a size must be a positive int")
             if pop.reset not in (None, "subtract", "zero"):
                 raise bad(f"population '{pop.name}': reset must be 'subtract', 'zero' or None, got {pop.reset!r}")
             check_number(pop.threshold, f"population '{pop.name}': threshold", low=0, strict_low=True,
                          allow_none=True)
-        reserved = {"b_out"} | {f"{pre}{pop.name}" for pop in self.populations for pre in ("b_", "alpha_", "beta_")}
-        keys = set()
         for p in self.projections:
             for end in ("source", "target"):
                 if not isinstance(getattr(p, end), str):
@@ -370,36 +365,14 @@ class Topology:
                 raise ValueError(f"projection '{p.key}': sign must be one of {_SIGNS}, got {p.sign!r}")
             for name in ("init_scale", "lr_scale"):
                 check_number(getattr(p, name), f"projection '{p.key}': {name}", low=0, allow_none=True)
-            density = check_number(p.density, f"projection '{p.key}': density", allow_none=True)
-            if density is not None and not 0 < density <= 1:
-                raise bad(f"projection '{p.key}': density must be in (0, 1], got {density!r}")
+            check_number(p.density, f"projection '{p.key}': density", allow_none=True)
             check_bool(p.trainable, f"projection '{p.key}': trainable")
-            if p.source == "readout":
-                raise bad(f"projection '{p.key}': the readout cannot be a source")
-            if p.target == "input":
-                raise bad(f"projection '{p.key}': the input cannot be a target")
-            if p.kind != "feedforward" and (p.source == "input" or p.target == "readout"):
-                raise bad(f"projection '{p.key}': input and readout projections must be feedforward")
-            if p.kind == "recurrent" and p.source != p.target:
-                raise bad(f"projection '{p.key}': a recurrent projection must start and end in the same population "
-                          "(use 'feedback')")
-            if p.kind == "feedback" and p.source == p.target:
-                raise bad(f"projection '{p.key}': a feedback projection must join two populations (use 'recurrent')")
-            if p.key in keys:
-                raise bad(f"two projections are named '{p.key}'")
-            keys.add(p.key)
-            if p.key in reserved:
-                raise bad(f"projection '{p.key}': the name is the key of a bias or decay parameter (b_<population>, "
-                          "alpha_<population>, beta_<population>, b_out); choose another name")
         for pop in self.populations:
             for name in ("tau_mem", "tau_syn"):
                 v = getattr(pop, name)
                 if np.ndim(v) > 1:
                     raise bad(f"population '{pop.name}': {name} must be one value or one per neuron, got an "
                               f"array of shape {np.shape(v)}")
-                if np.ndim(v) == 1 and len(v) != pop.size:
-                    raise bad(f"population '{pop.name}': {name} has {len(v)} values for {pop.size} neurons "
-                              "(give one value, or one per neuron)")
                 for x in (v if np.ndim(v) else [v]):  # one value per neuron, or one for all (None: the default)
                     check_number(x, f"population '{pop.name}': {name}", low=0, allow_none=np.ndim(v) == 0)
             for name in ("detach_reset", "trainable_tau"):
@@ -426,6 +399,10 @@ class Topology:
             ``lr_scale``.
         """
         self.validate()
+        return self._filled(defaults, scales, recurrent_lr_scale)
+
+    def _filled(self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float) -> Dict[str, Any]:
+        """:meth:`core_spec` without :meth:`validate` (which calls this with placeholders)."""
         pops = []
         for pop in self.populations:
             d = _plain(asdict(pop))
@@ -454,6 +431,13 @@ class Topology:
                 d["name"] = p.key
             projs.append(d)
         return {"populations": pops, "projections": projs}
+
+
+# What validate() fills in for the values the estimator gives at fit time (the estimator checks
+# its own): neuron parameters a population leaves None, and projections' initial scales.
+_PLACEHOLDER_NEURON = {"tau_mem": 20.0, "tau_syn": 5.0, "threshold": 1.0, "reset": "subtract", "detach_reset": True,
+                       "trainable_tau": False}
+_PLACEHOLDER_SCALES = {"input": 1.0, "recurrent": 1.0, "output": 1.0}
 
 
 def _plain(d: Dict[str, Any]) -> Dict[str, Any]:
