@@ -145,3 +145,13 @@ def test_the_regressor_documents_the_shared_parameters():
 
     text = SpikingRNNRegressor.__doc__
     assert text.index("Parameters\n----------") < text.index("n_hidden :") < text.index("Attributes\n----------")
+
+
+@pytest.mark.parametrize("modname", MODULES)
+def test_all_names_each_name_once_and_each_exists(modname):
+    """``__all__`` (what ``from module import *`` and the docstring tests take) names each name
+    once, and only names that exist (analysis and datasets appended names they already had)."""
+    mod = importlib.import_module(modname)
+    names = list(mod.__all__)
+    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)
+    assert [n for n in names if not hasattr(mod, n)] == []

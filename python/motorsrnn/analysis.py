@@ -41,7 +41,7 @@ from ._validation import (
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 from .tuning import _wrap_angle
 
-__all__ = ["add_poisson_noise", "early_classification", "energy"]
+__all__ = ["add_poisson_noise", "early_classification", "energy", "similarity", "trajectories", "weight_vs_pd_difference"]
 
 #: Projection kinds that read the previous step's spikes (``s[t-1]``).
 _DELAYED_KINDS = ("recurrent", "feedback")
@@ -1234,5 +1234,3 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
         n_connections=int(n),
     )
 
-
-__all__ += ["similarity", "trajectories", "weight_vs_pd_difference"]

@@ -469,7 +469,6 @@ def make_center_out(
 # ---------------------------------------------------------------------------
 # A "physiological" teacher: rotational motor-cortex-like population dynamics
 # ---------------------------------------------------------------------------
-__all__ += ["make_reaching_dynamics", "sample_neurons"]
 
 
 def _expm_small(Q, n_terms=12):
