@@ -219,6 +219,16 @@ impl Monitor<f32> for PyMonitor {
     }
 }
 
+/// What `Network.fit` returns (see there).
+type FitResult<'py> = (
+    Vec<Bound<'py, PyDict>>,
+    String,
+    Option<usize>,
+    Option<(usize, usize)>,
+    Option<Py<pyo3::exceptions::PyBaseException>>,
+    bool,
+);
+
 /// A spiking network held by the core (float32).
 #[pyclass(module = "motorsrnn._core")]
 struct Network {
@@ -405,10 +415,14 @@ impl Network {
         self.model.topo.pops.iter().map(|p| (p.name.clone(), p.size)).collect()
     }
 
-    /// Trains in place. Returns `(history, stop_reason, best_epoch, diverged_at)`. The callback
-    /// receives a dict per batch and per epoch; returning `False` stops training. Ctrl-C stops at
-    /// the next batch boundary (the KeyboardInterrupt is returned as stop reason "interrupted").
-    /// With `snapshots`, every epoch event carries a copy of the network under "network".
+    /// Trains in place. Returns `(history, stop_reason, best_epoch, diverged_at, callback_error,
+    /// late_interrupt)`. The callback receives a dict per batch and per epoch; returning `False`
+    /// stops training, and an exception it raises stops training too and is returned as
+    /// `callback_error` (with the history up to there, so that the caller can keep what was
+    /// trained). Ctrl-C stops at the next batch boundary (stop reason "interrupted"); one that
+    /// arrives after the last batch is taken here, before returning (`late_interrupt`), so that it
+    /// cannot discard the result on the way back to Python. With `snapshots`, every epoch event
+    /// carries a copy of the network under "network".
     #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false, activity=None))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn fit<'py>(
@@ -423,7 +437,7 @@ impl Network {
         callback: Option<Py<PyAny>>,
         snapshots: bool,
         activity: Option<PyActivity<'py>>,
-    ) -> PyResult<(Vec<Bound<'py, PyDict>>, String, Option<usize>, Option<(usize, usize)>)> {
+    ) -> PyResult<FitResult<'py>> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
         let ev = x.events(py, n_threads)?;
@@ -455,11 +469,8 @@ impl Network {
                 ))
             }
         };
-        if let Some(e) = monitor.error.take() {
-            if !e.is_instance_of::<PyKeyboardInterrupt>(py) {
-                return Err(e);
-            }
-        }
+        let callback_error =
+            monitor.error.take().filter(|e| !e.is_instance_of::<PyKeyboardInterrupt>(py)).map(|e| e.into_value(py));
         let history = report.history.iter().map(|r| record_dict(py, r)).collect::<PyResult<Vec<_>>>()?;
         let (stop, diverged) = match report.stop {
             StopReason::MaxEpochs => ("max_epochs", None),
@@ -467,7 +478,14 @@ impl Network {
             StopReason::Interrupted => ("interrupted", None),
             StopReason::Diverged { epoch, batch } => ("diverged", Some((epoch, batch))),
         };
-        Ok((history, stop.to_string(), report.best_epoch, diverged))
+        // the last chance to take a pending Ctrl-C: in Python it would be raised as this call
+        // returns, and the history below would be lost
+        let late_interrupt = match py.check_signals() {
+            Ok(()) => false,
+            Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => true,
+            Err(e) => return Err(e),
+        };
+        Ok((history, stop.to_string(), report.best_epoch, diverged, callback_error, late_interrupt))
     }
 }
 

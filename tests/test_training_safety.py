@@ -32,28 +32,67 @@ def test_warm_start_continues_from_the_current_weights(data):
         clf.fit(data.X[:, :, :11], data.y)
 
 
-def test_a_warm_start_that_raises_leaves_the_estimator_as_it_was(data):
-    """A warm start trained the fitted network in place: when its callback raised on the 3rd
-    epoch, the weights had moved on while history_ and n_iter_ still described the first fit."""
+def test_a_callback_that_raises_keeps_the_epochs_trained_and_reraises(data, tmp_path):
+    """A callback's exception (a bug in a logging callback) used to discard the whole fit, or on a
+    warm start every epoch trained in it. Now fit stores the network as a Ctrl-C at the same point
+    would (stop_reason_ "callback_error"), warns, and re-raises; only when no epoch of the fit has
+    completed is the estimator left as it was."""
+    from sklearn.base import clone
+
     clf = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
-    before, history = clf.get_weights(), list(clf.history_)
-    proba = clf.predict_proba(data.X)
+    twin = clone(clf).fit(data.X, data.y)
 
     def failing(info):
         if info["event"] == "epoch" and info["epoch"] == 2:
             raise RuntimeError("user code failed")
 
     clf.set_params(warm_start=True, max_epochs=5, callback=failing)
-    with pytest.raises(RuntimeError, match="user code failed"):
+    with pytest.warns(RuntimeWarning, match=r"callback raised RuntimeError after 5 complete epoch\(s\)"):
+        with pytest.raises(RuntimeError, match="user code failed"):
+            clf.fit(data.X, data.y)
+    assert clf.n_iter_ == 5 and [h["epoch"] for h in clf.history_] == [0, 1, 2, 3, 4]
+    assert clf.stop_reason_ == "callback_error"
+    # the same weights as a callback returning False at that event (a clean stop)
+    twin.set_params(warm_start=True, max_epochs=5, callback=lambda info: not (info["event"] == "epoch"
+                                                                             and info["epoch"] == 2))
+    with pytest.warns(RuntimeWarning, match="interrupted after 5"):
+        twin.fit(data.X, data.y)
+    assert twin.stop_reason_ == "interrupted" and twin.history_ == clf.history_
+    assert all(np.array_equal(v, twin.get_weights()[k]) for k, v in clf.get_weights().items())
+    # a fresh fit keeps its epochs too, and the kept model saves and loads
+    fresh = SpikingRNNClassifier(**FAST, max_epochs=5, callback=failing)
+    with pytest.warns(RuntimeWarning, match="after 3 complete"), pytest.raises(RuntimeError):
+        fresh.fit(data.X, data.y)
+    assert fresh.n_iter_ == 3 and fresh.stop_reason_ == "callback_error"
+    fresh.save(tmp_path / "kept.msrnn")
+    back = load(tmp_path / "kept.msrnn")
+    assert back.stop_reason_ == "callback_error" and back.history_ == fresh.history_
+    np.testing.assert_array_equal(back.predict_proba(data.X), fresh.predict_proba(data.X))
+    # raising before the first epoch completes keeps the previous fit, weights and history
+    before, history = clf.get_weights(), list(clf.history_)
+    clf.set_params(callback=lambda info: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
         clf.fit(data.X, data.y)
-    assert clf.history_ == history and clf.n_iter_ == 2 and clf.stop_reason_ == "max_epochs"
+    assert clf.history_ == history and clf.stop_reason_ == "callback_error"
     assert all(np.array_equal(v, before[k]) for k, v in clf.get_weights().items())
-    np.testing.assert_array_equal(clf.predict_proba(data.X), proba)
-    # Ctrl-C, by contrast, stops at a batch and keeps what was trained (fit returns normally)
-    clf.set_params(callback=lambda info: not (info["event"] == "epoch" and info["epoch"] == 1))
-    with pytest.warns(RuntimeWarning, match="interrupted"):
-        clf.fit(data.X, data.y)
-    assert clf.n_iter_ == 4 and clf.stop_reason_ == "interrupted"
+
+
+def test_ctrl_c_during_the_checks_after_training_keeps_the_result(data, monkeypatch):
+    """A Ctrl-C that came after the last batch, while fit simulated the fitted network to check
+    its activity, escaped fit as KeyboardInterrupt (after a fresh fit it could discard the trained
+    network); now fit keeps the result, skips the checks and says so."""
+    import motorsrnn.estimators as est
+
+    def interrupted(self, X):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(est._SpikingRNNBase, "_warn_if_abnormal_activity", interrupted)
+    with pytest.warns(RuntimeWarning, match=r"Ctrl-C came after the last batch: training had ended \('max_epochs', 3"):
+        clf = SpikingRNNClassifier(**FAST, max_epochs=3).fit(data.X, data.y)
+    assert clf.n_iter_ == 3 and clf.stop_reason_ == "max_epochs"
+    monkeypatch.undo()
+    ref = SpikingRNNClassifier(**FAST, max_epochs=3).fit(data.X, data.y)
+    assert all(np.array_equal(v, ref.get_weights()[k]) for k, v in clf.get_weights().items())
 
 
 def test_warm_start_refuses_parameters_that_describe_another_network(data):

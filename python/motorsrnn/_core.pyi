@@ -70,7 +70,7 @@ class Network:
         callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
         snapshots: bool = False,
         activity: Optional[_Activity] = None,
-    ) -> Tuple[List[Dict[str, Any]], str, Optional[int], Optional[Tuple[int, int]]]: ...
+    ) -> Tuple[List[Dict[str, Any]], str, Optional[int], Optional[Tuple[int, int]], Optional[BaseException], bool]: ...
 
 @final
 class Stream:

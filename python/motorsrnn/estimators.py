@@ -994,7 +994,7 @@ class _SpikingRNNBase(BaseEstimator):
                                n_events=n_events, fit=True, n_threads=n_threads)
         network.bptt_window = self._bptt_window()
         try:
-            history, stop, best_epoch, diverged = network.fit(
+            history, stop, best_epoch, diverged, callback_error, late_interrupt = network.fit(
                 X_train,
                 y_train,
                 X_val,
@@ -1005,29 +1005,43 @@ class _SpikingRNNBase(BaseEstimator):
                 self.callback is not None or checkpoint is not None,
                 activity,
             )
-        finally:
+        except BaseException:
             progress.close()
+            raise
+        if callback_error is not None and not history:
+            progress.close()  # no epoch of this fit completed: the estimator stays as it was (see _train)
+            raise callback_error
         self.n_features_in_ = int(Xc.shape[2])
         self.network_ = network
         self.history_ = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
         self.n_iter_ = len(self.history_)
-        self.stop_reason_ = stop
+        self.stop_reason_ = "callback_error" if callback_error is not None else stop
         if best_epoch is not None:
             self.best_epoch_ = best_epoch + len(previous)
         else:  # with early stopping on a warm start, no epoch beat the starting weights: kept
             self.best_epoch_ = start_epoch if (self.early_stopping and previous) else None
-        if stop == "interrupted":
-            warnings.warn(
-                f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
-                + ("the weights of the best validation epoch" if self.best_epoch_ is not None
-                   else "the weights reached so far"),
-                RuntimeWarning,
-                stacklevel=user_stacklevel(),
-            )
-        if diverged is None:
-            self._warn_if_abnormal_activity(X_train)
-            if stop != "interrupted":
-                self._warn_if_worse_than_constant(X_train, y_train)
+        kept = ("the weights of the best validation epoch" if self.best_epoch_ is not None
+                else "the weights reached so far")
+        try:  # the trained network is stored: a Ctrl-C from here on only skips the checks below
+            progress.close()
+            if callback_error is not None:
+                warnings.warn(f"the callback raised {type(callback_error).__name__} after {self.n_iter_} complete "
+                              f"epoch(s); training stopped and the estimator keeps {kept} (stop_reason_="
+                              "'callback_error')", RuntimeWarning, stacklevel=user_stacklevel())
+                raise callback_error
+            if stop == "interrupted":
+                warnings.warn(f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
+                              f"{kept}", RuntimeWarning, stacklevel=user_stacklevel())
+            if diverged is None and not late_interrupt:
+                self._warn_if_abnormal_activity(X_train)
+                if stop != "interrupted":
+                    self._warn_if_worse_than_constant(X_train, y_train)
+        except KeyboardInterrupt:
+            late_interrupt = True
+        if late_interrupt:
+            warnings.warn(f"Ctrl-C came after the last batch: training had ended ({self.stop_reason_!r}, "
+                          f"{self.n_iter_} epoch(s)) and the estimator keeps its result; the checks of the fitted "
+                          "network's activity and fit were skipped", RuntimeWarning, stacklevel=user_stacklevel())
         if diverged is not None:
             advice = ("Lower learning_rate or set max_grad_norm." if self.max_grad_norm is None
                       else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
@@ -1559,7 +1573,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     n_iter_ : int
         Number of epochs run.
     stop_reason_ : str
-        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C or a callback),
+        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C, or a callback that
+        returned ``False``), ``"callback_error"`` (the callback raised; ``fit`` re-raised it),
         ``"diverged"``, or ``"checkpoint"`` for a model loaded from a checkpoint file.
     best_epoch_ : int or None
         With early stopping, the epoch whose weights were kept.
@@ -1608,7 +1623,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             The fitted estimator. If training diverges, :class:`TrainingDivergedError` is raised
             after the estimator was set to the last finite weights. Ctrl-C stops training at the
             next batch, with a warning, and ``fit`` returns normally (``stop_reason_ ==
-            "interrupted"``).
+            "interrupted"``). An exception raised by ``callback`` stops training and is re-raised
+            after the estimator was set to the network trained so far (``stop_reason_ ==
+            "callback_error"``, with a warning), unless no epoch of this fit had completed: then
+            the estimator is left as it was before ``fit``.
         """
         self._validate_params()
         Xc, classes, y_idx = check_classification_data(X, y)
