@@ -462,3 +462,26 @@ def test_decision_path_shapes(data, fitted):
     # a prefix of the window gives the same path as the whole window up to that point
     full = fitted.decision_path(data.X[:4])
     np.testing.assert_allclose(path, full[:, :30], rtol=1e-6)
+
+
+def test_random_state_takes_a_generator_and_names_itself_when_wrong(data):
+    """A numpy Generator failed inside scikit-learn ("cannot be used to seed a RandomState"),
+    without naming random_state, while save/load's docs spoke of Generators. It now seeds a
+    RandomState as in the dataset generators: equal Generators give equal fits, and each fit
+    advances it; initial_network draws from a copy."""
+    X, y = data.X[:48], data.y[:48]
+    kw = dict(n_hidden=8, max_epochs=1)
+    a = SpikingRNNClassifier(**kw, random_state=np.random.default_rng(5))
+    b = SpikingRNNClassifier(**kw, random_state=np.random.default_rng(5))
+    start = a.initial_network(X.shape[2], 4).get_weights()
+    a.fit(X, y)
+    b.fit(X, y)
+    assert all(np.array_equal(v, b.get_weights()[k]) for k, v in a.get_weights().items())
+    assert np.array_equal(start["w_in"], b.initial_network(X.shape[2], 4).get_weights()["w_in"]) is False
+    first = a.get_weights()["w_in"]
+    assert not np.array_equal(a.fit(X, y).get_weights()["w_in"], first)  # advanced
+    for bad, match in ((-1, r"random_state must be an int in \[0, 2\*\*32 - 1\]"),
+                       ("0", "random_state must be None, an int, a numpy RandomState or Generator"),
+                       (1.5, "random_state must be None, an int")):
+        with pytest.raises(ValueError, match=match):
+            SpikingRNNClassifier(**kw, random_state=bad).fit(X, y)

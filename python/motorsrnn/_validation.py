@@ -19,6 +19,8 @@ __all__ = [
     "check_choice",
     "check_memory",
     "check_number",
+    "check_seed",
+    "check_seed_type",
     "install_hint",
     "labels_not_in",
     "memory_limit",
@@ -200,12 +202,18 @@ def check_seed(random_state, name: str = "random_state"):
     accepted too, as the dataset generators accept it: it seeds the ``RandomState`` (and advances)."""
     from sklearn.utils import check_random_state
 
+    check_seed_type(random_state, name)
     if isinstance(random_state, np.random.Generator):
         return np.random.RandomState(int(random_state.integers(0, 2**32, dtype=np.uint64)))
+    return check_random_state(random_state)
+
+
+def check_seed_type(random_state, name: str = "random_state") -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``random_state`` is what :func:`check_seed`
+    takes (None, an int in ``[0, 2**32 - 1]``, a RandomState or a Generator); draws nothing."""
     is_int = isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, (bool, np.bool_))
-    if not (random_state is None or isinstance(random_state, np.random.RandomState) or is_int):
+    if not (random_state is None or isinstance(random_state, (np.random.RandomState, np.random.Generator)) or is_int):
         raise ValueError(f"{name} must be None, an int, a numpy RandomState or Generator, got {random_state!r}")
     if is_int and not 0 <= random_state < 2**32:
         raise ValueError(f"{name} must be an int in [0, 2**32 - 1] (a seed), got {random_state}")
-    return check_random_state(random_state)
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_bool, check_memory, check_number, install_hint
+from ._validation import check_bool, check_memory, check_number, check_seed, install_hint
 from .estimators import (
     check_classification_data,
     check_early_stopping_params,
@@ -250,7 +249,7 @@ _DOC = """A{n} {cell} decoder of binned spike counts (the motorSRNN paper's {cel
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum decrease of the validation loss that counts as an improvement.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance, Generator or None, default=None
         Seeds the initial weights, the shuffling and the early-stopping validation split. With a
         given seed and number of PyTorch threads, ``fit`` gives the same weights; PyTorch does
         not promise the same bits for another number of threads.
@@ -361,7 +360,7 @@ class _TorchRNNClassifier(ClassifierMixin, BaseEstimator):
         check_memory(16 * n_params, f"a {self._cell} of hidden_size={h} ({n_params} parameters)",
                      "lower hidden_size")
         torch = _torch(type(self).__name__)
-        rng = check_random_state(self.random_state)
+        rng = check_seed(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
         train, val = np.arange(len(idx)), None
         if self.early_stopping:

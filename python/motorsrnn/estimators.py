@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple,
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
-from sklearn.utils import Bunch, check_array, check_random_state
+from sklearn.utils import Bunch, check_array
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -34,6 +34,8 @@ from ._validation import (
     check_choice,
     check_memory,
     check_number,
+    check_seed,
+    check_seed_type,
     labels_not_in,
     unique_labels,
     user_stacklevel,
@@ -738,6 +740,7 @@ class _SpikingRNNBase(BaseEstimator):
     # -- parameters -----------------------------------------------------------------------------
     def _validate_params(self):
         check_number(self.n_hidden, "n_hidden", low=1, high=_MAX_COUNT, integer=True)
+        check_seed_type(self.random_state)
         if not (isinstance(self.architecture, (str, dict, Topology))):
             raise ValueError(
                 f"architecture must be one of {PRESETS}, a motorsrnn.topology.Topology or a dict, got {self.architecture!r}"
@@ -887,7 +890,8 @@ class _SpikingRNNBase(BaseEstimator):
         Returns
         -------
         motorsrnn._core.Network
-            A ``RandomState`` given as ``random_state`` is not advanced (a copy is drawn from).
+            A ``RandomState`` or ``Generator`` given as ``random_state`` is not advanced (a copy
+            is drawn from).
         """
         self._validate_params()
         n_inputs = check_number(n_inputs, "n_inputs", integer=True, low=1)
@@ -895,9 +899,9 @@ class _SpikingRNNBase(BaseEstimator):
         n_outputs = check_number(n_outputs, "n_outputs (classes)" if classifier else "n_outputs", integer=True,
                                  low=2 if classifier else 1)
         rs = self.random_state
-        if isinstance(rs, np.random.RandomState):
+        if isinstance(rs, (np.random.RandomState, np.random.Generator)):
             rs = copy.deepcopy(rs)
-        return self._new_network(n_inputs, n_outputs, self._seeds(check_random_state(rs))[0])
+        return self._new_network(n_inputs, n_outputs, self._seeds(check_seed(rs))[0])
 
     def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, targets_attrs=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
@@ -910,7 +914,7 @@ class _SpikingRNNBase(BaseEstimator):
         the Python checks have passed, and set back if anything fails before the trained network
         is stored, so that a fit that raises leaves the estimator's attributes matching its
         network."""
-        rng = check_random_state(self.random_state)
+        rng = check_seed(self.random_state)
         init_seed, shuffle_seed = self._seeds(rng)
 
         X_train, y_train, X_val, y_val = Xc, targets, None, None
@@ -1531,9 +1535,11 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         epochs during ``fit`` (atomically: a crash never leaves a half-written file).
     checkpoint_every : int, default=1
         Epochs between checkpoints.
-    random_state : int, RandomState instance or None, default=None
+    random_state : int, RandomState instance, Generator or None, default=None
         Seeds the weight initialisation, the shuffling of trials and the validation split. The same
-        value gives bit-identical weights for any ``n_jobs``.
+        value gives bit-identical weights for any ``n_jobs``. A ``RandomState`` or ``numpy.random.
+        Generator`` is advanced by each fit (it seeds a ``RandomState``, as in
+        :func:`motorsrnn.datasets.make_center_out`), so refits differ.
     n_jobs : int or None, default=None
         Threads of this estimator's own pool. ``-1`` uses every core available to the process;
         ``None`` too, but no more than ``OMP_NUM_THREADS`` when that environment variable is set
