@@ -22,6 +22,32 @@ def test_demo_prints_accuracies(capsys):
     assert all(0.0 <= float(a) <= 1.0 for a in accs.values())
 
 
+@pytest.mark.parametrize("argv", [["demo", "--n-trials", "40", "--epochs", "3", "--quiet"],
+                                  ["compare", "--n-trials", "40", "--epochs", "3", "--n-hidden", "8", "--quiet"]])
+def test_ctrl_c_stops_the_command_without_a_report(argv, capsys, monkeypatch):
+    """Ctrl-C used to end only the fit that was running: the demo trained its second network and
+    compare its other models, and both printed their tables with the truncated model in them and
+    exited 0. Now the command stops with exit status 130, without a traceback or a report."""
+    import motorsrnn.estimators as est
+
+    def ctrl_c_in_second_epoch(self, info):
+        if info["event"] == "epoch" and info["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(est._Progress, "__call__", ctrl_c_in_second_epoch)
+    assert main(argv) == 130
+    out, err = capsys.readouterr()
+    assert "interrupted after 2 epoch(s)" in err and "no report" in err and "Traceback" not in err
+    assert "Test accuracy" not in out and "Early classification" not in out
+
+
+def test_sizes_beyond_memory_end_the_command_with_a_message(capsys):
+    assert main(["demo", "--n-trials", "99999999999999", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("python -m motorsrnn demo: error: ") and "MemoryError" not in err
+    assert "GiB" in err and err.rstrip().endswith("(lower --n-trials)")
+
+
 def test_compare_models_table_is_consistent():
     d = make_center_out(n_trials=120, n_neurons=16, random_state=0)
     X_tr, X_te, y_tr, y_te = d.X[:80], d.X[80:], d.y[:80], d.y[80:]

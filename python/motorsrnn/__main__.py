@@ -20,6 +20,7 @@ import argparse
 import inspect
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -98,12 +99,12 @@ def demo(args: argparse.Namespace) -> int:
     )
     clf = SpikingRNNClassifier(random_state=args.seed, verbose=0 if args.quiet else 1, max_epochs=args.epochs)
     t0 = time.perf_counter()
-    clf.fit(X_tr, y_tr)
+    _fit(clf, X_tr, y_tr, "the spiking RNN")
     fit_s = time.perf_counter() - t0
     hidden_rate = clf.simulate(X_te, membrane=False).spikes.mean() * 1000.0 / data.dt
     # the counting configuration trained on spikes shuffled within the window (docs/decoding.md)
     counting = SpikingRNNClassifier(**COUNTING, spike_jitter="shuffle", random_state=args.seed, max_epochs=args.epochs)
-    counting.fit(X_tr, y_tr)
+    _fit(counting, X_tr, y_tr, "the counting network")
     rows = [
         ("chance", 1.0 / n_dir),
         ("Poisson naive Bayes (counts)", PoissonNaiveBayes().fit(X_tr, y_tr).score(X_te, y_te)),
@@ -114,7 +115,7 @@ def demo(args: argparse.Namespace) -> int:
         ("spiking RNN (defaults, srnn)", clf.score(X_te, y_te)),
         ("spiking RNN, counting, shuffled", counting.score(X_te, y_te)),
     ]
-    print(f"\nSpiking RNN: {clf.n_hidden} LIF units, {clf.n_iter_} epochs in {fit_s:.1f} s, hidden rate {hidden_rate:.1f} Hz")
+    print(f"\nSpiking RNN: {clf.n_hidden} LIF units, {clf.n_iter_} epoch{'s' if clf.n_iter_ != 1 else ''} in {fit_s:.1f} s, hidden rate {hidden_rate:.1f} Hz")
     print("\nTest accuracy")
     for name, acc in rows:
         print(f"  {name:<32s} {acc:6.3f}")
@@ -174,6 +175,20 @@ def compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit(est, X, y, what):
+    """``est.fit(X, y)``, with its warnings naming ``what`` (they would point at runpy), and a
+    KeyboardInterrupt when Ctrl-C stopped it: the report would describe a partly trained model."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    interrupted = est.stop_reason_ == "interrupted"
+    for w in caught:
+        if not (interrupted and issubclass(w.category, RuntimeWarning)):
+            print(f"warning ({what}): {w.message}", file=sys.stderr)
+    if interrupted:
+        raise KeyboardInterrupt(f"training {what} was interrupted after {est.n_iter_} epoch(s)")
+
+
 def main(argv=None) -> int:
     """Entry point of ``python -m motorsrnn``."""
     parser = argparse.ArgumentParser(
@@ -226,7 +241,16 @@ def main(argv=None) -> int:
             check_cut(*args.cut)
         except ValueError as e:
             c.error(f"--cut: {e}")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt as e:  # Ctrl-C: no traceback, the shell's exit status for SIGINT
+        print(f"\n{parser.prog} {args.command}: interrupted" + (f" ({e})" if str(e) else "") + "; no report",
+              file=sys.stderr)
+        return 130
+    except (MemoryError, ValueError) as e:  # sizes beyond memory or the core's limits
+        print(f"{parser.prog} {args.command}: error: {e} (lower --n-trials"
+              + (", --n-hidden or the --cut range" if args.command == "compare" else "") + ")", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -274,6 +274,13 @@ def compare_models(
         else:
             est.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - t0
+        if getattr(est, "stop_reason_", None) == "interrupted":  # Ctrl-C (or its callback) stopped the fit
+            if bar is not None:
+                bar.close()
+            raise KeyboardInterrupt(
+                f"fitting model {name!r} was interrupted after {est.n_iter_} epoch(s); the comparison stops, since "
+                "its table would set a partly trained model beside fully trained ones"
+            )
         row = {"model": name, "accuracy": float(est.score(X_test, y_test)), "fit_seconds": fit_seconds}
         if isinstance(est, SpikingRNNClassifier):
             e = energy(est, X_test)
