@@ -370,3 +370,30 @@ def test_noise_correction_moves_the_best_rate_to_the_recorded_rate(kernel):
 def test_bad_activity_noise_correction(value):
     with pytest.raises(InvalidParameterError, match="activity_noise_correction"):
         SpikingRNNRegressor(**FAST, activity_noise_correction=value).fit(X, Y, neural_targets=R)
+
+
+def test_metadata_routing_passes_groups_and_recordings_when_requested():
+    """Under scikit-learn's metadata routing (docs/model.md), the estimators' fit parameters
+    groups and neural_targets must be requested; then cross_validate routes them to each fold's
+    fit (sliced by trial) and the splitter gets the same groups; results equal the unrouted run."""
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    rng = np.random.default_rng(0)
+    X = rng.poisson(0.2, (24, 10, 4)).astype(np.uint8)
+    Y = np.cumsum(X[:, :, :2], axis=1) / 4.0
+    R = rng.poisson(1.0, (24, 10, 3)).astype(np.float64)
+    cond = np.arange(24) % 4
+    kw = dict(n_hidden=8, max_epochs=2, random_state=0, activity_weight=0.1, early_stopping=True,
+              validation_fraction=0.25)
+    plain = cross_validate(SpikingRNNRegressor(**kw), X, Y, groups=cond, cv=GroupKFold(2),  # splitter's groups
+                           params={"neural_targets": R, "groups": cond}, return_estimator=True)  # fit's groups
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(Exception, match="groups"):  # not requested: refused, as for any estimator
+            cross_validate(SpikingRNNRegressor(**kw), X, Y, cv=GroupKFold(2),
+                           params={"groups": cond, "neural_targets": R})
+        routed = cross_validate(SpikingRNNRegressor(**kw).set_fit_request(groups=True, neural_targets=True), X, Y,
+                                cv=GroupKFold(2), params={"groups": cond, "neural_targets": R}, return_estimator=True)
+    np.testing.assert_array_equal(routed["test_score"], plain["test_score"])
+    for a, b in zip(routed["estimator"], plain["estimator"]):
+        assert a.history_ == b.history_

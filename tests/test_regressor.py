@@ -244,3 +244,45 @@ def test_an_output_never_observed_is_refused_in_fit_and_score():
     reg = SpikingRNNRegressor(**FAST).fit(X[:64], Y_TRIAL[:64])
     with pytest.raises(ValueError, match="every target is NaN .*no R\\^2 to compute"):
         reg.score(X[:64], np.full(64, np.nan))
+
+
+def test_per_step_scorer_scores_3d_targets_where_scoring_strings_give_nan():
+    """scoring="r2" with per-step targets gave NaN for every fold (scikit-learn's metrics refuse
+    3-D y) and GridSearchCV returned its first candidate; per_step_scorer counts every step of
+    every trial as a sample, like score()."""
+    import warnings
+
+    from sklearn.metrics import mean_absolute_error, mean_squared_error
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    from motorsrnn import per_step_scorer
+
+    rng = np.random.default_rng(1)
+    X = rng.poisson(0.2, (40, 15, 6)).astype(np.uint8)
+    Y = np.cumsum(X[:, :, :2], axis=1) / 5.0
+    reg = SpikingRNNRegressor(n_hidden=12, max_epochs=3, random_state=0).fit(X, Y)
+    pred = reg.predict(X).reshape(-1, 2)
+    flat = Y.reshape(-1, 2)
+    assert per_step_scorer("r2")(reg, X, Y) == pytest.approx(reg.score(X, Y), rel=1e-9)
+    assert per_step_scorer("neg_mean_squared_error")(reg, X, Y) == pytest.approx(-mean_squared_error(flat, pred))
+    assert per_step_scorer("neg_mean_absolute_error")(reg, X, Y) == pytest.approx(-mean_absolute_error(flat, pred))
+    # missing targets: each output over its observed samples, as score() does
+    Ym = Y.copy()
+    Ym[::3, :, 0] = np.nan
+    assert per_step_scorer("r2")(reg, X, Ym) == pytest.approx(reg.score(X, Ym), rel=1e-9)
+    # per-trial targets: scikit-learn's own scorer
+    y2 = Y[:, -1, :]
+    reg2 = SpikingRNNRegressor(n_hidden=12, max_epochs=3, random_state=0).fit(X, y2)
+    from sklearn.metrics import get_scorer
+    assert per_step_scorer("r2")(reg2, X, y2) == pytest.approx(get_scorer("r2")(reg2, X, y2), rel=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nan = cross_val_score(reg, X, Y, cv=2, scoring="r2")
+    assert np.isnan(nan).all()  # the problem this scorer exists for
+    scores = cross_val_score(reg, X, Y, cv=2, scoring=per_step_scorer("r2"))
+    assert np.isfinite(scores).all()
+    search = GridSearchCV(reg, {"learning_rate": [1e-6, 1e-2]}, cv=2, scoring=per_step_scorer()).fit(X, Y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_ == {"learning_rate": 1e-2}  # a step of 1e-6 barely trains
+    with pytest.raises(ValueError, match="metric must be one of"):
+        per_step_scorer("accuracy")

@@ -16,6 +16,8 @@ COUNTING
     Parameters of the "counting" configuration: ``SpikingRNNClassifier(**COUNTING)``.
 load
     Read a model saved with ``estimator.save(path)``.
+per_step_scorer
+    ``scoring=`` for model selection of a regressor with per-step (3-D) targets.
 ModelFileError, TopologyError, TrainingDivergedError
     Exceptions.
 """
@@ -23,7 +25,14 @@ ModelFileError, TopologyError, TrainingDivergedError
 from ._core import FORMAT_VERSION, ModelFileError, TopologyError
 from ._core import __version__ as _core_version
 from .baselines import PoissonNaiveBayes
-from .estimators import COUNTING, SpikingRNNClassifier, SpikingRNNRegressor, TrainingDivergedError, load
+from .estimators import (
+    COUNTING,
+    SpikingRNNClassifier,
+    SpikingRNNRegressor,
+    TrainingDivergedError,
+    load,
+    per_step_scorer,
+)
 
 __version__ = _core_version
 
@@ -38,4 +47,5 @@ __all__ = [
     "TrainingDivergedError",
     "__version__",
     "load",
+    "per_step_scorer",
 ]

@@ -45,7 +45,7 @@ from .topology import PRESETS, Topology, preset
 if TYPE_CHECKING:
     from .streaming import StreamingDecoder
 
-__all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load"]
+__all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load", "per_step_scorer"]
 
 #: Estimator parameters of the "counting" configuration (``SpikingRNNClassifier(**COUNTING)``):
 #: feedforward (``"fsnn"``), hidden units without memory (no synaptic current, a 0.1 ms membrane,
@@ -1958,9 +1958,12 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         sd, centre = sd[keep], centre[keep]
         advice = ""
         if sd.size and (np.maximum(sd, centre).max() > 10.0 or sd.min() < 0.1):
+            how = ("sklearn.compose.TransformedTargetRegressor(regressor=reg, transformer=StandardScaler())"
+                   if targets.ndim < 3 else  # scikit-learn's scalers refuse 3-D targets
+                   "per output over trials and steps: mu, sd = np.nanmean(y, axis=(0, 1)), np.nanstd(y, axis=(0, 1)); "
+                   "fit on (y - mu) / sd and take reg.predict(X) * sd + mu")
             advice = (f"targets far from zero mean and unit scale (|means| {centre.min():.3g} to {centre.max():.3g}, "
-                      f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. "
-                      "sklearn.compose.TransformedTargetRegressor(regressor=reg, transformer=StandardScaler()); ")
+                      f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. {how}; ")
         return ("mean squared error", float(np.mean(err**2)), float(np.mean((mean[None, :] - y)[observed] ** 2)),
                 advice)
 
@@ -2126,6 +2129,74 @@ def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
             w = None if sample_weight is None else np.asarray(sample_weight)[seen]
             out[j] = r2_score(true[seen, j], pred[seen, j], sample_weight=w)
     return out
+
+
+_PER_STEP_METRICS = {  # scikit-learn's scoring names: (metric of 1-D arrays, greater is better)
+    "r2": ("r2_score", True),
+    "explained_variance": ("explained_variance_score", True),
+    "neg_mean_squared_error": ("mean_squared_error", False),
+    "neg_mean_absolute_error": ("mean_absolute_error", False),
+}
+
+
+def per_step_scorer(metric="r2"):
+    """A scorer for ``SpikingRNNRegressor`` that also takes per-step targets.
+
+    scikit-learn's scoring strings (``scoring="r2"``, ...) pass ``y`` to metrics that refuse
+    3-D arrays, so with per-step targets ``(n_trials, n_timesteps, n_outputs)`` every score of
+    ``cross_val_score`` or ``GridSearchCV`` is NaN (with ``error_score=nan``, the default) and a
+    search returns its first candidate. This scorer counts every step of every trial as one
+    sample, as :meth:`SpikingRNNRegressor.score` does: each output's metric over its observed
+    (non-NaN) samples, averaged uniformly over outputs. Per-trial targets (1-D or 2-D) give the
+    scikit-learn scorer's value. The estimator's own ``score`` (``scoring=None``) is the
+    ``"r2"`` scorer's equivalent.
+
+    Parameters
+    ----------
+    metric : {"r2", "explained_variance", "neg_mean_squared_error", "neg_mean_absolute_error"}
+        Named as in ``sklearn.metrics.get_scorer``; the ``neg_`` ones are negated errors, so that
+        greater is better.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y)``, for ``scoring=`` of scikit-learn's model selection tools.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from motorsrnn import SpikingRNNRegressor, per_step_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.poisson(0.2, (40, 20, 5))
+    >>> Y = np.cumsum(X[:, :, :2], axis=1)  # per-step targets: running counts of two channels
+    >>> Y = (Y - Y.mean(axis=(0, 1))) / Y.std(axis=(0, 1))
+    >>> reg = SpikingRNNRegressor(n_hidden=16, max_epochs=30, learning_rate=0.01, random_state=0)
+    >>> cross_val_score(reg, X, Y, cv=2, scoring=per_step_scorer("r2")).round(2)
+    array([0.56, 0.72])
+    """
+    import sklearn.metrics
+
+    if not isinstance(metric, str) or metric not in _PER_STEP_METRICS:
+        raise ValueError(f"metric must be one of {sorted(_PER_STEP_METRICS)}, got {metric!r}")
+    name, greater_is_better = _PER_STEP_METRICS[metric]
+    func = getattr(sklearn.metrics, name)
+
+    def per_step(y_true, y_pred):
+        true, pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
+        k = true.shape[-1] if true.ndim > 1 else 1
+        true, pred = true.reshape(-1, k), pred.reshape(-1, k)
+        values = []
+        for j in range(k):
+            seen = ~np.isnan(true[:, j])
+            if seen.any():
+                values.append(func(true[seen, j], pred[seen, j]))
+        if not values:
+            raise ValueError("y has no observed values: every target is NaN (missing)")
+        return float(np.mean(values))
+
+    per_step.__name__ = f"per_step_{name}"
+    return sklearn.metrics.make_scorer(per_step, greater_is_better=greater_is_better)
 
 
 def _json_default(o):
