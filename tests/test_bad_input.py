@@ -411,3 +411,53 @@ def test_streaming_names_values_beyond_float32(fitted):
         fitted.stream().step(np.full(X.shape[2], 1e39))
     with pytest.raises(ValueError, match="finite and non-negative; found inf"):
         fitted.stream().step(np.full((2, X.shape[2]), np.inf))
+
+
+def _edited_file(est, path, **edits):
+    """``est`` saved with its metadata edited (a valid file otherwise: the core writes it)."""
+    import json
+
+    meta = json.loads(est._metadata(est.n_features_in_, est.history_, est.stop_reason_, est.best_epoch_))
+    for key, value in edits.items():
+        if key in meta["params"]:
+            meta["params"][key] = value
+        else:
+            meta[key] = value
+    path.write_bytes(bytes(est.network_.to_bytes(json.dumps(meta))))
+    return path
+
+
+@pytest.mark.parametrize("edits, match", [
+    (dict(classes=["down", "left", "up"], classes_dtype="<U1"), "do not survive their dtype"),
+    (dict(classes=[2, 1, 0]), "not unique and sorted"),
+    (dict(classes=[0, 0, 1]), "not unique and sorted"),
+    (dict(architecture="fsnn"), "describe another network than the saved one"),
+    (dict(dt=2.0), r"another network than the saved one \(it differs in: dt\)"),
+    (dict(n_hidden=-5), "n_hidden"),
+    (dict(dt="abc"), "dt"),
+    (dict(n_features_in=float(X.shape[2]) + 0.7), "n_features_in must be an integer"),
+])
+def test_load_refuses_metadata_that_does_not_describe_the_network(fitted, tmp_path, edits, match):
+    """Edited metadata (a file whose checksum was recomputed) loaded silently: truncated or
+    reordered class labels changed every prediction, and parameters that do not describe the
+    network (dt, architecture) were reported by get_params and used by simulate. (A classifier's
+    network relabelled as a regressor's is the same network and loads as one.)"""
+    from motorsrnn import ModelFileError, load
+
+    untouched = load(_edited_file(fitted, tmp_path / "same.msrnn"))  # the helper itself changes nothing
+    np.testing.assert_array_equal(untouched.predict_proba(X), fitted.predict_proba(X))
+    with pytest.raises(ModelFileError, match=match):
+        load(_edited_file(fitted, tmp_path / "edited.msrnn", **edits))
+
+
+def test_save_refuses_parameters_changed_after_fit(fitted, tmp_path):
+    """set_params(dt=2.0) after fit, then save: the file paired the dt=1 network with dt=2 (and
+    load now refuses such files), so save refuses first, naming the fix; nothing is written."""
+    from sklearn.base import clone
+
+    est = clone(fitted).fit(X, y).set_params(dt=2.0, learning_rate=0.5)
+    with pytest.raises(ValueError, match=r"changed after fit and now describe another network \(it differs in: dt\)"):
+        est.save(tmp_path / "m.msrnn")
+    assert not (tmp_path / "m.msrnn").exists()
+    est.set_params(dt=1.0).save(tmp_path / "m.msrnn")  # training settings may differ from the fit's
+    assert (tmp_path / "m.msrnn").exists()

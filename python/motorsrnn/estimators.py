@@ -856,24 +856,34 @@ class _SpikingRNNBase(BaseEstimator):
         init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         return init_seed, shuffle_seed
 
-    def _check_same_network(self, n_inputs: int, n_outputs: int) -> None:
-        """Raise when a warm start's parameters describe another network than the fitted one
-        (sizes, architecture, neuron and readout parameters, per-projection step scales): it
-        would go on training the old one while ``get_params()`` describes the new. Only the
-        initial weight scales may differ, since they no longer matter."""
+    def _check_same_network(self, n_inputs: int, n_outputs: int, context: str = "warm_start") -> None:
+        """Raise when the parameters describe another network than the fitted one (sizes,
+        architecture, neuron and readout parameters, per-projection step scales): a warm start
+        would go on training the old one while ``get_params()`` describes the new, and a saved
+        file would pair the network with parameters that do not describe it. Only the initial
+        weight scales may differ, since they no longer matter. ``context``: ``"warm_start"``,
+        ``"save"`` or ``"load"``, for the message."""
         def spec(network):
             d = json.loads(network.spec_json)
             for p in d["projections"]:
                 p.pop("init_scale", None)
             return d
 
-        old, new = spec(self.network_), spec(self._new_network(n_inputs, n_outputs, 0))
+        with warnings.catch_warnings():  # a topology's connectivity warnings were given by fit
+            warnings.simplefilter("ignore", UserWarning)
+            new = spec(self._new_network(n_inputs, n_outputs, 0))
+        old = spec(self.network_)
         if old != new:
-            what = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise ValueError(
-                "warm_start continues the fitted network, but the parameters now describe another one (it differs "
-                f"in: {', '.join(what)}); fit with warm_start=False to train that one, or set the parameters back"
-            )
+            what = ", ".join(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)))
+            raise ValueError({
+                "warm_start": "warm_start continues the fitted network, but the parameters now describe another one (it "
+                              f"differs in: {what}); fit with warm_start=False to train that one, or set the "
+                              "parameters back",
+                "save": f"the parameters were changed after fit and now describe another network (it differs in: "
+                        f"{what}), so the file would pair the fitted network with parameters that do not describe "
+                        "it; set them back (or refit) before saving",
+                "load": f"the saved parameters describe another network than the saved one (it differs in: {what})",
+            }[context])
 
     def _new_network(self, n_inputs: int, n_outputs: int, init_seed: int):
         return _core.Network(json.dumps(self._network_spec(n_inputs, n_outputs)), init_seed)
@@ -1314,8 +1324,14 @@ class _SpikingRNNBase(BaseEstimator):
         ------
         TypeError
             When the class labels cannot be stored as JSON (use pickle or joblib then).
+        ValueError
+            When parameters changed after ``fit`` describe another network than the fitted one
+            (e.g. ``set_params(dt=2.0)``): set them back or refit. Training settings (learning
+            rate, epochs, ...) may differ.
         """
         check_is_fitted(self, "network_")
+        n_out = len(self.classes_) if isinstance(self, ClassifierMixin) else self.n_outputs_
+        self._check_same_network(self.n_features_in_, n_out, "save")
         meta = self._metadata(self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
         _write_atomic(path, bytes(self.network_.to_bytes(meta)))
 
@@ -1676,7 +1692,13 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         return meta
 
     def _restore_target_metadata(self, meta: Dict[str, Any]) -> None:
-        self.classes_ = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
+        classes = np.asarray(meta["classes"], dtype=np.dtype(meta["classes_dtype"]))
+        saved = list(meta["classes"])
+        if classes.ndim != 1 or classes.tolist() != saved:
+            raise ValueError(f"the classes {saved[:10]} do not survive their dtype {meta['classes_dtype']!r}")
+        if len(set(saved)) != len(saved) or not np.array_equal(np.unique(classes), classes):
+            raise ValueError(f"the classes {saved[:10]} are not unique and sorted, as fit makes them")
+        self.classes_ = classes
 
     # -- prediction -----------------------------------------------------------------------------
     def decision_path(self, X) -> np.ndarray:
@@ -2245,8 +2267,11 @@ def load(path) -> Any:
         if meta.get("architecture_is_topology"):
             params["architecture"] = Topology.from_dict(params["architecture"])
         est = cls(**params)
+        est._validate_params()
         est._restore_target_metadata(meta)
-        est.n_features_in_ = int(meta["n_features_in"])
+        if not isinstance(meta["n_features_in"], int) or isinstance(meta["n_features_in"], bool):
+            raise ValueError(f"n_features_in must be an integer, got {meta['n_features_in']!r}")
+        est.n_features_in_ = meta["n_features_in"]
         if meta.get("feature_names_in") is not None:  # absent from files written before 0.1.0's feature names
             est.feature_names_in_ = np.asarray([str(n) for n in meta["feature_names_in"]], dtype=object)
         est.history_ = meta["history"]
@@ -2258,6 +2283,8 @@ def load(path) -> Any:
         if (spec["n_inputs"], spec["n_outputs"]) != (est.n_features_in_, n_out):
             raise ValueError(f"the metadata describes {est.n_features_in_} inputs and {n_out} outputs, the network "
                              f"{spec['n_inputs']} and {spec['n_outputs']}")
+        est.network_ = network
+        est._check_same_network(est.n_features_in_, n_out, "load")
     except (ValueError, KeyError, TypeError) as e:
         raise _core.ModelFileError(f"{path}: the model file's metadata is unreadable ({e!r})") from None
     est.network_ = network
