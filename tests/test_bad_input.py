@@ -6,7 +6,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from modelfile_bytes import with_checksum
-from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, TopologyError, _core
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor, TopologyError, _core
 
 FAST = dict(n_hidden=8, max_epochs=1, batch_size=8, random_state=0)
 rng = np.random.default_rng(0)
@@ -461,3 +461,39 @@ def test_save_refuses_parameters_changed_after_fit(fitted, tmp_path):
     assert not (tmp_path / "m.msrnn").exists()
     est.set_params(dt=1.0).save(tmp_path / "m.msrnn")  # training settings may differ from the fit's
     assert (tmp_path / "m.msrnn").exists()
+
+
+def test_weights_too_large_for_float32_raise_instead_of_nan_probabilities(fitted):
+    """set_weights with |w| near 3e38 made predict_proba NaN and predict the first class (the
+    streaming decoder returned NaN without a word); now every output path names the problem."""
+    from sklearn.base import clone
+
+    est = clone(fitted).fit(X, y)
+    w = est.get_weights()["w_out"]
+    est.set_weights({"w_out": np.full_like(w, 3e38)})
+    for call in (est.predict, est.predict_proba, est.decision_function, est.decision_path):
+        with pytest.raises(FloatingPointError, match=r"outputs are not finite .*largest \|weight\| 3e\+38"):
+            call(X)
+    decoder = est.stream()
+    with pytest.raises(FloatingPointError, match="outputs are not finite"):
+        decoder.step(X[0])
+    with pytest.raises(FloatingPointError, match="outputs are not finite"):
+        SpikingRNNRegressor(**FAST).fit(X, y[:, None] * 1.0).set_weights(
+            {"w_out": np.full((1, 8), 3e38, np.float32)}).predict(X)
+
+
+def test_set_weights_refuses_complex_and_object_arrays(fitted):
+    w = fitted.get_weights()["w_out"]
+    for bad, kind in ((w + 1j, "complex"), (np.full(w.shape, None), "object")):
+        with pytest.raises(ValueError, match=f"weights 'w_out' must be real numbers, got an array of dtype {kind}"):
+            fitted.set_weights({"w_out": bad})
+
+
+def test_an_empty_chunk_before_the_first_bin_gives_no_decision(fitted):
+    decoder = fitted.stream()
+    with pytest.raises(ValueError, match="no bin of this trial has been given yet"):
+        decoder.step(np.zeros((0, X.shape[2])))
+    assert decoder.n_steps == 0
+    p = decoder.step(X[0, :1])
+    np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(decoder.step(np.zeros((0, X.shape[2]))), p)  # later: the current decision

@@ -390,6 +390,23 @@ def _group_validation_split(groups, fraction, rng):
     return tr, va
 
 
+def check_finite_outputs(z: np.ndarray, network=None) -> np.ndarray:
+    """``z`` (readout outputs of ``network``, whose largest weight the error names when given)
+    if all finite; ``FloatingPointError`` otherwise.
+
+    A trained network cannot get there (training stops at the first non-finite loss), but weights
+    set by hand can overflow float32 (e.g. ``set_weights`` with values near 3e38): probabilities
+    would be NaN and ``predict`` would return the first class."""
+    if not np.isfinite(z).all():
+        largest = "" if network is None else " (largest |weight| {:.3g})".format(
+            max((float(np.abs(w).max()) for w in network.get_weights().values() if w.size), default=0.0))
+        raise FloatingPointError(
+            f"the network's outputs are not finite (NaN or beyond float32's range, about 3.4e38): its weights are "
+            f"too large for float32 arithmetic{largest}; set smaller ones with set_weights"
+        )
+    return z
+
+
 def log_softmax(z) -> np.ndarray:
     """Row-wise log-softmax of scores, in float64, stable for large scores."""
     z = np.asarray(z, dtype=np.float64)
@@ -1265,9 +1282,11 @@ class _SpikingRNNBase(BaseEstimator):
         Parameters
         ----------
         weights : dict of str to array-like
-            Unknown names, wrong shapes, non-finite values and values that break a projection's
-            mask or sign constraint raise ``ValueError``, and then no weight is changed; names not
-            given keep their values.
+            Unknown names, wrong shapes, values that are not real numbers or not finite, and
+            values that break a projection's mask or sign constraint raise ``ValueError``, and then
+            no weight is changed; names not given keep their values. Finite weights so large that
+            the outputs overflow float32 make the prediction methods raise
+            ``FloatingPointError``.
 
         Returns
         -------
@@ -1282,7 +1301,10 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError(f"unknown weight name(s) {unknown}; known names are {sorted(current)}")
         network = _copy_network(self.network_)  # all or nothing
         for name, value in weights.items():
-            arr = np.asarray(value, dtype=np.float32)
+            raw = np.asarray(value)
+            if raw.dtype.kind not in "biuf":  # complex (the imaginary part would be dropped), text, objects
+                raise ValueError(f"weights '{name}' must be real numbers, got an array of dtype {raw.dtype}")
+            arr = raw.astype(np.float32)
             want = current[name].shape
             if arr.shape != want:
                 raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
@@ -1716,7 +1738,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         """
         Xc = self._check_X(X)
         _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
-        return self.network_.logits_per_step(Xc, _n_threads(self.n_jobs))
+        return check_finite_outputs(self.network_.logits_per_step(Xc, _n_threads(self.n_jobs)), self.network_)
 
     def _logits(self, X) -> np.ndarray:
         return self.decision_path(X)[:, -1, :]
@@ -2014,8 +2036,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         n_threads = _n_threads(self.n_jobs)
         _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
         if self.per_step_:
-            return self.network_.traces(Xc, n_threads).astype(np.float64)
-        out = self.network_.logits_per_step(Xc, n_threads)[:, -1, :].astype(np.float64)
+            return check_finite_outputs(self.network_.traces(Xc, n_threads), self.network_).astype(np.float64)
+        out = check_finite_outputs(self.network_.logits_per_step(Xc, n_threads)[:, -1, :], self.network_)
+        out = out.astype(np.float64)
         return out[:, 0] if self._y_1d else out
 
     def score_per_output(self, X, y) -> np.ndarray:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from .estimators import check_finite_outputs
 
 __all__ = ["StreamingDecoder"]
 
@@ -61,7 +62,9 @@ class StreamingDecoder:
         """Advance by one bin ``(n_channels,)`` or a chunk ``(n_bins, n_channels)`` of counts.
 
         A chunk is used whole or not at all: NaN, infinite or negative counts in any of its bins
-        raise ``ValueError`` (naming the bin and channel) before the state changes.
+        raise ``ValueError`` (naming the bin and channel) before the state changes. An empty
+        chunk ``(0, n_channels)`` changes nothing; before the trial's first bin it raises
+        ``ValueError``, as there is no decision yet.
 
         Parameters
         ----------
@@ -101,6 +104,8 @@ class StreamingDecoder:
                 raise
             raise RuntimeError("this StreamingDecoder is being stepped by another thread; a decoder holds one "
                                "trial's state: use one decoder per thread (estimator.stream() makes a new one)") from None
+        self._check_started()  # an empty chunk as the first input gives no decision
+        check_finite_outputs(self._stream.logits)
         if self._running_mean and self._stream.n_steps >= _FLOAT32_COUNT:
             warnings.warn(
                 f"{self._stream.n_steps} bins since the last reset: the running mean of readout='mean' can no longer "
