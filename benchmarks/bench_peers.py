@@ -27,7 +27,7 @@ libraries resident (also without a GPU), and it loads more code on its first ope
 small workloads most of the peers' memory is the libraries', not the training's.
 
 One training step = forward + backward + Adam update on one mini-batch, float32, data in memory,
-2 threads (``RAYON_NUM_THREADS=2``, ``torch.set_num_threads(2)``). Every (workload, implementation)
+2 threads (motorsrnn's thread count passed to each core call, ``torch.set_num_threads(2)``). Every (workload, implementation)
 runs in its own process (its own peak resident memory), implementations alternate within each
 workload for ``--rounds`` rounds (default 3; the reported time is the median over rounds of each
 run's median step, with the range, since a shared machine's speed drifts over minutes), all start from weights drawn with the same scales (the input scale that makes

@@ -290,8 +290,13 @@ def test_saturated_network_warns_after_fit():
     rng = np.random.default_rng(0)
     X = (rng.random((40, 30, 8)) < 0.05).astype(np.uint8)  # 50 Hz per channel
     y = np.arange(40) % 2
-    with pytest.warns(ConvergenceWarning, match=r"population 'h' fires in .* learning_rate"):
+    with pytest.warns(ConvergenceWarning, match=r"population 'h' fires in .* learning_rate") as rec:
         SpikingRNNClassifier(n_hidden=8, input_scale=50.0, max_epochs=1, learning_rate=1e-6, random_state=0).fit(X, y)
+    assert not any("spike counts per bin" in str(w.message) for w in rec)  # 50 Hz input: no hint about X
+    # rates in Hz given as X (a smoothed rate x 1000): the warning also points at the input
+    with pytest.warns(ConvergenceWarning, match=r"fires in .* X holds 50 per bin and channel on average \(50000 Hz "
+                                                 r"at dt=1 ms\).*rather than spike counts per bin"):
+        SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(np.full((40, 30, 8), 50.0), y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = SpikingRNNClassifier(n_hidden=8, max_epochs=2, random_state=0).fit(X, y)
@@ -446,3 +451,21 @@ def test_trained_time_constants_start_in_range_so_an_unstepped_network_saves(tmp
     again = motorsrnn.load(tmp_path / "kept.msrnn")
     np.testing.assert_array_equal(again.get_weights()["beta_h"], est.get_weights()["beta_h"])
     est.set_weights({"beta_h": est.get_weights()["beta_h"]})
+
+
+def test_callback_snapshots_pickle_and_copy(data):
+    """info["network"] could not be pickled (TypeError), so snapshots kept during training could
+    not be saved with joblib or sent to another process; it pickles as its model-file bytes."""
+    import copy
+    import pickle
+
+    snaps = []
+    clf = SpikingRNNClassifier(**FAST, max_epochs=2, callback=lambda info: snaps.append(info["network"])
+                               if info["event"] == "epoch" else None).fit(data.X, data.y)
+    back = pickle.loads(pickle.dumps(snaps))
+    assert len(back) == 2
+    for k, v in clf.get_weights().items():
+        np.testing.assert_array_equal(back[-1].get_weights()[k], v)
+        np.testing.assert_array_equal(copy.deepcopy(snaps[0]).get_weights()[k], snaps[0].get_weights()[k])
+    assert not np.array_equal(back[0].get_weights()["w_in"], back[1].get_weights()["w_in"])
+    assert back[1].spec_json == clf.network_.spec_json

@@ -9,6 +9,7 @@ core, without the GIL and in a thread pool owned by each call.
 from __future__ import annotations
 
 import copy
+import copyreg
 import inspect
 import json
 import math
@@ -533,6 +534,16 @@ def _copy_network(network):
     description)."""
     net, _ = _core.Network.from_bytes(bytes(network.to_bytes("")))
     return net
+
+
+def _network_from_bytes(data: bytes):
+    """The network of model-file bytes (how a pickled ``_core.Network`` comes back)."""
+    return _core.Network.from_bytes(data)[0]
+
+
+# A core network pickles as its model-file bytes: the snapshots a callback gets (info["network"])
+# can be kept with pickle/joblib, or sent to another process.
+copyreg.pickle(_core.Network, lambda network: (_network_from_bytes, (bytes(network.to_bytes("")),)))
 
 
 def _write_atomic(path, data: bytes) -> None:
@@ -1089,6 +1100,18 @@ class _SpikingRNNBase(BaseEstimator):
         """``bptt_window`` as the core takes it (set on the network before each gradient call)."""
         return None if self.bptt_window is None else int(self.bptt_window)
 
+    def _input_rate_hint(self, Xc) -> str:
+        """A sentence for warnings about runaway activity when the input's mean count per bin
+        is more than recorded neurons fire (above 200 Hz per channel): rates in Hz or smoothed
+        values given as ``X`` instead of spike counts per bin."""
+        mean = float(np.mean(Xc[:256], dtype=np.float64)) if Xc.size else 0.0
+        hz = mean * 1000.0 / float(self.dt)
+        if hz <= 200.0:
+            return ""
+        return (f" Also, X holds {mean:.3g} per bin and channel on average ({hz:.0f} Hz at dt={float(self.dt):g} ms), "
+                "more than neurons fire: if X holds rates (Hz) or smoothed activity rather than spike counts per "
+                "bin, pass the counts.")
+
     def _warn_if_abnormal_activity(self, Xc):
         """Warn when, on (up to 256) training trials, as many as fit in 256 MB of simulated spikes
         (at least one; the check is skipped if even that does not fit), the fitted network
@@ -1115,7 +1138,7 @@ class _SpikingRNNBase(BaseEstimator):
                     f"after training, population {name!r} fires in {share:.0%} of the time bins "
                     f"({share * 1000.0 / float(self.dt):.0f} Hz) of the training trials: the network saturated and "
                     "training probably ran away. Lower learning_rate (e.g. 1e-3) or recurrent_lr_scale, or bound "
-                    "the rates with rate_weight and rate_bounds.",
+                    "the rates with rate_weight and rate_bounds." + self._input_rate_hint(Xc),
                     ConvergenceWarning,
                     stacklevel=user_stacklevel(),
                 )
