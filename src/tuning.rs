@@ -32,7 +32,12 @@
 //!   `numpy.quantile`), so `lower <= pd <= upper` typically, `lower` may be below 0 and `upper` above
 //!   `2 pi`, and the width `upper - lower` is at most `2 pi`. The depth interval is the plain
 //!   percentile interval. Resamples whose design is rank deficient (fewer than 3 distinct
-//!   directions drawn) are skipped; `n_boot_valid` counts the others.
+//!   directions drawn) are skipped; `n_boot_valid` counts the others. A resample in which one
+//!   neuron's rates are constant (a sparse unit's resample that drew none of its spikes) has depth
+//!   0 and no preferred direction (it would be `atan2` of rounding noise): it counts in the depth
+//!   interval and is left out of that neuron's preferred-direction interval (NaN if no resample
+//!   is left). Detected exactly when the constant is the neuron's most frequent value, the usual
+//!   case.
 //! * Permutation test (`n_perm > 0`): the angles are shuffled across trials; `p = (1 + #{R^2_perm >=
 //!   R^2}) / (1 + n_perm)` (a relative tolerance of `1e-10` counts numerical ties as ties).
 //!
@@ -517,9 +522,30 @@ fn inv3_spd(g: &[[f64; 3]; 3], scale: f64) -> Option<[[f64; 3]; 3]> {
     Some(inv)
 }
 
+/// `(n_neurons, n_trials)`: each centred rate minus the neuron's most frequent value, squared, so
+/// that `sum_t c_t q[j, t]` is exactly 0 when a resample drew only trials at that value (a sparse
+/// unit's resample without any of its spikes: constant, with no preferred direction).
+fn squares_off_mode(yt: &Array2<f64>) -> Array2<f64> {
+    let mut q = yt.clone();
+    q.as_slice_mut().expect("standard layout").par_chunks_mut(yt.ncols()).for_each(|row| {
+        let mut sorted = row.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let (mut mode, mut best, mut run) = (sorted[0], 0usize, 0usize);
+        for (i, &v) in sorted.iter().enumerate() {
+            run = if i > 0 && v == sorted[i - 1] { run + 1 } else { 1 };
+            if run > best {
+                (mode, best) = (v, run);
+            }
+        }
+        row.iter_mut().for_each(|v| *v = (*v - mode) * (*v - mode));
+    });
+    q
+}
+
 fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIntervals {
     let (n, n_neurons, n_boot) = (p.n, p.yt.nrows(), cfg.n_boot);
     let starts: Vec<usize> = (0..n_boot).step_by(CHUNK).collect();
+    let off_mode = squares_off_mode(&p.yt);
     // Per chunk: (valid flags, deviations and depths, row-major (resample, neuron)).
     let chunks: Vec<(Vec<bool>, Vec<f64>, Vec<f64>)> = starts
         .par_iter()
@@ -556,12 +582,17 @@ fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIn
                 inverses.push(inv3_spd(&g, n as f64));
             }
             let m = a.dot(&p.yt.t()); // (3k, n_neurons)
+            let spread = a.slice(ndarray::s![..;3, ..]).dot(&off_mode.t()); // (k, n_neurons): 0 if constant
             let mut dev = vec![f64::NAN; k * n_neurons];
             let mut depth = vec![f64::NAN; k * n_neurons];
             for (i, inv) in inverses.iter().enumerate() {
                 let Some(inv) = inv else { continue };
                 for j in 0..n_neurons {
                     if p.constant[j] {
+                        continue;
+                    }
+                    if spread[[i, j]] == 0.0 {
+                        depth[i * n_neurons + j] = 0.0; // no modulation, and no preferred direction (NaN)
                         continue;
                     }
                     let rhs = [m[[3 * i, j]], m[[3 * i + 1, j]], m[[3 * i + 2, j]]];
@@ -588,7 +619,9 @@ fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIn
             for (valid, d, m) in &chunks {
                 for (i, &ok) in valid.iter().enumerate() {
                     if ok {
-                        dev.push(d[i * n_neurons + j]);
+                        if !d[i * n_neurons + j].is_nan() {
+                            dev.push(d[i * n_neurons + j]);
+                        }
                         depth.push(m[i * n_neurons + j]);
                     }
                 }

@@ -478,3 +478,32 @@ def test_rates_in_hz_passed_as_3d_counts_warn():
         counts = make_center_out(n_trials=40, random_state=0).X
         fit_cosine_tuning(counts.astype(np.float64), make_center_out(n_trials=40, random_state=0).y)
         fit_cosine_tuning(d.rates / 1000.0, d.angles)  # spikes per 1 ms bin
+
+
+def test_bootstrap_pd_interval_of_a_sparse_unit_leaves_out_resamples_without_its_spikes():
+    """A unit with 2 spikes, both at 90 deg, is constant (all zero) in about 13 % of the bootstrap
+    resamples; their "preferred direction" was atan2 of rounding noise, and the interval spanned
+    [-0.15, 4.07] rad. Those resamples now count in the depth interval (depth 0) but not in the
+    preferred direction's, which agrees with a numpy bootstrap that leaves them out."""
+    n = 40
+    angles = 2 * np.pi * (np.arange(n) % 8) / 8
+    rates = np.zeros((n, 2))
+    rates[[2, 10], 0] = 1.0
+    rates[:, 1] = 3.0 + np.cos(angles - 1.0) + 0.1 * np.random.default_rng(0).standard_normal(n)  # dense unit
+    res = fit_cosine_tuning(rates, angles, n_boot=4000, random_state=0)
+    assert res.preferred_direction[0] == pytest.approx(np.pi / 2)
+    design = np.column_stack([np.ones(n), np.cos(angles), np.sin(angles)])
+    rng = np.random.default_rng(1)
+    dev, depth = [], []
+    for _ in range(4000):
+        idx = rng.integers(0, n, n)
+        b = np.linalg.lstsq(design[idx], rates[idx, 0], rcond=None)[0]
+        depth.append(np.hypot(b[1], b[2]))
+        if np.ptp(rates[idx, 0]) > 0:
+            dev.append((np.arctan2(b[2], b[1]) - np.pi / 2 + np.pi) % (2 * np.pi) - np.pi)
+    expected = np.pi / 2 + np.quantile(dev, [0.025, 0.975])
+    np.testing.assert_allclose(res.pd_ci[0], expected, atol=0.05)
+    assert res.pd_ci_width[0] < 1.0
+    assert res.depth_ci[0, 0] == 0.0  # the constant resamples are in the depth interval
+    np.testing.assert_allclose(res.depth_ci[0], np.quantile(depth, [0.025, 0.975]), atol=0.01)
+    assert res.pd_ci[1, 0] < 1.0 < res.pd_ci[1, 1] and res.pd_ci_width[1] < 0.3  # the dense unit as before

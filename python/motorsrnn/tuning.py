@@ -371,7 +371,9 @@ class CosineTuning:
         the resampled directions of noise can cluster, so a narrow interval alone does not show
         tuning (use :attr:`is_tuned`). Coverage is close to ``ci`` when the depth is several times
         its standard error, and lower for weakly tuned neurons, the more so among those selected
-        by :attr:`is_tuned`.
+        by :attr:`is_tuned`. Resamples in which the neuron's activity is constant (a sparse
+        unit's resample that drew none of its spikes) have no preferred direction and are left
+        out of its interval (NaN if none is left); they count in ``depth_ci``, with depth 0.
     depth_ci : ndarray of shape (n, 2) or None
         Percentile bootstrap interval of the modulation depth. The depth is biased upwards by noise
         (it is a norm), and so is this interval for weakly tuned neurons.
