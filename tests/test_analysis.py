@@ -632,3 +632,26 @@ def test_trajectories_and_similarity_refuse_what_they_would_misread():
     with pytest.raises(ValueError, match="soft_offset=1 applies to normalize='soft' only"):
         similarity(t, t, soft_offset=1)
     assert similarity(t, t, normalize="soft", soft_offset=1).score == pytest.approx(1.0)
+
+
+def test_weight_vs_pd_difference_sem_has_no_cancellation_for_weights_far_from_zero():
+    """The SEM came from sum(w^2) - n mean^2, which loses the digits of weights 1000 +- 1e-3
+    (relative error 1e-4); a two-pass variance agrees with numpy's std."""
+    import warnings
+
+    from motorsrnn.analysis import weight_vs_pd_difference
+    from motorsrnn.tuning import network_tuning
+
+    d = make_center_out(n_trials=200, n_neurons=24, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = SpikingRNNClassifier(n_hidden=24, max_epochs=2, random_state=0).fit(d.X[:120], d.y[:120])
+        w = clf.get_weights()["w_rec"]
+        clf.set_weights({"w_rec": (1000.0 + 1e-3 * np.random.default_rng(0).normal(size=w.shape)).astype(np.float32)})
+        res = weight_vs_pd_difference(clf, network_tuning(clf, d.X, d.y), "w_rec", tuned_only=False, bins=4)
+    w64 = clf.get_weights()["w_rec"].astype(np.float64)[res.target_index, res.source_index]
+    which = np.clip(np.searchsorted(res.bin_edges, res.pd_difference, side="right") - 1, 0, 3)
+    for b in range(4):
+        if (which == b).sum() > 1:
+            expected = w64[which == b].std(ddof=1) / np.sqrt((which == b).sum())
+            assert res.sem[b] == pytest.approx(expected, rel=1e-9)

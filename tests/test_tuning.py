@@ -507,3 +507,29 @@ def test_bootstrap_pd_interval_of_a_sparse_unit_leaves_out_resamples_without_its
     assert res.depth_ci[0, 0] == 0.0  # the constant resamples are in the depth interval
     np.testing.assert_allclose(res.depth_ci[0], np.quantile(depth, [0.025, 0.975]), atol=0.01)
     assert res.pd_ci[1, 0] < 1.0 < res.pd_ci[1, 1] and res.pd_ci_width[1] < 0.3  # the dense unit as before
+
+
+def test_snapshots_warn_when_integer_labels_miss_some_of_the_classifiers_directions():
+    """A probe set with labels 0-2 of a 4-direction classifier put them at 0/120/240 degrees (K =
+    labels present) while network_tuning uses the classes (0/90/180): preferred directions differed
+    by up to 45 degrees without a word. Now the snapshot warns and names the remedy, with which it
+    agrees with network_tuning."""
+    from motorsrnn.datasets import direction_angles
+    from motorsrnn.tuning import TuningSnapshots, network_tuning
+
+    d = make_center_out(n_trials=120, n_neurons=12, random_state=0)
+    probe = d.y < 3
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=1, random_state=0).fit(d.X, d.y)
+    snaps = TuningSnapshots(d.X[probe], d.y[probe])
+    with pytest.warns(UserWarning, match=r"3 integer labels, placed at 2 pi k / 3, but the network has 4 outputs.*"
+                                         r"direction_angles\(4\)"):
+        snaps.record(clf, 0)
+    fixed = TuningSnapshots(d.X[probe], d.y[probe], labels_to_angles=direction_angles(4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        fixed.record(clf, 0)
+        TuningSnapshots(d.X, d.y).record(clf, 0)  # every direction present: no warning
+    ref = network_tuning(clf, d.X[probe], d.y[probe])
+    ok = np.isfinite(ref.preferred_direction)
+    np.testing.assert_allclose(fixed.results[0]["h"].preferred_direction[ok], ref.preferred_direction[ok], atol=1e-9)
+    assert not np.allclose(snaps.results[0]["h"].preferred_direction[ok], ref.preferred_direction[ok], atol=1e-3)

@@ -1197,10 +1197,12 @@ def weight_vs_pd_difference(estimator, tuning_result, projection_key, *, bins=8,
     n_bins = edges.size - 1
     count = np.bincount(which[inside], minlength=n_bins)
     sums = np.bincount(which[inside], weights=weights[inside], minlength=n_bins)
-    sq = np.bincount(which[inside], weights=weights[inside] ** 2, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, sums / np.maximum(count, 1), np.nan)
-        var = np.where(count > 1, (sq - count * mean**2) / np.maximum(count - 1, 1), np.nan)
+        # two passes (deviations from each bin's mean): no cancellation for weights far from 0
+        dev = weights[inside] - mean[which[inside]]
+        sq = np.bincount(which[inside], weights=dev**2, minlength=n_bins)
+        var = np.where(count > 1, sq / np.maximum(count - 1, 1), np.nan)
         sem = np.sqrt(np.maximum(var, 0.0)) / np.sqrt(count)
     c = np.cos(signed)
     cc, wc = c - c.mean(), weights - weights.mean()

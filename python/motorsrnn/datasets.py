@@ -255,7 +255,10 @@ def make_center_out(
         baseline_rates : ndarray of shape (n_neurons,), float64
             Baseline rate ``b0_i`` in Hz.
         modulation_depths : ndarray of shape (n_neurons,), float64
-            Modulation depth ``m_i`` in Hz (0 for untuned neurons).
+            Modulation depth ``m_i`` in Hz (0 for untuned neurons) at the peak of the response
+            bump (``g = 1``). Averaged over a window, the depth is ``m_i`` times the mean of ``g``
+            over it (e.g. about 0.94 ``m_i`` for the default 50 ms window at the response peak,
+            with latency jitter), so a cosine fit of window counts recovers that, not ``m_i``.
         tuned : ndarray of shape (n_neurons,), bool
             Which neurons are cosine tuned.
         latencies : ndarray of shape (n_trials,), float64

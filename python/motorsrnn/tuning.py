@@ -1192,7 +1192,11 @@ class TuningSnapshots:
         channels must be the estimator's.
     directions : array-like of shape (n_trials,)
         Reach direction of each probe trial: angles or class labels, as in
-        :func:`fit_cosine_tuning` (integer labels ``0..K-1`` are at ``2 pi k / K``).
+        :func:`fit_cosine_tuning` (integer labels ``0..K-1`` are at ``2 pi k / K``, with ``K``
+        the labels the probe trials hold; unlike :func:`network_tuning`, which knows the
+        classifier's classes, so a probe set without some directions needs
+        ``labels_to_angles=direction_angles(n_classes)``; the first record warns when the network
+        has more outputs than the probe trials have labels).
     every : int, default=1
         Record after epochs ``every - 1``, ``2 every - 1``, ... (epochs are counted from 0, as in
         ``estimator.history_``). The last epoch is recorded only if it falls on this grid. The grid
@@ -1291,6 +1295,11 @@ class TuningSnapshots:
             None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
         )
         self.angles: np.ndarray = _reduce_angles(_directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles))
+        d = np.asarray(directions)
+        # integer labels placed at 2 pi k / K with K the labels present: checked against the
+        # network's outputs at the first record (see _warn_if_directions_missing)
+        self._labels_present = (np.unique(d).astype(np.int64) if labels_to_angles is None and not degrees
+                                and d.dtype.kind in "iu" else None)
         n_dir = np.unique(self.angles).size
         if n_dir < 3:
             raise ValueError(
@@ -1412,8 +1421,28 @@ class TuningSnapshots:
             )
         return pops
 
+    def _warn_if_directions_missing(self, network) -> None:
+        """Warn once when integer labels were placed at ``2 pi k / K`` with ``K`` the labels the
+        probe trials hold, but the network has more outputs (classes) than that, all above the
+        labels: a probe set without some of a classifier's directions puts the others at the
+        wrong angles (4 classes probed with labels 0-2: 0, 120, 240 degrees instead of 0, 90,
+        180). A regressor's outputs are not directions, so this is a warning, not a remedy."""
+        labels, self._labels_present = self._labels_present, None
+        n_out = _network_spec_dict(network).get("n_outputs")
+        if labels is None or n_out is None or not (len(labels) < int(n_out) and labels.max() < int(n_out)):
+            return
+        warnings.warn(
+            f"the probe trials hold {len(labels)} integer labels, placed at 2 pi k / {len(labels)}, but the network "
+            f"has {int(n_out)} outputs: if the labels are the classifier's classes 0..{int(n_out) - 1}, the directions "
+            f"are at the wrong angles; pass labels_to_angles=motorsrnn.datasets.direction_angles({int(n_out)}) "
+            "(or the angle of each label)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
     def _record(self, network, epoch: int) -> None:
         pops = self._check_compatible(network)
+        self._warn_if_directions_missing(network)
         if not self.populations:
             self.populations = pops
             targets = {t for _, src, t, _, _ in network.projections() if src == "input"}
