@@ -3,6 +3,7 @@
 (n, 1), and the default thread count under joblib's process workers."""
 
 import pickle
+import sys
 import warnings
 
 import numpy as np
@@ -150,3 +151,17 @@ def test_default_threads_respect_omp_num_threads(monkeypatch):
     # thousands of threads made every call take tens of seconds: at most 4 per core are started
     assert _n_threads(4096) == _n_threads(65536) == 4 * everything
     assert _n_threads(min(3, 4 * everything)) == min(3, 4 * everything)
+
+
+def test_a_misspelt_parameter_names_the_public_class():
+    """The TypeError named the private base class ("_SpikingRNNBase.__init__() got an unexpected
+    keyword argument 'class_weight'")."""
+    from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
+
+    for cls in (SpikingRNNClassifier, SpikingRNNRegressor):
+        with pytest.raises(TypeError, match="unexpected keyword argument 'class_weight'") as info:
+            cls(class_weight="balanced")
+        assert "_SpikingRNNBase" not in str(info.value)
+        if sys.version_info >= (3, 10):
+            assert f"{cls.__name__}.__init__()" in str(info.value)
+        assert cls(n_hidden=7, tau_mem=3.0).get_params()["tau_mem"] == 3.0

@@ -15,6 +15,7 @@ import json
 import math
 import numbers
 import os
+import types
 import warnings
 from pathlib import Path
 from types import MappingProxyType
@@ -2183,6 +2184,24 @@ def _share_parameters(source: type, target: type) -> None:
 
 
 _share_parameters(SpikingRNNClassifier, SpikingRNNRegressor)
+
+
+def _own_init(cls: type) -> None:
+    """Give ``cls`` its own copy of the shared ``__init__``, named after it, so that a misspelt
+    parameter reads "SpikingRNNClassifier.__init__() got an unexpected keyword argument", not
+    the private base class's name (Python 3.11+ takes the name from the code object)."""
+    base = _SpikingRNNBase.__init__
+    qualname = f"{cls.__name__}.__init__"
+    code = base.__code__.replace(co_qualname=qualname) if hasattr(base.__code__, "co_qualname") else base.__code__
+    init = types.FunctionType(code, base.__globals__, "__init__", base.__defaults__, base.__closure__)
+    init.__kwdefaults__ = base.__kwdefaults__
+    init.__qualname__, init.__module__, init.__doc__ = qualname, base.__module__, base.__doc__
+    init.__annotations__ = dict(base.__annotations__)
+    cls.__init__ = init
+
+
+for _cls in (SpikingRNNClassifier, SpikingRNNRegressor):
+    _own_init(_cls)
 
 
 def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
