@@ -1600,8 +1600,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the weight initialisation, the shuffling of trials and the validation split. The same
         value gives bit-identical weights for any ``n_jobs``. A ``RandomState`` or ``numpy.random.
-        Generator`` is advanced by each fit (it seeds a ``RandomState``, as in
-        :func:`motorsrnn.datasets.make_center_out`), so refits differ.
+        Generator`` is advanced by each fit, so refits differ (a ``Generator`` seeds a
+        ``RandomState``, as in :func:`motorsrnn.datasets.make_center_out`).
     n_jobs : int or None, default=None
         Threads of this estimator's own pool. ``-1`` uses every core available to the process;
         ``None`` too, but no more than ``OMP_NUM_THREADS`` when that environment variable is set
