@@ -2197,7 +2197,7 @@ def _own_init(cls: type) -> None:
     init.__kwdefaults__ = base.__kwdefaults__
     init.__qualname__, init.__module__, init.__doc__ = qualname, base.__module__, base.__doc__
     init.__annotations__ = dict(base.__annotations__)
-    cls.__init__ = init
+    setattr(cls, "__init__", init)
 
 
 for _cls in (SpikingRNNClassifier, SpikingRNNRegressor):

@@ -1298,8 +1298,8 @@ class TuningSnapshots:
         d = np.asarray(directions)
         # integer labels placed at 2 pi k / K with K the labels present: checked against the
         # network's outputs at the first record (see _warn_if_directions_missing)
-        self._labels_present = (np.unique(d).astype(np.int64) if labels_to_angles is None and not degrees
-                                and d.dtype.kind in "iu" else None)
+        default_labels = labels_to_angles is None and not degrees and d.dtype.kind in "iu"
+        self._labels_present: Optional[np.ndarray] = np.unique(d).astype(np.int64) if default_labels else None
         n_dir = np.unique(self.angles).size
         if n_dir < 3:
             raise ValueError(
