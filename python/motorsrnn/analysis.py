@@ -803,14 +803,15 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         raise ValueError(
             f"units must be 'counts' (spike counts per bin of dt ms) or 'hz' (rates in Hz), got {units!r}"
         )
-    a = check_array(activity, dtype=np.float64, allow_nd=True, ensure_all_finite=True, input_name="activity",
+    # in its own dtype: a float64 copy of a network's spikes (uint8) would take 8 times their memory
+    a = check_array(activity, dtype="numeric", allow_nd=True, ensure_all_finite=True, input_name="activity",
                     ensure_2d=False)
     if a.ndim != 3 or 0 in a.shape:
         raise ValueError(
             f"activity must be 3-D (n_trials, n_timesteps, n_units) with at least one of each, got an array of "
             f"shape {a.shape}"
         )
-    if units == "counts" and (a < 0).any():
+    if units == "counts" and a.dtype.kind in "if" and a.min() < 0:  # unsigned and bool cannot be negative
         raise ValueError("activity holds negative values: spike counts (units='counts') cannot be negative")
     d = np.asarray(directions)
     if d.ndim != 1 or d.shape[0] != a.shape[0]:
@@ -826,9 +827,9 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         raise ValueError(
             f"n_components must be <= min(n_conditions * n_timesteps - 1, n_units) = {max_k}, got {n_components}"
         )
-    onehot = np.zeros((n_cond, a.shape[0]))
-    onehot[inverse, np.arange(a.shape[0])] = 1.0 / counts[inverse]
-    means = (onehot @ a.reshape(a.shape[0], -1)).reshape(n_cond, n_t, n_units)
+    means = np.empty((n_cond, n_t, n_units))
+    for c in range(n_cond):  # sums in float64 (exact for counts), one condition's trials at a time
+        means[c] = a[inverse == c].sum(axis=0, dtype=np.float64) / counts[c]
     if units == "counts":
         means = means * (1000.0 / dt)
     means = _gaussian_smooth(means, sigma / dt, axis=1)
