@@ -378,20 +378,24 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
 
     scale = _UNITS[units]
     out_dtype = np.dtype(np.uint8) if dtype is None else np.dtype(dtype)
-    check_memory(ev.size * n_bins * len(sorted_trains) * out_dtype.itemsize,
-                 f"{ev.size} trials x {n_bins} bins x {len(sorted_trains)} units",
+    # counted unit by unit into contiguous rows, then transposed once: writing each unit into the
+    # last axis of X directly (stride n_units) took 80 % of the time
+    check_memory(2 * ev.size * n_bins * len(sorted_trains) * out_dtype.itemsize,
+                 f"{ev.size} trials x {n_bins} bins x {len(sorted_trains)} units (twice, while it is transposed)",
                  f"check window={window!r} and bin_size={bin_size!r} (in {units})")
-    X = np.zeros((ev.size, n_bins, len(sorted_trains)), dtype=out_dtype)
+    by_unit = np.zeros((len(sorted_trains), ev.size, n_bins), dtype=out_dtype)
     for u, train in enumerate(sorted_trains):
         if train.size == 0:
             continue
         counts = _count(train, ev, start * scale, bin_size * scale, n_bins)
         peak = int(counts.max())
-        if dtype is None and peak > np.iinfo(X.dtype).max:
-            X = X.astype(_result_dtype(None, peak))
+        if dtype is None and peak > np.iinfo(by_unit.dtype).max:
+            by_unit = by_unit.astype(_result_dtype(None, peak))
         elif dtype is not None:
             _result_dtype(dtype, peak)
-        X[:, :, u] = counts
+        by_unit[u] = counts
+    X = np.ascontiguousarray(by_unit.transpose(1, 2, 0))
+    del by_unit
     _warn_if_units_look_mixed(sorted_trains, ev, X, start * scale, stop * scale, window, bin_size, units)
     times = np.arange(n_bins) * bin_size + start
     return Bunch(
