@@ -485,3 +485,13 @@ def test_random_state_takes_a_generator_and_names_itself_when_wrong(data):
                        (1.5, "random_state must be None, an int")):
         with pytest.raises(ValueError, match=match):
             SpikingRNNClassifier(**kw, random_state=bad).fit(X, y)
+
+
+@pytest.mark.parametrize("readout", ["mean", "max", "last"])
+def test_simulate_logits_are_the_cores_per_step_logits_bit_for_bit(data, readout):
+    """simulate() computes its logits from the readout traces it already has (it used to run the
+    network a second time); they equal decision_path's, bit for bit."""
+    clf = SpikingRNNClassifier(**dict(FAST, max_epochs=2), readout=readout).fit(data.X, data.y)
+    sim = clf.simulate(data.X, membrane=False)
+    assert sim.logits.dtype == np.float32
+    np.testing.assert_array_equal(sim.logits, clf.network_.logits_per_step(clf._check_X(data.X), 1))

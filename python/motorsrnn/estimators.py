@@ -392,6 +392,24 @@ def _group_validation_split(groups, fraction, rng):
     return tr, va
 
 
+def _logits_from_readout(readout: np.ndarray, mode: str) -> np.ndarray:
+    """The per-step logits of readout traces ``(n_trials, n_steps, n_out)`` float32, bit for bit
+    as the core's ``logits_per_step`` makes them (``src/loss.rs``), without simulating again:
+    the running mean ``(l[t-1] t + O[t]) / (t + 1)`` in float32, the running maximum (a NaN loses,
+    as in Rust's ``max``), or ``O[t]``."""
+    if mode == "last":
+        return readout.copy()
+    if mode == "max":
+        return np.fmax.accumulate(readout, axis=1)
+    out = np.empty_like(readout)
+    out[:, 0] = readout[:, 0]
+    one = np.float32(1.0)
+    for t in range(1, readout.shape[1]):
+        n = np.float32(t)
+        out[:, t] = (out[:, t - 1] * n + readout[:, t]) / (n + one)
+    return out
+
+
 def check_finite_outputs(z: np.ndarray, network=None) -> np.ndarray:
     """``z`` (readout outputs of ``network``, whose largest weight the error names when given)
     if all finite; ``FloatingPointError`` otherwise.
@@ -1277,7 +1295,7 @@ class _SpikingRNNBase(BaseEstimator):
             spikes=np.concatenate(spikes, axis=2) if len(spikes) > 1 else spikes[0],
             membrane=None if mem is None else (np.concatenate(mem, axis=2) if len(mem) > 1 else mem[0]),
             readout=readout,
-            logits=self.network_.logits_per_step(Xc, n_threads),
+            logits=_logits_from_readout(readout, json.loads(self.network_.spec_json).get("readout", "mean")),
             times=np.arange(Xc.shape[1]) * float(self.dt),
             populations=pops,
         )
