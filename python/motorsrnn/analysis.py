@@ -41,6 +41,8 @@ from ._validation import (
 from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 from .tuning import _wrap_angle
 
+_SIM_CHUNK = 256  # trials simulated at a time where only spike counts are kept (energy)
+
 __all__ = ["add_poisson_noise", "early_classification", "energy", "similarity", "trajectories", "weight_vs_pd_difference"]
 
 #: Projection kinds that read the previous step's spikes (``s[t-1]``).
@@ -466,7 +468,6 @@ def energy(
         rnn_hidden = n_hidden
     rnn_hidden = check_number(rnn_hidden, "rnn_hidden", integer=True, low=1, high=2**53)  # exact as a float
 
-    sim = estimator.simulate(Xc, membrane=False)
     # Events per source unit over all trials: all steps, and all but the last (for delayed reads).
     # An integer count k is k events (k accumulates); a non-integer value needs one multiply per
     # target instead, so those entries are counted apart, as input_mac.
@@ -480,10 +481,15 @@ def energy(
         frac_entries = frac_entries_but_last = np.zeros(n_channels)
     counts_all = {"input": Xi.sum(axis=(0, 1), dtype=np.float64)}
     counts_but_last = {"input": counts_all["input"] - Xi[:, -1, :].sum(axis=0, dtype=np.float64)}
-    for name, pop in sim.populations.items():
-        s = np.asarray(pop.spikes)
-        counts_all[name] = s.sum(axis=(0, 1), dtype=np.float64)
-        counts_but_last[name] = counts_all[name] - s[:, -1, :].sum(axis=0, dtype=np.float64)
+    for name in pop_sizes:
+        counts_all[name] = np.zeros(pop_sizes[name])
+        counts_but_last[name] = np.zeros(pop_sizes[name])
+    for start in range(0, n_trials, _SIM_CHUNK):  # only counts are needed: no dense spikes of all of X
+        sim = estimator.simulate(Xc[start:start + _SIM_CHUNK], membrane=False)
+        for name, pop in sim.populations.items():
+            s = np.asarray(pop.spikes)
+            counts_all[name] += s.sum(axis=(0, 1), dtype=np.float64)
+            counts_but_last[name] += s[:, :-1, :].sum(axis=(0, 1), dtype=np.float64)
 
     sop_by_projection = {}
     input_mac = 0.0
