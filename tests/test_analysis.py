@@ -655,3 +655,25 @@ def test_weight_vs_pd_difference_sem_has_no_cancellation_for_weights_far_from_ze
         if (which == b).sum() > 1:
             expected = w64[which == b].std(ddof=1) / np.sqrt((which == b).sum())
             assert res.sem[b] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["spikes", "channels"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.bool_, np.float32])
+def test_add_poisson_noise_in_chunks_draws_what_one_call_draws(monkeypatch, mode, dtype):
+    """The noise is drawn and added a few trials at a time (one int64 array of all of X took 16
+    times X's memory); the result is the one of a single draw of the whole array."""
+    import motorsrnn.analysis as analysis
+    from motorsrnn._validation import check_seed
+
+    monkeypatch.setattr(analysis, "_NOISE_CHUNK_BYTES", 7 * 30 * 9)  # chunks of a few trials
+    X = (np.random.default_rng(0).random((23, 30, 5)) < 0.3).astype(dtype)
+    kw = dict(mode=mode, n_channels=4) if mode == "channels" else {}
+    out = add_poisson_noise(X, 300.0, random_state=3, **kw)
+    noise = check_seed(3).poisson(0.3, size=(23, 30, 5 if mode == "spikes" else 4))
+    base = X.astype(np.float32 if dtype == np.float32 else np.int64)
+    expected = base + noise if mode == "spikes" else np.concatenate([base, noise], axis=2)
+    assert out.dtype == (np.float32 if dtype == np.float32 else np.uint8)
+    np.testing.assert_array_equal(out, expected)
+    with pytest.warns(RuntimeWarning, match="clipped to 255"):
+        big = add_poisson_noise(np.full((3, 4, 2), 250, np.uint8), 10000.0, random_state=0)
+    assert big.max() == 255

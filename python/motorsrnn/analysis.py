@@ -42,6 +42,7 @@ from .estimators import SpikingRNNClassifier, check_labels, check_spikes
 from .tuning import _wrap_angle
 
 _SIM_CHUNK = 256  # trials simulated at a time where only spike counts are kept (energy)
+_NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
 
 __all__ = ["add_poisson_noise", "early_classification", "energy", "similarity", "trajectories", "weight_vs_pd_difference"]
 
@@ -668,6 +669,37 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
             f"{MAX_SPIKES_PER_BIN:g}: rate is in Hz (spikes per second) and dt in ms"
         )
     rng = check_seed(random_state)
+
+    if in_dtype == np.uint8 or in_dtype.kind == "b" or Xc.dtype.kind == "f":
+        # the usual inputs: drawn and added a chunk of trials at a time, straight into the result's
+        # dtype (one int64 noise array of all of X took 16 times X's memory); the draws are those of
+        # one call, since RandomState draws in C order
+        extra = Xc.shape[2] if mode == "spikes" else n_channels
+        width = Xc.shape[2] + (0 if mode == "spikes" else n_channels)
+        floating = Xc.dtype.kind == "f"
+        out = np.empty((*Xc.shape[:2], width), dtype=Xc.dtype if floating else np.uint8)
+        chunk = max(1, _NOISE_CHUNK_BYTES // max(1, Xc.shape[1] * width))
+        clipped = False
+        for start in range(0, Xc.shape[0], chunk):
+            part = Xc[start:start + chunk]
+            noise = rng.poisson(lam, size=(*part.shape[:2], extra))
+            if mode == "spikes":
+                noisy = part + noise.astype(part.dtype) if floating else part.astype(np.int64) + noise
+            else:
+                noisy = np.concatenate([part, noise.astype(part.dtype)] if floating
+                                       else [part.astype(np.int64), noise], axis=2)
+            if not floating and noisy.size and noisy.max() > 255:
+                clipped = True
+                np.minimum(noisy, 255, out=noisy)
+            out[start:start + chunk] = noisy
+        if clipped:
+            warnings.warn(
+                "noisy counts above 255 were clipped to 255 to keep the uint8 dtype of X; pass a "
+                "wider integer or float array to keep them",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return out[:, 0, :] if was_2d and out.shape[1] == 1 else out
 
     if mode == "spikes":
         noise = rng.poisson(lam, size=Xc.shape)
