@@ -677,3 +677,20 @@ def test_add_poisson_noise_in_chunks_draws_what_one_call_draws(monkeypatch, mode
     with pytest.warns(RuntimeWarning, match="clipped to 255"):
         big = add_poisson_noise(np.full((3, 4, 2), 250, np.uint8), 10000.0, random_state=0)
     assert big.max() == 255
+
+
+def test_early_classification_of_count_decoders_uses_running_counts_with_the_same_accuracy():
+    """Count decoders were re-fed every prefix X[:, :n] (quadratic in the window); they now get the
+    running counts as one bin, which they cannot tell apart: the accuracies are those of predict
+    on each prefix."""
+    import motorsrnn.analysis as analysis
+
+    d = make_center_out(n_trials=160, n_neurons=20, random_state=4)
+    X_tr, X_te, y_tr, y_te = d.X[:100], d.X[100:], d.y[:100], d.y[100:]
+    for model in (PoissonNaiveBayes().fit(X_tr, y_tr),
+                  make_pipeline(SpikeCountTransformer(log1p=True), LogisticRegression(max_iter=500)).fit(X_tr, y_tr)):
+        assert analysis._counts_only(model)
+        res = early_classification(model, X_te, y_te, step=3)
+        by_prefix = [np.mean(model.predict(X_te[:, :n]) == y_te) for n in res.prefix_lengths]
+        np.testing.assert_array_equal(res.accuracy, by_prefix)
+    assert not analysis._counts_only(make_pipeline(LogisticRegression()))
