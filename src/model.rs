@@ -468,39 +468,58 @@ impl<T: Real> Model<T> {
             },
             readout: try_zeros3((n, steps, k), "the readout traces")?,
         };
-        // Parallel over chunks; each writes its own trials' slices.
-        let tapes: Vec<crate::forward::Tape<T>> = chunks(&trials)
-            .into_par_iter()
-            .map(|chunk| -> Result<crate::forward::Tape<T>> {
-                let mut ws = Workspace::new(&self.topo, chunk.len());
-                let recording = if membrane { Recording::Membrane } else { Recording::Spikes };
-                forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, recording)?;
-                Ok(ws.tape)
-            })
-            .collect::<Result<_>>()?;
-        for (ci, tape) in tapes.iter().enumerate() {
-            for b in 0..tape.batch {
-                let n_i = ci * CHUNK + b;
-                for t in 0..steps {
-                    for (p, &size) in sizes.iter().enumerate() {
-                        let (idx, val) = tape.spikes[p].at(t, b);
-                        for (&j, &v) in idx.iter().zip(val) {
-                            sim.spikes[p][[n_i, t, j as usize]] = v.f64().round().clamp(0.0, 255.0) as u8;
-                        }
-                        if let Some(m) = sim.membrane.as_mut() {
-                            let u = tape.u_at(p, size, t, b);
-                            for j in 0..size {
-                                m[p][[n_i, t, j]] = u[j];
-                            }
-                        }
-                    }
-                    for c in 0..k {
-                        sim.readout[[n_i, t, c]] = tape.o[(t * tape.batch + b) * k + c];
-                    }
-                }
+        // Parallel over chunks, in waves of one chunk per thread whose tapes are copied out and
+        // dropped before the next wave: holding every chunk's tape until the end took as much
+        // memory again as the output (a chunk's trials go to their own slices either way).
+        let parts = chunks(&trials);
+        let per_wave = rayon::current_num_threads().max(1);
+        for (wi, wave) in parts.chunks(per_wave).enumerate() {
+            let tapes: Vec<crate::forward::Tape<T>> = wave
+                .par_iter()
+                .map(|chunk| -> Result<crate::forward::Tape<T>> {
+                    let mut ws = Workspace::new(&self.topo, chunk.len());
+                    let recording = if membrane { Recording::Membrane } else { Recording::Spikes };
+                    forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, recording)?;
+                    Ok(ws.tape)
+                })
+                .collect::<Result<_>>()?;
+            for (j, tape) in tapes.iter().enumerate() {
+                Self::copy_tape(&mut sim, tape, (wi * per_wave + j) * CHUNK, &sizes, steps, k);
             }
         }
         Ok(sim)
+    }
+
+    /// Writes a chunk's tape (spikes, membranes if recorded, readout) into the trials from `first`
+    /// of `sim`.
+    fn copy_tape(
+        sim: &mut Simulation<T>,
+        tape: &crate::forward::Tape<T>,
+        first: usize,
+        sizes: &[usize],
+        steps: usize,
+        k: usize,
+    ) {
+        for b in 0..tape.batch {
+            let n_i = first + b;
+            for t in 0..steps {
+                for (p, &size) in sizes.iter().enumerate() {
+                    let (idx, val) = tape.spikes[p].at(t, b);
+                    for (&j, &v) in idx.iter().zip(val) {
+                        sim.spikes[p][[n_i, t, j as usize]] = v.f64().round().clamp(0.0, 255.0) as u8;
+                    }
+                    if let Some(m) = sim.membrane.as_mut() {
+                        let u = tape.u_at(p, size, t, b);
+                        for j in 0..size {
+                            m[p][[n_i, t, j]] = u[j];
+                        }
+                    }
+                }
+                for c in 0..k {
+                    sim.readout[[n_i, t, c]] = tape.o[(t * tape.batch + b) * k + c];
+                }
+            }
+        }
     }
 
     /// Forward, cross-entropy and backward for `trials`, in chunks of [`CHUNK`] trials run in
