@@ -38,6 +38,8 @@ RUNS = [
     ("Cosine tuning: fit + 1,000 bootstrap resamples, 1,000 neurons x 800 trials", ["bench_tuning.py"]),
     ("Activity matching: the cost of the activity term by kernel and number of recorded neurons",
      ["bench_activity.py"]),
+    ("Around training: simulation, analysis and binning at a lab's sizes (time and memory)",
+     ["bench_workflows.py"]),
 ]
 
 

@@ -522,30 +522,33 @@ fn inv3_spd(g: &[[f64; 3]; 3], scale: f64) -> Option<[[f64; 3]; 3]> {
     Some(inv)
 }
 
-/// `(n_neurons, n_trials)`: each centred rate minus the neuron's most frequent value, squared, so
-/// that `sum_t c_t q[j, t]` is exactly 0 when a resample drew only trials at that value (a sparse
-/// unit's resample without any of its spikes: constant, with no preferred direction).
-fn squares_off_mode(yt: &Array2<f64>) -> Array2<f64> {
-    let mut q = yt.clone();
-    q.as_slice_mut().expect("standard layout").par_chunks_mut(yt.ncols()).for_each(|row| {
-        let mut sorted = row.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let (mut mode, mut best, mut run) = (sorted[0], 0usize, 0usize);
-        for (i, &v) in sorted.iter().enumerate() {
-            run = if i > 0 && v == sorted[i - 1] { run + 1 } else { 1 };
-            if run > best {
-                (mode, best) = (v, run);
+/// Per neuron, the trials whose rate differs from the neuron's most frequent value: a resample
+/// that draws none of them holds only that value (a sparse unit's resample without any of its
+/// spikes: constant, with no preferred direction). Checking a resample stops at the first such
+/// trial it drew, so a dense unit costs a step or two.
+fn trials_off_mode(yt: &Array2<f64>) -> Vec<Vec<u32>> {
+    (0..yt.nrows())
+        .into_par_iter()
+        .map(|j| {
+            let row = yt.row(j);
+            let mut sorted = row.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let (mut mode, mut best, mut run) = (sorted[0], 0usize, 0usize);
+            for (i, &v) in sorted.iter().enumerate() {
+                run = if i > 0 && v == sorted[i - 1] { run + 1 } else { 1 };
+                if run > best {
+                    (mode, best) = (v, run);
+                }
             }
-        }
-        row.iter_mut().for_each(|v| *v = (*v - mode) * (*v - mode));
-    });
-    q
+            (0..row.len()).filter(|&t| row[t] != mode).map(|t| t as u32).collect()
+        })
+        .collect()
 }
 
 fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIntervals {
     let (n, n_neurons, n_boot) = (p.n, p.yt.nrows(), cfg.n_boot);
     let starts: Vec<usize> = (0..n_boot).step_by(CHUNK).collect();
-    let off_mode = squares_off_mode(&p.yt);
+    let off_mode = trials_off_mode(&p.yt);
     // Per chunk: (valid flags, deviations and depths, row-major (resample, neuron)).
     let chunks: Vec<(Vec<bool>, Vec<f64>, Vec<f64>)> = starts
         .par_iter()
@@ -553,10 +556,10 @@ fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIn
             let k = CHUNK.min(n_boot - start);
             let mut a = Array2::<f64>::zeros((3 * k, n));
             let mut inverses = Vec::with_capacity(k);
-            let mut counts = vec![0u32; n];
+            let mut drawn = vec![0u32; k * n]; // each resample's counts, kept for the constancy check
             for i in 0..k {
                 let mut rng = keyed(b"msrnntun", cfg.seed, TAG_BOOT, (start + i) as u64);
-                counts.iter_mut().for_each(|c| *c = 0);
+                let counts = &mut drawn[i * n..(i + 1) * n];
                 for _ in 0..n {
                     counts[rng.random_range(0..n)] += 1;
                 }
@@ -582,7 +585,6 @@ fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIn
                 inverses.push(inv3_spd(&g, n as f64));
             }
             let m = a.dot(&p.yt.t()); // (3k, n_neurons)
-            let spread = a.slice(ndarray::s![..;3, ..]).dot(&off_mode.t()); // (k, n_neurons): 0 if constant
             let mut dev = vec![f64::NAN; k * n_neurons];
             let mut depth = vec![f64::NAN; k * n_neurons];
             for (i, inv) in inverses.iter().enumerate() {
@@ -591,7 +593,8 @@ fn bootstrap(p: &Prepared, fits: &[PointFit], cfg: &CosineConfig) -> BootstrapIn
                     if p.constant[j] {
                         continue;
                     }
-                    if spread[[i, j]] == 0.0 {
+                    let counts = &drawn[i * n..(i + 1) * n];
+                    if off_mode[j].iter().all(|&t| counts[t as usize] == 0) {
                         depth[i * n_neurons + j] = 0.0; // no modulation, and no preferred direction (NaN)
                         continue;
                     }
