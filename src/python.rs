@@ -12,7 +12,7 @@ use crate::topology::{NetworkSpec, Topology};
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyFloatingPointError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -635,6 +635,12 @@ impl Stream {
         }))
         .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core (please report it)"))?
         .map_err(to_py)?;
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(PyFloatingPointError::new_err(
+                "the network's outputs are not finite (NaN or beyond float32's range, about 3.4e38): its weights are \
+                 too large for float32 arithmetic; set smaller ones with set_weights",
+            ));
+        }
         Ok(PyArray1::from_vec(py, out))
     }
 

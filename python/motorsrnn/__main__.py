@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from ._core import TopologyError
 from ._validation import install_hint
 
 #: Share of the trials both subcommands hold out for testing (stratified by direction).
@@ -247,7 +248,7 @@ def main(argv=None) -> int:
         print(f"\n{parser.prog} {args.command}: interrupted" + (f" ({e})" if str(e) else "") + "; no report",
               file=sys.stderr)
         return 130
-    except (MemoryError, ValueError) as e:  # sizes beyond memory or the core's limits
+    except (MemoryError, TopologyError) as e:  # sizes beyond memory or the core's limits
         print(f"{parser.prog} {args.command}: error: {e} (lower --n-trials"
               + (", --n-hidden or the --cut range" if args.command == "compare" else "") + ")", file=sys.stderr)
         return 1

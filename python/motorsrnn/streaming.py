@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .estimators import check_finite_outputs
 
 __all__ = ["StreamingDecoder"]
 
@@ -105,7 +104,6 @@ class StreamingDecoder:
             raise RuntimeError("this StreamingDecoder is being stepped by another thread; a decoder holds one "
                                "trial's state: use one decoder per thread (estimator.stream() makes a new one)") from None
         self._check_started()  # an empty chunk as the first input gives no decision
-        check_finite_outputs(self._stream.logits)
         if self._running_mean and self._stream.n_steps >= _FLOAT32_COUNT:
             warnings.warn(
                 f"{self._stream.n_steps} bins since the last reset: the running mean of readout='mean' can no longer "
