@@ -2210,7 +2210,9 @@ def _own_init(cls: type) -> None:
     the private base class's name (Python 3.11+ takes the name from the code object)."""
     base = _SpikingRNNBase.__init__
     qualname = f"{cls.__name__}.__init__"
-    code = base.__code__.replace(co_qualname=qualname) if hasattr(base.__code__, "co_qualname") else base.__code__
+    code = base.__code__
+    if hasattr(code, "co_qualname"):  # Python 3.11+ (getattr: the type stubs of older Pythons lack it)
+        code = getattr(code, "replace")(co_qualname=qualname)
     init = types.FunctionType(code, base.__globals__, "__init__", base.__defaults__, base.__closure__)
     init.__kwdefaults__ = base.__kwdefaults__
     init.__qualname__, init.__module__, init.__doc__ = qualname, base.__module__, base.__doc__
