@@ -368,3 +368,16 @@ def test_default_models_flags_must_be_booleans():
     for kws in (dict(gru="yes"), dict(lstm=1)):
         with pytest.raises(ValueError, match=next(iter(kws))):
             default_models(8, **kws)
+
+
+def test_a_models_own_callback_stop_does_not_end_the_comparison():
+    """stop_reason_ "interrupted" also follows a callback returning False (a time budget, a custom
+    early stop): compare_models went on only for Ctrl-C, not for such a stop, which raised
+    KeyboardInterrupt as if the user had pressed Ctrl-C."""
+    d = make_center_out(n_trials=40, n_neurons=8, random_state=0)
+    budget = lambda info: not (info["event"] == "epoch" and info["epoch"] >= 0)  # noqa: E731
+    with pytest.warns(RuntimeWarning, match="interrupted after 1"):
+        res = compare_models(d.X[:28], d.y[:28], d.X[28:], d.y[28:], noise_rates=(), progress=False,
+                             models={"snn": SpikingRNNClassifier(n_hidden=8, max_epochs=3, random_state=0,
+                                                                 callback=budget)})
+    assert res.fitted["snn"].n_iter_ == 1 and [r["model"] for r in res.table] == ["snn"]

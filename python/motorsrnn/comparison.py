@@ -140,6 +140,13 @@ def _check_noise_rates(noise_rates) -> list:
     return [check_number(r, f"noise_rates[{i}] (Hz)", low=0) for i, r in enumerate(noise_rates)]
 
 
+def _interrupted_by_ctrl_c(est) -> bool:
+    """Whether Ctrl-C stopped ``est``'s fit: ``stop_reason_ == "interrupted"`` also follows a
+    callback that returned False, a stop the user's own rule asked for, so only an estimator
+    without a callback counts."""
+    return getattr(est, "stop_reason_", None) == "interrupted" and getattr(est, "callback", None) is None
+
+
 def compare_models(
     X_train,
     y_train,
@@ -214,6 +221,10 @@ def compare_models(
         of the models before it are not returned, and the models after it are not fitted).
     TypeError
         Before any model is fitted, if ``models`` is not a dict or a model is not a classifier.
+    KeyboardInterrupt
+        When Ctrl-C stopped a spiking model's fit (``stop_reason_ == "interrupted"`` without a
+        ``callback`` of its own, whose returning False is a stop the user asked for): the
+        comparison stops instead of reporting a partly trained model beside trained ones.
     """
     models = default_models() if models is None else models
     if not isinstance(models, dict):
@@ -274,7 +285,7 @@ def compare_models(
         else:
             est.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - t0
-        if getattr(est, "stop_reason_", None) == "interrupted":  # Ctrl-C (or its callback) stopped the fit
+        if _interrupted_by_ctrl_c(est):
             if bar is not None:
                 bar.close()
             raise KeyboardInterrupt(
