@@ -69,12 +69,18 @@ def test_a_callback_that_raises_keeps_the_epochs_trained_and_reraises(data, tmp_
     assert back.stop_reason_ == "callback_error" and back.history_ == fresh.history_
     np.testing.assert_array_equal(back.predict_proba(data.X), fresh.predict_proba(data.X))
     # raising before the first epoch completes keeps the previous fit, weights and history
-    before, history = clf.get_weights(), list(clf.history_)
-    clf.set_params(callback=lambda info: 1 / 0)
+    done = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
+    before, history = done.get_weights(), list(done.history_)
+    done.set_params(callback=lambda info: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        clf.fit(data.X, data.y)
-    assert clf.history_ == history and clf.stop_reason_ == "callback_error"
-    assert all(np.array_equal(v, before[k]) for k, v in clf.get_weights().items())
+        done.fit(data.X, data.y)
+    assert done.history_ == history and done.stop_reason_ == "max_epochs"
+    assert all(np.array_equal(v, before[k]) for k, v in done.get_weights().items())
+    # with warnings as errors (pytest -W error, CI), the callback's exception still comes out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeError, match="user code failed"):
+            SpikingRNNClassifier(**FAST, max_epochs=5, callback=failing).fit(data.X, data.y)
 
 
 def test_ctrl_c_during_the_checks_after_training_keeps_the_result(data, monkeypatch):

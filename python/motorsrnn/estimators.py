@@ -1072,24 +1072,26 @@ class _SpikingRNNBase(BaseEstimator):
         if callback_error is not None and not history:
             progress.close()  # no epoch of this fit completed: the estimator stays as it was (see _train)
             raise callback_error
-        self.n_features_in_ = int(Xc.shape[2])
-        self.network_ = network
-        self.history_ = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
-        self.n_iter_ = len(self.history_)
-        self.stop_reason_ = "callback_error" if callback_error is not None else stop
-        if best_epoch is not None:
-            self.best_epoch_ = best_epoch + len(previous)
-        else:  # with early stopping on a warm start, no epoch beat the starting weights: kept
-            self.best_epoch_ = start_epoch if (self.early_stopping and previous) else None
+        full_history = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
+        # with early stopping on a warm start where no epoch beat the starting weights, those are kept
+        kept_epoch = (best_epoch + len(previous) if best_epoch is not None
+                      else start_epoch if (self.early_stopping and previous) else None)
+        # every fitted attribute in one update, so that a Ctrl-C cannot leave the new network with
+        # the previous fit's history
+        self.__dict__.update(n_features_in_=int(Xc.shape[2]), network_=network, history_=full_history,
+                             n_iter_=len(full_history), best_epoch_=kept_epoch,
+                             stop_reason_="callback_error" if callback_error is not None else stop)
         kept = ("the weights of the best validation epoch" if self.best_epoch_ is not None
                 else "the weights reached so far")
         try:  # the trained network is stored: a Ctrl-C from here on only skips the checks below
             progress.close()
             if callback_error is not None:
-                warnings.warn(f"the callback raised {type(callback_error).__name__} after {self.n_iter_} complete "
-                              f"epoch(s); training stopped and the estimator keeps {kept} (stop_reason_="
-                              "'callback_error')", RuntimeWarning, stacklevel=user_stacklevel())
-                raise callback_error
+                try:  # the callback's exception is raised even when warnings are errors
+                    warnings.warn(f"the callback raised {type(callback_error).__name__} after {self.n_iter_} "
+                                  f"complete epoch(s); training stopped and the estimator keeps {kept} "
+                                  "(stop_reason_='callback_error')", RuntimeWarning, stacklevel=user_stacklevel())
+                finally:
+                    raise callback_error
             if stop == "interrupted":
                 warnings.warn(f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
                               f"{kept}", RuntimeWarning, stacklevel=user_stacklevel())
