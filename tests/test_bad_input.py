@@ -431,8 +431,6 @@ def _edited_file(est, path, **edits):
     (dict(classes=["down", "left", "up"], classes_dtype="<U1"), "do not survive their dtype"),
     (dict(classes=[2, 1, 0]), "not unique and sorted"),
     (dict(classes=[0, 0, 1]), "not unique and sorted"),
-    (dict(architecture="fsnn"), "describe another network than the saved one"),
-    (dict(dt=2.0), r"another network than the saved one \(it differs in: dt\)"),
     (dict(n_hidden=-5), "n_hidden"),
     (dict(dt="abc"), "dt"),
     (dict(n_features_in=float(X.shape[2]) + 0.7), "n_features_in must be an integer"),
@@ -448,6 +446,21 @@ def test_load_refuses_metadata_that_does_not_describe_the_network(fitted, tmp_pa
     np.testing.assert_array_equal(untouched.predict_proba(X), fitted.predict_proba(X))
     with pytest.raises(ModelFileError, match=match):
         load(_edited_file(fitted, tmp_path / "edited.msrnn", **edits))
+
+
+@pytest.mark.parametrize("edits, match", [
+    (dict(architecture="fsnn"), "describe another network than the saved one"),
+    (dict(dt=2.0), r"another network than the saved one \(it differs in: dt\)"),
+])
+def test_load_warns_about_parameters_that_describe_another_network(fitted, tmp_path, edits, match):
+    """Files written before save() refused parameters changed after fit pair a network with
+    parameters that do not describe it: they load (the network decides what is predicted) with a
+    warning, so that nothing trained is lost."""
+    from motorsrnn import load
+
+    with pytest.warns(UserWarning, match=match + r".*Predictions use the saved network"):
+        back = load(_edited_file(fitted, tmp_path / "edited.msrnn", **edits))
+    np.testing.assert_array_equal(back.predict_proba(X), fitted.predict_proba(X))
 
 
 def test_save_refuses_parameters_changed_after_fit(fitted, tmp_path):

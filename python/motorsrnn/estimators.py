@@ -2371,8 +2371,13 @@ def load(path) -> Any:
             raise ValueError(f"the metadata describes {est.n_features_in_} inputs and {n_out} outputs, the network "
                              f"{spec['n_inputs']} and {spec['n_outputs']}")
         est.network_ = network
-        est._check_same_network(est.n_features_in_, n_out, "load")
+        try:
+            est._check_same_network(est.n_features_in_, n_out, "load")
+        except ValueError as e:  # files written before save() checked this: the network decides
+            warnings.warn(f"{path}: {e}. Predictions use the saved network; get_params() gives the saved "
+                          "parameters. Set those back to the network's (or refit) before saving it again.",
+                          UserWarning, stacklevel=2)
     except (ValueError, KeyError, TypeError) as e:
-        raise _core.ModelFileError(f"{path}: the model file's metadata is unreadable ({e!r})") from None
+        raise _core.ModelFileError(f"{path}: the model file's metadata is invalid ({e!r})") from None
     est.network_ = network
     return est
