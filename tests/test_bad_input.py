@@ -490,6 +490,9 @@ def test_weights_too_large_for_float32_raise_instead_of_nan_probabilities(fitted
     decoder = est.stream()
     with pytest.raises(FloatingPointError, match="outputs are not finite"):
         decoder.step(X[0])
+    for later in (lambda: decoder.logits, decoder.predict):  # the state moved on: no silent first class
+        with pytest.raises(FloatingPointError, match="outputs are not finite"):
+            later()
     with pytest.raises(FloatingPointError, match="outputs are not finite"):
         SpikingRNNRegressor(**FAST).fit(X, y[:, None] * 1.0).set_weights(
             {"w_out": np.full((1, 8), 3e38, np.float32)}).predict(X)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from .estimators import check_finite_outputs
 
 __all__ = ["StreamingDecoder"]
 
@@ -63,7 +64,9 @@ class StreamingDecoder:
         A chunk is used whole or not at all: NaN, infinite or negative counts in any of its bins
         raise ``ValueError`` (naming the bin and channel) before the state changes. An empty
         chunk ``(0, n_channels)`` changes nothing; before the trial's first bin it raises
-        ``ValueError``, as there is no decision yet.
+        ``ValueError``, as there is no decision yet. Outputs that are not finite (weights set so
+        large that float32 overflows) raise ``FloatingPointError`` after the bins were used (the
+        state has moved on: ``reset()``), and so do :attr:`logits` and :meth:`predict` after it.
 
         Parameters
         ----------
@@ -122,14 +125,15 @@ class StreamingDecoder:
 
     @property
     def logits(self) -> np.ndarray:
-        """Logits after the last bin (ValueError before the first bin of a trial)."""
+        """Logits after the last bin (ValueError before the first bin of a trial;
+        FloatingPointError when they are not finite, as :meth:`step` says)."""
         self._check_started()
-        return self._stream.logits
+        return check_finite_outputs(self._stream.logits)
 
     def predict(self) -> Any:
-        """The most probable class after the last bin (ValueError before the first bin of a trial)."""
-        self._check_started()
-        return self.classes_[int(np.argmax(self._stream.logits))]
+        """The most probable class after the last bin (ValueError before the first bin of a
+        trial; FloatingPointError when the logits are not finite)."""
+        return self.classes_[int(np.argmax(self.logits))]
 
     def _check_started(self) -> None:
         if self._stream.n_steps == 0:
