@@ -268,6 +268,15 @@ fn check_topology(spec_json: &str) -> PyResult<()> {
     }
 }
 
+/// A network description (JSON) as a network built from it reports it (`Network.spec_json`:
+/// the defaults a description may omit filled in), without checking or building anything.
+#[pyfunction]
+fn normalize_spec(spec_json: &str) -> PyResult<String> {
+    let spec: NetworkSpec =
+        serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
+    serde_json::to_string(&spec).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 #[pymethods]
 impl Network {
     /// Builds and initialises a network from a JSON description (see `NetworkSpec`).
@@ -674,6 +683,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tuning_fit_cosine, m)?)?;
     m.add_function(wrap_pyfunction!(_set_sparse_below, m)?)?;
     m.add_function(wrap_pyfunction!(check_topology, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_spec, m)?)?;
     m.add_function(wrap_pyfunction!(tuning_fit_von_mises, m)?)?;
     Ok(())
 }

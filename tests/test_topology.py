@@ -3,6 +3,7 @@ persistence."""
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -200,6 +201,16 @@ def test_validate_names_the_cycle_and_leaves_only_data_sizes_to_fit():
     # the same network with the feedback made a (previous-step) feedback projection is accepted
     ok = Topology(cyc.populations, cyc.projections[:3] + [Projection("c", "b", "feedback"), cyc.projections[4]])
     ok.validate()
+    # an input projection's largest initial scale depends on the number of channels: fit's to check
+    # (validate, with one placeholder input, refused 2e30 that 16 channels allow)
+    wide = Topology([Population("h", 4)], [Projection("input", "h", init_scale=2e30), Projection("h", "readout")])
+    wide.validate()
+    X = (np.random.default_rng(0).random((20, 5, 16)) < 0.2).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert SpikingRNNClassifier(architecture=wide, max_epochs=1).fit(X, np.arange(20) % 2).n_iter_ == 1
+        with pytest.raises(TopologyError, match="is too large"):
+            SpikingRNNClassifier(architecture=wide, max_epochs=1).fit(X[:, :, :2], np.arange(20) % 2)
 
 
 def test_python_side_validation():

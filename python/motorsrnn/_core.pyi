@@ -16,6 +16,7 @@ __all__ = [
     "tuning_fit_von_mises",
     "_set_sparse_below",
     "check_topology",
+    "normalize_spec",
 ]
 
 __version__: str
@@ -102,3 +103,4 @@ def tuning_fit_von_mises(
 
 def _set_sparse_below(fraction: float) -> float: ...
 def check_topology(spec_json: str) -> None: ...
+def normalize_spec(spec_json: str) -> str: ...

@@ -673,6 +673,8 @@ class _SpikingRNNBase(BaseEstimator):
     See :class:`SpikingRNNClassifier` for the parameters (the regressor has the same).
     """
 
+    network_: "_core.Network"  # the fitted network (set by fit and load; an annotation only)
+
     def __init__(
         self,
         n_hidden=128,
@@ -872,8 +874,9 @@ class _SpikingRNNBase(BaseEstimator):
             return Topology.from_dict(arch)
         return preset(arch, self.n_hidden)
 
-    def _network_spec(self, n_inputs: int, n_outputs: int) -> Dict[str, Any]:
-        """The description of the network handed to the core (see ``docs/model.md``)."""
+    def _network_spec(self, n_inputs: int, n_outputs: int, validate: bool = True) -> Dict[str, Any]:
+        """The description of the network handed to the core (see ``docs/model.md``);
+        ``validate=False`` skips the topology's checks and warnings (a description for comparison)."""
         neuron_defaults = {
             "tau_mem": float(self.tau_mem),
             "tau_syn": float(self.tau_syn),
@@ -893,7 +896,7 @@ class _SpikingRNNBase(BaseEstimator):
                 "kind": self.surrogate,
                 "slope": None if self.surrogate_slope is None else float(self.surrogate_slope),
             },
-            **self.topology().core_spec(neuron_defaults, scales, float(self.recurrent_lr_scale)),
+            **self.topology().core_spec(neuron_defaults, scales, float(self.recurrent_lr_scale), validate=validate),
         }
 
     # -- fitting --------------------------------------------------------------------------------
@@ -910,16 +913,15 @@ class _SpikingRNNBase(BaseEstimator):
         file would pair the network with parameters that do not describe it. Only the initial
         weight scales may differ, since they no longer matter. ``context``: ``"warm_start"``,
         ``"save"`` or ``"load"``, for the message."""
-        def spec(network):
-            d = json.loads(network.spec_json)
+        def spec(text):
+            d = json.loads(text)
             for p in d["projections"]:
                 p.pop("init_scale", None)
             return d
 
-        with warnings.catch_warnings():  # a topology's connectivity warnings were given by fit
-            warnings.simplefilter("ignore", UserWarning)
-            new = spec(self._new_network(n_inputs, n_outputs, 0))
-        old = spec(self.network_)
+        # the description only: no network is built (no weights drawn, no checks, no warnings)
+        new = spec(_core.normalize_spec(json.dumps(self._network_spec(n_inputs, n_outputs, validate=False))))
+        old = spec(self.network_.spec_json)
         if old != new:
             what = ", ".join(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)))
             raise ValueError({

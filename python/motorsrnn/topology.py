@@ -299,6 +299,9 @@ class Topology:
         # The core's own checks, on a network with one input and one output and the estimator's
         # defaults for the neuron parameters left None (their values are checked by the estimator).
         spec = {"n_inputs": 1, "n_outputs": 1, **self._filled(_PLACEHOLDER_NEURON, _PLACEHOLDER_SCALES, 1.0)}
+        for p in spec["projections"]:
+            if p["source"] == "input":  # its largest initial scale depends on the data's channels: fit checks it
+                p["init_scale"] = 0.0
         _core.check_topology(json.dumps(spec))
         self._check_connected()
 
@@ -380,7 +383,8 @@ class Topology:
                     check_bool(getattr(pop, name), f"population '{pop.name}': {name}")
 
     def core_spec(
-        self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float = 1.0
+        self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float = 1.0,
+        validate: bool = True,
     ) -> Dict[str, Any]:
         """Populations and projections with the estimator's values filled in where ``None``: the
         description the Rust core builds the network from (used by the estimators).
@@ -397,8 +401,11 @@ class Topology:
         recurrent_lr_scale : float, default=1.0
             Step-size factor of recurrent and feedback projections without their own
             ``lr_scale``.
+        validate : bool, default=True
+            Run :meth:`validate` first (False: the description as it is, for comparisons).
         """
-        self.validate()
+        if validate:
+            self.validate()
         return self._filled(defaults, scales, recurrent_lr_scale)
 
     def _filled(self, defaults: Dict[str, Any], scales: Dict[str, float], recurrent_lr_scale: float) -> Dict[str, Any]:
