@@ -375,8 +375,8 @@ impl Topology {
             pops.push(Population {
                 name: p.name.clone(),
                 size: p.size,
-                alpha: p.tau_syn.per_neuron(p.size, spec.dt, "tau_syn", &p.name)?,
-                beta: p.tau_mem.per_neuron(p.size, spec.dt, "tau_mem", &p.name)?,
+                alpha: Vec::new(), // per neuron, filled once the parameter count is known to fit
+                beta: Vec::new(),
                 theta: p.threshold,
                 reset: p.reset,
                 detach_reset: p.detach_reset,
@@ -475,6 +475,10 @@ impl Topology {
             return bad(format!(
                 "the network has {n_params} parameters, more than the {MAX_PARAMETERS} this build accepts (reduce the population sizes)"
             ));
+        }
+        for (pop, p) in pops.iter_mut().zip(&spec.populations) {
+            pop.alpha = p.tau_syn.per_neuron(p.size, spec.dt, "tau_syn", &p.name)?;
+            pop.beta = p.tau_mem.per_neuron(p.size, spec.dt, "tau_mem", &p.name)?;
         }
         let n = pops.len();
         let mut into = vec![Vec::new(); n];
