@@ -284,5 +284,8 @@ def test_per_step_scorer_scores_3d_targets_where_scoring_strings_give_nan():
     search = GridSearchCV(reg, {"learning_rate": [1e-6, 1e-2]}, cv=2, scoring=per_step_scorer()).fit(X, Y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_params_ == {"learning_rate": 1e-2}  # a step of 1e-6 barely trains
+    w = np.linspace(0.5, 2.0, len(X))
+    assert per_step_scorer("r2")(reg, X, Y, sample_weight=w) == pytest.approx(reg.score(X, Y, sample_weight=w),
+                                                                             rel=1e-9)
     with pytest.raises(ValueError, match="metric must be one of"):
         per_step_scorer("accuracy")

@@ -533,3 +533,10 @@ def test_snapshots_warn_when_integer_labels_miss_some_of_the_classifiers_directi
     ok = np.isfinite(ref.preferred_direction)
     np.testing.assert_allclose(fixed.results[0]["h"].preferred_direction[ok], ref.preferred_direction[ok], atol=1e-9)
     assert not np.allclose(snaps.results[0]["h"].preferred_direction[ok], ref.preferred_direction[ok], atol=1e-3)
+    # a regressor's outputs are not the directions' classes: no such warning
+    from motorsrnn import SpikingRNNRegressor
+
+    reg = SpikingRNNRegressor(n_hidden=16, max_epochs=1, random_state=0).fit(d.X, np.eye(4)[d.y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        TuningSnapshots(d.X[probe], d.y[probe]).record(reg, 0)

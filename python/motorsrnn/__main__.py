@@ -184,8 +184,12 @@ def _fit(est, X, y, what):
         est.fit(X, y)
     interrupted = est.stop_reason_ == "interrupted"
     for w in caught:
-        if not (interrupted and issubclass(w.category, RuntimeWarning)):
+        if interrupted and issubclass(w.category, RuntimeWarning):
+            continue
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):  # ours (ConvergenceWarning is a UserWarning)
             print(f"warning ({what}): {w.message}", file=sys.stderr)
+        else:  # other libraries' (DeprecationWarning, ...): as the filters in force would show them
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if interrupted:
         raise KeyboardInterrupt(f"training {what} was interrupted after {est.n_iter_} epoch(s)")
 

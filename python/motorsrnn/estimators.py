@@ -2260,7 +2260,8 @@ def per_step_scorer(metric="r2"):
     sample, as :meth:`SpikingRNNRegressor.score` does: each output's metric over its observed
     (non-NaN) samples, averaged uniformly over outputs. Per-trial targets (1-D or 2-D) give the
     scikit-learn scorer's value. The estimator's own ``score`` (``scoring=None``) is the
-    ``"r2"`` scorer's equivalent.
+    ``"r2"`` scorer's equivalent. A ``sample_weight`` given to the scorer holds one weight per
+    trial, repeated over its steps (as ``score`` takes it).
 
     Parameters
     ----------
@@ -2293,15 +2294,22 @@ def per_step_scorer(metric="r2"):
     name, greater_is_better = _PER_STEP_METRICS[metric]
     func = getattr(sklearn.metrics, name)
 
-    def per_step(y_true, y_pred):
+    def per_step(y_true, y_pred, sample_weight=None):
         true, pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
         k = true.shape[-1] if true.ndim > 1 else 1
+        if sample_weight is not None:  # one weight per trial, repeated over its steps as in score()
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (true.shape[0],):
+                raise ValueError(f"sample_weight must hold one weight per trial ({true.shape[0]}), got shape "
+                                 f"{sample_weight.shape}")
+            sample_weight = np.repeat(sample_weight, true.size // (k * true.shape[0]))
         true, pred = true.reshape(-1, k), pred.reshape(-1, k)
         values = []
         for j in range(k):
             seen = ~np.isnan(true[:, j])
             if seen.any():
-                values.append(func(true[seen, j], pred[seen, j]))
+                w = None if sample_weight is None else sample_weight[seen]
+                values.append(func(true[seen, j], pred[seen, j], sample_weight=w))
         if not values:
             raise ValueError("y has no observed values: every target is NaN (missing)")
         return float(np.mean(values))

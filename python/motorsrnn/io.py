@@ -292,7 +292,9 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     dtype : dtype or None, default=None
         dtype of ``X``. ``None`` gives ``uint8`` when every count is at most 255, otherwise the smallest
         of ``uint16``, ``uint32``, ``uint64`` that holds them. An integer (or bool) dtype too small
-        for the counts raises rather than wrapping around.
+        for the counts raises rather than wrapping around. The counts are made unit by unit and
+        transposed into ``X`` at the end, so the binning needs twice the memory of ``X`` (refused
+        with ``MemoryError`` beforehand when that does not fit).
 
     Returns
     -------

@@ -61,6 +61,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from ._validation import check_bool, check_memory, check_number, install_hint, user_stacklevel
+from sklearn.base import is_regressor
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -854,8 +855,9 @@ def fit_cosine_tuning(
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 3)
     seed = _seed(random_state) if (n_boot or n_perm) else 0
     # the core keeps every resample's deviation and depth per neuron (16 bytes), and an index per
-    # 16 resamples or permutations; a failed allocation there would end the process
-    check_memory(n_boot * (16 * rates.shape[1] + 1) + (n_boot + n_perm) // 2,
+    # 16 resamples or permutations, and with n_boot > 0 each unit's trials away from its most
+    # frequent value (up to 4 bytes per trial and unit); a failed allocation there would end the process
+    check_memory(n_boot * (16 * rates.shape[1] + 1) + (n_boot + n_perm) // 2 + (4 * rates.size if n_boot else 0),
                  f"n_boot={n_boot} bootstrap resamples of {rates.shape[1]} units and n_perm={n_perm} permutations",
                  "lower n_boot and n_perm")
     out = _core.tuning_fit_cosine(rates, angles, n_boot, ci, n_perm, seed, _n_threads(n_jobs))
@@ -1346,6 +1348,8 @@ class TuningSnapshots:
         self
         """
         epoch = _check_epoch(epoch, "epoch")
+        if is_regressor(network):  # a regressor's outputs are not the directions' classes
+            self._labels_present = None
         if not isinstance(network, _core.Network):
             net = getattr(network, "network_", None)
             if not isinstance(net, _core.Network):
