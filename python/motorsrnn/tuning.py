@@ -61,7 +61,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from ._validation import check_bool, check_memory, check_number, install_hint, user_stacklevel
-from sklearn.base import is_regressor
+from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
@@ -1348,7 +1348,7 @@ class TuningSnapshots:
         self
         """
         epoch = _check_epoch(epoch, "epoch")
-        if is_regressor(network):  # a regressor's outputs are not the directions' classes
+        if isinstance(network, RegressorMixin):  # a regressor's outputs are not the directions' classes
             self._labels_present = None
         if not isinstance(network, _core.Network):
             net = getattr(network, "network_", None)
