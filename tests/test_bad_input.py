@@ -498,11 +498,20 @@ def test_weights_too_large_for_float32_raise_instead_of_nan_probabilities(fitted
             {"w_out": np.full((1, 8), 3e38, np.float32)}).predict(X)
 
 
-def test_set_weights_refuses_complex_and_object_arrays(fitted):
+def test_set_weights_refuses_complex_and_non_numeric_arrays(fitted):
+    """Complex weights lost their imaginary part (a NumPy ComplexWarning only); object arrays of
+    numbers stay accepted, as before."""
     w = fitted.get_weights()["w_out"]
-    for bad, kind in ((w + 1j, "complex"), (np.full(w.shape, None), "object")):
+    for bad, kind in ((w + 1j, "complex"), (np.full(w.shape, "abc", dtype=object), "object"),
+                      (w.astype(object) + 1j, "object")):
         with pytest.raises(ValueError, match=f"weights 'w_out' must be real numbers, got an array of dtype {kind}"):
             fitted.set_weights({"w_out": bad})
+    with pytest.raises(ValueError, match="NaN or infinite"):  # None is a missing value
+        fitted.set_weights({"w_out": np.full(w.shape, None)})
+    from sklearn.base import clone
+
+    est = clone(fitted).fit(X, y).set_weights({"w_out": (w * 2).astype(object)})
+    np.testing.assert_array_equal(est.get_weights()["w_out"], w * 2)
 
 
 def test_an_empty_chunk_before_the_first_bin_gives_no_decision(fitted):

@@ -1348,9 +1348,12 @@ class _SpikingRNNBase(BaseEstimator):
         network = _copy_network(self.network_)  # all or nothing
         for name, value in weights.items():
             raw = np.asarray(value)
-            if raw.dtype.kind not in "biuf":  # complex (the imaginary part would be dropped), text, objects
-                raise ValueError(f"weights '{name}' must be real numbers, got an array of dtype {raw.dtype}")
-            arr = raw.astype(np.float32)
+            try:  # complex numbers would lose their imaginary part; objects and text must be real numbers
+                if raw.dtype.kind == "c":
+                    raise TypeError("complex")
+                arr = raw.astype(np.float64).astype(np.float32)
+            except (TypeError, ValueError):
+                raise ValueError(f"weights '{name}' must be real numbers, got an array of dtype {raw.dtype}") from None
             want = current[name].shape
             if arr.shape != want:
                 raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
