@@ -689,66 +689,35 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
         )
     rng = check_seed(random_state)
 
-    if in_dtype == np.uint8 or in_dtype.kind == "b" or Xc.dtype.kind == "f":
-        # the usual inputs: drawn and added a chunk of trials at a time, straight into the result's
-        # dtype (one int64 noise array of all of X took 16 times X's memory); the draws are those of
-        # one call, since RandomState draws in C order
-        extra = Xc.shape[2] if mode == "spikes" else n_channels
-        width = Xc.shape[2] + (0 if mode == "spikes" else n_channels)
-        floating = Xc.dtype.kind == "f"
-        out = np.empty((*Xc.shape[:2], width), dtype=Xc.dtype if floating else np.uint8)
-        chunk = max(1, _NOISE_CHUNK_BYTES // max(1, Xc.shape[1] * width))
-        clipped = False
-        for start in range(0, Xc.shape[0], chunk):
-            part = Xc[start:start + chunk]
-            noise = rng.poisson(lam, size=(*part.shape[:2], extra))
-            if mode == "spikes":
-                noisy = part + noise.astype(part.dtype) if floating else part.astype(np.int64) + noise
-            else:
-                noisy = np.concatenate([part, noise.astype(part.dtype)] if floating
-                                       else [part.astype(np.int64), noise], axis=2)
-            if not floating and noisy.size and noisy.max() > 255:
-                clipped = True
-                np.minimum(noisy, 255, out=noisy)
-            out[start:start + chunk] = noisy
-        if clipped:
-            warnings.warn(
-                "noisy counts above 255 were clipped to 255 to keep the uint8 dtype of X; pass a "
-                "wider integer or float array to keep them",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        return out[:, 0, :] if was_2d and out.shape[1] == 1 else out
-
-    if mode == "spikes":
-        noise = rng.poisson(lam, size=Xc.shape)
-        if Xc.dtype.kind == "f":
-            out = Xc + noise.astype(Xc.dtype)
-        else:
-            out = Xc.astype(np.int64) + noise
-    else:
-        noise = rng.poisson(lam, size=(*Xc.shape[:2], n_channels))
-        if Xc.dtype.kind == "f":
-            out = np.concatenate([Xc, noise.astype(Xc.dtype)], axis=2)
-        else:
-            out = np.concatenate([Xc.astype(np.int64), noise], axis=2)
-
-    if out.dtype.kind != "f":
-        if in_dtype == np.uint8 or in_dtype.kind == "b":
-            if out.max() > 255:
-                warnings.warn(
-                    "noisy counts above 255 were clipped to 255 to keep the uint8 dtype of X; pass a "
-                    "wider integer or float array to keep them",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                np.minimum(out, 255, out=out)
-            out = out.astype(np.uint8)
-        else:
-            out = out.astype(_integer_result_dtype(in_dtype, int(out.max())))
-    if was_2d and out.shape[1] == 1:
-        out = out[:, 0, :]
-    return out
+    # Drawn and added a chunk of trials at a time, into the result's dtype where it is known (one
+    # int64 noise array of all of X took 16 times X's memory); the draws are those of one call,
+    # since RandomState draws in C order. Float input keeps its dtype, uint8 and bool give uint8
+    # (clipped at 255), other integers are summed in int64 and narrowed to what the counts need.
+    floating = Xc.dtype.kind == "f"
+    to_uint8 = in_dtype == np.uint8 or in_dtype.kind == "b"
+    extra = Xc.shape[2] if mode == "spikes" else n_channels
+    width = Xc.shape[2] + (0 if mode == "spikes" else n_channels)
+    out = np.empty((*Xc.shape[:2], width), dtype=Xc.dtype if floating else np.uint8 if to_uint8 else np.int64)
+    chunk = max(1, _NOISE_CHUNK_BYTES // max(1, Xc.shape[1] * width))
+    clipped = False
+    for start in range(0, Xc.shape[0], chunk):
+        part = Xc[start:start + chunk] if floating else Xc[start:start + chunk].astype(np.int64)
+        noise = rng.poisson(lam, size=(*part.shape[:2], extra)).astype(part.dtype)
+        noisy = part + noise if mode == "spikes" else np.concatenate([part, noise], axis=2)
+        if to_uint8 and noisy.size and noisy.max() > 255:
+            clipped = True
+            np.minimum(noisy, 255, out=noisy)
+        out[start:start + chunk] = noisy
+    if clipped:
+        warnings.warn(
+            "noisy counts above 255 were clipped to 255 to keep the uint8 dtype of X; pass a "
+            "wider integer or float array to keep them",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if not (floating or to_uint8):
+        out = out.astype(_integer_result_dtype(in_dtype, int(out.max()) if out.size else 0))
+    return out[:, 0, :] if was_2d and out.shape[1] == 1 else out
 
 
 # ---------------------------------------------------------------------------------------------
