@@ -2125,13 +2125,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if true.size and np.isnan(true).all():
             raise ValueError("y has no observed values: every target is NaN (missing), so there is no R^2 to compute")
         if sample_weight is not None and self.per_step_:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            n_trials = np.shape(y)[0]
-            if sample_weight.shape != (n_trials,):
-                raise ValueError(
-                    f"sample_weight must hold one weight per trial ({n_trials}), got shape {sample_weight.shape}"
-                )
-            sample_weight = np.repeat(sample_weight, pred.shape[0] // n_trials)
+            sample_weight = _weights_per_sample(sample_weight, np.shape(y)[0], pred.shape[0])
         if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
             per_output = _r2_per_output(true, pred, sample_weight)
             if np.isnan(per_output).any() and not np.isnan(per_output).all():
@@ -2231,18 +2225,32 @@ for _cls in (SpikingRNNClassifier, SpikingRNNRegressor):
     _own_init(_cls)
 
 
-def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
-    """R^2 of each column of ``true`` (2-D) over its observed (non-NaN) rows; NaN for a column
-    with no observed value."""
-    from sklearn.metrics import r2_score
-
+def _metric_per_output(metric, true, pred, sample_weight=None) -> np.ndarray:
+    """``metric(y_true, y_pred, sample_weight=)`` of each column of ``true`` (2-D) over its
+    observed (non-NaN) rows; NaN for a column with no observed value."""
     out = np.full(true.shape[1], np.nan)
     for j in range(true.shape[1]):
         seen = ~np.isnan(true[:, j])
         if seen.any():
             w = None if sample_weight is None else np.asarray(sample_weight)[seen]
-            out[j] = r2_score(true[seen, j], pred[seen, j], sample_weight=w)
+            out[j] = metric(true[seen, j], pred[seen, j], sample_weight=w)
     return out
+
+
+def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
+    """R^2 of each column of ``true`` (2-D) over its observed rows (see :func:`_metric_per_output`)."""
+    from sklearn.metrics import r2_score
+
+    return _metric_per_output(r2_score, true, pred, sample_weight)
+
+
+def _weights_per_sample(sample_weight, n_trials: int, n_samples: int) -> np.ndarray:
+    """Per-trial ``sample_weight`` checked (one per trial) and repeated over each trial's
+    ``n_samples // n_trials`` samples (its time steps, for per-step targets)."""
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.shape != (n_trials,):
+        raise ValueError(f"sample_weight must hold one weight per trial ({n_trials}), got shape {sample_weight.shape}")
+    return np.repeat(sample_weight, n_samples // n_trials)
 
 
 _PER_STEP_METRICS = {  # scikit-learn's scoring names: (metric of 1-D arrays, greater is better)
@@ -2300,22 +2308,14 @@ def per_step_scorer(metric="r2"):
     def per_step(y_true, y_pred, sample_weight=None):
         true, pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
         k = true.shape[-1] if true.ndim > 1 else 1
-        if sample_weight is not None:  # one weight per trial, repeated over its steps as in score()
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (true.shape[0],):
-                raise ValueError(f"sample_weight must hold one weight per trial ({true.shape[0]}), got shape "
-                                 f"{sample_weight.shape}")
-            sample_weight = np.repeat(sample_weight, true.size // (k * true.shape[0]))
+        n_trials = true.shape[0]
         true, pred = true.reshape(-1, k), pred.reshape(-1, k)
-        values = []
-        for j in range(k):
-            seen = ~np.isnan(true[:, j])
-            if seen.any():
-                w = None if sample_weight is None else sample_weight[seen]
-                values.append(func(true[seen, j], pred[seen, j], sample_weight=w))
-        if not values:
+        if sample_weight is not None:  # one weight per trial, repeated over its steps as in score()
+            sample_weight = _weights_per_sample(sample_weight, n_trials, true.shape[0])
+        observed = ~np.isnan(true).all(axis=0)
+        if not observed.any():
             raise ValueError("y has no observed values: every target is NaN (missing)")
-        return float(np.mean(values))
+        return float(np.mean(_metric_per_output(func, true, pred, sample_weight)[observed]))
 
     per_step.__name__ = f"per_step_{name}"
     return sklearn.metrics.make_scorer(per_step, greater_is_better=greater_is_better)
