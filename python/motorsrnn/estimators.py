@@ -906,12 +906,14 @@ class _SpikingRNNBase(BaseEstimator):
         init_seed, shuffle_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         return init_seed, shuffle_seed
 
-    def _check_same_network(self, n_inputs: int, n_outputs: int, context: str = "warm_start") -> None:
+    def _check_same_network(self, n_inputs: Optional[int] = None, n_outputs: Optional[int] = None,
+                            context: str = "warm_start") -> None:
         """Raise when the parameters describe another network than the fitted one (sizes,
         architecture, neuron and readout parameters, per-projection step scales): a warm start
         would go on training the old one while ``get_params()`` describes the new, and a saved
         file would pair the network with parameters that do not describe it. Only the initial
-        weight scales may differ, since they no longer matter. ``context``: ``"warm_start"``,
+        weight scales may differ, since they no longer matter. ``n_inputs`` / ``n_outputs``: the
+        new data's (a warm start), else the fitted network's. ``context``: ``"warm_start"``,
         ``"save"`` or ``"load"``, for the message."""
         def spec(text):
             d = json.loads(text)
@@ -919,9 +921,11 @@ class _SpikingRNNBase(BaseEstimator):
                 p.pop("init_scale", None)
             return d
 
+        old = spec(self.network_.spec_json)
+        n_inputs = old["n_inputs"] if n_inputs is None else n_inputs
+        n_outputs = old["n_outputs"] if n_outputs is None else n_outputs
         # the description only: no network is built (no weights drawn, no checks, no warnings)
         new = spec(_core.normalize_spec(json.dumps(self._network_spec(n_inputs, n_outputs, validate=False))))
-        old = spec(self.network_.spec_json)
         if old != new:
             what = ", ".join(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)))
             raise ValueError({
@@ -1401,8 +1405,7 @@ class _SpikingRNNBase(BaseEstimator):
             rate, epochs, ...) may differ.
         """
         check_is_fitted(self, "network_")
-        n_out = len(self.classes_) if isinstance(self, ClassifierMixin) else self.n_outputs_
-        self._check_same_network(self.n_features_in_, n_out, "save")
+        self._check_same_network(context="save")
         meta = self._metadata(self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
         _write_atomic(path, bytes(self.network_.to_bytes(meta)))
 
@@ -2385,7 +2388,7 @@ def load(path) -> Any:
                              f"{spec['n_inputs']} and {spec['n_outputs']}")
         est.network_ = network
         try:
-            est._check_same_network(est.n_features_in_, n_out, "load")
+            est._check_same_network(context="load")
         except ValueError as e:  # files written before save() checked this: the network decides
             warnings.warn(f"{path}: {e}. Predictions use the saved network; get_params() gives the saved "
                           "parameters. Set those back to the network's (or refit) before saving it again.",
