@@ -102,7 +102,7 @@ def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, sur
         return net
 
     def hidden_rate(net):
-        spikes, _, _ = net.simulate(X, False, threads)
+        spikes, _, _, _ = net.simulate(X, False, threads)
         return float(spikes[0].mean() * 1000.0)
 
     # Scale the input weights so that the hidden population fires at 10-50 Hz (target 25 Hz).
@@ -115,7 +115,7 @@ def child(name: str, steps: int, warmup: int, threads: int, window: int = 0, sur
     net = network(scale)
     inside = None
     if kind == "triangle":  # share of (unit, step) pairs inside the support |U - theta| < 1 / slope
-        _, membrane, _ = net.simulate(X, True, threads)
+        _, membrane, _, _ = net.simulate(X, True, threads)
         inside = float(np.mean(np.abs(membrane[0] - 1.0) < 1.0 / (slope or 1.0)))
     stamps, rates = [], []
 

@@ -287,6 +287,8 @@ pub struct Simulation<T> {
     pub membrane: Option<Vec<Array3<T>>>,
     /// Readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
     pub readout: Array3<T>,
+    /// Logits after each step, same shape (as [`Model::logits_per_step`] gives them).
+    pub logits: Array3<T>,
 }
 
 /// Splits `0..n` into consecutive chunks of [`CHUNK`] trials (the last may be shorter).
@@ -467,6 +469,7 @@ impl<T: Real> Model<T> {
                 false => None,
             },
             readout: try_zeros3((n, steps, k), "the readout traces")?,
+            logits: try_zeros3((n, steps, k), "the logits of every step")?,
         };
         // Parallel over chunks, in waves of one chunk per thread whose tapes are copied out and
         // dropped before the next wave: holding every chunk's tape until the end took as much
@@ -484,14 +487,14 @@ impl<T: Real> Model<T> {
                 })
                 .collect::<Result<_>>()?;
             for (j, tape) in tapes.iter().enumerate() {
-                Self::copy_tape(&mut sim, tape, (wi * per_wave + j) * CHUNK, &sizes, steps, k);
+                Self::copy_tape(&mut sim, tape, (wi * per_wave + j) * CHUNK, &sizes, steps, k, self.topo.mode);
             }
         }
         Ok(sim)
     }
 
-    /// Writes a chunk's tape (spikes, membranes if recorded, readout) into the trials from `first`
-    /// of `sim`.
+    /// Writes a chunk's tape (spikes, membranes if recorded, readout and its logits) into the
+    /// trials from `first` of `sim`.
     fn copy_tape(
         sim: &mut Simulation<T>,
         tape: &crate::forward::Tape<T>,
@@ -499,7 +502,10 @@ impl<T: Real> Model<T> {
         sizes: &[usize],
         steps: usize,
         k: usize,
+        mode: crate::topology::ReadoutMode,
     ) {
+        let mut logits = vec![T::zero(); steps * tape.batch * k];
+        loss::logits_per_step(&tape.o, steps, tape.batch, k, mode, &mut logits);
         for b in 0..tape.batch {
             let n_i = first + b;
             for t in 0..steps {
@@ -517,6 +523,7 @@ impl<T: Real> Model<T> {
                 }
                 for c in 0..k {
                     sim.readout[[n_i, t, c]] = tape.o[(t * tape.batch + b) * k + c];
+                    sim.logits[[n_i, t, c]] = logits[(t * tape.batch + b) * k + c];
                 }
             }
         }

@@ -329,8 +329,8 @@ impl Network {
         Ok(run(py, n_threads, || m.logits_per_step(&ev))?.into_pyarray(py))
     }
 
-    /// `(spikes, membranes or None, readout)`: lists of `(n_trials, n_steps, size)` arrays per
-    /// population, and the readout traces.
+    /// `(spikes, membranes or None, readout, logits)`: lists of `(n_trials, n_steps, size)` arrays
+    /// per population, the readout traces and the logits after each step (as `logits_per_step`).
     fn simulate<'py>(
         &self,
         py: Python<'py>,
@@ -346,7 +346,7 @@ impl Network {
             Some(v) => Some(PyList::new(py, v.into_iter().map(|a| a.into_pyarray(py)))?),
             None => None,
         };
-        let tuple = (spikes, mem, sim.readout.into_pyarray(py)).into_pyobject(py)?;
+        let tuple = (spikes, mem, sim.readout.into_pyarray(py), sim.logits.into_pyarray(py)).into_pyobject(py)?;
         Ok(tuple.into_any())
     }
 

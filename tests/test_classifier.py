@@ -489,8 +489,8 @@ def test_random_state_takes_a_generator_and_names_itself_when_wrong(data):
 
 @pytest.mark.parametrize("readout", ["mean", "max", "last"])
 def test_simulate_logits_are_the_cores_per_step_logits_bit_for_bit(data, readout):
-    """simulate() computes its logits from the readout traces it already has (it used to run the
-    network a second time); they equal decision_path's, bit for bit."""
+    """simulate() takes its logits from the core's simulation, which makes them from its readout
+    traces (it used to run the network a second time); they equal decision_path's, bit for bit."""
     clf = SpikingRNNClassifier(**dict(FAST, max_epochs=2), readout=readout).fit(data.X, data.y)
     sim = clf.simulate(data.X, membrane=False)
     assert sim.logits.dtype == np.float32

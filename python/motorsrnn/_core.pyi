@@ -47,7 +47,12 @@ class Network:
     def traces(self, x: _Spikes, n_threads: int) -> npt.NDArray[np.float32]: ...
     def simulate(
         self, x: _Spikes, membrane: bool, n_threads: int
-    ) -> Tuple[List[npt.NDArray[np.uint8]], Optional[List[npt.NDArray[np.float32]]], npt.NDArray[np.float32]]: ...
+    ) -> Tuple[
+        List[npt.NDArray[np.uint8]],
+        Optional[List[npt.NDArray[np.float32]]],
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float32],
+    ]: ...
     def loss_and_grad(
         self, x: _Spikes, y: _Targets, n_threads: int, activity: Optional[_Activity] = None
     ) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]: ...

@@ -392,24 +392,6 @@ def _group_validation_split(groups, fraction, rng):
     return tr, va
 
 
-def _logits_from_readout(readout: np.ndarray, mode: str) -> np.ndarray:
-    """The per-step logits of readout traces ``(n_trials, n_steps, n_out)`` float32, bit for bit
-    as the core's ``logits_per_step`` makes them (``src/loss.rs``), without simulating again:
-    the running mean ``(l[t-1] t + O[t]) / (t + 1)`` in float32, the running maximum (a NaN loses,
-    as in Rust's ``max``), or ``O[t]``."""
-    if mode == "last":
-        return readout.copy()
-    if mode == "max":
-        return np.fmax.accumulate(readout, axis=1)
-    out = np.empty_like(readout)
-    out[:, 0] = readout[:, 0]
-    one = np.float32(1.0)
-    for t in range(1, readout.shape[1]):
-        n = np.float32(t)
-        out[:, t] = (out[:, t - 1] * n + readout[:, t]) / (n + one)
-    return out
-
-
 def check_finite_outputs(z: np.ndarray, network=None) -> np.ndarray:
     """``z`` (readout outputs of ``network``, whose largest weight the error names when given)
     if all finite; ``FloatingPointError`` otherwise.
@@ -1152,7 +1134,7 @@ class _SpikingRNNBase(BaseEstimator):
         per_trial = Xc.shape[1] * _network_sizes(self.network_)["neurons"] * 9  # dense uint8 + record
         n_check = int(max(1, min(256, len(Xc), (256 << 20) // max(per_trial, 1))))
         try:
-            spikes, _, _ = self.network_.simulate(Xc[:n_check], False, _n_threads(self.n_jobs))
+            spikes, _, _, _ = self.network_.simulate(Xc[:n_check], False, _n_threads(self.n_jobs))
         except MemoryError:  # advice only: the trained network is stored, and fit must return it
             return
         names = [name for name, _ in self.network_.populations()]
@@ -1294,7 +1276,7 @@ class _SpikingRNNBase(BaseEstimator):
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
         _check_simulate_memory(self.network_, Xc.shape[0], Xc.shape[1], bool(membrane))
-        spikes, mem, readout = self.network_.simulate(Xc, bool(membrane), n_threads)
+        spikes, mem, readout, logits = self.network_.simulate(Xc, bool(membrane), n_threads)
         names = [name for name, _ in self.network_.populations()]
         pops = {
             name: Bunch(spikes=spikes[i], membrane=None if mem is None else mem[i]) for i, name in enumerate(names)
@@ -1303,7 +1285,7 @@ class _SpikingRNNBase(BaseEstimator):
             spikes=np.concatenate(spikes, axis=2) if len(spikes) > 1 else spikes[0],
             membrane=None if mem is None else (np.concatenate(mem, axis=2) if len(mem) > 1 else mem[0]),
             readout=readout,
-            logits=_logits_from_readout(readout, json.loads(self.network_.spec_json).get("readout", "mean")),
+            logits=logits,
             times=np.arange(Xc.shape[1]) * float(self.dt),
             populations=pops,
         )

@@ -1453,7 +1453,7 @@ class TuningSnapshots:
             self.input_driven_populations = [n for n, _ in pops if n in targets]
             self.other_populations = [n for n, _ in pops if n not in targets]
         _check_simulate_memory(network, self.X.shape[0], self.X.shape[1], False)
-        spikes, _, _ = network.simulate(self.X, False, self._n_threads)
+        spikes, _, _, _ = network.simulate(self.X, False, self._n_threads)
         dt = _network_dt(network)
         res, rates = {}, {}
         for (name, _), s in zip(pops, spikes):
