@@ -251,14 +251,18 @@ fn weights_dict<'py>(
     Ok(d)
 }
 
+/// A network description from its JSON; a malformed one is a `TopologyError`.
+fn parse_spec(spec_json: &str) -> PyResult<NetworkSpec> {
+    serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))
+}
+
 /// Checks a network description (JSON, see `NetworkSpec`) as `Network(spec_json, seed)` does,
 /// without drawing any weight: unknown, reserved or repeated names, endpoints against the
 /// projection's kind, same-step cycles, per-neuron time constants, densities, sizes. Every
 /// problem is a `TopologyError` (used by `Topology.validate()`).
 #[pyfunction]
 fn check_topology(spec_json: &str) -> PyResult<()> {
-    let spec: NetworkSpec =
-        serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
+    let spec = parse_spec(spec_json)?;
     let compiled = catch_unwind(|| Topology::compile(&spec))
         .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while checking the topology"))?;
     match compiled {
@@ -272,8 +276,7 @@ fn check_topology(spec_json: &str) -> PyResult<()> {
 /// the defaults a description may omit filled in), without checking or building anything.
 #[pyfunction]
 fn normalize_spec(spec_json: &str) -> PyResult<String> {
-    let spec: NetworkSpec =
-        serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
+    let spec = parse_spec(spec_json)?;
     serde_json::to_string(&spec).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
@@ -282,8 +285,7 @@ impl Network {
     /// Builds and initialises a network from a JSON description (see `NetworkSpec`).
     #[new]
     fn new(spec_json: &str, seed: u64) -> PyResult<Self> {
-        let spec: NetworkSpec =
-            serde_json::from_str(spec_json).map_err(|e| TopologyError::new_err(format!("invalid topology: {e}")))?;
+        let spec = parse_spec(spec_json)?;
         let model = catch_unwind(|| Model::new(spec, seed))
             .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while building the network"))?;
         Ok(Network { model: model.map_err(to_py)? })
