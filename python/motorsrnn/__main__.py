@@ -179,10 +179,12 @@ def compare(args: argparse.Namespace) -> int:
 def _fit(est, X, y, what):
     """``est.fit(X, y)``, with its warnings naming ``what`` (they would point at runpy), and a
     KeyboardInterrupt when Ctrl-C stopped it: the report would describe a partly trained model."""
+    from .comparison import _interrupted_by_ctrl_c
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X, y)
-    interrupted = est.stop_reason_ == "interrupted"
+    interrupted = _interrupted_by_ctrl_c(est)
     for w in caught:
         if interrupted and issubclass(w.category, RuntimeWarning):
             continue
