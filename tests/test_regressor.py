@@ -287,5 +287,7 @@ def test_per_step_scorer_scores_3d_targets_where_scoring_strings_give_nan():
     w = np.linspace(0.5, 2.0, len(X))
     assert per_step_scorer("r2")(reg, X, Y, sample_weight=w) == pytest.approx(reg.score(X, Y, sample_weight=w),
                                                                              rel=1e-9)
+    with pytest.raises(ValueError, match=r"sample_weight must hold one weight per trial \(40\), got shape \(600,\)"):
+        per_step_scorer("r2")(reg, X, Y, sample_weight=np.ones(600))  # one per step is not what it takes
     with pytest.raises(ValueError, match="metric must be one of"):
         per_step_scorer("accuracy")
