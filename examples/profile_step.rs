@@ -69,7 +69,7 @@ fn main() {
     let mut times = Vec::new();
     for i in 0..steps + 2 {
         let t0 = Instant::now();
-        model.batch_grad(&ev, &targets, None, None, &trials, &mut ws, &mut total).expect("fits in memory");
+        model.batch_grad(&ev, &targets, None, None, None, &trials, &mut ws, &mut total).expect("fits in memory");
         if i >= 2 {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }

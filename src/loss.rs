@@ -71,12 +71,21 @@ pub fn logits_per_step<T: Real>(o: &[T], steps: usize, nb: usize, n_out: usize, 
     }
 }
 
-/// Softmax cross-entropy of each row of `logits` against `y`. Returns the summed loss (f64) and the
-/// number of rows whose arg-max is the class; writes `scale * dloss/dlogits` to `grad`.
-pub fn cross_entropy<T: Real>(logits: &[T], y: &[usize], n_out: usize, scale: T, grad: &mut [T]) -> (f64, usize) {
+/// Softmax cross-entropy of each row of `logits` against `y`, each row weighted by its trial's
+/// weight `w[b]`. Returns the weighted sum of the rows' losses (f64) and the summed weight of the
+/// rows whose arg-max is the class; writes `scale * d(weighted sum)/dlogits` to `grad`.
+pub fn cross_entropy<T: Real>(
+    logits: &[T],
+    y: &[usize],
+    w: &[T],
+    n_out: usize,
+    scale: T,
+    grad: &mut [T],
+) -> (f64, f64) {
     let mut total = 0.0;
-    let mut correct = 0;
-    for (b, &cls) in y.iter().enumerate() {
+    let mut correct = 0.0;
+    assert_eq!(w.len(), y.len(), "one weight per row");
+    for ((b, &cls), &wb) in y.iter().enumerate().zip(w) {
         let row = &logits[b * n_out..(b + 1) * n_out];
         let g = &mut grad[b * n_out..(b + 1) * n_out];
         let mut m = row[0];
@@ -88,53 +97,60 @@ pub fn cross_entropy<T: Real>(logits: &[T], y: &[usize], n_out: usize, scale: T,
             }
         }
         if am == cls {
-            correct += 1;
+            correct += wb.f64();
         }
         let mut z = T::zero();
         for (gc, &v) in g.iter_mut().zip(row) {
             *gc = (v - m).exp();
             z += *gc;
         }
-        total += (z.ln() + m - row[cls]).f64();
+        total += wb.f64() * (z.ln() + m - row[cls]).f64();
+        let sb = scale * wb;
         for (c, gc) in g.iter_mut().enumerate() {
             let p = *gc / z;
-            *gc = scale * (p - if c == cls { T::one() } else { T::zero() });
+            *gc = sb * (p - if c == cls { T::one() } else { T::zero() });
         }
     }
     (total, correct)
 }
 
 /// Squared error of `nb` rows of `n_out` predictions against `target(b, c)`: returns the sum over
-/// rows of the row's mean squared error, and writes `scale * d(that sum)/dpred` to `grad`.
+/// rows of the row's mean squared error times the row's trial weight `w[b]`, and writes
+/// `scale * d(that sum)/dpred` to `grad`.
 /// A NaN target is missing: it adds no error and no gradient (the mean still divides by `n_out`).
 pub fn mse_rows<T: Real>(
     pred: &[T],
     target: impl Fn(usize, usize) -> T,
+    w: &[T],
     nb: usize,
     n_out: usize,
     scale: T,
     grad: &mut [T],
 ) -> f64 {
+    assert_eq!(w.len(), nb, "one weight per row");
     let inv = T::one() / T::c(n_out as f64);
     let mut total = 0.0;
-    for b in 0..nb {
+    for (b, &wb) in w.iter().enumerate() {
+        let sb = scale * wb;
         for c in 0..n_out {
             let y = target(b, c);
             let d = if y.is_nan() { T::zero() } else { pred[b * n_out + c] - y };
-            total += (d * d * inv).f64();
-            grad[b * n_out + c] = scale * T::c(2.0) * d * inv;
+            total += wb.f64() * (d * d * inv).f64();
+            grad[b * n_out + c] = sb * T::c(2.0) * d * inv;
         }
     }
     total
 }
 
 /// Squared error of the traces `o` (`[t][b][k]`) against `target(t, b, c)`: returns the sum over
-/// trials of each trial's mean (over steps and outputs) squared error, and writes
+/// trials of each trial's mean (over steps and outputs) squared error times its weight `w[b]`, and writes
 /// `scale * d(that sum)/dO[t]` to `d_o`. A NaN target is missing: it adds no error and no gradient
 /// (the mean still divides by `steps * n_out`, so an observed value weighs the same in every trial).
+#[allow(clippy::too_many_arguments)]
 pub fn mse_steps<T: Real>(
     o: &[T],
     target: impl Fn(usize, usize, usize) -> T,
+    w: &[T],
     steps: usize,
     nb: usize,
     n_out: usize,
@@ -143,16 +159,18 @@ pub fn mse_steps<T: Real>(
 ) -> f64 {
     d_o.clear();
     d_o.resize(steps * nb * n_out, T::zero());
+    assert_eq!(w.len(), nb, "one weight per trial");
     let inv = T::one() / T::c((steps * n_out) as f64);
     let mut total = 0.0;
     for t in 0..steps {
-        for b in 0..nb {
+        for (b, &wb) in w.iter().enumerate() {
+            let sb = scale * wb;
             for c in 0..n_out {
                 let i = (t * nb + b) * n_out + c;
                 let y = target(t, b, c);
                 let d = if y.is_nan() { T::zero() } else { o[i] - y };
-                total += (d * d * inv).f64();
-                d_o[i] = scale * T::c(2.0) * d * inv;
+                total += wb.f64() * (d * d * inv).f64();
+                d_o[i] = sb * T::c(2.0) * d * inv;
             }
         }
     }
@@ -162,7 +180,8 @@ pub fn mse_steps<T: Real>(
 /// Activity matching for a chunk: the model units `units[k]` of one population are filtered by
 /// `filter` into rates `r_hat[t]` (see [`RateFilter`]), and compared with recorded activity
 /// `target(t, b, k)`. Returns the sum over trials of each trial's mean (over steps and recorded
-/// neurons) of `neuron_weights[k]` times the squared error, times `weight`; writes
+/// neurons) of `neuron_weights[k]` times the squared error, times `weight` and the trial's weight
+/// `trial_weights[b]`; writes
 /// `scale * d(that)/ds[t]` into `d_s` (`[t][b][n]`).
 ///
 /// With `noise_correction`, each squared error `(r[t] - R[t])^2` becomes
@@ -179,6 +198,7 @@ pub fn activity_matching<T: Real>(
     units: &[usize],
     unit_to_k: &[Option<usize>],
     target: impl Fn(usize, usize, usize) -> T,
+    trial_weights: &[T],
     steps: usize,
     nb: usize,
     n: usize,
@@ -192,7 +212,8 @@ pub fn activity_matching<T: Real>(
     d_s.clear();
     d_s.resize(steps * nb * n, T::zero());
     assert_eq!(neuron_weights.len(), units.len(), "one weight per recorded neuron");
-    let m = Matching { spikes, units, unit_to_k, steps, nb, n, weight, neuron_weights, scale };
+    assert_eq!(trial_weights.len(), nb, "one weight per trial");
+    let m = Matching { spikes, units, unit_to_k, steps, nb, n, weight, neuron_weights, trial_weights, scale };
     let total = match filter {
         RateFilter::Exponential { decay, gain } => m.exponential(target, *decay, *gain, d_s),
         RateFilter::Gaussian { weights, gain } => m.gaussian(target, weights, *gain, d_s),
@@ -214,6 +235,7 @@ struct Matching<'a, T> {
     n: usize,
     weight: T,
     neuron_weights: &'a [T],
+    trial_weights: &'a [T],
     scale: T,
 }
 
@@ -231,15 +253,16 @@ impl<T: Real> Matching<'_, T> {
         let (nb, n, inv) = (self.nb, self.n, self.inv());
         let mut total = 0.0;
         for b in 0..nb {
+            let (wb, sb) = (self.trial_weights[b], self.scale * self.trial_weights[b]);
             for (t, &c) in c2.iter().enumerate() {
                 let (idx, val) = self.spikes.at(t, b);
                 for (&j, &v) in idx.iter().zip(val) {
                     if let Some(k) = self.unit_to_k[j as usize] {
-                        total += (self.weight * self.neuron_weights[k] * c * v * inv).f64();
+                        total += wb.f64() * (self.weight * self.neuron_weights[k] * c * v * inv).f64();
                     }
                 }
                 for (k, &u) in self.units.iter().enumerate() {
-                    d_s[(t * nb + b) * n + u] -= self.scale * self.weight * self.neuron_weights[k] * c * inv;
+                    d_s[(t * nb + b) * n + u] -= sb * self.weight * self.neuron_weights[k] * c * inv;
                 }
             }
         }
@@ -257,6 +280,7 @@ impl<T: Real> Matching<'_, T> {
         let mut s = vec![T::zero(); kk];
         let mut acc = vec![T::zero(); kk];
         for b in 0..nb {
+            let (wb, sb) = (self.trial_weights[b], self.scale * self.trial_weights[b]);
             r.iter_mut().for_each(|x| *x = T::zero());
             // forward filter and the error at every step
             for t in 0..steps {
@@ -271,8 +295,8 @@ impl<T: Real> Matching<'_, T> {
                     r[k] = decay * r[k] + gain * s[k];
                     let d = r[k] - target(t, b, k);
                     let wk = self.weight * self.neuron_weights[k];
-                    total += (wk * d * d * inv).f64();
-                    g[t * kk + k] = self.scale * wk * T::c(2.0) * d * inv;
+                    total += wb.f64() * (wk * d * d * inv).f64();
+                    g[t * kk + k] = sb * wk * T::c(2.0) * d * inv;
                 }
             }
             // reverse: dL/dr accumulates through the filter; dL/ds[t] = gain * dL/dr[t]
@@ -305,6 +329,7 @@ impl<T: Real> Matching<'_, T> {
         let mut h = vec![T::zero(); kk * steps];
         let (mut ahead, mut back) = (vec![T::zero(); steps], vec![T::zero(); steps]);
         for b in 0..nb {
+            let (wb, sb) = (self.trial_weights[b], self.scale * self.trial_weights[b]);
             acc.iter_mut().for_each(|x| *x = T::zero());
             for tp in 0..steps {
                 let (idx, val) = self.spikes.at(tp, b);
@@ -327,8 +352,8 @@ impl<T: Real> Matching<'_, T> {
                 for t in 0..steps {
                     let r = norm[t] * acc[k * steps + t];
                     let d = r - target(t, b, k);
-                    total += (wk * d * d * inv).f64();
-                    h[k * steps + t] = self.scale * wk * T::c(2.0) * d * inv * norm[t];
+                    total += wb.f64() * (wk * d * d * inv).f64();
+                    h[k * steps + t] = sb * wk * T::c(2.0) * d * inv * norm[t];
                 }
             }
             // the correlation, one lag at a time: `ahead[t] += w[j] h[t + j]` and `back[t] += w[j]
@@ -360,10 +385,12 @@ impl<T: Real> Matching<'_, T> {
 }
 
 /// Firing-rate penalty of one population for a chunk (see [`crate::model::RateBounds`]): returns
-/// the sum over trials of the penalty and adds `scale * d(that)/ds[t]` to `d_s` (`[t][b][n]`,
-/// sized here when empty).
+/// the sum over trials of the penalty times the trial's weight `w[b]` and adds
+/// `scale * d(that)/ds[t]` to `d_s` (`[t][b][n]`, sized here when empty).
+#[allow(clippy::too_many_arguments)]
 pub fn rate_penalty<T: Real>(
     spikes: &SpikeRecord<T>,
+    w: &[T],
     steps: usize,
     nb: usize,
     n: usize,
@@ -376,7 +403,8 @@ pub fn rate_penalty<T: Real>(
     }
     let norm = T::one() / T::c((steps * n) as f64);
     let mut total = 0.0;
-    for b in 0..nb {
+    assert_eq!(w.len(), nb, "one weight per trial");
+    for (b, &wb) in w.iter().enumerate() {
         let mut sum = T::zero();
         for t in 0..steps {
             sum += spikes.at(t, b).1.iter().copied().sum::<T>();
@@ -389,8 +417,8 @@ pub fn rate_penalty<T: Real>(
         } else {
             continue;
         };
-        total += (bounds.weight * excess * excess).f64();
-        let g = scale * bounds.weight * T::c(2.0) * excess * norm;
+        total += wb.f64() * (bounds.weight * excess * excess).f64();
+        let g = scale * wb * bounds.weight * T::c(2.0) * excess * norm;
         for t in 0..steps {
             d_s[(t * nb + b) * n..(t * nb + b + 1) * n].iter_mut().for_each(|x| *x += g);
         }
@@ -437,11 +465,11 @@ mod tests {
     fn cross_entropy_value_and_gradient() {
         let logits = [1.0f64, 2.0, 0.5, -1.0, 0.0, 3.0];
         let mut g = [0.0; 6];
-        let (l, correct) = cross_entropy(&logits, &[1, 0], 3, 0.5, &mut g);
+        let (l, correct) = cross_entropy(&logits, &[1, 0], &[1.0, 1.0], 3, 0.5, &mut g);
         let lse = |r: &[f64]| r.iter().map(|v| v.exp()).sum::<f64>().ln();
         let expect = (lse(&logits[..3]) - 2.0) + (lse(&logits[3..]) + 1.0);
         assert!((l - expect).abs() < 1e-12);
-        assert_eq!(correct, 1);
+        assert_eq!(correct, 1.0);
         // finite differences of 0.5 * total loss
         for i in 0..6 {
             let mut lp = logits;
@@ -450,7 +478,8 @@ mod tests {
             lm[i] -= 1e-6;
             let mut d = [0.0; 6];
             let fd = 0.5
-                * (cross_entropy(&lp, &[1, 0], 3, 1.0, &mut d).0 - cross_entropy(&lm, &[1, 0], 3, 1.0, &mut d).0)
+                * (cross_entropy(&lp, &[1, 0], &[1.0; 2], 3, 1.0, &mut d).0
+                    - cross_entropy(&lm, &[1, 0], &[1.0; 2], 3, 1.0, &mut d).0)
                 / 2e-6;
             assert!((fd - g[i]).abs() < 1e-8, "{i}: {fd} vs {}", g[i]);
         }
@@ -460,15 +489,42 @@ mod tests {
     fn mse_values_and_gradients() {
         let pred = [1.0f64, 2.0, -1.0, 0.5];
         let mut g = [0.0; 4];
-        let l = mse_rows(&pred, |b, c| (b + c) as f64, 2, 2, 0.5, &mut g);
+        let l = mse_rows(&pred, |b, c| (b + c) as f64, &[1.0; 2], 2, 2, 0.5, &mut g);
         // row 0: (1-0)^2, (2-1)^2 -> mean 1; row 1: (-1-1)^2, (0.5-2)^2 -> mean 3.125
         assert!((l - 4.125).abs() < 1e-12);
         assert_eq!(g, [0.5, 0.5, -1.0, -0.75]);
         let o = [1.0f64, 3.0]; // steps=2, nb=1, k=1
         let mut d = Vec::new();
-        let l = mse_steps(&o, |t, _, _| t as f64, 2, 1, 1, 1.0, &mut d);
+        let l = mse_steps(&o, |t, _, _| t as f64, &[1.0], 2, 1, 1, 1.0, &mut d);
         assert!((l - (1.0 + 4.0) / 2.0).abs() < 1e-12);
         assert_eq!(d, vec![1.0, 2.0]);
+    }
+
+    /// A row's trial weight multiplies its loss and its gradient; a weight of 0 removes the row.
+    #[test]
+    fn trial_weights_scale_each_rows_loss_and_gradient() {
+        let logits = [1.0f64, 2.0, 0.5, -1.0, 0.0, 3.0];
+        let (mut g1, mut gw) = ([0.0; 6], [0.0; 6]);
+        let (l1, c1) = cross_entropy(&logits, &[1, 2], &[1.0, 1.0], 3, 0.5, &mut g1);
+        let (lw, cw) = cross_entropy(&logits, &[1, 2], &[3.0, 0.0], 3, 0.5, &mut gw);
+        let mut g0 = [0.0; 3];
+        let (l0, _) = cross_entropy(&logits[..3], &[1], &[1.0], 3, 0.5, &mut g0);
+        assert!((lw - 3.0 * l0).abs() < 1e-12 && l1 > l0);
+        assert_eq!((c1, cw), (2.0, 3.0));
+        for i in 0..3 {
+            assert!((gw[i] - 3.0 * g1[i]).abs() < 1e-15);
+            assert_eq!(gw[i + 3], 0.0);
+        }
+        let pred = [1.0f64, 2.0, -1.0, 0.5];
+        let mut g = [0.0; 4];
+        let l = mse_rows(&pred, |b, c| (b + c) as f64, &[0.5, 2.0], 2, 2, 0.5, &mut g);
+        assert!((l - (0.5 * 1.0 + 2.0 * 3.125)).abs() < 1e-12);
+        assert_eq!(g, [0.25, 0.25, -2.0, -1.5]);
+        let o = [1.0f64, 0.0, 3.0, 0.0]; // steps=2, nb=2, k=1; trial 1 has weight 0
+        let mut d = Vec::new();
+        let l = mse_steps(&o, |t, _, _| t as f64, &[2.0, 0.0], 2, 2, 1, 1.0, &mut d);
+        assert!((l - 2.0 * (1.0 + 4.0) / 2.0).abs() < 1e-12);
+        assert_eq!(d, vec![2.0, 0.0, 4.0, 0.0]);
     }
 
     #[test]
@@ -476,12 +532,12 @@ mod tests {
         let pred = [1.0f64, 2.0, -1.0, 0.5];
         let mut g = [9.0; 4];
         // row 0 misses output 1, row 1 misses both: only (1 - 0)^2 / 2 remains
-        let l = mse_rows(&pred, |b, c| if b == 0 && c == 0 { 0.0 } else { f64::NAN }, 2, 2, 1.0, &mut g);
+        let l = mse_rows(&pred, |b, c| if b == 0 && c == 0 { 0.0 } else { f64::NAN }, &[1.0; 2], 2, 2, 1.0, &mut g);
         assert_eq!(l, 0.5);
         assert_eq!(g, [1.0, 0.0, 0.0, 0.0]);
         let o = [1.0f64, 3.0, 5.0]; // steps=3, nb=1, k=1; step 1 missing
         let mut d = Vec::new();
-        let l = mse_steps(&o, |t, _, _| if t == 1 { f64::NAN } else { t as f64 }, 3, 1, 1, 1.0, &mut d);
+        let l = mse_steps(&o, |t, _, _| if t == 1 { f64::NAN } else { t as f64 }, &[1.0], 3, 1, 1, 1.0, &mut d);
         assert!((l - (1.0 + 9.0) / 3.0).abs() < 1e-12);
         assert_eq!(d, vec![2.0 / 3.0, 0.0, 2.0 * 3.0 / 3.0]);
     }
@@ -514,6 +570,7 @@ mod tests {
                 &[0],
                 &[Some(0)],
                 |_, _, _| target,
+                &[1.0],
                 steps,
                 1,
                 1,
@@ -581,6 +638,7 @@ mod tests {
                         &[0],
                         &[Some(0)],
                         |_, _, _| 0.0,
+                        &[1.0],
                         steps,
                         1,
                         1,

@@ -292,6 +292,37 @@ pub struct Simulation<T> {
 }
 
 /// Splits `0..n` into consecutive chunks of [`CHUNK`] trials (the last may be shorter).
+/// The weights of a chunk's trials (`weights` is indexed by trial; `None`: 1 each).
+fn chunk_weights<T: Real>(weights: Option<&[T]>, chunk: &[usize]) -> Vec<T> {
+    match weights {
+        Some(w) => chunk.iter().map(|&i| w[i]).collect(),
+        None => vec![T::one(); chunk.len()],
+    }
+}
+
+/// Trial weights checked (one per trial, finite, non-negative, not all zero) and scaled to a
+/// mean of 1 (in f64, then converted), so that the mean over a batch of `w_i L_i` estimates the
+/// weighted mean `sum_i w_i L_i / sum_i w_i` of the whole set without bias, and weights that are
+/// all equal give exactly the unweighted loss.
+pub fn normalized_weights<T: Real>(weights: &[f64], n_trials: usize) -> Result<Vec<T>> {
+    if weights.len() != n_trials {
+        return Err(invalid!("sample_weight has {} weights for {n_trials} trials", weights.len()));
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(invalid!("sample_weight must be finite and non-negative, got {w}"));
+    }
+    let max = weights.iter().copied().fold(0.0, f64::max);
+    if max == 0.0 {
+        return Err(invalid!("sample_weight must not be all zero"));
+    }
+    if weights.iter().all(|&w| w == max) {
+        return Ok(vec![T::one(); n_trials]);
+    }
+    // relative to the largest weight first, so that the sum cannot overflow
+    let mean = weights.iter().map(|w| w / max).sum::<f64>() / n_trials as f64;
+    Ok(weights.iter().map(|w| T::c(w / max / mean)).collect())
+}
+
 pub fn chunks(trials: &[usize]) -> Vec<&[usize]> {
     trials.chunks(CHUNK).collect()
 }
@@ -532,31 +563,34 @@ impl<T: Real> Model<T> {
     /// Forward, cross-entropy and backward for `trials`, in chunks of [`CHUNK`] trials run in
     /// parallel, one per workspace, in waves of `workspaces.len()` chunks (one workspace per thread
     /// suffices); the chunks' gradients are added in chunk order into `total`, so the result depends
-    /// neither on the number of threads nor on the number of workspaces. The loss is the mean over `trials`.
-    /// Returns the summed loss, the number of correctly classified trials (0 for regression) and
-    /// the number of spikes of every population in the batch's forward pass.
+    /// neither on the number of threads nor on the number of workspaces. The loss is the mean over
+    /// `trials` of each trial's loss times its weight (`weights`, indexed by trial; `None`: 1 each).
+    /// Returns the summed weighted loss, the summed weight of the correctly classified trials (0
+    /// for regression) and the number of spikes of every population in the batch's forward pass.
     #[allow(clippy::too_many_arguments)]
     pub fn batch_grad(
         &self,
         ev: &InputEvents<T>,
         y: &Targets<T>,
+        weights: Option<&[T]>,
         activity: Option<&Activity<T>>,
         rate: Option<&RateBounds<T>>,
         trials: &[usize],
         workspaces: &mut [Workspace<T>],
         total: &mut ParamSet<T>,
-    ) -> Result<(f64, usize, usize)> {
+    ) -> Result<(f64, f64, usize)> {
         let parts = chunks(trials);
         assert!(!workspaces.is_empty(), "no workspace");
         let scale = T::one() / T::c(trials.len() as f64);
         let steps = ev.n_steps;
         total.fill_zero();
-        let (mut loss, mut correct, mut spikes) = (0.0, 0, 0);
+        let (mut loss, mut correct, mut spikes) = (0.0, 0.0, 0);
         // Waves of as many chunks as there are workspaces (one per thread is enough), so that memory
         // does not grow with the batch. The chunks' gradients, losses and counts are added in chunk
         // order, wave after wave: the same sums in the same order for any number of workspaces.
         for wave in parts.chunks(workspaces.len()) {
-            let stats = self.wave_grad(ev, y, activity, rate, wave, &mut workspaces[..wave.len()], scale, steps)?;
+            let ws = &mut workspaces[..wave.len()];
+            let stats = self.wave_grad(ev, y, weights, activity, rate, wave, ws, scale, steps)?;
             for (ws, (l, c, n)) in workspaces.iter().zip(stats) {
                 total.add_assign(&ws.grad);
                 loss += l;
@@ -577,35 +611,38 @@ impl<T: Real> Model<T> {
     }
 
     /// The gradients of the chunks of one wave, in parallel, one workspace each (into `ws.grad`),
-    /// with each chunk's loss, number of correct trials and number of spikes.
+    /// with each chunk's weighted loss, weight of its correct trials and number of spikes.
     #[allow(clippy::too_many_arguments)]
     fn wave_grad(
         &self,
         ev: &InputEvents<T>,
         y: &Targets<T>,
+        weights: Option<&[T]>,
         activity: Option<&Activity<T>>,
         rate: Option<&RateBounds<T>>,
         wave: &[&[usize]],
         workspaces: &mut [Workspace<T>],
         scale: T,
         steps: usize,
-    ) -> Result<Vec<(f64, usize, usize)>> {
+    ) -> Result<Vec<(f64, f64, usize)>> {
         workspaces
             .par_iter_mut()
             .zip(wave.par_iter())
-            .map(|(ws, chunk)| -> Result<(f64, usize, usize)> {
+            .map(|(ws, chunk)| -> Result<(f64, f64, usize)> {
                 let recording = self.bptt_window.map_or(Recording::Membrane, Recording::Checkpoints);
                 forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, recording)?;
                 let spikes = ws.tape.spikes.iter().map(|r| r.len()).sum();
-                let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, scale, &mut ws.d_o);
+                let w = chunk_weights(weights, chunk);
+                let (mut l, correct) = self.loss_grad_of_traces(&ws.tape.o, y, &w, chunk, steps, scale, &mut ws.d_o);
                 ws.d_s.iter_mut().for_each(Vec::clear);
                 if let Some(a) = activity {
-                    l += self.activity_grad(a, ws, chunk, steps, scale);
+                    l += self.activity_grad(a, ws, &w, chunk, steps, scale);
                 }
                 if let Some(r) = rate {
                     for (p, pop) in self.topo.pops.iter().enumerate() {
                         l += loss::rate_penalty(
                             &ws.tape.spikes[p],
+                            &w,
                             steps,
                             chunk.len(),
                             pop.size,
@@ -621,8 +658,18 @@ impl<T: Real> Model<T> {
             .collect()
     }
 
-    /// The activity-matching loss of a chunk (summed over its trials), writing `ws.d_s`.
-    fn activity_grad(&self, a: &Activity<T>, ws: &mut Workspace<T>, chunk: &[usize], steps: usize, scale: T) -> f64 {
+    /// The activity-matching loss of a chunk (summed over its trials, each times its weight `w`),
+    /// writing `ws.d_s`.
+    #[allow(clippy::too_many_arguments)]
+    fn activity_grad(
+        &self,
+        a: &Activity<T>,
+        ws: &mut Workspace<T>,
+        w: &[T],
+        chunk: &[usize],
+        steps: usize,
+        scale: T,
+    ) -> f64 {
         let n = self.topo.pops[a.population].size;
         let mut unit_to_k = vec![None; n];
         for (k, &u) in a.units.iter().enumerate() {
@@ -636,6 +683,7 @@ impl<T: Real> Model<T> {
             &a.units,
             &unit_to_k,
             target,
+            w,
             steps,
             chunk.len(),
             n,
@@ -648,21 +696,24 @@ impl<T: Real> Model<T> {
         )
     }
 
-    /// The task loss of a chunk's traces `o` (`[t][b][k]`), summed over its trials, the number of
-    /// correct classifications, and `scale * dloss/dO[t]` written to `d_o`.
+    /// The task loss of a chunk's traces `o` (`[t][b][k]`), summed over its trials each times its
+    /// weight `w`, the summed weight of the correct classifications, and `scale * dloss/dO[t]`
+    /// written to `d_o`.
+    #[allow(clippy::too_many_arguments)]
     fn loss_grad_of_traces(
         &self,
         o: &[T],
         y: &Targets<T>,
+        w: &[T],
         chunk: &[usize],
         steps: usize,
         scale: T,
         d_o: &mut Vec<T>,
-    ) -> (f64, usize) {
+    ) -> (f64, f64) {
         let (nb, k, mode) = (chunk.len(), self.topo.n_outputs, self.topo.mode);
         if let Targets::Steps(a) = y {
-            let l = loss::mse_steps(o, |t, b, c| a[[chunk[b], t, c]], steps, nb, k, scale, d_o);
-            return (l, 0);
+            let l = loss::mse_steps(o, |t, b, c| a[[chunk[b], t, c]], w, steps, nb, k, scale, d_o);
+            return (l, 0.0);
         }
         let mut logits = vec![T::zero(); nb * k];
         let mut arg = vec![0usize; nb * k];
@@ -671,9 +722,11 @@ impl<T: Real> Model<T> {
         let out = match y {
             Targets::Classes(c) => {
                 let ys: Vec<usize> = chunk.iter().map(|&i| c[i]).collect();
-                loss::cross_entropy(&logits, &ys, k, scale, &mut dlogits)
+                loss::cross_entropy(&logits, &ys, w, k, scale, &mut dlogits)
             }
-            Targets::Trials(a) => (loss::mse_rows(&logits, |b, c| a[[chunk[b], c]], nb, k, scale, &mut dlogits), 0),
+            Targets::Trials(a) => {
+                (loss::mse_rows(&logits, |b, c| a[[chunk[b], c]], w, nb, k, scale, &mut dlogits), 0.0)
+            }
             Targets::Steps(_) => unreachable!("handled above"),
         };
         loss::trace_grad(&dlogits, steps, nb, k, mode, &arg, d_o);
@@ -682,11 +735,13 @@ impl<T: Real> Model<T> {
 
     /// Mean task loss over all trials and its gradient (no regularisation terms): cross-entropy
     /// for classes, mean squared error for continuous targets; plus the activity-matching term
-    /// when `activity` is given.
+    /// when `activity` is given. With `weights` (one per trial, see [`normalized_weights`]), the
+    /// weighted mean `sum_i w_i L_i / sum_i w_i`.
     pub fn loss_and_grad(
         &self,
         ev: &InputEvents<T>,
         y: &Targets<T>,
+        weights: Option<&[f64]>,
         activity: Option<&Activity<T>>,
         rate: Option<&RateBounds<T>>,
     ) -> Result<(f64, ParamSet<T>)> {
@@ -695,38 +750,42 @@ impl<T: Real> Model<T> {
             return Err(invalid!("X has no trials"));
         }
         self.check_targets(ev, y)?;
+        let w = weights.map(|w| normalized_weights::<T>(w, ev.n_trials)).transpose()?;
         if let Some(a) = activity {
             a.check(self, ev)?;
         }
         let trials: Vec<usize> = (0..ev.n_trials).collect();
         let mut wss = self.gradient_workspaces(ev.n_trials, rayon::current_num_threads());
         let mut g = ParamSet::zeros(&self.topo);
-        let (l, _, _) = self.batch_grad(ev, y, activity, rate, &trials, &mut wss, &mut g)?;
+        let (l, _, _) = self.batch_grad(ev, y, w.as_deref(), activity, rate, &trials, &mut wss, &mut g)?;
         Ok((l / ev.n_trials as f64, g))
     }
 
-    /// Mean task loss and, for classes, accuracy, without gradients (validation).
-    pub fn evaluate(&self, ev: &InputEvents<T>, y: &Targets<T>) -> Result<(f64, Option<f64>)> {
+    /// Mean task loss and, for classes, accuracy, without gradients (validation). With `weights`
+    /// (one per trial, see [`normalized_weights`]), the weighted means.
+    pub fn evaluate(&self, ev: &InputEvents<T>, y: &Targets<T>, weights: Option<&[f64]>) -> Result<(f64, Option<f64>)> {
         self.check_input(ev)?;
         if ev.n_trials == 0 {
             return Err(invalid!("X has no trials"));
         }
         self.check_targets(ev, y)?;
+        let w = weights.map(|w| normalized_weights::<T>(w, ev.n_trials)).transpose()?;
         let trials: Vec<usize> = (0..ev.n_trials).collect();
         let steps = ev.n_steps;
-        let parts: Vec<(f64, usize)> = chunks(&trials)
+        let parts: Vec<(f64, f64)> = chunks(&trials)
             .into_par_iter()
             .map_init(
                 || (Workspace::new(&self.topo, CHUNK), Vec::new()),
-                |(ws, d_o), chunk| -> Result<(f64, usize)> {
+                |(ws, d_o), chunk| -> Result<(f64, f64)> {
                     forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes)?;
-                    Ok(self.loss_grad_of_traces(&ws.tape.o, y, chunk, steps, T::one(), d_o))
+                    let wc = chunk_weights(w.as_deref(), chunk);
+                    Ok(self.loss_grad_of_traces(&ws.tape.o, y, &wc, chunk, steps, T::one(), d_o))
                 },
             )
             .collect::<Result<_>>()?;
-        let (l, c) = parts.iter().fold((0.0, 0), |(a, b), (l, c)| (a + l, b + c));
+        let (l, c) = parts.iter().fold((0.0, 0.0), |(a, b), (l, c)| (a + l, b + c));
         let n = ev.n_trials.max(1) as f64;
-        Ok((l / n, y.is_classes().then_some(c as f64 / n)))
+        Ok((l / n, y.is_classes().then_some(c / n)))
     }
 
     /// Parameters by name, in the public layout: projection matrices `(n_target, n_source)` under

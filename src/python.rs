@@ -353,8 +353,8 @@ impl Network {
     }
 
     /// Mean task loss (plus the activity-matching term when given) and its gradient, as a dict
-    /// in the layout of `get_weights`.
-    #[pyo3(signature = (x, y, n_threads, activity=None))]
+    /// in the layout of `get_weights`. With `sample_weight` (one per trial), the weighted mean.
+    #[pyo3(signature = (x, y, n_threads, activity=None, sample_weight=None))]
     fn loss_and_grad<'py>(
         &self,
         py: Python<'py>,
@@ -362,12 +362,14 @@ impl Network {
         y: PyTargets<'py>,
         n_threads: usize,
         activity: Option<PyActivity<'py>>,
+        sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     ) -> PyResult<(f64, Bound<'py, PyDict>)> {
         let ev = x.events(py, n_threads)?;
         let y = y.data()?;
         let m = &self.model;
         let act = self::activity(&activity)?;
-        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), act.as_ref(), None))?;
+        let w = sample_weight.map(|w| w.as_array().to_vec());
+        let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), w.as_deref(), act.as_ref(), None))?;
         Ok((loss, weights_dict(py, m, &g)?))
     }
 
@@ -433,8 +435,10 @@ impl Network {
     /// trained). Ctrl-C stops at the next batch boundary (stop reason "interrupted"); one that
     /// arrives after the last batch is taken here, before returning (`late_interrupt`), so that it
     /// cannot discard the result on the way back to Python. With `snapshots`, every epoch event
-    /// carries a copy of the network under "network".
-    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false, activity=None))]
+    /// carries a copy of the network under "network". `sample_weight` and `val_sample_weight` hold
+    /// one weight per training and validation trial (`None`: 1 each).
+    #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false, activity=None,
+                        sample_weight=None, val_sample_weight=None))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn fit<'py>(
         &mut self,
@@ -448,6 +452,8 @@ impl Network {
         callback: Option<Py<PyAny>>,
         snapshots: bool,
         activity: Option<PyActivity<'py>>,
+        sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+        val_sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     ) -> PyResult<FitResult<'py>> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
@@ -464,12 +470,20 @@ impl Network {
         let mut monitor = PyMonitor { callback, error: None, snapshots };
         let pool = thread_pool(n_threads)?;
         let act = self::activity(&activity)?;
+        let w = sample_weight.map(|w| w.as_array().to_vec());
+        let w_val = val_sample_weight.map(|w| w.as_array().to_vec());
         let model = &mut self.model;
         let mon = &mut monitor;
         let result = py.detach(|| {
             catch_unwind(AssertUnwindSafe(|| {
-                let val = val.as_ref().map(|(x, y)| train::Data { x, y: y.targets(), activity: None });
-                train::fit(model, train::Data { x: &ev, y: y.targets(), activity: act }, val, &cfg, &pool, mon)
+                let val = val.as_ref().map(|(x, y)| train::Data {
+                    x,
+                    y: y.targets(),
+                    weights: w_val.as_deref(),
+                    activity: None,
+                });
+                let data = train::Data { x: &ev, y: y.targets(), weights: w.as_deref(), activity: act };
+                train::fit(model, data, val, &cfg, &pool, mon)
             }))
         });
         let report = match result {

@@ -3,7 +3,7 @@
 
 use crate::augment::{self, Jitter};
 use crate::error::{invalid, Result};
-use crate::model::{Activity, Model, RateBounds, Targets};
+use crate::model::{normalized_weights, Activity, Model, RateBounds, Targets};
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::params::ParamSet;
 use crate::real::Real;
@@ -191,11 +191,13 @@ pub trait Monitor<T: Real> {
 pub struct Silent;
 impl<T: Real> Monitor<T> for Silent {}
 
-/// Data as events with their targets, and optionally recorded activity to match (training only;
+/// Data as events with their targets, optionally a weight per trial (each trial's loss is
+/// multiplied by it; see [`normalized_weights`]) and recorded activity to match (training only;
 /// validation scores the task loss).
 pub struct Data<'a, T> {
     pub x: &'a InputEvents<T>,
     pub y: Targets<'a, T>,
+    pub weights: Option<&'a [f64]>,
     pub activity: Option<Activity<'a, T>>,
 }
 
@@ -215,12 +217,18 @@ pub fn fit<T: Real>(
         return Err(invalid!("no training trials"));
     }
     model.check_targets(train.x, &train.y)?;
+    // scaled to a mean of 1 over the training set: a batch's mean of w_i L_i is then an unbiased
+    // estimate of the weighted mean loss of the whole set
+    let weights = train.weights.map(|w| normalized_weights::<T>(w, train.x.n_trials)).transpose()?;
     if let Some(a) = &train.activity {
         a.check(model, train.x)?;
     }
     if let Some(v) = &val {
         model.check_input(v.x)?;
         model.check_targets(v.x, &v.y)?;
+        if let Some(w) = v.weights {
+            normalized_weights::<T>(w, v.x.n_trials)?;
+        }
         if v.y.is_classes() != train.y.is_classes() {
             return Err(invalid!("validation targets must be of the same kind as the training targets"));
         }
@@ -245,7 +253,7 @@ pub fn fit<T: Real>(
     // (validation loss, epoch or None for the starting weights, weights)
     let mut best: Option<(f64, Option<usize>, ParamSet<T>)> = None;
     if let (true, true, Some(v)) = (cfg.early_stopping, cfg.keep_initial, &val) {
-        let (l, _) = pool.install(|| model.evaluate(v.x, &v.y))?;
+        let (l, _) = pool.install(|| model.evaluate(v.x, &v.y, v.weights))?;
         if l.is_finite() {
             best = Some((l, None, model.params.clone()));
         }
@@ -262,10 +270,11 @@ pub fn fit<T: Real>(
         let moved = cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, epoch as u64)));
         let x = moved.as_ref().unwrap_or(train.x);
         let n_batches = n.div_ceil(batch);
-        let (mut loss_sum, mut correct, mut norm_sum, mut spikes) = (0.0, 0usize, 0.0, 0usize);
+        let (mut loss_sum, mut correct, mut norm_sum, mut spikes) = (0.0, 0.0, 0.0, 0usize);
         for (bi, trials) in order.chunks(batch).enumerate() {
             let (l, c, n_spikes) = pool.install(|| {
-                model.batch_grad(x, &train.y, train.activity.as_ref(), rate.as_ref(), trials, &mut wss, &mut grad)
+                let (y, w, act) = (&train.y, weights.as_deref(), train.activity.as_ref());
+                model.batch_grad(x, y, w, act, rate.as_ref(), trials, &mut wss, &mut grad)
             })?;
             if !l.is_finite() || !grad.is_finite() {
                 if let Some(p) = last_finite.take() {
@@ -292,7 +301,7 @@ pub fn fit<T: Real>(
         }
         let (val_loss, val_accuracy) = match &val {
             Some(v) => {
-                let (l, a) = pool.install(|| model.evaluate(v.x, &v.y))?;
+                let (l, a) = pool.install(|| model.evaluate(v.x, &v.y, v.weights))?;
                 (Some(l), a)
             }
             None => (None, None),
@@ -300,7 +309,7 @@ pub fn fit<T: Real>(
         let rec = EpochRecord {
             epoch,
             loss: loss_sum / n as f64,
-            accuracy: train.y.is_classes().then_some(correct as f64 / n as f64),
+            accuracy: train.y.is_classes().then_some(correct / n as f64),
             val_loss,
             val_accuracy,
             grad_norm: norm_sum / n_batches as f64,

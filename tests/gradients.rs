@@ -84,11 +84,12 @@ fn check_fd(spec: NetworkSpec, seed: u64, tol: f64) {
 }
 
 fn check_fd_task(spec: NetworkSpec, seed: u64, tol: f64, task: Task) {
-    check_fd_full(spec, seed, tol, task, None, None)
+    check_fd_full(spec, seed, tol, task, None, None, None)
 }
 
 /// With `matching`, the loss also has an activity-matching term on three units of population 0,
-/// with that rate filter, those per-neuron weights and that noise correction.
+/// with that rate filter, those per-neuron weights and that noise correction. With `weights`, the
+/// five trials' losses are weighted by them.
 fn check_fd_full(
     spec: NetworkSpec,
     seed: u64,
@@ -96,6 +97,7 @@ fn check_fd_full(
     task: Task,
     matching: Option<(RateFilter<f64>, Vec<f64>, bool)>,
     rate: Option<RateBounds<f64>>,
+    weights: Option<&[f64]>,
 ) {
     let model = Model::<f64>::new(spec, seed).unwrap();
     let x = random_input(5, 12, model.topo.n_inputs, 0.3, seed + 1);
@@ -119,10 +121,10 @@ fn check_fd_full(
         neuron_weights,
         noise_correction,
     });
-    let (_, g) = model.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap();
+    let (_, g) = model.loss_and_grad(&ev, &y, weights, activity.as_ref(), rate.as_ref()).unwrap();
     let loss_of = |m: &Model<f64>| match (&activity, &rate) {
-        (None, None) => m.evaluate(&ev, &y).unwrap().0,
-        _ => m.loss_and_grad(&ev, &y, activity.as_ref(), rate.as_ref()).unwrap().0,
+        (None, None) => m.evaluate(&ev, &y, weights).unwrap().0,
+        _ => m.loss_and_grad(&ev, &y, weights, activity.as_ref(), rate.as_ref()).unwrap().0,
     };
     let h = 1e-6;
     let mut worst: f64 = 0.0;
@@ -260,7 +262,7 @@ fn fd_activity_matching() {
             for correction in [false, true] {
                 let mut spec = two_population_spec(4, 2);
                 spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
-                check_fd_full(spec, 19, 1e-5, task, Some((exponential_filter(), w.to_vec(), correction)), None);
+                check_fd_full(spec, 19, 1e-5, task, Some((exponential_filter(), w.to_vec(), correction)), None, None);
             }
         }
     }
@@ -287,7 +289,7 @@ fn activity_neuron_weights_are_per_neuron() {
                 neuron_weights: w.to_vec(),
                 noise_correction: false,
             };
-            model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).map(|(l, _)| l)
+            model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&a), None).map(|(l, _)| l)
         };
         let base = loss(&[0.0; 3]).unwrap();
         let each: Vec<f64> =
@@ -330,8 +332,8 @@ fn fd_activity_matching_gaussian_kernel() {
                 noise_correction: false,
             };
             let y = [0, 1, 0, 1, 0];
-            let (_, with) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&a), None).unwrap();
-            let (_, without) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
+            let (_, with) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&a), None).unwrap();
+            let (_, without) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None, None).unwrap();
             let moved: f64 = with
                 .slices()
                 .iter()
@@ -341,7 +343,15 @@ fn fd_activity_matching_gaussian_kernel() {
             assert!(moved > 1e-3, "the activity term moved the gradient by {moved} only");
             for w in NEURON_WEIGHTS {
                 for correction in [false, true] {
-                    check_fd_full(spec.clone(), 19, 1e-5, task, Some((filter.clone(), w.to_vec(), correction)), None);
+                    check_fd_full(
+                        spec.clone(),
+                        19,
+                        1e-5,
+                        task,
+                        Some((filter.clone(), w.to_vec(), correction)),
+                        None,
+                        None,
+                    );
                 }
             }
         }
@@ -359,11 +369,115 @@ fn fd_rate_regularisation_both_bounds() {
         let model = Model::<f64>::new(spec.clone(), 23).unwrap();
         let ev = InputEvents::<f64>::from_dense(random_input(5, 12, 4, 0.3, 24).view()).unwrap();
         let y = [0, 1, 0, 1, 0];
-        let with = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&rate)).unwrap().0;
-        let without = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap().0;
+        let with = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None, Some(&rate)).unwrap().0;
+        let without = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None, None).unwrap().0;
         assert!(with - without > 1e-3, "penalty {} for bounds ({lower}, {upper})", with - without);
-        check_fd_full(spec, 23, 1e-5, Task::Classes, Some((exponential_filter(), vec![1.0; 3], true)), Some(rate));
+        check_fd_full(
+            spec,
+            23,
+            1e-5,
+            Task::Classes,
+            Some((exponential_filter(), vec![1.0; 3], true)),
+            Some(rate),
+            None,
+        );
     }
+}
+
+/// Per-trial weights (`sample_weight`; one of them 0): BPTT equals central differences of the
+/// weighted loss for every task, and with activity matching and the rate penalty.
+#[test]
+fn fd_weighted_trials() {
+    let w = [0.5, 2.0, 0.0, 1.0, 3.0];
+    for task in [Task::Classes, Task::Trials, Task::Steps] {
+        let mut spec = two_population_spec(4, 2);
+        spec.surrogate = smooth(SurrogateKind::Sigmoid, 4.0);
+        check_fd_full(spec, 29, 1e-5, task, None, None, Some(&w));
+    }
+    let mut spec = two_population_spec(4, 3);
+    spec.surrogate = smooth(SurrogateKind::FastSigmoid, 5.0);
+    let rate = RateBounds { weight: 3.0, lower: 0.05, upper: 0.1 };
+    let gaussian = RateFilter::<f64>::gaussian(1.5, 1.0, 1.0, 11).unwrap();
+    check_fd_full(spec, 31, 1e-5, Task::Classes, Some((gaussian, vec![0.3, 2.5, 1.0], true)), Some(rate), Some(&w));
+}
+
+/// The weighted loss is, by definition, `sum_i w_i L_i / sum_i w_i` with `L_i` the loss of trial
+/// `i` alone: the core's loss and gradient agree with that sum of single-trial results (task,
+/// activity matching and rate penalty together); weights that are all equal give exactly the
+/// unweighted result, and unusable weights are errors.
+#[test]
+fn weighted_loss_is_the_weighted_mean_of_single_trial_losses() {
+    let spec = two_population_spec(4, 3);
+    let model = Model::<f64>::new(spec, 37).unwrap();
+    let n = CHUNK + 3; // two chunks
+    let x = random_input(n, 12, 4, 0.3, 38);
+    let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
+    let y: Vec<usize> = (0..n).map(|i| (i * 7) % 3).collect();
+    let recorded = ndarray::Array3::from_shape_fn((n, 12, 2), |(i, t, k)| 0.1 * ((i + t + k) % 5) as f64);
+    let activity = |data| Activity {
+        population: 1,
+        units: vec![3, 1],
+        data,
+        filter: exponential_filter(),
+        weight: 0.7,
+        neuron_weights: vec![1.0, 2.0],
+        noise_correction: true,
+    };
+    let rate = RateBounds { weight: 2.0, lower: 0.05, upper: 0.08 };
+    let w: Vec<f64> = (0..n).map(|i| [0.0, 0.5, 1.0, 4.0][i % 4]).collect();
+    let a = activity(recorded.view());
+    let (loss, g) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&w), Some(&a), Some(&rate)).unwrap();
+    let (mut want_loss, mut want) = (0.0, ParamSet::<f64>::zeros(&model.topo));
+    for i in 0..n {
+        let xi = x.slice(ndarray::s![i..i + 1, .., ..]).to_owned();
+        let evi = InputEvents::<f64>::from_dense(xi.view()).unwrap();
+        let ri = recorded.slice(ndarray::s![i..i + 1, .., ..]);
+        let (li, gi) =
+            model.loss_and_grad(&evi, &Targets::Classes(&y[i..i + 1]), None, Some(&activity(ri)), Some(&rate)).unwrap();
+        want_loss += w[i] * li;
+        for (acc, s) in want.slices_mut().into_iter().zip(gi.slices()) {
+            acc.iter_mut().zip(s.iter()).for_each(|(a, v)| *a += w[i] * v);
+        }
+    }
+    let total: f64 = w.iter().sum();
+    assert!((loss - want_loss / total).abs() < 1e-12 * loss.abs(), "{loss} vs {}", want_loss / total);
+    let mut checked = 0;
+    for (got, exp) in g.slices().iter().zip(want.slices()) {
+        for (a, b) in got.iter().zip(exp.iter()) {
+            let b = b / total;
+            assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()), "{a} vs {b}");
+            checked += usize::from(b != 0.0);
+        }
+    }
+    assert!(checked > 50, "only {checked} non-zero gradients");
+    // equal weights: bit for bit the unweighted loss and gradient
+    let (l1, g1) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&a), Some(&rate)).unwrap();
+    let (l7, g7) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&vec![0.7; n]), Some(&a), Some(&rate)).unwrap();
+    assert_eq!((l1.to_bits(), &g1), (l7.to_bits(), &g7));
+    assert_ne!(l1, loss);
+    let classes = Targets::Classes(&y);
+    for (bad, what) in [
+        (vec![1.0; n - 1], "weights for"),
+        (vec![0.0; n], "all zero"),
+        ((0..n).map(|i| if i == 3 { -1.0 } else { 1.0 }).collect(), "non-negative"),
+        ((0..n).map(|i| if i == 3 { f64::NAN } else { 1.0 }).collect(), "non-negative"),
+    ] {
+        let e = model.loss_and_grad(&ev, &classes, Some(&bad), None, None).unwrap_err().to_string();
+        assert!(e.contains(what) && e.contains("sample_weight"), "{e}");
+        let e = model.evaluate(&ev, &classes, Some(&bad)).unwrap_err().to_string();
+        assert!(e.contains(what), "{e}");
+    }
+    // huge weights do not overflow the normalisation
+    let huge: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { f64::MAX } else { f64::MAX / 4.0 }).collect();
+    let (lh, gh) = model.loss_and_grad(&ev, &classes, Some(&huge), None, None).unwrap();
+    let quarter: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { 4.0 } else { 1.0 }).collect();
+    let (lq, gq) = model.loss_and_grad(&ev, &classes, Some(&quarter), None, None).unwrap();
+    assert!(lh.is_finite() && (lh - lq).abs() < 1e-12 * lq && gh.is_finite());
+    assert!(gh
+        .slices()
+        .iter()
+        .zip(gq.slices())
+        .all(|(a, b)| a.iter().zip(b.iter()).all(|(u, v)| (u - v).abs() < 1e-12)));
 }
 
 #[test]
@@ -389,8 +503,8 @@ fn detached_reset_changes_only_the_reset_path() {
     let x = random_input(5, 12, 4, 0.3, 4);
     let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
     let y = [0, 1, 2, 0, 1];
-    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
-    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
+    let (l1, g1) = full.loss_and_grad(&ev, &Targets::Classes(&y), None, None, None).unwrap();
+    let (l2, g2) = detached.loss_and_grad(&ev, &Targets::Classes(&y), None, None, None).unwrap();
     assert_eq!(l1, l2, "detaching changes gradients, not the forward pass");
     let diff: f64 =
         g1.slices().iter().zip(g2.slices()).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).sum();
@@ -425,8 +539,15 @@ fn gradient_and_training_identical_for_any_thread_count() {
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let mut m = model.clone();
-        fit(&mut m, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &jittered, &pool, &mut Silent)
-            .unwrap();
+        fit(
+            &mut m,
+            Data { x: &ev, y: Targets::Classes(&y), weights: None, activity: None },
+            None,
+            &jittered,
+            &pool,
+            &mut Silent,
+        )
+        .unwrap();
         trained.push(m.params);
     }
     assert_eq!(trained[0], trained[1]);
@@ -434,11 +555,17 @@ fn gradient_and_training_identical_for_any_thread_count() {
     let mut results = Vec::new();
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap());
+        let (loss, g) = pool.install(|| model.loss_and_grad(&ev, &Targets::Classes(&y), None, None, None).unwrap());
         let mut m = model.clone();
-        let report =
-            fit(&mut m, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &cfg, &pool, &mut Silent)
-                .unwrap();
+        let report = fit(
+            &mut m,
+            Data { x: &ev, y: Targets::Classes(&y), weights: None, activity: None },
+            None,
+            &cfg,
+            &pool,
+            &mut Silent,
+        )
+        .unwrap();
         results.push((loss, g, m.params, report.history));
     }
     assert!(results[0].1.slices().iter().any(|s| s.iter().any(|v| *v != 0.0)));
@@ -450,6 +577,34 @@ fn gradient_and_training_identical_for_any_thread_count() {
         assert_eq!(r.3, results[0].3);
     }
     assert_ne!(trained[0], results[0].2, "the jitter changed nothing");
+}
+
+/// Training with trial weights is bit-identical for 1, 2 and 3 threads (weighted validation too),
+/// weights that are all equal train exactly as no weights, and the weights matter.
+#[test]
+fn weighted_training_identical_for_any_thread_count() {
+    let model = Model::<f32>::new(two_population_spec(10, 3), 41).unwrap();
+    let n = 2 * CHUNK + 7;
+    let x = random_input(n, 20, 10, 0.15, 42);
+    let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
+    let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
+    let w: Vec<f64> = (0..n).map(|i| 0.25 + (i % 5) as f64).collect();
+    let cfg = TrainConfig { learning_rate: 0.01, max_epochs: 2, batch_size: 24, seed: 3, ..Default::default() };
+    let train = |threads: usize, weights: Option<&[f64]>| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut m = model.clone();
+        let data = Data { x: &ev, y: Targets::Classes(&y), weights, activity: None };
+        let val = Data { x: &ev, y: Targets::Classes(&y), weights, activity: None };
+        let report = fit(&mut m, data, Some(val), &cfg, &pool, &mut Silent).unwrap();
+        (m.params, report.history)
+    };
+    let weighted = train(1, Some(&w));
+    assert_eq!(weighted, train(2, Some(&w)));
+    assert_eq!(weighted, train(3, Some(&w)));
+    let plain = train(2, None);
+    assert_eq!(plain, train(1, Some(&vec![2.5; n])));
+    assert_ne!(plain.0, weighted.0);
+    assert_ne!(plain.1[0].val_loss, weighted.1[0].val_loss);
 }
 
 /// A learnable toy task: the class is which half of the channels is active. Training must solve it.
@@ -469,11 +624,17 @@ fn training_learns_a_separable_task() {
     let cfg =
         TrainConfig { learning_rate: 0.02, max_epochs: 30, batch_size: 16, max_grad_norm: None, ..Default::default() };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
-    let report =
-        fit(&mut model, Data { x: &ev, y: Targets::Classes(&y), activity: None }, None, &cfg, &pool, &mut Silent)
-            .unwrap();
-    let (l1, a1) = model.evaluate(&ev, &Targets::Classes(&y)).unwrap();
+    let (l0, a0) = model.evaluate(&ev, &Targets::Classes(&y), None).unwrap();
+    let report = fit(
+        &mut model,
+        Data { x: &ev, y: Targets::Classes(&y), weights: None, activity: None },
+        None,
+        &cfg,
+        &pool,
+        &mut Silent,
+    )
+    .unwrap();
+    let (l1, a1) = model.evaluate(&ev, &Targets::Classes(&y), None).unwrap();
     let (a0, a1) = (a0.unwrap(), a1.unwrap());
     assert_eq!(report.history.len(), 30);
     assert!(l1 < 0.5 * l0, "loss {l0} -> {l1}");
@@ -498,7 +659,7 @@ fn early_stopping_keeps_starting_weights_that_no_epoch_beats() {
     });
     let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let (l_start, _) = model.evaluate(&ev, &Targets::Classes(&flipped)).unwrap();
+    let (l_start, _) = model.evaluate(&ev, &Targets::Classes(&flipped), None).unwrap();
     let cfg = TrainConfig {
         learning_rate: 0.02,
         max_epochs: 5,
@@ -509,8 +670,8 @@ fn early_stopping_keeps_starting_weights_that_no_epoch_beats() {
     };
     for keep_initial in [false, true] {
         let mut m = model.clone();
-        let train = Data { x: &ev, y: Targets::Classes(&y), activity: None };
-        let val = Data { x: &ev, y: Targets::Classes(&flipped), activity: None };
+        let train = Data { x: &ev, y: Targets::Classes(&y), weights: None, activity: None };
+        let val = Data { x: &ev, y: Targets::Classes(&flipped), weights: None, activity: None };
         let r =
             fit(&mut m, train, Some(val), &TrainConfig { keep_initial, ..cfg.clone() }, &pool, &mut Silent).unwrap();
         let lowest = r.history.iter().map(|h| h.val_loss.unwrap()).fold(f64::INFINITY, f64::min);
@@ -551,12 +712,12 @@ fn checkpointed_bptt_gives_the_same_gradient() {
         neuron_weights: vec![1.0, 0.5],
         noise_correction: true,
     };
-    let (l_full, g_full) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&activity), None).unwrap();
+    let (l_full, g_full) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&activity), None).unwrap();
     assert!(g_full.slices().iter().all(|s| s.iter().all(|v| v.is_finite())));
     assert!(g_full.alpha.iter().chain(&g_full.beta).any(|a| a.iter().any(|v| *v != 0.0)), "decay gradients");
     for w in [1, 2, 5, 7, 22, 23, 40] {
         model.bptt_window = Some(w);
-        let (l, g) = model.loss_and_grad(&ev, &Targets::Classes(&y), Some(&activity), None).unwrap();
+        let (l, g) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, Some(&activity), None).unwrap();
         assert_eq!(l.to_bits(), l_full.to_bits(), "window {w}");
         assert_eq!(g, g_full, "window {w}");
     }
@@ -578,7 +739,8 @@ fn batch_gradient_does_not_depend_on_the_number_of_workspaces() {
     let run = |n_work: usize| {
         let mut wss: Vec<Workspace<f32>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
         let mut g = ParamSet::zeros(&model.topo);
-        let (l, c, _) = model.batch_grad(&ev, &Targets::Classes(&y), None, None, &trials, &mut wss, &mut g).unwrap();
+        let (l, c, _) =
+            model.batch_grad(&ev, &Targets::Classes(&y), None, None, None, &trials, &mut wss, &mut g).unwrap();
         let bits: Vec<Vec<u32>> = g.slices().iter().map(|s| s.iter().map(|v| v.to_bits()).collect()).collect();
         (l.to_bits(), c, bits)
     };

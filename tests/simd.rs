@@ -54,7 +54,7 @@ fn gradients_both_ways(
         let run = |on: bool| {
             switch(on);
             let sim = model.simulate(&ev, true).unwrap();
-            let (loss, grad) = model.loss_and_grad(&ev, &Targets::Classes(&y), activity.as_ref(), None).unwrap();
+            let (loss, grad) = model.loss_and_grad(&ev, &Targets::Classes(&y), None, activity.as_ref(), None).unwrap();
             switch(true);
             (sim, loss, grad)
         };

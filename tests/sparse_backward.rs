@@ -62,7 +62,7 @@ fn sparse_and_dense_products_give_the_same_gradient() {
     assert!(fraction > 0.01 && fraction < 0.5, "fraction inside the support {fraction}");
     let grad = |threshold: f64| {
         set_sparse_below(threshold);
-        let out = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None).unwrap();
+        let out = model.loss_and_grad(&ev, &Targets::Classes(&y), None, None, None).unwrap();
         set_sparse_below(motorsrnn::backward::SPARSE_BELOW);
         out
     };

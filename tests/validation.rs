@@ -23,12 +23,13 @@ fn zero_trials_are_reported_as_such_for_every_kind_of_target() {
     let per_step = Array3::<f32>::zeros((0, 5, 2));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     for y in [Targets::Classes(&[]), Targets::Trials(per_trial.view()), Targets::Steps(per_step.view())] {
-        let e = error(model.loss_and_grad(&ev, &y, None, None));
+        let e = error(model.loss_and_grad(&ev, &y, None, None, None));
         assert!(e.contains("no trials"), "{e}");
-        let e = error(model.evaluate(&ev, &y));
+        let e = error(model.evaluate(&ev, &y, None));
         assert!(e.contains("no trials"), "{e}");
         let mut m = model.clone();
-        let e = error(fit(&mut m, Data { x: &ev, y, activity: None }, None, &config(), &pool, &mut Silent));
+        let e =
+            error(fit(&mut m, Data { x: &ev, y, weights: None, activity: None }, None, &config(), &pool, &mut Silent));
         assert!(e.contains("no training trials"), "{e}");
     }
 }
@@ -38,12 +39,12 @@ fn all_missing_and_infinite_targets_are_errors() {
     let model = Model::<f32>::new(NetworkSpec::srnn(3, 4, 2), 0).unwrap();
     let ev = InputEvents::<f32>::from_dense(Array3::<u8>::ones((2, 5, 3)).view()).unwrap();
     let mut y = Array2::<f32>::from_elem((2, 2), f32::NAN);
-    let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None));
+    let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None, None));
     assert!(e.contains("every target is NaN"), "{e}");
     y[[1, 0]] = 0.5;
-    let (loss, _) = model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None).unwrap();
+    let (loss, _) = model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None, None).unwrap();
     assert!(loss.is_finite(), "one observed target gives a finite loss, got {loss}");
     y[[0, 1]] = f32::INFINITY;
-    let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None));
+    let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None, None));
     assert!(e.contains("infinite"), "{e}");
 }
