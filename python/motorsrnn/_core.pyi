@@ -54,7 +54,12 @@ class Network:
         npt.NDArray[np.float32],
     ]: ...
     def loss_and_grad(
-        self, x: _Spikes, y: _Targets, n_threads: int, activity: Optional[_Activity] = None
+        self,
+        x: _Spikes,
+        y: _Targets,
+        n_threads: int,
+        activity: Optional[_Activity] = None,
+        sample_weight: Optional[npt.NDArray[np.float64]] = None,
     ) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]: ...
     @property
     def bptt_window(self) -> Optional[int]: ...
@@ -76,6 +81,8 @@ class Network:
         callback: Optional[Callable[[Dict[str, Any]], Optional[bool]]] = None,
         snapshots: bool = False,
         activity: Optional[_Activity] = None,
+        sample_weight: Optional[npt.NDArray[np.float64]] = None,
+        val_sample_weight: Optional[npt.NDArray[np.float64]] = None,
     ) -> Tuple[List[Dict[str, Any]], str, Optional[int], Optional[Tuple[int, int]], Optional[BaseException], bool]: ...
 
 @final

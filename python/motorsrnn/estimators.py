@@ -312,6 +312,31 @@ def check_groups(groups, n_trials: int, validation_fraction=None) -> Optional[np
     return g
 
 
+def check_sample_weight(sample_weight, n_trials: int) -> Optional[np.ndarray]:
+    """``sample_weight`` of ``fit`` as a float64 array with one finite, non-negative weight per
+    trial, not all zero (a single number gives every trial that weight; None passes through)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, (bool, np.bool_)):
+        sample_weight = np.full(n_trials, float(sample_weight))
+    try:
+        w = np.asarray(sample_weight)
+        if w.dtype.kind not in "biufO":
+            raise TypeError(f"got values of dtype {w.dtype}")
+        w = np.ascontiguousarray(w, dtype=np.float64)  # an object array of complex numbers raises
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ValueError(f"sample_weight must hold real numbers, one per trial: {e}") from None
+    if w.ndim != 1 or len(w) != n_trials:
+        raise ValueError(f"sample_weight must be 1-D with one weight per trial of X ({n_trials}), got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinite values")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight must be non-negative, got {w.min():g} (trial {int(np.argmin(w))})")
+    if n_trials and not (w > 0).any():
+        raise ValueError("sample_weight is zero for every trial: there is nothing to learn from")
+    return w
+
+
 def check_neural_targets(neural_targets, x_shape) -> np.ndarray:
     """``neural_targets`` of ``fit`` as float32 ``(n_trials, n_timesteps, n_recorded)``, checked
     against the shape of ``X`` (finite, at least one recorded neuron)."""
@@ -750,10 +775,11 @@ class _SpikingRNNBase(BaseEstimator):
         self.verbose = verbose
         self.callback = callback
 
-    def _loss_and_grad(self, Xc, targets, activity):
+    def _loss_and_grad(self, Xc, targets, activity, sample_weight=None):
         """The core's loss and gradient of the fitted network on checked input (shared by both
         estimators' ``loss_and_grad``), after checking that its buffers fit; fixed projections
-        left out."""
+        left out. ``sample_weight`` is checked here."""
+        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         # fit checks every parameter; of those, loss_and_grad also uses these
         check_number(self.bptt_window, "bptt_window", low=1, high=_MAX_COUNT, integer=True, allow_none=True)
         n_threads = _n_threads(self.n_jobs)
@@ -764,7 +790,7 @@ class _SpikingRNNBase(BaseEstimator):
         # threads can predict with the same estimator meanwhile.
         if self.network_.bptt_window != self._bptt_window():
             self.network_.bptt_window = self._bptt_window()
-        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity)
+        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity, sample_weight)
         fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
@@ -948,11 +974,13 @@ class _SpikingRNNBase(BaseEstimator):
             rs = copy.deepcopy(rs)
         return self._new_network(n_inputs, n_outputs, self._seeds(check_seed(rs))[0])
 
-    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, targets_attrs=None):
+    def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, targets_attrs=None,
+               sample_weight=None):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
         ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
-        (validated) makes early stopping hold out whole groups. ``targets_attrs`` are the
+        (validated) makes early stopping hold out whole groups; ``sample_weight`` (validated, or
+        None) weights each trial's loss. ``targets_attrs`` are the
         estimator's attributes that describe the targets (``classes_``, ...) and the input's
         column names (``feature_names_in_``); one given as None is removed (scikit-learn's way
         for absent column names). They are set once
@@ -963,16 +991,24 @@ class _SpikingRNNBase(BaseEstimator):
         init_seed, shuffle_seed = self._seeds(rng)
 
         X_train, y_train, X_val, y_val = Xc, targets, None, None
+        w_train, w_val = sample_weight, None
         if self.early_stopping:
             tr, va = early_stopping_split(len(targets), self.validation_fraction, rng, stratify=stratify,
                                           groups=groups)
             X_train, y_train, X_val, y_val = Xc[tr], targets[tr], Xc[va], targets[va]
-            for part, side in ((y_train, "training"), (y_val, "validation")):
+            if sample_weight is not None:
+                w_train, w_val = sample_weight[tr], sample_weight[va]
+            for part, w, side in ((y_train, w_train, "training"), (y_val, w_val, "validation")):
+                problem = None
                 if part.dtype.kind == "f" and np.isnan(part).all():
+                    problem = "no observed target: every target of its trials is NaN (missing)"
+                elif w is not None and not (w > 0).any():
+                    problem = "no trial of positive sample_weight"
+                if problem:
                     raise ValueError(
                         f"early stopping's {side} split ({len(part)} trials, validation_fraction="
-                        f"{self.validation_fraction:g}) has no observed target: every target of its trials is NaN "
-                        "(missing); change validation_fraction or random_state, or fit without early_stopping"
+                        f"{self.validation_fraction:g}) has {problem}; change validation_fraction or random_state, "
+                        "or fit without early_stopping"
                     )
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])
@@ -998,8 +1034,8 @@ class _SpikingRNNBase(BaseEstimator):
             else:
                 self.__dict__[k] = v
         try:
-            return self._run_training(network, Xc, X_train, y_train, X_val, y_val, shuffle_seed, previous, start_epoch,
-                                      activity)
+            return self._run_training(network, Xc, (X_train, y_train, w_train), (X_val, y_val, w_val), shuffle_seed,
+                                      previous, start_epoch, activity)
         except BaseException:
             if not (hasattr(self, "network_") and self.network_ is network):  # the new network was not stored
                 for k in targets_attrs or {}:
@@ -1009,8 +1045,10 @@ class _SpikingRNNBase(BaseEstimator):
                         self.__dict__.pop(k, None)
             raise
 
-    def _run_training(self, network, Xc, X_train, y_train, X_val, y_val, shuffle_seed, previous, start_epoch, activity):
-        """The second half of :meth:`_train`: the core's training run and the fitted attributes."""
+    def _run_training(self, network, Xc, train, val, shuffle_seed, previous, start_epoch, activity):
+        """The second half of :meth:`_train`: the core's training run and the fitted attributes.
+        ``train`` and ``val`` are ``(X, y, sample_weight)`` (``val`` all None without early stopping)."""
+        (X_train, y_train, w_train), (X_val, y_val, w_val) = train, val
         config = {
             "learning_rate": float(self.learning_rate),
             "max_epochs": int(self.max_epochs),
@@ -1053,6 +1091,8 @@ class _SpikingRNNBase(BaseEstimator):
                 progress,
                 self.callback is not None or checkpoint is not None,
                 activity,
+                sample_weight=w_train,
+                val_sample_weight=w_val,
             )
         except BaseException:
             progress.close()
@@ -1086,7 +1126,7 @@ class _SpikingRNNBase(BaseEstimator):
             if diverged is None and not late_interrupt:
                 self._warn_if_abnormal_activity(X_train)
                 if stop != "interrupted":
-                    self._warn_if_worse_than_constant(X_train, y_train)
+                    self._warn_if_worse_than_constant(X_train, y_train, w_train)
         except KeyboardInterrupt:
             late_interrupt = True
         if late_interrupt:
@@ -1174,15 +1214,16 @@ class _SpikingRNNBase(BaseEstimator):
                 stacklevel=user_stacklevel(),
             )
 
-    def _warn_if_worse_than_constant(self, Xc, targets):
+    def _warn_if_worse_than_constant(self, Xc, targets, weights=None):
         """Warn when the fitted network predicts (up to 256 of) its training trials worse than the
-        best constant does (the class frequencies; the mean of each output): training then failed
+        best constant does (the class frequencies; the mean of each output; both weighted by the
+        trials' ``weights`` when given, as the training loss is): training then failed
         without a non-finite value, e.g. from readout weights initialised so large
         (``output_scale``) that the optimiser's steps cannot shrink them in ``max_epochs``."""
         n_check = min(256, len(Xc))
         try:
             _check_readout_memory(self.network_, n_check, Xc.shape[1])
-            what, loss, constant, advice = self._fit_against_constant(Xc[:n_check], targets, n_check)
+            what, loss, constant, advice = self._fit_against_constant(Xc[:n_check], targets, n_check, weights)
         except MemoryError:  # advice only: the trained network is stored, and fit must return it
             return
         if not loss > constant:
@@ -1669,7 +1710,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
 
 
     def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
-            groups=None) -> "_Estimator":
+            groups=None, sample_weight=None) -> "_Estimator":
         """Train the network on spike-count windows.
 
         Parameters
@@ -1694,6 +1735,15 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             (``validation_fraction`` of the groups, ``GroupShuffleSplit``; not stratified), so that
             no group has trials on both sides. Without ``early_stopping`` the groups are only
             checked (one finite group per trial).
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial in the training loss, e.g.
+            ``sklearn.utils.class_weight.compute_sample_weight("balanced", y)`` for directions
+            with unequal numbers of trials. Each trial's whole loss (task, activity matching,
+            rate penalty; not the weight decay) is multiplied by its weight. The weights are
+            rescaled to a mean of 1 over the training trials, so only their ratios matter and
+            equal weights train exactly as none; a trial of weight 0 does not count. With
+            ``early_stopping``, the validation loss and accuracy are weighted too, and so is
+            the training accuracy in ``history_``. See ``docs/model.md`` (trial weights).
 
         Returns
         -------
@@ -1708,6 +1758,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         """
         self._validate_params()
         Xc, classes, y_idx = check_classification_data(X, y)
+        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         if self._warm():
             check_n_channels(self, Xc, X)
             if len(classes) != len(self.classes_) or not np.all(classes == self.classes_):
@@ -1720,19 +1771,26 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
-                           targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)})
+                           targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)},
+                           sample_weight=sample_weight)
 
     _CONSTANT = "predicting the training class frequencies for every trial"
 
-    def _fit_against_constant(self, Xs, targets, n):
+    def _fit_against_constant(self, Xs, targets, n, weights=None):
         """Cross-entropy of the network on the training trials ``Xs`` (the first ``n`` of the
-        class indices ``targets``) and that of the class frequencies of all of ``targets``."""
+        class indices ``targets``) and that of the class frequencies of all of ``targets``, both
+        weighted by the trials' ``weights`` when given."""
         logits = self.network_.logits_per_step(Xs, _n_threads(self.n_jobs))[:, -1, :].astype(np.float64)
         top = logits.max(axis=1, keepdims=True)
         log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
-        y = np.asarray(targets[:n], dtype=np.int64)
-        freq = np.bincount(targets, minlength=logits.shape[1]) / len(targets)
-        return "cross-entropy", float(-log_p[np.arange(n), y].mean()), float(-np.log(freq[y]).mean()), ""
+        w = np.ones(len(targets)) if weights is None else np.asarray(weights, dtype=np.float64)
+        freq = np.bincount(targets, weights=w, minlength=logits.shape[1]) / w.sum()
+        seen = np.flatnonzero(w[:n] > 0)  # trials of zero weight are not part of the loss
+        if seen.size == 0:
+            return "cross-entropy", 0.0, 0.0, ""
+        y, ws = np.asarray(targets[seen], dtype=np.int64), w[seen]
+        return ("cross-entropy", float(np.average(-log_p[seen, y], weights=ws)),
+                float(np.average(-np.log(freq[y]), weights=ws)), "")
 
     def _target_metadata(self) -> Dict[str, Any]:
         meta = {"classes": self.classes_.tolist(), "classes_dtype": self.classes_.dtype.str}
@@ -1851,7 +1909,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         return StreamingDecoder(self.network_, self.classes_, self.n_features_in_)
 
     def loss_and_grad(self, X, y, neural_targets=None, neural_units=None,
-                      neural_population=None) -> Tuple[float, Dict[str, np.ndarray]]:
+                      neural_population=None, sample_weight=None) -> Tuple[float, Dict[str, np.ndarray]]:
         """Mean cross-entropy of the window logits and its gradient by BPTT (no regularisation;
         plus the activity-matching term when ``neural_targets`` is given, as in :meth:`fit`).
 
@@ -1863,6 +1921,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         neural_targets, neural_units, neural_population
             Recorded activity and its assignment to model units, as in :meth:`fit`. With
             ``neural_targets``, the loss adds ``activity_weight`` times the activity-matching term.
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial: the loss is then the weighted mean ``sum_i w_i L_i / sum_i w_i``
+            of the trials' losses (the quantity :meth:`fit` minimises with these weights).
 
         Returns
         -------
@@ -1881,7 +1942,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         idx = np.searchsorted(self.classes_, y.astype(self.classes_.dtype))
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
-        return self._loss_and_grad(Xc, idx.astype(np.int64), activity)
+        return self._loss_and_grad(Xc, idx.astype(np.int64), activity, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1955,7 +2016,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         return np.ascontiguousarray(y, dtype=np.float32)
 
     def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
-            groups=None) -> "_Estimator":
+            groups=None, sample_weight=None) -> "_Estimator":
         """Train the network to produce ``y`` from spike-count windows.
 
         Parameters
@@ -1972,6 +2033,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         groups : array-like of shape (n_trials,) or None
             Group of each trial; with ``early_stopping`` the validation set holds out whole groups,
             as in :meth:`SpikingRNNClassifier.fit`.
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial in the training loss (all of its steps and outputs), as in
+            :meth:`SpikingRNNClassifier.fit`.
 
         Returns
         -------
@@ -1983,6 +2047,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         unobserved = np.flatnonzero(np.isnan(yc.reshape(-1, yc.shape[-1])).all(axis=0))
         if unobserved.size:  # nothing to learn them from: predict would return untrained values
             raise ValueError(
@@ -2008,14 +2073,16 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
         attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1,
                  "feature_names_in_": _feature_names(X)}
-        return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, targets_attrs=attrs)
+        return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, targets_attrs=attrs,
+                           sample_weight=sample_weight)
 
     _CONSTANT = "predicting each output's training mean everywhere"
 
-    def _fit_against_constant(self, Xs, targets, n):
+    def _fit_against_constant(self, Xs, targets, n, weights=None):
         """MSE of the network on the training trials ``Xs`` (the first ``n`` of ``targets``, per
         trial or per step, NaN where missing) and that of each output's mean over all of
-        ``targets`` (the constant of R^2: a higher MSE is a negative R^2 pooled over the outputs)."""
+        ``targets`` (the constant of R^2: a higher MSE is a negative R^2 pooled over the outputs),
+        both weighted by the trials' ``weights`` when given (the constant is then the weighted mean)."""
         n_threads = _n_threads(self.n_jobs)
         if targets.ndim == 3:
             pred = self.network_.traces(Xs, n_threads)
@@ -2023,13 +2090,20 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             pred = self.network_.logits_per_step(Xs, n_threads)[:, -1, :]
         k = targets.shape[-1]
         flat = np.asarray(targets, dtype=np.float64).reshape(-1, k)
-        y = flat[: n * (flat.shape[0] // len(targets))]  # the first n trials' targets
-        observed = ~np.isnan(y)
+        rows = flat.shape[0] // len(targets)  # rows of a trial: 1, or one per step
+        w_rows = np.repeat(np.ones(len(targets)) if weights is None else np.asarray(weights, np.float64), rows)
+        y = flat[: n * rows]  # the first n trials' targets
+        observed = ~np.isnan(y) & (w_rows[: n * rows, None] > 0)  # zero weight: not part of the loss
         if not observed.any():
             return "mean squared error", 0.0, 0.0, ""
         with warnings.catch_warnings():  # fit refuses outputs without observed values; no nan here
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean, sd = np.nanmean(flat, axis=0), np.nanstd(flat, axis=0)
+            sd = np.nanstd(flat, axis=0)
+        seen = ~np.isnan(flat)
+        w_seen = np.where(seen, w_rows[:, None], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN: an output seen only in trials of weight 0
+            mean = (np.where(seen, flat, 0.0) * w_seen).sum(axis=0) / w_seen.sum(axis=0)
+        w_obs = np.broadcast_to(w_rows[: n * rows, None], y.shape)[observed]
         err = (pred.astype(np.float64).reshape(-1, k) - y)[observed]
         centre = np.abs(mean)
         keep = np.isfinite(sd) & np.isfinite(centre)
@@ -2042,8 +2116,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
                    "fit on (y - mu) / sd and take reg.predict(X) * sd + mu")
             advice = (f"targets far from zero mean and unit scale (|means| {centre.min():.3g} to {centre.max():.3g}, "
                       f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. {how}; ")
-        return ("mean squared error", float(np.mean(err**2)), float(np.mean((mean[None, :] - y)[observed] ** 2)),
-                advice)
+        return ("mean squared error", float(np.average(err**2, weights=w_obs)),
+                float(np.average((mean[None, :] - y)[observed] ** 2, weights=w_obs)), advice)
 
     def _target_metadata(self) -> Dict[str, Any]:
         return {"per_step": bool(self.per_step_), "n_outputs": int(self.n_outputs_), "y_1d": bool(self._y_1d)}
@@ -2138,7 +2212,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         return pred, true
 
     def loss_and_grad(self, X, y, neural_targets=None, neural_units=None,
-                      neural_population=None) -> Tuple[float, Dict[str, np.ndarray]]:
+                      neural_population=None, sample_weight=None) -> Tuple[float, Dict[str, np.ndarray]]:
         """Mean squared error of the readout (as in :meth:`fit`, plus the activity-matching term
         when ``neural_targets`` is given) and its gradient by BPTT.
 
@@ -2149,6 +2223,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         neural_targets, neural_units, neural_population
             Recorded activity and its assignment to model units, as in :meth:`fit`. With
             ``neural_targets``, the loss adds ``activity_weight`` times the activity-matching term.
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial: the weighted mean of the trials' losses, as in
+            :meth:`SpikingRNNClassifier.loss_and_grad`.
 
         Returns
         -------
@@ -2162,7 +2239,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
-        return self._loss_and_grad(Xc, yc, activity)
+        return self._loss_and_grad(Xc, yc, activity, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
