@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.utils.class_weight import compute_sample_weight
 
-from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
+from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor
 from motorsrnn.datasets import make_center_out
 from motorsrnn.estimators import early_stopping_split
 
@@ -179,3 +179,22 @@ def test_scikit_learn_tools_pass_the_weights_per_fold(data):
                                    params={"sample_weight": w}, return_estimator=True)
     for a, b in zip(requested["estimator"], routed["estimator"]):
         assert a.history_ == b.history_
+
+
+def test_poisson_naive_bayes_weights_are_repetitions(data):
+    """The count baseline takes the same weights: integer weights give the model of the repeated
+    trials (to float64 rounding), a weight of 0 removes a trial, bad weights are refused."""
+    X, y = data
+    w = np.random.default_rng(2).integers(0, 4, len(X))
+    weighted = PoissonNaiveBayes().fit(X, y, sample_weight=w)
+    repeated = PoissonNaiveBayes().fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.rates_, repeated.rates_, rtol=1e-12)
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-10)
+    plain = PoissonNaiveBayes().fit(X, y)
+    assert np.abs(plain.rates_ - weighted.rates_).max() > 0.05
+    doubled = PoissonNaiveBayes().fit(X, y, sample_weight=2.0)  # every trial twice
+    np.testing.assert_allclose(doubled.class_log_prior_, plain.class_log_prior_, rtol=1e-12)
+    np.testing.assert_allclose(doubled.rates_, PoissonNaiveBayes().fit(np.tile(X, (2, 1, 1)), np.tile(y, 2)).rates_,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="non-negative"):
+        PoissonNaiveBayes().fit(X, y, sample_weight=-np.ones(len(X)))

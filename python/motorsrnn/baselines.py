@@ -25,6 +25,7 @@ from .estimators import (
     check_groups,
     check_labels,
     check_n_channels,
+    check_sample_weight,
     check_spikes,
     early_stopping_split,
     log_softmax,
@@ -131,13 +132,16 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.fit_prior = fit_prior
 
-    def fit(self, X, y) -> "PoissonNaiveBayes":
+    def fit(self, X, y, sample_weight=None) -> "PoissonNaiveBayes":
         """Estimate the class rates.
 
         Parameters
         ----------
         X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
         y : array-like of shape (n_trials,)
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial in the class means and (with ``fit_prior``) the class
+            frequencies: integer weights give the model of the repeated trials.
 
         Returns
         -------
@@ -149,13 +153,15 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         y = check_labels(y)
         if len(y) != len(counts):
             raise ValueError(f"X has {len(counts)} trials but y has {len(y)} labels")
+        w = check_sample_weight(sample_weight, len(y))
         self.classes_, idx = np.unique(y, return_inverse=True)
-        n_k = np.bincount(idx, minlength=len(self.classes_)).astype(np.float64)
+        n_k = np.bincount(idx, weights=w, minlength=len(self.classes_)).astype(np.float64)
         sums = np.zeros((len(self.classes_), counts.shape[1]))
-        np.add.at(sums, idx, counts)
+        np.add.at(sums, idx, counts if w is None else counts * w[:, None])
         self.rates_ = (sums + self.alpha) / (n_k[:, None] + 1.0)
         prior = n_k / n_k.sum() if self.fit_prior else np.full(len(n_k), 1.0 / len(n_k))
-        self.class_log_prior_ = np.log(prior)
+        with np.errstate(divide="ignore"):  # a class whose trials all have weight 0: never predicted
+            self.class_log_prior_ = np.log(prior)
         self.n_features_in_ = counts.shape[1]
         set_feature_names(self, X)
         return self
