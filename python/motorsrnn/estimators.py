@@ -1376,11 +1376,12 @@ class _SpikingRNNBase(BaseEstimator):
         for name, value in weights.items():
             raw = np.asarray(value)
             try:  # complex numbers would lose their imaginary part; objects and text must be real numbers
-                if raw.dtype.kind == "c":
-                    raise TypeError("complex")
+                if raw.dtype.kind == "c" or (raw.dtype.kind == "O" and any(v is None for v in raw.flat)):
+                    raise TypeError("complex or None")  # float(None) would become NaN
                 arr = raw.astype(np.float64).astype(np.float32)
             except (TypeError, ValueError):
-                raise ValueError(f"weights '{name}' must be real numbers, got an array of dtype {raw.dtype}") from None
+                held = " holding None" if raw.dtype.kind == "O" and any(v is None for v in raw.flat) else ""
+                raise ValueError(f"weights '{name}' must be real numbers, got an array of dtype {raw.dtype}{held}") from None
             want = current[name].shape
             if arr.shape != want:
                 raise ValueError(f"weights '{name}' must have shape {want}, got {arr.shape}")
