@@ -784,7 +784,9 @@ impl<T: Real> Model<T> {
             )
             .collect::<Result<_>>()?;
         let (l, c) = parts.iter().fold((0.0, 0.0), |(a, b), (l, c)| (a + l, b + c));
-        let n = ev.n_trials.max(1) as f64;
+        // the total weight: n without weights, n up to rounding with them (so that an accuracy
+        // cannot exceed 1)
+        let n = w.as_ref().map_or(ev.n_trials as f64, |w| w.iter().map(|v| v.f64()).sum());
         Ok((l / n, y.is_classes().then_some(c / n)))
     }
 

@@ -237,6 +237,9 @@ pub fn fit<T: Real>(
         return Err(invalid!("early_stopping needs validation data"));
     }
     let n = train.x.n_trials;
+    // the total weight of the training trials (n without weights; n up to rounding with them):
+    // the epoch's loss and accuracy are divided by it
+    let total_weight = weights.as_ref().map_or(n as f64, |w| w.iter().map(|v| v.f64()).sum());
     let n_neurons: usize = model.topo.pops.iter().map(|p| p.size).sum::<usize>().max(1);
     let batch = cfg.batch_size.min(n);
     let mut wss = model.gradient_workspaces(batch, pool.current_num_threads());
@@ -283,14 +286,19 @@ pub fn fit<T: Real>(
                 stop = StopReason::Diverged { epoch, batch: bi };
                 break 'epochs;
             }
-            let before = model.params.clone();
-            norm_sum += opt.step(&mut model.params, &mut grad, &model.masks);
-            if !model.params.is_finite() {
-                model.params = before;
-                stop = StopReason::Diverged { epoch, batch: bi };
-                break 'epochs;
+            // a batch of trials of weight 0 has nothing to learn from: no step (Adam's momentum and
+            // the weight decay would still move the weights)
+            let weightless = weights.as_ref().is_some_and(|w| trials.iter().all(|&i| w[i] == T::zero()));
+            if !weightless {
+                let before = model.params.clone();
+                norm_sum += opt.step(&mut model.params, &mut grad, &model.masks);
+                if !model.params.is_finite() {
+                    model.params = before;
+                    stop = StopReason::Diverged { epoch, batch: bi };
+                    break 'epochs;
+                }
+                last_finite = Some(before);
             }
-            last_finite = Some(before);
             loss_sum += l;
             correct += c;
             spikes += n_spikes;
@@ -308,8 +316,8 @@ pub fn fit<T: Real>(
         };
         let rec = EpochRecord {
             epoch,
-            loss: loss_sum / n as f64,
-            accuracy: train.y.is_classes().then_some(correct / n as f64),
+            loss: loss_sum / total_weight,
+            accuracy: train.y.is_classes().then_some(correct / total_weight),
             val_loss,
             val_accuracy,
             grad_norm: norm_sum / n_batches as f64,

@@ -607,6 +607,60 @@ fn weighted_training_identical_for_any_thread_count() {
     assert_ne!(plain.1[0].val_loss, weighted.1[0].val_loss);
 }
 
+/// A trial of weight 0 does not count, also for the optimiser: with SGD (momentum 0.9), one trial
+/// of weight 1 among five of weight 0 in batches of one trains as that trial alone (at the step
+/// size its normalised weight, 6, implies); the momentum does not move the weights on the
+/// weightless batches.
+#[test]
+fn batches_of_weightless_trials_make_no_step() {
+    let model = Model::<f64>::new(two_population_spec(6, 3), 51).unwrap();
+    let x = random_input(6, 15, 6, 0.3, 52);
+    let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
+    let y = [0, 1, 2, 0, 1, 2];
+    let cfg = TrainConfig {
+        learning_rate: 0.01,
+        max_epochs: 3,
+        batch_size: 1,
+        max_grad_norm: None,
+        optimizer: motorsrnn::optim::OptimizerKind::Sgd,
+        seed: 9,
+        ..Default::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let mut weighted = model.clone();
+    let w = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0];
+    fit(
+        &mut weighted,
+        Data { x: &ev, y: Targets::Classes(&y), weights: Some(&w), activity: None },
+        None,
+        &cfg,
+        &pool,
+        &mut Silent,
+    )
+    .unwrap();
+    let x2 = x.slice(ndarray::s![2..3, .., ..]).to_owned();
+    let ev2 = InputEvents::<f64>::from_dense(x2.view()).unwrap();
+    let mut alone = model.clone();
+    let six = TrainConfig { learning_rate: 0.06, ..cfg };
+    fit(
+        &mut alone,
+        Data { x: &ev2, y: Targets::Classes(&y[2..3]), weights: None, activity: None },
+        None,
+        &six,
+        &pool,
+        &mut Silent,
+    )
+    .unwrap();
+    let mut moved = 0.0f64;
+    for ((a, b), p) in weighted.params.slices().iter().zip(alone.params.slices()).zip(model.params.slices()) {
+        for ((a, b), p) in a.iter().zip(b.iter()).zip(p.iter()) {
+            assert!((a - b).abs() < 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+            moved = moved.max((b - p).abs());
+        }
+    }
+    assert!(moved > 1e-3, "training moved the weights by {moved} only");
+}
+
 /// A learnable toy task: the class is which half of the channels is active. Training must solve it.
 #[test]
 fn training_learns_a_separable_task() {

@@ -36,6 +36,9 @@ def small(cls=SpikingRNNClassifier, **kw):
     (np.ones(48) * 1j, "real numbers"),
     (np.array(["a"] * 48), "real numbers"),
     (-2.0, "non-negative"),
+    (10**400, "real numbers"),  # beyond float64
+    (np.array(["1"] * 48, dtype=object), "real numbers"),  # NumPy would read the text as numbers
+    (np.array([None] * 48, dtype=object), "real numbers"),  # ... and None as NaN
 ])
 def test_bad_weights_are_refused_before_anything_changes(data, bad, match):
     X, y = data
@@ -113,12 +116,18 @@ def test_weights_move_the_prediction_to_the_weighted_optimum():
     # as good as the weighted class frequencies (unweighted, it would look far worse than 1/2-1/2)
     idx = first.astype(np.int64) ^ 1  # class indices: "left" is 0
     _, net, const, _ = weighted._fit_against_constant(X, idx, len(X), w)
+    net_w, const_w = net, const
     assert const == pytest.approx(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25)), rel=1e-9)
     assert net == pytest.approx(const, abs=2e-3)
     _, net_u, const_u, _ = weighted._fit_against_constant(X, idx, len(X))
     assert const_u == pytest.approx(np.log(2)) and net_u > const_u + 0.1
     _, net, const, _ = reg._fit_against_constant(X, np.where(first, 0.0, 1.0)[:, None], len(X), w)
     assert const == pytest.approx(0.1875, rel=1e-9) and net == pytest.approx(const, abs=2e-3)
+    # only the weights' ratios matter there too, also at the ends of float64's range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scale in (5e-324, 1e307 / 3.0):  # the smallest subnormal; 3 x 1e307 / 3 near the largest
+            assert weighted._fit_against_constant(X, idx, len(X), w * scale)[1:3] == pytest.approx((net_w, const_w))
 
 
 def test_loss_and_grad_is_the_weighted_mean_of_trial_losses(data):
@@ -198,3 +207,49 @@ def test_poisson_naive_bayes_weights_are_repetitions(data):
                                rtol=1e-12)
     with pytest.raises(ValueError, match="non-negative"):
         PoissonNaiveBayes().fit(X, y, sample_weight=-np.ones(len(X)))
+    with pytest.raises(ValueError, match="overflows"):
+        PoissonNaiveBayes().fit(X, y, sample_weight=np.full(len(X), 1e307))
+
+
+def test_weighted_accuracy_cannot_exceed_one(data):
+    """The weighted accuracies in history_ divide by the sum of the weights as the core stores them
+    (float32), not by the number of trials: a perfect fit has accuracy 1, not 1 + rounding."""
+    X = np.zeros((60, 10, 4), np.uint8)
+    y = np.arange(60) % 2
+    X[y == 0, :, :2] = 1
+    X[y == 1, :, 2:] = 1
+    w = np.random.default_rng(3).uniform(0.1, 10.0, 60)
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=30, learning_rate=0.02, early_stopping=True,
+                               validation_fraction=0.3, n_iter_no_change=30, random_state=0).fit(X, y, sample_weight=w)
+    accuracies = [h[key] for h in clf.history_ for key in ("accuracy", "val_accuracy")]
+    assert max(accuracies) == 1.0 and all(a <= 1.0 for a in accuracies)
+
+
+def test_weight_zero_trials_do_not_set_the_activity_normalisation(data):
+    """activity_normalize divides each recorded neuron's error by its variance: a weighted variance,
+    so the recordings of a trial of weight 0 change neither the loss nor the fit."""
+    X, y = data
+    R = np.random.default_rng(4).poisson(3.0, X.shape[:2] + (5,)).astype(np.float64)
+    R_outlier = R.copy()
+    R_outlier[0] *= 100.0
+    w = np.ones(len(X))
+    w[0] = 0.0
+    kw = dict(activity_normalize=True, activity_weight=0.5, activity_scale="per_bin")
+    fits = [small(**kw).fit(X, y, neural_targets=r, sample_weight=w) for r in (R, R_outlier)]
+    for k, v in fits[0].get_weights().items():
+        np.testing.assert_array_equal(v, fits[1].get_weights()[k], err_msg=k)
+    losses = [fits[0].loss_and_grad(X, y, neural_targets=r, sample_weight=w)[0] for r in (R, R_outlier)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+    assert fits[0].loss_and_grad(X, y, neural_targets=R_outlier)[0] != pytest.approx(losses[0], rel=1e-2)
+
+
+def test_regressor_refuses_targets_seen_only_in_weightless_trials(data):
+    X, _ = data
+    Y = np.random.default_rng(5).normal(size=(len(X), 2))
+    Y[24:, 1] = np.nan
+    w = np.r_[np.zeros(24), np.ones(24)]
+    est = small(SpikingRNNRegressor)
+    with pytest.raises(ValueError, match=r"output\(s\) \[1\] .* in any trial of positive sample_weight"):
+        est.fit(X, Y, sample_weight=w)
+    assert not hasattr(est, "network_")
+    small(SpikingRNNRegressor).fit(X, Y, sample_weight=w[::-1])  # output 1 seen in the weighted trials: fine

@@ -141,7 +141,9 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_trials,)
         sample_weight : array-like of shape (n_trials,), float or None
             Weight of each trial in the class means and (with ``fit_prior``) the class
-            frequencies: integer weights give the model of the repeated trials.
+            frequencies. As in scikit-learn's naive Bayes, a weight counts as repetitions:
+            integer weights give the model of the repeated trials, so (unlike the spiking
+            estimators' weights) their scale matters, through the pseudo-count ``alpha``.
 
         Returns
         -------
@@ -158,9 +160,11 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         n_k = np.bincount(idx, weights=w, minlength=len(self.classes_)).astype(np.float64)
         sums = np.zeros((len(self.classes_), counts.shape[1]))
         np.add.at(sums, idx, counts if w is None else counts * w[:, None])
+        if not (np.isfinite(sums).all() and np.isfinite(n_k.sum())):
+            raise ValueError("sample_weight times the spike counts overflows: divide the weights by a common factor")
         self.rates_ = (sums + self.alpha) / (n_k[:, None] + 1.0)
         prior = n_k / n_k.sum() if self.fit_prior else np.full(len(n_k), 1.0 / len(n_k))
-        with np.errstate(divide="ignore"):  # a class whose trials all have weight 0: never predicted
+        with np.errstate(divide="ignore"):  # with fit_prior, a class whose trials all have weight 0 is never predicted
             self.class_log_prior_ = np.log(prior)
         self.n_features_in_ = counts.shape[1]
         set_feature_names(self, X)

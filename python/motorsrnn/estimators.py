@@ -93,13 +93,20 @@ def _check_magnitude(values: np.ndarray, name: str) -> None:
 _ACTIVITY_VAR_FLOOR = 1e-2
 
 
-def _activity_neuron_weights(R) -> np.ndarray:
+def _activity_neuron_weights(R, sample_weight=None) -> np.ndarray:
     """Per-recorded-neuron weights of ``activity_normalize=True``: ``w_k = 1 / max(var_k, f)``,
-    ``var_k`` the variance (ddof 0, in float64) of ``R[:, :, k]`` over trials and time bins, and
-    the floor ``f = 1e-2 * mean_k var_k``, so a (nearly) silent or constant neuron weighs at most
-    100 times an average one instead of exploding. If every recorded neuron is constant (mean
-    variance 0) there is nothing to normalise by and all weights are 1."""
-    var = np.asarray(R, dtype=np.float64).reshape(-1, R.shape[-1]).var(axis=0)
+    ``var_k`` the variance (ddof 0, in float64) of ``R[:, :, k]`` over trials and time bins (with
+    ``sample_weight``, each trial's bins weighted by its weight, so that a trial of weight 0 does
+    not count), and the floor ``f = 1e-2 * mean_k var_k``, so a (nearly) silent or constant neuron
+    weighs at most 100 times an average one instead of exploding. If every recorded neuron is
+    constant (mean variance 0) there is nothing to normalise by and all weights are 1."""
+    flat = np.asarray(R, dtype=np.float64).reshape(-1, R.shape[-1])
+    if sample_weight is None:
+        var = flat.var(axis=0)
+    else:
+        w = np.repeat(np.asarray(sample_weight, dtype=np.float64) / np.max(sample_weight), R.shape[1])
+        mean = w @ flat / w.sum()
+        var = w @ (flat - mean) ** 2 / w.sum()
     mean = float(var.mean())
     if not mean > 0:
         return np.ones(R.shape[-1])
@@ -317,15 +324,17 @@ def check_sample_weight(sample_weight, n_trials: int) -> Optional[np.ndarray]:
     trial, not all zero (a single number gives every trial that weight; None passes through)."""
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, (bool, np.bool_)):
-        sample_weight = np.full(n_trials, float(sample_weight))
     try:
         w = np.asarray(sample_weight)
-        if w.dtype.kind not in "biufO":
+        if w.dtype.kind not in "biufO" or (w.dtype.kind == "O" and any(
+                isinstance(v, (str, bytes)) or v is None for v in w.flat)):  # NumPy reads "1" and None
             raise TypeError(f"got values of dtype {w.dtype}")
-        w = np.ascontiguousarray(w, dtype=np.float64)  # an object array of complex numbers raises
+        w = np.asarray(w, dtype=np.float64)  # an object array of complex numbers raises
     except (TypeError, ValueError, OverflowError) as e:
-        raise ValueError(f"sample_weight must hold real numbers, one per trial: {e}") from None
+        raise ValueError(f"sample_weight must hold real numbers (one per trial, or one number): {e}") from None
+    if w.ndim == 0:  # one number for every trial
+        w = np.full(n_trials, float(w))
+    w = np.ascontiguousarray(w)
     if w.ndim != 1 or len(w) != n_trials:
         raise ValueError(f"sample_weight must be 1-D with one weight per trial of X ({n_trials}), got shape {w.shape}")
     if not np.isfinite(w).all():
@@ -335,6 +344,21 @@ def check_sample_weight(sample_weight, n_trials: int) -> Optional[np.ndarray]:
     if n_trials and not (w > 0).any():
         raise ValueError("sample_weight is zero for every trial: there is nothing to learn from")
     return w
+
+
+def _relative(sample_weight) -> np.ndarray:
+    """Checked weights divided by the largest, so that sums of them cannot overflow or underflow."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    return w / w.max()
+
+
+def _observed(y: np.ndarray, sample_weight=None) -> np.ndarray:
+    """Which targets of ``y`` (float, trials first) count in the loss: not NaN (missing), and in a
+    trial of positive weight."""
+    seen = ~np.isnan(y)
+    if sample_weight is not None:
+        seen &= (np.asarray(sample_weight) > 0).reshape((-1,) + (1,) * (y.ndim - 1))
+    return seen
 
 
 def check_neural_targets(neural_targets, x_shape) -> np.ndarray:
@@ -778,8 +802,7 @@ class _SpikingRNNBase(BaseEstimator):
     def _loss_and_grad(self, Xc, targets, activity, sample_weight=None):
         """The core's loss and gradient of the fitted network on checked input (shared by both
         estimators' ``loss_and_grad``), after checking that its buffers fit; fixed projections
-        left out. ``sample_weight`` is checked here."""
-        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
+        left out. ``sample_weight``: checked weights or None."""
         # fit checks every parameter; of those, loss_and_grad also uses these
         check_number(self.bptt_window, "bptt_window", low=1, high=_MAX_COUNT, integer=True, allow_none=True)
         n_threads = _n_threads(self.n_jobs)
@@ -1000,10 +1023,11 @@ class _SpikingRNNBase(BaseEstimator):
                 w_train, w_val = sample_weight[tr], sample_weight[va]
             for part, w, side in ((y_train, w_train, "training"), (y_val, w_val, "validation")):
                 problem = None
-                if part.dtype.kind == "f" and np.isnan(part).all():
-                    problem = "no observed target: every target of its trials is NaN (missing)"
-                elif w is not None and not (w > 0).any():
+                if w is not None and not (w > 0).any():
                     problem = "no trial of positive sample_weight"
+                elif part.dtype.kind == "f" and not _observed(part, w).any():
+                    problem = ("no observed target: every target of its trials is NaN (missing)"
+                               + (" or in a trial of sample_weight 0" if w is not None else ""))
                 if problem:
                     raise ValueError(
                         f"early stopping's {side} split ({len(part)} trials, validation_fraction="
@@ -1024,7 +1048,7 @@ class _SpikingRNNBase(BaseEstimator):
         else:
             network = self._new_network(Xc.shape[2], n_outputs, init_seed)
             previous, start_epoch = [], None
-        activity = None if neural is None else self._activity(network, X_train, *neural)
+        activity = None if neural is None else self._activity(network, X_train, *neural, sample_weight=w_train)
         if self.checkpoint_path is not None:
             _check_checkpoint_path(self.checkpoint_path)
         saved = {k: self.__dict__[k] for k in (targets_attrs or {}) if k in self.__dict__}
@@ -1238,8 +1262,9 @@ class _SpikingRNNBase(BaseEstimator):
             stacklevel=user_stacklevel(),
         )
 
-    def _activity(self, network, Xc, neural_targets, neural_units, neural_population):
-        """The core's activity-matching argument, validated."""
+    def _activity(self, network, Xc, neural_targets, neural_units, neural_population, sample_weight=None):
+        """The core's activity-matching argument, validated (``sample_weight``: the trials'
+        checked weights, for ``activity_normalize``)."""
         R = check_neural_targets(neural_targets, Xc.shape)
         pops = network.populations()
         names = [name for name, _ in pops]
@@ -1266,7 +1291,7 @@ class _SpikingRNNBase(BaseEstimator):
         # (1 - decay) * scale, or Gaussian weights of sd tau; scale makes r_hat Hz or spikes per bin
         scale = 1000.0 / float(self.dt) if self.activity_scale == "hz" else 1.0
         rate_filter = (self.activity_kernel, float(self.activity_tau), float(self.dt), scale)
-        weights = _activity_neuron_weights(R) if self.activity_normalize else np.ones(k)
+        weights = _activity_neuron_weights(R, sample_weight) if self.activity_normalize else np.ones(k)
         return (
             index,
             [int(u) for u in units],
@@ -1622,7 +1647,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         False: ``w_k = 1`` (squared errors in the units of ``R``, e.g. Hz^2). True: each recorded
         neuron's squared error is divided by the variance of its ``R_k`` over the trials and time
         bins given to ``fit`` (the training part, after any validation split) or to
-        ``loss_and_grad``, so the term is a normalised MSE (about ``1 - R^2`` per neuron) and
+        ``loss_and_grad`` (weighted by the trials' ``sample_weight`` when given), so the term is a normalised MSE (about ``1 - R^2`` per neuron) and
         ``activity_weight`` is in units of the task loss: ``w_k = 1 / max(var_k, 0.01 * mean_j
         var_j)`` (the floor keeps nearly constant neurons from dominating; all weights are 1 if
         every neuron is constant).
@@ -1784,7 +1809,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         logits = self.network_.logits_per_step(Xs, _n_threads(self.n_jobs))[:, -1, :].astype(np.float64)
         top = logits.max(axis=1, keepdims=True)
         log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
-        w = np.ones(len(targets)) if weights is None else np.asarray(weights, dtype=np.float64)
+        w = np.ones(len(targets)) if weights is None else _relative(weights)
         freq = np.bincount(targets, weights=w, minlength=logits.shape[1]) / w.sum()
         seen = np.flatnonzero(w[:n] > 0)  # trials of zero weight are not part of the loss
         if seen.size == 0:
@@ -1942,7 +1967,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             raise ValueError(f"y contains labels not seen in fit: {unknown[:5]} (classes_: {self.classes_.tolist()[:10]})")
         idx = np.searchsorted(self.classes_, y.astype(self.classes_.dtype))
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
-        activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
+        activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units,
+                                                                      neural_population, sample_weight)
         return self._loss_and_grad(Xc, idx.astype(np.int64), activity, sample_weight)
 
     def __sklearn_tags__(self):
@@ -2049,11 +2076,12 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
         sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
-        unobserved = np.flatnonzero(np.isnan(yc.reshape(-1, yc.shape[-1])).all(axis=0))
+        unobserved = np.flatnonzero(~_observed(yc, sample_weight).reshape(-1, yc.shape[-1]).any(axis=0))
         if unobserved.size:  # nothing to learn them from: predict would return untrained values
             raise ValueError(
-                f"output(s) {unobserved[:10].tolist()} of y have no observed value (all NaN) in any trial: drop them "
-                "from y, or mark fewer of their targets as missing"
+                f"output(s) {unobserved[:10].tolist()} of y have no observed value (all NaN) in any trial"
+                + (" of positive sample_weight" if sample_weight is not None else "")
+                + ": drop them from y, or mark fewer of their targets as missing"
             )
         if yc.ndim == 2 and Xc.shape[1] > 1 and yc.shape[1] == Xc.shape[1]:
             warnings.warn(
@@ -2092,7 +2120,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         k = targets.shape[-1]
         flat = np.asarray(targets, dtype=np.float64).reshape(-1, k)
         rows = flat.shape[0] // len(targets)  # rows of a trial: 1, or one per step
-        w_rows = np.repeat(np.ones(len(targets)) if weights is None else np.asarray(weights, np.float64), rows)
+        w_rows = np.repeat(np.ones(len(targets)) if weights is None else _relative(weights), rows)
         y = flat[: n * rows]  # the first n trials' targets
         observed = ~np.isnan(y) & (w_rows[: n * rows, None] > 0)  # zero weight: not part of the loss
         if not observed.any():
@@ -2239,7 +2267,9 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
-        activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units, neural_population)
+        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
+        activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units,
+                                                                      neural_population, sample_weight)
         return self._loss_and_grad(Xc, yc, activity, sample_weight)
 
     def __sklearn_tags__(self):
