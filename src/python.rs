@@ -9,6 +9,7 @@ use crate::model::{Activity, Model, RateFilter, Targets};
 use crate::modelfile;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
+use crate::optim::Optimizer;
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::create_exception;
@@ -212,7 +213,7 @@ impl Monitor<f32> for PyMonitor {
             let d = record_dict(py, record)?;
             d.set_item("event", "epoch")?;
             if let Some(model) = snapshot {
-                d.set_item("network", Py::new(py, Network { model })?)?;
+                d.set_item("network", Py::new(py, Network { model, optimizer: None })?)?;
             }
             Ok(d)
         })
@@ -229,10 +230,12 @@ type FitResult<'py> = (
     bool,
 );
 
-/// A spiking network held by the core (float32).
+/// A spiking network held by the core (float32), with the optimiser state of its last training
+/// run (kept in memory only, for `fit(..., resume=True)`; not in the model file's bytes).
 #[pyclass(module = "motorsrnn._core")]
 struct Network {
     model: Model<f32>,
+    optimizer: Option<Optimizer<f32>>,
 }
 
 fn weights_dict<'py>(
@@ -288,13 +291,18 @@ impl Network {
         let spec = parse_spec(spec_json)?;
         let model = catch_unwind(|| Model::new(spec, seed))
             .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while building the network"))?;
-        Ok(Network { model: model.map_err(to_py)? })
+        Ok(Network { model: model.map_err(to_py)?, optimizer: None })
     }
 
     /// The network description as JSON.
     #[getter]
     fn spec_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.model.spec).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// An independent copy, with the optimiser state.
+    fn copy(&self) -> Network {
+        Network { model: self.model.clone(), optimizer: self.optimizer.clone() }
     }
 
     /// Serialises the network and a metadata string (model file format, see `modelfile.rs`).
@@ -309,7 +317,7 @@ impl Network {
         let (model, meta) = catch_unwind(|| modelfile::from_bytes::<f32>(data))
             .map_err(|_| ModelFileError::new_err("model file format: corrupt model file"))?
             .map_err(to_py)?;
-        Ok((Network { model }, meta))
+        Ok((Network { model, optimizer: None }, meta))
     }
 
     /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
@@ -436,9 +444,11 @@ impl Network {
     /// arrives after the last batch is taken here, before returning (`late_interrupt`), so that it
     /// cannot discard the result on the way back to Python. With `snapshots`, every epoch event
     /// carries a copy of the network under "network". `sample_weight` and `val_sample_weight` hold
-    /// one weight per training and validation trial (`None`: 1 each).
+    /// one weight per training and validation trial (`None`: 1 each). With `resume`, training
+    /// continues from the optimiser state that the previous run on this network left (a new
+    /// state if there is none, or if the optimiser kind changed); every run leaves its state.
     #[pyo3(signature = (x, y, x_val, y_val, config_json, n_threads, callback=None, snapshots=false, activity=None,
-                        sample_weight=None, val_sample_weight=None))]
+                        sample_weight=None, val_sample_weight=None, resume=false))]
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn fit<'py>(
         &mut self,
@@ -454,6 +464,7 @@ impl Network {
         activity: Option<PyActivity<'py>>,
         sample_weight: Option<PyReadonlyArray1<'py, f64>>,
         val_sample_weight: Option<PyReadonlyArray1<'py, f64>>,
+        resume: bool,
     ) -> PyResult<FitResult<'py>> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
@@ -472,6 +483,8 @@ impl Network {
         let act = self::activity(&activity)?;
         let w = sample_weight.map(|w| w.as_array().to_vec());
         let w_val = val_sample_weight.map(|w| w.as_array().to_vec());
+        let mut optimizer = if resume { self.optimizer.take() } else { None };
+        let opt = &mut optimizer;
         let model = &mut self.model;
         let mon = &mut monitor;
         let result = py.detach(|| {
@@ -483,9 +496,10 @@ impl Network {
                     activity: None,
                 });
                 let data = train::Data { x: &ev, y: y.targets(), weights: w.as_deref(), activity: act };
-                train::fit(model, data, val, &cfg, &pool, mon)
+                train::fit_resuming(model, data, val, &cfg, &pool, mon, opt)
             }))
         });
+        self.optimizer = optimizer;
         let report = match result {
             Ok(r) => r.map_err(to_py)?,
             Err(_) => {

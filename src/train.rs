@@ -54,6 +54,11 @@ pub struct TrainConfig {
     /// Width of a time bin in ms: only to report the epochs' firing rates in Hz.
     #[serde(default = "d_one")]
     pub dt: f64,
+    /// Epochs trained before this run on the same data (`partial_fit`): the run replays that many
+    /// shuffles and moves spikes with those epochs' seeds first, so that `k` runs of one epoch
+    /// each (with the optimiser state carried, [`fit_resuming`]) train as one run of `k` epochs.
+    #[serde(default)]
+    pub first_epoch: usize,
 }
 
 fn d_one() -> f64 {
@@ -89,6 +94,7 @@ impl Default for TrainConfig {
             rate_upper: d_one(),
             jitter: None,
             dt: 1.0,
+            first_epoch: 0,
         }
     }
 }
@@ -211,6 +217,21 @@ pub fn fit<T: Real>(
     pool: &rayon::ThreadPool,
     monitor: &mut dyn Monitor<T>,
 ) -> Result<TrainReport> {
+    fit_resuming(model, train, val, cfg, pool, monitor, &mut None)
+}
+
+/// [`fit`], continuing from the optimiser state in `optimizer` (Adam's moments and step count,
+/// SGD's momentum) when it holds one of the configured kind (its learning rate, weight decay and
+/// clipping are set from `cfg`), else from a new one; the state after the run is left in it.
+pub fn fit_resuming<T: Real>(
+    model: &mut Model<T>,
+    train: Data<T>,
+    val: Option<Data<T>>,
+    cfg: &TrainConfig,
+    pool: &rayon::ThreadPool,
+    monitor: &mut dyn Monitor<T>,
+    optimizer: &mut Option<Optimizer<T>>,
+) -> Result<TrainReport> {
     cfg.validate()?;
     model.check_input(train.x)?;
     if train.x.n_trials == 0 {
@@ -244,7 +265,13 @@ pub fn fit<T: Real>(
     let batch = cfg.batch_size.min(n);
     let mut wss = model.gradient_workspaces(batch, pool.current_num_threads());
     let mut grad = ParamSet::zeros(&model.topo);
-    let mut opt = Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, cfg.weight_decay, cfg.max_grad_norm);
+    if !matches!(optimizer, Some(o) if o.kind == cfg.optimizer) {
+        *optimizer = Some(Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, 0.0, None));
+    }
+    let Some(opt) = optimizer.as_mut() else { unreachable!("set above") };
+    opt.lr = cfg.learning_rate;
+    opt.weight_decay = cfg.weight_decay;
+    opt.max_grad_norm = cfg.max_grad_norm;
     let rate = (cfg.rate_weight > 0.0).then(|| RateBounds {
         weight: T::c(cfg.rate_weight),
         lower: T::c(cfg.rate_lower),
@@ -252,6 +279,9 @@ pub fn fit<T: Real>(
     });
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..n).collect();
+    for _ in 0..cfg.first_epoch {
+        order.shuffle(&mut rng);
+    }
     let mut history = Vec::new();
     // (validation loss, epoch or None for the starting weights, weights)
     let mut best: Option<(f64, Option<usize>, ParamSet<T>)> = None;
@@ -270,7 +300,8 @@ pub fn fit<T: Real>(
 
     'epochs: for epoch in 0..cfg.max_epochs {
         order.shuffle(&mut rng);
-        let moved = cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, epoch as u64)));
+        let seed_epoch = (cfg.first_epoch + epoch) as u64;
+        let moved = cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, seed_epoch)));
         let x = moved.as_ref().unwrap_or(train.x);
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum, mut spikes) = (0.0, 0.0, 0.0, 0usize);

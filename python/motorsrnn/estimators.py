@@ -352,6 +352,23 @@ def _relative(sample_weight) -> np.ndarray:
     return w / w.max()
 
 
+def _check_neural(neural, x_shape):
+    """``(neural_targets, neural_units, neural_population)`` of ``fit`` checked: None without
+    recorded activity, else the tuple with the targets validated."""
+    neural_targets, neural_units, neural_population = neural
+    if neural_targets is not None:
+        neural_targets = check_neural_targets(neural_targets, x_shape)
+    check_assignment_has_targets(neural_targets, neural_units, neural_population)
+    return None if neural_targets is None else (neural_targets, neural_units, neural_population)
+
+
+def _check_incremental(est) -> None:
+    """``partial_fit`` trains one epoch on the trials it is given: no validation split."""
+    if est.early_stopping:
+        raise ValueError("partial_fit does not support early_stopping (one call's trials hold no validation set); "
+                         "set early_stopping=False, or use fit")
+
+
 def _observed(y: np.ndarray, sample_weight=None) -> np.ndarray:
     """Which targets of ``y`` (float, trials first) count in the loss: not NaN (missing), and in a
     trial of positive weight."""
@@ -580,10 +597,9 @@ def _n_threads(n_jobs) -> int:
 
 
 def _copy_network(network):
-    """An independent copy of a core network (through the model file's bytes: weights, masks,
-    description)."""
-    net, _ = _core.Network.from_bytes(bytes(network.to_bytes("")))
-    return net
+    """An independent copy of a core network (weights, masks, description, and the optimiser
+    state that ``partial_fit`` continues from)."""
+    return network.copy()
 
 
 def _network_from_bytes(data: bytes):
@@ -998,12 +1014,13 @@ class _SpikingRNNBase(BaseEstimator):
         return self._new_network(n_inputs, n_outputs, self._seeds(check_seed(rs))[0])
 
     def _train(self, Xc, targets, n_outputs, *, stratify=None, neural=None, groups=None, targets_attrs=None,
-               sample_weight=None):
+               sample_weight=None, incremental=False):
         """Train on validated spikes ``Xc`` and core targets (int64 class indices, or float32
         values per trial or per step); shared by the classifier and the regressor. ``neural`` is
         ``(neural_targets, neural_units, neural_population)`` for activity matching; ``groups``
         (validated) makes early stopping hold out whole groups; ``sample_weight`` (validated, or
-        None) weights each trial's loss. ``targets_attrs`` are the
+        None) weights each trial's loss; ``incremental`` (``partial_fit``) trains one epoch from
+        the fitted network and its optimiser state, if any. ``targets_attrs`` are the
         estimator's attributes that describe the targets (``classes_``, ...) and the input's
         column names (``feature_names_in_``); one given as None is removed (scikit-learn's way
         for absent column names). They are set once
@@ -1037,7 +1054,7 @@ class _SpikingRNNBase(BaseEstimator):
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])
 
-        if bool(self.warm_start) and hasattr(self, "network_"):
+        if (bool(self.warm_start) or incremental) and hasattr(self, "network_"):
             self._check_same_network(Xc.shape[2], n_outputs)
             # train a copy: a fit that raises (a callback's exception, MemoryError) leaves the
             # estimator's network and its history_ as they were
@@ -1059,7 +1076,7 @@ class _SpikingRNNBase(BaseEstimator):
                 self.__dict__[k] = v
         try:
             return self._run_training(network, Xc, (X_train, y_train, w_train), (X_val, y_val, w_val), shuffle_seed,
-                                      previous, start_epoch, activity)
+                                      previous, start_epoch, activity, incremental)
         except BaseException:
             if not (hasattr(self, "network_") and self.network_ is network):  # the new network was not stored
                 for k in targets_attrs or {}:
@@ -1069,9 +1086,12 @@ class _SpikingRNNBase(BaseEstimator):
                         self.__dict__.pop(k, None)
             raise
 
-    def _run_training(self, network, Xc, train, val, shuffle_seed, previous, start_epoch, activity):
+    def _run_training(self, network, Xc, train, val, shuffle_seed, previous, start_epoch, activity,
+                      incremental=False):
         """The second half of :meth:`_train`: the core's training run and the fitted attributes.
-        ``train`` and ``val`` are ``(X, y, sample_weight)`` (``val`` all None without early stopping)."""
+        ``train`` and ``val`` are ``(X, y, sample_weight)`` (``val`` all None without early stopping).
+        ``incremental``: one epoch, continuing the optimiser's state and the shuffling from the
+        epochs trained before (``first_epoch``), without the post-fit checks."""
         (X_train, y_train, w_train), (X_val, y_val, w_val) = train, val
         config = {
             "learning_rate": float(self.learning_rate),
@@ -1091,11 +1111,13 @@ class _SpikingRNNBase(BaseEstimator):
             "jitter": self._jitter_config(),
             "dt": float(self.dt),
         }
+        if incremental:
+            config.update(max_epochs=1, early_stopping=False, keep_initial=False, first_epoch=len(previous))
         checkpoint = None
         if self.checkpoint_path is not None:
             meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
             checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
-        progress = _Progress(int(self.verbose), int(self.max_epochs), self.callback, checkpoint)
+        progress = _Progress(int(self.verbose), int(config["max_epochs"]), self.callback, checkpoint)
         n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
         if X_val is not None:
             n_events += _events_bytes(*X_val.shape[:2])
@@ -1117,6 +1139,7 @@ class _SpikingRNNBase(BaseEstimator):
                 activity,
                 sample_weight=w_train,
                 val_sample_weight=w_val,
+                resume=incremental,
             )
         except BaseException:
             progress.close()
@@ -1147,7 +1170,7 @@ class _SpikingRNNBase(BaseEstimator):
             if stop == "interrupted":
                 warnings.warn(f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
                               f"{kept}", RuntimeWarning, stacklevel=user_stacklevel())
-            if diverged is None and not late_interrupt:
+            if diverged is None and not late_interrupt and not incremental:
                 self._warn_if_abnormal_activity(X_train)
                 if stop != "interrupted":
                     self._warn_if_worse_than_constant(X_train, y_train, w_train)
@@ -1792,13 +1815,74 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
                     f"warm_start needs the classes of the previous fit {self.classes_.tolist()}, got {classes.tolist()}"
                 )
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
-        if neural_targets is not None:
-            neural_targets = check_neural_targets(neural_targets, Xc.shape)
-        check_assignment_has_targets(neural_targets, neural_units, neural_population)
-        neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
+        neural = _check_neural((neural_targets, neural_units, neural_population), Xc.shape)
         return self._train(Xc, y_idx.astype(np.int64), len(classes), stratify=y_idx, neural=neural, groups=groups,
                            targets_attrs={"classes_": classes, "feature_names_in_": _feature_names(X)},
                            sample_weight=sample_weight)
+
+    def partial_fit(self: "_Estimator", X, y, classes=None, sample_weight=None, neural_targets=None,
+                    neural_units=None, neural_population=None) -> "_Estimator":
+        """Train for one more epoch on ``X``, ``y`` (incremental learning).
+
+        The first call starts a network as :meth:`fit` does; every later call, and a call after
+        :meth:`fit`, continues from the current weights and the optimiser's state (Adam's
+        moments and step count, SGD's momentum), so that ``k`` calls on the same trials train
+        exactly as ``fit`` with ``max_epochs=k`` does (with an integer ``random_state``). Each
+        call is one epoch over its trials in mini-batches of ``batch_size``; ``max_epochs`` is
+        not used, and ``early_stopping`` is refused (one call's trials hold no validation set).
+        The optimiser's state lives in memory only: a pickled, cloned or loaded estimator
+        continues with a new one. Unlike :meth:`fit`, no check of the trained network's activity
+        or fit runs after the call (they cost a simulation per call).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+            Spike counts per time bin.
+        y : array-like of shape (n_trials,)
+            Labels, each among ``classes``.
+        classes : array-like of shape (n_classes,) or None
+            Every label the estimator will ever be trained on (e.g. all reach directions): needed
+            in the first call, when it sets ``classes_``; later calls may omit it or pass the same.
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial, as in :meth:`fit`; rescaled to a mean of 1 over the call's
+            trials, so weights are relative within a call.
+        neural_targets, neural_units, neural_population
+            Activity matching, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : SpikingRNNClassifier
+        """
+        self._validate_params()
+        _check_incremental(self)
+        Xc = check_spikes(X)
+        y = check_labels(y)
+        if len(y) != Xc.shape[0]:
+            raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
+        if hasattr(self, "network_"):
+            check_n_channels(self, Xc, X)
+            known = self.classes_
+            if classes is not None:
+                given = unique_labels(check_labels(classes), "classes")
+                if len(given) != len(known) or labels_not_in(known, given):
+                    raise ValueError(f"classes must be those of the previous calls {known.tolist()[:10]}, got "
+                                     f"{given.tolist()[:10]}")
+        elif classes is None:
+            raise ValueError("classes must be given in the first call to partial_fit: every label the estimator will "
+                             "be trained on, e.g. np.unique(y_all)")
+        else:
+            known = unique_labels(check_labels(classes), "classes")
+            if len(known) < 2:
+                raise ValueError(f"classes holds {len(known)} label; a classifier needs at least 2 classes")
+        unknown = labels_not_in(known, y)
+        if unknown:
+            raise ValueError(f"y holds label(s) {unknown[:5]} that are not among classes {known.tolist()[:10]}")
+        idx = np.searchsorted(known, y.astype(known.dtype))
+        sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
+        neural = _check_neural((neural_targets, neural_units, neural_population), Xc.shape)
+        return self._train(Xc, idx.astype(np.int64), len(known), neural=neural,
+                           targets_attrs={"classes_": known, "feature_names_in_": _feature_names(X)},
+                           sample_weight=sample_weight, incremental=True)
 
     _CONSTANT = "predicting the training class frequencies for every trial"
 
@@ -2070,18 +2154,52 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         self : SpikingRNNRegressor
         """
         self._validate_params()
+        return self._train(**self._training_data(X, y, sample_weight, (neural_targets, neural_units, neural_population),
+                                                 groups))
+
+    def partial_fit(self: "_Estimator", X, y, sample_weight=None, neural_targets=None, neural_units=None,
+                    neural_population=None) -> "_Estimator":
+        """Train for one more epoch on ``X``, ``y`` (incremental learning), as
+        :meth:`SpikingRNNClassifier.partial_fit` does.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+            Spike counts per time bin.
+        y : array-like, shaped as in :meth:`fit`
+            Targets of the same kind and number of outputs in every call. An output may be
+            missing (NaN) in a call, but the call must hold an observed target.
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial, relative to the other trials of the call.
+        neural_targets, neural_units, neural_population
+            Activity matching, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : SpikingRNNRegressor
+        """
+        self._validate_params()
+        _check_incremental(self)
+        return self._train(**self._training_data(X, y, sample_weight, (neural_targets, neural_units, neural_population),
+                                                 None, incremental=True))
+
+    def _training_data(self, X, y, sample_weight, neural, groups, incremental=False) -> Dict[str, Any]:
+        """The arguments of :meth:`_train` from ``fit``'s or ``partial_fit``'s, checked."""
         Xc = check_spikes(X)
         y_in = np.asarray(y) if y is not None else None
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
         yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
         sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
-        unobserved = np.flatnonzero(~_observed(yc, sample_weight).reshape(-1, yc.shape[-1]).any(axis=0))
-        if unobserved.size:  # nothing to learn them from: predict would return untrained values
+        observed = _observed(yc, sample_weight).reshape(-1, yc.shape[-1]).any(axis=0)
+        unobserved = np.flatnonzero(~observed)
+        weighted = " of positive sample_weight" if sample_weight is not None else ""
+        if incremental and not observed.any():
+            raise ValueError(f"y has no observed value (all NaN) in any trial{weighted}: nothing to train on")
+        if unobserved.size and not incremental:  # nothing to learn them from: predict would return untrained values
             raise ValueError(
-                f"output(s) {unobserved[:10].tolist()} of y have no observed value (all NaN) in any trial"
-                + (" of positive sample_weight" if sample_weight is not None else "")
-                + ": drop them from y, or mark fewer of their targets as missing"
+                f"output(s) {unobserved[:10].tolist()} of y have no observed value (all NaN) in any trial{weighted}: "
+                "drop them from y, or mark fewer of their targets as missing"
             )
         if yc.ndim == 2 and Xc.shape[1] > 1 and yc.shape[1] == Xc.shape[1]:
             warnings.warn(
@@ -2089,21 +2207,19 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
                 f"one output per time step ({Xc.shape[1]} bins), pass y[..., None] (shape (n_trials, "
                 "n_timesteps, 1)) for per-step targets",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
-        if self._warm():
+        if self._warm() or (incremental and hasattr(self, "network_")):
             check_n_channels(self, Xc, X)
             if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
-                raise ValueError("warm_start needs targets of the same kind and number of outputs as the previous fit")
-        if neural_targets is not None:
-            neural_targets = check_neural_targets(neural_targets, Xc.shape)
-        check_assignment_has_targets(neural_targets, neural_units, neural_population)
-        neural = None if neural_targets is None else (neural_targets, neural_units, neural_population)
+                what = "partial_fit" if incremental else "warm_start"
+                raise ValueError(f"{what} needs targets of the same kind and number of outputs as the previous fit "
+                                 f"({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1,
                  "feature_names_in_": _feature_names(X)}
-        return self._train(Xc, yc, int(yc.shape[-1]), neural=neural, groups=groups, targets_attrs=attrs,
-                           sample_weight=sample_weight)
+        return dict(Xc=Xc, targets=yc, n_outputs=int(yc.shape[-1]), neural=_check_neural(neural, Xc.shape),
+                    groups=groups, targets_attrs=attrs, sample_weight=sample_weight, incremental=incremental)
 
     _CONSTANT = "predicting each output's training mean everywhere"
 

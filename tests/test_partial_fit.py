@@ -1,0 +1,111 @@
+"""Incremental learning (``partial_fit``): each call is one more epoch, with the optimiser's state
+and the shuffling carried over, so that k calls train exactly as ``fit`` with ``max_epochs=k``."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
+from motorsrnn.datasets import make_center_out
+
+
+@pytest.fixture(scope="module")
+def data():
+    b = make_center_out(n_trials=50, n_neurons=10, n_timesteps=16, random_state=1)
+    return b.X, b.y, np.stack([np.cos(b.angles), np.sin(b.angles)], axis=1)
+
+
+def small(cls=SpikingRNNClassifier, **kw):
+    return cls(**{"n_hidden": 10, "batch_size": 16, "random_state": 0, "max_epochs": 3, **kw})
+
+
+def same_model(a, b):
+    wa, wb = a.get_weights(), b.get_weights()
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        np.testing.assert_array_equal(wa[k], wb[k], err_msg=k)
+    assert a.history_ == b.history_
+    assert a.n_iter_ == b.n_iter_
+
+
+@pytest.mark.parametrize("kw", [{}, {"optimizer": "sgd"}, {"optimizer": "adamw", "weight_decay": 0.1},
+                                {"spike_jitter": 2.0, "rate_weight": 0.1}])
+def test_k_calls_train_as_fit_with_k_epochs(data, kw):
+    X, y, Y = data
+    w = 0.5 + np.arange(len(X)) % 3
+    incremental = small(**kw)
+    for _ in range(3):
+        incremental.partial_fit(X, y, classes=np.unique(y), sample_weight=w)
+    same_model(incremental, small(**kw).fit(X, y, sample_weight=w))
+    reg = small(SpikingRNNRegressor, **kw)
+    for _ in range(3):
+        reg.partial_fit(X, Y)
+    same_model(reg, small(SpikingRNNRegressor, **kw).fit(X, Y))
+
+
+def test_partial_fit_continues_a_fit_and_its_optimiser_state(data):
+    X, y, _ = data
+    continued = small(max_epochs=2).fit(X, y).partial_fit(X, y)
+    same_model(continued, small(max_epochs=3).fit(X, y))
+    # the optimiser's state is in memory only: a pickled copy continues with a new one
+    start = small(max_epochs=2).fit(X, y)
+    fresh = pickle.loads(pickle.dumps(start)).partial_fit(X, y)
+    kept = start.partial_fit(X, y)
+    assert not np.array_equal(fresh.get_weights()["w_rec"], kept.get_weights()["w_rec"])
+    # a fit (also a warm start) starts a new optimiser state, as before partial_fit existed
+    warm = small(max_epochs=2).fit(X, y).set_params(warm_start=True, max_epochs=1).fit(X, y)
+    assert not np.array_equal(warm.get_weights()["w_rec"], kept.get_weights()["w_rec"])
+
+
+def test_calls_on_new_trials_each_time(data):
+    """The streaming use: every call brings new trials (of any number), weights keep changing,
+    history_ and n_iter_ grow by one per call, and predictions use every class."""
+    X, y, _ = data
+    clf = small(learning_rate=0.02)
+    for start in range(0, 50, 10):
+        before = clf.get_weights()["w_out"].copy() if start else None
+        clf.partial_fit(X[start:start + 10], y[start:start + 10], classes=[0, 1, 2, 3])
+        if before is not None:
+            assert not np.array_equal(before, clf.get_weights()["w_out"])
+    assert clf.n_iter_ == 5 and len(clf.history_) == 5
+    assert [h["epoch"] for h in clf.history_] == list(range(5))
+    assert clf.classes_.tolist() == [0, 1, 2, 3]
+    assert clf.predict_proba(X).shape == (50, 4)
+
+
+def test_bad_calls_are_refused_and_change_nothing(data):
+    X, y, Y = data
+    with pytest.raises(ValueError, match="classes must be given in the first call"):
+        small().partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"label\(s\) \[3\] that are not among classes"):
+        small().partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        small().partial_fit(X[y == 0], y[y == 0], classes=[0])
+    with pytest.raises(ValueError, match="does not support early_stopping"):
+        small(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2, 3])
+    clf = small().partial_fit(X, y, classes=[0, 1, 2, 3])
+    before = clf.get_weights()
+    with pytest.raises(ValueError, match="classes must be those of the previous calls"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3, 4])
+    with pytest.raises(ValueError, match="channels"):
+        clf.partial_fit(X[:, :, :5], y)
+    with pytest.raises(ValueError, match="not among classes"):
+        clf.partial_fit(X, y + 1)
+    with pytest.raises(ValueError, match="sample_weight"):
+        clf.partial_fit(X, y, sample_weight=np.zeros(len(X)))
+    for k, v in clf.get_weights().items():
+        np.testing.assert_array_equal(v, before[k])
+    assert clf.n_iter_ == 1
+    clf.partial_fit(X, y, classes=np.array([3, 2, 1, 0]))  # the same classes in another order: fine
+    assert clf.n_iter_ == 2
+    reg = small(SpikingRNNRegressor).partial_fit(X, Y)
+    with pytest.raises(ValueError, match="partial_fit needs targets of the same kind .* 2 outputs"):
+        reg.partial_fit(X, Y[:, :1])
+    nan = np.full_like(Y, np.nan)
+    with pytest.raises(ValueError, match="no observed value"):
+        reg.partial_fit(X, nan)
+    one_missing = Y.copy()
+    one_missing[:, 1] = np.nan  # an output may be missing in a call
+    reg.partial_fit(X, one_missing)
+    assert reg.n_iter_ == 2
