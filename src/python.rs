@@ -7,9 +7,9 @@
 use crate::error::Error;
 use crate::model::{Activity, Model, RateFilter, Targets};
 use crate::modelfile;
+use crate::optim::Optimizer;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
-use crate::optim::Optimizer;
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::create_exception;
