@@ -12,7 +12,7 @@ use motorsrnn::neuron::{Reset, Surrogate, SurrogateKind};
 use motorsrnn::params::ParamSet;
 use motorsrnn::spikes::InputEvents;
 use motorsrnn::topology::{NetworkSpec, PopulationSpec, ProjectionKind, ProjectionSpec, ReadoutMode, TimeConstant};
-use motorsrnn::train::{fit, Data, Silent, TrainConfig};
+use motorsrnn::train::{fit, fit_resuming, Data, Silent, TrainConfig};
 use ndarray::Array3;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -659,6 +659,36 @@ fn batches_of_weightless_trials_make_no_step() {
         }
     }
     assert!(moved > 1e-3, "training moved the weights by {moved} only");
+}
+
+/// `fit_resuming` carries the optimiser state, and `first_epoch` the shuffles and the jitter's
+/// seeds: two runs of one epoch train bit for bit as one run of two epochs; a new optimiser state
+/// in the second run does not.
+#[test]
+fn resumed_runs_train_as_one_run() {
+    let model = Model::<f32>::new(two_population_spec(8, 3), 61).unwrap();
+    let x = random_input(40, 15, 8, 0.2, 62);
+    let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
+    let y: Vec<usize> = (0..40).map(|i| i % 3).collect();
+    let cfg =
+        TrainConfig { max_epochs: 2, batch_size: 16, seed: 4, jitter: Some(Jitter::Shuffle), ..Default::default() };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let data = || Data { x: &ev, y: Targets::Classes(&y), weights: None, activity: None };
+    let mut once = model.clone();
+    fit(&mut once, data(), None, &cfg, &pool, &mut Silent).unwrap();
+    let mut twice = model.clone();
+    let mut opt = None;
+    for first_epoch in 0..2 {
+        let one = TrainConfig { max_epochs: 1, first_epoch, ..cfg.clone() };
+        fit_resuming(&mut twice, data(), None, &one, &pool, &mut Silent, &mut opt).unwrap();
+    }
+    assert_eq!(once.params, twice.params);
+    let mut restarted = model.clone();
+    for first_epoch in 0..2 {
+        let one = TrainConfig { max_epochs: 1, first_epoch, ..cfg.clone() };
+        fit_resuming(&mut restarted, data(), None, &one, &pool, &mut Silent, &mut None).unwrap();
+    }
+    assert_ne!(once.params, restarted.params);
 }
 
 /// A learnable toy task: the class is which half of the channels is active. Training must solve it.
