@@ -291,7 +291,6 @@ pub struct Simulation<T> {
     pub logits: Array3<T>,
 }
 
-/// Splits `0..n` into consecutive chunks of [`CHUNK`] trials (the last may be shorter).
 /// The weights of a chunk's trials (`weights` is indexed by trial; `None`: 1 each).
 fn chunk_weights<T: Real>(weights: Option<&[T]>, chunk: &[usize]) -> Vec<T> {
     match weights {
@@ -323,6 +322,7 @@ pub fn normalized_weights<T: Real>(weights: &[f64], n_trials: usize) -> Result<V
     Ok(weights.iter().map(|w| T::c(w / max / mean)).collect())
 }
 
+/// Splits `0..n` into consecutive chunks of [`CHUNK`] trials (the last may be shorter).
 pub fn chunks(trials: &[usize]) -> Vec<&[usize]> {
     trials.chunks(CHUNK).collect()
 }

@@ -401,8 +401,10 @@ impl Network {
         weights_dict(py, &self.model, &self.model.params)
     }
 
-    /// Sets one parameter from the public layout (a bias is passed as `(1, n)`).
+    /// Sets one parameter from the public layout (a bias is passed as `(1, n)`). The optimiser
+    /// state is dropped: its moments belong to the weights it trained.
     fn set_weight(&mut self, name: &str, value: PyReadonlyArray2<'_, f32>) -> PyResult<()> {
+        self.optimizer = None;
         self.model.set_named(name, value.as_array()).map_err(to_py)
     }
 

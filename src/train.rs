@@ -305,6 +305,7 @@ pub fn fit_resuming<T: Real>(
         let x = moved.as_ref().unwrap_or(train.x);
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum, mut spikes) = (0.0, 0.0, 0.0, 0usize);
+        let mut n_steps = 0usize;
         for (bi, trials) in order.chunks(batch).enumerate() {
             let (l, c, n_spikes) = pool.install(|| {
                 let (y, w, act) = (&train.y, weights.as_deref(), train.activity.as_ref());
@@ -323,6 +324,7 @@ pub fn fit_resuming<T: Real>(
             if !weightless {
                 let before = model.params.clone();
                 norm_sum += opt.step(&mut model.params, &mut grad, &model.masks);
+                n_steps += 1;
                 if !model.params.is_finite() {
                     model.params = before;
                     stop = StopReason::Diverged { epoch, batch: bi };
@@ -351,7 +353,7 @@ pub fn fit_resuming<T: Real>(
             accuracy: train.y.is_classes().then_some(correct / total_weight),
             val_loss,
             val_accuracy,
-            grad_norm: norm_sum / n_batches as f64,
+            grad_norm: norm_sum / n_steps.max(1) as f64,
             rate_hz: spikes as f64 / (n * x.n_steps * n_neurons) as f64 * 1000.0 / cfg.dt,
         };
         history.push(rec.clone());
@@ -374,11 +376,17 @@ pub fn fit_resuming<T: Real>(
         }
     }
     let mut best_epoch = None;
+    let mut restored = matches!(stop, StopReason::Diverged { .. });
     if cfg.early_stopping {
         if let Some((_, e, p)) = best {
+            restored |= e != history.last().map(|r: &EpochRecord| r.epoch);
             model.params = p;
             best_epoch = e;
         }
+    }
+    if restored {
+        // the weights are older than the optimiser's state: a resumed run starts a new one
+        *optimizer = None;
     }
     Ok(TrainReport { history, stop, best_epoch })
 }

@@ -78,7 +78,7 @@ def test_bad_calls_are_refused_and_change_nothing(data):
     X, y, Y = data
     with pytest.raises(ValueError, match="classes must be given in the first call"):
         small().partial_fit(X, y)
-    with pytest.raises(ValueError, match=r"label\(s\) \[3\] that are not among classes"):
+    with pytest.raises(ValueError, match=r"labels not among the classes: \[3\]"):
         small().partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="at least 2 classes"):
         small().partial_fit(X[y == 0], y[y == 0], classes=[0])
@@ -90,7 +90,7 @@ def test_bad_calls_are_refused_and_change_nothing(data):
         clf.partial_fit(X, y, classes=[0, 1, 2, 3, 4])
     with pytest.raises(ValueError, match="channels"):
         clf.partial_fit(X[:, :, :5], y)
-    with pytest.raises(ValueError, match="not among classes"):
+    with pytest.raises(ValueError, match="not among the classes"):
         clf.partial_fit(X, y + 1)
     with pytest.raises(ValueError, match="sample_weight"):
         clf.partial_fit(X, y, sample_weight=np.zeros(len(X)))
@@ -109,3 +109,71 @@ def test_bad_calls_are_refused_and_change_nothing(data):
     one_missing[:, 1] = np.nan  # an output may be missing in a call
     reg.partial_fit(X, one_missing)
     assert reg.n_iter_ == 2
+
+
+def test_per_step_targets_and_recorded_activity(data):
+    """The regressor's per-step targets and activity matching go through partial_fit too, with
+    the same equivalence to fit."""
+    X, _, Y = data
+    steps = np.repeat(Y[:, None, :], X.shape[1], axis=1)
+    R = np.random.default_rng(0).poisson(2.0, X.shape[:2] + (3,)).astype(np.float64)
+    kw = dict(activity_weight=0.01, activity_normalize=True)
+    reg = small(SpikingRNNRegressor, **kw)
+    for _ in range(3):
+        reg.partial_fit(X, steps, neural_targets=R)
+    same_model(reg, small(SpikingRNNRegressor, **kw).fit(X, steps, neural_targets=R))
+
+
+def test_the_optimiser_state_starts_anew_when_the_weights_are_not_its_own(data):
+    """After set_weights, or a fit that went back to an earlier epoch (early stopping), the next
+    call starts a new optimiser state, as a pickled copy does; otherwise it continues."""
+    X, y, _ = data
+
+    def next_call_is_fresh(est):
+        fresh = pickle.loads(pickle.dumps(est)).partial_fit(X, y)
+        est.partial_fit(X, y)
+        return np.array_equal(fresh.get_weights()["w_rec"], est.get_weights()["w_rec"])
+
+    assert not next_call_is_fresh(small(max_epochs=2).fit(X, y))
+    est = small(max_epochs=2).fit(X, y)
+    assert next_call_is_fresh(est.set_weights(est.get_weights()))
+    stopped = small(max_epochs=8, early_stopping=True, n_iter_no_change=2, learning_rate=0.05).fit(X, y)
+    assert stopped.best_epoch_ < stopped.n_iter_ - 1, "the test needs a fit that went back to an earlier epoch"
+    assert next_call_is_fresh(stopped.set_params(early_stopping=False))
+
+
+def test_settings_may_change_between_calls_but_not_the_network(data):
+    X, y, _ = data
+    clf = small().partial_fit(X, y, classes=np.unique(y))
+    clf.set_params(optimizer="sgd", learning_rate=0.01, batch_size=7).partial_fit(X, y)
+    assert clf.n_iter_ == 2
+    with pytest.raises(ValueError, match=r"partial_fit continues the fitted network .* n_hidden|partial_fit continues"):
+        clf.set_params(n_hidden=12).partial_fit(X, y)
+    assert clf.n_iter_ == 2
+
+
+def test_progress_checkpoints_and_divergence_count_the_calls(data, tmp_path, capsys):
+    """verbose and checkpoint_every count the epochs of history_ across calls; a first batch that
+    diverges keeps the weights the call started from, and the error says so."""
+    import motorsrnn
+
+    X, y, _ = data
+    path = tmp_path / "ckpt.msrnn"
+    clf = small(verbose=2, checkpoint_path=str(path), checkpoint_every=2)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    assert not path.exists()
+    clf.partial_fit(X, y)
+    assert len(motorsrnn.load(path).history_) == 2
+    clf.partial_fit(X, y)
+    out = capsys.readouterr().out
+    assert "epoch 3: loss" in out and "epoch 1: loss" in out
+    assert len(motorsrnn.load(path).history_) == 2  # the third epoch is not a multiple of 2
+    clf.set_params(verbose=0, checkpoint_path=None)
+    # readout weights that overflow: the call's first batch already has a non-finite loss
+    start = dict(clf.get_weights(), w_out=np.full_like(clf.get_weights()["w_out"], 3e38))
+    clf.set_weights(start)
+    with pytest.raises(motorsrnn.TrainingDivergedError, match=r"epoch 3 .* batch 0; the estimator keeps the "
+                                                               "weights it started this call from"):
+        clf.partial_fit(X, y)
+    for k, v in clf.get_weights().items():
+        np.testing.assert_array_equal(v, start[k], err_msg=k)

@@ -159,7 +159,8 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         self.classes_, idx = np.unique(y, return_inverse=True)
         n_k = np.bincount(idx, weights=w, minlength=len(self.classes_)).astype(np.float64)
         sums = np.zeros((len(self.classes_), counts.shape[1]))
-        np.add.at(sums, idx, counts if w is None else counts * w[:, None])
+        with np.errstate(over="ignore"):  # checked below, with advice
+            np.add.at(sums, idx, counts if w is None else counts * w[:, None])
         if not (np.isfinite(sums).all() and np.isfinite(n_k.sum())):
             raise ValueError("sample_weight times the spike counts overflows: divide the weights by a common factor")
         self.rates_ = (sums + self.alpha) / (n_k[:, None] + 1.0)

@@ -104,7 +104,7 @@ def _activity_neuron_weights(R, sample_weight=None) -> np.ndarray:
     if sample_weight is None:
         var = flat.var(axis=0)
     else:
-        w = np.repeat(np.asarray(sample_weight, dtype=np.float64) / np.max(sample_weight), R.shape[1])
+        w = np.repeat(_relative(sample_weight), R.shape[1])
         mean = w @ flat / w.sum()
         var = w @ (flat - mean) ** 2 / w.sum()
     mean = float(var.mean())
@@ -344,6 +344,15 @@ def check_sample_weight(sample_weight, n_trials: int) -> Optional[np.ndarray]:
     if n_trials and not (w > 0).any():
         raise ValueError("sample_weight is zero for every trial: there is nothing to learn from")
     return w
+
+
+def _label_indices(classes: np.ndarray, y: np.ndarray, unknown_means: str) -> np.ndarray:
+    """The index in ``classes`` of each label of ``y``; ``ValueError`` for labels that are not
+    among them (``unknown_means`` says why, e.g. "not seen in fit")."""
+    unknown = labels_not_in(classes, y)
+    if unknown:
+        raise ValueError(f"y holds labels {unknown_means}: {unknown[:5]} (classes_: {classes.tolist()[:10]})")
+    return np.searchsorted(classes, y.astype(classes.dtype)).astype(np.int64)
 
 
 def _relative(sample_weight) -> np.ndarray:
@@ -627,10 +636,12 @@ def _write_atomic(path, data: bytes) -> None:
 
 
 class _Checkpoint:
-    """Writes the network every ``every`` epochs during fit, with metadata, atomically."""
+    """Writes the network every ``every`` epochs during fit, with metadata, atomically. The
+    epochs are counted from the start of the run, or with ``count_offset`` (``partial_fit``, one
+    epoch per run) from that many epochs before it."""
 
-    def __init__(self, path, every: int, meta: str, epoch_offset: int):
-        self.path, self.every, self.epoch_offset = path, every, epoch_offset
+    def __init__(self, path, every: int, meta: str, epoch_offset: int, count_offset: int = 0):
+        self.path, self.every, self.epoch_offset, self.count_offset = path, every, epoch_offset, count_offset
         self.meta = json.loads(meta)
         self.history = list(self.meta["history"])
         self.failed = False
@@ -639,7 +650,7 @@ class _Checkpoint:
         record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "rate_hz")}
         record["epoch"] += self.epoch_offset
         self.history.append(record)
-        if (info["epoch"] + 1) % self.every == 0:
+        if (info["epoch"] + self.count_offset + 1) % self.every == 0:
             meta = dict(self.meta, history=self.history, stop_reason="checkpoint")
             try:
                 _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
@@ -663,11 +674,14 @@ def _check_checkpoint_path(path) -> None:
 
 class _Progress:
     """Per-batch callback of the core: a progress bar (tqdm if installed), checkpoints and user
-    callbacks."""
+    callbacks. With ``epoch_offset`` (``partial_fit``: one epoch per call), the epochs are shown
+    numbered as in ``history_`` and the bar does not stay on screen after the call."""
 
-    def __init__(self, verbose: int, max_epochs: int, callback: Optional[Callable], checkpoint=None):
+    def __init__(self, verbose: int, max_epochs: int, callback: Optional[Callable], checkpoint=None,
+                 epoch_offset: Optional[int] = None):
         self.verbose = verbose
         self.max_epochs = max_epochs
+        self.epoch_offset = epoch_offset
         self.callback = callback
         self.checkpoint = checkpoint
         self.bar = None
@@ -692,14 +706,18 @@ class _Progress:
             except ImportError:
                 self.bar = False
             else:
-                self.bar = tqdm(total=self.max_epochs * info["n_batches"], desc="fit", unit="batch", leave=True)
+                self.bar = tqdm(total=self.max_epochs * info["n_batches"], desc="fit", unit="batch",
+                                leave=self.epoch_offset is None)
         if self.bar:
             self.bar.update(1)
-            self.bar.set_postfix(epoch=info["epoch"] + 1, loss=f"{info['loss']:.4f}", refresh=False)
+            self.bar.set_postfix(epoch=info["epoch"] + 1 + (self.epoch_offset or 0), loss=f"{info['loss']:.4f}",
+                                 refresh=False)
 
     def _epoch(self, info):
         if not self.bar or self.verbose > 1:
-            msg = f"epoch {info['epoch'] + 1}/{self.max_epochs}: loss {info['loss']:.4f}"
+            which = (f"{info['epoch'] + 1}/{self.max_epochs}" if self.epoch_offset is None
+                     else f"{info['epoch'] + 1 + self.epoch_offset}")
+            msg = f"epoch {which}: loss {info['loss']:.4f}"
             for key in ("accuracy", "val_loss", "val_accuracy"):
                 if info.get(key) is not None:
                     msg += f", {key} {info[key]:.4f}"
@@ -961,7 +979,7 @@ class _SpikingRNNBase(BaseEstimator):
         file would pair the network with parameters that do not describe it. Only the initial
         weight scales may differ, since they no longer matter. ``n_inputs`` / ``n_outputs``: the
         new data's (a warm start), else the fitted network's. ``context``: ``"warm_start"``,
-        ``"save"`` or ``"load"``, for the message."""
+        ``"partial_fit"``, ``"save"`` or ``"load"``, for the message."""
         def spec(text):
             d = json.loads(text)
             for p in d["projections"]:
@@ -983,6 +1001,8 @@ class _SpikingRNNBase(BaseEstimator):
                         f"{what}), so the file would pair the fitted network with parameters that do not describe "
                         "it; set them back (or refit) before saving",
                 "load": f"the saved parameters describe another network than the saved one (it differs in: {what})",
+                "partial_fit": "partial_fit continues the fitted network, but the parameters now describe another one "
+                               f"(it differs in: {what}); set the parameters back, or call fit to start that one",
             }[context])
 
     def _new_network(self, n_inputs: int, n_outputs: int, init_seed: int):
@@ -1055,7 +1075,7 @@ class _SpikingRNNBase(BaseEstimator):
                 neural = (neural[0][tr],) + tuple(neural[1:])
 
         if (bool(self.warm_start) or incremental) and hasattr(self, "network_"):
-            self._check_same_network(Xc.shape[2], n_outputs)
+            self._check_same_network(Xc.shape[2], n_outputs, context="partial_fit" if incremental else "warm_start")
             # train a copy: a fit that raises (a callback's exception, MemoryError) leaves the
             # estimator's network and its history_ as they were
             network = _copy_network(self.network_)
@@ -1116,8 +1136,10 @@ class _SpikingRNNBase(BaseEstimator):
         checkpoint = None
         if self.checkpoint_path is not None:
             meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
-            checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous))
-        progress = _Progress(int(self.verbose), int(config["max_epochs"]), self.callback, checkpoint)
+            checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous),
+                                     len(previous) if incremental else 0)
+        progress = _Progress(int(self.verbose), int(config["max_epochs"]), self.callback, checkpoint,
+                             len(previous) if incremental else None)
         n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
         if X_val is not None:
             n_events += _events_bytes(*X_val.shape[:2])
@@ -1187,6 +1209,7 @@ class _SpikingRNNBase(BaseEstimator):
                 f"training diverged (non-finite loss or gradient) in epoch {diverged[0] + len(previous)} (numbered "
                 f"as in history_, from 0), batch {diverged[1]}; the estimator keeps "
                 + ("the weights of the best validation epoch" if self.early_stopping and self.best_epoch_ is not None
+                   else "the weights it started this call from" if tuple(diverged) == (0, 0)
                    else "the last weights whose loss was finite (before the step that diverged)")
                 + f". {advice}"
             )
@@ -1831,8 +1854,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         call is one epoch over its trials in mini-batches of ``batch_size``; ``max_epochs`` is
         not used, and ``early_stopping`` is refused (one call's trials hold no validation set).
         The optimiser's state lives in memory only: a pickled, cloned or loaded estimator
-        continues with a new one. Unlike :meth:`fit`, no check of the trained network's activity
-        or fit runs after the call (they cost a simulation per call).
+        continues with a new one, as does one after :meth:`set_weights` or after a fit that went
+        back to earlier weights (early stopping, divergence). Unlike :meth:`fit`, no check of the
+        trained network's activity or fit runs after the call (they cost a simulation per call);
+        callbacks see the call's epoch as epoch 0. See ``docs/model.md`` (incremental learning).
 
         Parameters
         ----------
@@ -1874,10 +1899,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             known = unique_labels(check_labels(classes), "classes")
             if len(known) < 2:
                 raise ValueError(f"classes holds {len(known)} label; a classifier needs at least 2 classes")
-        unknown = labels_not_in(known, y)
-        if unknown:
-            raise ValueError(f"y holds label(s) {unknown[:5]} that are not among classes {known.tolist()[:10]}")
-        idx = np.searchsorted(known, y.astype(known.dtype))
+        idx = _label_indices(known, y, "not among the classes")
         sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         neural = _check_neural((neural_targets, neural_units, neural_population), Xc.shape)
         return self._train(Xc, idx.astype(np.int64), len(known), neural=neural,
@@ -2046,10 +2068,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != Xc.shape[0]:
             raise ValueError(f"y must be 1-D with one label per trial of X ({Xc.shape[0]}), got shape {y.shape}")
-        unknown = labels_not_in(self.classes_, y)
-        if unknown:
-            raise ValueError(f"y contains labels not seen in fit: {unknown[:5]} (classes_: {self.classes_.tolist()[:10]})")
-        idx = np.searchsorted(self.classes_, y.astype(self.classes_.dtype))
+        idx = _label_indices(self.classes_, y, "not seen in fit")
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
         sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         activity = None if neural_targets is None else self._activity(self.network_, Xc, neural_targets, neural_units,
