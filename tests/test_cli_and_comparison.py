@@ -62,6 +62,10 @@ def test_compare_models_table_is_consistent():
         assert res.noise[name][0] == rows[name]["accuracy"]
         assert res.early[name].accuracy[-1] == rows[name]["accuracy"]
     assert rows["motorSRNN"]["ratio_gru"] > 1 and rows["motorSRNN"]["sop_per_sample"] > 0
+    # the rate comes from energy's spike counts: the mean of the simulated spikes, in Hz
+    sim = res.fitted["motorSRNN"].simulate(X_te, membrane=False)
+    assert rows["motorSRNN"]["hidden_rate_hz"] == pytest.approx(sim.spikes.mean() * 1000.0, rel=1e-12)
+    assert rows["motorSRNN"]["hidden_rate_hz"] > 0
     assert "hidden_rate_hz" not in rows["PNB"]
     assert not hasattr(models["PNB"], "classes_"), "prototypes are cloned, not fitted in place"
     table = format_table(res)
