@@ -177,3 +177,53 @@ def test_progress_checkpoints_and_divergence_count_the_calls(data, tmp_path, cap
         clf.partial_fit(X, y)
     for k, v in clf.get_weights().items():
         np.testing.assert_array_equal(v, start[k], err_msg=k)
+
+
+def test_ctrl_c_inside_a_call_stops_the_loop_and_keeps_nothing_of_it(data):
+    """Ctrl-C (a KeyboardInterrupt from the callback, as the core sees one) before a call's epoch
+    ends leaves the estimator as before the call and raises, so a loop of calls stops; the next
+    call still trains as the next epoch of fit. A callback returning False does the same with a
+    warning; a Ctrl-C at the end of the epoch keeps the epoch and raises."""
+    X, y, _ = data
+
+    def ctrl_c_at(event, batch=0):
+        def callback(info):
+            if info["event"] == event and info.get("batch", 0) == batch:
+                raise KeyboardInterrupt
+        return callback
+
+    clf = small().partial_fit(X, y, classes=np.unique(y))
+    before, history = clf.get_weights(), list(clf.history_)
+    with pytest.raises(KeyboardInterrupt, match="before its epoch ended"):
+        clf.set_params(callback=ctrl_c_at("batch", 1)).partial_fit(X, y)
+    with pytest.warns(RuntimeWarning, match="callback stopped partial_fit before its epoch ended"):
+        clf.set_params(callback=lambda info: False).partial_fit(X, y)
+    assert clf.history_ == history and clf.n_iter_ == 1
+    for k, v in clf.get_weights().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    with pytest.raises(KeyboardInterrupt, match="after its epoch ended; the estimator keeps it"):
+        clf.set_params(callback=ctrl_c_at("epoch")).partial_fit(X, y)
+    assert clf.n_iter_ == 2
+    clf.set_params(callback=None).partial_fit(X, y)
+    same_model(clf, small().fit(X, y))  # 3 epochs, as if nothing had been interrupted
+    fresh = small(callback=ctrl_c_at("batch", 1))
+    with pytest.raises(KeyboardInterrupt):
+        fresh.partial_fit(X, y, classes=np.unique(y))
+    assert not hasattr(fresh, "network_") and not hasattr(fresh, "classes_")
+
+
+def test_the_first_call_sets_names_and_shapes(data):
+    pd = pytest.importorskip("pandas")
+    X, y, Y = data
+    counts = pd.DataFrame(X.sum(axis=1), columns=[f"unit{i}" for i in range(X.shape[2])])
+    clf = small().partial_fit(counts, y, classes=np.unique(y))
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.partial_fit(counts.to_numpy(), y)
+    assert list(clf.feature_names_in_) == list(counts.columns)
+    reg = small(SpikingRNNRegressor).partial_fit(X, Y[:, 0])
+    reg.partial_fit(X, Y[:, :1])
+    assert reg.predict(X).shape == (len(X),)
+    with pytest.raises(ValueError, match="classes must be a 1-D array"):
+        small().partial_fit(X, y, classes=[[0, 1], [2, 3]])
+    with pytest.raises(ValueError, match="None or NaN in classes"):
+        small().partial_fit(X, y, classes=[0, 1, 2, None])

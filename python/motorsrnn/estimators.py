@@ -371,6 +371,20 @@ def _check_neural(neural, x_shape):
     return None if neural_targets is None else (neural_targets, neural_units, neural_population)
 
 
+def _check_classes(classes) -> np.ndarray:
+    """``classes`` of ``partial_fit``: the distinct labels, sorted, with errors that name it."""
+    c = np.asarray(classes)
+    if c.ndim != 1:
+        raise ValueError(f"classes must be a 1-D array of labels, got shape {c.shape}")
+    known = unique_labels(c, "classes")
+    check_classification_targets(known)
+    return known
+
+
+class _StoppedCall(Exception):
+    """A ``partial_fit`` call that its callback stopped before the epoch ended (nothing kept)."""
+
+
 def _check_incremental(est) -> None:
     """``partial_fit`` trains one epoch on the trials it is given: no validation split."""
     if est.early_stopping:
@@ -682,6 +696,7 @@ class _Progress:
         self.verbose = verbose
         self.max_epochs = max_epochs
         self.epoch_offset = epoch_offset
+        self.stopped_by_callback = False
         self.callback = callback
         self.checkpoint = checkpoint
         self.bar = None
@@ -696,7 +711,9 @@ class _Progress:
                 self._epoch(info)
         if self.callback is not None:
             stop = self.callback(info)
-            return bool(stop) if isinstance(stop, np.bool_) else stop  # NumPy's False stops too
+            stop = bool(stop) if isinstance(stop, np.bool_) else stop  # NumPy's False stops too
+            self.stopped_by_callback = self.stopped_by_callback or stop is False
+            return stop
         return None
 
     def _batch(self, info):
@@ -706,7 +723,8 @@ class _Progress:
             except ImportError:
                 self.bar = False
             else:
-                self.bar = tqdm(total=self.max_epochs * info["n_batches"], desc="fit", unit="batch",
+                self.bar = tqdm(total=self.max_epochs * info["n_batches"],
+                                desc="fit" if self.epoch_offset is None else "partial_fit", unit="batch",
                                 leave=self.epoch_offset is None)
         if self.bar:
             self.bar.update(1)
@@ -1097,13 +1115,16 @@ class _SpikingRNNBase(BaseEstimator):
         try:
             return self._run_training(network, Xc, (X_train, y_train, w_train), (X_val, y_val, w_val), shuffle_seed,
                                       previous, start_epoch, activity, incremental)
-        except BaseException:
+        except BaseException as e:
             if not (hasattr(self, "network_") and self.network_ is network):  # the new network was not stored
                 for k in targets_attrs or {}:
                     if k in saved:
                         setattr(self, k, saved[k])
                     else:
                         self.__dict__.pop(k, None)
+            if isinstance(e, _StoppedCall):  # the user's callback asked for it: a warning, not an error
+                warnings.warn(str(e), RuntimeWarning, stacklevel=user_stacklevel())
+                return self
             raise
 
     def _run_training(self, network, Xc, train, val, shuffle_seed, previous, start_epoch, activity,
@@ -1169,6 +1190,16 @@ class _SpikingRNNBase(BaseEstimator):
         if callback_error is not None and not history:
             progress.close()  # no epoch of this fit completed: the estimator stays as it was (see _train)
             raise callback_error
+        ctrl_c = stop == "interrupted" and not progress.stopped_by_callback
+        if incremental and stop == "interrupted" and not history:
+            # the call's one epoch did not end: keeping part of it would break the replayed shuffles,
+            # so the estimator stays as it was (see _train), and Ctrl-C stops a loop of calls
+            progress.close()
+            if ctrl_c:
+                raise KeyboardInterrupt("partial_fit was interrupted before its epoch ended; the estimator is left as "
+                                        "it was before the call")
+            raise _StoppedCall("the callback stopped partial_fit before its epoch ended; the estimator is left as it "
+                               "was before the call")
         full_history = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
         # with early stopping on a warm start where no epoch beat the starting weights, those are kept
         kept_epoch = (best_epoch + len(previous) if best_epoch is not None
@@ -1189,7 +1220,7 @@ class _SpikingRNNBase(BaseEstimator):
                                   "(stop_reason_='callback_error')", RuntimeWarning, stacklevel=user_stacklevel())
                 finally:
                     raise callback_error
-            if stop == "interrupted":
+            if stop == "interrupted" and not (incremental and ctrl_c):
                 warnings.warn(f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
                               f"{kept}", RuntimeWarning, stacklevel=user_stacklevel())
             if diverged is None and not late_interrupt and not incremental:
@@ -1198,6 +1229,9 @@ class _SpikingRNNBase(BaseEstimator):
                     self._warn_if_worse_than_constant(X_train, y_train, w_train)
         except KeyboardInterrupt:
             late_interrupt = True
+        if incremental and (late_interrupt or ctrl_c):  # the epoch is kept; a loop of calls stops
+            raise KeyboardInterrupt(f"partial_fit was interrupted after its epoch ended; the estimator keeps it "
+                                    f"(n_iter_={self.n_iter_})")
         if late_interrupt:
             warnings.warn(f"Ctrl-C came after the last batch: training had ended ({self.stop_reason_!r}, "
                           f"{self.n_iter_} epoch(s)) and the estimator keeps its result; the checks of the fitted "
@@ -1717,13 +1751,15 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         With :func:`motorsrnn.load` this resumes from a checkpoint.
     checkpoint_path : str, path-like or None, default=None
         Write the model (the format of :meth:`save`) to this file every ``checkpoint_every``
-        epochs during ``fit`` (atomically: a crash never leaves a half-written file).
+        epochs during ``fit`` and ``partial_fit`` (atomically: a crash never leaves a half-written
+        file).
     checkpoint_every : int, default=1
         Epochs between checkpoints.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the weight initialisation, the shuffling of trials and the validation split. The same
         value gives bit-identical weights for any ``n_jobs``. A ``RandomState`` or ``numpy.random.
-        Generator`` is advanced by each fit, so refits differ (a ``Generator`` seeds a
+        Generator`` is advanced by each ``fit`` and ``partial_fit`` call, so refits differ, and so
+        do the shuffles of successive ``partial_fit`` calls (a ``Generator`` seeds a
         ``RandomState``, as in :func:`motorsrnn.datasets.make_center_out`).
     n_jobs : int or None, default=None
         Threads of this estimator's own pool. ``-1`` uses every core available to the process;
@@ -1740,17 +1776,17 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` (or NumPy's
         ``np.False_``) stops training. ``epoch`` counts the epochs of the current ``fit`` call from
         0: after a ``warm_start`` fit, ``history_`` continues the count, so add the length
-        ``history_`` had before the call to compare them.
+        ``history_`` had before the call to compare them (a ``partial_fit`` call's epoch is 0).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels, in the order of the columns of :meth:`predict_proba`.
     n_features_in_ : int
-        Number of input channels seen in :meth:`fit`.
+        Number of input channels seen in :meth:`fit` (or the first :meth:`partial_fit`).
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names of a 2-D table (e.g. a pandas DataFrame of counts) given to :meth:`fit`;
-        absent otherwise.
+        Column names of a 2-D table (e.g. a pandas DataFrame of counts) given to :meth:`fit` (or
+        the first :meth:`partial_fit`); absent otherwise.
     network_ : motorsrnn._core.Network
         The trained network (weights via :meth:`get_weights`).
     history_ : list of dict
@@ -1764,9 +1800,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     n_iter_ : int
         Number of epochs run.
     stop_reason_ : str
-        ``"max_epochs"``, ``"early_stopping"``, ``"interrupted"`` (Ctrl-C, or a callback that
-        returned ``False``), ``"callback_error"`` (the callback raised; ``fit`` re-raised it),
-        ``"diverged"``, or ``"checkpoint"`` for a model loaded from a checkpoint file.
+        ``"max_epochs"`` (also after a completed :meth:`partial_fit` call), ``"early_stopping"``,
+        ``"interrupted"`` (Ctrl-C, or a callback that returned ``False``), ``"callback_error"``
+        (the callback raised; ``fit`` re-raised it), ``"diverged"``, or ``"checkpoint"`` for a
+        model loaded from a checkpoint file.
     best_epoch_ : int or None
         With early stopping, the epoch whose weights were kept.
 
@@ -1853,9 +1890,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         exactly as ``fit`` with ``max_epochs=k`` does (with an integer ``random_state``). Each
         call is one epoch over its trials in mini-batches of ``batch_size``; ``max_epochs`` is
         not used, and ``early_stopping`` is refused (one call's trials hold no validation set).
-        The optimiser's state lives in memory only: a pickled, cloned or loaded estimator
-        continues with a new one, as does one after :meth:`set_weights` or after a fit that went
-        back to earlier weights (early stopping, divergence). Unlike :meth:`fit`, no check of the
+        The optimiser's state lives in memory only: a pickled or loaded estimator continues with
+        a new one, as does one after :meth:`set_weights`, after a fit that went back to earlier
+        weights (early stopping, divergence) or after a change of ``optimizer``. A call that
+        Ctrl-C (or a callback returning ``False``) stops before its epoch ends leaves the
+        estimator as it was before the call; Ctrl-C then raises ``KeyboardInterrupt``, so that a
+        loop of calls stops (one after the epoch keeps it, and raises too). Unlike :meth:`fit`, no check of the
         trained network's activity or fit runs after the call (they cost a simulation per call);
         callbacks see the call's epoch as epoch 0. See ``docs/model.md`` (incremental learning).
 
@@ -1884,11 +1924,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         y = check_labels(y)
         if len(y) != Xc.shape[0]:
             raise ValueError(f"X has {Xc.shape[0]} trials but y has {len(y)} labels")
-        if hasattr(self, "network_"):
+        fitted = hasattr(self, "network_")
+        if fitted:
             check_n_channels(self, Xc, X)
             known = self.classes_
             if classes is not None:
-                given = unique_labels(check_labels(classes), "classes")
+                given = _check_classes(classes)
                 if len(given) != len(known) or labels_not_in(known, given):
                     raise ValueError(f"classes must be those of the previous calls {known.tolist()[:10]}, got "
                                      f"{given.tolist()[:10]}")
@@ -1896,15 +1937,16 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             raise ValueError("classes must be given in the first call to partial_fit: every label the estimator will "
                              "be trained on, e.g. np.unique(y_all)")
         else:
-            known = unique_labels(check_labels(classes), "classes")
+            known = _check_classes(classes)
             if len(known) < 2:
                 raise ValueError(f"classes holds {len(known)} label; a classifier needs at least 2 classes")
         idx = _label_indices(known, y, "not among the classes")
         sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         neural = _check_neural((neural_targets, neural_units, neural_population), Xc.shape)
-        return self._train(Xc, idx.astype(np.int64), len(known), neural=neural,
-                           targets_attrs={"classes_": known, "feature_names_in_": _feature_names(X)},
-                           sample_weight=sample_weight, incremental=True)
+        # the first call sets the column names; later ones are checked against them (check_n_channels)
+        attrs = {"classes_": known, **({} if fitted else {"feature_names_in_": _feature_names(X)})}
+        return self._train(Xc, idx, len(known), neural=neural, targets_attrs=attrs, sample_weight=sample_weight,
+                           incremental=True)
 
     _CONSTANT = "predicting the training class frequencies for every trial"
 
@@ -2237,6 +2279,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
                                  f"({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         attrs = {"per_step_": yc.ndim == 3, "n_outputs_": int(yc.shape[-1]), "_y_1d": y_in.ndim == 1,
                  "feature_names_in_": _feature_names(X)}
+        if incremental and hasattr(self, "network_"):  # the first call sets these; later ones are checked
+            del attrs["_y_1d"], attrs["feature_names_in_"]
         return dict(Xc=Xc, targets=yc, n_outputs=int(yc.shape[-1]), neural=_check_neural(neural, Xc.shape),
                     groups=groups, targets_attrs=attrs, sample_weight=sample_weight, incremental=incremental)
 
