@@ -416,6 +416,33 @@ def test_network_tuning_on_the_hidden_units():
         network_tuning(SpikingRNNClassifier(), d.X, d.y)
 
 
+def test_network_tuning_simulates_in_chunks_with_the_same_result(monkeypatch):
+    """network_tuning counts each chunk's spikes in the window instead of keeping every trial's
+    spike train: the result equals the fit on the whole simulation's spikes, bit for bit, with a
+    window and in both units; a bad window is refused before anything is simulated."""
+    import motorsrnn.tuning as tuning
+
+    d = make_center_out(n_trials=100, n_neurons=24, modulation=(10, 30), random_state=2)
+    clf = SpikingRNNClassifier(n_hidden=24, max_epochs=2, random_state=0).fit(d.X, d.y)
+    monkeypatch.setattr(tuning, "_TUNING_CHUNK", 32)  # 100 trials: four chunks, the last of 4
+    calls = []
+    original = SpikingRNNClassifier.simulate
+    monkeypatch.setattr(SpikingRNNClassifier, "simulate", lambda self, X, membrane=True: (
+        calls.append(len(X)), original(self, X, membrane))[1])
+    spikes = original(clf, d.X, membrane=False).spikes
+    for units in ("hz", "counts"):
+        calls.clear()
+        res = network_tuning(clf, d.X, d.y, window=(5, 40), units=units)
+        assert calls == [32, 32, 32, 4]
+        direct = fit_cosine_tuning(spikes, d.y, window=(5, 40), dt=clf.dt, units=units)
+        for key in ("baseline", "b1", "b2", "preferred_direction", "r2", "p_value"):
+            np.testing.assert_array_equal(getattr(res, key), getattr(direct, key), err_msg=f"{units} {key}")
+    calls.clear()
+    with pytest.raises(ValueError, match="window must satisfy"):
+        network_tuning(clf, d.X, d.y, window=(5, 400))
+    assert calls == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Directions that are easy to get wrong: labels read as degrees or radians, a pandas Series map
 # ---------------------------------------------------------------------------------------------

@@ -109,6 +109,27 @@ def _seed(random_state) -> int:
     )
 
 
+#: Trials simulated at a time by :func:`network_tuning` (a multiple of the core's chunk of 16).
+_TUNING_CHUNK = 256
+
+
+def _window_bins(window, n_steps: int):
+    """``window`` as ``(start, stop)`` time bins, checked against ``n_steps`` (None: all)."""
+    if window is None:
+        return 0, n_steps
+    try:
+        start, stop = window
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be a (start, stop) pair of time bins, got {window!r}") from None
+    for v, nm in ((start, "window start"), (stop, "window stop")):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
+            raise ValueError(f"{nm} must be an integer time bin, got {v!r}")
+    start, stop = int(start), int(stop)
+    if not 0 <= start < stop <= n_steps:
+        raise ValueError(f"window must satisfy 0 <= start < stop <= n_timesteps ({n_steps}), got ({start}, {stop})")
+    return start, stop
+
+
 def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     """``(n_trials, n_neurons)`` float64 rates from per-trial values or a 3-D spike array."""
     if units not in _UNITS:
@@ -133,22 +154,7 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
             f"(n_trials, n_timesteps, n_neurons) spike counts per bin; got {ndim} dimension(s)"
         )
     spikes = check_spikes(activity, name="activity")
-    n_steps = spikes.shape[1]
-    if window is None:
-        start, stop = 0, n_steps
-    else:
-        try:
-            start, stop = window
-        except (TypeError, ValueError):
-            raise ValueError(f"window must be a (start, stop) pair of time bins, got {window!r}") from None
-        for v, nm in ((start, "window start"), (stop, "window stop")):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
-                raise ValueError(f"{nm} must be an integer time bin, got {v!r}")
-        start, stop = int(start), int(stop)
-        if not 0 <= start < stop <= n_steps:
-            raise ValueError(
-                f"window must satisfy 0 <= start < stop <= n_timesteps ({n_steps}), got ({start}, {stop})"
-            )
+    start, stop = _window_bins(window, spikes.shape[1])
     counts = spikes[:, start:stop, :].sum(axis=1, dtype=np.float64)
     mean_hz = float(counts.mean()) / ((stop - start) * dt / 1000.0) if counts.size else 0.0
     if spikes.dtype.kind == "f" and mean_hz > 1000.0 and not np.all(np.mod(spikes[:, start:stop], 1) == 0):
@@ -1094,9 +1100,10 @@ def network_tuning(
 ):
     """Tuning of a fitted network's units: the same analysis on its simulated spikes.
 
-    Runs ``estimator.simulate(X, membrane=False)``, takes the spike counts of all hidden units (or of
-    one population) per time bin and fits their tuning exactly as for recorded neurons, with the
-    estimator's bin width ``dt``.
+    Runs ``estimator.simulate(X, membrane=False)`` (256 trials at a time, keeping only each unit's
+    spike count in ``window``, so memory does not grow with the trials' spike trains), takes the
+    spike counts of all hidden units (or of one population) and fits their tuning exactly as for
+    recorded neurons, with the estimator's bin width ``dt``.
 
     Parameters
     ----------
@@ -1134,14 +1141,22 @@ def network_tuning(
             f"estimator must be a fitted motorsrnn estimator with simulate(), got {type(estimator).__name__}"
         )
     check_is_fitted(estimator)
-    sim = estimator.simulate(X, membrane=False)
-    if population is None:
-        spikes = sim.spikes
-    else:
-        pops = sim.populations
-        if population not in pops:
-            raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
-        spikes = pops[population].spikes
+    Xc = check_spikes(X)
+    start, stop = _window_bins(window, Xc.shape[1])
+    # simulated in chunks of trials (a multiple of the core's 16-trial chunks, so each trial's
+    # spikes are those of one whole simulation), keeping only each unit's count in the window
+    parts = []
+    for first in range(0, max(len(Xc), 1), _TUNING_CHUNK):
+        sim = estimator.simulate(Xc[first:first + _TUNING_CHUNK], membrane=False)
+        if population is None:
+            spikes = sim.spikes
+        else:
+            pops = sim.populations
+            if population not in pops:
+                raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
+            spikes = pops[population].spikes
+        parts.append(spikes[:, start:stop, :].sum(axis=1, dtype=np.float64))
+    counts = np.concatenate(parts)
     dt = float(getattr(estimator, "dt", 1.0))
     classes = np.asarray(getattr(estimator, "classes_", []))
     d = np.asarray(directions)
@@ -1156,7 +1171,10 @@ def network_tuning(
         # subset of trials without some directions keeps the angles of the others
         kwargs["labels_to_angles"] = 2.0 * np.pi * classes / len(classes)
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
-    return fit(spikes, directions, window=window, dt=dt, units=units, **kwargs)
+    check_number(dt, "dt", low=0.0, strict_low=True)
+    if units == "hz":  # as fit does for a 3-D spike array (units is checked there)
+        counts /= (stop - start) * dt / 1000.0
+    return fit(counts, directions, window=None, dt=dt, units=units, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
