@@ -420,11 +420,11 @@ def test_network_tuning_simulates_in_chunks_with_the_same_result(monkeypatch):
     """network_tuning counts each chunk's spikes in the window instead of keeping every trial's
     spike train: the result equals the fit on the whole simulation's spikes, bit for bit, with a
     window and in both units; a bad window is refused before anything is simulated."""
-    import motorsrnn.tuning as tuning
+    import motorsrnn.estimators as estimators
 
     d = make_center_out(n_trials=100, n_neurons=24, modulation=(10, 30), random_state=2)
     clf = SpikingRNNClassifier(n_hidden=24, max_epochs=2, random_state=0).fit(d.X, d.y)
-    monkeypatch.setattr(tuning, "_TUNING_CHUNK", 32)  # 100 trials: four chunks, the last of 4
+    monkeypatch.setattr(estimators, "_SIM_CHUNK", 32)  # 100 trials: four chunks, the last of 4
     calls = []
     original = SpikingRNNClassifier.simulate
     monkeypatch.setattr(SpikingRNNClassifier, "simulate", lambda self, X, membrane=True: (

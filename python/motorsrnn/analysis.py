@@ -38,10 +38,9 @@ from ._validation import (
     unique_labels,
     user_stacklevel,
 )
-from .estimators import SpikingRNNClassifier, check_labels, check_spikes
+from .estimators import SpikingRNNClassifier, _simulations_in_chunks, check_labels, check_spikes
 from .tuning import _wrap_angle
 
-_SIM_CHUNK = 256  # trials simulated at a time where only spike counts are kept (energy)
 _NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
 
 __all__ = ["add_poisson_noise", "early_classification", "energy", "similarity", "trajectories", "weight_vs_pd_difference"]
@@ -504,8 +503,7 @@ def energy(
     for name in pop_sizes:
         counts_all[name] = np.zeros(pop_sizes[name])
         counts_but_last[name] = np.zeros(pop_sizes[name])
-    for start in range(0, n_trials, _SIM_CHUNK):  # only counts are needed: no dense spikes of all of X
-        sim = estimator.simulate(Xc[start:start + _SIM_CHUNK], membrane=False)
+    for sim in _simulations_in_chunks(estimator, Xc):  # only counts are needed: no dense spikes of all of X
         for name, pop in sim.populations.items():
             s = np.asarray(pop.spikes)
             counts_all[name] += s.sum(axis=(0, 1), dtype=np.float64)

@@ -19,7 +19,7 @@ import types
 import warnings
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -578,6 +578,18 @@ def _check_readout_memory(network, n_trials: int, n_steps: int) -> None:
     total = 2 * _FLOAT * n_trials * n_steps * k + _events_bytes(n_trials, n_steps)
     check_memory(total, f"the per-step outputs of {n_trials} trials of {n_steps} time steps",
                  "predict fewer trials at a time (or shorter trials)")
+
+
+#: Trials simulated at a time where only spike counts are kept (``energy``, ``network_tuning``): a
+#: multiple of the core's 16-trial chunks, so each trial's spikes are those of one whole simulation.
+_SIM_CHUNK = 256
+
+
+def _simulations_in_chunks(estimator, Xc: np.ndarray) -> Iterator[Any]:
+    """``estimator.simulate(..., membrane=False)`` of ``_SIM_CHUNK`` trials of the checked spikes
+    ``Xc`` at a time, for callers that keep only spike counts (no dense spikes of all of ``Xc``)."""
+    for start in range(0, len(Xc), _SIM_CHUNK):
+        yield estimator.simulate(Xc[start:start + _SIM_CHUNK], membrane=False)
 
 
 def _check_simulate_memory(network, n_trials: int, n_steps: int, membrane: bool) -> None:

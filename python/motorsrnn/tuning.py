@@ -66,7 +66,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from .estimators import _check_simulate_memory, _copy_network, _n_threads, check_spikes
+from .estimators import _check_simulate_memory, _copy_network, _n_threads, _simulations_in_chunks, check_spikes
 
 __all__ = [
     "CosineTuning",
@@ -107,10 +107,6 @@ def _seed(random_state) -> int:
         "random_state must be None, a non-negative int, a numpy.random.Generator or a "
         f"numpy.random.RandomState, got {random_state!r}"
     )
-
-
-#: Trials simulated at a time by :func:`network_tuning` (a multiple of the core's chunk of 16).
-_TUNING_CHUNK = 256
 
 
 def _window_bins(window, n_steps: int):
@@ -1143,11 +1139,8 @@ def network_tuning(
     check_is_fitted(estimator)
     Xc = check_spikes(X)
     start, stop = _window_bins(window, Xc.shape[1])
-    # simulated in chunks of trials (a multiple of the core's 16-trial chunks, so each trial's
-    # spikes are those of one whole simulation), keeping only each unit's count in the window
-    parts = []
-    for first in range(0, max(len(Xc), 1), _TUNING_CHUNK):
-        sim = estimator.simulate(Xc[first:first + _TUNING_CHUNK], membrane=False)
+    parts = []  # each unit's count in the window, chunk by chunk
+    for sim in _simulations_in_chunks(estimator, Xc):
         if population is None:
             spikes = sim.spikes
         else:
