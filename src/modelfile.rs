@@ -15,6 +15,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::optim::{Optimizer, OptimizerState};
 use crate::params::ParamSet;
 use crate::real::Real;
 use crate::topology::NetworkSpec;
@@ -36,10 +37,15 @@ struct SavedModel {
     params: ParamSet<f32>,
     masks: Vec<Option<Array2<f32>>>,
     metadata: String,
+    /// Added within version 2 (nineteenth session): absent in older files and in files saved
+    /// without it, which then carry no such key at all (their bytes are as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    optimizer: Option<OptimizerState>,
 }
 
-/// Serialises a model (parameters stored as f32) and a metadata string.
-pub fn to_bytes<T: Real>(model: &Model<T>, metadata: &str) -> Result<Vec<u8>> {
+/// Serialises a model (parameters stored as f32), the state of the optimiser that trained it (if
+/// given) and a metadata string.
+pub fn to_bytes<T: Real>(model: &Model<T>, optimizer: Option<&Optimizer<T>>, metadata: &str) -> Result<Vec<u8>> {
     let saved = SavedModel {
         format_version: FORMAT_VERSION,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -47,6 +53,7 @@ pub fn to_bytes<T: Real>(model: &Model<T>, metadata: &str) -> Result<Vec<u8>> {
         params: model.params.cast(),
         masks: model.masks.iter().map(|m| m.as_ref().map(|m| m.mapv(|x| x.f64() as f32))).collect(),
         metadata: metadata.to_string(),
+        optimizer: optimizer.map(Optimizer::state),
     };
     let mut payload = Vec::new();
     rmp_serde::encode::write_named(&mut payload, &saved)
@@ -85,8 +92,11 @@ fn payload(bytes: &[u8], version: u32) -> Result<&[u8]> {
     Ok(&bytes[16..])
 }
 
-/// Reads what [`to_bytes`] wrote; returns the model and the metadata string.
-pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<(Model<T>, String)> {
+/// A model, the optimiser state stored with it (if any) and the metadata string.
+pub type Loaded<T> = (Model<T>, Option<Optimizer<T>>, String);
+
+/// Reads what [`to_bytes`] wrote.
+pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<Loaded<T>> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err(Error::FileFormat("not a motorsrnn model file (the magic bytes 'MOTRSRNN' are missing)".into()));
     }
@@ -118,14 +128,17 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<(Model<T>, String)> {
         return Err(Error::FileFormat(format!("corrupt model file (format version {version}): non-finite parameters")));
     }
     let masks = saved.masks.into_iter().map(|m| m.map(|m| m.mapv(|x| T::c(x as f64)))).collect();
-    let model = Model::from_parts(saved.spec, saved.params.cast(), masks).map_err(|e| {
+    let corrupt = |e: Error| {
         let why = match e {
             Error::FileFormat(m) | Error::InvalidInput(m) | Error::InvalidTopology(m) => m,
             other => other.to_string(),
         };
         Error::FileFormat(format!("corrupt model file (format version {version}): {why}"))
-    })?;
-    Ok((model, saved.metadata))
+    };
+    let model = Model::from_parts(saved.spec, saved.params.cast(), masks).map_err(corrupt)?;
+    let optimizer =
+        saved.optimizer.map(|s| Optimizer::from_state(&model.topo, &model.params, s)).transpose().map_err(corrupt)?;
+    Ok((model, optimizer, saved.metadata))
 }
 
 #[cfg(test)]
@@ -147,6 +160,7 @@ mod tests {
             params: m.params.clone(),
             masks: m.masks.clone(),
             metadata: metadata.into(),
+            optimizer: None,
         };
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&1u32.to_le_bytes());
@@ -161,9 +175,10 @@ mod tests {
     #[test]
     fn round_trip_and_errors() {
         let m = model();
-        let bytes = to_bytes(&m, "{\"a\": 1}").unwrap();
+        let bytes = to_bytes(&m, None, "{\"a\": 1}").unwrap();
         assert_eq!(&bytes[8..12], &FORMAT_VERSION.to_le_bytes());
-        let (back, meta) = from_bytes::<f32>(&bytes).unwrap();
+        let (back, opt, meta) = from_bytes::<f32>(&bytes).unwrap();
+        assert!(opt.is_none());
         assert_eq!(back.params, m.params);
         assert_eq!(back.masks, m.masks);
         assert_eq!(back.spec, m.spec);
@@ -178,9 +193,101 @@ mod tests {
         assert!(e.contains("shorter than the 16-byte header"), "{e}");
     }
 
+    /// A model with an optimiser that took two Adam steps (moments not zero).
+    fn trained() -> (Model<f32>, Optimizer<f32>) {
+        let mut m = model();
+        let mut opt = Optimizer::new(&m.topo, crate::optim::OptimizerKind::Adam, 0.01, 0.0, None);
+        for step in 0..2 {
+            let mut g = ParamSet::<f32>::zeros(&m.topo);
+            for s in g.slices_mut() {
+                s.iter_mut().enumerate().for_each(|(i, x)| *x = (i + step) as f32 * 0.1 - 0.2);
+            }
+            opt.step(&mut m.params, &mut g, &m.masks);
+        }
+        (m, opt)
+    }
+
+    /// The payload and header of a version-2 file around `saved`.
+    fn file_of(saved: &SavedModel) -> Vec<u8> {
+        let mut payload = Vec::new();
+        rmp_serde::encode::write_named(&mut payload, saved).unwrap();
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&2u32.to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    #[test]
+    fn optimiser_state_round_trips_and_is_optional() {
+        let (m, opt) = trained();
+        let bytes = to_bytes(&m, Some(&opt), "{}").unwrap();
+        let (back, back_opt, _) = from_bytes::<f32>(&bytes).unwrap();
+        assert_eq!(back.params, m.params);
+        let state = back_opt.expect("the state was stored").state();
+        assert_eq!(state, opt.state());
+        assert_eq!(state.step, 2);
+        assert!(state.v.slices().iter().any(|s| s.iter().any(|&x| x > 0.0)), "the moments are not trivial");
+        // Without the state, the file is as before the field existed: no `optimizer` key at all.
+        let plain = to_bytes(&m, None, "{}").unwrap();
+        assert!(plain.len() < bytes.len());
+        assert!(!plain.windows(9).any(|w| w == b"optimizer"), "an absent state writes no key");
+        // A reader from before the field (its struct has no `optimizer`) reads the new file:
+        // serde ignores the unknown key.
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Before {
+            format_version: u32,
+            crate_version: String,
+            spec: NetworkSpec,
+            params: ParamSet<f32>,
+            masks: Vec<Option<Array2<f32>>>,
+            metadata: String,
+        }
+        let old: Before = rmp_serde::from_slice(&bytes[16..]).unwrap();
+        assert_eq!(old.params, m.params);
+    }
+
+    #[test]
+    fn optimiser_states_that_do_not_fit_are_refused() {
+        let (m, opt) = trained();
+        let saved = |state: OptimizerState| SavedModel {
+            format_version: 2,
+            crate_version: "0.1.0".into(),
+            spec: m.spec.clone(),
+            params: m.params.clone(),
+            masks: m.masks.clone(),
+            metadata: "{}".into(),
+            optimizer: Some(state),
+        };
+        let other = Model::<f32>::new(NetworkSpec::srnn(4, 7, 3), 1).unwrap();
+        let foreign = Optimizer::<f32>::new(&other.topo, crate::optim::OptimizerKind::Adam, 0.01, 0.0, None).state();
+        let mut nan = opt.state();
+        nan.m.b_out[0] = f32::NAN;
+        let mut negative = opt.state();
+        negative.v.w[0][[0, 0]] = -1.0;
+        let mut unstepped = opt.state();
+        unstepped.step = 0;
+        let mut sgd = opt.state();
+        sgd.kind = crate::optim::OptimizerKind::Sgd;
+        for (state, why) in [
+            (foreign, "its moments do not match the network's parameters"),
+            (nan, "non-finite moments"),
+            (negative, "negative second moments"),
+            (unstepped, "moments without any step taken"),
+            (sgd, "SGD keeps no second moments"),
+        ] {
+            let e = error(&file_of(&saved(state)));
+            assert!(e.contains("corrupt model file (format version 2): optimiser state: "), "{e}");
+            assert!(e.contains(why), "{e}");
+        }
+        // the same writer with a fitting state loads
+        assert!(from_bytes::<f32>(&file_of(&saved(opt.state()))).unwrap().1.is_some());
+    }
+
     #[test]
     fn checksum_catches_every_change_after_writing() {
-        let bytes = to_bytes(&model(), "{}").unwrap();
+        let bytes = to_bytes(&model(), None, "{}").unwrap();
         let mut damaged = vec![bytes[..bytes.len() / 2].to_vec()]; // cut short
         let mut longer = bytes.clone();
         longer.extend_from_slice(b"extra");
@@ -204,7 +311,7 @@ mod tests {
     fn version_1_files_still_load() {
         let m = model();
         let v1 = to_bytes_v1(&m, "{\"b\": 2}");
-        let (back, meta) = from_bytes::<f32>(&v1).unwrap();
+        let (back, _, meta) = from_bytes::<f32>(&v1).unwrap();
         assert_eq!(
             (back.params, back.masks, back.spec, meta.as_str()),
             (m.params.clone(), m.masks.clone(), m.spec.clone(), "{\"b\": 2}")

@@ -2,6 +2,7 @@
 //! L2 for Adam and SGD, decoupled for AdamW), and global gradient-norm clipping. Fixed projections
 //! and masked-out connections are never touched.
 
+use crate::error::{Error, Result};
 use crate::params::{ParamSet, Slot, MAX_DECAY};
 use crate::real::Real;
 use crate::topology::{Sign, Topology};
@@ -39,7 +40,57 @@ pub struct Optimizer<T> {
     slots: Vec<Slot>,
 }
 
+/// What an optimiser has learnt during training, as model files store it (float32, like the
+/// parameters): the update rule, the number of steps taken and the moments (Adam's first and
+/// second moments; SGD's momentum in `m`, with `v` all zero). The learning rate, weight decay and
+/// clipping are not part of it: a resumed run takes them from its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState {
+    pub kind: OptimizerKind,
+    pub step: u64,
+    pub m: ParamSet<f32>,
+    pub v: ParamSet<f32>,
+}
+
 impl<T: Real> Optimizer<T> {
+    /// The number of steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// The state to store (see [`OptimizerState`]).
+    pub fn state(&self) -> OptimizerState {
+        OptimizerState { kind: self.kind, step: self.step, m: self.m.cast(), v: self.v.cast() }
+    }
+
+    /// An optimiser continuing from a stored state, for parameters `params` of topology `topo`.
+    /// A state that cannot belong to these parameters (other shapes, non-finite or negative
+    /// second moments, moments without a step) is an `Error::FileFormat`.
+    pub fn from_state(topo: &Topology, params: &ParamSet<T>, state: OptimizerState) -> Result<Self> {
+        let bad = |why: &str| Err(Error::FileFormat(format!("optimiser state: {why}")));
+        if !params.same_shape(&state.m) || !params.same_shape(&state.v) {
+            return bad("its moments do not match the network's parameters");
+        }
+        if !state.m.is_finite() || !state.v.is_finite() {
+            return bad("non-finite moments");
+        }
+        if state.v.slices().iter().any(|s| s.iter().any(|&x| x < 0.0)) {
+            return bad("negative second moments");
+        }
+        let zero = |p: &ParamSet<f32>| p.slices().iter().all(|s| s.iter().all(|&x| x == 0.0));
+        if state.kind == OptimizerKind::Sgd && !zero(&state.v) {
+            return bad("SGD keeps no second moments, but the state holds some");
+        }
+        if state.step == 0 && !(zero(&state.m) && zero(&state.v)) {
+            return bad("moments without any step taken");
+        }
+        let mut opt = Optimizer::new(topo, state.kind, 0.0, 0.0, None);
+        opt.step = state.step;
+        opt.m = state.m.cast();
+        opt.v = state.v.cast();
+        Ok(opt)
+    }
+
     pub fn new(topo: &Topology, kind: OptimizerKind, lr: f64, weight_decay: f64, max_grad_norm: Option<f64>) -> Self {
         Optimizer {
             kind,

@@ -151,6 +151,19 @@ impl<T: Real> ParamSet<T> {
         }
     }
 
+    /// True when `other` has the same tensors of the same shapes (it could hold moments of
+    /// these parameters). Compares shapes only: allocates nothing.
+    pub fn same_shape<U>(&self, other: &ParamSet<U>) -> bool {
+        let vecs =
+            |a: &[Array1<T>], b: &[Array1<U>]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.len() == b.len());
+        self.w.len() == other.w.len()
+            && self.w.iter().zip(&other.w).all(|(a, b)| a.dim() == b.dim())
+            && vecs(&self.b, &other.b)
+            && vecs(&self.alpha, &other.alpha)
+            && vecs(&self.beta, &other.beta)
+            && self.b_out.len() == other.b_out.len()
+    }
+
     /// True when every entry is finite.
     pub fn is_finite(&self) -> bool {
         self.slices().iter().all(|s| s.iter().all(|x| x.is_finite()))

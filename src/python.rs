@@ -207,13 +207,13 @@ impl Monitor<f32> for PyMonitor {
             Ok(d)
         })
     }
-    fn on_epoch(&mut self, record: &EpochRecord, model: &Model<f32>) -> bool {
-        let snapshot = self.snapshots.then(|| model.clone());
+    fn on_epoch(&mut self, record: &EpochRecord, model: &Model<f32>, optimizer: &Optimizer<f32>) -> bool {
+        let snapshot = self.snapshots.then(|| (model.clone(), optimizer.clone()));
         self.call(|py| {
             let d = record_dict(py, record)?;
             d.set_item("event", "epoch")?;
-            if let Some(model) = snapshot {
-                d.set_item("network", Py::new(py, Network { model, optimizer: None })?)?;
+            if let Some((model, optimizer)) = snapshot {
+                d.set_item("network", Py::new(py, Network { model, optimizer: Some(optimizer) })?)?;
             }
             Ok(d)
         })
@@ -231,7 +231,7 @@ type FitResult<'py> = (
 );
 
 /// A spiking network held by the core (float32), with the optimiser state of its last training
-/// run (kept in memory only, for `fit(..., resume=True)`; not in the model file's bytes).
+/// run (for `fit(..., resume=True)`; stored in the model file's bytes unless left out).
 #[pyclass(module = "motorsrnn._core")]
 struct Network {
     model: Model<f32>,
@@ -300,24 +300,34 @@ impl Network {
         serde_json::to_string(&self.model.spec).map_err(|e| PyRuntimeError::new_err(e.to_string()))
     }
 
+    /// The number of optimiser steps behind the stored optimiser state, or None without one.
+    #[getter]
+    fn optimizer_steps(&self) -> Option<u64> {
+        self.optimizer.as_ref().map(Optimizer::steps)
+    }
+
     /// An independent copy, with the optimiser state.
     fn copy(&self) -> Network {
         Network { model: self.model.clone(), optimizer: self.optimizer.clone() }
     }
 
-    /// Serialises the network and a metadata string (model file format, see `modelfile.rs`).
-    fn to_bytes<'py>(&self, py: Python<'py>, metadata: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let b = modelfile::to_bytes(&self.model, metadata).map_err(to_py)?;
+    /// Serialises the network, its optimiser state (unless `include_optimizer` is false, or it
+    /// has none) and a metadata string (model file format, see `modelfile.rs`).
+    #[pyo3(signature = (metadata, include_optimizer=true))]
+    fn to_bytes<'py>(&self, py: Python<'py>, metadata: &str, include_optimizer: bool) -> PyResult<Bound<'py, PyBytes>> {
+        let opt = if include_optimizer { self.optimizer.as_ref() } else { None };
+        let b = modelfile::to_bytes(&self.model, opt, metadata).map_err(to_py)?;
         Ok(PyBytes::new(py, &b))
     }
 
-    /// Reads a network written by `to_bytes`; returns `(network, metadata)`.
+    /// Reads a network written by `to_bytes` (with its optimiser state, if stored); returns
+    /// `(network, metadata)`.
     #[staticmethod]
     fn from_bytes(data: &[u8]) -> PyResult<(Network, String)> {
-        let (model, meta) = catch_unwind(|| modelfile::from_bytes::<f32>(data))
+        let (model, optimizer, meta) = catch_unwind(|| modelfile::from_bytes::<f32>(data))
             .map_err(|_| ModelFileError::new_err("model file format: corrupt model file"))?
             .map_err(to_py)?;
-        Ok((Network { model, optimizer: None }, meta))
+        Ok((Network { model, optimizer }, meta))
     }
 
     /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.

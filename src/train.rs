@@ -188,7 +188,8 @@ pub trait Monitor<T: Real> {
     fn on_batch(&mut self, _epoch: usize, _batch: usize, _n_batches: usize, _loss: f64) -> bool {
         true
     }
-    fn on_epoch(&mut self, _record: &EpochRecord, _model: &Model<T>) -> bool {
+    /// After each epoch, with the network and the optimiser state it has reached.
+    fn on_epoch(&mut self, _record: &EpochRecord, _model: &Model<T>, _optimizer: &Optimizer<T>) -> bool {
         true
     }
 }
@@ -366,7 +367,7 @@ pub fn fit_resuming<T: Real>(
                 since_best += 1;
             }
         }
-        if !monitor.on_epoch(&rec, model) {
+        if !monitor.on_epoch(&rec, model, opt) {
             stop = StopReason::Interrupted;
             break;
         }

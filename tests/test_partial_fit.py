@@ -1,11 +1,13 @@
 """Incremental learning (``partial_fit``): each call is one more epoch, with the optimiser's state
 and the shuffling carried over, so that k calls train exactly as ``fit`` with ``max_epochs=k``."""
 
+import copy
 import pickle
 
 import numpy as np
 import pytest
 
+import motorsrnn
 from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
 from motorsrnn.datasets import make_center_out
 
@@ -44,18 +46,47 @@ def test_k_calls_train_as_fit_with_k_epochs(data, kw):
     same_model(reg, small(SpikingRNNRegressor, **kw).fit(X, Y))
 
 
-def test_partial_fit_continues_a_fit_and_its_optimiser_state(data):
+def test_partial_fit_continues_a_fit_and_its_optimiser_state(data, tmp_path):
     X, y, _ = data
     continued = small(max_epochs=2).fit(X, y).partial_fit(X, y)
     same_model(continued, small(max_epochs=3).fit(X, y))
-    # the optimiser's state is in memory only: a pickled copy continues with a new one
+    # the optimiser's state travels with the model: a pickled, deep-copied or saved and loaded
+    # copy continues exactly as the original does
     start = small(max_epochs=2).fit(X, y)
-    fresh = pickle.loads(pickle.dumps(start)).partial_fit(X, y)
+    assert start.network_.optimizer_steps == 2 * 4  # 50 trials in batches of 16: 4 steps per epoch
+    start.save(tmp_path / "with.msrnn")
+    start.save(tmp_path / "without.msrnn", include_optimizer=False)
+    assert (tmp_path / "without.msrnn").stat().st_size < (tmp_path / "with.msrnn").stat().st_size
+    copies = [pickle.loads(pickle.dumps(start)), copy.deepcopy(start), motorsrnn.load(tmp_path / "with.msrnn")]
+    without = motorsrnn.load(tmp_path / "without.msrnn")
+    assert without.network_.optimizer_steps is None
+    np.testing.assert_array_equal(without.predict_proba(X), start.predict_proba(X))
+    fresh = without.partial_fit(X, y)
     kept = start.partial_fit(X, y)
+    for c in copies:
+        same_model(c.partial_fit(X, y), kept)
     assert not np.array_equal(fresh.get_weights()["w_rec"], kept.get_weights()["w_rec"])
     # a fit (also a warm start) starts a new optimiser state, as before partial_fit existed
     warm = small(max_epochs=2).fit(X, y).set_params(warm_start=True, max_epochs=1).fit(X, y)
     assert not np.array_equal(warm.get_weights()["w_rec"], kept.get_weights()["w_rec"])
+
+
+@pytest.mark.parametrize("cls", [SpikingRNNClassifier, SpikingRNNRegressor])
+def test_a_fit_resumes_from_its_checkpoint_as_if_never_stopped(data, tmp_path, cls):
+    """A fit that stopped after a checkpoint (a crash, a closed notebook) goes on from the file:
+    the checkpoint holds the optimiser's state of its epoch, and partial_fit replays the shuffles."""
+    X, y, Y = data
+    target = y if cls is SpikingRNNClassifier else Y
+    path = tmp_path / "ckpt.msrnn"
+    # the checkpoint of epoch 2 of a fit of 3 epochs, with spike jitter and trial weights
+    kw = dict(spike_jitter=2.0, learning_rate=0.02)
+    w = 1.0 + np.arange(len(X)) % 2
+    small(cls, checkpoint_path=str(path), checkpoint_every=2, **kw).fit(X, target, sample_weight=w)
+    resumed = motorsrnn.load(path).set_params(checkpoint_path=None)
+    assert resumed.n_iter_ == 2 and resumed.network_.optimizer_steps == 2 * 4
+    for _ in range(3):
+        resumed.partial_fit(X, target, sample_weight=w)
+    same_model(resumed, small(cls, max_epochs=5, **kw).fit(X, target, sample_weight=w))
 
 
 def test_calls_on_new_trials_each_time(data):
@@ -124,13 +155,15 @@ def test_per_step_targets_and_recorded_activity(data):
     same_model(reg, small(SpikingRNNRegressor, **kw).fit(X, steps, neural_targets=R))
 
 
-def test_the_optimiser_state_starts_anew_when_the_weights_are_not_its_own(data):
+def test_the_optimiser_state_starts_anew_when_the_weights_are_not_its_own(data, tmp_path):
     """After set_weights, or a fit that went back to an earlier epoch (early stopping), the next
-    call starts a new optimiser state, as a pickled copy does; otherwise it continues."""
+    call starts a new optimiser state, as a model saved without its state does; otherwise it
+    continues."""
     X, y, _ = data
 
     def next_call_is_fresh(est):
-        fresh = pickle.loads(pickle.dumps(est)).partial_fit(X, y)
+        est.save(tmp_path / "m.msrnn", include_optimizer=False)
+        fresh = motorsrnn.load(tmp_path / "m.msrnn").partial_fit(X, y)
         est.partial_fit(X, y)
         return np.array_equal(fresh.get_weights()["w_rec"], est.get_weights()["w_rec"])
 
@@ -139,6 +172,7 @@ def test_the_optimiser_state_starts_anew_when_the_weights_are_not_its_own(data):
     assert next_call_is_fresh(est.set_weights(est.get_weights()))
     stopped = small(max_epochs=8, early_stopping=True, n_iter_no_change=2, learning_rate=0.05).fit(X, y)
     assert stopped.best_epoch_ < stopped.n_iter_ - 1, "the test needs a fit that went back to an earlier epoch"
+    assert stopped.network_.optimizer_steps is None
     assert next_call_is_fresh(stopped.set_params(early_stopping=False))
 
 
@@ -155,8 +189,6 @@ def test_settings_may_change_between_calls_but_not_the_network(data):
 def test_progress_checkpoints_and_divergence_count_the_calls(data, tmp_path, capsys):
     """verbose and checkpoint_every count the epochs of history_ across calls; a first batch that
     diverges keeps the weights the call started from, and the error says so."""
-    import motorsrnn
-
     X, y, _ = data
     path = tmp_path / "ckpt.msrnn"
     clf = small(verbose=2, checkpoint_path=str(path), checkpoint_every=2)

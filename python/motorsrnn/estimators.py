@@ -1522,19 +1522,27 @@ class _SpikingRNNBase(BaseEstimator):
         state.setdefault("activity_noise_correction", False)  # idem
         self.__dict__.update(state)
 
-    def save(self, path) -> None:
+    def save(self, path, include_optimizer: bool = True) -> None:
         """Write the fitted model to a file (format in ``docs/model_file.md``).
 
         The file carries a CRC-32 of its contents: :func:`motorsrnn.load` refuses a file that
         changed after it was written. The write is atomic (a temporary file, then a rename).
-        The network, its training history and the parameters are saved, except ``callback`` and
-        a ``random_state`` that is not an integer or None (see :func:`motorsrnn.load`); pickle
-        keeps those too when they can be pickled.
+        The network, the optimiser's state, its training history and the parameters are saved,
+        except ``callback`` and a ``random_state`` that is not an integer or None (see
+        :func:`motorsrnn.load`); pickle keeps those too when they can be pickled.
 
         Parameters
         ----------
         path : str or path-like
             Destination; by convention ending in ``.msrnn``.
+        include_optimizer : bool, default=True
+            Store the optimiser's state (Adam's moments and step count, SGD's momentum), so
+            that :meth:`partial_fit` on the loaded model continues the training exactly as on
+            this one. The state is as large as the parameters (twice, for Adam); without it
+            the file is smaller, predicts the same, and the next ``partial_fit`` starts a new
+            state. A network whose last training was a ``fit`` that went back to older weights
+            (early stopping's best epoch, a divergence), or whose weights were set with
+            :meth:`set_weights`, has no state to store.
 
         Raises
         ------
@@ -1548,7 +1556,7 @@ class _SpikingRNNBase(BaseEstimator):
         check_is_fitted(self, "network_")
         self._check_same_network(context="save")
         meta = self._metadata(self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
-        _write_atomic(path, bytes(self.network_.to_bytes(meta)))
+        _write_atomic(path, bytes(self.network_.to_bytes(meta, bool(include_optimizer))))
 
     def _metadata(self, n_features, history, stop_reason, best_epoch) -> str:
         """The JSON metadata stored beside the network in model files and checkpoints."""
@@ -1764,7 +1772,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     checkpoint_path : str, path-like or None, default=None
         Write the model (the format of :meth:`save`) to this file every ``checkpoint_every``
         epochs during ``fit`` and ``partial_fit`` (atomically: a crash never leaves a half-written
-        file).
+        file), with the optimiser's state of that epoch: after :func:`motorsrnn.load`, one
+        ``partial_fit`` call per missing epoch finishes a stopped ``fit`` exactly as it would
+        have run (without early stopping).
     checkpoint_every : int, default=1
         Epochs between checkpoints.
     random_state : int, RandomState instance, Generator or None, default=None
@@ -1902,9 +1912,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         exactly as ``fit`` with ``max_epochs=k`` does (with an integer ``random_state``). Each
         call is one epoch over its trials in mini-batches of ``batch_size``; ``max_epochs`` is
         not used, and ``early_stopping`` is refused (one call's trials hold no validation set).
-        The optimiser's state lives in memory only: a pickled or loaded estimator continues with
-        a new one, as does one after :meth:`set_weights`, after a fit that went back to earlier
-        weights (early stopping, divergence) or after a change of ``optimizer``. A call that
+        The optimiser's state travels with the model (pickle, ``copy.deepcopy``, :meth:`save`
+        and checkpoints keep it), so a fit stopped after a checkpoint goes on from the loaded
+        file, one call per missing epoch, as if never stopped. A new state starts after
+        ``save(path, include_optimizer=False)`` and loading, after :meth:`set_weights`, after a
+        fit that went back to earlier weights (early stopping, divergence) and after a change
+        of ``optimizer``. A call that
         Ctrl-C (or a callback returning ``False``) stops before its epoch ends leaves the
         estimator as it was before the call; Ctrl-C then raises ``KeyboardInterrupt``, so that a
         loop of calls stops (one after the epoch keeps it, and raises too). Unlike :meth:`fit`, no check of the
@@ -2626,8 +2639,9 @@ def load(path) -> Any:
     Returns
     -------
     estimator
-        A fitted estimator, ready to ``predict``, with the parameters it was saved with, except
-        two that a file cannot hold: ``callback`` comes back as None, and a ``random_state``
+        A fitted estimator, ready to ``predict``, and to continue training with
+        ``partial_fit`` from the optimiser state the file holds (see ``save``), with the
+        parameters it was saved with, except two that a file cannot hold: ``callback`` comes back as None, and a ``random_state``
         that was a ``numpy.random.RandomState`` or ``Generator`` as None (an integer is kept).
 
     Raises
