@@ -561,6 +561,41 @@ def test_polar_tuning_draws_the_points_in_the_units_of_the_fit(plt):
     assert res.settings["units"] == "hz" and res.settings["labels_to_angles"] is None
 
 
+def test_polar_tuning_places_snapshot_and_network_tuning_points_as_their_fits(plt, srnn, data):
+    """Results of TuningSnapshots (probe labels 0-2 of a four-direction classifier, mapped with
+    labels_to_angles, or angles in degrees) and of network_tuning with a window: polar_tuning's
+    points are the rates the fit used, at the angles it used (the snapshot's results dropped the
+    mapping, which put the points at thirds of the circle; network_tuning's dropped the window)."""
+    from motorsrnn import plotting
+    from motorsrnn.datasets import direction_angles
+    from motorsrnn.tuning import tuning_curves
+
+    X, y = data.X[300:], data.y[300:]
+    keep = y < 3
+    spikes = srnn.simulate(X[keep], membrane=False).spikes
+    window = (10, 40)
+    by_hand = spikes[:, window[0]:window[1]].sum(axis=1) * 1000.0 / ((window[1] - window[0]) * srnn.dt)
+    true_angles = np.pi / 2 * y[keep]
+    for directions, kws in ((y[keep], dict(labels_to_angles=direction_angles(4))),
+                            (90.0 * y[keep], dict(degrees=True))):
+        snaps = TuningSnapshots(X[keep], directions, window=window, **kws)
+        snaps.record(srnn, 0)
+        res = snaps.results[0]["h"]
+        ax = plotting.polar_tuning(res, 0, spikes, directions)
+        # the error bars' x (angle) and y (mean rate) data
+        angles, points = ax.containers[0].lines[0].get_xdata(), ax.containers[0].lines[0].get_ydata()
+        np.testing.assert_allclose(angles, [0.0, np.pi / 2, np.pi])
+        np.testing.assert_allclose(points, [by_hand[true_angles == a, 0].mean() for a in angles], rtol=1e-6)
+        plt.close("all")
+    res = network_tuning(srnn, X[keep], y[keep], window=window)
+    ax = plotting.polar_tuning(res, 0, spikes, y[keep])
+    np.testing.assert_allclose(ax.containers[0].lines[0].get_ydata(),
+                               [by_hand[y[keep] == k, 0].mean() for k in range(3)], rtol=1e-6)
+    assert "spikes/s" in ax.get_title()
+    curves = tuning_curves(spikes, y[keep], **res.settings)
+    np.testing.assert_allclose(curves.angles, [0.0, np.pi / 2, np.pi])
+
+
 def test_psth_and_raster_put_the_event_at_time_zero(plt):
     """Trials binned from 200 ms before the event: the time axis starts at -200 ms, not 0."""
     from motorsrnn import plotting

@@ -437,10 +437,28 @@ def test_network_tuning_simulates_in_chunks_with_the_same_result(monkeypatch):
         direct = fit_cosine_tuning(spikes, d.y, window=(5, 40), dt=clf.dt, units=units)
         for key in ("baseline", "b1", "b2", "preferred_direction", "r2", "p_value"):
             np.testing.assert_array_equal(getattr(res, key), getattr(direct, key), err_msg=f"{units} {key}")
+        # the result says how its rates were made, as the fit of the spike trains does, so that
+        # tuning_curves (and polar_tuning's points) of the simulated spikes match the fit
+        assert res.units == direct.units == units
+        assert {k: res.settings[k] for k in ("window", "dt", "units")} == {"window": (5, 40), "dt": clf.dt,
+                                                                           "units": units}
+        np.testing.assert_allclose(tuning_curves(spikes, d.y, **res.settings).mean,
+                                   tuning_curves(spikes, d.y, window=(5, 40), dt=clf.dt, units=units).mean)
+    # bad arguments are refused before anything is simulated, with messages that name them
     calls.clear()
     with pytest.raises(ValueError, match="window must satisfy"):
         network_tuning(clf, d.X, d.y, window=(5, 400))
+    with pytest.raises(ValueError, match="activity has 100 trials but directions has 10 entries"):
+        network_tuning(clf, d.X, d.y[:10])
+    with pytest.raises(TypeError, match=r"network_tuning takes dt from the estimator \(its dt=1.0\)"):
+        network_tuning(clf, d.X, d.y, dt=2.0)
+    with pytest.raises(ValueError, match="units must be one of"):
+        network_tuning(clf, d.X, d.y, units="Hz")
     assert calls == []
+    y = d.y.copy()
+    y[0] = 4
+    with pytest.raises(ValueError, match=r"label\(s\) \[4\] that are not among the classifier's classes_ \[0, 1, 2, 3\]"):
+        network_tuning(clf, d.X, y)
 
 
 # ---------------------------------------------------------------------------------------------

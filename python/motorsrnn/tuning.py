@@ -1122,7 +1122,7 @@ def network_tuning(
     units : {"hz", "counts"}, default="hz"
     **kwargs
         Passed on (``degrees``, ``labels_to_angles``, ``n_boot``, ``n_perm``, ``alpha``,
-        ``random_state``, ``n_jobs``, ...).
+        ``random_state``, ``n_jobs``, ...); not ``dt``, which is the estimator's.
 
     Returns
     -------
@@ -1137,8 +1137,15 @@ def network_tuning(
             f"estimator must be a fitted motorsrnn estimator with simulate(), got {type(estimator).__name__}"
         )
     check_is_fitted(estimator)
+    if "dt" in kwargs:
+        raise TypeError(f"network_tuning takes dt from the estimator (its dt={getattr(estimator, 'dt', None)!r}); "
+                        "do not pass dt")
+    if units not in _UNITS:
+        raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
     Xc = check_spikes(X)
     start, stop = _window_bins(window, Xc.shape[1])
+    # the directions' checks (one per trial, labels, angles) run before the simulation
+    _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
     parts = []  # each unit's count in the window, chunk by chunk
     for sim in _simulations_in_chunks(estimator, Xc):
         if population is None:
@@ -1162,12 +1169,21 @@ def network_tuning(
     ):
         # integer labels as the classifier's: label k at 2 pi k / (classes seen in fit), so that a
         # subset of trials without some directions keeps the angles of the others
+        unknown = np.setdiff1d(d, classes)
+        if unknown.size:
+            raise ValueError(f"directions hold label(s) {unknown[:5].tolist()} that are not among the classifier's "
+                             f"classes_ {classes.tolist()}; pass labels_to_angles (or angles) for other labels")
         kwargs["labels_to_angles"] = 2.0 * np.pi * classes / len(classes)
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
     check_number(dt, "dt", low=0.0, strict_low=True)
-    if units == "hz":  # as fit does for a 3-D spike array (units is checked there)
+    if units == "hz":  # as fit does for a 3-D spike array
         counts /= (stop - start) * dt / 1000.0
-    return fit(counts, directions, window=None, dt=dt, units=units, **kwargs)
+    res = fit(counts, directions, window=None, dt=dt, units=units, **kwargs)
+    # as a fit of the spike trains themselves reports it: rates of 3-D activity in `units`, made
+    # with this window (tuning_curves and polar_tuning of the simulated spikes use the settings)
+    res.units = units
+    res.settings = dict(res.settings, window=window)
+    return res
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1308,6 +1324,7 @@ class TuningSnapshots:
             None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
         )
         self.angles: np.ndarray = _reduce_angles(_directions_to_angles(directions, self.X.shape[0], degrees, labels_to_angles))
+        self._direction_settings: Dict[str, Any] = {"degrees": degrees, "labels_to_angles": labels_to_angles}
         d = np.asarray(directions)
         # integer labels placed at 2 pi k / K with K the labels present: checked against the
         # network's outputs at the first record (see _warn_if_directions_missing)
@@ -1475,6 +1492,9 @@ class TuningSnapshots:
                 s, self.angles, window=self.window, dt=dt, units="hz", alpha=self.alpha,
                 r2_threshold=self.r2_threshold, n_jobs=self.n_jobs,
             )
+            # the probe's own directions (labels or degrees) with the mapping the snapshot was
+            # given, so that tuning_curves and polar_tuning place them as the fit did
+            res[name].settings.update(getattr(self, "_direction_settings", {}))  # (older pickles lack it)
         self.results[epoch] = res
         self.rates[epoch] = rates
 
