@@ -695,6 +695,12 @@ impl Stream {
         Ok(PyArray1::from_vec(py, out))
     }
 
+    /// The readout `O` of the last bin (a per-step regressor's output).
+    #[getter]
+    fn output<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, self.stream.output())
+    }
+
     /// The logits after the last bin.
     #[getter]
     fn logits<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {

@@ -18,6 +18,8 @@ pub struct Stream<T: Real> {
     pub n_steps: usize,
     /// Logits after the last step (running mean or max of `O`, or `O`).
     logits: Vec<T>,
+    /// The readout `O` of the last step (a per-step regressor's output).
+    output: Vec<T>,
 }
 
 impl<T: Real> Stream<T> {
@@ -25,7 +27,7 @@ impl<T: Real> Stream<T> {
     pub fn new(model: Model<T>) -> Result<Self> {
         let ws = Workspace::new(&model.topo, 1);
         let k = model.topo.n_outputs;
-        let mut s = Stream { model, ws, n_steps: 0, logits: vec![T::zero(); k] };
+        let mut s = Stream { model, ws, n_steps: 0, logits: vec![T::zero(); k], output: vec![T::zero(); k] };
         s.reset()?;
         Ok(s)
     }
@@ -38,6 +40,7 @@ impl<T: Real> Stream<T> {
         }
         self.n_steps = 0;
         self.logits.iter_mut().for_each(|x| *x = T::zero());
+        self.output.iter_mut().for_each(|x| *x = T::zero());
         Ok(())
     }
 
@@ -68,6 +71,7 @@ impl<T: Real> Stream<T> {
                 ReadoutMode::Mean => (*l * n + v) / (n + T::one()),
             };
         }
+        self.output.copy_from_slice(o);
         self.n_steps += 1;
         Ok(&self.logits)
     }
@@ -75,6 +79,11 @@ impl<T: Real> Stream<T> {
     /// The logits after the last step.
     pub fn logits(&self) -> &[T] {
         &self.logits
+    }
+
+    /// The readout `O` of the last step (equal to `traces` at that step).
+    pub fn output(&self) -> &[T] {
+        &self.output
     }
 }
 
@@ -101,6 +110,7 @@ mod tests {
             let x = Array3::from_shape_fn((2, 40, 6), |(n, t, c)| ((n + 3 * t + 5 * c) % 7 == 0) as u8);
             let ev = InputEvents::<f32>::from_dense(x.view()).unwrap();
             let batch = model.logits_per_step(&ev).unwrap();
+            let traces = model.traces(&ev).unwrap();
             let mut stream = Stream::new(model).unwrap();
             for trial in 0..2 {
                 stream.reset().unwrap();
@@ -109,6 +119,8 @@ mod tests {
                     let got = stream.step(&bin).unwrap().to_vec();
                     let want: Vec<f32> = batch.slice(ndarray::s![trial, t, ..]).to_vec();
                     assert_eq!(got, want, "mode {mode:?}, trial {trial}, step {t}");
+                    let want_o: Vec<f32> = traces.slice(ndarray::s![trial, t, ..]).to_vec();
+                    assert_eq!(stream.output(), &want_o[..], "output, mode {mode:?}, trial {trial}, step {t}");
                 }
             }
             assert!(stream.step(&[0.0; 5]).is_err());

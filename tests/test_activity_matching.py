@@ -288,6 +288,18 @@ def test_bad_neural_targets(kwargs, match):
         SpikingRNNRegressor(**FAST).fit(X, Y, **kwargs)
 
 
+def test_negative_recordings_warn_once_per_fit():
+    """The warning about negative neural_targets (baseline-subtracted or z-scored activity) came
+    twice per fit: the targets were checked before and after the validation split."""
+    import warnings
+
+    for extra in ({}, dict(early_stopping=True, validation_fraction=0.25)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SpikingRNNRegressor(**FAST, **extra).fit(X, Y, neural_targets=R - 10.0)
+        assert sum("neural_targets has negative values" in str(w.message) for w in caught) == 1, extra
+
+
 def test_bad_neural_targets_leave_a_fitted_estimator_as_it_was():
     """Recordings of the wrong shape are refused before fit changes the estimator: a classifier
     fitted before keeps its classes and predictions, and a regressor its kind of targets."""

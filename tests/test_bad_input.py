@@ -434,6 +434,9 @@ def _edited_file(est, path, **edits):
     (dict(n_hidden=-5), "n_hidden"),
     (dict(dt="abc"), "dt"),
     (dict(n_features_in=float(X.shape[2]) + 0.7), "n_features_in must be an integer"),
+    (dict(feature_names_in=["a"]), rf"feature_names_in must be a list of {X.shape[2]} strings"),
+    (dict(feature_names_in="abc"), "feature_names_in must be a list"),
+    (dict(feature_names_in=list(range(X.shape[2]))), "strings"),
 ])
 def test_load_refuses_metadata_that_does_not_describe_the_network(fitted, tmp_path, edits, match):
     """Edited metadata (a file whose checksum was recomputed) loaded silently: truncated or
@@ -461,6 +464,14 @@ def test_load_warns_about_parameters_that_describe_another_network(fitted, tmp_p
     with pytest.warns(UserWarning, match=match + r".*Predictions use the saved network"):
         back = load(_edited_file(fitted, tmp_path / "edited.msrnn", **edits))
     np.testing.assert_array_equal(back.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_save_errors_name_the_file_asked_for(fitted, tmp_path):
+    """A missing folder gave FileNotFoundError naming 'model.msrnn.tmp', the temporary file."""
+    target = tmp_path / "no such folder" / "model.msrnn"
+    with pytest.raises(FileNotFoundError) as e:
+        fitted.save(target)
+    assert e.value.filename == str(target) and str(target) in str(e.value) and ".tmp" not in str(e.value)
 
 
 def test_save_refuses_parameters_changed_after_fit(fitted, tmp_path):

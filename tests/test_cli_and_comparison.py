@@ -147,6 +147,7 @@ def test_center_out_samples_is_the_cut_of_make_center_out():
         (["compare", "--epochs", "-1"], "--epochs"),
         (["compare", "--n-hidden", "0"], "--n-hidden"),
         (["compare", "--n-hidden", "1.5"], "--n-hidden"),
+        (["compare", "--n-hidden", "2"], "--n-hidden"),  # the motorsrnn preset needs 3 (one unit per module)
         (["compare", "--seed", "-1"], "--seed"),
     ],
 )
@@ -161,6 +162,8 @@ def test_cli_bad_numbers_are_usage_errors(capsys, argv, option):
         assert "at least 13" in err and "one trial per direction" in err
     if option == "--seed":
         assert "0 to 4294967295" in err
+    if argv[1:] == ["--n-hidden", "2"]:
+        assert "must be at least 3" in err
 
 
 def test_cli_n_trials_minimums_match_the_splits():

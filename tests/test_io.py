@@ -169,6 +169,46 @@ def test_float_rounding_of_the_window_is_accepted():
     assert out.X.shape == (1, 50, 1) and out.X[0, 30, 0] == 1
 
 
+def test_float32_windows_and_bin_sizes_are_whole_numbers_of_bins_in_float32():
+    """A window or bin size read as float32 (a MATLAB file) was refused with a message that suggested
+    the very window given: whole numbers of bins are checked at the precision of the input."""
+    out = bin_spike_times([[0.0301]], [0.0], window=np.array([-0.1, 0.4], dtype=np.float32), bin_size=0.01, units="s")
+    assert out.X.shape == (1, 50, 1) and out.X[0, 13, 0] == 1
+    out = bin_spike_times([[0.0301]], [0.0], window=(0, 0.05), bin_size=np.float32(0.001), units="s")
+    assert out.X.shape == (1, 50, 1) and out.X[0, 30, 0] == 1
+    with pytest.raises(ValueError, match=r"\(50.5 bins\); use e.g. window=\(0, 0.05\)"):
+        bin_spike_times([[0.01]], [0.0], window=(0, np.float32(0.0505)), bin_size=0.001, units="s")
+
+
+def test_durations_are_converted_by_their_unit_and_dates_refused():
+    """timedelta64 spike times were read as raw numbers (1 ms as 1 s: counts in the wrong bins)."""
+    import datetime as dt
+
+    expected = bin_spike_times([[0.001, 0.0021, 0.0025]], [0.0], window=(0, 3)).X
+    assert expected[0, :, 0].tolist() == [0, 1, 2]
+    cases = [
+        ([np.array([1000, 2100, 2500], dtype="m8[us]")], np.array([0], dtype="m8[ms]")),
+        ([[dt.timedelta(milliseconds=1), dt.timedelta(microseconds=2100), dt.timedelta(microseconds=2500)]],
+         [dt.timedelta(0)]),
+    ]
+    pd = pytest.importorskip("pandas")
+    cases.append(([pd.Series(pd.to_timedelta([1.0, 2.1, 2.5], unit="ms"))], pd.to_timedelta([0], unit="s")))
+    for spikes, events in cases:
+        np.testing.assert_array_equal(bin_spike_times(spikes, events, window=(0, 3)).X, expected)
+    for dates in ([np.array(["2020-01-01T00:00:01"], dtype="M8[s]")], [[pd.Timestamp("2020-01-01")]],
+                  [[dt.datetime(2020, 1, 1)]]):
+        with pytest.raises(TypeError, match=r"spike times of unit 0 are dates and times .* common origin"):
+            bin_spike_times(dates, [0.0], window=(0, 3))
+
+
+def test_a_pandas_series_of_spike_trains_keeps_its_index_as_unit_ids():
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame({"unit": [3, 3, 7, 12], "time": [0.001, 0.002, 0.001, 0.0031]})
+    out = bin_spike_times(table.groupby("unit")["time"].apply(np.array), [0.0], window=(0, 5))
+    assert out.unit_ids.tolist() == [3, 7, 12]
+    assert out.X[0].T.tolist() == [[0, 1, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 0]]
+
+
 # ---------------------------------------------------------------------------------------------
 # NWB
 # ---------------------------------------------------------------------------------------------
@@ -555,3 +595,15 @@ def test_a_window_beyond_memory_names_window_and_bin_size():
     """window=(0, 1e12) failed in numpy ("Unable to allocate 14.6 TiB") without naming the window."""
     with pytest.raises(MemoryError, match=r"bins x 1 units .* check window=\(0, 1000000000000.0\) and bin_size=1.0 \(in ms\)"):
         bin_spike_times([[0.1]], [0.0, 1.0], window=(0, 1e12))
+
+
+
+def test_the_memory_estimate_counts_the_unit_being_binned(monkeypatch):
+    """One unit: counting it makes an int64 array per trial and bin (8 times X in uint8), which the
+    estimate left out (numpy then failed with "Unable to allocate 74.5 GiB"). With 5 GB to use,
+    1000 trials x 1e6 bins fit twice as uint8 (2 GB) but not with the int64 counts (10 GB)."""
+    import motorsrnn._validation as validation
+
+    monkeypatch.setattr(validation, "memory_limit", lambda: 5e9)
+    with pytest.raises(MemoryError, match="and one unit's counts"):
+        bin_spike_times([[1.0]], np.arange(1000.0), window=(0, 1e6))

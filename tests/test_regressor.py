@@ -214,9 +214,12 @@ def test_missing_targets_messages_name_the_problem():
     reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, y)
     one_missing = y.copy()
     one_missing[:, 1] = np.nan
-    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have no observed value"):
+    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have fewer than two observed values"):
         score = reg.score(X, one_missing)
     assert score == pytest.approx(reg.score_per_output(X, y)[0])
+    one_missing[0, 1] = 1.0  # a single observed value: R^2 is still undefined, and the warning says why
+    with pytest.warns(UserWarning, match=r"\[1\] of y have fewer than two observed values .*R\^2 needs two"):
+        assert reg.score(X, one_missing) == pytest.approx(score)
 
 
 def test_activity_inputs_that_cannot_be_matched():

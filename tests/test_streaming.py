@@ -131,3 +131,59 @@ def test_no_decision_before_the_first_bin():
     decoder.reset()
     with pytest.raises(ValueError, match="call step"):
         decoder.predict()
+
+
+@pytest.mark.parametrize("readout", ["mean", "max", "last"])
+def test_a_regressor_streams_what_predict_gives(readout):
+    """SpikingRNNRegressor.stream(): per-step targets give the trace O[t] of each bin (a continuous
+    decoder), per-trial targets the window output of the bins so far, equal to predict on the
+    prefix; 1-D y gives floats; bins and chunks agree."""
+    import warnings
+
+    from motorsrnn import SpikingRNNRegressor
+
+    d = make_center_out(n_trials=40, n_neurons=8, n_timesteps=15, random_state=1)
+    Y = np.stack([np.cos(d.angles), np.sin(d.angles)], axis=1)
+    kw = dict(n_hidden=12, max_epochs=2, random_state=0, readout=readout)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two epochs: the fit is poor, which is not the point here
+        per_step = SpikingRNNRegressor(**kw).fit(d.X, np.repeat(Y[:, None, :], 15, axis=1))
+        per_trial = SpikingRNNRegressor(**kw).fit(d.X, Y)
+        one = SpikingRNNRegressor(**kw).fit(d.X, Y[:, 0])
+    traces = per_step.predict(d.X[:2])
+    decoder = per_step.stream()
+    for trial in range(2):
+        decoder.reset()
+        for t in range(15):
+            out = decoder.step(d.X[trial, t])
+            assert out.shape == (2,) and out.dtype == np.float64
+            np.testing.assert_array_equal(out, traces[trial, t])
+            np.testing.assert_array_equal(decoder.output, traces[trial, t])
+    for est in (per_trial, one):
+        decoder = est.stream()
+        for t in range(15):
+            out = decoder.step(d.X[3, t])
+            np.testing.assert_array_equal(out, est.predict(d.X[3:4, : t + 1])[0])
+        assert isinstance(out, float) == (est is one)
+        chunked = est.stream()
+        np.testing.assert_array_equal(chunked.step(d.X[3]), out)
+        assert chunked.n_steps == 15 and not hasattr(chunked, "classes_")
+    with pytest.raises(ValueError, match="no bin of this trial has been given yet"):
+        one.stream().predict()
+    with pytest.raises(ValueError, match="finite and non-negative; found -1.0 at bin 1"):
+        one.stream().step(np.array([[0.0] * 8, [-1.0] + [0.0] * 7]))
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        import pickle
+
+        pickle.dumps(one.stream())
+
+
+def test_object_arrays_of_counts_are_accepted_as_by_predict(fitted):
+    """clf.predict(X.astype(object)) works; stream().step(bin.astype(object)) said 'got dtype object'."""
+    clf, d = fitted
+    decoder = clf.stream()
+    decoder.step(d.X[0, 0].astype(object))
+    decoder.step(d.X[0, 1:].astype(object))
+    np.testing.assert_array_equal(decoder.logits, clf.decision_path(d.X[:1].astype(object))[0, -1])
+    with pytest.raises(ValueError, match="NaN"):
+        decoder.step(np.array([None] * d.X.shape[2], dtype=object))

@@ -422,6 +422,8 @@ def test_preset_refuses_options_it_would_ignore():
                       ("srnn", dict(feedback_density=0.5))):
         with pytest.raises(ValueError, match=f"{next(iter(kws))}: not an option of the '{name}' preset"):
             preset(name, **kws)
+    with pytest.raises(ValueError, match="feedback_density: not an option with feedback='removed'"):
+        preset("motorsrnn", feedback="removed", feedback_density=0.9)
     with pytest.raises(ValueError, match=r"module_sizes \(4, 2, 2\) add up to 8, not n_hidden=100"):
         preset("motorsrnn", 100, module_sizes=[4, 2, 2])
     assert [p.size for p in preset("motorsrnn", module_sizes=[4, 2, 2]).populations] == [4, 2, 2]
@@ -441,3 +443,29 @@ def test_shuffle_projection_seeds_name_the_argument(data):
     a = shuffle_projection(clf, "w_rec", random_state=np.random.default_rng(3)).get_weights()["w_rec"]
     b = shuffle_projection(clf, "w_rec", random_state=np.random.default_rng(3)).get_weights()["w_rec"]
     np.testing.assert_array_equal(a, b)  # a Generator is accepted, and seeds the same shuffle
+
+
+def test_a_projection_whose_density_kept_nothing_warns_and_0d_time_constants_are_numbers():
+    """density=1e-9 on 3 x 3 units trained a projection without any connection, silently;
+    tau_mem=np.array(5.0) was refused as 'not a finite number' (audit of the nineteenth session)."""
+    import warnings
+
+    from motorsrnn.datasets import make_center_out
+
+    d = make_center_out(n_trials=20, n_neurons=6, n_timesteps=10, random_state=0)
+    topo = Topology([Population("a", 3, tau_mem=np.array(5.0))],
+                    [Projection("input", "a"), Projection("a", "a", "recurrent", density=1e-9),
+                     Projection("a", "readout")])
+    topo.validate()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = SpikingRNNClassifier(architecture=topo, max_epochs=1, random_state=0).fit(d.X, d.y)
+    said = [str(w.message) for w in caught if "has no connection" in str(w.message)]
+    assert said == ["projection 'a->a' has no connection: its density kept none of its 9 possible connections "
+                    "(3 sources x 3 targets) in this draw; raise its density, or remove the projection"]
+    assert not clf.network_.masks()["a->a"].any()
+    assert json.loads(clf.network_.spec_json)["populations"][0]["tau_mem"] == 5.0
+    with warnings.catch_warnings(record=True) as caught:  # a density that keeps connections does not warn
+        warnings.simplefilter("always")
+        SpikingRNNClassifier(architecture="motorsrnn", n_hidden=12, max_epochs=1, random_state=0).fit(d.X, d.y)
+    assert not [w for w in caught if "has no connection" in str(w.message)]

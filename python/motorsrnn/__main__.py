@@ -56,6 +56,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def n_hidden(text: str) -> int:
+    """``type=`` of argparse: units per spiking model, at least 3 (the motorsrnn preset's three
+    modules need one each)."""
+    value = _int(text)
+    if value < 3:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 3 (the motorsrnn preset splits the units into three modules), got {value}"
+        )
+    return value
+
+
 def seed(text: str) -> int:
     """``type=`` of argparse: a numpy seed, an integer from 0 to 2**32 - 1."""
     value = _int(text)
@@ -220,7 +231,8 @@ def main(argv=None) -> int:
                    help=f"trials to generate (default 1600, at least {MIN_TRIALS})")
     c.add_argument("--epochs", type=positive_int, default=40,
                    help="training epochs of the spiking models, and of the GRU and LSTM when added (default 40)")
-    c.add_argument("--n-hidden", type=positive_int, default=128, help="LIF neurons per spiking model (default 128)")
+    c.add_argument("--n-hidden", type=n_hidden, default=128,
+                   help="LIF neurons per spiking model (default 128, at least 3)")
     c.add_argument("--seed", type=seed, default=0, help=f"random seed, 0 to {MAX_SEED} (default 0)")
     c.add_argument("--cut", type=int, nargs=2, metavar=("START", "STOP"),
                    help="the paper's protocol: trials from START to STOP ms after target onset cut into "

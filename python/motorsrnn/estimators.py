@@ -45,7 +45,7 @@ from ._validation import (
 from .topology import PRESETS, Topology, preset
 
 if TYPE_CHECKING:
-    from .streaming import StreamingDecoder
+    from .streaming import StreamingDecoder, StreamingRegressor
 
 __all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load", "per_step_scorer"]
 
@@ -656,8 +656,14 @@ def _write_atomic(path, data: bytes) -> None:
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as e:
         tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
+        # the error names the file asked for, not the temporary one (a missing folder, no permission)
+        if e.errno is None or e.filename is None:
+            raise
+        raise type(e)(e.errno, e.strerror, str(path)) from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -1036,7 +1042,14 @@ class _SpikingRNNBase(BaseEstimator):
             }[context])
 
     def _new_network(self, n_inputs: int, n_outputs: int, init_seed: int):
-        return _core.Network(json.dumps(self._network_spec(n_inputs, n_outputs)), init_seed)
+        network = _core.Network(json.dumps(self._network_spec(n_inputs, n_outputs)), init_seed)
+        for key, mask in network.masks().items():
+            if not mask.any():  # a density so low that the draw kept nothing: almost surely not meant
+                warnings.warn(f"projection {key!r} has no connection: its density kept none of its {mask.size} "
+                              f"possible connections ({mask.shape[1]} sources x {mask.shape[0]} targets) in this "
+                              "draw; raise its density, or remove the projection", UserWarning,
+                              stacklevel=user_stacklevel())
+        return network
 
     def initial_network(self, n_inputs: int, n_outputs: int):
         """The untrained network ``fit`` starts from (for an int ``random_state``: exactly it).
@@ -1115,7 +1128,7 @@ class _SpikingRNNBase(BaseEstimator):
         else:
             network = self._new_network(Xc.shape[2], n_outputs, init_seed)
             previous, start_epoch = [], None
-        activity = None if neural is None else self._activity(network, X_train, *neural, sample_weight=w_train)
+        activity = None if neural is None else self._activity(network, X_train, *neural, sample_weight=w_train, checked=True)
         if self.checkpoint_path is not None:
             _check_checkpoint_path(self.checkpoint_path)
         saved = {k: self.__dict__[k] for k in (targets_attrs or {}) if k in self.__dict__}
@@ -1354,10 +1367,13 @@ class _SpikingRNNBase(BaseEstimator):
             stacklevel=user_stacklevel(),
         )
 
-    def _activity(self, network, Xc, neural_targets, neural_units, neural_population, sample_weight=None):
+    def _activity(self, network, Xc, neural_targets, neural_units, neural_population, sample_weight=None,
+                  checked=False):
         """The core's activity-matching argument, validated (``sample_weight``: the trials'
-        checked weights, for ``activity_normalize``)."""
-        R = check_neural_targets(neural_targets, Xc.shape)
+        checked weights, for ``activity_normalize``; ``checked``: ``neural_targets`` is already
+        what :func:`check_neural_targets` returns)."""
+        # fit checked them already (_check_neural): not again, so that their warnings are given once
+        R = neural_targets if checked else check_neural_targets(neural_targets, Xc.shape)
         pops = network.populations()
         names = [name for name, _ in pops]
         if neural_population is None:
@@ -2382,6 +2398,21 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         out = out.astype(np.float64)
         return out[:, 0] if self._y_1d else out
 
+    def stream(self) -> "StreamingRegressor":
+        """A stateful decoder fed one bin at a time (closed-loop decoding of continuous outputs).
+
+        Returns
+        -------
+        motorsrnn.streaming.StreamingRegressor
+            ``step(bin)`` returns the prediction after each bin: the readout of that bin for
+            per-step targets (equal to :meth:`predict`'s trace at that step), the window output
+            of the bins so far for per-trial targets. See ``benchmarks/bench_stream.py`` for latency.
+        """
+        check_is_fitted(self, "network_")
+        from .streaming import StreamingRegressor
+
+        return StreamingRegressor(self.network_, self.n_features_in_, self.per_step_, self._y_1d)
+
     def score_per_output(self, X, y) -> np.ndarray:
         """R^2 of each output (per-step targets: every step of every trial is a sample).
 
@@ -2422,8 +2453,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             per_output = _r2_per_output(true, pred, sample_weight)
             if np.isnan(per_output).any() and not np.isnan(per_output).all():
                 warnings.warn(
-                    f"output(s) {np.flatnonzero(np.isnan(per_output)).tolist()} of y have no observed value in these "
-                    "trials: the score is the mean R^2 of the other outputs",
+                    f"output(s) {np.flatnonzero(np.isnan(per_output)).tolist()} of y have fewer than two observed "
+                    "values in these trials (R^2 needs two): the score is the mean R^2 of the other outputs",
                     UserWarning,
                     stacklevel=2,
                 )
@@ -2670,8 +2701,13 @@ def load(path) -> Any:
         if not isinstance(meta["n_features_in"], int) or isinstance(meta["n_features_in"], bool):
             raise ValueError(f"n_features_in must be an integer, got {meta['n_features_in']!r}")
         est.n_features_in_ = meta["n_features_in"]
-        if meta.get("feature_names_in") is not None:  # absent from files written before 0.1.0's feature names
-            est.feature_names_in_ = np.asarray([str(n) for n in meta["feature_names_in"]], dtype=object)
+        names = meta.get("feature_names_in")
+        if names is not None:  # absent from files written before 0.1.0's feature names
+            if not (isinstance(names, list) and len(names) == est.n_features_in_
+                    and all(isinstance(n, str) for n in names)):
+                raise ValueError(f"feature_names_in must be a list of {est.n_features_in_} strings (n_features_in), "
+                                 f"got {names!r:.200}")
+            est.feature_names_in_ = np.asarray(names, dtype=object)
         est.history_ = meta["history"]
         est.n_iter_ = len(est.history_)
         est.stop_reason_ = meta["stop_reason"]

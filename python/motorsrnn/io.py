@@ -52,6 +52,7 @@ import numbers
 import os
 import warnings
 from collections import Counter
+import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any, List, Sequence, Tuple
 
@@ -99,6 +100,10 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     start, stop = window
     if not (_is_real(start) and _is_real(stop) and math.isfinite(start) and math.isfinite(stop)):
         raise ValueError(f"window must hold two finite numbers (start, stop), got {window!r}")
+    # the relative precision of the numbers given: float32 values (e.g. from a MATLAB file) are
+    # only exact to ~6e-8, so a window that is a whole number of bins in float32 is accepted
+    precision = max([1e-9] + [16.0 * float(np.finfo(v.dtype).eps) for v in (start, stop, bin_size)
+                              if isinstance(v, np.floating)])
     start, stop = float(start), float(stop)
     if stop <= start:
         raise ValueError(f"window stop must be greater than start, got window=({start:g}, {stop:g}) {units}")
@@ -107,14 +112,30 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     bin_size = float(bin_size)
     ratio = (stop - start) / bin_size
     n_bins = int(round(ratio))
-    if n_bins < 1 or abs(ratio - n_bins) > 1e-9 * max(1.0, ratio):
-        fit = max(1, math.floor(ratio + 1e-9))
+    if n_bins < 1 or abs(ratio - n_bins) > precision * max(1.0, ratio):
+        fit = max(1, math.floor(ratio + precision * max(1.0, ratio)))
         raise ValueError(
             f"the window length stop - start = {stop - start:g} {units} is not a whole number of bins of "
             f"bin_size = {bin_size:g} {units} ({ratio:.6g} bins); use e.g. "
             f"window=({start:g}, {start + fit * bin_size:g}) or a bin_size that divides {stop - start:g}"
         )
     return start, stop, bin_size, n_bins
+
+
+def _time_kind(values) -> str:
+    """``"m"`` for durations (``timedelta64``, ``datetime.timedelta``, pandas ``Timedelta``), ``"M"``
+    for dates (``datetime64``, ``datetime``), ``""`` otherwise (numbers)."""
+    kind = getattr(getattr(values, "dtype", None), "kind", None)
+    if kind in ("m", "M"):
+        return kind
+    if kind not in (None, "O") or (kind is None and not isinstance(values, (list, tuple))):
+        return ""  # numbers, or something that np.asarray below need not look into
+    first = np.asarray(values, dtype=object).ravel()[:1]
+    if first.size and isinstance(first[0], (np.timedelta64, _dt.timedelta)):
+        return "m"
+    if first.size and isinstance(first[0], (np.datetime64, _dt.date)):
+        return "M"
+    return ""
 
 
 def _check_times(values, name: str) -> np.ndarray:
@@ -125,6 +146,14 @@ def _check_times(values, name: str) -> np.ndarray:
         raise TypeError(
             f"{name} is boolean, like a raster with one entry per sample, not a list of times: convert it "
             "with np.flatnonzero(raster) / sampling_rate_hz (times in seconds)"
+        )
+    kind = _time_kind(values)
+    if kind == "m":  # durations carry their unit: converted to seconds, not read as numbers
+        values = np.asarray(values, dtype="timedelta64[ns]") / np.timedelta64(1, "s")
+    elif kind == "M":
+        raise TypeError(
+            f"{name} are dates and times (datetime64): pass seconds from a common origin instead, e.g. "
+            "(times - recording_start) / np.timedelta64(1, 's'), for the spike times and the events alike"
         )
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -147,6 +176,10 @@ def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
     if isinstance(spike_times, Mapping):
         ids = list(spike_times.keys())
         trains = [spike_times[k] for k in ids]
+    elif getattr(spike_times, "ndim", None) == 1 and hasattr(spike_times, "index") and callable(
+            getattr(spike_times, "items", None)):  # a pandas Series of arrays, e.g. groupby("unit")["time"]
+        ids = list(spike_times.index)
+        trains = list(spike_times.values)
     elif isinstance(spike_times, (str, bytes)):
         raise TypeError("spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}")
     elif isinstance(spike_times, np.ndarray) and spike_times.dtype != object:
@@ -275,11 +308,13 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     spike_times : sequence of array-like, or dict {unit_id: array-like}
         Spike times of each unit, in **seconds** (the clock of ``events``). Each entry is 1-D, may be
         empty (the unit's counts are all zero) and need not be sorted. A list gives ``unit_ids``
-        ``0, 1, ...``; a dict keeps its keys, in order. A numeric 2-D array is refused (ambiguous);
+        ``0, 1, ...``; a dict (or a pandas Series of arrays) keeps its keys (index), in order.
+        Durations (``timedelta64``, pandas ``Timedelta``) are converted to seconds by their unit;
+        dates (``datetime64``) are refused: subtract a common origin first. A numeric 2-D array is refused (ambiguous);
         pass ``list(array)`` if its rows really are units.
     events : array-like of shape (n_trials,)
-        Alignment time of each trial (e.g. target onset), in **seconds**. Trials may overlap and need
-        not be sorted.
+        Alignment time of each trial (e.g. target onset), in **seconds** (or durations, as for
+        ``spike_times``). Trials may overlap and need not be sorted.
     window : (float, float)
         ``(start, stop)`` of every trial relative to its event, in ``units`` (milliseconds by default):
         ``(-100, 400)`` is 100 ms before to 400 ms after the event. ``stop - start`` must be a whole
@@ -293,8 +328,9 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         dtype of ``X``. ``None`` gives ``uint8`` when every count is at most 255, otherwise the smallest
         of ``uint16``, ``uint32``, ``uint64`` that holds them. An integer (or bool) dtype too small
         for the counts raises rather than wrapping around. The counts are made unit by unit and
-        transposed into ``X`` at the end, so the binning needs twice the memory of ``X`` (refused
-        with ``MemoryError`` beforehand when that does not fit).
+        transposed into ``X`` at the end, so the binning needs twice the memory of ``X``, plus 8
+        bytes per trial and bin for the unit being counted (refused with ``MemoryError``
+        beforehand when that does not fit).
 
     Returns
     -------
@@ -382,8 +418,10 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     out_dtype = np.dtype(np.uint8) if dtype is None else np.dtype(dtype)
     # counted unit by unit into contiguous rows, then transposed once: writing each unit into the
     # last axis of X directly (stride n_units) took 80 % of the time
-    check_memory(2 * ev.size * n_bins * len(sorted_trains) * out_dtype.itemsize,
-                 f"{ev.size} trials x {n_bins} bins x {len(sorted_trains)} units (twice, while it is transposed)",
+    # X twice (by unit, then transposed) and one unit's int64 counts (_count's bincount)
+    check_memory((2 * len(sorted_trains) * out_dtype.itemsize + 8) * ev.size * n_bins,
+                 f"{ev.size} trials x {n_bins} bins x {len(sorted_trains)} units (twice, while it is transposed, "
+                 "and one unit's counts)",
                  f"check window={window!r} and bin_size={bin_size!r} (in {units})")
     by_unit = np.zeros((len(sorted_trains), ev.size, n_bins), dtype=out_dtype)
     for u, train in enumerate(sorted_trains):

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .estimators import check_finite_outputs
+from ._validation import user_stacklevel
+from .estimators import check_finite_outputs, check_spikes
 
-__all__ = ["StreamingDecoder"]
+__all__ = ["StreamingDecoder", "StreamingRegressor"]
 
 _FLOAT32_COUNT = 2**24  # the first integer float32 cannot follow with + 1
 
@@ -80,7 +81,9 @@ class StreamingDecoder:
         """
         if not (type(x) is np.ndarray and x.dtype == np.float32):
             x = np.asarray(x)
-            if x.dtype.kind not in "biuf":  # complex numbers, strings, objects: as the batch API refuses them
+            if x.dtype.kind == "O" and x.ndim in (1, 2):  # object arrays of numbers: converted as the batch API does
+                x = check_spikes(x.reshape((1,) * (3 - x.ndim) + x.shape), name="bin").reshape(x.shape)
+            if x.dtype.kind not in "biuf":  # complex numbers, strings: as the batch API refuses them
                 raise ValueError(f"a bin must hold spike counts (bool, integer or float), got dtype {x.dtype}")
             if x.dtype.kind == "f" and x.size:  # integers always fit
                 finite = np.abs(x[np.isfinite(x)])
@@ -107,15 +110,22 @@ class StreamingDecoder:
             raise RuntimeError("this StreamingDecoder is being stepped by another thread; a decoder holds one "
                                "trial's state: use one decoder per thread (estimator.stream() makes a new one)") from None
         self._check_started()  # an empty chunk as the first input gives no decision
+        self._warn_if_uncountable()
+        return self._result(proba)
+
+    def _result(self, proba: np.ndarray) -> Any:
+        """What :meth:`step` returns: the class probabilities."""
+        return proba
+
+    def _warn_if_uncountable(self) -> None:
         if self._running_mean and self._stream.n_steps >= _FLOAT32_COUNT:
             warnings.warn(
                 f"{self._stream.n_steps} bins since the last reset: the running mean of readout='mean' can no longer "
                 "count bins in float32 and drifts; call reset() at the start of each trial, or decode continuous "
                 "streams with a network fitted with readout='last'",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
-        return proba
 
     def __reduce__(self):
         raise TypeError(
@@ -147,3 +157,71 @@ class StreamingDecoder:
     def reset(self) -> None:
         """Start a new trial (all states back to zero)."""
         self._stream.reset()
+
+
+class StreamingRegressor(StreamingDecoder):
+    """A stateful single-trial regressor built by ``SpikingRNNRegressor.stream()``.
+
+    Fed one bin (or a chunk of bins) at a time, as :class:`StreamingDecoder`, it returns after
+    each :meth:`step` what :meth:`SpikingRNNRegressor.predict` gives for the bins seen so far:
+
+    - fitted on targets per time step (``per_step_``): the readout ``O[t]`` of the last bin, equal
+      to ``predict(X)[trial, t]``; a continuous decoder (hand velocity, EMG) for closed-loop use;
+    - fitted on targets per trial: the window output of the bins since the last :meth:`reset`
+      (``readout``: their mean, max or last ``O``), equal to ``predict(X[:, :t + 1])`` (a float
+      when ``y`` was 1-D).
+
+    Parameters
+    ----------
+    network : motorsrnn._core.Network
+        The fitted network (copied).
+    n_channels : int
+        Channels per bin.
+    per_step : bool
+        Whether the regressor was fitted on targets per time step.
+    y_1d : bool
+        Whether it was fitted on 1-D ``y`` (one output per trial).
+    """
+
+    def __init__(self, network, n_channels: int, per_step: bool, y_1d: bool):
+        super().__init__(network, np.empty(0), n_channels)
+        del self.classes_  # outputs, not classes
+        self.per_step = bool(per_step)
+        self._y_1d = bool(y_1d) and not self.per_step
+        # a per-step output is O of the bin, not a running mean: no count that float32 could lose
+        self._running_mean = self._running_mean and not self.per_step
+
+    def step(self, x) -> Any:
+        """Advance by one bin ``(n_channels,)`` or a chunk ``(n_bins, n_channels)`` of counts.
+
+        The checks of :meth:`StreamingDecoder.step` apply (a bad chunk changes nothing).
+
+        Parameters
+        ----------
+        x : array-like of shape (n_channels,) or (n_bins, n_channels)
+            Spike counts of the next bin, or of the next ``n_bins`` bins in order.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs,), or float
+            The prediction after the last bin (see the class docstring); a float for a regressor
+            fitted on 1-D ``y``.
+        """
+        return super().step(x)
+
+    def _result(self, proba: np.ndarray) -> Any:
+        return self.predict()
+
+    @property
+    def output(self) -> np.ndarray:
+        """The readout ``O`` of the last bin (ValueError before the first bin of a trial;
+        FloatingPointError when it is not finite)."""
+        self._check_started()
+        return check_finite_outputs(self._stream.output)
+
+    def predict(self) -> Any:
+        """The prediction after the last bin: ``O`` of that bin for per-step targets, the window
+        output of the bins so far for per-trial targets (float64; a float for 1-D ``y``)."""
+        out = (self.output if self.per_step else self.logits).astype(np.float64)
+        return out[0] if self._y_1d else out
+

@@ -376,6 +376,8 @@ class Topology:
                 if np.ndim(v) > 1:
                     raise bad(f"population '{pop.name}': {name} must be one value or one per neuron, got an "
                               f"array of shape {np.shape(v)}")
+                if isinstance(v, np.ndarray) and v.ndim == 0:  # np.array(5.0): one value
+                    v = v.item()
                 for x in (v if np.ndim(v) else [v]):  # one value per neuron, or one for all (None: the default)
                     check_number(x, f"population '{pop.name}': {name}", low=0, allow_none=np.ndim(v) == 0)
             for name in ("detach_reset", "trainable_tau"):
@@ -544,6 +546,9 @@ def preset(
         )
     if feedback not in ("fixed", "trainable", "removed"):
         raise ValueError(f"feedback must be 'fixed', 'trainable' or 'removed', got {feedback!r}")
+    if feedback == "removed" and feedback_density != 0.2:
+        raise ValueError("feedback_density: not an option with feedback='removed', which has no feedback "
+                         "projection (it would be ignored)")
     if module_sizes is None:
         total = 128 if size is None else size
         if total < 3:
