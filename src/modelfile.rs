@@ -270,12 +270,15 @@ mod tests {
         unstepped.step = 0;
         let mut sgd = opt.state();
         sgd.kind = crate::optim::OptimizerKind::Sgd;
+        let mut endless = opt.state();
+        endless.step = u64::MAX; // 2^64 - 1: one more step would wrap to 0, and Adam's correction divide by 0
         for (state, why) in [
             (foreign, "its moments do not match the network's parameters"),
             (nan, "non-finite moments"),
             (negative, "negative second moments"),
             (unstepped, "moments without any step taken"),
             (sgd, "SGD keeps no second moments"),
+            (endless, "18446744073709551615 steps, more than any training takes"),
         ] {
             let e = error(&file_of(&saved(state)));
             assert!(e.contains("corrupt model file (format version 2): optimiser state: "), "{e}");

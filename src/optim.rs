@@ -40,6 +40,10 @@ pub struct Optimizer<T> {
     slots: Vec<Slot>,
 }
 
+/// The largest step count a stored state may hold: 2^53 (every count up to it is exact in f64;
+/// at a microsecond per step, 285 years of training).
+const MAX_STEPS: u64 = 1 << 53;
+
 /// What an optimiser has learnt during training, as model files store it (float32, like the
 /// parameters): the update rule, the number of steps taken and the moments (Adam's first and
 /// second moments; SGD's momentum in `m`, with `v` all zero). The learning rate, weight decay and
@@ -84,6 +88,9 @@ impl<T: Real> Optimizer<T> {
         if state.step == 0 && !(zero(&state.m) && zero(&state.v)) {
             return bad("moments without any step taken");
         }
+        if state.step > MAX_STEPS {
+            return bad(&format!("{} steps, more than any training takes (at most 2^53)", state.step));
+        }
         let mut opt = Optimizer::new(topo, state.kind, 0.0, 0.0, None);
         opt.step = state.step;
         opt.m = state.m.cast();
@@ -107,7 +114,7 @@ impl<T: Real> Optimizer<T> {
     /// Applies one update. `grad` is modified (weight decay, clipping). Returns the gradient norm
     /// before clipping.
     pub fn step(&mut self, params: &mut ParamSet<T>, grad: &mut ParamSet<T>, masks: &[Option<Array2<T>>]) -> f64 {
-        self.step += 1;
+        self.step = self.step.saturating_add(1);
         let wd = T::c(self.weight_decay);
         let decoupled = self.kind == OptimizerKind::AdamW;
         if self.weight_decay != 0.0 && !decoupled {

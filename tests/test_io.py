@@ -142,7 +142,7 @@ def test_matches_naive_loop_on_random_data(window, bin_size):
          r"window stop must be greater than start, got window=\(10, 10\)"),
         ([[0.1]], [0.0], {"window": (10, 0)}, ValueError, "window stop must be greater than start"),
         ([[0.1]], [0.0], {"window": (0, 10), "bin_size": 3}, ValueError,
-         r"not a whole number of bins .* \(3.33333 bins\); use e.g. window=\(0, 9\)"),
+         r"not a whole number of bins .* \(3.333333 bins\); use e.g. window=\(0, 9\)"),
         ([[0.1]], [0.0], {"window": (0, 10), "bin_size": 0}, ValueError, "bin_size must be a positive finite number"),
         ([[0.1]], [0.0], {"window": (0, 10), "bin_size": -1}, ValueError, "bin_size must be a positive"),
         ([[0.1]], [0.0], {"window": (0, 10), "units": "us"}, ValueError, "units must be 'ms' or 's'"),
@@ -178,6 +178,16 @@ def test_float32_windows_and_bin_sizes_are_whole_numbers_of_bins_in_float32():
     assert out.X.shape == (1, 50, 1) and out.X[0, 30, 0] == 1
     with pytest.raises(ValueError, match=r"\(50.5 bins\); use e.g. window=\(0, 0.05\)"):
         bin_spike_times([[0.01]], [0.0], window=(0, np.float32(0.0505)), bin_size=0.001, units="s")
+    # the bins are those of the window asked for: the float32 bin size (0.0010000000475) would put the
+    # last edge 7e-5 bins past the stop, counting a spike at the (right-open) stop
+    f32 = np.float32
+    out = bin_spike_times([[11.0, 11.00000005]], [10.0], window=(f32(-0.5), f32(1.0)), bin_size=f32(0.001), units="s")
+    assert out.X.sum() == 0 and out.bin_size == 0.001 and out.times[-1] == pytest.approx(0.999, abs=1e-12)
+    # a window far from 0 loses float32 precision in stop - start, and is still whole
+    assert bin_spike_times([[1000.2]], [0.0], window=(f32(1000.1), f32(1000.6)), bin_size=0.01, units="s").X.sum() == 1
+    # float32 precision is not a licence for half a bin in a long window
+    with pytest.raises(ValueError, match=r"\(300000.5 bins\)"):
+        bin_spike_times([[0.1]], [0.0], window=(f32(0), f32(300000.5)), bin_size=f32(1))
 
 
 def test_durations_are_converted_by_their_unit_and_dates_refused():
@@ -204,9 +214,14 @@ def test_durations_are_converted_by_their_unit_and_dates_refused():
 def test_a_pandas_series_of_spike_trains_keeps_its_index_as_unit_ids():
     pd = pytest.importorskip("pandas")
     table = pd.DataFrame({"unit": [3, 3, 7, 12], "time": [0.001, 0.002, 0.001, 0.0031]})
-    out = bin_spike_times(table.groupby("unit")["time"].apply(np.array), [0.0], window=(0, 5))
-    assert out.unit_ids.tolist() == [3, 7, 12]
-    assert out.X[0].T.tolist() == [[0, 1, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 0]]
+    for spikes in (table.groupby("unit")["time"].apply(np.array), table.groupby("unit")["time"]):
+        out = bin_spike_times(spikes, [0.0], window=(0, 5))
+        assert out.unit_ids.tolist() == [3, 7, 12]
+        assert out.X[0].T.tolist() == [[0, 1, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 1, 0]]
+    with pytest.raises(TypeError, match="got a pandas Series of numbers .* for a single unit pass \\[times\\]"):
+        bin_spike_times(table["time"], [0.0], window=(0, 5))
+    with pytest.raises(ValueError, match=r"unit ids must be unique: \[1\] appear more than once"):
+        bin_spike_times(pd.Series([np.array([0.001]), np.array([0.002])], index=[1, 1]), [0.0], window=(0, 5))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def test_partial_fit_continues_a_fit_and_its_optimiser_state(data, tmp_path):
     start.save(tmp_path / "with.msrnn")
     start.save(tmp_path / "without.msrnn", include_optimizer=False)
     assert (tmp_path / "without.msrnn").stat().st_size < (tmp_path / "with.msrnn").stat().st_size
+    with pytest.raises(ValueError, match="include_optimizer"):
+        start.save(tmp_path / "x.msrnn", include_optimizer="no")
     copies = [pickle.loads(pickle.dumps(start)), copy.deepcopy(start), motorsrnn.load(tmp_path / "with.msrnn")]
     without = motorsrnn.load(tmp_path / "without.msrnn")
     assert without.network_.optimizer_steps is None

@@ -165,3 +165,62 @@ def test_a_misspelt_parameter_names_the_public_class():
         if sys.version_info >= (3, 10):
             assert f"{cls.__name__}.__init__()" in str(info.value)
         assert cls(n_hidden=7, tau_mem=3.0).get_params()["tau_mem"] == 3.0
+
+
+def test_poisson_naive_bayes_has_log_probabilities_as_sklearns_naive_bayes(data):
+    """cross_val_predict(PoissonNaiveBayes(), method="predict_log_proba") raised AttributeError:
+    scikit-learn's naive Bayes classifiers have predict_log_proba, exact where probabilities
+    underflow."""
+    from scipy.special import logsumexp
+    from sklearn.model_selection import cross_val_predict
+
+    pnb = PoissonNaiveBayes().fit(data.X, data.y)
+    log_p = pnb.predict_log_proba(data.X)
+    np.testing.assert_allclose(np.exp(log_p), pnb.predict_proba(data.X), rtol=1e-12)
+    jll = pnb._joint_log_likelihood(data.X)
+    np.testing.assert_allclose(log_p, jll - logsumexp(jll, axis=1, keepdims=True), rtol=1e-12)
+    assert cross_val_predict(PoissonNaiveBayes(), data.X, data.y, cv=3, method="predict_log_proba").shape == (
+        len(data.y), 4)
+    # many spikes: the probability of the other classes underflows to 0, the log stays finite
+    loud = data.X.astype(np.float64) * 200
+    assert (pnb.predict_proba(loud) == 0).any() and np.isfinite(pnb.predict_log_proba(loud)).all()
+
+
+def test_groups_reach_fit_only_when_passed_as_params(data):
+    """docs/model.md ("groups in scikit-learn's tools"): cross_val_score(groups=g) gives the groups
+    to the splitter only, so early stopping inside the folds would split trials; cross_validate's
+    params={"groups": g} gives them to fit as well. The docs said the opposite of the first."""
+    from sklearn.model_selection import GroupKFold, cross_val_score, cross_validate
+
+    seen = []
+
+    class Spy(SpikingRNNClassifier):
+        def fit(self, X, y, groups=None, **kwargs):
+            seen.append(groups is not None)
+            return super().fit(X, y, groups=groups, **kwargs)
+
+    g = np.arange(len(data.y)) // 4
+    spy = Spy(**SMALL)
+    cross_val_score(spy, data.X, data.y, groups=g, cv=GroupKFold(2))
+    assert seen == [False, False]
+    seen.clear()
+    cross_validate(spy, data.X, data.y, groups=g, params={"groups": g}, cv=GroupKFold(2))
+    assert seen == [True, True]
+
+
+def test_tools_that_need_2d_x_refuse_spike_arrays_and_the_documented_recipe_works(data):
+    """docs/model.md lists scikit-learn tools that refuse 3-D X; the channel-permutation recipe it
+    gives instead runs on the spike arrays."""
+    from sklearn.inspection import permutation_importance
+
+    pnb = PoissonNaiveBayes().fit(data.X, data.y)
+    with pytest.raises(ValueError, match="dim 3"):
+        permutation_importance(pnb, data.X, data.y, n_repeats=2, random_state=0)
+    rng = np.random.default_rng(0)
+    base = pnb.score(data.X, data.y)
+    drops = []
+    for c in range(data.X.shape[2]):
+        Xp = data.X.copy()
+        Xp[:, :, c] = Xp[rng.permutation(len(Xp)), :, c]
+        drops.append(base - pnb.score(Xp, data.y))
+    assert max(drops) > 0  # some channel carries direction information

@@ -237,7 +237,7 @@ def test_checkpoints_are_written_and_resume(tmp_path, data):
     ckpt = load(path)
     assert ckpt.stop_reason_ == "checkpoint" and len(ckpt.history_) == 2
     assert ckpt.history_ == clf.history_[:2]
-    assert not (tmp_path / "ckpt.msrnn.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.msrnn"]  # no temporary file left
     # the checkpoint holds the weights after epoch 2
     two = SpikingRNNClassifier(**FAST, max_epochs=2).fit(data.X, data.y)
     np.testing.assert_array_equal(ckpt.get_weights()["w_rec"], two.get_weights()["w_rec"])

@@ -269,6 +269,13 @@ def test_network_tuning_keeps_the_angles_of_a_subset_without_some_directions():
     np.testing.assert_array_equal(res.b1, right.b1)
     thirds = fit_cosine_tuning(spikes, d.y[keep], dt=clf.dt)  # K = 3 labels present
     assert not np.allclose(thirds.b1, right.b1, equal_nan=True)
+    # any subset of the classes, also without label 0 or with a gap (refused when the directions'
+    # check ran before the classes' angles were set)
+    for missing in (0, 1):
+        keep = d.y != missing
+        res = network_tuning(clf, d.X[keep], d.y[keep])
+        spikes = clf.simulate(d.X[keep], membrane=False).spikes
+        np.testing.assert_array_equal(res.b1, fit_cosine_tuning(spikes, 2 * np.pi * d.y[keep] / 4.0, dt=clf.dt).b1)
 
 
 def test_result_object_dataframe_and_threshold(monkeypatch, center_out):
@@ -454,11 +461,11 @@ def test_network_tuning_simulates_in_chunks_with_the_same_result(monkeypatch):
         network_tuning(clf, d.X, d.y, dt=2.0)
     with pytest.raises(ValueError, match="units must be one of"):
         network_tuning(clf, d.X, d.y, units="Hz")
-    assert calls == []
     y = d.y.copy()
     y[0] = 4
     with pytest.raises(ValueError, match=r"label\(s\) \[4\] that are not among the classifier's classes_ \[0, 1, 2, 3\]"):
         network_tuning(clf, d.X, y)
+    assert calls == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -190,7 +190,21 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_trials, n_classes)
         """
-        return np.exp(log_softmax(self._joint_log_likelihood(X)))
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of the posterior class probabilities (as scikit-learn's naive Bayes; exact
+        where ``predict_proba`` underflows to 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+
+        Returns
+        -------
+        ndarray of shape (n_trials, n_classes)
+        """
+        return log_softmax(self._joint_log_likelihood(X))
 
     def predict(self, X) -> np.ndarray:
         """Most probable class.

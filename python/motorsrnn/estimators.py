@@ -16,6 +16,7 @@ import math
 import numbers
 import os
 import types
+import uuid
 import warnings
 from pathlib import Path
 from types import MappingProxyType
@@ -652,9 +653,12 @@ def _write_atomic(path, data: bytes) -> None:
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name, e.g. {str(path / 'model.msrnn')!r}")
-    tmp = path.with_name(path.name + ".tmp")
+    # a name of its own (process and random part): fits in parallel processes that write the same
+    # checkpoint_path, or saves to one path, never write into or rename each other's temporary file
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        tmp.write_bytes(data)
+        with open(tmp, "xb") as f:  # normal permissions (umask), unlike tempfile's 0600
+            f.write(data)
         os.replace(tmp, path)
     except OSError as e:
         tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
@@ -1572,7 +1576,7 @@ class _SpikingRNNBase(BaseEstimator):
         check_is_fitted(self, "network_")
         self._check_same_network(context="save")
         meta = self._metadata(self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
-        _write_atomic(path, bytes(self.network_.to_bytes(meta, bool(include_optimizer))))
+        _write_atomic(path, bytes(self.network_.to_bytes(meta, check_bool(include_optimizer, "include_optimizer"))))
 
     def _metadata(self, n_features, history, stop_reason, best_epoch) -> str:
         """The JSON metadata stored beside the network in model files and checkpoints."""
@@ -1790,7 +1794,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         epochs during ``fit`` and ``partial_fit`` (atomically: a crash never leaves a half-written
         file), with the optimiser's state of that epoch: after :func:`motorsrnn.load`, one
         ``partial_fit`` call per missing epoch finishes a stopped ``fit`` exactly as it would
-        have run (without early stopping).
+        have run (without early stopping). The file belongs to one fit: in a search or
+        ``cross_val_*`` every fit writes the same file (each write is whole; the last one
+        stays), so leave it None there.
     checkpoint_every : int, default=1
         Epochs between checkpoints.
     random_state : int, RandomState instance, Generator or None, default=None

@@ -47,12 +47,12 @@ motorsrnn's extra ``"motorsrnn[nwb]"``), ``neo`` (``[neo]``), ``pynapple`` (``[p
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import numbers
 import os
 import warnings
 from collections import Counter
-import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any, List, Sequence, Tuple
 
@@ -100,10 +100,10 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     start, stop = window
     if not (_is_real(start) and _is_real(stop) and math.isfinite(start) and math.isfinite(stop)):
         raise ValueError(f"window must hold two finite numbers (start, stop), got {window!r}")
-    # the relative precision of the numbers given: float32 values (e.g. from a MATLAB file) are
-    # only exact to ~6e-8, so a window that is a whole number of bins in float32 is accepted
-    precision = max([1e-9] + [16.0 * float(np.finfo(v.dtype).eps) for v in (start, stop, bin_size)
-                              if isinstance(v, np.floating)])
+    # float32 values (e.g. from a MATLAB file) are exact only to about 6e-8 of their size: a window
+    # that is a whole number of bins up to that rounding is accepted (below)
+    eps = max([0.0] + [float(np.finfo(v.dtype).eps) for v in (start, stop, bin_size)
+                       if isinstance(v, np.floating) and np.finfo(v.dtype).eps > np.finfo(np.float64).eps])
     start, stop = float(start), float(stop)
     if stop <= start:
         raise ValueError(f"window stop must be greater than start, got window=({start:g}, {stop:g}) {units}")
@@ -112,13 +112,17 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     bin_size = float(bin_size)
     ratio = (stop - start) / bin_size
     n_bins = int(round(ratio))
-    if n_bins < 1 or abs(ratio - n_bins) > precision * max(1.0, ratio):
-        fit = max(1, math.floor(ratio + precision * max(1.0, ratio)))
+    # in bins: the rounding of start, stop and bin_size in their own precision (4 ulps each), or 1e-9
+    tolerance = max(1e-9 * max(1.0, ratio), 4.0 * eps * ((abs(start) + abs(stop)) / bin_size + ratio))
+    if n_bins < 1 or abs(ratio - n_bins) > tolerance:
+        fit = max(1, math.floor(ratio + tolerance))
         raise ValueError(
-            f"the window length stop - start = {stop - start:g} {units} is not a whole number of bins of "
-            f"bin_size = {bin_size:g} {units} ({ratio:.6g} bins); use e.g. "
+            f"the window length stop - start = {stop - start:.7g} {units} is not a whole number of bins of "
+            f"bin_size = {bin_size:g} {units} ({ratio:.7g} bins); use e.g. "
             f"window=({start:g}, {start + fit * bin_size:g}) or a bin_size that divides {stop - start:g}"
         )
+    if eps:  # the bins of the window asked for: float32 rounding of bin_size must not move the last edge
+        bin_size = (stop - start) / n_bins
     return start, stop, bin_size, n_bins
 
 
@@ -176,10 +180,22 @@ def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
     if isinstance(spike_times, Mapping):
         ids = list(spike_times.keys())
         trains = [spike_times[k] for k in ids]
+    elif hasattr(spike_times, "groups") and hasattr(spike_times, "obj") and hasattr(spike_times, "__iter__"):
+        # a pandas groupby of spike times, e.g. table.groupby("unit")["time"]: its groups are the units
+        try:
+            ids, trains = map(list, zip(*[(key, np.asarray(group)) for key, group in spike_times]))
+        except ValueError:  # no group
+            ids, trains = [], []
     elif getattr(spike_times, "ndim", None) == 1 and hasattr(spike_times, "index") and callable(
-            getattr(spike_times, "items", None)):  # a pandas Series of arrays, e.g. groupby("unit")["time"]
+            getattr(spike_times, "items", None)):  # a pandas Series of arrays, e.g. groupby("unit")["time"].apply(list)
         ids = list(spike_times.index)
         trains = list(spike_times.values)
+        if trains and all(isinstance(t, numbers.Number) for t in trains):
+            raise TypeError(
+                "spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}, got a pandas "
+                "Series of numbers (one unit's times?); for a single unit pass [times], for a table of spikes "
+                "table.groupby('unit')['time']"
+            )
     elif isinstance(spike_times, (str, bytes)):
         raise TypeError("spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}")
     elif isinstance(spike_times, np.ndarray) and spike_times.dtype != object:
@@ -203,6 +219,13 @@ def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
             )
     if not trains:
         raise ValueError("spike_times holds no units: pass at least one (possibly empty) array of spike times")
+    try:
+        repeated = [u for u, n in Counter(ids).items() if n > 1]
+    except TypeError:  # ids that cannot be hashed (a Series' index holds hashable labels; lists give 0, 1, ...)
+        repeated = []
+    if repeated:
+        raise ValueError(f"unit ids must be unique: {repeated[:5]} appear more than once (a Series with a repeated "
+                         "index?); group the spikes by unit first")
     return ids, trains
 
 
@@ -293,7 +316,7 @@ def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, 
         warnings.warn(
             f"none of the {n_spikes} spikes falls in a trial's window: the spikes lie between {first:g} and "
             f"{last:g} s, the windows between {lo:g} and {hi:g} s (events {float(ev.min()):g} to "
-            f"{float(ev.max()):g} s, window {window} {units}). Are spike times and events both in seconds (not "
+            f"{float(ev.max()):g} s, window ({float(window[0]):g}, {float(window[1]):g}) {units}). Are spike times and events both in seconds (not "
             f"ms or sample indices), and the window in {units}?",
             UserWarning,
             stacklevel=user_stacklevel(),
@@ -308,7 +331,8 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     spike_times : sequence of array-like, or dict {unit_id: array-like}
         Spike times of each unit, in **seconds** (the clock of ``events``). Each entry is 1-D, may be
         empty (the unit's counts are all zero) and need not be sorted. A list gives ``unit_ids``
-        ``0, 1, ...``; a dict (or a pandas Series of arrays) keeps its keys (index), in order.
+        ``0, 1, ...``; a dict (or a pandas Series of arrays, or a pandas groupby such as
+        ``spikes.groupby("unit")["time"]``) keeps its keys (index, groups), in order.
         Durations (``timedelta64``, pandas ``Timedelta``) are converted to seconds by their unit;
         dates (``datetime64``) are refused: subtract a common origin first. A numeric 2-D array is refused (ambiguous);
         pass ``list(array)`` if its rows really are units.

@@ -107,7 +107,7 @@ class StreamingDecoder:
         except RuntimeError as e:
             if "borrow" not in str(e):
                 raise
-            raise RuntimeError("this StreamingDecoder is being stepped by another thread; a decoder holds one "
+            raise RuntimeError(f"this {type(self).__name__} is being stepped by another thread; a decoder holds one "
                                "trial's state: use one decoder per thread (estimator.stream() makes a new one)") from None
         self._check_started()  # an empty chunk as the first input gives no decision
         self._warn_if_uncountable()
@@ -129,7 +129,7 @@ class StreamingDecoder:
 
     def __reduce__(self):
         raise TypeError(
-            "a StreamingDecoder holds the running state of one live trial and cannot be pickled or copied; "
+            f"a {type(self).__name__} holds the running state of one live trial and cannot be pickled or copied; "
             "pickle the fitted estimator and call its stream() again"
         )
 

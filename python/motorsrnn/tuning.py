@@ -1144,20 +1144,8 @@ def network_tuning(
         raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
     Xc = check_spikes(X)
     start, stop = _window_bins(window, Xc.shape[1])
-    # the directions' checks (one per trial, labels, angles) run before the simulation
-    _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
-    parts = []  # each unit's count in the window, chunk by chunk
-    for sim in _simulations_in_chunks(estimator, Xc):
-        if population is None:
-            spikes = sim.spikes
-        else:
-            pops = sim.populations
-            if population not in pops:
-                raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
-            spikes = pops[population].spikes
-        parts.append(spikes[:, start:stop, :].sum(axis=1, dtype=np.float64))
-    counts = np.concatenate(parts)
     dt = float(getattr(estimator, "dt", 1.0))
+    check_number(dt, "dt", low=0.0, strict_low=True)
     classes = np.asarray(getattr(estimator, "classes_", []))
     d = np.asarray(directions)
     if (
@@ -1174,8 +1162,20 @@ def network_tuning(
             raise ValueError(f"directions hold label(s) {unknown[:5].tolist()} that are not among the classifier's "
                              f"classes_ {classes.tolist()}; pass labels_to_angles (or angles) for other labels")
         kwargs["labels_to_angles"] = 2.0 * np.pi * classes / len(classes)
+    # the directions' checks (one per trial, labels, angles) run before the simulation
+    _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
+    parts = []  # each unit's count in the window, chunk by chunk
+    for sim in _simulations_in_chunks(estimator, Xc):
+        if population is None:
+            spikes = sim.spikes
+        else:
+            pops = sim.populations
+            if population not in pops:
+                raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
+            spikes = pops[population].spikes
+        parts.append(spikes[:, start:stop, :].sum(axis=1, dtype=np.float64))
+    counts = np.concatenate(parts)
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
-    check_number(dt, "dt", low=0.0, strict_low=True)
     if units == "hz":  # as fit does for a 3-D spike array
         counts /= (stop - start) * dt / 1000.0
     res = fit(counts, directions, window=None, dt=dt, units=units, **kwargs)
