@@ -66,6 +66,18 @@ def test_history_rate_is_the_firing_rate_of_the_epochs_forward_passes(data, arch
     assert clf.history_[2]["rate_hz"] != clf.history_[0]["rate_hz"]  # the weights moved
 
 
+def test_the_default_initial_scales_give_about_15_hz_on_center_out_windows():
+    """docs/model.md (Parameters and initialisation): the default scales make the untrained hidden
+    population fire at about 15 Hz (13-15 Hz) on make_center_out's 50 ms windows, not hundreds of Hz."""
+    for seed in range(3):
+        d = make_center_out(n_trials=200, random_state=seed)
+        net = SpikingRNNClassifier(random_state=seed).initial_network(d.X.shape[2], 4)
+        spikes = net.simulate(np.ascontiguousarray(d.X), False, 2)[0]
+        rate = 1000.0 * np.mean([s.mean() for s in spikes])  # 1 ms bins
+        print(f"seed {seed}: untrained hidden rate {rate:.1f} Hz")
+        assert 13.0 <= rate <= 15.0, rate
+
+
 def test_string_labels_and_proba_column_order(data):
     names = np.array(["right", "up", "left", "down"])[data.y]
     clf = SpikingRNNClassifier(**FAST).fit(data.X, names)
