@@ -82,6 +82,10 @@ def test_bad_y(yy, match):
         ("optimizer", "lbfgs", "optimizer must be one of"),
         ("detach_reset", "yes", "detach_reset must be True or False"),
         ("callback", 3, "callback must be callable"),
+        # beyond float32: fit diverged and advised a lower learning_rate (audit, nineteenth session)
+        ("weight_decay", 1e39, "weight_decay must be <= 1e"),
+        ("rate_weight", 1e39, "rate_weight must be <= 1e"),
+        ("rate_bounds", (5e41, 1e42), r"rate_bounds\[0\] must be <= 1e"),
     ],
 )
 def test_bad_parameters(param, value, match):
@@ -562,3 +566,14 @@ def test_an_empty_chunk_before_the_first_bin_gives_no_decision(fitted):
     p = decoder.step(X[0, :1])
     np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-6)
     np.testing.assert_array_equal(decoder.step(np.zeros((0, X.shape[2]))), p)  # later: the current decision
+
+
+def test_jitter_refuses_counts_that_could_add_up_beyond_float32():
+    """Counts of 2e38 every other bin trained without jitter, but with spike_jitter two of them
+    could land in one bin (4e38, inf in float32) and the fit 'diverged', advising a lower rate."""
+    Xh = np.zeros((8, 20, 1))
+    Xh[:, ::2, 0] = 2e38
+    labels = np.arange(8) % 2
+    SpikingRNNClassifier(n_hidden=4, max_epochs=1, random_state=0).fit(Xh, labels)  # without jitter: fine
+    with pytest.raises(ValueError, match=r"with spike_jitter, .* trial 0, channel 0 holds 2e\+39 in all"):
+        SpikingRNNClassifier(n_hidden=4, max_epochs=1, spike_jitter=3.0).fit(Xh, labels)

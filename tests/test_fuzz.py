@@ -696,3 +696,42 @@ long = (rng.random((16, 600000, 4)) < 0.02).astype(np.uint8)  # dense spikes of 
 clf = SpikingRNNClassifier(n_hidden=128, max_epochs=1, n_jobs=1, random_state=0, bptt_window=100)
 """
     _assert_one_epoch_trains(code, "long, np.arange(16) % 2")
+
+
+TIGHT = """
+import os, pickle, resource
+def limit(extra_mb):  # the address space this process has now, plus extra_mb (as in a small container)
+    used = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (used + extra_mb * 2**20, resource.RLIM_INFINITY))
+"""
+
+
+@pytest.mark.parametrize(
+    "setup, call, names",
+    [
+        # building: a 16000-unit network is 1 GiB of recurrent weights (the guard ran after the build)
+        ("limit(600)", "SpikingRNNClassifier(n_hidden=16000).initial_network(6, 2)", "building the network"),
+        ("limit(600)", "SpikingRNNClassifier(n_hidden=16000, max_epochs=1).fit(X, y)", "building the network"),
+        # a fitted model (144 MB of recurrent weights, with Adam's state 3 times that) must survive
+        # a partial_fit, a warm start or a pickle that cannot copy it
+        ("big = SpikingRNNClassifier(n_hidden=6000, max_epochs=1, random_state=0).fit(X[:4, :2], y[:4]); limit(350)",
+         "big.partial_fit(X[:4, :2], y[:4])", "copying the network"),
+        ("big = SpikingRNNClassifier(n_hidden=6000, max_epochs=1, random_state=0).fit(X[:4, :2], y[:4]); limit(350)",
+         "big.set_params(warm_start=True).fit(X[:4, :2], y[:4])", "copying the network"),
+        ("big = SpikingRNNClassifier(n_hidden=6000, max_epochs=1, random_state=0).fit(X[:4, :2], y[:4]); limit(350)",
+         "pickle.dumps(big)", "serialising the network"),
+        # spike_jitter splits integral counts into single spikes: 100 M of them from a 400 KB input
+        ("X9 = np.full((2, 1000, 50), 1024.0, np.float32); limit(600)",
+         "SpikingRNNClassifier(n_hidden=8, max_epochs=1, spike_jitter=2.0, n_jobs=1).fit(X9, [0, 1])", "spike_jitter"),
+    ],
+)
+def test_building_copying_serialising_and_jitter_are_guarded(setup, call, names):
+    """Audit of the nineteenth session: the network was built (fit, initial_network) or copied
+    (partial_fit, warm_start, pickle) before any memory check, and spike_jitter's split spikes were
+    not counted, so a small address space aborted the interpreter (and lost the fitted model)
+    instead of raising MemoryError."""
+    rc, out, err = _run_isolated(PRELUDE + TIGHT + setup + f"\nreport(lambda: {call})\n"
+                                 + "print('ALIVE', 'big' not in dir() or big.predict(X[:2, :2]).shape)\n")
+    assert rc == 0, f"interpreter died (exit code {rc}) in {call}: {err.strip()[:300]}"
+    assert "RESULT MemoryError" in out and names in out, out + err[:300]
+    assert "ALIVE" in out, out  # the fitted model is still there and predicts

@@ -592,3 +592,19 @@ def test_snapshots_warn_when_integer_labels_miss_some_of_the_classifiers_directi
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         TuningSnapshots(d.X[probe], d.y[probe]).record(reg, 0)
+
+
+def test_activity_too_large_to_square_is_refused_not_fitted_as_nan():
+    """Finite activity of 1e200 gave NaN R^2 and p-values and 'untuned' for every neuron, silently:
+    the fits' sums of squares overflow float64. Up to 1e150 it is fitted, with the preferred
+    directions of the same data at a small scale."""
+    rng = np.random.default_rng(0)
+    theta = np.repeat(np.arange(8) * np.pi / 4, 10)
+    rates = 10 + 5 * np.cos(theta[:, None] - np.array([0.3, 2.0])) + rng.normal(size=(80, 2))
+    small = fit_cosine_tuning(rates, theta)
+    big = fit_cosine_tuning(rates * 1e148, theta)  # up to 1.7e149
+    np.testing.assert_allclose(big.preferred_direction, small.preferred_direction, rtol=1e-9)
+    np.testing.assert_allclose(big.r2, small.r2, rtol=1e-9)
+    for fit in (fit_cosine_tuning, fit_von_mises_tuning):
+        with pytest.raises(ValueError, match=r"activity reaches 1.67e\+201: .* overflow float64 .* divide by 1e\+201"):
+            fit(rates * 1e200, theta)

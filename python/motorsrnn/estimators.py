@@ -517,7 +517,12 @@ _FLOAT = 4  # float32
 def _network_sizes(network) -> Dict[str, int]:
     """Neurons, neurons with trained time constants, outputs, parameters, and weights of the
     projections between populations (which each gradient buffer also holds packed)."""
-    spec = json.loads(network.spec_json)
+    return _spec_sizes(json.loads(network.spec_json))
+
+
+def _spec_sizes(spec: Dict[str, Any]) -> Dict[str, int]:
+    """:func:`_network_sizes` of a network description (before the network is built), with
+    ``masked``: the weights of sparse projections, which also have a mask of their size."""
     sizes = {p["name"]: int(p["size"]) for p in spec["populations"]}
     n_in, n_out = int(spec["n_inputs"]), int(spec["n_outputs"])
 
@@ -532,7 +537,55 @@ def _network_sizes(network) -> Dict[str, int]:
         "outputs": n_out,
         "params": sum(w for _, w in weights) + 3 * neurons + n_out,
         "packed": sum(w for src, w in weights if src != "input"),
+        "masked": sum(n(p["source"]) * n(p["target"]) for p in spec["projections"] if p.get("density") is not None),
     }
+
+
+def _check_network_memory(spec: Dict[str, Any], copies: float, what: str) -> None:
+    """Raise ``MemoryError`` when ``copies`` times a network's parameters and masks (float32)
+    cannot fit: before the core builds, copies, serialises or reads one (a failed allocation
+    there would end the process, and with it a fitted model)."""
+    s = _spec_sizes(spec)
+    check_memory(copies * _FLOAT * (s["params"] + s["masked"]),
+                 f"{what} ({s['params']:,} parameters)",
+                 "use fewer hidden units (n_hidden) or smaller populations, or free memory")
+
+
+def _copies(network, serialised: bool = False) -> float:
+    """Copies of the parameters an operation on ``network`` makes: one (three with the optimiser's
+    state, Adam's two moments), and about five times that to serialise them (MessagePack, the
+    file's bytes and Python's copy)."""
+    k = 1.0 if network.optimizer_steps is None else 3.0
+    return 5.0 * k if serialised else k
+
+
+def _check_jitter_sums(X: np.ndarray) -> None:
+    """Raise ``ValueError`` when moved spikes could overflow float32: ``spike_jitter`` may put all
+    of a trial's spikes of one channel into one bin, where they add up."""
+    top = float(np.finfo(np.float32).max)
+    for start in range(0, len(X), 256):
+        sums = X[start:start + 256].sum(axis=1, dtype=np.float64)
+        if sums.size and float(sums.max()) > top:
+            n, c = np.unravel_index(int(np.argmax(sums)), sums.shape)
+            raise ValueError(f"with spike_jitter, the spikes of one channel in a trial may land in one bin and add up: "
+                             f"trial {start + n}, channel {c} holds {float(sums.max()):.3g} in all, beyond float32's "
+                             f"range ({top:.3g}); scale the input down or train without spike_jitter")
+
+
+def _jitter_bytes(X: np.ndarray, n_threads: int) -> int:
+    """Memory of one epoch's moved spikes (``spike_jitter``): the core splits integral counts up to
+    1024 into single spikes (16 bytes each while one trial's are sorted, per thread) and keeps the
+    epoch's moved events (8 bytes each, twice while they are gathered), besides one offset per
+    trial and step. Counted 256 trials at a time, so the count adds no copy of ``X``."""
+    per_trial = np.empty(len(X), dtype=np.float64)
+    for start in range(0, len(X), 256):
+        x = X[start:start + 256]
+        if x.dtype.kind in "ub":  # uint8 counts: all integral and below the split limit
+            per_trial[start:start + 256] = x.sum(axis=(1, 2), dtype=np.float64)
+        else:
+            split = (x == np.floor(x)) & (x <= 1024)
+            per_trial[start:start + 256] = np.where(split, x, x != 0).sum(axis=(1, 2), dtype=np.float64)
+    return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + _events_bytes(*X.shape[:2])
 
 
 def _events_bytes(n_trials: int, n_steps: int) -> int:
@@ -635,17 +688,33 @@ def _n_threads(n_jobs) -> int:
 def _copy_network(network):
     """An independent copy of a core network (weights, masks, description, and the optimiser
     state that ``partial_fit`` continues from)."""
+    _check_network_memory(json.loads(network.spec_json), _copies(network), "copying the network")
     return network.copy()
+
+
+def _network_to_bytes(network, metadata: str = "", include_optimizer: bool = True) -> bytes:
+    """The model-file bytes of a core network (memory checked first)."""
+    _check_network_memory(json.loads(network.spec_json), _copies(network, serialised=True),
+                          "serialising the network (save, pickle, a checkpoint)")
+    return bytes(network.to_bytes(metadata, include_optimizer))
+
+
+def _network_and_metadata(data: bytes):
+    """``(network, metadata)`` of model-file bytes; the core decodes them into about twice their
+    size (memory checked first)."""
+    check_memory(3 * len(data), f"reading a model of {len(data):,} bytes",
+                 "free memory (the model needs about three times its file's size while it is read)")
+    return _core.Network.from_bytes(data)
 
 
 def _network_from_bytes(data: bytes):
     """The network of model-file bytes (how a pickled ``_core.Network`` comes back)."""
-    return _core.Network.from_bytes(data)[0]
+    return _network_and_metadata(data)[0]
 
 
 # A core network pickles as its model-file bytes: the snapshots a callback gets (info["network"])
 # can be kept with pickle/joblib, or sent to another process.
-copyreg.pickle(_core.Network, lambda network: (_network_from_bytes, (bytes(network.to_bytes("")),)))
+copyreg.pickle(_core.Network, lambda network: (_network_from_bytes, (_network_to_bytes(network),)))
 
 
 def _write_atomic(path, data: bytes) -> None:
@@ -689,7 +758,7 @@ class _Checkpoint:
         if (info["epoch"] + self.count_offset + 1) % self.every == 0:
             meta = dict(self.meta, history=self.history, stop_reason="checkpoint")
             try:
-                _write_atomic(self.path, bytes(info["network"].to_bytes(json.dumps(meta))))
+                _write_atomic(self.path, _network_to_bytes(info["network"], json.dumps(meta)))
             except OSError as e:  # a full disk should not end the training that the checkpoint protects
                 if not self.failed:
                     warnings.warn(f"could not write the checkpoint {self.path}: {e}; training goes on without it",
@@ -916,7 +985,7 @@ class _SpikingRNNBase(BaseEstimator):
         check_number(self.recurrent_lr_scale, "recurrent_lr_scale", low=0)
         check_number(self.max_epochs, "max_epochs", low=1, high=_MAX_COUNT, integer=True)
         check_number(self.batch_size, "batch_size", low=1, high=_MAX_COUNT, integer=True)
-        check_number(self.weight_decay, "weight_decay", low=0)
+        check_number(self.weight_decay, "weight_decay", low=0, high=1e30)  # finite in float32
         check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
         check_number(self.bptt_window, "bptt_window", low=1, high=_MAX_COUNT, integer=True, allow_none=True)
         check_early_stopping_params(self)
@@ -925,13 +994,13 @@ class _SpikingRNNBase(BaseEstimator):
         for name in ("detach_reset", "train_time_constants"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        check_number(self.rate_weight, "rate_weight", low=0)
+        check_number(self.rate_weight, "rate_weight", low=0, high=1e30)  # finite in float32
         try:
             lower, upper = self.rate_bounds
         except (TypeError, ValueError):
             raise ValueError(f"rate_bounds must be a (lower, upper) pair in Hz, got {self.rate_bounds!r}") from None
-        check_number(lower, "rate_bounds[0]", low=0)
-        check_number(upper, "rate_bounds[1]", low=lower)
+        check_number(lower, "rate_bounds[0]", low=0, high=1e30)
+        check_number(upper, "rate_bounds[1]", low=lower, high=1e30)
         self._jitter_config()
         self._validate_activity_params()
         if not isinstance(self.warm_start, (bool, np.bool_)):
@@ -1046,7 +1115,9 @@ class _SpikingRNNBase(BaseEstimator):
             }[context])
 
     def _new_network(self, n_inputs: int, n_outputs: int, init_seed: int):
-        network = _core.Network(json.dumps(self._network_spec(n_inputs, n_outputs)), init_seed)
+        spec = self._network_spec(n_inputs, n_outputs)
+        _check_network_memory(spec, 2, "building the network")  # its parameters, masks and the draws
+        network = _core.Network(json.dumps(spec), init_seed)
         for key, mask in network.masks().items():
             if not mask.any():  # a density so low that the draw kept nothing: almost surely not meant
                 warnings.warn(f"projection {key!r} has no connection: its density kept none of its {mask.size} "
@@ -1194,6 +1265,16 @@ class _SpikingRNNBase(BaseEstimator):
         if X_val is not None:
             n_events += _events_bytes(*X_val.shape[:2])
         n_threads = _n_threads(self.n_jobs)
+        if config["jitter"]:
+            _check_jitter_sums(X_train)
+            moved = _jitter_bytes(X_train, n_threads)
+            check_memory(moved, "moving the training trials' input spikes (spike_jitter; integral counts up to 1024 "
+                         "move as single spikes)", "train on fewer trials, or without spike_jitter")
+            n_events += moved
+        if self.callback is not None or checkpoint is not None:
+            # each epoch's snapshot: the network and its optimiser's state (and a checkpoint's bytes)
+            sizes = _network_sizes(network)
+            n_events += (3 + (15 if checkpoint is not None else 0)) * _FLOAT * (sizes["params"] + sizes["masked"])
         _check_gradient_memory(network, X_train.shape[0], X_train.shape[1], n_batch=int(self.batch_size),
                                bptt_window=self._bptt_window(), extra_ds=activity is not None or self.rate_weight > 0,
                                n_events=n_events, fit=True, n_threads=n_threads)
@@ -1530,12 +1611,12 @@ class _SpikingRNNBase(BaseEstimator):
     def __getstate__(self):
         state = self.__dict__.copy()
         if "network_" in state:
-            state["network_"] = state["network_"].to_bytes("")
+            state["network_"] = _network_to_bytes(state["network_"])
         return state
 
     def __setstate__(self, state):
         if isinstance(state.get("network_"), bytes):
-            state["network_"], _ = _core.Network.from_bytes(state["network_"])
+            state["network_"], _ = _network_and_metadata(state["network_"])
         state.setdefault("activity_kernel", "exponential")  # pickled before the option existed
         state.setdefault("bptt_window", None)  # idem
         state.setdefault("activity_normalize", False)  # idem
@@ -1576,7 +1657,7 @@ class _SpikingRNNBase(BaseEstimator):
         check_is_fitted(self, "network_")
         self._check_same_network(context="save")
         meta = self._metadata(self.n_features_in_, self.history_, self.stop_reason_, self.best_epoch_)
-        _write_atomic(path, bytes(self.network_.to_bytes(meta, check_bool(include_optimizer, "include_optimizer"))))
+        _write_atomic(path, _network_to_bytes(self.network_, meta, check_bool(include_optimizer, "include_optimizer")))
 
     def _metadata(self, n_features, history, stop_reason, best_epoch) -> str:
         """The JSON metadata stored beside the network in model files and checkpoints."""
@@ -2688,7 +2769,7 @@ def load(path) -> Any:
     """
     data = Path(path).read_bytes()
     try:
-        network, text = _core.Network.from_bytes(data)
+        network, text = _network_and_metadata(data)
     except _core.ModelFileError as e:
         raise _core.ModelFileError(f"{path}: {e}") from None
     try:

@@ -26,7 +26,7 @@ Conventions
 -----------
 Activity
     ``(n_trials, n_neurons)``: one value per trial and neuron (spike counts, rates, any finite
-    numbers), used as given. ``(n_trials, n_timesteps, n_neurons)``: spike counts per time bin
+    numbers up to 1e150 in size), used as given. ``(n_trials, n_timesteps, n_neurons)``: spike counts per time bin
     (what :func:`motorsrnn.datasets.make_center_out` and ``simulate`` return), summed over
     ``window = (start, stop)`` (bins, ``start <= t < stop``; the whole array by default) and
     reported in spikes/s (``units="hz"``, bins of ``dt`` ms) or spikes per trial
@@ -124,6 +124,10 @@ def _window_bins(window, n_steps: int):
     if not 0 <= start < stop <= n_steps:
         raise ValueError(f"window must satisfy 0 <= start < stop <= n_timesteps ({n_steps}), got ({start}, {stop})")
     return start, stop
+
+
+#: Largest activity value the fits accept: squares summed over up to 1e8 trials stay finite in float64.
+_MAX_RATE = 1e150
 
 
 def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
@@ -277,6 +281,13 @@ def _reduce_angles(angles) -> np.ndarray:
 
 def _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, min_directions):
     rates = _activity_to_rates(activity, window, dt, units)
+    largest = float(np.abs(rates).max(initial=0.0))
+    if largest > _MAX_RATE:  # sums of squares would overflow float64: NaN fits, every neuron "untuned"
+        raise ValueError(
+            f"activity reaches {largest:.3g}: the fit's sums of squares would overflow float64 (values up to "
+            f"{_MAX_RATE:g} are fitted); rescale it, e.g. divide by {10.0 ** np.floor(np.log10(largest)):g} (preferred "
+            "directions, R^2 and p-values do not depend on the scale)"
+        )
     angles = _reduce_angles(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles))
     distinct = np.unique(angles)
     n_dir = distinct.size
@@ -781,7 +792,7 @@ def fit_cosine_tuning(
     Parameters
     ----------
     activity : array-like of shape (n_trials, n_neurons) or (n_trials, n_timesteps, n_neurons)
-        Per-trial counts or rates (any finite values, used as given), or spike counts per time bin
+        Per-trial counts or rates (any finite values up to 1e150, used as given), or spike counts per time bin
         (non-negative), summed over ``window``. See the module docs.
     directions : array-like of shape (n_trials,)
         Float angles (radians, or degrees with ``degrees=True``) or class labels (integers ``0..K-1``
