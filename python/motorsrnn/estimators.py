@@ -563,6 +563,8 @@ def _check_jitter_sums(X: np.ndarray) -> None:
     """Raise ``ValueError`` when moved spikes could overflow float32: ``spike_jitter`` may put all
     of a trial's spikes of one channel into one bin, where they add up."""
     top = float(np.finfo(np.float32).max)
+    if X.dtype.kind in "ub":  # uint8 counts cannot add up to that
+        return
     for start in range(0, len(X), 256):
         sums = X[start:start + 256].sum(axis=1, dtype=np.float64)
         if sums.size and float(sums.max()) > top:
