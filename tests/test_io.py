@@ -622,3 +622,27 @@ def test_the_memory_estimate_counts_the_unit_being_binned(monkeypatch):
     monkeypatch.setattr(validation, "memory_limit", lambda: 5e9)
     with pytest.raises(MemoryError, match="and one unit's counts"):
         bin_spike_times([[1.0]], np.arange(1000.0), window=(0, 1e6))
+
+
+def test_spike_times_in_ms_with_events_in_s_warn_even_when_some_spikes_count():
+    """A 1000 s session with spike times in ms and events in s counted the spikes of the first
+    second only, silently (the warning came only when no spike at all was counted)."""
+    rng = np.random.default_rng(0)
+    events = np.arange(1.0, 1000.0, 5.0)
+    spikes = [np.sort(rng.uniform(0.0, 1000.0, 20000)) for _ in range(3)]
+    with pytest.warns(UserWarning, match=r"the spikes span .* 1005 times the trials' windows .* 9 of the 60000 spikes"):
+        bin_spike_times([t * 1000.0 for t in spikes], events, window=(0, 500))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same session in seconds: no warning
+        bin_spike_times(spikes, events, window=(0, 500))
+
+
+def test_float32_spike_times_too_coarse_for_the_bins_warn():
+    """float32 times of a 1000 s session are exact to 0.06 ms only: counts in 1 ms bins moved."""
+    rng = np.random.default_rng(1)
+    late = np.sort(rng.uniform(900.0, 1000.0, 5000))
+    with pytest.warns(UserWarning, match=r"unit 0 are float32: at 999.9.* s they are exact only to 0.061 ms"):
+        bin_spike_times([late.astype(np.float32)], [950.0], window=(0, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float32 times of a short recording are fine for 1 ms bins
+        bin_spike_times([(late - 900.0).astype(np.float32)], [50.0], window=(0, 100))

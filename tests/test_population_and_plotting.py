@@ -464,8 +464,26 @@ def test_cultivation_overlays_label_each_network(plt, data):
     assert labels == ["long: input-driven (h)", "long: persistency (tuned at epoch 0)", "short: input-driven (h)"]
     ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
     assert max(ticks) >= 10  # the long network's epochs keep their ticks
+    # the two networks' lines differ by more than the legend text (the colours are the groups')
+    first, second = ax.lines[0], ax.lines[2]
+    assert first.get_color() == second.get_color()
+    assert (first.get_linestyle(), first.get_marker()) != (second.get_linestyle(), second.get_marker())
     with pytest.raises(ValueError, match="label must be a str"):
         plotting.cultivation(snaps["short"], label=3)
+
+
+def test_cultivation_of_active_units(plt, trained):
+    """Training silences units, and a silent unit is never tuned: active_only draws the fractions
+    of the units that spike (user-journey audit of the nineteenth session)."""
+    from motorsrnn import plotting
+
+    _, snaps = trained
+    ax = plotting.cultivation(snaps, active_only=True, persistency=False)
+    names = snaps.groups["input-driven"]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), snaps.fraction_tuned(names, active_only=True))
+    assert ax.lines[0].get_label().endswith("(active units)") and ax.get_ylabel() == "fraction of active units"
+    with pytest.raises(ValueError, match="active_only"):
+        plotting.cultivation(snaps, active_only="yes")
 
 
 def test_cartesian_plots_refuse_polar_and_3d_axes(plt, data, trained, srnn):
@@ -883,3 +901,34 @@ def test_polar_tuning_keeps_radius_labels_off_the_data_and_colours_the_points(pl
         points = ax.containers[0].lines[0]
         assert to_rgba(points.get_color()) == to_rgba("C2")
         plt.close("all")
+
+
+def test_polar_tuning_takes_the_results_population_from_a_simulate_result(plt, trained, data):
+    """network_tuning(..., population="M1") drawn with a simulate() result raised 'activity has 48
+    units, the result 24': the result now says its population (user-journey audit, nineteenth
+    session), as TuningSnapshots' per-population results do."""
+    from motorsrnn import plotting
+    from motorsrnn.tuning import tuning_curves
+
+    clf, snaps = trained
+    X, y = data.X[300:], data.y[300:]
+    res = network_tuning(clf, X, y, population="M1")
+    assert res.population == "M1" and network_tuning(clf, X, y).population is None
+    assert snaps.results[snaps.epochs[-1]]["PM"].population == "PM"
+    sim = clf.simulate(X)
+    ax = plotting.polar_tuning(res, 1, sim, y)
+    np.testing.assert_allclose(ax.containers[0].lines[0].get_ydata(),
+                               tuning_curves(sim.populations["M1"].spikes, y, **res.settings).mean[:, 1])
+
+
+def test_with_early_stopping_the_returned_network_is_the_best_epochs_record(data):
+    """TuningSnapshots' docstring: recording goes on past the best epoch, and the estimator keeps
+    the best epoch's weights, so results[best_epoch_] describes the returned network."""
+    X, y = data.X[:200], data.y[:200]
+    snaps = TuningSnapshots(data.X[300:], data.y[300:])
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=12, early_stopping=True, n_iter_no_change=2,
+                               learning_rate=0.05, random_state=0, callback=snaps).fit(X, y)
+    assert clf.best_epoch_ < clf.n_iter_ - 1, "the test needs a fit that went back to an earlier epoch"
+    now = network_tuning(clf, data.X[300:], data.y[300:])
+    np.testing.assert_array_equal(now.b1, snaps.results[clf.best_epoch_]["h"].b1)
+    assert not np.array_equal(now.b1, snaps.results[snaps.epochs[-1]]["h"].b1, equal_nan=True)

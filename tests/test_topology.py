@@ -469,3 +469,18 @@ def test_a_projection_whose_density_kept_nothing_warns_and_0d_time_constants_are
         warnings.simplefilter("always")
         SpikingRNNClassifier(architecture="motorsrnn", n_hidden=12, max_epochs=1, random_state=0).fit(d.X, d.y)
     assert not [w for w in caught if "has no connection" in str(w.message)]
+
+
+def test_n_hidden_beside_a_topology_of_another_size_warns():
+    """SpikingRNNClassifier(n_hidden=64, architecture=preset("motorsrnn", feedback="removed"))
+    built 128 units silently: an ablation compared with a 64-unit motorsrnn had twice its size."""
+    d = make_center_out(n_trials=20, n_neurons=6, n_timesteps=10, random_state=0)
+    with pytest.warns(UserWarning, match=r"n_hidden=64 is not used: .* \(M1 64, PM 32, Out 32: 128 units\)"):
+        SpikingRNNClassifier(n_hidden=64, architecture=preset("motorsrnn", feedback="removed"),
+                             max_epochs=1, random_state=0).fit(d.X, d.y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for est in (SpikingRNNClassifier(n_hidden=64, architecture=preset("motorsrnn", 64, feedback="removed")),
+                    SpikingRNNClassifier(architecture=preset("motorsrnn", 64, feedback="removed"))):
+            est.set_params(max_epochs=1, random_state=0).fit(d.X, d.y)
+    assert not [w for w in caught if "n_hidden" in str(w.message)]

@@ -1062,6 +1062,15 @@ class _SpikingRNNBase(BaseEstimator):
             "trainable_tau": bool(self.train_time_constants),
         }
         scales = {"input": self.input_scale, "recurrent": self.recurrent_scale, "output": self.output_scale}
+        topology = self.topology()
+        total = sum(int(p.size) for p in topology.populations)
+        if validate and not isinstance(self.architecture, str) and self.n_hidden != 128 and total != self.n_hidden:
+            sizes = ", ".join(f"{p.name} {int(p.size)}" for p in topology.populations)
+            warnings.warn(
+                f"n_hidden={self.n_hidden} is not used: the architecture is a topology with its own population sizes "
+                f"({sizes}: {total} units). To compare networks of one size, build the topology with it, e.g. "
+                f"preset('motorsrnn', n_hidden={self.n_hidden}, feedback='removed')",
+                UserWarning, stacklevel=user_stacklevel())
         return {
             "n_inputs": int(n_inputs),
             "n_outputs": int(n_outputs),
@@ -1072,7 +1081,7 @@ class _SpikingRNNBase(BaseEstimator):
                 "kind": self.surrogate,
                 "slope": None if self.surrogate_slope is None else float(self.surrogate_slope),
             },
-            **self.topology().core_spec(neuron_defaults, scales, float(self.recurrent_lr_scale), validate=validate),
+            **topology.core_spec(neuron_defaults, scales, float(self.recurrent_lr_scale), validate=validate),
         }
 
     # -- fitting --------------------------------------------------------------------------------
@@ -1719,7 +1728,8 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         (see :func:`motorsrnn.topology.preset` and ``docs/architectures.md``). A
         :class:`~motorsrnn.topology.Topology` (or its ``to_dict()``) describes any other network;
         its populations' unset neuron parameters take this estimator's values, and ``n_hidden``
-        is then ignored.
+        is then not used (a ``UserWarning`` when it is set to another size than the topology's:
+        ``preset("motorsrnn", n_hidden=64, feedback="removed")`` builds an ablation of 64 units).
     tau_mem : float, default=20.0
         Membrane time constant in ms (``beta = exp(-dt / tau_mem)``).
     tau_syn : float, default=5.0

@@ -307,11 +307,23 @@ def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, 
             stacklevel=user_stacklevel(),
         )
     n_spikes = sum(t.size for t in trains)
-    if not n_spikes or X.any():
+    if not n_spikes:
         return
     first = min(float(t[0]) for t in trains if t.size)
     last = max(float(t[-1]) for t in trains if t.size)
     lo, hi = float(ev.min()) + start_s, float(ev.max()) + stop_s
+    if X.any():
+        # some spikes counted, but the recording spans far more than the trials: spike times in ms
+        # or samples with events in seconds count only the spikes of the recording's first moments
+        if ev.size > 1 and ev.max() > ev.min() and (last - first) > 200.0 * (hi - lo):
+            warnings.warn(
+                f"the spikes span {last - first:.6g} s, {(last - first) / (hi - lo):.0f} times the trials' windows "
+                f"({lo:g} to {hi:g} s), and {int(X.sum())} of the {n_spikes} spikes were counted. Are spike times "
+                "and events both in seconds (not ms or sample indices)?",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        return
     if hi <= first or lo >= last or (hi - lo) < 1e-3 * (last - first):
         warnings.warn(
             f"none of the {n_spikes} spikes falls in a trial's window: the spikes lie between {first:g} and "
@@ -434,10 +446,22 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     if ev.size == 0:
         raise ValueError("events is empty: pass one alignment time (in seconds) per trial")
     sorted_trains = []
+    coarse = None  # the first unit whose float32 times cannot place spikes in their bins
     for uid, train in zip(ids, trains):
+        if coarse is None and getattr(train, "dtype", None) == np.float32 and len(train):
+            step = float(np.spacing(np.max(np.abs(train))))  # float32's resolution at the latest time
+            if step > 0.01 * bin_size * _UNITS[units]:
+                coarse = (uid, float(np.max(np.abs(train))), step)
         arr = _check_times(train, f"spike times of unit {uid!r}")
         sorted_trains.append(arr if np.all(arr[1:] >= arr[:-1]) else np.sort(arr))
 
+    if coarse is not None:
+        warnings.warn(
+            f"spike times of unit {coarse[0]!r} are float32: at {coarse[1]:.6g} s they are exact only to "
+            f"{coarse[2] * 1e3:.3g} ms, which moves spikes across bins of {bin_size:g} {units}; pass them as float64",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     scale = _UNITS[units]
     out_dtype = np.dtype(np.uint8) if dtype is None else np.dtype(dtype)
     # counted unit by unit into contiguous rows, then transposed once: writing each unit into the
@@ -834,6 +858,9 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
     splits that keep the samples of one trial together (``GroupKFold(...).split(..., groups=trial)``
     or ``GroupShuffleSplit``). Samples of one trial share the trial's latency and the animal's state,
     so a split that puts some of them in training and others in testing overestimates accuracy.
+    The same holds inside ``fit``: with ``early_stopping``, pass ``groups=trial`` to ``fit`` too;
+    scikit-learn's ``cross_val_score(..., groups=trial)`` gives the groups to the splitter only,
+    so use ``cross_validate(..., groups=trial, params={"groups": trial})`` (see ``docs/model.md``).
 
     Parameters
     ----------

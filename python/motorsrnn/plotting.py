@@ -349,7 +349,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     unit : int
     activity, directions : array-like or None
         The data of the fit (``activity`` may also be a ``simulate()`` result, whose ``spikes``
-        are used); when given, the empirical mean +/- SEM per direction is drawn as points,
+        are used: those of ``result.population`` for a result of one population); when given, the empirical mean +/- SEM per direction is drawn as points,
         computed by :func:`motorsrnn.tuning.tuning_curves` with the fit's ``window``, ``dt``,
         ``units``, ``degrees`` and ``labels_to_angles`` (``result.settings``), so that the points
         and the curve are in the same units.
@@ -394,7 +394,15 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
         from .tuning import tuning_curves
 
         if not isinstance(activity, np.ndarray) and hasattr(activity, "spikes"):
-            activity = activity.spikes
+            population = getattr(result, "population", None)  # a network_tuning / TuningSnapshots result
+            if population is not None:
+                pops = getattr(activity, "populations", {})
+                if population not in pops:
+                    raise ValueError(f"result describes population {population!r}; the simulate() result has "
+                                     f"{sorted(pops)}")
+                activity = pops[population].spikes
+            else:
+                activity = activity.spikes
         tc = tuning_curves(activity, directions, **getattr(result, "settings", {}))
         if tc.mean.shape[1] != result.n_neurons:
             raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
@@ -502,7 +510,8 @@ def pd_histogram(result, *, tuned_only=True, bins=12, ax=None, color="C0") -> An
 
 
 @_drawing
-def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None, label=None) -> Any:
+def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title=None, label=None,
+                active_only=False) -> Any:
     """Cultivation curves: fraction of cosine-tuned units per epoch, per group, and persistency.
 
     Parameters
@@ -518,8 +527,15 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     title : str or None
     label : str or None, default=None
         Prefix of this network's legend entries (``"SRNN: input-driven (h)"``), to overlay the
-        curves of several networks on one ``ax``; draw each with its own ``label``. On an ``ax``
-        that already holds curves, the x ticks are not reset to this network's epochs.
+        curves of several networks on one ``ax``; draw each with its own ``label``. Each network
+        drawn on the same ``ax`` gets its own line style and markers (the colours stay those of
+        the groups). On an ``ax`` that already holds curves, the x ticks are not reset to this
+        network's epochs.
+    active_only : bool, default=False
+        Fractions of the units that spike on the probe trials
+        (:meth:`~motorsrnn.tuning.TuningSnapshots.fraction_tuned` with ``active_only=True``).
+        Training often silences units, and a silent unit is never tuned: the default fractions
+        then fall with the silencing, whatever the active units do. Compare both.
 
     Returns
     -------
@@ -549,30 +565,38 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
         raise ValueError(f"reference_epoch {reference_epoch} was not recorded; recorded: {epochs.tolist()}")
     if label is not None and not isinstance(label, str):
         raise ValueError(f"label must be a str or None, got {label!r}")
+    active_only = check_bool(active_only, "active_only")
     ax = _axes(ax)
     overlay = bool(ax.lines)
+    # the k-th network drawn on this ax: its own line style and markers, the groups' colours
+    k = getattr(ax, "_motorsrnn_cultivations", 0)
+    ax._motorsrnn_cultivations = k + 1
+    linestyle = ["-", ":", "-.", (0, (5, 2)), (0, (1, 3))][k % 5]
+    markers = [("o", "."), ("s", "d"), ("^", "v"), ("D", "p"), ("P", "*")][k % 5]
     prefix = "" if label is None else f"{label}: "
+    active = " (active units)" if active_only else ""
     styles = {"input-driven": "C0", "other": "C1"}
     groups = snaps.groups
     for group, names in groups.items():
         if names:
-            ax.plot(epochs, snaps.fraction_tuned(names), marker="o", color=styles[group],
-                    label=f"{prefix}{group} ({', '.join(names)})")
+            ax.plot(epochs, snaps.fraction_tuned(names, active_only=active_only), marker=markers[0],
+                    linestyle=linestyle, color=styles[group], label=f"{prefix}{group} ({', '.join(names)}){active}")
     if all(groups.values()):
-        ax.plot(epochs, snaps.fraction_tuned(), marker=".", color="k", label=f"{prefix}all units")
+        ax.plot(epochs, snaps.fraction_tuned(active_only=active_only), marker=markers[1], linestyle=linestyle,
+                color="k", label=f"{prefix}all units{active}")
     if persistency:
         ref = int(epochs[0]) if reference_epoch is None else reference_epoch
         kept = snaps.persistency(ref)
         what = (f"persistency (tuned at epoch {ref})" if np.isfinite(kept).any()
                 else f"persistency: no unit tuned at epoch {ref}")
-        ax.plot(epochs, kept, linestyle="--", marker="x", color="0.4", label=prefix + what)
+        ax.plot(epochs, kept, linestyle="--", marker="x" if k == 0 else markers[1], color="0.4", label=prefix + what)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
     if epochs.size <= 12 and not overlay:
         ax.set_xticks(epochs)  # the recorded epochs themselves (one epoch alone gets one tick)
     else:  # whole numbers; on an overlay, those of every network drawn here
         ax.xaxis.set_major_locator(_integer_locator())
-    ax.set_ylabel("fraction of units")
+    ax.set_ylabel("fraction of active units" if active_only else "fraction of units")
     if title is not None:
         ax.set_title(title)
     ax.legend(fontsize="small")

@@ -414,6 +414,11 @@ class CosineTuning:
         ``degrees`` and ``labels_to_angles`` as passed to the fit, so that
         ``tuning_curves(activity, directions, **result.settings)`` (and
         :func:`motorsrnn.plotting.polar_tuning`) treat the data the same way.
+    population : str or None
+        For :func:`network_tuning` and :class:`TuningSnapshots` results, the network's population
+        the units belong to (None: all units, or recorded neurons), so that
+        :func:`motorsrnn.plotting.polar_tuning` takes that population's spikes from a
+        ``simulate()`` result.
     """
 
     preferred_direction: np.ndarray
@@ -441,6 +446,7 @@ class CosineTuning:
     r2_threshold: Optional[float] = None
     units: str = "hz"
     settings: Dict = field(default_factory=dict)
+    population: Optional[str] = None
 
     @property
     def n_neurons(self) -> int:
@@ -611,6 +617,8 @@ class VonMisesTuning:
     settings : dict
         ``window``, ``dt``, ``units``, ``degrees`` and ``labels_to_angles`` of the fit, as for
         :class:`CosineTuning`.
+    population : str or None
+        As for :class:`CosineTuning`.
     """
 
     preferred_direction: np.ndarray
@@ -629,6 +637,7 @@ class VonMisesTuning:
     n_trials: int
     units: str = "hz"
     settings: Dict = field(default_factory=dict)
+    population: Optional[str] = None
 
     @property
     def n_neurons(self) -> int:
@@ -1194,6 +1203,7 @@ def network_tuning(
     # with this window (tuning_curves and polar_tuning of the simulated spikes use the settings)
     res.units = units
     res.settings = dict(res.settings, window=window)
+    res.population = population
     return res
 
 
@@ -1223,6 +1233,12 @@ class TuningSnapshots:
     how many tuned units stay tuned and how far their preferred directions move ("persistency"),
     separately for the *input-driven* populations (those receiving a projection from
     ``"input"``, e.g. ``M1`` of ``"motorsrnn"``, or ``h`` of ``"srnn"``) and the others.
+
+    Training often silences units, and a silent unit is never tuned: read the fractions of the
+    active units too (``fraction_tuned(active_only=True)``, ``fraction_active``,
+    ``plotting.cultivation(..., active_only=True)``). With ``early_stopping``, recording goes on
+    past the best epoch, while the estimator keeps the best epoch's weights: the returned network
+    is ``results[estimator.best_epoch_]``, not the last record.
 
     Parameters
     ----------
@@ -1506,6 +1522,7 @@ class TuningSnapshots:
             # the probe's own directions (labels or degrees) with the mapping the snapshot was
             # given, so that tuning_curves and polar_tuning place them as the fit did
             res[name].settings.update(getattr(self, "_direction_settings", {}))  # (older pickles lack it)
+            res[name].population = name
         self.results[epoch] = res
         self.rates[epoch] = rates
 
