@@ -80,6 +80,7 @@ def test_a_2d_y_as_long_as_the_trials_warns_that_it_is_read_per_trial():
         warnings.simplefilter("error")  # no warning for other 2-D shapes or for per-step targets
         # (three epochs fit worse than a constant: fit says so, which is not what this test is about)
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="y: targets far from")  # the first step's targets are small
         SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64, 0, :])
         SpikingRNNRegressor(**FAST).fit(X[:64], Y_STEP[:64, :, :1])
 
@@ -294,3 +295,21 @@ def test_per_step_scorer_scores_3d_targets_where_scoring_strings_give_nan():
         per_step_scorer("r2")(reg, X, Y, sample_weight=np.ones(600))  # one per step is not what it takes
     with pytest.raises(ValueError, match="metric must be one of"):
         per_step_scorer("accuracy")
+
+
+def test_badly_scaled_targets_warn_at_fit_with_how_to_standardise():
+    """Velocity in mm/s (sd about 100) trained badly, and the only warning advised a lower
+    learning_rate, which made it worse; docs/model.md promised a warning about the scale."""
+    import warnings as _w
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((30, 20, 5)) < 0.1).astype(np.uint8)
+    with pytest.warns(UserWarning, match=r"y: targets far from zero mean and unit scale .* standard deviations 9\d\.\d "
+                                         r"to 9\d\.\d\): standardise them, e.g. per output over trials and steps"):
+        SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, rng.normal(size=(30, 20, 2)) * 96)
+    with pytest.warns(UserWarning, match=r"standard deviations 0.01.*TransformedTargetRegressor"):
+        SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, rng.normal(size=(30, 2)) * 0.016)
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, rng.normal(size=(30, 2)))
+    assert not [w for w in caught if "unit scale" in str(w.message)]

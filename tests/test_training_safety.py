@@ -309,6 +309,33 @@ def test_saturated_network_warns_after_fit():
     assert clf.simulate(X)["spikes"].mean() < 0.3
 
 
+
+def test_the_saturation_threshold_is_a_rate_and_wide_bins_at_dt_1_get_a_hint():
+    """BCI user-journey audit, nineteenth session: with 10 ms bins (dt=10) a network firing in 31 %
+    of its bins (31 Hz) was called saturated, as the threshold was 30 % of bins whatever dt; and
+    10 ms bins fitted at the default dt=1 failed with advice about epochs and learning rates only."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 30, 8)) < 0.05).astype(np.uint8)
+    y = np.arange(40) % 2
+    fast = dict(n_hidden=8, input_scale=50.0, max_epochs=1, learning_rate=1e-6, random_state=0)
+    clf = SpikingRNNClassifier(**fast)
+    with pytest.warns(ConvergenceWarning, match="fires in"):
+        clf.fit(X, y)
+    share = float(clf.simulate(X)["spikes"].mean())
+    assert 0.3 < share < 0.9, share  # saturated at dt=1 (above 300 Hz) ...
+    with warnings.catch_warnings(record=True) as caught:  # ... a normal rate in bins of 10 ms
+        warnings.simplefilter("always")
+        SpikingRNNClassifier(**fast, dt=10.0).fit(X, y)
+    assert not [w for w in caught if "fires in" in str(w.message)]
+    # counts of 10 ms bins (about 1.5 spikes per bin and channel) at the default dt=1
+    wide = rng.poisson(1.5, size=(40, 30, 8)).astype(np.uint8)
+    hint = r"If the bins of X are wider than 1 ms, set dt to their width in ms \(e.g. dt=10.0"
+    with pytest.warns(ConvergenceWarning, match=hint):
+        SpikingRNNClassifier(n_hidden=8, max_epochs=1, learning_rate=1e-6, random_state=0).fit(wide, y)
+
+
 @pytest.mark.parametrize("optimizer, weight_decay, advice", [("adam", 0.0, False), ("adam", 0.01, True), ("adamw", 0.01, False)])
 def test_silent_readout_population_warns_after_fit(optimizer, weight_decay, advice):
     """A fit that ends with the read-out population silent (every trial gets the same prediction) is

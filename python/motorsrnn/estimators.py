@@ -1380,11 +1380,15 @@ class _SpikingRNNBase(BaseEstimator):
         values given as ``X`` instead of spike counts per bin."""
         mean = float(np.mean(Xc[:256], dtype=np.float64)) if Xc.size else 0.0
         hz = mean * 1000.0 / float(self.dt)
-        if hz <= 200.0:
-            return ""
-        return (f" Also, X holds {mean:.3g} per bin and channel on average ({hz:.0f} Hz at dt={float(self.dt):g} ms), "
-                "more than neurons fire: if X holds rates (Hz) or smoothed activity rather than spike counts per "
-                "bin, pass the counts.")
+        hint = ""
+        if hz > 200.0:
+            hint = (f" Also, X holds {mean:.3g} per bin and channel on average ({hz:.0f} Hz at dt={float(self.dt):g} "
+                    "ms), more than neurons fire: if X holds rates (Hz) or smoothed activity rather than spike counts "
+                    "per bin, pass the counts.")
+        if hz > 150.0 and float(self.dt) == 1.0:  # wider bins given at the default dt (M1: 10-50 Hz)
+            hint += (" If the bins of X are wider than 1 ms, set dt to their width in ms (e.g. dt=10.0 for 10 ms bins): "
+                     "the time constants are in ms, and dt=1 makes the network integrate 10 ms bins ten times too slowly.")
+        return hint
 
     def _warn_if_abnormal_activity(self, Xc):
         """Warn when, on (up to 256) training trials, as many as fit in 256 MB of simulated spikes
@@ -1405,9 +1409,11 @@ class _SpikingRNNBase(BaseEstimator):
         names = [name for name, _ in self.network_.populations()]
         read_out = {src for _, src, tgt, _, _ in self.network_.projections() if tgt == "readout"}
         silent = []
+        # 30 % of 1 ms bins is 300 Hz; with wider bins the same rate (at most 90 % of them)
+        saturated = min(0.9, _SATURATED * max(1.0, float(self.dt)))
         for name, s in zip(names, spikes):
             share = float(s.mean()) if s.size else 0.0
-            if share > _SATURATED:
+            if share > saturated:
                 warnings.warn(
                     f"after training, population {name!r} fires in {share:.0%} of the time bins "
                     f"({share * 1000.0 / float(self.dt):.0f} Hz) of the training trials: the network saturated and "
@@ -1458,7 +1464,7 @@ class _SpikingRNNBase(BaseEstimator):
             f"after training, the network's {what} on {n_check} of its training trials ({loss:.4g}) is higher than "
             f"that of {self._CONSTANT} ({constant:.4g}): it fits its own training data worse than a constant "
             f"prediction. Usual causes: {advice}{scale}too few epochs (max_epochs={self.max_epochs}) or too small a "
-            f"learning_rate ({self.learning_rate:g}).",
+            f"learning_rate ({self.learning_rate:g})." + self._input_rate_hint(Xc),
             ConvergenceWarning,
             stacklevel=user_stacklevel(),
         )
@@ -1755,8 +1761,11 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         1 (triangle).
     readout : {"mean", "max", "last"}, default="mean"
         How the readout traces ``O[t]`` become logits: mean over time, max over time, last step.
+        (A regressor fitted on per-step targets predicts the traces themselves: ``readout``
+        does not change it.)
     dt : float, default=1.0
-        Time step in ms: the width of one time bin of ``X``.
+        Time step in ms: the width of one time bin of ``X`` (set it for bins wider than 1 ms:
+        the time constants are in ms).
     input_scale, recurrent_scale, output_scale : float, default=(0.5, 0.1, 1.0)
         Initial weights are drawn from ``N(0, scale**2 / (density * n_source))``, where
         ``n_source`` is the projection's number of source units or channels and ``density`` the
@@ -1887,7 +1896,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         epochs during ``fit`` and ``partial_fit`` (atomically: a crash never leaves a half-written
         file), with the optimiser's state of that epoch: after :func:`motorsrnn.load`, one
         ``partial_fit`` call per missing epoch finishes a stopped ``fit`` exactly as it would
-        have run (without early stopping). The file belongs to one fit: in a search or
+        have run (without early stopping). A model loaded from its checkpoint keeps the path and
+        writes the same file as it trains on: copy the file (or set another path) to keep that
+        point. The file belongs to one fit: in a search or
         ``cross_val_*`` every fit writes the same file (each write is whole; the last one
         stays), so leave it None there.
     checkpoint_every : int, default=1
@@ -2265,6 +2276,22 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
 
 
 
+def _scale_advice(sd: np.ndarray, centre: np.ndarray, ndim: int) -> str:
+    """How to standardise regression targets whose outputs have standard deviations ``sd`` and
+    absolute means ``centre`` far from unit scale and zero mean ("" when they are not): the
+    network's outputs start near 0 with a spread of about 1, and Adam's steps are of fixed size."""
+    keep = np.isfinite(sd) & np.isfinite(centre)
+    sd, centre = sd[keep], centre[keep]
+    if not sd.size or not (np.maximum(sd, centre).max() > 10.0 or sd.min() < 0.1):
+        return ""
+    how = ("sklearn.compose.TransformedTargetRegressor(regressor=reg, transformer=StandardScaler())"
+           if ndim < 3 else  # scikit-learn's scalers refuse 3-D targets
+           "per output over trials and steps: mu, sd = np.nanmean(y, axis=(0, 1)), np.nanstd(y, axis=(0, 1)); "
+           "fit on (y - mu) / sd and take reg.predict(X) * sd + mu")
+    return (f"targets far from zero mean and unit scale (|means| {centre.min():.3g} to {centre.max():.3g}, "
+            f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. {how}")
+
+
 class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     """Recurrent spiking neural network regressor: continuous outputs from spike trains.
 
@@ -2410,6 +2437,12 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
+        flat = yc.reshape(-1, yc.shape[-1]).astype(np.float64)
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN outputs are refused above
+            scale = _scale_advice(np.nanstd(flat, axis=0), np.abs(np.nanmean(flat, axis=0)), yc.ndim)
+        if scale:  # the network's outputs start near 0 with unit spread: such targets train badly
+            warnings.warn(f"y: {scale}", UserWarning, stacklevel=user_stacklevel())
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
         if self._warm() or (incremental and hasattr(self, "network_")):
             check_n_channels(self, Xc, X)
@@ -2453,17 +2486,8 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             mean = (np.where(seen, flat, 0.0) * w_seen).sum(axis=0) / w_seen.sum(axis=0)
         w_obs = np.broadcast_to(w_rows[: n * rows, None], y.shape)[observed]
         err = (pred.astype(np.float64).reshape(-1, k) - y)[observed]
-        centre = np.abs(mean)
-        keep = np.isfinite(sd) & np.isfinite(centre)
-        sd, centre = sd[keep], centre[keep]
-        advice = ""
-        if sd.size and (np.maximum(sd, centre).max() > 10.0 or sd.min() < 0.1):
-            how = ("sklearn.compose.TransformedTargetRegressor(regressor=reg, transformer=StandardScaler())"
-                   if targets.ndim < 3 else  # scikit-learn's scalers refuse 3-D targets
-                   "per output over trials and steps: mu, sd = np.nanmean(y, axis=(0, 1)), np.nanstd(y, axis=(0, 1)); "
-                   "fit on (y - mu) / sd and take reg.predict(X) * sd + mu")
-            advice = (f"targets far from zero mean and unit scale (|means| {centre.min():.3g} to {centre.max():.3g}, "
-                      f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. {how}; ")
+        advice = _scale_advice(sd, np.abs(mean), targets.ndim)
+        advice = advice + "; " if advice else ""
         return ("mean squared error", float(np.average(err**2, weights=w_obs)),
                 float(np.average((mean[None, :] - y)[observed] ** 2, weights=w_obs)), advice)
 
