@@ -349,10 +349,11 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     unit : int
     activity, directions : array-like or None
         The data of the fit (``activity`` may also be a ``simulate()`` result, whose ``spikes``
-        are used: those of ``result.population`` for a result of one population); when given, the empirical mean +/- SEM per direction is drawn as points,
-        computed by :func:`motorsrnn.tuning.tuning_curves` with the fit's ``window``, ``dt``,
-        ``units``, ``degrees`` and ``labels_to_angles`` (``result.settings``), so that the points
-        and the curve are in the same units.
+        are used: those of ``result.population`` for a result of one population); when given,
+        the empirical mean +/- SEM per direction is drawn as points, computed by
+        :func:`motorsrnn.tuning.tuning_curves` with the fit's ``window``, ``dt``, ``units``,
+        ``degrees`` and ``labels_to_angles`` (``result.settings``), so that the points and the
+        curve are in the same units.
     ax : polar matplotlib Axes or None
     color : matplotlib color, default="C0"
     **curve_kws
