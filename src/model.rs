@@ -340,18 +340,12 @@ impl<T: Real> Model<T> {
     pub fn from_parts(spec: NetworkSpec, params: ParamSet<T>, masks: Vec<Option<Array2<T>>>) -> Result<Self> {
         let topo = Topology::compile(&spec)?;
         // Compare shapes without allocating anything of the (untrusted) described size.
-        let dims: Vec<(usize, usize)> = topo.projs.iter().map(|p| (p.n_source, p.n_target)).collect();
-        let sizes: Vec<usize> = topo.pops.iter().map(|p| p.size).collect();
-        let vec_ok =
-            |v: &[ndarray::Array1<T>]| v.len() == sizes.len() && v.iter().zip(&sizes).all(|(a, &n)| a.len() == n);
-        let same = params.w.len() == dims.len()
-            && params.w.iter().zip(&dims).all(|(a, &d)| a.dim() == d)
-            && vec_ok(&params.b)
-            && vec_ok(&params.alpha)
-            && vec_ok(&params.beta)
-            && params.b_out.len() == topo.n_outputs
-            && masks.len() == dims.len()
-            && masks.iter().zip(&dims).all(|(m, &d)| m.as_ref().is_none_or(|m| m.dim() == d));
+        let same = params.fits(&topo)
+            && masks.len() == topo.projs.len()
+            && masks
+                .iter()
+                .zip(&topo.projs)
+                .all(|(m, p)| m.as_ref().is_none_or(|m| m.dim() == (p.n_source, p.n_target)));
         if !same {
             return Err(Error::FileFormat("parameters do not match the network description".into()));
         }

@@ -136,8 +136,7 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<Loaded<T>> {
         Error::FileFormat(format!("corrupt model file (format version {version}): {why}"))
     };
     let model = Model::from_parts(saved.spec, saved.params.cast(), masks).map_err(corrupt)?;
-    let optimizer =
-        saved.optimizer.map(|s| Optimizer::from_state(&model.topo, &model.params, s)).transpose().map_err(corrupt)?;
+    let optimizer = saved.optimizer.map(|s| Optimizer::from_state(&model.topo, s)).transpose().map_err(corrupt)?;
     Ok((model, optimizer, saved.metadata))
 }
 

@@ -67,12 +67,12 @@ impl<T: Real> Optimizer<T> {
         OptimizerState { kind: self.kind, step: self.step, m: self.m.cast(), v: self.v.cast() }
     }
 
-    /// An optimiser continuing from a stored state, for parameters `params` of topology `topo`.
-    /// A state that cannot belong to these parameters (other shapes, non-finite or negative
-    /// second moments, moments without a step) is an `Error::FileFormat`.
-    pub fn from_state(topo: &Topology, params: &ParamSet<T>, state: OptimizerState) -> Result<Self> {
+    /// An optimiser continuing from a stored state, for the parameters of topology `topo`. A
+    /// state that cannot belong to them (other shapes, non-finite or negative second moments,
+    /// moments without a step, more than [`MAX_STEPS`] steps) is an `Error::FileFormat`.
+    pub fn from_state(topo: &Topology, state: OptimizerState) -> Result<Self> {
         let bad = |why: &str| Err(Error::FileFormat(format!("optimiser state: {why}")));
-        if !params.same_shape(&state.m) || !params.same_shape(&state.v) {
+        if !state.m.fits(topo) || !state.v.fits(topo) {
             return bad("its moments do not match the network's parameters");
         }
         if !state.m.is_finite() || !state.v.is_finite() {

@@ -151,17 +151,18 @@ impl<T: Real> ParamSet<T> {
         }
     }
 
-    /// True when `other` has the same tensors of the same shapes (it could hold moments of
-    /// these parameters). Compares shapes only: allocates nothing.
-    pub fn same_shape<U>(&self, other: &ParamSet<U>) -> bool {
-        let vecs =
-            |a: &[Array1<T>], b: &[Array1<U>]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.len() == b.len());
-        self.w.len() == other.w.len()
-            && self.w.iter().zip(&other.w).all(|(a, b)| a.dim() == b.dim())
-            && vecs(&self.b, &other.b)
-            && vecs(&self.alpha, &other.alpha)
-            && vecs(&self.beta, &other.beta)
-            && self.b_out.len() == other.b_out.len()
+    /// True when every tensor has the shape `topo` gives it (weights `(n_source, n_target)` per
+    /// projection, one vector per population, the readout bias). Compares shapes only: allocates
+    /// nothing of the (possibly untrusted) described sizes.
+    pub fn fits(&self, topo: &Topology) -> bool {
+        let vec_ok =
+            |v: &[Array1<T>]| v.len() == topo.pops.len() && v.iter().zip(&topo.pops).all(|(a, p)| a.len() == p.size);
+        self.w.len() == topo.projs.len()
+            && self.w.iter().zip(&topo.projs).all(|(a, p)| a.dim() == (p.n_source, p.n_target))
+            && vec_ok(&self.b)
+            && vec_ok(&self.alpha)
+            && vec_ok(&self.beta)
+            && self.b_out.len() == topo.n_outputs
     }
 
     /// True when every entry is finite.
