@@ -559,34 +559,28 @@ def _copies(network, serialised: bool = False) -> float:
     return 5.0 * k if serialised else k
 
 
-def _check_jitter_sums(X: np.ndarray) -> None:
-    """Raise ``ValueError`` when moved spikes could overflow float32: ``spike_jitter`` may put all
-    of a trial's spikes of one channel into one bin, where they add up."""
+def _jitter_bytes(X: np.ndarray, n_threads: int) -> int:
+    """Memory of one epoch's moved spikes (``spike_jitter``): the core splits integral counts up to
+    1024 into single spikes (16 bytes each while one trial's are sorted, per thread) and keeps the
+    epoch's moved events (8 bytes each, twice while they are gathered), besides one offset per
+    trial and step. Raises ``ValueError`` when moved spikes could overflow float32: jitter may put
+    all of a trial's spikes of one channel into one bin, where they add up. One pass over ``X``,
+    256 trials at a time, so it adds no copy of ``X``."""
     top = float(np.finfo(np.float32).max)
-    if X.dtype.kind in "ub":  # uint8 counts cannot add up to that
-        return
+    per_trial = np.empty(len(X), dtype=np.float64)
     for start in range(0, len(X), 256):
-        sums = X[start:start + 256].sum(axis=1, dtype=np.float64)
+        x = X[start:start + 256]
+        if x.dtype.kind in "ub":  # uint8 counts: all integral, below the split limit, and cannot add up to top
+            per_trial[start:start + 256] = x.sum(axis=(1, 2), dtype=np.float64)
+            continue
+        sums = x.sum(axis=1, dtype=np.float64)
         if sums.size and float(sums.max()) > top:
             n, c = np.unravel_index(int(np.argmax(sums)), sums.shape)
             raise ValueError(f"with spike_jitter, the spikes of one channel in a trial may land in one bin and add up: "
                              f"trial {start + n}, channel {c} holds {float(sums.max()):.3g} in all, beyond float32's "
                              f"range ({top:.3g}); scale the input down or train without spike_jitter")
-
-
-def _jitter_bytes(X: np.ndarray, n_threads: int) -> int:
-    """Memory of one epoch's moved spikes (``spike_jitter``): the core splits integral counts up to
-    1024 into single spikes (16 bytes each while one trial's are sorted, per thread) and keeps the
-    epoch's moved events (8 bytes each, twice while they are gathered), besides one offset per
-    trial and step. Counted 256 trials at a time, so the count adds no copy of ``X``."""
-    per_trial = np.empty(len(X), dtype=np.float64)
-    for start in range(0, len(X), 256):
-        x = X[start:start + 256]
-        if x.dtype.kind in "ub":  # uint8 counts: all integral and below the split limit
-            per_trial[start:start + 256] = x.sum(axis=(1, 2), dtype=np.float64)
-        else:
-            split = (x == np.floor(x)) & (x <= 1024)
-            per_trial[start:start + 256] = np.where(split, x, x != 0).sum(axis=(1, 2), dtype=np.float64)
+        split = (x == np.floor(x)) & (x <= 1024)
+        per_trial[start:start + 256] = np.where(split, x, x != 0).sum(axis=(1, 2), dtype=np.float64)
     return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + _events_bytes(*X.shape[:2])
 
 
@@ -731,14 +725,11 @@ def _write_atomic(path, data: bytes) -> None:
         with open(tmp, "xb") as f:  # normal permissions (umask), unlike tempfile's 0600
             f.write(data)
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
-        # the error names the file asked for, not the temporary one (a missing folder, no permission)
-        if e.errno is None or e.filename is None:
-            raise
-        raise type(e)(e.errno, e.strerror, str(path)) from e
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.errno is not None and e.filename is not None:
+            # the error names the file asked for, not the temporary one (a missing folder, no permission)
+            raise type(e)(e.errno, e.strerror, str(path)) from e
         raise
 
 
@@ -1277,8 +1268,7 @@ class _SpikingRNNBase(BaseEstimator):
             n_events += _events_bytes(*X_val.shape[:2])
         n_threads = _n_threads(self.n_jobs)
         if config["jitter"]:
-            _check_jitter_sums(X_train)
-            moved = _jitter_bytes(X_train, n_threads)
+            moved = _jitter_bytes(X_train, n_threads)  # (and refuses counts that could overflow float32)
             check_memory(moved, "moving the training trials' input spikes (spike_jitter; integral counts up to 1024 "
                          "move as single spikes)", "train on fewer trials, or without spike_jitter")
             n_events += moved

@@ -395,15 +395,10 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
         from .tuning import tuning_curves
 
         if not isinstance(activity, np.ndarray) and hasattr(activity, "spikes"):
-            population = getattr(result, "population", None)  # a network_tuning / TuningSnapshots result
-            if population is not None:
-                pops = getattr(activity, "populations", {})
-                if population not in pops:
-                    raise ValueError(f"result describes population {population!r}; the simulate() result has "
-                                     f"{sorted(pops)}")
-                activity = pops[population].spikes
-            else:
-                activity = activity.spikes
+            from .tuning import _population_spikes
+
+            # a network_tuning / TuningSnapshots result describes one population's units
+            activity = _population_spikes(activity, getattr(result, "population", None), "the simulate() result")
         tc = tuning_curves(activity, directions, **getattr(result, "settings", {}))
         if tc.mean.shape[1] != result.n_neurons:
             raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")

@@ -126,6 +126,17 @@ def _window_bins(window, n_steps: int):
     return start, stop
 
 
+def _population_spikes(sim, population: Optional[str], owner: str = "the network") -> np.ndarray:
+    """The spikes of one population of a ``simulate()`` result (all units for None); a
+    ``ValueError`` naming the populations ``owner`` has for an unknown one."""
+    if population is None:
+        return sim.spikes
+    pops = getattr(sim, "populations", {})
+    if population not in pops:
+        raise ValueError(f"unknown population {population!r}; {owner} has {sorted(pops)}")
+    return pops[population].spikes
+
+
 #: Largest activity value the fits accept: squares summed over up to 1e8 trials stay finite in float64.
 _MAX_RATE = 1e150
 
@@ -1186,13 +1197,7 @@ def network_tuning(
     _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
     parts = []  # each unit's count in the window, chunk by chunk
     for sim in _simulations_in_chunks(estimator, Xc):
-        if population is None:
-            spikes = sim.spikes
-        else:
-            pops = sim.populations
-            if population not in pops:
-                raise ValueError(f"unknown population {population!r}; the network has {sorted(pops)}")
-            spikes = pops[population].spikes
+        spikes = _population_spikes(sim, population)
         parts.append(spikes[:, start:stop, :].sum(axis=1, dtype=np.float64))
     counts = np.concatenate(parts)
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
