@@ -920,6 +920,11 @@ def test_polar_tuning_takes_the_results_population_from_a_simulate_result(plt, t
     np.testing.assert_allclose(ax.containers[0].lines[0].get_ydata(),
                                tuning_curves(sim.populations["M1"].spikes, y, **res.settings).mean[:, 1])
 
+    # a simulate() result of another network, without that population: a clear error, no figure
+    other = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(X, y).simulate(X)
+    with pytest.raises(ValueError, match=r"unknown population 'M1'; the simulate\(\) result has \['h'\]"):
+        plotting.polar_tuning(res, 1, other, y)
+
 
 def test_with_early_stopping_the_returned_network_is_the_best_epochs_record(data):
     """TuningSnapshots' docstring: recording goes on past the best epoch, and the estimator keeps
