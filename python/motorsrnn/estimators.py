@@ -20,7 +20,7 @@ import uuid
 import warnings
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -628,6 +628,50 @@ def _check_readout_memory(network, n_trials: int, n_steps: int) -> None:
     total = 2 * _FLOAT * n_trials * n_steps * k + _events_bytes(n_trials, n_steps)
     check_memory(total, f"the per-step outputs of {n_trials} trials of {n_steps} time steps",
                  "predict fewer trials at a time (or shorter trials)")
+
+
+#: Work of one core call from ``predict``, ``decision_path`` and ``simulate``, in trials x time steps
+#: x (neurons + input channels): at 1-6 ns per unit and step, some 0.05-0.4 s on one core, so that a
+#: Ctrl-C stops them between calls (the core does not look at signals while it computes). Results do
+#: not depend on it: each trial is simulated on its own.
+_CALL_WORK = 1 << 26
+
+
+def _in_blocks(network, Xc: np.ndarray, n_threads: int, call: Callable[[np.ndarray], Any]) -> Any:
+    """``call(Xc)`` on blocks of trials of about ``_CALL_WORK`` each (at least 4 of the core's
+    chunks per thread). ``call`` returns an array, or tuples and lists of arrays and None, with
+    trials on the first axis; the blocks' results are copied into arrays allocated once, so the
+    peak memory is that of one call on all of ``Xc`` plus one block's."""
+    n, n_steps = Xc.shape[0], Xc.shape[1]
+    units = _network_sizes(network)["neurons"] + Xc.shape[2]
+    block = max(4 * _CHUNK * max(1, n_threads), _CALL_WORK // max(1, n_steps * units))
+    if n <= block:
+        return call(Xc)
+
+    def leaves(result) -> List[Optional[np.ndarray]]:
+        if isinstance(result, (tuple, list)):
+            return [leaf for part in result for leaf in leaves(part)]
+        return [result]
+
+    def like(result, full: Iterator[Optional[np.ndarray]]):
+        """``result`` with its arrays replaced by the next of ``full``."""
+        if isinstance(result, (tuple, list)):
+            return type(result)(like(part, full) for part in result)
+        return next(full)
+
+    first = call(Xc[:block])
+    parts = leaves(first)
+    full = [None if a is None else np.empty((n,) + a.shape[1:], dtype=a.dtype) for a in parts]
+    whole = like(first, iter(full))
+    del first
+    for start in range(0, n, block):
+        if start > 0:
+            parts = leaves(call(Xc[start:start + block]))
+        for f, a in zip(full, parts):
+            if f is not None:
+                f[start:start + block] = a
+        parts = []  # this block's results go before the next call
+    return whole
 
 
 #: Trials simulated at a time where only spike counts are kept (``energy``, ``network_tuning``): a
@@ -1542,7 +1586,8 @@ class _SpikingRNNBase(BaseEstimator):
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
         _check_simulate_memory(self.network_, Xc.shape[0], Xc.shape[1], bool(membrane))
-        spikes, mem, readout, logits = self.network_.simulate(Xc, bool(membrane), n_threads)
+        spikes, mem, readout, logits = _in_blocks(
+            self.network_, Xc, n_threads, lambda x: self.network_.simulate(x, bool(membrane), n_threads))
         names = [name for name, _ in self.network_.populations()]
         pops = {
             name: Bunch(spikes=spikes[i], membrane=None if mem is None else mem[i]) for i, name in enumerate(names)
@@ -2145,7 +2190,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         """
         Xc = self._check_X(X)
         _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
-        return check_finite_outputs(self.network_.logits_per_step(Xc, _n_threads(self.n_jobs)), self.network_)
+        n_threads = _n_threads(self.n_jobs)
+        logits = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.logits_per_step(x, n_threads))
+        return check_finite_outputs(logits, self.network_)
 
     def _logits(self, X) -> np.ndarray:
         return self.decision_path(X)[:, -1, :]
@@ -2506,8 +2553,10 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         n_threads = _n_threads(self.n_jobs)
         _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
         if self.per_step_:
-            return check_finite_outputs(self.network_.traces(Xc, n_threads), self.network_).astype(np.float64)
-        out = check_finite_outputs(self.network_.logits_per_step(Xc, n_threads)[:, -1, :], self.network_)
+            traces = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.traces(x, n_threads))
+            return check_finite_outputs(traces, self.network_).astype(np.float64)
+        last = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.logits_per_step(x, n_threads)[:, -1, :])
+        out = check_finite_outputs(last, self.network_)
         out = out.astype(np.float64)
         return out[:, 0] if self._y_1d else out
 

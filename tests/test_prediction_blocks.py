@@ -1,0 +1,106 @@
+"""Prediction and simulation run the core on blocks of trials, so that a Ctrl-C stops them between
+blocks; the blocks change nothing in the results."""
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import motorsrnn.estimators as est
+from motorsrnn import SpikingRNNClassifier, SpikingRNNRegressor
+from motorsrnn.datasets import make_center_out
+
+FAST = dict(n_hidden=12, batch_size=32, max_epochs=3, random_state=0, n_jobs=2, rate_weight=1.0,
+            rate_bounds=(5.0, 100.0))
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_center_out(n_trials=300, n_neurons=10, random_state=4)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    clf = SpikingRNNClassifier(**FAST, architecture="motorsrnn").fit(data.X, data.y)
+    rng = np.random.default_rng(0)
+    y_step = rng.normal(size=(len(data.X), data.X.shape[1], 2))
+    reg_step = SpikingRNNRegressor(**FAST).fit(data.X, y_step)
+    reg_trial = SpikingRNNRegressor(**FAST).fit(data.X, y_step[:, -1, 0])
+    return clf, reg_step, reg_trial
+
+
+def _outputs(clf, reg_step, reg_trial, X):
+    sim = clf.simulate(X, membrane=True)
+    return [clf.decision_path(X), clf.predict_proba(X), clf.predict(X), sim.spikes, sim.membrane, sim.readout,
+            sim.logits, *[p.spikes for p in sim.populations.values()], reg_step.predict(X), reg_trial.predict(X),
+            reg_step.simulate(X, membrane=False).spikes]
+
+
+def test_blocks_of_trials_give_the_results_of_one_call(fitted, data, monkeypatch):
+    X = data.X[:281]  # 128-trial blocks (the least: 4 chunks of 16 trials per thread) and a short last one
+    whole = _outputs(*fitted, X)
+    calls = []
+    real = est._in_blocks
+
+    def counting(network, Xc, n_threads, call):
+        return real(network, Xc, n_threads, lambda x: calls.append(len(x)) or call(x))
+
+    monkeypatch.setattr(est, "_CALL_WORK", 1)
+    monkeypatch.setattr(est, "_in_blocks", counting)
+    blocks = _outputs(*fitted, X)
+    assert calls and set(calls) == {128, 25}  # every call above went in blocks
+    assert whole[3].any() and np.unique(whole[1]).size > 100  # spikes, and trials of their own    assert len(blocks) == len(whole)
+    for a, b in zip(whole, blocks):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert fitted[0].simulate(X, membrane=False).membrane is None
+
+
+class _Interrupt(Exception):
+    pass
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_stops_a_prediction_between_blocks(fitted, data, monkeypatch):
+    """A Ctrl-C during a large predict took effect only when the core had simulated every trial."""
+    clf = fitted[0]
+    X = np.concatenate([data.X] * 10)  # 3000 trials: 24 blocks of 128
+    monkeypatch.setattr(est, "_CALL_WORK", 1)
+    started = threading.Event()
+    calls = []
+
+    class Network:
+        """The fitted network, noting when each block starts."""
+
+        def __init__(self, net):
+            self._net = net
+
+        def __getattr__(self, name):
+            return getattr(self._net, name)
+
+        def logits_per_step(self, x, n_threads):
+            calls.append(len(x))
+            started.set()
+            return self._net.logits_per_step(x, n_threads)
+
+    def ctrl_c():
+        started.wait(10)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def handler(signum, frame):
+        raise _Interrupt
+
+    monkeypatch.setattr(clf, "network_", Network(clf.network_))
+    previous = signal.signal(signal.SIGINT, handler)
+    sender = threading.Thread(target=ctrl_c)
+    try:
+        sender.start()
+        with pytest.raises(_Interrupt):
+            clf.predict(X)
+        sender.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert calls and sum(calls) < len(X), calls  # it stopped before simulating every trial
