@@ -557,6 +557,15 @@ def test_bin_spike_times_warns_when_no_spike_falls_in_any_window():
         assert sparse.X.sum() == 0
     with pytest.warns(UserWarning, match="units='s'"):
         bin_spike_times([np.arange(0.0, 100.0, 0.007)], [1.0, 2.0], window=(-0.2, 0.3), bin_size=0.01)
+    # a window in seconds with the default 1 ms bins: 2 bins of a 2 ms window, silently
+    with pytest.warns(UserWarning, match="the window spans only 2 ms: .*for seconds pass units='s'"):
+        short = bin_spike_times([np.arange(0.0, 100.0, 0.0007)], [1.0, 2.0], window=(-1, 1))
+    assert short.X.shape[1] == 2
+    with pytest.raises(ValueError, match=r"not a whole number of bins.*for a window in seconds pass units='s'"):
+        bin_spike_times([np.arange(0.0, 100.0, 0.007)], [1.0, 2.0], window=(0, 0.2))
+    with pytest.raises(ValueError, match=r"not a whole number of bins of bin_size = 1 ms \(300.5 bins\); use e.g. "
+                                         r"window=\(0, 300\) or a bin_size that divides 300.5$"):
+        bin_spike_times([np.arange(0.0, 100.0, 0.007)], [1.0, 2.0], window=(0, 300.5))  # a long one: no hint
 
 
 def test_cut_samples_warns_about_per_bin_targets_given_2d():

@@ -486,6 +486,29 @@ def test_integer_labels_with_degrees_true_warn(eight_directions):
         fit_cosine_tuning(d.X, 45 * d.y, degrees=True)  # integer degrees over the whole circle: none
 
 
+def test_labels_to_angles_in_degrees_without_degrees_true_warn_once(eight_directions):
+    """A dict of angles in degrees was read as radians without a word: preferred directions ~48
+    degrees off, most units still 'tuned'; network_tuning also gave the float warning twice."""
+    d = eight_directions
+    in_degrees = {k: 45.0 * k for k in range(8)}
+    with pytest.warns(UserWarning, match="labels_to_angles reach 315, more than 4 pi: are they in degrees"):
+        wrong = fit_cosine_tuning(d.X, d.y, labels_to_angles=in_degrees)
+    right = fit_cosine_tuning(d.X, d.y, labels_to_angles=in_degrees, degrees=True)
+    np.testing.assert_allclose(right.preferred_direction, fit_cosine_tuning(d.X, d.y).preferred_direction)
+    assert not np.allclose(wrong.preferred_direction, right.preferred_direction, equal_nan=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_cosine_tuning(d.X, d.y, labels_to_angles={k: np.pi * k / 4 for k in range(8)})  # radians
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0, n_jobs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(d.X[:64], d.y[:64])
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        network_tuning(clf, d.X[:64], np.degrees(2 * np.pi * d.y[:64] / 8))
+    assert sum("in degrees" in str(w.message) for w in record) == 1, [str(w.message) for w in record]
+
+
 def test_float_class_labels_warn(eight_directions):
     d = eight_directions
     with pytest.warns(UserWarning, match="whole numbers .*astype\\(int\\)"):

@@ -107,13 +107,15 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
     """Naive Bayes with Poisson spike counts per channel and class.
 
     The count of channel ``c`` in a window of a trial of class ``k`` is Poisson with mean
-    ``lambda_kc`` (the class mean of the training counts, plus ``alpha`` pseudo-counts); channels are
-    independent given the class.
+    ``lambda_kc = (S_kc + alpha) / (n_k + 1)``, where ``S_kc`` is the class's summed training count of
+    the channel and ``n_k`` its number of trials (weighted, with ``sample_weight``): the class mean,
+    shrunk towards ``alpha`` by one pseudo-trial, so no rate is zero. Channels are independent given
+    the class.
 
     Parameters
     ----------
     alpha : float, default=0.1
-        Pseudo-count added to every class mean (avoids zero rates).
+        Count of the one pseudo-trial each class's rates are shrunk towards (avoids zero rates).
     fit_prior : bool, default=True
         Use the class frequencies as priors (else uniform).
 
@@ -121,7 +123,7 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
     rates_ : ndarray of shape (n_classes, n_channels)
-        Mean count per window.
+        Rate per window ``(S_kc + alpha) / (n_k + 1)``, see above.
     class_log_prior_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)

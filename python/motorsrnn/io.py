@@ -88,6 +88,10 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+#: Windows shorter than this (ms) with ``units="ms"`` are taken for windows in seconds and get a hint.
+_SHORT_MS = 10.0
+
+
 def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     """Validate ``window``, ``bin_size`` and ``units``; return start, stop, bin size and bin count."""
     if not isinstance(units, str) or units not in _UNITS:
@@ -120,6 +124,7 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
             f"the window length stop - start = {stop - start:.7g} {units} is not a whole number of bins of "
             f"bin_size = {bin_size:g} {units} ({ratio:.7g} bins); use e.g. "
             f"window=({start:g}, {start + fit * bin_size:g}) or a bin_size that divides {stop - start:g}"
+            + ("; for a window in seconds pass units='s'" if units == "ms" and stop - start < _SHORT_MS else "")
         )
     if eps:  # the bins of the window asked for: float32 rounding of bin_size must not move the last edge
         bin_size = (stop - start) / n_bins
@@ -297,12 +302,13 @@ def _count(train: np.ndarray, ev: np.ndarray, start_s: float, bin_s: float, n_bi
 def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, units) -> None:
     """Warn when the result looks like a mix-up of time units: no spike in any window although the
     windows lie outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in
-    samples with events in seconds, or the reverse), or bins under 0.1 ms (a window in seconds with
-    ``units="ms"``)."""
-    if units == "ms" and bin_size < 0.1:
+    samples with events in seconds, or the reverse), or bins under 0.1 ms or a window under 10 ms
+    (a window in seconds with ``units="ms"``)."""
+    span_ms = 1000.0 * (stop_s - start_s)
+    if units == "ms" and (bin_size < 0.1 or span_ms < _SHORT_MS):
+        what = f"bin_size is {bin_size:g} ms" if bin_size < 0.1 else f"the window spans only {span_ms:g} ms"
         warnings.warn(
-            f"bin_size is {bin_size:g} ms: with units='ms' the window and bin_size are in milliseconds; for "
-            "seconds pass units='s'",
+            f"{what}: with units='ms' the window and bin_size are in milliseconds; for seconds pass units='s'",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
@@ -402,8 +408,8 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     UserWarning
         When the time units look mixed up: no spike falls in any window although the windows lie
         outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in samples
-        with events in seconds, or the reverse), or ``bin_size`` is under 0.1 ms with
-        ``units="ms"`` (a window in seconds?).
+        with events in seconds, or the reverse), or ``bin_size`` is under 0.1 ms or the window
+        spans under 10 ms with ``units="ms"`` (a window in seconds?).
 
     See Also
     --------

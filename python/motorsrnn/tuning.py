@@ -180,6 +180,21 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     return np.ascontiguousarray(counts)
 
 
+def _warn_if_degrees(angles: np.ndarray, degrees: bool, what: str) -> bool:
+    """Warn (and return True) when angles read as radians reach more than two turns, as angles
+    in degrees almost always do and radians rarely."""
+    largest = float(np.max(np.abs(angles), initial=0.0)) if np.isfinite(angles).all() else 0.0
+    if degrees or largest <= 4.0 * np.pi:
+        return False
+    warnings.warn(
+        f"{what} reach {largest:g}, more than 4 pi: are they in degrees? They are read as radians; pass "
+        "degrees=True for angles in degrees",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return True
+
+
 def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np.ndarray:
     """Angles in radians, one per trial (see the module docs for the rules)."""
     if not isinstance(degrees, (bool, np.bool_)):
@@ -216,17 +231,10 @@ def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np
             angles = np.array([mapping[v] for v in values], dtype=np.float64) * scale
         except (TypeError, ValueError):
             raise ValueError("labels_to_angles must map every label to a real angle") from None
+        _warn_if_degrees(angles, degrees, "the angles of labels_to_angles")
     elif d.dtype.kind == "f":
         angles = d.astype(np.float64) * scale
-        largest = float(np.max(np.abs(d), initial=0.0)) if np.isfinite(d).all() else 0.0
-        if not degrees and largest > 4.0 * np.pi:  # two turns: radians rarely, degrees almost always
-            warnings.warn(
-                f"directions reach {largest:g}, more than 4 pi: are they in degrees? They are read as "
-                "radians; pass degrees=True for angles in degrees",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
-        elif not degrees and np.isfinite(d).all():
+        if not _warn_if_degrees(angles, degrees, "directions") and not degrees and np.isfinite(d).all():
             values = np.unique(d)
             if values.size >= 3 and np.array_equal(values, np.round(values)):
                 # whole numbers of radians are rare angles; class labels loaded as floats (loadmat,
@@ -844,7 +852,8 @@ def fit_cosine_tuning(
     random_state : None, int, numpy.random.Generator or RandomState, default=None
         Seed of the bootstrap and permutations (the same int always gives the same intervals).
     n_jobs : int or None, default=None
-        Threads; None or -1 use every core available.
+        Threads; -1 uses every core available, None too but no more than ``OMP_NUM_THREADS`` when
+        that is set (as for the estimators).
 
     Returns
     -------
@@ -1193,8 +1202,11 @@ def network_tuning(
             raise ValueError(f"directions hold label(s) {unknown[:5].tolist()} that are not among the classifier's "
                              f"classes_ {classes.tolist()}; pass labels_to_angles (or angles) for other labels")
         kwargs["labels_to_angles"] = 2.0 * np.pi * classes / len(classes)
-    # the directions' checks (one per trial, labels, angles) run before the simulation
-    _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
+    # the directions' checks (one per trial, labels, angles) run before the simulation; their
+    # warnings come from the fit below
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
     parts = []  # each unit's count in the window, chunk by chunk
     for sim in _simulations_in_chunks(estimator, Xc):
         spikes = _population_spikes(sim, population)
@@ -1273,7 +1285,8 @@ class TuningSnapshots:
     degrees : bool, default=False
         Angles in ``directions`` / ``labels_to_angles`` are in degrees.
     n_jobs : int or None, default=None
-        Threads for the simulation and the fits; None or -1: every core.
+        Threads for the simulation and the fits; -1: every core, None too but no more than
+        ``OMP_NUM_THREADS`` when that is set.
 
     Attributes
     ----------
