@@ -89,7 +89,7 @@ def _is_real(value) -> bool:
 
 
 #: Windows shorter than this (ms) with ``units="ms"`` are taken for windows in seconds and get a hint.
-_SHORT_MS = 10.0
+_SHORT_MS = 5.0
 
 
 def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
@@ -302,7 +302,7 @@ def _count(train: np.ndarray, ev: np.ndarray, start_s: float, bin_s: float, n_bi
 def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, units) -> None:
     """Warn when the result looks like a mix-up of time units: no spike in any window although the
     windows lie outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in
-    samples with events in seconds, or the reverse), or bins under 0.1 ms or a window under 10 ms
+    samples with events in seconds, or the reverse), or bins under 0.1 ms or a window under 5 ms
     (a window in seconds with ``units="ms"``)."""
     span_ms = 1000.0 * (stop_s - start_s)
     if units == "ms" and (bin_size < 0.1 or span_ms < _SHORT_MS):
@@ -409,7 +409,7 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         When the time units look mixed up: no spike falls in any window although the windows lie
         outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in samples
         with events in seconds, or the reverse), or ``bin_size`` is under 0.1 ms or the window
-        spans under 10 ms with ``units="ms"`` (a window in seconds?).
+        spans under 5 ms with ``units="ms"`` (a window in seconds?).
 
     See Also
     --------
