@@ -694,3 +694,17 @@ def test_early_classification_of_count_decoders_uses_running_counts_with_the_sam
         by_prefix = [np.mean(model.predict(X_te[:, :n]) == y_te) for n in res.prefix_lengths]
         np.testing.assert_array_equal(res.accuracy, by_prefix)
     assert not analysis._counts_only(make_pipeline(LogisticRegression()))
+
+
+def test_similarity_refuses_activity_whose_squares_overflow():
+    """Activity of 1e160 gave a Procrustes score of 0 and a z-scored NaN, with numpy's overflow warnings only."""
+    from motorsrnn.analysis import similarity
+
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(4, 10, 5)), rng.normal(size=(4, 10, 6))
+    expected = similarity(A, B, method="procrustes", n_components=3).score
+    assert similarity(A * 1e100, B, method="procrustes", n_components=3).score == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"A reaches [0-9.]+e\+160: its sums of squares would overflow.*divide by 1e\+160"):
+        similarity(A * 1e160, B, method="procrustes", n_components=3)
+    with pytest.raises(ValueError, match="B reaches"):
+        similarity(A, B * -1e155, normalize="zscore", n_components=3)

@@ -1,6 +1,8 @@
 """Bad input gives a clear Python exception naming the problem, never a crash; unusual but valid
 input (dtypes, strides, 2-D) is accepted."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -380,6 +382,14 @@ def test_activity_parameters_beyond_float32_are_refused_in_python():
     # the bound is in time steps: 1e6 ms is fine with dt = 1 ms
     est = SpikingRNNClassifier(**FAST, activity_tau=1e6, activity_kernel="gaussian").fit(X, y, neural_targets=R)
     assert np.isfinite(est.history_[-1]["loss"])
+    # and it is a bound of activity matching: a fit without it at a tiny dt does not name activity_tau
+    tiny = SpikingRNNClassifier(**{**FAST, "max_epochs": 1}, dt=1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(tiny.fit(X, y).history_[-1]["loss"])
+    with pytest.raises(ValueError, match=r"activity_tau \(20 ms\) must be at most .* dt \(1e-05 ms\) to match "
+                                         r"activity.*larger dt"):
+        tiny.fit(X, y, neural_targets=R)
 
 
 def test_topology_of_the_wrong_types_raises_topology_error():

@@ -139,6 +139,31 @@ def test_loss_and_grad_while_other_threads_predict(data):
             np.testing.assert_array_equal(g, expected[1][k])
 
 
+def test_loss_and_grad_with_a_changed_bptt_window_while_other_threads_predict(data):
+    """After set_params(bptt_window=...), loss_and_grad set the new window on the shared network
+    and failed with a bare "RuntimeError: Already borrowed" while another thread predicted."""
+    X, y = data
+    clf = SpikingRNNClassifier(**{**FAST, "n_jobs": 1}).fit(X, y)
+    clf.set_params(bptt_window=3)
+    expected = clf.loss_and_grad(X, y)
+    assert clf.network_.bptt_window is None  # the fitted network keeps its own
+    big = np.ascontiguousarray(np.tile(X, (4, 1, 1)))
+
+    def predicting():
+        for _ in range(20):
+            clf.simulate(big)
+
+    with ThreadPoolExecutor(max_workers=3) as ex:
+        others = [ex.submit(predicting) for _ in range(2)]
+        results = ex.submit(lambda: [clf.loss_and_grad(X, y) for _ in range(20)]).result()
+        for f in others:
+            f.result()
+    for loss, grads in results:
+        assert loss == expected[0]
+        for k, g in grads.items():
+            np.testing.assert_array_equal(g, expected[1][k])
+
+
 def test_gil_is_released_during_numerical_work(data):
     """While one thread runs a long call into the core, another Python thread keeps running."""
     X, y = data

@@ -423,3 +423,11 @@ def test_modulation_depths_are_the_bumps_peak_depth_and_a_window_sees_about_094_
     ratio = np.median(fit.modulation_depth[d.tuned] / d.modulation_depths[d.tuned])
     print(f"median fitted depth / modulation_depths: {ratio:.3f}")
     assert 0.91 < ratio < 0.97
+
+
+def test_direction_angles_of_an_impossible_count_name_the_memory():
+    from motorsrnn.datasets import direction_angles
+
+    with pytest.raises(MemoryError, match="the angles of 1180591620717411303424 directions would need"):
+        direction_angles(2**70)
+    np.testing.assert_allclose(direction_angles(4), [0, np.pi / 2, np.pi, 3 * np.pi / 2])

@@ -655,3 +655,18 @@ def test_float32_spike_times_too_coarse_for_the_bins_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # float32 times of a short recording are fine for 1 ms bins
         bin_spike_times([(late - 900.0).astype(np.float32)], [50.0], window=(0, 100))
+
+
+def test_complex_times_are_refused_not_cut_to_their_real_part():
+    with pytest.raises(TypeError, match="spike times of unit 0 are complex numbers: times must be real"):
+        bin_spike_times([np.array([0.005 + 3j])], [0.0], window=(0, 10))
+    with pytest.raises(TypeError, match="events are complex numbers"):
+        bin_spike_times([[0.005]], [0.0 + 1j], window=(0, 10))
+
+
+def test_a_step_beyond_int64_gives_one_sample_per_trial():
+    """step=2**63 raised "OverflowError: Python int too large to convert to C long"."""
+    X = np.arange(2 * 10).reshape(2, 10, 1)
+    huge = cut_samples(X, [0, 1], width=5, step=2**63)
+    np.testing.assert_array_equal(huge.X, cut_samples(X, [0, 1], width=5, step=6).X)
+    np.testing.assert_array_equal(huge.offset, [0, 0])

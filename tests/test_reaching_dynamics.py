@@ -327,3 +327,15 @@ def test_outputs_burst_once_in_the_default_movement_and_more_in_a_longer_one():
 def test_unit_errors_in_the_teacher_parameters_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_reaching_dynamics(n_trials_per_condition=1, **kwargs)
+
+
+def test_a_window_without_movement_keeps_y_finite_and_says_why():
+    """With the go cue in the last bin the outputs are constant up to rounding, and y was divided by
+    that rounding: values of 1e15 sold as standardised outputs."""
+    small = dict(n_conditions=2, n_trials_per_condition=2, n_neurons=8, n_timesteps=20, n_inputs=4,
+                 n_go_channels=1, n_outputs=2, n_rotations=2, random_state=0)
+    with pytest.warns(UserWarning, match=r"do not move in the window \(go_time=19 ms, 20 steps .*1 step\(s\) after"):
+        still = make_reaching_dynamics(**small, go_time=19.0)
+    assert np.abs(still.y).max() < 5.0 and np.all(still.output_scale == 1.0)  # noise around the mean
+    moving = make_reaching_dynamics(**small, go_time=10.0)
+    assert np.all(moving.output_scale > 1e-3) and np.abs(moving.y).max() < 50.0  # a real movement's scale

@@ -223,6 +223,28 @@ def test_missing_targets_messages_name_the_problem():
         assert reg.score(X, one_missing) == pytest.approx(score)
 
 
+
+def test_the_per_step_scorer_scores_outputs_with_too_few_values_as_score_does():
+    """per_step_scorer("r2") gave NaN (a NaN fold in GridSearchCV) where score() gave the mean R^2
+    of the outputs that have one, with a warning."""
+    from motorsrnn import per_step_scorer
+
+    rng = np.random.default_rng(3)
+    X = (rng.random((30, 10, 4)) < 0.2).astype(np.uint8)
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=2, random_state=0, n_jobs=1).fit(X, rng.normal(size=(30, 10, 2)))
+    y = rng.normal(size=(30, 10, 2))
+    y[..., 1] = np.nan
+    y[0, 0, 1] = 0.3  # one observed value: no R^2 for output 1
+    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have fewer than two observed values"):
+        expected = reg.score(X, y)
+    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have fewer than two observed values"):
+        assert per_step_scorer("r2")(reg, X, y) == pytest.approx(expected)
+    y[0, 0, 1] = np.nan
+    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have no observed value"):
+        mse = per_step_scorer("neg_mean_squared_error")(reg, X, y)
+    assert mse == pytest.approx(-np.mean((reg.predict(X)[..., 0] - y[..., 0]) ** 2))
+
+
 def test_activity_inputs_that_cannot_be_matched():
     rng = np.random.default_rng(1)
     X = (rng.random((12, 10, 3)) < 0.2).astype(np.uint8)

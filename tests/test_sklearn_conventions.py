@@ -224,3 +224,24 @@ def test_tools_that_need_2d_x_refuse_spike_arrays_and_the_documented_recipe_work
         Xp[:, :, c] = Xp[rng.permutation(len(Xp)), :, c]
         drops.append(base - pnb.score(Xp, data.y))
     assert max(drops) > 0  # some channel carries direction information
+
+
+def test_set_params_dt_after_fit_changes_no_result_of_the_fitted_network(data):
+    """predict kept the fitted network's bin width, but simulate().times, network_tuning's rates,
+    early_classification's times and loss_and_grad's rate filter read the changed parameter."""
+    from motorsrnn.analysis import early_classification
+    from motorsrnn.tuning import network_tuning
+
+    X, y = data.X[:60], data.y[:60]
+    clf = SpikingRNNClassifier(**SMALL).fit(X, y)
+    R = clf.simulate(X).spikes[:, :, :3].astype(float) * 30.0  # "recorded" rates of three units
+    before = (clf.simulate(X).times, network_tuning(clf, X, y).baseline, early_classification(clf, X, y).times,
+              clf.loss_and_grad(X, y, neural_targets=R)[0])
+    assert np.nanmax(before[1]) > 0 and before[3] > 0
+    clf.set_params(dt=10.0)
+    after = (clf.simulate(X).times, network_tuning(clf, X, y).baseline, early_classification(clf, X, y).times,
+             clf.loss_and_grad(X, y, neural_targets=R)[0])
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="differs from the estimator's own dt"):
+        early_classification(clf, X, y, dt=10.0)  # the network runs at 1 ms

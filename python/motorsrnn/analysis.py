@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import Optional
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -38,7 +39,7 @@ from ._validation import (
     unique_labels,
     user_stacklevel,
 )
-from .estimators import SpikingRNNClassifier, _simulations_in_chunks, check_labels, check_spikes
+from .estimators import SpikingRNNClassifier, _network_dt, _simulations_in_chunks, check_labels, check_spikes
 from .tuning import _wrap_angle
 
 _NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
@@ -63,11 +64,14 @@ def _is_classifier(estimator) -> bool:
         return False
 
 
-def _estimator_dt(estimator) -> float:
+def _estimator_dt(estimator) -> Optional[float]:
+    """The bin width in ms of a fitted estimator's network (``set_params(dt=...)`` after ``fit``
+    changes the parameter, not the network), else its ``dt``; None when it has neither."""
+    network = getattr(estimator, "network_", None)
+    if network is not None and hasattr(network, "spec_json"):
+        return _network_dt(network)
     dt = getattr(estimator, "dt", None)
-    if dt is None:
-        return 1.0
-    return check_number(dt, "estimator.dt", low=0, strict_low=True)
+    return None if dt is None else check_number(dt, "estimator.dt", low=0, strict_low=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,9 +159,11 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
         ``step`` only selects which are returned; for other estimators it sets how many prefixes
         are scored.
     dt : float or None, default=None
-        Width of the time bins of ``X`` in ms. None: ``estimator.dt`` when the estimator has it
-        (motorsrnn's spiking estimators), else 1 ms. Give it for count decoders fitted on other
-        bins (e.g. ``dt=10`` for 10 ms bins); for an estimator with its own ``dt`` it must agree.
+        Width of the time bins of ``X`` in ms. None: the bin width of a motorsrnn estimator's
+        fitted network (its ``dt`` at ``fit``; ``set_params(dt=...)`` after ``fit`` does not
+        change the network), else the estimator's ``dt`` when it has one, else 1 ms. Give it for
+        count decoders fitted on other bins (e.g. ``dt=10`` for 10 ms bins); for an estimator
+        with its own ``dt`` it must agree.
 
     Returns
     -------
@@ -237,7 +243,7 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
         if len(unseen) == len(set(y.tolist())):  # e.g. str labels for a model fitted on ints
             raise ValueError(message + "; no trial can be classified correctly")
         warnings.warn(message + "; their trials count as errors", UserWarning, stacklevel=user_stacklevel())
-    own = _estimator_dt(estimator) if getattr(estimator, "dt", None) is not None else None
+    own = _estimator_dt(estimator)
     dt = (1.0 if own is None else own) if dt is None else check_number(dt, "dt (ms)", low=0.0, strict_low=True)
     if own is not None and not np.isclose(own, dt):
         raise ValueError(f"dt={dt:g} ms differs from the estimator's own dt ({own:g} ms), the width of its bins")
@@ -887,9 +893,18 @@ def _as_samples(x, name):
             f"{name} must be 3-D (n_conditions, n_timesteps, n_units) condition-averaged activity or 2-D "
             f"(n_samples, n_units), got shape {arr.shape}"
         )
+    largest = float(np.abs(arr).max(initial=0.0))
+    if largest > _MAX_ACTIVITY:  # squares overflow float64: a Procrustes score of 0, a z-scored NaN
+        raise ValueError(
+            f"{name} reaches {largest:.3g}: its sums of squares would overflow float64 (values up to "
+            f"{_MAX_ACTIVITY:g} are compared); rescale it, e.g. divide by {10.0 ** np.floor(np.log10(largest)):g} "
+            "(CCA and Procrustes scores do not depend on the scale)"
+        )
     return arr
 
 
+#: Largest activity value ``similarity`` accepts (as the tuning fits): squares summed stay finite.
+_MAX_ACTIVITY = 1e150
 _SIMILARITY_METHODS = ("cca", "procrustes")
 
 

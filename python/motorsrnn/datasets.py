@@ -153,6 +153,7 @@ def direction_angles(n_directions) -> np.ndarray:
     array([0.        , 1.57079633, 3.14159265, 4.71238898])
     """
     n_directions = check_number(n_directions, "n_directions", low=2, integer=True)
+    check_memory(8 * n_directions, f"the angles of {n_directions} directions", "use fewer directions")
     return 2.0 * np.pi * np.arange(n_directions) / n_directions
 
 
@@ -919,7 +920,19 @@ def make_reaching_dynamics(
     m_clean = _softplus(z_clean @ W_out.T + b_out)
     out_mean = m_clean.reshape(-1, n_outputs).mean(axis=0)
     out_scale = m_clean.reshape(-1, n_outputs).std(axis=0)
-    out_scale = np.where(out_scale > 0, out_scale, 1.0)
+    # preparatory activity is output-null: without movement in the window the outputs are constant
+    # up to rounding, and dividing by that rounding made y of size 1e15
+    still = out_scale <= 1e-9 * np.maximum(np.abs(out_mean), np.finfo(np.float64).tiny)
+    if still.any():
+        warnings.warn(
+            f"the outputs do not move in the window (go_time={go_time:g} ms, {n_timesteps} steps of dt={dt:g} ms: "
+            f"{max(n_timesteps - go_bin, 0)} step(s) after the go cue), so output(s) "
+            f"{np.flatnonzero(still).tolist()} are constant: y there is centred but not scaled. Leave more time "
+            "after the go cue (a smaller go_time or more n_timesteps)",
+            UserWarning,
+            stacklevel=2,
+        )
+    out_scale = np.where(still, 1.0, out_scale)
 
     # ----------------------------------------------------------------- trials
     n_trials = n_conditions * n_per

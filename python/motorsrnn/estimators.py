@@ -520,6 +520,13 @@ def _network_sizes(network) -> Dict[str, int]:
     return _spec_sizes(json.loads(network.spec_json))
 
 
+def _network_dt(network) -> float:
+    """The bin width in ms a network runs at. After ``fit``, ``set_params(dt=...)`` changes the
+    estimator's parameter, not its network: what reads the fitted network's time axis (spike times,
+    rates in Hz, rate filters) reads this."""
+    return float(json.loads(network.spec_json)["dt"])
+
+
 def _spec_sizes(spec: Dict[str, Any]) -> Dict[str, int]:
     """:func:`_network_sizes` of a network description (before the network is built), with
     ``masked``: the weights of sparse projections, which also have a mask of their size."""
@@ -989,12 +996,14 @@ class _SpikingRNNBase(BaseEstimator):
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
                                n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=n_threads)
-        # Setting bptt_window borrows the network exclusively: only when it changed, so that other
-        # threads can predict with the same estimator meanwhile.
-        if self.network_.bptt_window != self._bptt_window():
-            self.network_.bptt_window = self._bptt_window()
-        loss, grads = self.network_.loss_and_grad(Xc, targets, n_threads, activity, sample_weight)
-        fixed = {key for key, _, _, _, trainable in self.network_.projections() if not trainable}
+        # Setting bptt_window borrows a network exclusively, which fails while another thread
+        # predicts with it: a window other than the network's goes to a copy.
+        network = self.network_
+        if network.bptt_window != self._bptt_window():
+            network = _copy_network(network)
+            network.bptt_window = self._bptt_window()
+        loss, grads = network.loss_and_grad(Xc, targets, n_threads, activity, sample_weight)
+        fixed = {key for key, _, _, _, trainable in network.projections() if not trainable}
         return float(loss), {k: v for k, v in grads.items() if k not in fixed}
 
     # -- parameters -----------------------------------------------------------------------------
@@ -1060,18 +1069,19 @@ class _SpikingRNNBase(BaseEstimator):
         check_number(j, "spike_jitter", low=0)
         return None if float(j) == 0.0 else {"kind": "gaussian", "sd": float(j) / float(self.dt)}
 
-    def _validate_activity_params(self):
+    def _validate_activity_params(self, dt: Optional[float] = None):
         """Checks of the activity-matching options (also run by ``loss_and_grad``, which does not
-        validate the other parameters)."""
+        validate the other parameters); with ``dt``, the bin width of the network the activity is
+        matched in, also the filter's length in bins."""
         check_number(self.activity_weight, "activity_weight", low=0, high=1e30)  # finite in float32
         kernel = self.activity_kernel
         if not isinstance(kernel, str) or kernel not in _ACTIVITY_KERNELS:
             raise InvalidParameterError(f"activity_kernel must be one of {_ACTIVITY_KERNELS}, got {kernel!r}")
         tau = check_number(self.activity_tau, "activity_tau", low=0, strict_low=True)
-        dt = check_number(self.dt, "dt", low=0, strict_low=True)
-        if tau > _MAX_ACTIVITY_TAU_STEPS * dt:  # the exponential filter's decay would round to 1 in float32
+        if dt is not None and tau > _MAX_ACTIVITY_TAU_STEPS * dt:  # the exponential filter's decay would round to 1
             raise ValueError(f"activity_tau ({tau:g} ms) must be at most {_MAX_ACTIVITY_TAU_STEPS:g} time steps of "
-                             f"dt ({dt:g} ms): a longer filter is a constant")
+                             f"dt ({dt:g} ms) to match activity: a longer filter is a constant. Use a larger dt or "
+                             "a shorter activity_tau")
         check_choice(self.activity_scale, "activity_scale", ("hz", "per_bin"))
         check_bool(self.activity_normalize, "activity_normalize")
         check_bool(self.activity_noise_correction, "activity_noise_correction")
@@ -1529,12 +1539,12 @@ class _SpikingRNNBase(BaseEstimator):
             raise ValueError("neural_units assigns the same model unit to two recorded neurons")
         if units.min() < 0 or units.max() >= size:
             raise ValueError(f"neural_units must lie in [0, {size}) for population {neural_population!r}")
-        self._validate_activity_params()
-        check_number(self.dt, "dt", low=0, strict_low=True)
+        dt = _network_dt(network)
+        self._validate_activity_params(dt)
         # the core forms the kernel (docs/model.md): exponential decay exp(-dt / tau) and gain
         # (1 - decay) * scale, or Gaussian weights of sd tau; scale makes r_hat Hz or spikes per bin
-        scale = 1000.0 / float(self.dt) if self.activity_scale == "hz" else 1.0
-        rate_filter = (self.activity_kernel, float(self.activity_tau), float(self.dt), scale)
+        scale = 1000.0 / dt if self.activity_scale == "hz" else 1.0
+        rate_filter = (self.activity_kernel, float(self.activity_tau), dt, scale)
         weights = _activity_neuron_weights(R, sample_weight) if self.activity_normalize else np.ones(k)
         return (
             index,
@@ -1597,7 +1607,7 @@ class _SpikingRNNBase(BaseEstimator):
             membrane=None if mem is None else (np.concatenate(mem, axis=2) if len(mem) > 1 else mem[0]),
             readout=readout,
             logits=logits,
-            times=np.arange(Xc.shape[1]) * float(self.dt),
+            times=np.arange(Xc.shape[1]) * _network_dt(self.network_),
             populations=pops,
         )
 
@@ -2612,16 +2622,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         if sample_weight is not None and self.per_step_:
             sample_weight = _weights_per_sample(sample_weight, np.shape(y)[0], pred.shape[0])
         if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
-            per_output = _r2_per_output(true, pred, sample_weight)
-            if np.isnan(per_output).any() and not np.isnan(per_output).all():
-                warnings.warn(
-                    f"output(s) {np.flatnonzero(np.isnan(per_output)).tolist()} of y have fewer than two observed "
-                    "values in these trials (R^2 needs two): the score is the mean R^2 of the other outputs",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                return float(np.nanmean(per_output))
-            return float(np.mean(per_output))
+            return _mean_over_outputs(_r2_per_output(true, pred, sample_weight), "R^2")
         return float(r2_score(true, pred, sample_weight=sample_weight))
 
     def _flat(self, X, y):
@@ -2751,6 +2752,24 @@ _PER_STEP_METRICS = {  # scikit-learn's scoring names: (metric of 1-D arrays, gr
 }
 
 
+def _mean_over_outputs(per_output: np.ndarray, metric: str) -> float:
+    """The mean of the outputs' scores (``score`` and :func:`per_step_scorer` alike); those that
+    cannot be computed (NaN: an output without observed values, or with fewer than two for R^2)
+    are left out with a warning, unless none can."""
+    missing = np.isnan(per_output)
+    if missing.any() and not missing.all():
+        need = "fewer than two observed values in these trials (R^2 needs two)" if metric in ("R^2", "r2") else \
+            "no observed value in these trials"
+        warnings.warn(
+            f"output(s) {np.flatnonzero(missing).tolist()} of y have {need}: the score is the mean {metric} of the "
+            "other outputs",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+        return float(np.nanmean(per_output))
+    return float(np.mean(per_output))
+
+
 def per_step_scorer(metric="r2"):
     """A scorer for ``SpikingRNNRegressor`` that also takes per-step targets.
 
@@ -2802,10 +2821,9 @@ def per_step_scorer(metric="r2"):
         true, pred = true.reshape(-1, k), pred.reshape(-1, k)
         if sample_weight is not None:  # one weight per trial, repeated over its steps as in score()
             sample_weight = _weights_per_sample(sample_weight, n_trials, true.shape[0])
-        observed = ~np.isnan(true).all(axis=0)
-        if not observed.any():
+        if true.size and np.isnan(true).all():
             raise ValueError("y has no observed values: every target is NaN (missing)")
-        return float(np.mean(_metric_per_output(func, true, pred, sample_weight)[observed]))
+        return _mean_over_outputs(_metric_per_output(func, true, pred, sample_weight), metric)
 
     per_step.__name__ = f"per_step_{name}"
     return sklearn.metrics.make_scorer(per_step, greater_is_better=greater_is_better)

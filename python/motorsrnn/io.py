@@ -164,6 +164,8 @@ def _check_times(values, name: str) -> np.ndarray:
             f"{name} are dates and times (datetime64): pass seconds from a common origin instead, e.g. "
             "(times - recording_start) / np.timedelta64(1, 's'), for the spike times and the events alike"
         )
+    if np.iscomplexobj(values) or (isinstance(values, (list, tuple)) and any(isinstance(v, complex) for v in values)):
+        raise TypeError(f"{name} are complex numbers: times must be real (in seconds)")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -935,6 +937,7 @@ def cut_samples(X, y=None, *, width, step=None) -> Bunch:
     step = width if step is None else check_number(step, "step", low=1, integer=True)
     if width > n_timesteps:
         raise ValueError(f"width ({width} bins) is longer than the trials ({n_timesteps} bins)")
+    step = min(step, n_timesteps)  # any longer step gives one sample per trial (and would overflow int64 below)
     n_per = (n_timesteps - width) // step + 1
     offsets = np.arange(n_per, dtype=np.int64) * step
     index = offsets[:, None] + np.arange(width)  # (n_per, width)

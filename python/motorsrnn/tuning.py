@@ -66,7 +66,14 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from .estimators import _check_simulate_memory, _copy_network, _n_threads, _simulations_in_chunks, check_spikes
+from .estimators import (
+    _check_simulate_memory,
+    _copy_network,
+    _n_threads,
+    _network_dt,
+    _simulations_in_chunks,
+    check_spikes,
+)
 
 __all__ = [
     "CosineTuning",
@@ -180,7 +187,7 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     return np.ascontiguousarray(counts)
 
 
-def _warn_if_degrees(angles: np.ndarray, degrees: bool, what: str) -> bool:
+def _warn_if_degrees(angles: np.ndarray, degrees: Any, what: str) -> bool:
     """Warn (and return True) when angles read as radians reach more than two turns, as angles
     in degrees almost always do and radians rarely."""
     largest = float(np.max(np.abs(angles), initial=0.0)) if np.isfinite(angles).all() else 0.0
@@ -1184,7 +1191,8 @@ def network_tuning(
         raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
     Xc = check_spikes(X)
     start, stop = _window_bins(window, Xc.shape[1])
-    dt = float(getattr(estimator, "dt", 1.0))
+    network = getattr(estimator, "network_", None)
+    dt = _network_dt(network) if network is not None else float(getattr(estimator, "dt", 1.0))
     check_number(dt, "dt", low=0.0, strict_low=True)
     classes = np.asarray(getattr(estimator, "classes_", []))
     d = np.asarray(directions)
@@ -1779,10 +1787,6 @@ def _network_spec_dict(network):
         return json.loads(network.spec_json)
     except (AttributeError, ValueError, TypeError):
         return {}
-
-
-def _network_dt(network) -> float:
-    return float(_network_spec_dict(network).get("dt", 1.0))
 
 
 def _network_n_inputs(network):
