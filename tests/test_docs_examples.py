@@ -95,7 +95,14 @@ def test_readme_examples_run_in_order(tmp_path, monkeypatch):
     with pynwb.NWBHDF5IO("session.nwb", mode="w") as io:  # the reader's recording
         io.write(make_nwb()[0])
     long_trials = make_center_out(n_trials=40, n_timesteps=300, window_start=0, random_state=1)
-    namespace = {"long_trials": long_trials, "bin_counts": long_trials.X[0, 0]}
+    rng = np.random.default_rng(0)  # a session of spike times: 16 units tuned to 4 directions
+    directions = np.arange(80) % 4
+    go_cue_s = 1.0 + 2.0 * np.arange(80)
+    spike_times = [np.sort(np.concatenate([go + rng.uniform(-0.3, 0.6, rng.poisson(
+        0.9 * (15 + 10 * np.cos(np.pi * d / 2 - pd)))) for go, d in zip(go_cue_s, directions)]))
+        for pd in rng.uniform(0, 2 * np.pi, 16)]
+    namespace = {"long_trials": long_trials, "bin_counts": long_trials.X[0, 0], "spike_times": spike_times,
+                 "go_cue_s": go_cue_s, "directions": directions}
 
     blocks = code_blocks(ROOT / "README.md")
     assert len(blocks) >= 4
@@ -115,6 +122,7 @@ def test_readme_examples_run_in_order(tmp_path, monkeypatch):
     assert ns["rec"].X.shape == (32, 50, 6) and ns["rec"].y[0] == "left"
     assert ns["s"].X.shape == (40 * 6, 50, 96) and len(ns["s"].trial) == 40 * 6
     assert ns["proba"].shape == (4,) and ns["proba"].sum() == pytest.approx(1.0)
+    assert ns["binned"].X.shape == (80, 90, 16) and ns["clf10"].network_ is not None
 
 
 def test_readme_counting_line_matches_the_preset():

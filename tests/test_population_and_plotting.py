@@ -700,7 +700,7 @@ def test_early_curves_labels_a_single_result(plt, data, srnn):
 
     ec = early_classification(srnn, data.X[:40], data.y[:40])
     ax = plotting.early_curves(ec, label="SRNN")
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SRNN"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["SRNN", "chance"]
     with pytest.raises(ValueError, match="with a dict, the keys are the labels"):
         plotting.early_curves({"a": ec}, label="SRNN")
     plt.close("all")
@@ -817,8 +817,10 @@ def test_early_curves_draws_each_decoder(plt, data, srnn):
         np.testing.assert_array_equal(line.get_ydata(), curve.accuracy)
     assert ax.lines[-1].get_ydata()[0] == 0.25 and len(ax.lines) == 3
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["srnn", "nb", "chance"]
-    single = plotting.early_curves(curves["nb"])
+    single = plotting.early_curves(curves["nb"], chance=None)
     assert len(single.lines) == 1 and single.get_legend() is None
+    auto = plotting.early_curves(curves["nb"])  # "auto": the curve's own chance level
+    assert len(auto.lines) == 2 and auto.lines[-1].get_ydata()[0] == curves["nb"].chance
     before = plt.get_fignums()
     for bad, match in (({}, "empty"), ({"x": data.y}, "times and accuracy"), (curves, "chance")):
         with pytest.raises(ValueError, match=match):

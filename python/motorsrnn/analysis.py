@@ -40,6 +40,7 @@ from ._validation import (
     user_stacklevel,
 )
 from .estimators import SpikingRNNClassifier, _network_dt, _simulations_in_chunks, check_labels, check_spikes
+from .io import _binned_parts
 from .tuning import _wrap_angle
 
 _NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
@@ -144,9 +145,11 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
         ``make_pipeline(SpikeCountTransformer(), LogisticRegression())``), evaluated on each prefix
         ``X[:, :t + 1]``. Regressors (e.g. :class:`motorsrnn.SpikingRNNRegressor`) and
         transformers are rejected.
-    X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+    X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels), or binned data
         Spike counts, validated like the estimators do
-        (:func:`motorsrnn.estimators.check_spikes`).
+        (:func:`motorsrnn.estimators.check_spikes`); or the result of
+        :func:`motorsrnn.io.bin_spike_times` (``from_nwb``, ...): its ``X``, with its bin width as
+        ``dt``.
     y : array-like of shape (n_trials,)
         True labels, 1-D (a column vector of shape (n_trials, 1) is rejected, not flattened).
     times : array-like of float, optional
@@ -171,7 +174,9 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
         ``times`` (n_times,) float: end of each prefix in ms, ``(t + 1) * dt``;
         ``accuracy`` (n_times,) float: share of trials whose predicted class on the prefix is
         ``y``; ``n_timesteps`` int: bins in the full window; ``prefix_lengths`` (n_times,) int:
-        bins in each prefix; ``dt`` float; ``method``: ``"decision_path"`` or ``"prefix"``.
+        bins in each prefix; ``dt`` float; ``method``: ``"decision_path"`` or ``"prefix"``;
+        ``chance`` float: the accuracy of always predicting the most frequent label of ``y``
+        (``1 / n_classes`` for balanced classes), the level a decoder must beat.
 
     Raises
     ------
@@ -229,6 +234,12 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
             f"estimator must be a fitted classifier with classes_, but the fitted {type(estimator).__name__} "
             "has no classes_"
         )
+    binned = _binned_parts(X)
+    if binned is not None:  # its bins' width is dt, unless given (checked against it below)
+        X, bin_ms, _ = binned
+        if dt is not None and not np.isclose(check_number(dt, "dt (ms)", low=0.0, strict_low=True), bin_ms):
+            raise ValueError(f"dt={dt:g} ms, but the binned data's bins are {bin_ms:g} ms wide: leave dt out")
+        dt = bin_ms
     Xc = check_spikes(X)
     if np.ndim(y) != 1:
         raise ValueError(f"y must be 1-D (one label per trial), got an array of shape {np.shape(y)}")
@@ -282,6 +293,7 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
                 ) from err
             accuracy[i] = np.mean(np.asarray(pred) == y)
         method = "prefix"
+    _, label_counts = np.unique(y, return_counts=True)
     return Bunch(
         times=lengths.astype(np.float64) * dt,
         accuracy=np.asarray(accuracy, dtype=np.float64),
@@ -289,6 +301,7 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
         prefix_lengths=lengths,
         dt=dt,
         method=method,
+        chance=float(label_counts.max() / len(y)),
     )
 
 

@@ -152,12 +152,18 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
     Raises
     ------
     TypeError
-        For sparse matrices.
+        For sparse matrices, and for binned data (the result of :func:`motorsrnn.io.bin_spike_times`
+        and its peers: pass its ``X``).
     ValueError
         For non-numeric data (strings, complex numbers), a wrong number of dimensions, empty arrays,
         NaN or infinite values, negative counts (scikit-learn's ``check_array`` messages where it
         applies). Object arrays of numbers are converted.
     """
+    if not isinstance(X, np.ndarray) and all(hasattr(X, a) for a in ("X", "times", "bin_size")):
+        raise TypeError(
+            f"{name} is binned data (a result of motorsrnn.io.bin_spike_times, from_nwb, ...), not an array: pass "
+            f"its X (e.g. binned.X), and give a spiking estimator the bin width, dt=binned.bin_size in ms"
+        )
     arr = check_array(
         X, accept_sparse=False, dtype="numeric", ensure_all_finite=True, allow_nd=True, input_name=name
     )

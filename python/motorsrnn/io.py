@@ -54,7 +54,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sklearn.utils import Bunch
@@ -71,6 +71,16 @@ _UNSIGNED = (np.uint8, np.uint16, np.uint32, np.uint64)
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
+def _binned_parts(data) -> Optional[Tuple[Any, float, np.ndarray]]:
+    """``(X, bin width in ms, bin start times in ms)`` of a result of :func:`bin_spike_times`,
+    :func:`from_nwb`, :func:`from_neo` or :func:`from_pynapple` (anything with ``X``, ``times``
+    and ``bin_size``, in its ``units``); None for anything else."""
+    if isinstance(data, np.ndarray) or not all(hasattr(data, a) for a in ("X", "times", "bin_size")):
+        return None
+    scale = 1000.0 if getattr(data, "units", "ms") == "s" else 1.0
+    return data.X, float(data.bin_size) * scale, np.asarray(data.times, dtype=np.float64) * scale
+
+
 def _require(module: str, extra: str, what: str):
     """Import an optional dependency or raise an ImportError saying how to install it."""
     import importlib

@@ -35,11 +35,12 @@ from __future__ import annotations
 import functools
 import numbers
 import sys
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
 
-from ._validation import check_bool, check_number, install_hint, unique_labels
+from ._validation import check_bool, check_number, install_hint, unique_labels, user_stacklevel
 
 __all__ = [
     "cultivation",
@@ -711,7 +712,7 @@ def learning_curves(estimator, *, ax=None) -> Any:
 
 
 @_drawing
-def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
+def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
     """Early-classification curves: test accuracy against time into the window, one line per decoder.
 
     Parameters
@@ -720,8 +721,10 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
         Results of :func:`motorsrnn.analysis.early_classification` (anything with ``times`` and
         ``accuracy`` of the same length), by decoder name, e.g. ``compare_models(...).early``;
         a single result is drawn unlabelled.
-    chance : float or None, default=None
-        Draws a dotted line at this accuracy (e.g. ``1 / n_classes``), in ``[0, 1]``.
+    chance : float, "auto" or None, default="auto"
+        Draws a dotted line at this accuracy (e.g. ``1 / n_classes``), in ``[0, 1]``. ``"auto"``:
+        at the curves' own ``chance`` (the most frequent label's share, which
+        ``early_classification`` reports) when they all have the same; None: no line.
     ax : matplotlib Axes or None
     **plot_kws
         Passed to every ``ax.plot`` call (e.g. ``marker="."``); ``label`` names a single result
@@ -737,6 +740,13 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
     ValueError
         If a curve lacks ``times`` or ``accuracy`` or their lengths differ, ``curves`` is empty,
         or ``chance`` is not in ``[0, 1]``.
+
+    Warns
+    -----
+    UserWarning
+        When the curves cover windows of different lengths (``n_timesteps * dt``): decoders
+        compared on the same trials cover the same window, so one was likely scored with the
+        wrong ``dt`` (a count decoder fitted on wider bins, given the default 1 ms).
     """
     if not hasattr(curves, "accuracy") and not isinstance(curves, Mapping):
         raise TypeError(
@@ -758,8 +768,23 @@ def early_curves(curves, *, chance=None, ax=None, **plot_kws) -> Any:
                 f"result), got {type(curve).__name__}"
             )
         data.append((name, np.asarray(times, dtype=np.float64), np.asarray(accuracy, dtype=np.float64)))
+    if isinstance(chance, str) and chance == "auto":
+        levels = {getattr(curve, "chance", None) for _, curve in items}
+        chance = levels.pop() if len(levels) == 1 else None
     if chance is not None:
         chance = check_number(chance, "chance", low=0.0, high=1.0)
+    timed = [(name, int(c.n_timesteps), float(c.dt)) for name, c in items
+             if getattr(c, "n_timesteps", None) is not None and getattr(c, "dt", None) is not None]
+    spans = [n * dt for _, n, dt in timed]
+    if len(spans) > 1 and not np.allclose(spans, spans[0], rtol=1e-9):
+        shown = ", ".join(f"{name!r} {n * dt:g} ms ({n} bins of {dt:g} ms)" for name, n, dt in timed)
+        warnings.warn(
+            f"the curves cover windows of different lengths: {shown}. Decoders scored on the same trials cover the "
+            "same window: was one scored with the wrong dt (early_classification(..., dt=bin width in ms), or the "
+            "binned data itself)?",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     ax = _axes(ax)
     for name, times, accuracy in data:
         ax.plot(times, accuracy, label=name if name is not None else "_nolegend_", **plot_kws)

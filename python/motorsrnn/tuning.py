@@ -29,8 +29,11 @@ Activity
     numbers up to 1e150 in size), used as given. ``(n_trials, n_timesteps, n_neurons)``: spike counts per time bin
     (what :func:`motorsrnn.datasets.make_center_out` and ``simulate`` return), summed over
     ``window = (start, stop)`` (bins, ``start <= t < stop``; the whole array by default) and
-    reported in spikes/s (``units="hz"``, bins of ``dt`` ms) or spikes per trial
-    (``units="counts"``).
+    reported in spikes/s (``units="hz"``, bins of ``dt`` ms, 1 by default) or spikes per trial
+    (``units="counts"``). The result of :func:`motorsrnn.io.bin_spike_times` (or ``from_nwb``,
+    ...) is its ``X`` with its own bin width as ``dt``, and a ``window`` for it is in its units
+    relative to the event, as in the binning: ``fit_cosine_tuning(binned, y, window=(0, 200))``
+    counts the first 200 ms after the event, wherever the binned window starts.
 Directions
     Float arrays are angles, in radians (or degrees with ``degrees=True``). Integer arrays are class
     labels: with ``labels_to_angles`` (a dict ``{label: angle}`` or a sequence whose entry ``k`` is the
@@ -56,7 +59,7 @@ import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -66,6 +69,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
+from .io import _binned_parts
 from .estimators import (
     _check_simulate_memory,
     _copy_network,
@@ -144,15 +148,58 @@ def _population_spikes(sim, population: Optional[str], owner: str = "the network
     return pops[population].spikes
 
 
+#: Mean rate (Hz) of all neurons above which spike counts at the default 1 ms bins are taken for
+#: wider bins (motor cortex's neurons fire at 10-50 Hz on average).
+_HIGH_RATE_HZ = 100.0
+
 #: Largest activity value the fits accept: squares summed over up to 1e8 trials stay finite in float64.
 _MAX_RATE = 1e150
 
 
+def _event_window_bins(window, times_ms: np.ndarray, bin_ms: float, units: str) -> Tuple[int, int]:
+    """A window in ``units`` ("ms" or "s") relative to the event, as time bins of a binned result
+    whose bins start at ``times_ms``; its ends must be bin edges inside the binned window."""
+    try:
+        start, stop = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be a (start, stop) pair of times in {units} relative to the event, "
+                         f"got {window!r}") from None
+    scale = 1000.0 if units == "s" else 1.0
+    first, n = float(times_ms[0]) if times_ms.size else 0.0, times_ms.size
+    edges = [(v * scale - first) / bin_ms for v in (start, stop)]
+    bins = [int(round(e)) for e in edges]
+    span = f"({first / scale:g}, {(first + n * bin_ms) / scale:g}) {units}"
+    if any(abs(e - b) > 1e-6 for e, b in zip(edges, bins)) or not 0 <= bins[0] < bins[1] <= n:
+        raise ValueError(
+            f"window ({start:g}, {stop:g}) {units} relative to the event must have its ends on bin edges (every "
+            f"{bin_ms / scale:g} {units}) inside the binned window {span}, with start < stop"
+        )
+    return bins[0], bins[1]
+
+
+def _resolve_binned(activity, window, dt) -> Tuple[Any, Any, float, bool]:
+    """``(activity, window, dt, given)``: a result of :func:`motorsrnn.io.bin_spike_times` (or
+    ``from_nwb``, ...) gives its ``X``, its bin width as ``dt`` and its time axis to a ``window``
+    in its units relative to the event (turned into time bins); other activity passes through,
+    ``dt`` defaulting to 1 ms. ``given``: whether the bin width came from the user or the data."""
+    parts = _binned_parts(activity)
+    if parts is None:
+        given = dt is not None
+        return activity, window, (1.0 if dt is None else check_number(dt, "dt", low=0.0, strict_low=True)), given
+    X, bin_ms, times_ms = parts
+    if dt is not None and not np.isclose(check_number(dt, "dt", low=0.0, strict_low=True), bin_ms, rtol=1e-9):
+        raise ValueError(f"dt={dt!r} ms, but the binned data's bins are {bin_ms:g} ms wide: leave dt out to use them")
+    if window is not None:
+        window = _event_window_bins(window, times_ms, bin_ms, getattr(activity, "units", "ms"))
+    return X, window, bin_ms, True
+
+
 def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
-    """``(n_trials, n_neurons)`` float64 rates from per-trial values or a 3-D spike array."""
+    """``(n_trials, n_neurons)`` float64 rates from per-trial values, a 3-D spike array or a
+    binned result (see :func:`_resolve_binned`)."""
     if units not in _UNITS:
         raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
-    dt = check_number(dt, "dt", low=0.0, strict_low=True)
+    activity, window, dt, dt_given = _resolve_binned(activity, window, dt)
     ndim = getattr(activity, "ndim", None)
     if ndim is None:
         ndim = np.asarray(activity).ndim
@@ -180,6 +227,13 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
             f"3-D activity is read as spike counts per bin of {dt:g} ms, but it holds non-integer values and "
             f"implies a mean rate of {mean_hz:.4g} Hz: rates in Hz would be counted {1000.0 / dt:g} times too "
             "high. For rates, pass one value per trial and neuron (2-D), e.g. rates[:, start:stop].mean(axis=1)",
+            UserWarning, stacklevel=user_stacklevel(),
+        )
+    elif not dt_given and units == "hz" and mean_hz > _HIGH_RATE_HZ and spikes.dtype.kind in "iub":
+        warnings.warn(
+            f"the spike counts give a mean rate of {mean_hz:.4g} Hz at the default bin width dt=1 ms, more than motor "
+            f"cortex's neurons fire: are the bins wider? Pass dt=<bin width in ms> (or the result of "
+            f"motorsrnn.io.bin_spike_times itself, which knows its bins), or dt=1 if they are 1 ms",
             UserWarning, stacklevel=user_stacklevel(),
         )
     if units == "hz":
@@ -805,7 +859,7 @@ def fit_cosine_tuning(
     directions,
     *,
     window=None,
-    dt: float = 1.0,
+    dt: Optional[float] = None,
     units: str = "hz",
     degrees: bool = False,
     labels_to_angles=None,
@@ -826,17 +880,26 @@ def fit_cosine_tuning(
 
     Parameters
     ----------
-    activity : array-like of shape (n_trials, n_neurons) or (n_trials, n_timesteps, n_neurons)
+    activity : array-like of shape (n_trials, n_neurons) or (n_trials, n_timesteps, n_neurons), or binned data
         Per-trial counts or rates (any finite values up to 1e150, used as given), or spike counts per time bin
-        (non-negative), summed over ``window``. See the module docs.
+        (non-negative), summed over ``window``; or the result of :func:`motorsrnn.io.bin_spike_times`
+        (``from_nwb``, ``from_neo``, ``from_pynapple``), whose ``X`` is used with its bin width and
+        time axis. See the module docs.
     directions : array-like of shape (n_trials,)
         Float angles (radians, or degrees with ``degrees=True``) or class labels (integers ``0..K-1``
         map to ``2 pi k / K``; anything else needs ``labels_to_angles``). At least 3 distinct
         directions are needed.
-    window : (int, int) or None, default=None
-        Time bins ``[start, stop)`` of a 3-D ``activity`` to count spikes in; None: all bins.
-    dt : float, default=1.0
-        Bin width in ms (3-D activity with ``units="hz"``).
+    window : (int, int), (float, float) or None, default=None
+        Where to count the spikes of 3-D ``activity``; None: all bins. For an array, time bins
+        ``[start, stop)`` (indices along its axis 1, whatever its bin width). For binned data,
+        times relative to the event in its ``units`` (milliseconds by default), like the
+        ``window`` of :func:`motorsrnn.io.bin_spike_times`: ``(0, 200)`` is the first 200 ms
+        after the event; both ends must be bin edges.
+    dt : float or None, default=None
+        Bin width in ms (3-D activity with ``units="hz"``). None: the bin width of binned data, or
+        1 ms for an array; spike counts that give a mean rate above 100 Hz at that default
+        warn (the bins are likely wider). For binned data a ``dt`` other than its bin width is
+        refused.
     units : {"hz", "counts"}, default="hz"
         For 3-D activity: spikes/s (``count / (n_bins * dt / 1000)``) or spikes per trial.
         Ignored for 2-D activity.
@@ -942,6 +1005,9 @@ def fit_cosine_tuning(
 
 
 def _units_label(activity, units) -> str:
+    parts = _binned_parts(activity)
+    if parts is not None:
+        activity = parts[0]
     ndim = getattr(activity, "ndim", None)
     if ndim is None:
         ndim = np.asarray(activity).ndim
@@ -953,7 +1019,7 @@ def fit_von_mises_tuning(
     directions,
     *,
     window=None,
-    dt: float = 1.0,
+    dt: Optional[float] = None,
     units: str = "hz",
     degrees: bool = False,
     labels_to_angles=None,
@@ -1031,7 +1097,7 @@ def compare_tuning_models(
     *,
     criterion: str = "bic",
     window=None,
-    dt: float = 1.0,
+    dt: Optional[float] = None,
     units: str = "hz",
     degrees: bool = False,
     labels_to_angles=None,
@@ -1096,7 +1162,7 @@ def tuning_curves(
     directions,
     *,
     window=None,
-    dt: float = 1.0,
+    dt: Optional[float] = None,
     units: str = "hz",
     degrees: bool = False,
     labels_to_angles=None,
@@ -1152,8 +1218,9 @@ def network_tuning(
     ----------
     estimator : SpikingRNNClassifier
         A fitted estimator (anything with ``simulate`` returning ``spikes`` and ``populations``).
-    X : array-like of shape (n_trials, n_timesteps, n_channels)
-        Input spikes, as for ``predict``.
+    X : array-like of shape (n_trials, n_timesteps, n_channels), or binned data
+        Input spikes, as for ``predict``; or the result of :func:`motorsrnn.io.bin_spike_times`
+        (``from_nwb``, ...) in bins of the network's ``dt``.
     directions : array-like of shape (n_trials,)
         Angles or labels, as in :func:`fit_cosine_tuning`; integer labels of a classifier whose
         ``classes_`` are ``0, ..., K-1`` are at ``2 pi k / K`` with ``K`` the classes seen in
@@ -1164,8 +1231,9 @@ def network_tuning(
         order of ``simulate(X).spikes``.
     model : {"cosine", "von_mises"}, default="cosine"
         :func:`fit_cosine_tuning` or :func:`fit_von_mises_tuning`.
-    window : (int, int) or None, default=None
-        Time bins to count spikes in.
+    window : (int, int), (float, float) or None, default=None
+        Time bins to count spikes in; for binned ``X``, times relative to its event in its units
+        (as in :func:`fit_cosine_tuning`). The result's ``settings`` hold it in time bins.
     units : {"hz", "counts"}, default="hz"
     **kwargs
         Passed on (``degrees``, ``labels_to_angles``, ``n_boot``, ``n_perm``, ``alpha``,
@@ -1189,11 +1257,20 @@ def network_tuning(
                         "do not pass dt")
     if units not in _UNITS:
         raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
-    Xc = check_spikes(X)
-    start, stop = _window_bins(window, Xc.shape[1])
     network = getattr(estimator, "network_", None)
     dt = _network_dt(network) if network is not None else float(getattr(estimator, "dt", 1.0))
     check_number(dt, "dt", low=0.0, strict_low=True)
+    binned = _binned_parts(X)
+    if binned is not None:  # its X, and a window relative to its event
+        units_of_x = getattr(X, "units", "ms")
+        X, bin_ms, times_ms = binned
+        if not np.isclose(bin_ms, dt, rtol=1e-9):
+            raise ValueError(f"X is binned in {bin_ms:g} ms bins, but the network runs at dt={dt:g} ms: give it input "
+                             "binned as for fit")
+        if window is not None:  # in time bins from here on (also in the result's settings)
+            window = _event_window_bins(window, times_ms, bin_ms, units_of_x)
+    Xc = check_spikes(X)
+    start, stop = _window_bins(window, Xc.shape[1])
     classes = np.asarray(getattr(estimator, "classes_", []))
     d = np.asarray(directions)
     if (
