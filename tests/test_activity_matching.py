@@ -409,3 +409,26 @@ def test_metadata_routing_passes_groups_and_recordings_when_requested():
     np.testing.assert_array_equal(routed["test_score"], plain["test_score"])
     for a, b in zip(routed["estimator"], plain["estimator"]):
         assert a.history_ == b.history_
+
+
+def test_counts_per_bin_read_as_hz_and_a_term_that_dwarfs_the_task_warn():
+    """Binned counts passed as neural_targets (mean 0.02) trained the matched units to fire at
+    0.02 Hz without a word; rates of tens of Hz at activity_weight=1 made the activity term some
+    1000 times the task loss, and the decoder lost 10 points of accuracy, silently."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    counts = (rng.random((48, 25, 3)) < 0.05).astype(float)
+    with pytest.warns(UserWarning, match=r"whole numbers with a mean of 0.0\d+: spike counts per bin\?.*"
+                                         r"activity_scale='per_bin'.*counts \* 1000 for bins of 1 ms"):
+        SpikingRNNRegressor(**FAST).fit(X, Y, neural_targets=counts)
+    with pytest.warns(UserWarning, match=r"activity_weight=1 the recorded rates' mean square is [0-9.]+, against a "
+                                         r"task loss of about 1.*activity_weight=0.01"):
+        SpikingRNNClassifier(**FAST).fit(X, np.arange(48) % 4, neural_targets=R)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)  # two epochs: not a trained decoder
+        SpikingRNNRegressor(**FAST, activity_scale="per_bin").fit(X, Y, neural_targets=counts)
+        SpikingRNNRegressor(**FAST, activity_weight=0.01).fit(X, Y, neural_targets=R)
+        SpikingRNNRegressor(**FAST, activity_normalize=True).fit(X, Y, neural_targets=R)

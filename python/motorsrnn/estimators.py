@@ -114,6 +114,10 @@ def _activity_neuron_weights(R, sample_weight=None) -> np.ndarray:
     return 1.0 / np.maximum(var, _ACTIVITY_VAR_FLOOR * mean)
 
 
+#: Size of the activity-matching term (its weight times the recorded rates' mean square) above
+#: which fit warns that it dwarfs the task loss (about 1).
+_ACTIVITY_DWARFS_TASK = 100.0
+
 #: The type of an estimator method's own estimator (``fit`` returns the estimator it was called on).
 _Estimator = TypeVar("_Estimator", bound="_SpikingRNNBase")
 
@@ -1552,6 +1556,7 @@ class _SpikingRNNBase(BaseEstimator):
         scale = 1000.0 / dt if self.activity_scale == "hz" else 1.0
         rate_filter = (self.activity_kernel, float(self.activity_tau), dt, scale)
         weights = _activity_neuron_weights(R, sample_weight) if self.activity_normalize else np.ones(k)
+        self._warn_about_activity_scale(R, weights, dt)
         return (
             index,
             [int(u) for u in units],
@@ -1561,6 +1566,36 @@ class _SpikingRNNBase(BaseEstimator):
             [float(w) for w in weights],
             bool(self.activity_noise_correction),
         )
+
+    def _warn_about_activity_scale(self, R: np.ndarray, weights: np.ndarray, dt: float) -> None:
+        """Warn when ``R`` looks like spike counts per bin read as rates in Hz, or when its scale
+        makes the activity term dwarf the task loss (about 1: a cross-entropy of a few classes, an
+        MSE of standardised outputs)."""
+        if self.activity_scale != "hz":
+            return
+        mean = float(np.mean(R, dtype=np.float64))
+        if 0.0 < mean < 1.0 and np.array_equal(R, np.round(R)):
+            warnings.warn(
+                f"neural_targets hold whole numbers with a mean of {mean:.3g}: spike counts per bin? With "
+                f"activity_scale='hz' they are read as rates in Hz, and the matched units are trained to fire at "
+                f"{mean:.3g} Hz. Pass activity_scale='per_bin' for counts per bin, or rates in Hz (counts * "
+                f"{1000.0 / dt:g} for bins of {dt:g} ms)",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+            return
+        size = float(self.activity_weight) * float(np.mean(np.mean(np.square(R, dtype=np.float64), axis=(0, 1))
+                                                            * weights))
+        if size > _ACTIVITY_DWARFS_TASK:
+            warnings.warn(
+                f"the activity-matching term is a squared error in the units of neural_targets (Hz^2), and with "
+                f"activity_weight={self.activity_weight:g} the recorded rates' mean square is {size:.3g}, against a task "
+                "loss of about 1: training will match activity before the task. activity_weight=0.01 for rates of "
+                "tens of Hz (as in docs/dynamics_matching.md), or activity_normalize=True (each neuron in units of "
+                "its own variance), puts the two on a par",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
 
     def _warm(self) -> bool:
         """True when this fit continues a previous one."""
@@ -1897,7 +1932,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     activity_weight : float, default=1.0
         Weight ``lambda_act`` of the activity-matching term (used when ``fit`` receives
         ``neural_targets``): ``lambda_act * mean over (trials, t, k) of w_k (r_hat_k[t] - R_k[t])**2``
-        with ``w_k = 1`` unless ``activity_normalize``.
+        with ``w_k = 1`` unless ``activity_normalize``. Squared errors of rates in Hz are large:
+        for rates of tens of Hz, about 0.01 puts the term on a par with the task loss (``fit``
+        warns when the weight times the rates' mean square exceeds 100).
     activity_kernel : {"exponential", "gaussian"}, default="exponential"
         Kernel turning a matched unit's spikes ``s[t]`` into its rate ``r_hat`` (per trial; both
         have unit area, so ``r_hat`` is in spikes per bin before ``activity_scale``).
