@@ -670,3 +670,24 @@ def test_a_step_beyond_int64_gives_one_sample_per_trial():
     huge = cut_samples(X, [0, 1], width=5, step=2**63)
     np.testing.assert_array_equal(huge.X, cut_samples(X, [0, 1], width=5, step=6).X)
     np.testing.assert_array_equal(huge.offset, [0, 0])
+
+
+def test_unit_ids_keep_the_columns_of_units_silent_in_a_session():
+    """A groupby of a session's spikes has no group for a unit that never fired: binning gave 59
+    columns where the other sessions had 60, and nothing lined them up."""
+    pd = pytest.importorskip("pandas")
+    spikes = pd.DataFrame({"unit": [3, 3, 1, 7], "time": [1.001, 1.002, 1.0005, 2.003]})
+    grouped = spikes.groupby("unit")["time"]
+    all_units = [1, 2, 3, 7]
+    b = bin_spike_times(grouped, [1.0, 2.0], window=(0, 5), unit_ids=all_units)
+    assert b.X.shape == (2, 5, 4) and b.unit_ids.tolist() == all_units
+    np.testing.assert_array_equal(b.X.sum(axis=(0, 1)), [1, 0, 2, 1])  # unit 2 fired nowhere: zeros
+    np.testing.assert_array_equal(b.X[:, :, [0, 2, 3]], bin_spike_times(grouped, [1.0, 2.0], window=(0, 5)).X)
+    reordered = bin_spike_times({"b": [1.001], "a": [1.002]}, [1.0], window=(0, 5), unit_ids=np.array(["a", "b"]))
+    assert reordered.unit_ids.tolist() == ["a", "b"] and reordered.X[0, :, 0].tolist() == [0, 0, 1, 0, 0]
+    with pytest.raises(ValueError, match=r"unit_ids must be unique: \[3\]"):
+        bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids=[3, 3])
+    with pytest.raises(ValueError, match="unit_ids is empty"):
+        bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids=[])
+    with pytest.raises(TypeError, match="unit_ids must be a sequence"):
+        bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids="a")

@@ -631,3 +631,20 @@ def test_activity_too_large_to_square_is_refused_not_fitted_as_nan():
     for fit in (fit_cosine_tuning, fit_von_mises_tuning):
         with pytest.raises(ValueError, match=r"activity reaches 1.67e\+201: .* overflow float64 .* divide by 1e\+201"):
             fit(rates * 1e200, theta)
+
+
+def test_silent_neurons_are_constant_not_cosine_and_can_be_left_out_of_the_fraction_tuned(eight_directions):
+    """Silent units counted as untuned in fraction_tuned (49/60 where 49 of 57 active units are
+    tuned) with no way to leave them out, and compare_tuning_models called them "cosine"."""
+    d = eight_directions
+    X = d.X.copy()
+    X[:, :, :3] = 0  # three units silent in this session
+    res = fit_cosine_tuning(X, d.y)
+    assert res.is_constant.tolist() == [True] * 3 + [False] * (X.shape[2] - 3)
+    tuned = int(res.is_tuned.sum())
+    assert res.fraction_tuned == pytest.approx(tuned / X.shape[2])
+    assert res.fraction_tuned_active == pytest.approx(tuned / (X.shape[2] - 3))
+    cmp_ = compare_tuning_models(X, d.y)
+    assert cmp_.best[:3].tolist() == ["constant"] * 3 and "constant" not in cmp_.best[3:]
+    assert "constant=3)" in repr(cmp_)
+    assert np.isnan(fit_cosine_tuning(np.zeros((8, 2)), np.arange(8) % 4).fraction_tuned_active)

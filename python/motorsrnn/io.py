@@ -246,6 +246,23 @@ def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
     return ids, trains
 
 
+def _select_units(ids: List[Any], trains: List[Any], unit_ids) -> Tuple[List[Any], List[Any]]:
+    """The units ``unit_ids`` in that order; a unit without spike times gets none (a zero column)."""
+    if isinstance(unit_ids, (str, bytes)) or not isinstance(unit_ids, Iterable):
+        raise TypeError(f"unit_ids must be a sequence of unit ids, got {unit_ids!r}")
+    wanted = list(unit_ids)
+    if not wanted:
+        raise ValueError("unit_ids is empty: pass the ids of the units to bin (or None for all)")
+    try:
+        repeated = [u for u, n in Counter(wanted).items() if n > 1]
+        by_id = dict(zip(ids, trains))
+    except TypeError:
+        raise TypeError("unit_ids must hold hashable ids (numbers or strings), as spike_times' keys") from None
+    if repeated:
+        raise ValueError(f"unit_ids must be unique: {repeated[:5]} appear more than once")
+    return wanted, [by_id.get(u, np.empty(0)) for u in wanted]
+
+
 def _ids_array(ids: Sequence[Any]) -> np.ndarray:
     """Unit ids as an array, of object dtype when their types differ (so nothing is coerced)."""
     if len({type(i) for i in ids}) == 1:
@@ -353,7 +370,7 @@ def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, 
         )
 
 
-def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dtype=None) -> Bunch:
+def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dtype=None, unit_ids=None) -> Bunch:
     """Bin per-unit spike times into event-aligned trials.
 
     Parameters
@@ -385,6 +402,12 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         transposed into ``X`` at the end, so the binning needs twice the memory of ``X``, plus 8
         bytes per trial and bin for the unit being counted (refused with ``MemoryError``
         beforehand when that does not fit).
+    unit_ids : sequence or None, default=None
+        The units to bin, in this order (the columns of ``X``), by id (list positions or dict
+        keys); None: every unit of ``spike_times``. A listed unit without an entry in
+        ``spike_times`` gets a column of zeros: a unit that fired no spike in a session (which a
+        pandas ``groupby`` of the spikes has no group for) keeps its column, so sessions line up.
+        Repeated ids are refused.
 
     Returns
     -------
@@ -458,6 +481,8 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     """
     start, stop, bin_size, n_bins = _check_timing(window, bin_size, units)
     ids, trains = _unit_list(spike_times)
+    if unit_ids is not None:
+        ids, trains = _select_units(ids, trains, unit_ids)
     if dtype is not None:
         _result_dtype(dtype, 0)  # reject unusable dtypes before any work
     ev = _check_times(events, "events")

@@ -540,8 +540,24 @@ class CosineTuning:
 
     @property
     def fraction_tuned(self) -> float:
-        """Fraction of neurons with ``is_tuned``."""
+        """Fraction of neurons with ``is_tuned``, over all neurons (silent ones count as untuned;
+        see :attr:`fraction_tuned_active`)."""
         return float(np.mean(self.is_tuned)) if self.n_neurons else float("nan")
+
+    @property
+    def is_constant(self) -> np.ndarray:
+        """Neurons whose activity is the same in every trial (a silent unit, say): no tuning to
+        test, NaN preferred direction and ``r2``."""
+        return np.isnan(self.r2)
+
+    @property
+    def fraction_tuned_active(self) -> float:
+        """Fraction of neurons with ``is_tuned`` among those whose activity varies (not
+        :attr:`is_constant`): units silent in a session or silenced by training left out, so
+        that recordings and networks with different numbers of silent units compare (as
+        ``TuningSnapshots.fraction_tuned(active_only=True)``). NaN when every neuron is constant."""
+        varies = ~self.is_constant
+        return float(np.mean(self.is_tuned[varies])) if varies.any() else float("nan")
 
     def tuned(self, alpha: Optional[float] = None, r2_threshold: Optional[float] = None) -> np.ndarray:
         """The tuning criterion with other thresholds (the fit is not repeated).
@@ -790,9 +806,10 @@ class TuningModelComparison:
     delta : ndarray of shape (n,)
         ``criterion(von Mises) - criterion(cosine)``: negative favours von Mises.
     best : ndarray of shape (n,), str
-        ``"von_mises"`` where ``delta < 0``, ``"cosine"`` otherwise (also for constant activity, and
-        for ties: SSEs within ``1e-9`` times the total sum of squares, see
-        :func:`compare_tuning_models`).
+        ``"von_mises"`` where ``delta < 0``, ``"cosine"`` otherwise (also for ties: SSEs within
+        ``1e-9`` times the total sum of squares, see :func:`compare_tuning_models`), and
+        ``"constant"`` for a neuron whose activity is the same in every trial (a silent one,
+        say), which neither model describes.
     """
 
     cosine: CosineTuning
@@ -816,10 +833,10 @@ class TuningModelComparison:
         )
 
     def __repr__(self) -> str:
-        n_vm = int(np.sum(self.best == "von_mises"))
+        n_vm, n_cos = int(np.sum(self.best == "von_mises")), int(np.sum(self.best == "cosine"))
         return (
             f"TuningModelComparison(n_neurons={self.best.shape[0]}, criterion={self.criterion!r}, "
-            f"von_mises={n_vm}, cosine={self.best.shape[0] - n_vm})"
+            f"von_mises={n_vm}, cosine={n_cos}, constant={self.best.shape[0] - n_vm - n_cos})"
         )
 
 
@@ -1145,15 +1162,18 @@ def compare_tuning_models(
         window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles, n_jobs=n_jobs
     )
     vm = fit_von_mises_tuning(activity, directions, max_iter=max_iter, kappa_max=kappa_max, **common)
-    cos = fit_cosine_tuning(activity, directions, **common)
+    with warnings.catch_warnings():  # the same data and directions: the von Mises fit gave their warnings
+        warnings.simplefilter("ignore", UserWarning)
+        cos = fit_cosine_tuning(activity, directions, **common)
+        rates = _activity_to_rates(activity, window, dt, units)
     delta = getattr(vm, criterion) - getattr(cos, criterion)
-    rates = _activity_to_rates(activity, window, dt, units)
     sst = np.sum((rates - rates.mean(axis=0)) ** 2, axis=0)
     # equally good fits up to rounding (e.g. kappa = 0 on a noise-free cosine, SSEs ~1e-28, where
     # n ln(SSE / n) amplifies rounding noise): a tie, and the simpler cosine model wins
     tie = (cos.sse - vm.sse) <= _TIE_RTOL * sst
     with np.errstate(invalid="ignore"):
         best = np.where((delta < 0) & ~tie, "von_mises", "cosine")
+    best = np.where(sst > 0, best, "constant")  # e.g. silent: neither curve describes it
     return TuningModelComparison(cosine=cos, von_mises=vm, criterion=criterion, delta=delta, best=best)
 
 
