@@ -3,7 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier, SpikingRNNRegressor
-from motorsrnn.baselines import GRUClassifier, LSTMClassifier, SpikeCountTransformer, has_torch
+from motorsrnn.baselines import GRUClassifier, LSTMClassifier, SpikeCountTransformer, WienerFilter, has_torch
 
 # Integer sample weights train as repeated trials up to float32 rounding (the core computes in
 # float32 and the weighted batch sums in another order); the check demands 1e-7. The equivalence
@@ -22,7 +22,7 @@ EXPECTED_FAILED = {
 }
 
 ESTIMATORS = [SpikingRNNClassifier(random_state=0), SpikingRNNRegressor(random_state=0), PoissonNaiveBayes(),
-              SpikeCountTransformer()]
+              SpikeCountTransformer(), WienerFilter()]
 if has_torch():  # the GRU baseline needs the optional PyTorch
     ESTIMATORS += [GRUClassifier(hidden_size=16, random_state=0), LSTMClassifier(hidden_size=16, random_state=0)]
 

@@ -15,16 +15,18 @@ fitted or used.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, OneToOneFeatureMixin, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_bool, check_memory, check_number, check_seed, install_hint
 from .estimators import (
+    TraceScoreMixin,
     check_classification_data,
     check_early_stopping_params,
     check_groups,
     check_labels,
     check_n_channels,
+    check_regression_targets,
     check_sample_weight,
     check_spikes,
     early_stopping_split,
@@ -32,7 +34,7 @@ from .estimators import (
     set_feature_names,
 )
 
-__all__ = ["GRUClassifier", "LSTMClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "has_torch"]
+__all__ = ["GRUClassifier", "LSTMClassifier", "PoissonNaiveBayes", "SpikeCountTransformer", "WienerFilter", "has_torch"]
 
 
 class SpikeCountTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -227,6 +229,172 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.positive_only = True
         return tags
+
+
+class WienerFilter(TraceScoreMixin, RegressorMixin, BaseEstimator):
+    """Linear decoder of continuous outputs from lagged spike counts (a Wiener filter).
+
+    The classic brain-computer-interface baseline for decoding velocity or EMG from motor
+    cortex: each output at step ``t`` is a linear function (ridge regression) of every channel's
+    spike counts in the ``n_lags`` windows of ``lag_width`` bins up to and including ``t``
+    (causal: no bin after ``t``; before the trial's start the counts are zero). For targets per
+    trial, the outputs are a linear function of each channel's count in the whole window.
+
+    Parameters
+    ----------
+    n_lags : int, default=10
+        Windows of history per channel, the current one included (per-step targets).
+    lag_width : int, default=1
+        Bins summed into each window: ``n_lags * lag_width`` bins of history in all (e.g. 10 lags
+        of 20 bins of 1 ms: the last 200 ms).
+    alpha : float, default=1.0
+        Ridge penalty on the weights (not on the intercepts), as ``sklearn.linear_model.Ridge``,
+        which solves it.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_outputs, n_features)
+        Weights; per-step features are ordered lag-major: feature ``j * n_channels + c`` is
+        channel ``c``'s count in the ``j``-th window back (``j = 0``: the window that ends at
+        ``t``); per-trial features are the channels' counts.
+    intercept_ : ndarray of shape (n_outputs,)
+    per_step_ : bool
+        Fitted on targets per time step.
+    n_outputs_ : int
+    n_features_in_ : int
+        Number of channels.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D table given to :meth:`fit`; absent otherwise.
+
+    Notes
+    -----
+    ``score`` is the regressors' R^2 (averaged over outputs, every step of every trial a sample
+    for per-step targets), as :meth:`motorsrnn.SpikingRNNRegressor.score`. Missing targets (NaN)
+    are left out of the fit: with some missing, each output is fitted on its observed samples.
+    Input is validated like the spiking estimators'.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from motorsrnn.baselines import WienerFilter
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.poisson(0.3, (60, 40, 5))
+    >>> Y = np.cumsum(X[:, :, :1], axis=1) - np.cumsum(X[:, :, 1:2], axis=1)  # a running difference
+    >>> wf = WienerFilter(n_lags=2, lag_width=10).fit(X[:40], Y[:40])  # the last 20 bins
+    >>> wf.predict(X[40:]).shape
+    (20, 40, 1)
+    >>> round(wf.score(X[40:], Y[40:]), 2)  # the running sums reach 40 bins back
+    0.73
+    >>> round(WienerFilter(n_lags=4, lag_width=10).fit(X[:40], Y[:40]).score(X[40:], Y[40:]), 2)
+    1.0
+    """
+
+    def __init__(self, n_lags=10, lag_width=1, alpha=1.0) -> None:
+        self.n_lags = n_lags
+        self.lag_width = lag_width
+        self.alpha = alpha
+
+    def _features(self, Xc: np.ndarray, per_step: bool) -> np.ndarray:
+        """Per-step lagged counts ``(n_trials * n_timesteps, n_lags * n_channels)`` or per-trial
+        counts ``(n_trials, n_channels)``, float64."""
+        if not per_step:
+            return Xc.sum(axis=1, dtype=np.float64)
+        n, steps, c = Xc.shape
+        lags, width = int(self.n_lags), int(self.lag_width)
+        check_memory(3 * 8 * n * steps * lags * c, f"the lagged counts of {n} trials x {steps} steps x {lags} lags x {c} "
+                     "channels (and the ridge regression's copies)", "use fewer lags or coarser bins")
+        cum = np.zeros((n, steps + 1, c))
+        np.cumsum(Xc, axis=1, dtype=np.float64, out=cum[:, 1:])
+        t = np.arange(steps)
+        out = np.empty((n, steps, lags, c))
+        for j in range(lags):  # window j: bins (t - (j + 1) w, t - j w]
+            hi = np.clip(t - j * width + 1, 0, steps)
+            lo = np.clip(t - (j + 1) * width + 1, 0, steps)
+            out[:, :, j, :] = cum[:, hi, :] - cum[:, lo, :]
+        return out.reshape(n * steps, lags * c)
+
+    def fit(self, X, y, sample_weight=None) -> "WienerFilter":
+        """Fit the ridge regression.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+        y : array-like of shape (n_trials, n_timesteps, n_outputs), (n_trials, n_outputs) or (n_trials,)
+            Targets per time step or per trial, as for :class:`motorsrnn.SpikingRNNRegressor`;
+            NaN marks a missing target.
+        sample_weight : array-like of shape (n_trials,), float or None
+            Weight of each trial (all of its steps).
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.linear_model import Ridge
+
+        check_number(self.n_lags, "n_lags", low=1, high=_MAX_LAG_BINS, integer=True)
+        check_number(self.lag_width, "lag_width", low=1, high=_MAX_LAG_BINS, integer=True)
+        check_number(self.alpha, "alpha", low=0, high=1e30)
+        if y is None:
+            raise ValueError("this estimator requires y to be passed, but the target y is None")
+        Xc = check_spikes(X)
+        y = np.asarray(y)
+        yc = check_regression_targets(y, Xc.shape[0], Xc.shape[1], dtype=np.float64)
+        w = check_sample_weight(sample_weight, Xc.shape[0])
+        self.per_step_ = yc.ndim == 3
+        self.n_outputs_ = int(yc.shape[-1])
+        self._y_1d = y.ndim == 1
+        F = self._features(Xc, self.per_step_)
+        targets = yc.reshape(F.shape[0], self.n_outputs_)
+        weights = None if w is None else np.repeat(w, F.shape[0] // Xc.shape[0])
+        seen = ~np.isnan(targets)
+        if seen.all():
+            ridge = Ridge(alpha=float(self.alpha)).fit(F, targets, sample_weight=weights)
+            self.coef_, self.intercept_ = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
+        else:  # each output on its observed samples
+            self.coef_ = np.zeros((self.n_outputs_, F.shape[1]))
+            self.intercept_ = np.zeros(self.n_outputs_)
+            for k in range(self.n_outputs_):
+                rows = seen[:, k] if weights is None else seen[:, k] & (weights > 0)
+                if not rows.any():
+                    raise ValueError(f"output {k} of y has no observed value (in a trial of positive weight)")
+                ridge = Ridge(alpha=float(self.alpha)).fit(
+                    F[rows], targets[rows, k], sample_weight=None if weights is None else weights[rows])
+                self.coef_[k], self.intercept_[k] = ridge.coef_, ridge.intercept_
+        self.n_features_in_ = Xc.shape[2]
+        set_feature_names(self, X)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted outputs, shaped as for :class:`motorsrnn.SpikingRNNRegressor`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels) or (n_trials, n_channels)
+
+        Returns
+        -------
+        ndarray of float64
+            ``(n_trials, n_timesteps, n_outputs)`` for per-step targets; ``(n_trials, n_outputs)``
+            (or ``(n_trials,)`` when fitted on a 1-D ``y``) otherwise.
+        """
+        check_is_fitted(self, "coef_")
+        Xc = check_spikes(X)
+        check_n_channels(self, Xc, X)
+        out = self._features(Xc, self.per_step_) @ self.coef_.T + self.intercept_
+        if self.per_step_:
+            return out.reshape(Xc.shape[0], Xc.shape[1], self.n_outputs_)
+        return out[:, 0] if self._y_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = True
+        tags.target_tags.multi_output = True
+        return tags
+
+
+#: Most bins a lag count or width may have (a bound far beyond any window, below int64 overflow).
+_MAX_LAG_BINS = 2**31
 
 
 def has_torch() -> bool:

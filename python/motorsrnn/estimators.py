@@ -2382,7 +2382,94 @@ def _scale_advice(sd: np.ndarray, centre: np.ndarray, ndim: int) -> str:
             f"standard deviations {sd.min():.3g} to {sd.max():.3g}): standardise them, e.g. {how}")
 
 
-class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
+def check_regression_targets(y, n_trials: int, n_steps: int, dtype=np.float32) -> np.ndarray:
+    """Regression targets checked against ``X``'s trials and steps: ``(n_trials, n_outputs)``
+    (a 1-D ``y`` is one output) or ``(n_trials, n_timesteps, n_outputs)``. NaN marks a missing
+    target (no error, no gradient: docs/model.md); infinities, a ``y`` with no observed value and
+    values beyond float32's range are errors. ``dtype``: of the result (float32, the core's type,
+    by default)."""
+    y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
+    if y.size and np.isnan(y).all():
+        raise ValueError("y has no observed values: every target is NaN (missing)")
+    _check_magnitude(y, "y")
+    if y.ndim == 1:
+        y = y[:, np.newaxis]
+    if y.ndim not in (2, 3):
+        raise ValueError(f"y must have shape (n_trials,), (n_trials, n_outputs) or (n_trials, n_timesteps, n_outputs), got {y.shape}")
+    if y.shape[0] != n_trials:
+        raise ValueError(f"X has {n_trials} trials but y has {y.shape[0]}")
+    if y.ndim == 3 and y.shape[1] != n_steps:
+        raise ValueError(f"y has {y.shape[1]} time steps but X has {n_steps}: per-step targets need one value per bin")
+    if y.shape[-1] == 0:
+        raise ValueError("y has no outputs")
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
+class TraceScoreMixin:
+    """``score`` (R^2 averaged over outputs) and ``score_per_output`` of a regressor whose
+    ``predict`` returns traces ``(n_trials, n_timesteps, n_outputs)`` for per-step targets (every
+    step of every trial a sample) or ``(n_trials, n_outputs)`` / ``(n_trials,)`` per trial, with
+    NaN targets missing; it sets ``per_step_``, ``n_outputs_`` and ``_y_1d`` in ``fit``. Shared by
+    :class:`SpikingRNNRegressor` and :class:`motorsrnn.baselines.WienerFilter`."""
+
+    per_step_: bool
+    n_outputs_: int
+
+    def score_per_output(self, X, y) -> np.ndarray:
+        """R^2 of each output (per-step targets: every step of every trial is a sample).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        y : array-like, shaped as in :meth:`fit`
+
+        Returns
+        -------
+        ndarray of shape (n_outputs,)
+        """
+        pred, true = self._flat(X, y)
+        return _r2_per_output(true, pred)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 averaged uniformly over outputs (scikit-learn's semantics).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_timesteps, n_channels)
+        y : array-like, shaped as in :meth:`fit`
+        sample_weight : array-like of shape (n_trials,) or None
+            Weights of trials (repeated over time steps for per-step targets).
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import r2_score
+
+        pred, true = self._flat(X, y)
+        if true.size and np.isnan(true).all():
+            raise ValueError("y has no observed values: every target is NaN (missing), so there is no R^2 to compute")
+        if sample_weight is not None and self.per_step_:
+            sample_weight = _weights_per_sample(sample_weight, np.shape(y)[0], pred.shape[0])
+        if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
+            return _mean_over_outputs(_r2_per_output(true, pred, sample_weight), "R^2")
+        return float(r2_score(true, pred, sample_weight=sample_weight))
+
+    def _flat(self, X, y):
+        pred = np.asarray(self.predict(X), dtype=np.float64)
+        true = np.asarray(y, dtype=np.float64)
+        if not self.per_step_ and self.n_outputs_ == 1 and true.ndim in (1, 2) and true.size == pred.size:
+            true = true.reshape(pred.shape)  # one output: (n,) and (n, 1) are the same targets, as in r2_score
+        if true.shape != pred.shape:
+            raise ValueError(f"y has shape {true.shape}, predictions have shape {pred.shape}")
+        if self.per_step_:
+            return pred.reshape(-1, pred.shape[-1]), true.reshape(-1, true.shape[-1])
+        if pred.ndim == 1:  # fitted on a 1-D y: one output
+            return pred[:, None], true[:, None]
+        return pred, true
+
+
+class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
     """Recurrent spiking neural network regressor: continuous outputs from spike trains.
 
     The same network family, parameters and training as :class:`SpikingRNNClassifier`; the
@@ -2426,24 +2513,6 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
     >>> reg.score(X, y) > 0.5                              # R^2 on the training trials
     True
     """
-
-    def _check_targets(self, y, n_trials: int, n_steps: int) -> np.ndarray:
-        # NaN marks a missing target (no error, no gradient: docs/model.md); infinities are errors
-        y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
-        if y.size and np.isnan(y).all():
-            raise ValueError("y has no observed values: every target is NaN (missing)")
-        _check_magnitude(y, "y")
-        if y.ndim == 1:
-            y = y[:, np.newaxis]
-        if y.ndim not in (2, 3):
-            raise ValueError(f"y must have shape (n_trials,), (n_trials, n_outputs) or (n_trials, n_timesteps, n_outputs), got {y.shape}")
-        if y.shape[0] != n_trials:
-            raise ValueError(f"X has {n_trials} trials but y has {y.shape[0]}")
-        if y.ndim == 3 and y.shape[1] != n_steps:
-            raise ValueError(f"y has {y.shape[1]} time steps but X has {n_steps}: per-step targets need one value per bin")
-        if y.shape[-1] == 0:
-            raise ValueError("y has no outputs")
-        return np.ascontiguousarray(y, dtype=np.float32)
 
     def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
             groups=None, sample_weight=None) -> "_Estimator":
@@ -2507,7 +2576,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
         y_in = np.asarray(y) if y is not None else None
         if y_in is None:
             raise ValueError("this estimator requires y to be passed, but the target y is None")
-        yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        yc = check_regression_targets(y, Xc.shape[0], Xc.shape[1])
         sample_weight = check_sample_weight(sample_weight, Xc.shape[0])
         observed = _observed(yc, sample_weight).reshape(-1, yc.shape[-1]).any(axis=0)
         unobserved = np.flatnonzero(~observed)
@@ -2628,59 +2697,6 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
 
         return StreamingRegressor(self.network_, self.n_features_in_, self.per_step_, self._y_1d)
 
-    def score_per_output(self, X, y) -> np.ndarray:
-        """R^2 of each output (per-step targets: every step of every trial is a sample).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_timesteps, n_channels)
-        y : array-like, shaped as in :meth:`fit`
-
-        Returns
-        -------
-        ndarray of shape (n_outputs,)
-        """
-        pred, true = self._flat(X, y)
-        return _r2_per_output(true, pred)
-
-    def score(self, X, y, sample_weight=None) -> float:
-        """R^2 averaged uniformly over outputs (scikit-learn's semantics).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_trials, n_timesteps, n_channels)
-        y : array-like, shaped as in :meth:`fit`
-        sample_weight : array-like of shape (n_trials,) or None
-            Weights of trials (repeated over time steps for per-step targets).
-
-        Returns
-        -------
-        float
-        """
-        from sklearn.metrics import r2_score
-
-        pred, true = self._flat(X, y)
-        if true.size and np.isnan(true).all():
-            raise ValueError("y has no observed values: every target is NaN (missing), so there is no R^2 to compute")
-        if sample_weight is not None and self.per_step_:
-            sample_weight = _weights_per_sample(sample_weight, np.shape(y)[0], pred.shape[0])
-        if np.isnan(true).any():  # missing targets: each output's R^2 over its observed values
-            return _mean_over_outputs(_r2_per_output(true, pred, sample_weight), "R^2")
-        return float(r2_score(true, pred, sample_weight=sample_weight))
-
-    def _flat(self, X, y):
-        pred = np.asarray(self.predict(X), dtype=np.float64)
-        true = np.asarray(y, dtype=np.float64)
-        if not self.per_step_ and self.n_outputs_ == 1 and true.ndim in (1, 2) and true.size == pred.size:
-            true = true.reshape(pred.shape)  # one output: (n,) and (n, 1) are the same targets, as in r2_score
-        if true.shape != pred.shape:
-            raise ValueError(f"y has shape {true.shape}, predictions have shape {pred.shape}")
-        if self.per_step_:
-            return pred.reshape(-1, pred.shape[-1]), true.reshape(-1, true.shape[-1])
-        if pred.ndim == 1:  # fitted on a 1-D y: one output
-            return pred[:, None], true[:, None]
-        return pred, true
-
     def loss_and_grad(self, X, y, neural_targets=None, neural_units=None,
                       neural_population=None, sample_weight=None) -> Tuple[float, Dict[str, np.ndarray]]:
         """Mean squared error of the readout (as in :meth:`fit`, plus the activity-matching term
@@ -2704,7 +2720,7 @@ class SpikingRNNRegressor(RegressorMixin, _SpikingRNNBase):
             Same names and shapes as :meth:`get_weights`, without fixed projections.
         """
         Xc = self._check_X(X)
-        yc = self._check_targets(y, Xc.shape[0], Xc.shape[1])
+        yc = check_regression_targets(y, Xc.shape[0], Xc.shape[1])
         if (yc.ndim == 3) != self.per_step_ or yc.shape[-1] != self.n_outputs_:
             raise ValueError(f"y must be shaped like the targets of fit ({'per step' if self.per_step_ else 'per trial'}, {self.n_outputs_} outputs)")
         check_assignment_has_targets(neural_targets, neural_units, neural_population)
