@@ -12,6 +12,8 @@ SpikingRNNRegressor
     The same network trained on continuous targets per time step or per trial.
 PoissonNaiveBayes
     Count-based baseline decoder.
+WienerFilter
+    Linear baseline decoder of continuous outputs from lagged spike counts.
 COUNTING
     Parameters of the "counting" configuration: ``SpikingRNNClassifier(**COUNTING)``.
 load
@@ -24,7 +26,7 @@ ModelFileError, TopologyError, TrainingDivergedError
 
 from ._core import FORMAT_VERSION, ModelFileError, TopologyError
 from ._core import __version__ as _core_version
-from .baselines import PoissonNaiveBayes
+from .baselines import PoissonNaiveBayes, WienerFilter
 from .estimators import (
     COUNTING,
     SpikingRNNClassifier,
@@ -45,6 +47,7 @@ __all__ = [
     "SpikingRNNRegressor",
     "TopologyError",
     "TrainingDivergedError",
+    "WienerFilter",
     "__version__",
     "load",
     "per_step_scorer",
