@@ -648,3 +648,12 @@ def test_silent_neurons_are_constant_not_cosine_and_can_be_left_out_of_the_fract
     assert cmp_.best[:3].tolist() == ["constant"] * 3 and "constant" not in cmp_.best[3:]
     assert "constant=3)" in repr(cmp_)
     assert np.isnan(fit_cosine_tuning(np.zeros((8, 2)), np.arange(8) % 4).fraction_tuned_active)
+
+
+def test_relative_depth_compares_neurons_that_fire_at_different_rates():
+    Y, theta, _ = cosine_data(400, 3, 8, 0.0, 0.0, 1)
+    Y = np.stack([20 + 10 * np.cos(theta), 200 + 100 * np.cos(theta), 5 * np.cos(theta)], axis=1)
+    res = fit_cosine_tuning(Y, theta)
+    np.testing.assert_allclose(res.modulation_depth, [10, 100, 5], rtol=1e-9)
+    np.testing.assert_allclose(res.relative_depth[:2], [0.5, 0.5], rtol=1e-9)  # the same shape, 10x the rate
+    assert np.isnan(res.relative_depth[2])  # baseline 0: no relative depth

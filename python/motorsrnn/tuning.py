@@ -545,6 +545,14 @@ class CosineTuning:
         return float(np.mean(self.is_tuned)) if self.n_neurons else float("nan")
 
     @property
+    def relative_depth(self) -> np.ndarray:
+        """``modulation_depth / baseline``: the depth as a share of the mean rate, comparable
+        between neurons (or networks) that fire at different rates; NaN where the baseline is not
+        positive. 1 means the fitted curve falls to zero at the anti-preferred direction."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.baseline > 0, self.modulation_depth / self.baseline, np.nan)
+
+    @property
     def is_constant(self) -> np.ndarray:
         """Neurons whose activity is the same in every trial (a silent unit, say): no tuning to
         test, NaN preferred direction and ``r2``."""
@@ -624,7 +632,8 @@ class CosineTuning:
         Returns
         -------
         pandas.DataFrame
-            Columns ``preferred_direction``, ``modulation_depth``, ``baseline``, ``b1``, ``b2``,
+            Columns ``preferred_direction``, ``modulation_depth``, ``relative_depth``,
+            ``baseline``, ``b1``, ``b2``,
             ``r2``, ``r2_mean``, ``f_statistic``, ``p_value``, ``pd_ci_low``/``pd_ci_high`` and
             ``depth_ci_low``/``depth_ci_high`` (bootstrap), ``perm_p_value`` (permutations),
             ``is_tuned``; index ``neuron``.
@@ -638,6 +647,7 @@ class CosineTuning:
         cols = {
             "preferred_direction": self.preferred_direction * k,
             "modulation_depth": self.modulation_depth,
+            "relative_depth": self.relative_depth,
             "baseline": self.baseline,
             "b1": self.b1,
             "b2": self.b2,
