@@ -423,8 +423,9 @@ def test_counts_per_bin_read_as_hz_and_a_term_that_dwarfs_the_task_warn():
     with pytest.warns(UserWarning, match=r"whole numbers with a mean of 0.0\d+: spike counts per bin\?.*"
                                          r"activity_scale='per_bin'.*counts \* 1000 for bins of 1 ms"):
         SpikingRNNRegressor(**FAST).fit(X, Y, neural_targets=counts)
-    with pytest.warns(UserWarning, match=r"activity_weight=1 the recorded rates' mean square is [0-9.]+, against a "
-                                         r"task loss of about 1.*activity_weight=0.01"):
+    with pytest.warns(UserWarning, match=r"squared error \(in Hz\^2\); the recorded rates' mean square there is "
+                                         r"[0-9.]+, times activity_weight=1 [0-9.]+, against a task loss of about 1.*"
+                                         r"activity_weight=0.01"):
         SpikingRNNClassifier(**FAST).fit(X, np.arange(48) % 4, neural_targets=R)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -432,3 +433,6 @@ def test_counts_per_bin_read_as_hz_and_a_term_that_dwarfs_the_task_warn():
         SpikingRNNRegressor(**FAST, activity_scale="per_bin").fit(X, Y, neural_targets=counts)
         SpikingRNNRegressor(**FAST, activity_weight=0.01).fit(X, Y, neural_targets=R)
         SpikingRNNRegressor(**FAST, activity_normalize=True).fit(X, Y, neural_targets=R)
+    with pytest.warns(UserWarning, match=r"in each neuron's variance\).* times activity_weight=500 .*a smaller "
+                                         r"activity_weight"):
+        SpikingRNNRegressor(**FAST, activity_normalize=True, activity_weight=500.0).fit(X, Y, neural_targets=R)

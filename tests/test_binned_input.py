@@ -65,8 +65,14 @@ def test_counts_of_wide_bins_at_the_default_dt_warn(session):
     after = (30, 60)  # the 300 ms after the event, where the units fire at ~15 Hz: "150 Hz" at 1 ms
     with pytest.warns(UserWarning, match=r"mean rate of 1\d\d(\.\d)? Hz at the default bin width dt=1 ms.*Pass dt="):
         fit_cosine_tuning(binned.X, direction, window=after)
+    with pytest.warns(UserWarning, match="at the default bin width dt=1 ms"):
+        fit_cosine_tuning(binned.X.astype(float), direction, window=after)  # counts loaded as floats
+    fast = np.zeros((80, 50, 3), np.uint8)
+    fast[:, ::3] = 1  # a network's units at 1 ms steps: 333 Hz, never two spikes in a step
+    fast[:40, 1::3, 0] = 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        fit_cosine_tuning(fast, np.arange(80) % 4)
         fit_cosine_tuning(binned.X, direction, window=after, dt=10)  # the width given: no warning
         fit_cosine_tuning(binned.X, direction, window=after, dt=1)  # 1 ms bins of fast neurons, said so: none
         fit_cosine_tuning(binned.X, direction, window=after, units="counts")  # no rates: nothing to misread
@@ -76,8 +82,11 @@ def test_counts_of_wide_bins_at_the_default_dt_warn(session):
 def test_estimators_say_how_to_pass_binned_data(session):
     binned, direction = session[0], session[1]
     for est in (SpikingRNNClassifier(), PoissonNaiveBayes()):
-        with pytest.raises(TypeError, match=r"X is binned data .*pass its X \(e.g. binned.X\).*dt=binned.bin_size"):
+        with pytest.raises(TypeError, match=r"X is binned data .*pass its X \(e.g. binned.X\).*bin width in ms, dt=10$"):
             est.fit(binned, direction)
+    in_s = bin_spike_times(session[3], session[4], window=(-0.3, 0.6), bin_size=0.01, units="s")
+    with pytest.raises(TypeError, match=r"bin width in ms, dt=10$"):  # not its bin_size, 0.01 (s)
+        SpikingRNNClassifier().fit(in_s, direction)
 
 
 def test_early_classification_of_binned_data_labels_times_with_its_bins(session):
@@ -133,3 +142,38 @@ def test_network_tuning_of_binned_input(session):
         clf1.fit(binned.X, direction)
     with pytest.raises(ValueError, match="X is binned in 10 ms bins, but the network runs at dt=1 ms"):
         network_tuning(clf1, binned, direction)
+
+
+def test_a_fits_settings_apply_to_the_binned_data_and_to_its_array(session):
+    """settings held dt=None and the event-relative window: reused with binned.X (as the
+    estimators' error tells users to pass), rates came out 10 x too high or the window failed."""
+    import pickle
+
+    from motorsrnn.tuning import BinWindow
+
+    binned, direction = session[0], session[1]
+    res = fit_cosine_tuning(binned, direction, window=(0, 300))
+    assert res.settings["window"] == BinWindow(30, 60) and res.settings["dt"] == 10.0
+    expected = tuning_curves(binned, direction, window=(0, 300)).mean
+    np.testing.assert_array_equal(tuning_curves(binned.X, direction, **res.settings).mean, expected)
+    np.testing.assert_array_equal(tuning_curves(binned, direction, **res.settings).mean, expected)
+    assert pickle.loads(pickle.dumps(res)).settings["window"] == BinWindow(30, 60)
+    assert repr(res.settings["window"]) == "BinWindow(30, 60)"
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from motorsrnn.plotting import polar_tuning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = polar_tuning(res, 0, binned.X, direction)
+    assert max(np.nanmax(line.get_ydata()) for line in ax.get_lines()) < 60  # Hz, not 10 x
+    res.settings.update(dt=None, window=(30, 60))  # the old settings: the points ten times too high
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ax = polar_tuning(res, 0, binned.X, direction)
+    assert max(np.nanmax(line.get_ydata()) for line in ax.get_lines()) > 100
+    plt.close("all")

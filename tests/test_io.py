@@ -685,6 +685,12 @@ def test_unit_ids_keep_the_columns_of_units_silent_in_a_session():
     np.testing.assert_array_equal(b.X[:, :, [0, 2, 3]], bin_spike_times(grouped, [1.0, 2.0], window=(0, 5)).X)
     reordered = bin_spike_times({"b": [1.001], "a": [1.002]}, [1.0], window=(0, 5), unit_ids=np.array(["a", "b"]))
     assert reordered.unit_ids.tolist() == ["a", "b"] and reordered.X[0, :, 0].tolist() == [0, 0, 1, 0, 0]
+    with pytest.warns(UserWarning, match=r"none of unit_ids \(\['3', '7'\]\) is among the ids of spike_times \(\[1, 3, 7\]\)"):
+        assert bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids=["3", "7"]).X.sum() == 0
+    silent_session = bin_spike_times({}, [1.0, 2.0], window=(0, 5), unit_ids=all_units)
+    assert silent_session.X.shape == (2, 5, 4) and silent_session.X.sum() == 0
+    with pytest.raises(ValueError, match="spike_times holds no units"):
+        bin_spike_times({}, [1.0], window=(0, 5))
     with pytest.raises(ValueError, match=r"unit_ids must be unique: \[3\]"):
         bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids=[3, 3])
     with pytest.raises(ValueError, match="unit_ids is empty"):

@@ -239,6 +239,10 @@ def test_the_per_step_scorer_scores_outputs_with_too_few_values_as_score_does():
         expected = reg.score(X, y)
     with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have fewer than two observed values"):
         assert per_step_scorer("r2")(reg, X, y) == pytest.approx(expected)
+    with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have fewer than two observed values"):
+        ev = per_step_scorer("explained_variance")(reg, X, y)  # scikit-learn gives one value a score of 1.0
+    from sklearn.metrics import explained_variance_score
+    assert ev == pytest.approx(explained_variance_score(y[..., 0].ravel(), reg.predict(X)[..., 0].ravel()))
     y[0, 0, 1] = np.nan
     with pytest.warns(UserWarning, match=r"output\(s\) \[1\] of y have no observed value"):
         mse = per_step_scorer("neg_mean_squared_error")(reg, X, y)

@@ -647,6 +647,9 @@ def test_silent_neurons_are_constant_not_cosine_and_can_be_left_out_of_the_fract
     cmp_ = compare_tuning_models(X, d.y)
     assert cmp_.best[:3].tolist() == ["constant"] * 3 and "constant" not in cmp_.best[3:]
     assert "constant=3)" in repr(cmp_)
+    # one spike in every trial: constant too (33.3 Hz, whose rounded sum of squares is not 0)
+    X[:, :, 0], X[:, 5, 0] = 0, 1
+    assert compare_tuning_models(X, d.y).best[0] == "constant" and fit_cosine_tuning(X, d.y).is_constant[0]
     assert np.isnan(fit_cosine_tuning(np.zeros((8, 2)), np.arange(8) % 4).fraction_tuned_active)
 
 

@@ -31,6 +31,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from . import _core
+from .io import _binned_parts
 from ._validation import (
     InvalidParameterError,
     check_bool,
@@ -163,10 +164,11 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
         NaN or infinite values, negative counts (scikit-learn's ``check_array`` messages where it
         applies). Object arrays of numbers are converted.
     """
-    if not isinstance(X, np.ndarray) and all(hasattr(X, a) for a in ("X", "times", "bin_size")):
+    binned = _binned_parts(X)
+    if binned is not None:
         raise TypeError(
             f"{name} is binned data (a result of motorsrnn.io.bin_spike_times, from_nwb, ...), not an array: pass "
-            f"its X (e.g. binned.X), and give a spiking estimator the bin width, dt=binned.bin_size in ms"
+            f"its X (e.g. binned.X), and give a spiking estimator its bin width in ms, dt={binned[1]:g}"
         )
     arr = check_array(
         X, accept_sparse=False, dtype="numeric", ensure_all_finite=True, allow_nd=True, input_name=name
@@ -1584,15 +1586,19 @@ class _SpikingRNNBase(BaseEstimator):
                 stacklevel=user_stacklevel(),
             )
             return
-        size = float(self.activity_weight) * float(np.mean(np.mean(np.square(R, dtype=np.float64), axis=(0, 1))
-                                                            * weights))
+        square = float(np.mean(np.mean(np.square(R, dtype=np.float64), axis=(0, 1)) * weights))
+        size = float(self.activity_weight) * square
         if size > _ACTIVITY_DWARFS_TASK:
+            if self.activity_normalize:
+                units, advice = ("each neuron's variance", "a smaller activity_weight puts the two on a par")
+            else:
+                units, advice = ("Hz^2", "activity_weight=0.01 for rates of tens of Hz (as in docs/dynamics_matching.md), "
+                                 "or activity_normalize=True (each neuron in units of its own variance), puts the two "
+                                 "on a par")
             warnings.warn(
-                f"the activity-matching term is a squared error in the units of neural_targets (Hz^2), and with "
-                f"activity_weight={self.activity_weight:g} the recorded rates' mean square is {size:.3g}, against a task "
-                "loss of about 1: training will match activity before the task. activity_weight=0.01 for rates of "
-                "tens of Hz (as in docs/dynamics_matching.md), or activity_normalize=True (each neuron in units of "
-                "its own variance), puts the two on a par",
+                f"the activity-matching term is a squared error (in {units}); the recorded rates' mean square there is "
+                f"{square:.3g}, times activity_weight={self.activity_weight:g} {size:.3g}, against a task loss of about "
+                f"1: training will match activity before the task; {advice}",
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
@@ -2775,13 +2781,14 @@ for _cls in (SpikingRNNClassifier, SpikingRNNRegressor):
     _own_init(_cls)
 
 
-def _metric_per_output(metric, true, pred, sample_weight=None) -> np.ndarray:
+def _metric_per_output(metric, true, pred, sample_weight=None, min_samples: int = 1) -> np.ndarray:
     """``metric(y_true, y_pred, sample_weight=)`` of each column of ``true`` (2-D) over its
-    observed (non-NaN) rows; NaN for a column with no observed value."""
+    observed (non-NaN) rows; NaN for a column with fewer than ``min_samples`` observed values
+    (R^2 and explained variance need 2: scikit-learn gives NaN, or 1.0, for one)."""
     out = np.full(true.shape[1], np.nan)
     for j in range(true.shape[1]):
         seen = ~np.isnan(true[:, j])
-        if seen.any():
+        if seen.sum() >= min_samples:
             w = None if sample_weight is None else np.asarray(sample_weight)[seen]
             out[j] = metric(true[seen, j], pred[seen, j], sample_weight=w)
     return out
@@ -2791,7 +2798,7 @@ def _r2_per_output(true, pred, sample_weight=None) -> np.ndarray:
     """R^2 of each column of ``true`` (2-D) over its observed rows (see :func:`_metric_per_output`)."""
     from sklearn.metrics import r2_score
 
-    return _metric_per_output(r2_score, true, pred, sample_weight)
+    return _metric_per_output(r2_score, true, pred, sample_weight, min_samples=2)
 
 
 def _weights_per_sample(sample_weight, n_trials: int, n_samples: int) -> np.ndarray:
@@ -2817,8 +2824,9 @@ def _mean_over_outputs(per_output: np.ndarray, metric: str) -> float:
     are left out with a warning, unless none can."""
     missing = np.isnan(per_output)
     if missing.any() and not missing.all():
-        need = "fewer than two observed values in these trials (R^2 needs two)" if metric in ("R^2", "r2") else \
-            "no observed value in these trials"
+        need = ("fewer than two observed values in these trials (R^2 needs two)" if metric in ("R^2", "r2")
+                else "fewer than two observed values in these trials (it needs two)" if metric == "explained_variance"
+                else "no observed value in these trials")
         warnings.warn(
             f"output(s) {np.flatnonzero(missing).tolist()} of y have {need}: the score is the mean {metric} of the "
             "other outputs",
@@ -2882,7 +2890,8 @@ def per_step_scorer(metric="r2"):
             sample_weight = _weights_per_sample(sample_weight, n_trials, true.shape[0])
         if true.size and np.isnan(true).all():
             raise ValueError("y has no observed values: every target is NaN (missing)")
-        return _mean_over_outputs(_metric_per_output(func, true, pred, sample_weight), metric)
+        need = 2 if metric in ("r2", "explained_variance") else 1
+        return _mean_over_outputs(_metric_per_output(func, true, pred, sample_weight, need), metric)
 
     per_step.__name__ = f"per_step_{name}"
     return sklearn.metrics.make_scorer(per_step, greater_is_better=greater_is_better)

@@ -192,8 +192,9 @@ def _check_times(values, name: str) -> np.ndarray:
     return arr
 
 
-def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
-    """Split ``spike_times`` (sequence or mapping of per-unit arrays) into ids and arrays."""
+def _unit_list(spike_times, allow_empty: bool = False) -> Tuple[List[Any], List[Any]]:
+    """Split ``spike_times`` (sequence or mapping of per-unit arrays) into ids and arrays (none
+    only with ``allow_empty``)."""
     if isinstance(spike_times, Mapping):
         ids = list(spike_times.keys())
         trains = [spike_times[k] for k in ids]
@@ -234,7 +235,7 @@ def _unit_list(spike_times) -> Tuple[List[Any], List[Any]]:
                 "spike_times must be a list of 1-D arrays (one per unit) or a dict {unit_id: times}, got a flat "
                 "list of numbers; for a single unit pass [times]"
             )
-    if not trains:
+    if not trains and not allow_empty:
         raise ValueError("spike_times holds no units: pass at least one (possibly empty) array of spike times")
     try:
         repeated = [u for u, n in Counter(ids).items() if n > 1]
@@ -260,6 +261,14 @@ def _select_units(ids: List[Any], trains: List[Any], unit_ids) -> Tuple[List[Any
         raise TypeError("unit_ids must hold hashable ids (numbers or strings), as spike_times' keys") from None
     if repeated:
         raise ValueError(f"unit_ids must be unique: {repeated[:5]} appear more than once")
+    if ids and not any(u in by_id for u in wanted):
+        warnings.warn(
+            f"none of unit_ids ({wanted[:5]}{', ...' if len(wanted) > 5 else ''}) is among the ids of spike_times "
+            f"({ids[:5]}{', ...' if len(ids) > 5 else ''}): every column is zero. Ids of another type (strings "
+            "against numbers)?",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     return wanted, [by_id.get(u, np.empty(0)) for u in wanted]
 
 
@@ -406,8 +415,9 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         The units to bin, in this order (the columns of ``X``), by id (list positions or dict
         keys); None: every unit of ``spike_times``. A listed unit without an entry in
         ``spike_times`` gets a column of zeros: a unit that fired no spike in a session (which a
-        pandas ``groupby`` of the spikes has no group for) keeps its column, so sessions line up.
-        Repeated ids are refused.
+        pandas ``groupby`` of the spikes has no group for) keeps its column, so sessions line up;
+        so does every unit of a session without spikes (an empty dict or groupby). Repeated ids
+        are refused; when none of them is among ``spike_times``' ids, ``bin_spike_times`` warns.
 
     Returns
     -------
@@ -480,7 +490,7 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
     array([0, 1, 1], dtype=uint8)
     """
     start, stop, bin_size, n_bins = _check_timing(window, bin_size, units)
-    ids, trains = _unit_list(spike_times)
+    ids, trains = _unit_list(spike_times, allow_empty=unit_ids is not None)
     if unit_ids is not None:
         ids, trains = _select_units(ids, trains, unit_ids)
     if dtype is not None:

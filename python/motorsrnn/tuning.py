@@ -80,6 +80,7 @@ from .estimators import (
 )
 
 __all__ = [
+    "BinWindow",
     "CosineTuning",
     "TuningCurves",
     "TuningModelComparison",
@@ -156,6 +157,31 @@ _HIGH_RATE_HZ = 100.0
 _MAX_RATE = 1e150
 
 
+class BinWindow(tuple):
+    """A window ``(start, stop)`` in time bins, as a result's ``settings`` record a window that
+    was given relative to the event for binned data: the same settings then select the same bins
+    of the binned data and of its ``X`` (which has no time axis of its own)."""
+
+    def __new__(cls, start: int, stop: int) -> "BinWindow":
+        return super().__new__(cls, (int(start), int(stop)))
+
+    def __repr__(self) -> str:
+        return f"BinWindow({self[0]}, {self[1]})"
+
+    def __reduce__(self):
+        return (BinWindow, (self[0], self[1]))
+
+
+def _settings(activity, window, dt, units, degrees, labels_to_angles) -> Dict[str, Any]:
+    """A fit's ``settings``: for binned data, its window in bins (:class:`BinWindow`) and its bin
+    width as ``dt``, so that they apply to the binned data and to its ``X`` alike."""
+    parts = _binned_parts(activity)
+    if parts is not None:
+        _, window, dt, _ = _resolve_binned(activity, window, dt)
+        window = None if window is None else BinWindow(*window)
+    return dict(window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles)
+
+
 def _event_window_bins(window, times_ms: np.ndarray, bin_ms: float, units: str) -> Tuple[int, int]:
     """A window in ``units`` ("ms" or "s") relative to the event, as time bins of a binned result
     whose bins start at ``times_ms``; its ends must be bin edges inside the binned window."""
@@ -189,9 +215,18 @@ def _resolve_binned(activity, window, dt) -> Tuple[Any, Any, float, bool]:
     X, bin_ms, times_ms = parts
     if dt is not None and not np.isclose(check_number(dt, "dt", low=0.0, strict_low=True), bin_ms, rtol=1e-9):
         raise ValueError(f"dt={dt!r} ms, but the binned data's bins are {bin_ms:g} ms wide: leave dt out to use them")
-    if window is not None:
+    if window is not None and not isinstance(window, BinWindow):  # a BinWindow is in bins already
         window = _event_window_bins(window, times_ms, bin_ms, getattr(activity, "units", "ms"))
     return X, window, bin_ms, True
+
+
+def _several_per_bin(counts: np.ndarray) -> bool:
+    """Whether whole-number counts (of any dtype) hold a bin of two spikes or more: no neuron fires
+    twice in 1 ms (and a spiking network's unit fires at most once per step), so these bins are
+    wider than the default dt."""
+    if counts.dtype.kind == "f" and not np.array_equal(counts, np.round(counts)):
+        return False
+    return bool(counts.max(initial=0) >= 2)
 
 
 def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
@@ -229,7 +264,7 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
             "high. For rates, pass one value per trial and neuron (2-D), e.g. rates[:, start:stop].mean(axis=1)",
             UserWarning, stacklevel=user_stacklevel(),
         )
-    elif not dt_given and units == "hz" and mean_hz > _HIGH_RATE_HZ and spikes.dtype.kind in "iub":
+    elif not dt_given and units == "hz" and mean_hz > _HIGH_RATE_HZ and _several_per_bin(spikes[:, start:stop]):
         warnings.warn(
             f"the spike counts give a mean rate of {mean_hz:.4g} Hz at the default bin width dt=1 ms, more than motor "
             f"cortex's neurons fire: are the bins wider? Pass dt=<bin width in ms> (or the result of "
@@ -493,7 +528,9 @@ class CosineTuning:
         How the data became the fit's rates and angles: ``window``, ``dt``, ``units``,
         ``degrees`` and ``labels_to_angles`` as passed to the fit, so that
         ``tuning_curves(activity, directions, **result.settings)`` (and
-        :func:`motorsrnn.plotting.polar_tuning`) treat the data the same way.
+        :func:`motorsrnn.plotting.polar_tuning`) treat the data the same way. For binned data
+        (:func:`motorsrnn.io.bin_spike_times`) ``dt`` is its bin width and ``window`` its bins
+        (a :class:`BinWindow`), so they apply to the binned data and to its ``X`` alike.
     population : str or None
         For :func:`network_tuning` and :class:`TuningSnapshots` results, the network's population
         the units belong to (None: all units, or recorded neurons), so that
@@ -562,8 +599,10 @@ class CosineTuning:
     def fraction_tuned_active(self) -> float:
         """Fraction of neurons with ``is_tuned`` among those whose activity varies (not
         :attr:`is_constant`): units silent in a session or silenced by training left out, so
-        that recordings and networks with different numbers of silent units compare (as
-        ``TuningSnapshots.fraction_tuned(active_only=True)``). NaN when every neuron is constant."""
+        that recordings and networks with different numbers of silent units compare. Units that
+        fire the same count in every trial (a saturated network unit, say) are left out too,
+        where ``TuningSnapshots.fraction_tuned(active_only=True)`` leaves out only units that
+        never spike. NaN when every neuron is constant."""
         varies = ~self.is_constant
         return float(np.mean(self.is_tuned[varies])) if varies.any() else float("nan")
 
@@ -921,11 +960,12 @@ def fit_cosine_tuning(
         ``[start, stop)`` (indices along its axis 1, whatever its bin width). For binned data,
         times relative to the event in its ``units`` (milliseconds by default), like the
         ``window`` of :func:`motorsrnn.io.bin_spike_times`: ``(0, 200)`` is the first 200 ms
-        after the event; both ends must be bin edges.
+        after the event; both ends must be bin edges. A :class:`BinWindow` (what a result's
+        ``settings`` hold for binned data) is in bins for both.
     dt : float or None, default=None
         Bin width in ms (3-D activity with ``units="hz"``). None: the bin width of binned data, or
-        1 ms for an array; spike counts that give a mean rate above 100 Hz at that default
-        warn (the bins are likely wider). For binned data a ``dt`` other than its bin width is
+        1 ms for an array; spike counts that give a mean rate above 100 Hz at that default and
+        hold bins of two spikes or more warn (the bins are likely wider). For binned data a ``dt`` other than its bin width is
         refused.
     units : {"hz", "counts"}, default="hz"
         For 3-D activity: spikes/s (``count / (n_bins * dt / 1000)``) or spikes per trial.
@@ -1025,7 +1065,7 @@ def fit_cosine_tuning(
         alpha=alpha,
         r2_threshold=r2_threshold,
         units=_units_label(activity, units),
-        settings=dict(window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles),
+        settings=_settings(activity, window, dt, units, degrees, labels_to_angles),
     )
     res.is_tuned = res.tuned(alpha, r2_threshold)
     return res
@@ -1114,7 +1154,7 @@ def fit_von_mises_tuning(
         n_iter=out["n_iter"],
         n_trials=int(out["n_trials"]),
         units=_units_label(activity, units),
-        settings=dict(window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles),
+        settings=_settings(activity, window, dt, units, degrees, labels_to_angles),
     )
 
 
@@ -1183,7 +1223,7 @@ def compare_tuning_models(
     tie = (cos.sse - vm.sse) <= _TIE_RTOL * sst
     with np.errstate(invalid="ignore"):
         best = np.where((delta < 0) & ~tie, "von_mises", "cosine")
-    best = np.where(sst > 0, best, "constant")  # e.g. silent: neither curve describes it
+    best = np.where(cos.is_constant, "constant", best)  # e.g. silent: neither curve describes it
     return TuningModelComparison(cosine=cos, von_mises=vm, criterion=criterion, delta=delta, best=best)
 
 
@@ -1297,8 +1337,8 @@ def network_tuning(
         if not np.isclose(bin_ms, dt, rtol=1e-9):
             raise ValueError(f"X is binned in {bin_ms:g} ms bins, but the network runs at dt={dt:g} ms: give it input "
                              "binned as for fit")
-        if window is not None:  # in time bins from here on (also in the result's settings)
-            window = _event_window_bins(window, times_ms, bin_ms, units_of_x)
+        if window is not None and not isinstance(window, BinWindow):  # in bins from here on (and in settings)
+            window = BinWindow(*_event_window_bins(window, times_ms, bin_ms, units_of_x))
     Xc = check_spikes(X)
     start, stop = _window_bins(window, Xc.shape[1])
     classes = np.asarray(getattr(estimator, "classes_", []))
