@@ -160,7 +160,13 @@ _MAX_RATE = 1e150
 class BinWindow(tuple):
     """A window ``(start, stop)`` in time bins, as a result's ``settings`` record a window that
     was given relative to the event for binned data: the same settings then select the same bins
-    of the binned data and of its ``X`` (which has no time axis of its own)."""
+    of the binned data and of its ``X`` (which has no time axis of its own).
+
+    Parameters
+    ----------
+    start, stop : int
+        First bin and the bin after the last (``start <= t < stop``).
+    """
 
     def __new__(cls, start: int, stop: int) -> "BinWindow":
         return super().__new__(cls, (int(start), int(stop)))
