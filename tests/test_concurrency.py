@@ -119,18 +119,21 @@ def test_loss_and_grad_while_other_threads_predict(data):
     X, y = data
     clf = SpikingRNNClassifier(**{**FAST, "n_jobs": 1}).fit(X, y)
     expected = clf.loss_and_grad(X, y)
+    _gradients_while_others_simulate(clf, X, y, expected)
+
+
+def _gradients_while_others_simulate(clf, X, y, expected):
+    """20 calls of loss_and_grad while two threads simulate with the same estimator: each gives
+    ``expected``."""
     big = np.ascontiguousarray(np.tile(X, (4, 1, 1)))
 
     def predicting():
         for _ in range(20):
             clf.simulate(big)
 
-    def gradients():
-        return [clf.loss_and_grad(X, y) for _ in range(20)]
-
     with ThreadPoolExecutor(max_workers=3) as ex:
         others = [ex.submit(predicting) for _ in range(2)]
-        results = ex.submit(gradients).result()
+        results = ex.submit(lambda: [clf.loss_and_grad(X, y) for _ in range(20)]).result()
         for f in others:
             f.result()
     for loss, grads in results:
@@ -147,21 +150,7 @@ def test_loss_and_grad_with_a_changed_bptt_window_while_other_threads_predict(da
     clf.set_params(bptt_window=3)
     expected = clf.loss_and_grad(X, y)
     assert clf.network_.bptt_window is None  # the fitted network keeps its own
-    big = np.ascontiguousarray(np.tile(X, (4, 1, 1)))
-
-    def predicting():
-        for _ in range(20):
-            clf.simulate(big)
-
-    with ThreadPoolExecutor(max_workers=3) as ex:
-        others = [ex.submit(predicting) for _ in range(2)]
-        results = ex.submit(lambda: [clf.loss_and_grad(X, y) for _ in range(20)]).result()
-        for f in others:
-            f.result()
-    for loss, grads in results:
-        assert loss == expected[0]
-        for k, g in grads.items():
-            np.testing.assert_array_equal(g, expected[1][k])
+    _gradients_while_others_simulate(clf, X, y, expected)
 
 
 def test_gil_is_released_during_numerical_work(data):
