@@ -741,7 +741,8 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
 # Population level: trajectories and their similarity
 # ---------------------------------------------------------------------------------------------
 def _gaussian_smooth(x, sigma_bins, axis):
-    """Gaussian smoothing along ``axis`` (kernel truncated at 4 sigma, edges renormalised)."""
+    """Gaussian smoothing along ``axis`` (lags up to ``ceil(4 sigma)`` bins, as the activity
+    matching's Gaussian kernel; edges renormalised)."""
     if sigma_bins <= 0:
         return x
     x = np.moveaxis(x, axis, -1)
@@ -799,7 +800,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         condition averages are centred on their grand mean, which removes one dimension).
     smoothing_ms : float or None, default=None
         Standard deviation of the Gaussian smoothing kernel in ms (applied to the condition
-        averages; edges renormalised); None or 0: no smoothing.
+        averages; lags up to ``ceil(4 sigma / dt)`` bins, the kernel of the activity matching;
+        edges renormalised); None or 0: no smoothing.
     dt : float, default=1.0
         Bin width in ms.
     units : {"counts", "hz"}, default="counts"
