@@ -22,8 +22,8 @@ import warnings
 
 import numpy as np
 
-OPERATIONS = ("simulate", "simulate_membrane", "energy", "network_tuning", "trajectories", "add_poisson_noise",
-              "early_classification_naive_bayes", "bin_spike_times")
+OPERATIONS = ("predict_proba", "simulate", "simulate_membrane", "energy", "network_tuning", "trajectories",
+              "add_poisson_noise", "early_classification_naive_bayes", "bin_spike_times")
 
 
 def _status_mb(key: str) -> float:
@@ -74,6 +74,7 @@ def child(op: str, small: bool) -> dict:
             what += f", {n_hidden} LIF units"
             spikes = clf.simulate(X, membrane=False).spikes if op == "trajectories" else None
             run = {
+                "predict_proba": lambda: clf.predict_proba(X),
                 "simulate": lambda: clf.simulate(X, membrane=False),
                 "simulate_membrane": lambda: clf.simulate(X, membrane=True),
                 "energy": lambda: energy(clf, X),
