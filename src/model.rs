@@ -9,7 +9,7 @@ use crate::params::ParamSet;
 use crate::real::Real;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3};
 use rayon::prelude::*;
 
 /// A network: description, compiled topology, parameters, masks.
@@ -291,6 +291,19 @@ pub struct Simulation<T> {
     pub logits: Array3<T>,
 }
 
+/// Where [`Model::simulate_into`] writes: views of the arrays of a [`Simulation`] (or of a part
+/// of them, e.g. the rows of a block of trials of arrays allocated by the caller).
+pub struct SimulationMut<'a, T> {
+    /// Spikes, `(n_trials, n_steps, size)`, one view per population.
+    pub spikes: Vec<ArrayViewMut3<'a, u8>>,
+    /// Membrane potentials, same shapes, or `None` when not asked for.
+    pub membrane: Option<Vec<ArrayViewMut3<'a, T>>>,
+    /// Readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
+    pub readout: ArrayViewMut3<'a, T>,
+    /// Logits after each step, same shape.
+    pub logits: ArrayViewMut3<'a, T>,
+}
+
 /// The weights of a chunk's trials (`weights` is indexed by trial; `None`: 1 each).
 fn chunk_weights<T: Real>(weights: Option<&[T]>, chunk: &[usize]) -> Vec<T> {
     match weights {
@@ -480,7 +493,6 @@ impl<T: Real> Model<T> {
     pub fn simulate(&self, ev: &InputEvents<T>, membrane: bool) -> Result<Simulation<T>> {
         self.check_input(ev)?;
         let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
-        let trials: Vec<usize> = (0..n).collect();
         let sizes: Vec<usize> = self.topo.pops.iter().map(|p| p.size).collect();
         let mut sim = Simulation {
             spikes: sizes.iter().map(|&s| try_zeros3((n, steps, s), "the simulated spikes")).collect::<Result<_>>()?,
@@ -496,6 +508,47 @@ impl<T: Real> Model<T> {
             readout: try_zeros3((n, steps, k), "the readout traces")?,
             logits: try_zeros3((n, steps, k), "the logits of every step")?,
         };
+        let mut out = SimulationMut {
+            spikes: sim.spikes.iter_mut().map(|a| a.view_mut()).collect(),
+            membrane: sim.membrane.as_mut().map(|m| m.iter_mut().map(|a| a.view_mut()).collect()),
+            readout: sim.readout.view_mut(),
+            logits: sim.logits.view_mut(),
+        };
+        self.simulate_rows(ev, &mut out, false)?; // try_zeros3 zeroed the spikes
+        Ok(sim)
+    }
+
+    /// [`Model::simulate`] into arrays the caller holds (membranes when `out.membrane` is
+    /// `Some`), e.g. the rows of one block of trials of arrays allocated for all of them: every
+    /// entry of `out` is written (spikes are zeroed first), so they need no initialisation.
+    pub fn simulate_into(&self, ev: &InputEvents<T>, out: &mut SimulationMut<'_, T>) -> Result<()> {
+        self.simulate_rows(ev, out, true)
+    }
+
+    /// [`Model::simulate_into`]; `zero_spikes: false` when the spikes are zero already (only the
+    /// entries of spikes are written).
+    fn simulate_rows(&self, ev: &InputEvents<T>, out: &mut SimulationMut<'_, T>, zero_spikes: bool) -> Result<()> {
+        self.check_input(ev)?;
+        let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
+        let sizes: Vec<usize> = self.topo.pops.iter().map(|p| p.size).collect();
+        let fits = |dim: &[usize], size: usize| dim == [n, steps, size];
+        let pops_fit = |shapes: Vec<&[usize]>| {
+            shapes.len() == sizes.len() && shapes.iter().zip(&sizes).all(|(dim, &s)| fits(dim, s))
+        };
+        if !pops_fit(out.spikes.iter().map(|v| v.shape()).collect())
+            || !out.membrane.as_ref().is_none_or(|m| pops_fit(m.iter().map(|v| v.shape()).collect()))
+            || !fits(out.readout.shape(), k)
+            || !fits(out.logits.shape(), k)
+        {
+            return Err(invalid!("the simulation's output arrays do not have the shapes of {n} trials of {steps} steps"));
+        }
+        if zero_spikes {
+            for s in out.spikes.iter_mut() {
+                s.fill(0);
+            }
+        }
+        let membrane = out.membrane.is_some();
+        let trials: Vec<usize> = (0..n).collect();
         // Parallel over chunks, in waves of one chunk per thread whose tapes are copied out and
         // dropped before the next wave: holding every chunk's tape until the end took as much
         // memory again as the output (a chunk's trials go to their own slices either way).
@@ -512,16 +565,16 @@ impl<T: Real> Model<T> {
                 })
                 .collect::<Result<_>>()?;
             for (j, tape) in tapes.iter().enumerate() {
-                Self::copy_tape(&mut sim, tape, (wi * per_wave + j) * CHUNK, &sizes, steps, k, self.topo.mode);
+                Self::copy_tape(out, tape, (wi * per_wave + j) * CHUNK, &sizes, steps, k, self.topo.mode);
             }
         }
-        Ok(sim)
+        Ok(())
     }
 
     /// Writes a chunk's tape (spikes, membranes if recorded, readout and its logits) into the
     /// trials from `first` of `sim`.
     fn copy_tape(
-        sim: &mut Simulation<T>,
+        sim: &mut SimulationMut<'_, T>,
         tape: &crate::forward::Tape<T>,
         first: usize,
         sizes: &[usize],

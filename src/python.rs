@@ -5,13 +5,15 @@
 //! batches.
 
 use crate::error::Error;
-use crate::model::{Activity, Model, RateFilter, Targets};
+use crate::model::{Activity, Model, RateFilter, SimulationMut, Targets};
 use crate::modelfile;
 use crate::optim::Optimizer;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
-use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray3,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyFloatingPointError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -368,6 +370,32 @@ impl Network {
         };
         let tuple = (spikes, mem, sim.readout.into_pyarray(py), sim.logits.into_pyarray(py)).into_pyobject(py)?;
         Ok(tuple.into_any())
+    }
+
+    /// `simulate` of `x` written into the given arrays (one spike and, with `membrane`, one
+    /// membrane array per population, the readout traces and the logits), each `(n_trials,
+    /// n_steps, size)` for the trials of `x`: e.g. the rows of one block of trials of arrays
+    /// allocated for all of them, which then need no copy.
+    #[pyo3(signature = (x, n_threads, spikes, membrane, readout, logits))]
+    fn simulate_into<'py>(
+        &self,
+        py: Python<'py>,
+        x: Spikes<'py>,
+        n_threads: usize,
+        mut spikes: Vec<PyReadwriteArray3<'py, u8>>,
+        mut membrane: Option<Vec<PyReadwriteArray3<'py, f32>>>,
+        mut readout: PyReadwriteArray3<'py, f32>,
+        mut logits: PyReadwriteArray3<'py, f32>,
+    ) -> PyResult<()> {
+        let ev = x.events(py, n_threads)?;
+        let m = &self.model;
+        let mut out = SimulationMut {
+            spikes: spikes.iter_mut().map(|a| a.as_array_mut()).collect(),
+            membrane: membrane.as_mut().map(|v| v.iter_mut().map(|a| a.as_array_mut()).collect()),
+            readout: readout.as_array_mut(),
+            logits: logits.as_array_mut(),
+        };
+        run(py, n_threads, || m.simulate_into(&ev, &mut out))
     }
 
     /// Mean task loss (plus the activity-matching term when given) and its gradient, as a dict

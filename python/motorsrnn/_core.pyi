@@ -56,6 +56,15 @@ class Network:
         npt.NDArray[np.float32],
         npt.NDArray[np.float32],
     ]: ...
+    def simulate_into(
+        self,
+        x: _Spikes,
+        n_threads: int,
+        spikes: List[npt.NDArray[np.uint8]],
+        membrane: Optional[List[npt.NDArray[np.float32]]],
+        readout: npt.NDArray[np.float32],
+        logits: npt.NDArray[np.float32],
+    ) -> None: ...
     def loss_and_grad(
         self,
         x: _Spikes,
