@@ -540,7 +540,9 @@ impl<T: Real> Model<T> {
             || !fits(out.readout.shape(), k)
             || !fits(out.logits.shape(), k)
         {
-            return Err(invalid!("the simulation's output arrays do not have the shapes of {n} trials of {steps} steps"));
+            return Err(invalid!(
+                "the simulation's output arrays do not have the shapes of {n} trials of {steps} steps"
+            ));
         }
         if zero_spikes {
             for s in out.spikes.iter_mut() {

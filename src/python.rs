@@ -11,9 +11,7 @@ use crate::optim::Optimizer;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
-use numpy::{
-    IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray3,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray3};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyFloatingPointError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -377,6 +375,7 @@ impl Network {
     /// n_steps, size)` for the trials of `x`: e.g. the rows of one block of trials of arrays
     /// allocated for all of them, which then need no copy.
     #[pyo3(signature = (x, n_threads, spikes, membrane, readout, logits))]
+    #[allow(clippy::too_many_arguments)]
     fn simulate_into<'py>(
         &self,
         py: Python<'py>,
