@@ -48,3 +48,39 @@ fn all_missing_and_infinite_targets_are_errors() {
     let e = error(model.loss_and_grad(&ev, &Targets::Trials(y.view()), None, None, None));
     assert!(e.contains("infinite"), "{e}");
 }
+
+/// `simulate_into` on the rows of two blocks of trials of buffers filled with garbage gives what
+/// `simulate` gives for all the trials at once; buffers of the wrong shape are refused.
+#[test]
+fn simulate_into_blocks_of_rows_equals_one_simulation() {
+    use motorsrnn::model::SimulationMut;
+    use ndarray::s;
+    let model = Model::<f32>::new(NetworkSpec::srnn(3, 8, 2), 5).unwrap();
+    let x = Array3::<u8>::from_shape_fn((37, 9, 3), |(i, t, c)| ((i * 7 + t * 3 + c * 5) % 4 == 0) as u8);
+    let whole = model.simulate(&InputEvents::<f32>::from_dense(x.view()).unwrap(), true).unwrap();
+    let mut spikes = Array3::<u8>::from_elem((37, 9, 8), 9);
+    let mut membrane = Array3::<f32>::from_elem((37, 9, 8), f32::NAN);
+    let (mut readout, mut logits) = (Array3::<f32>::zeros((37, 9, 2)), Array3::<f32>::zeros((37, 9, 2)));
+    for (start, stop) in [(0, 20), (20, 37)] {
+        let ev = InputEvents::<f32>::from_dense(x.slice(s![start..stop, .., ..])).unwrap();
+        let mut out = SimulationMut {
+            spikes: vec![spikes.slice_mut(s![start..stop, .., ..])],
+            membrane: Some(vec![membrane.slice_mut(s![start..stop, .., ..])]),
+            readout: readout.slice_mut(s![start..stop, .., ..]),
+            logits: logits.slice_mut(s![start..stop, .., ..]),
+        };
+        model.simulate_into(&ev, &mut out).unwrap();
+    }
+    assert_eq!(spikes, whole.spikes[0]);
+    assert_eq!(membrane, whole.membrane.as_ref().unwrap()[0]);
+    assert_eq!((readout.clone(), logits.clone()), (whole.readout.clone(), whole.logits.clone()));
+    let ev = InputEvents::<f32>::from_dense(x.slice(s![0..20, .., ..])).unwrap();
+    let mut wrong = SimulationMut {
+        spikes: vec![spikes.slice_mut(s![0..19, .., ..])],
+        membrane: None,
+        readout: readout.slice_mut(s![0..20, .., ..]),
+        logits: logits.slice_mut(s![0..20, .., ..]),
+    };
+    let e = error(model.simulate_into(&ev, &mut wrong));
+    assert!(e.contains("do not have the shapes of 20 trials of 9 steps"), "{e}");
+}
