@@ -20,7 +20,7 @@ import uuid
 import warnings
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -663,47 +663,28 @@ def _block_trials(network, Xc: np.ndarray, n_threads: int) -> int:
     return max(4 * _CHUNK * max(1, n_threads), _CALL_WORK // max(1, Xc.shape[1] * units))
 
 
-def _in_blocks(network, Xc: np.ndarray, n_threads: int, call: Callable[[np.ndarray], Any]) -> Any:
-    """``call(Xc)`` on blocks of trials (:func:`_block_trials`). ``call`` returns an array, or
-    tuples and lists of arrays and None, with trials on the first axis; the blocks' results are
-    copied into arrays allocated once, so the peak memory is that of one call on all of ``Xc``
-    plus one block's (for outputs as large as the input, see :func:`_simulate_in_blocks`)."""
+def _in_blocks(network, Xc: np.ndarray, n_threads: int, call: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``call(Xc)`` on blocks of trials (:func:`_block_trials`), for outputs with trials on the
+    first axis that are small beside the input (logits, readout traces): each block's result is
+    copied into one array (for outputs as large as the input, see :func:`_simulate`)."""
     n = Xc.shape[0]
     block = _block_trials(network, Xc, n_threads)
     if n <= block:
         return call(Xc)
-
-    def leaves(result) -> List[Optional[np.ndarray]]:
-        if isinstance(result, (tuple, list)):
-            return [leaf for part in result for leaf in leaves(part)]
-        return [result]
-
-    def like(result, full: Iterator[Optional[np.ndarray]]):
-        """``result`` with its arrays replaced by the next of ``full``."""
-        if isinstance(result, (tuple, list)):
-            return type(result)(like(part, full) for part in result)
-        return next(full)
-
     first = call(Xc[:block])
-    parts = leaves(first)
-    full = [None if a is None else np.empty((n,) + a.shape[1:], dtype=a.dtype) for a in parts]
-    whole = like(first, iter(full))
+    out = np.empty((n,) + first.shape[1:], dtype=first.dtype)
+    out[:block] = first
     del first
-    for start in range(0, n, block):
-        if start > 0:
-            parts = leaves(call(Xc[start:start + block]))
-        for f, a in zip(full, parts):
-            if f is not None:
-                f[start:start + block] = a
-        parts = []  # this block's results go before the next call
-    return whole
+    for start in range(block, n, block):
+        out[start:start + block] = call(Xc[start:start + block])
+    return out
 
 
 def _simulate(network, Xc: np.ndarray, membrane: bool, n_threads: int):
     """``network.simulate`` of ``Xc``: ``(spikes, membranes or None, readout, logits)``. Large
     inputs go to the core in blocks of trials (:func:`_block_trials`) that it writes straight into
-    the rows of arrays allocated once: copying each block's output, as :func:`_in_blocks` does,
-    made simulating with membranes 40 % slower."""
+    the rows of arrays allocated once: copying each block's output, as :func:`_in_blocks` does
+    for the small outputs of predictions, made simulating with membranes 40 % slower."""
     n, n_steps = Xc.shape[:2]
     block = _block_trials(network, Xc, n_threads)
     if n <= block:
