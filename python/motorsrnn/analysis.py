@@ -41,7 +41,7 @@ from ._validation import (
 )
 from .estimators import SpikingRNNClassifier, _network_dt, _simulations_in_chunks, check_labels, check_spikes
 from .io import _binned_parts
-from .tuning import _wrap_angle
+from .tuning import _resolve_binned, _wrap_angle
 
 _NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
 
@@ -234,12 +234,8 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
             f"estimator must be a fitted classifier with classes_, but the fitted {type(estimator).__name__} "
             "has no classes_"
         )
-    binned = _binned_parts(X)
-    if binned is not None:  # its bins' width is dt, unless given (checked against it below)
-        X, bin_ms, _ = binned
-        if dt is not None and not np.isclose(check_number(dt, "dt (ms)", low=0.0, strict_low=True), bin_ms):
-            raise ValueError(f"dt={dt:g} ms, but the binned data's bins are {bin_ms:g} ms wide: leave dt out")
-        dt = bin_ms
+    if _binned_parts(X) is not None:  # its X, and its bin width as dt (another dt is refused)
+        X, _, dt, _ = _resolve_binned(X, None, dt)
     Xc = check_spikes(X)
     if np.ndim(y) != 1:
         raise ValueError(f"y must be 1-D (one label per trial), got an array of shape {np.shape(y)}")
