@@ -63,6 +63,26 @@ class _Interrupt(Exception):
     pass
 
 
+class _Watched:
+    """A fitted network whose calls of ``method`` are noted (trials per call, in ``calls``), each
+    first passed to ``before(*args)``."""
+
+    def __init__(self, net, method, before=lambda *args: None):
+        self._net, self._method, self._before, self.calls = net, method, before, []
+
+    def __getattr__(self, name):
+        attr = getattr(self._net, name)
+        if name != self._method:
+            return attr
+
+        def watched(x, *args):
+            self.calls.append(len(x))
+            self._before(x, *args)
+            return attr(x, *args)
+
+        return watched
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
 def test_ctrl_c_stops_a_prediction_between_blocks(fitted, data, monkeypatch):
     """A Ctrl-C during a large predict took effect only when the core had simulated every trial."""
@@ -70,21 +90,8 @@ def test_ctrl_c_stops_a_prediction_between_blocks(fitted, data, monkeypatch):
     X = np.concatenate([data.X] * 10)  # 3000 trials: 24 blocks of 128
     monkeypatch.setattr(est, "_CALL_WORK", 1)
     started = threading.Event()
-    calls = []
-
-    class Network:
-        """The fitted network, noting when each block starts."""
-
-        def __init__(self, net):
-            self._net = net
-
-        def __getattr__(self, name):
-            return getattr(self._net, name)
-
-        def logits_per_step(self, x, n_threads):
-            calls.append(len(x))
-            started.set()
-            return self._net.logits_per_step(x, n_threads)
+    net = _Watched(clf.network_, "logits_per_step", lambda *args: started.set())
+    calls = net.calls
 
     def ctrl_c():
         started.wait(10)
@@ -93,7 +100,7 @@ def test_ctrl_c_stops_a_prediction_between_blocks(fitted, data, monkeypatch):
     def handler(signum, frame):
         raise _Interrupt
 
-    monkeypatch.setattr(clf, "network_", Network(clf.network_))
+    monkeypatch.setattr(clf, "network_", net)
     previous = signal.signal(signal.SIGINT, handler)
     sender = threading.Thread(target=ctrl_c)
     try:
@@ -112,24 +119,14 @@ def test_large_simulations_are_written_block_by_block_into_one_set_of_arrays(fit
     clf = fitted[0]
     X = data.X[:281]
     whole = clf.simulate(X, membrane=True)
-    calls = []
+    views = []  # whether each call's spike arrays are views of the arrays allocated once
 
-    class Network:
-        def __init__(self, net):
-            self._net = net
-
-        def __getattr__(self, name):
-            return getattr(self._net, name)
-
-        def simulate_into(self, x, n_threads, spikes, membrane, readout, logits):
-            calls.append(len(x))
-            assert all(s.base is not None for s in spikes)  # views of the arrays allocated once
-            return self._net.simulate_into(x, n_threads, spikes, membrane, readout, logits)
-
+    watched = _Watched(clf.network_, "simulate_into",
+                       lambda x, n_threads, spikes, *rest: views.append(all(s.base is not None for s in spikes)))
     monkeypatch.setattr(est, "_CALL_WORK", 1)
-    monkeypatch.setattr(clf, "network_", Network(clf.network_))
+    monkeypatch.setattr(clf, "network_", watched)
     blocks = clf.simulate(X, membrane=True)
-    assert calls == [128, 128, 25]
+    assert watched.calls == [128, 128, 25] and all(views)
     for name in ("spikes", "membrane", "readout", "logits"):
         np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name))
     for name, pop in whole.populations.items():
