@@ -821,6 +821,8 @@ def test_early_curves_draws_each_decoder(plt, data, srnn):
     assert len(single.lines) == 1 and single.get_legend() is None
     auto = plotting.early_curves(curves["nb"])  # "auto": the curve's own chance level
     assert len(auto.lines) == 2 and auto.lines[-1].get_ydata()[0] == curves["nb"].chance
+    with pytest.raises(ValueError, match=r"chance must be a number in \[0, 1\], 'auto' or None, got 'autoo'"):
+        plotting.early_curves(curves["nb"], chance="autoo")
     before = plt.get_fignums()
     for bad, match in (({}, "empty"), ({"x": data.y}, "times and accuracy"), (curves, "chance")):
         with pytest.raises(ValueError, match=match):

@@ -768,7 +768,9 @@ def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
                 f"result), got {type(curve).__name__}"
             )
         data.append((name, np.asarray(times, dtype=np.float64), np.asarray(accuracy, dtype=np.float64)))
-    if isinstance(chance, str) and chance == "auto":
+    if isinstance(chance, str) and chance != "auto":
+        raise ValueError(f"chance must be a number in [0, 1], 'auto' or None, got {chance!r}")
+    if isinstance(chance, str):
         levels = {getattr(curve, "chance", None) for _, curve in items}
         chance = levels.pop() if len(levels) == 1 else None
     if chance is not None:
