@@ -99,6 +99,12 @@ def test_early_classification_of_binned_data_labels_times_with_its_bins(session)
                                                                       dt=10).accuracy)
     with pytest.raises(ValueError, match="dt=1 ms, but the binned data's bins are 10 ms wide"):
         early_classification(nb, binned, direction, dt=1)
+    # the binned window opens 300 ms before the event: the same prefix ends, relative to the event
+    np.testing.assert_array_equal(curve.event_times, [0.0, 300.0, 600.0])
+    assert early_classification(nb, binned.X, direction, step=30, dt=10).event_times is None
+    in_s = bin_spike_times(session[3], session[4], window=(-0.3, 0.6), bin_size=0.01, units="s")
+    np.testing.assert_allclose(early_classification(nb, in_s, direction, step=30).event_times, [0.0, 300.0, 600.0],
+                               atol=1e-9)  # in ms, as times, whatever the binning's units
 
 
 def test_early_curves_warn_when_windows_differ_and_draw_the_chance_level(session):
@@ -123,6 +129,13 @@ def test_early_curves_warn_when_windows_differ_and_draw_the_chance_level(session
         warnings.simplefilter("error")
         ax = early_curves({"a": right, "b": right}, chance=None)
     assert not [line for line in ax.get_lines() if line.get_label() == "chance"]
+    ax = early_curves(right, time_axis="event")
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), right.event_times)
+    assert ax.get_xlabel() == "time from the event (ms)"
+    with pytest.raises(ValueError, match="curve 'array' has none: early_classification reports them for binned"):
+        early_curves({"binned": right, "array": wrong}, time_axis="event")
+    with pytest.raises(ValueError, match="time_axis must be 'window' or 'event', got 'events'"):
+        early_curves(right, time_axis="events")
     plt.close("all")
 
 

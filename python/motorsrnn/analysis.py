@@ -171,7 +171,10 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
     Returns
     -------
     sklearn.utils.Bunch
-        ``times`` (n_times,) float: end of each prefix in ms, ``(t + 1) * dt``;
+        ``times`` (n_times,) float: end of each prefix in ms from the start of the window,
+        ``(t + 1) * dt``; ``event_times`` (n_times,) float or None: for binned data, the same
+        ends in ms relative to the event it was binned around (``times`` plus the window's start,
+        e.g. -100 + ``times`` for ``window=(-100, 400)``), None for arrays;
         ``accuracy`` (n_times,) float: share of trials whose predicted class on the prefix is
         ``y``; ``n_timesteps`` int: bins in the full window; ``prefix_lengths`` (n_times,) int:
         bins in each prefix; ``dt`` float; ``method``: ``"decision_path"`` or ``"prefix"``;
@@ -234,7 +237,10 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
             f"estimator must be a fitted classifier with classes_, but the fitted {type(estimator).__name__} "
             "has no classes_"
         )
-    if _binned_parts(X) is not None:  # its X, and its bin width as dt (another dt is refused)
+    window_start = None  # for binned data: the window's start relative to the event, in ms
+    parts = _binned_parts(X)
+    if parts is not None:  # its X, and its bin width as dt (another dt is refused)
+        window_start = float(parts[2][0]) if len(parts[2]) else None
         X, _, dt, _ = _resolve_binned(X, None, dt)
     Xc = check_spikes(X)
     if np.ndim(y) != 1:
@@ -290,8 +296,10 @@ def early_classification(estimator, X, y, *, times=None, step=1, dt=None) -> Bun
             accuracy[i] = np.mean(np.asarray(pred) == y)
         method = "prefix"
     _, label_counts = np.unique(y, return_counts=True)
+    times = lengths.astype(np.float64) * dt
     return Bunch(
-        times=lengths.astype(np.float64) * dt,
+        times=times,
+        event_times=None if window_start is None else window_start + times,
         accuracy=np.asarray(accuracy, dtype=np.float64),
         n_timesteps=int(n_timesteps),
         prefix_lengths=lengths,

@@ -712,7 +712,7 @@ def learning_curves(estimator, *, ax=None) -> Any:
 
 
 @_drawing
-def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
+def early_curves(curves, *, chance="auto", time_axis="window", ax=None, **plot_kws) -> Any:
     """Early-classification curves: test accuracy against time into the window, one line per decoder.
 
     Parameters
@@ -725,6 +725,10 @@ def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
         Draws a dotted line at this accuracy (e.g. ``1 / n_classes``), in ``[0, 1]``. ``"auto"``:
         at the curves' own ``chance`` (the most frequent label's share, which
         ``early_classification`` reports) when they all have the same; None: no line.
+    time_axis : {"window", "event"}, default="window"
+        ``"window"``: x is the time into the window (the curves' ``times``); ``"event"``: the time
+        relative to the event the data were binned around (their ``event_times``, which
+        ``early_classification`` reports for binned data, e.g. from ``bin_spike_times``).
     ax : matplotlib Axes or None
     **plot_kws
         Passed to every ``ax.plot`` call (e.g. ``marker="."``); ``label`` names a single result
@@ -739,7 +743,8 @@ def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
     ------
     ValueError
         If a curve lacks ``times`` or ``accuracy`` or their lengths differ, ``curves`` is empty,
-        or ``chance`` is not in ``[0, 1]``.
+        ``chance`` is not in ``[0, 1]``, ``time_axis`` is unknown, or ``time_axis="event"`` and a
+        curve has no ``event_times`` (it was scored on an array, not on binned data).
 
     Warns
     -----
@@ -759,9 +764,19 @@ def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
     items = [(label, curves)] if hasattr(curves, "accuracy") else list(curves.items())
     if not items:
         raise ValueError("curves is empty: give early_classification results by decoder name")
+    if time_axis not in ("window", "event"):
+        raise ValueError(f"time_axis must be 'window' or 'event', got {time_axis!r}")
     data = []
     for name, curve in items:
         times, accuracy = getattr(curve, "times", None), getattr(curve, "accuracy", None)
+        if time_axis == "event":
+            times = getattr(curve, "event_times", None)
+            if times is None:
+                raise ValueError(
+                    f"time_axis='event' needs each curve's event_times, and curve {name!r} has none: "
+                    "early_classification reports them for binned data (bin_spike_times, from_nwb, ...), "
+                    "not for arrays; use time_axis='window'"
+                )
         if times is None or accuracy is None or np.shape(times) != np.shape(accuracy) or np.ndim(times) != 1:
             raise ValueError(
                 f"curve {name!r} must have 1-D times and accuracy of the same length (an early_classification "
@@ -792,7 +807,7 @@ def early_curves(curves, *, chance="auto", ax=None, **plot_kws) -> Any:
         ax.plot(times, accuracy, label=name if name is not None else "_nolegend_", **plot_kws)
     if chance is not None:
         ax.axhline(chance, color="gray", linestyle=":", label="chance")
-    ax.set_xlabel("time into the window (ms)")
+    ax.set_xlabel("time into the window (ms)" if time_axis == "window" else "time from the event (ms)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)  # a curve at 0 or 1 stays visible off the spines
     if any(name is not None for name, _, _ in data) or chance is not None:
