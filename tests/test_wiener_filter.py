@@ -1,4 +1,5 @@
-"""The Wiener filter baseline: lagged counts, causality, ridge solution, missing targets, weights."""
+"""The Wiener filter baseline: lagged counts, causality, ridge solution, missing targets, weights,
+failed refits (and Poisson naive Bayes's)."""
 
 import numpy as np
 import pytest
@@ -80,3 +81,33 @@ def test_bad_input():
         WienerFilter().fit(X, y).predict(np.zeros((2, 25, 5)))
     with pytest.raises(ValueError, match="Negative values"):
         WienerFilter().fit(-X.astype(int), y)
+
+
+def test_a_refit_that_raises_leaves_the_old_model():
+    y = rng.normal(size=(30, 2))
+    wf = WienerFilter().fit(X, y)
+    before = wf.predict(X)
+    bad = y.copy()
+    bad[1:, 1] = np.nan  # output 1 observed only in trial 0, which has weight 0
+    w = np.ones(30)
+    w[0] = 0.0
+    with pytest.raises(ValueError, match="output 1 of y has no observed value"):
+        wf.fit(X, bad, sample_weight=w)
+    np.testing.assert_array_equal(wf.predict(X), before)
+    per_step = np.full((30, 25, 1), np.nan)  # per-step targets this time
+    per_step[0] = 1.0
+    with pytest.raises(ValueError, match="output 0 of y has no observed value"):
+        wf.fit(X, per_step, sample_weight=w)
+    assert wf.predict(X).shape == (30, 2) and not wf.per_step_
+
+
+def test_a_poisson_naive_bayes_refit_that_raises_leaves_the_old_model():
+    from motorsrnn import PoissonNaiveBayes
+
+    labels = np.arange(30) % 4
+    nb = PoissonNaiveBayes().fit(X, labels)
+    before = nb.predict_proba(X)
+    with pytest.raises(ValueError, match="overflows"):
+        nb.fit(X, np.where(labels < 2, "L", "R"), sample_weight=np.full(30, 1e308))
+    np.testing.assert_array_equal(nb.classes_, np.arange(4))
+    np.testing.assert_array_equal(nb.predict_proba(X), before)

@@ -160,15 +160,16 @@ class PoissonNaiveBayes(ClassifierMixin, BaseEstimator):
         if len(y) != len(counts):
             raise ValueError(f"X has {len(counts)} trials but y has {len(y)} labels")
         w = check_sample_weight(sample_weight, len(y))
-        self.classes_, idx = np.unique(y, return_inverse=True)
-        n_k = np.bincount(idx, weights=w, minlength=len(self.classes_)).astype(np.float64)
-        sums = np.zeros((len(self.classes_), counts.shape[1]))
+        classes, idx = np.unique(y, return_inverse=True)
+        n_k = np.bincount(idx, weights=w, minlength=len(classes)).astype(np.float64)
+        sums = np.zeros((len(classes), counts.shape[1]))
         with np.errstate(over="ignore"):  # checked below, with advice
             np.add.at(sums, idx, counts if w is None else counts * w[:, None])
         if not (np.isfinite(sums).all() and np.isfinite(n_k.sum())):
             raise ValueError("sample_weight times the spike counts overflows: divide the weights by a common factor")
-        self.rates_ = (sums + self.alpha) / (n_k[:, None] + 1.0)
         prior = n_k / n_k.sum() if self.fit_prior else np.full(len(n_k), 1.0 / len(n_k))
+        # the fitted attributes together, after every check: a refit that raises leaves the old model
+        self.classes_, self.rates_ = classes, (sums + self.alpha) / (n_k[:, None] + 1.0)
         with np.errstate(divide="ignore"):  # with fit_prior, a class whose trials all have weight 0 is never predicted
             self.class_log_prior_ = np.log(prior)
         self.n_features_in_ = counts.shape[1]
@@ -340,26 +341,26 @@ class WienerFilter(TraceScoreMixin, RegressorMixin, BaseEstimator):
         y = np.asarray(y)
         yc = check_regression_targets(y, Xc.shape[0], Xc.shape[1], dtype=np.float64)
         w = check_sample_weight(sample_weight, Xc.shape[0])
-        self.per_step_ = yc.ndim == 3
-        self.n_outputs_ = int(yc.shape[-1])
-        self._y_1d = y.ndim == 1
-        F = self._features(Xc, self.per_step_)
-        targets = yc.reshape(F.shape[0], self.n_outputs_)
+        per_step, n_outputs = yc.ndim == 3, int(yc.shape[-1])
+        F = self._features(Xc, per_step)
+        targets = yc.reshape(F.shape[0], n_outputs)
         weights = None if w is None else np.repeat(w, F.shape[0] // Xc.shape[0])
         seen = ~np.isnan(targets)
         if seen.all():
             ridge = Ridge(alpha=float(self.alpha)).fit(F, targets, sample_weight=weights)
-            self.coef_, self.intercept_ = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
+            coef, intercept = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
         else:  # each output on its observed samples
-            self.coef_ = np.zeros((self.n_outputs_, F.shape[1]))
-            self.intercept_ = np.zeros(self.n_outputs_)
-            for k in range(self.n_outputs_):
+            coef, intercept = np.zeros((n_outputs, F.shape[1])), np.zeros(n_outputs)
+            for k in range(n_outputs):
                 rows = seen[:, k] if weights is None else seen[:, k] & (weights > 0)
                 if not rows.any():
                     raise ValueError(f"output {k} of y has no observed value (in a trial of positive weight)")
                 ridge = Ridge(alpha=float(self.alpha)).fit(
                     F[rows], targets[rows, k], sample_weight=None if weights is None else weights[rows])
-                self.coef_[k], self.intercept_[k] = ridge.coef_, ridge.intercept_
+                coef[k], intercept[k] = ridge.coef_, ridge.intercept_
+        # every fitted attribute at once, after every check: a refit that raises leaves the old model
+        self.per_step_, self.n_outputs_, self._y_1d = per_step, n_outputs, y.ndim == 1
+        self.coef_, self.intercept_ = coef, intercept
         self.n_features_in_ = Xc.shape[2]
         set_feature_names(self, X)
         return self
