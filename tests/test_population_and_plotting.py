@@ -576,7 +576,27 @@ def test_polar_tuning_draws_the_points_in_the_units_of_the_fit(plt):
         assert np.mean(points) == pytest.approx(res.baseline[unit], rel=0.05)
         assert ("spikes per trial" if kws.get("units") == "counts" else "spikes/s") in ax.get_title()
         plt.close("all")
-    assert res.settings["units"] == "hz" and res.settings["labels_to_angles"] is None
+    assert res.settings["units"] == "hz"
+    np.testing.assert_allclose(res.settings["labels_to_angles"], 2 * np.pi * np.arange(8) / 8)  # the fit's labels
+
+
+def test_polar_tuning_of_a_subset_of_trials_keeps_the_fits_angles(plt):
+    """Integer labels are read as 2 pi k / K: a subset of the trials lacking a label (K = 3 of 4)
+    drew its points at thirds of the circle, away from the curve fitted on quarters."""
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning, fit_von_mises_tuning, tuning_curves
+
+    d = make_center_out(n_trials=200, n_neurons=6, random_state=0)
+    keep = d.y != 3
+    for fit in (fit_cosine_tuning, fit_von_mises_tuning):
+        res = fit(d.X, d.y)
+        ax = plotting.polar_tuning(res, 1, d.X[keep], d.y[keep])
+        np.testing.assert_allclose(ax.containers[0].lines[0].get_xdata(), [0.0, np.pi / 2, np.pi])
+        np.testing.assert_array_equal(ax.containers[0].lines[0].get_ydata(),
+                                      tuning_curves(d.X, d.y).mean[:3, 1])
+        plt.close("all")
+    with pytest.raises(ValueError, match="integer directions are read as class labels 0, ..., K-1"):
+        fit_cosine_tuning(d.X[keep], d.y[keep] + 1)  # still checked at the fit
 
 
 def test_polar_tuning_places_snapshot_and_network_tuning_points_as_their_fits(plt, srnn, data):

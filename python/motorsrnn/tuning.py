@@ -178,13 +178,18 @@ class BinWindow(tuple):
         return (BinWindow, (self[0], self[1]))
 
 
-def _settings(activity, window, dt, units, degrees, labels_to_angles) -> Dict[str, Any]:
+def _settings(activity, directions, window, dt, units, degrees, labels_to_angles) -> Dict[str, Any]:
     """A fit's ``settings``: for binned data, its window in bins (:class:`BinWindow`) and its bin
-    width as ``dt``, so that they apply to the binned data and to its ``X`` alike."""
+    width as ``dt``, so that they apply to the binned data and to its ``X`` alike; for integer
+    class labels read as ``2 pi k / K``, the angles of the fit's ``K`` labels as
+    ``labels_to_angles``, so that a subset of the trials (lacking a label) keeps them."""
     parts = _binned_parts(activity)
     if parts is not None:
         _, window, dt, _ = _resolve_binned(activity, window, dt)
         window = None if window is None else BinWindow(*window)
+    if labels_to_angles is None and not degrees and np.asarray(directions).dtype.kind in "iu":
+        n_labels = int(np.unique(np.asarray(directions)).size)  # labels 0..K-1 (checked by the fit)
+        labels_to_angles = tuple(2.0 * np.pi * k / n_labels for k in range(n_labels))
     return dict(window=window, dt=dt, units=units, degrees=degrees, labels_to_angles=labels_to_angles)
 
 
@@ -534,7 +539,10 @@ class CosineTuning:
         How the data became the fit's rates and angles: ``window``, ``dt``, ``units``,
         ``degrees`` and ``labels_to_angles`` as passed to the fit, so that
         ``tuning_curves(activity, directions, **result.settings)`` (and
-        :func:`motorsrnn.plotting.polar_tuning`) treat the data the same way. For binned data
+        :func:`motorsrnn.plotting.polar_tuning`) treat the data the same way. Integer class
+        labels read as ``2 pi k / K`` are recorded as the angles of the fit's ``K`` labels
+        (``labels_to_angles``), so that a subset of the trials lacking a label is drawn at the
+        same angles. For binned data
         (:func:`motorsrnn.io.bin_spike_times`) ``dt`` is its bin width and ``window`` its bins
         (a :class:`BinWindow`), so they apply to the binned data and to its ``X`` alike.
     population : str or None
@@ -1071,7 +1079,7 @@ def fit_cosine_tuning(
         alpha=alpha,
         r2_threshold=r2_threshold,
         units=_units_label(activity, units),
-        settings=_settings(activity, window, dt, units, degrees, labels_to_angles),
+        settings=_settings(activity, directions, window, dt, units, degrees, labels_to_angles),
     )
     res.is_tuned = res.tuned(alpha, r2_threshold)
     return res
@@ -1160,7 +1168,7 @@ def fit_von_mises_tuning(
         n_iter=out["n_iter"],
         n_trials=int(out["n_trials"]),
         units=_units_label(activity, units),
-        settings=_settings(activity, window, dt, units, degrees, labels_to_angles),
+        settings=_settings(activity, directions, window, dt, units, degrees, labels_to_angles),
     )
 
 
