@@ -1,6 +1,7 @@
 """The command line and the comparison harness."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -77,7 +78,9 @@ def test_compare_cut_protocol_splits_by_trial(capsys):
     """``compare --cut``: trials cut into 50 ms samples, every trial's samples on one side of the split."""
     assert main(["compare", "--cut", "100", "250", "--n-trials", "40", "--epochs", "1", "--n-hidden", "8",
                  "--quiet", "--early-stopping"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # warnings name their model (8 hidden units leave the preset's smallest projection empty), not runpy
+    assert "warning: model 'motorSRNN': projection" in err and "runpy" not in err, err
     m = re.search(r"cut into (\d+) samples of 50 ms; (\d+) training / (\d+) test samples \(split by trial\)", out)
     assert m is not None, out
     per_trial, n_train, n_test = (int(g) for g in m.groups())
@@ -307,6 +310,23 @@ def test_compare_models_checks_test_set_and_models_before_fitting(small):
 
     with pytest.raises(TypeError, match="'reg'.*not a classifier"):
         compare_models(X_tr, y_tr, X_te, y_te, {"nb": _NoFitNB(), "reg": SpikingRNNRegressor()})
+
+
+class _WarningNB(PoissonNaiveBayes):
+    def fit(self, X, y):
+        warnings.warn("too few trials", UserWarning)
+        warnings.warn("old API", DeprecationWarning)
+        return super().fit(X, y)
+
+
+def test_compare_models_warnings_name_their_model(small):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_models(*small, {"loud": _WarningNB(), "quiet": PoissonNaiveBayes()}, noise_rates=(0.0,))
+    ours = [w for w in caught if w.category is UserWarning]
+    assert [str(w.message) for w in ours] == ["model 'loud': too few trials"]
+    assert ours[0].filename == __file__  # pointing at the caller
+    assert [str(w.message) for w in caught if w.category is DeprecationWarning] == ["old API"]  # others as they were
 
 
 def test_compare_models_fit_seconds_times_only_fit(small):

@@ -430,6 +430,11 @@ def test_plots_draw_the_expected_artists(plt, data, trained, srnn):
     ax = plotting.learning_curves(srnn)
     assert len(ax.lines) == 1 and len(ax.accuracy_axes.lines) == 1
     assert len(ax.lines[0].get_xdata()) == 6
+    plotting.learning_curves(srnn, ax=ax)  # a second call overlays, on the same twin
+    assert len(ax.lines) == 2 and len(ax.accuracy_axes.lines) == 2 and len(ax.figure.axes) == 2
+    ax.clear()  # keeps the twin: its accuracy lines stayed, beside the new model's
+    plotting.learning_curves(srnn, ax=ax)
+    assert len(ax.lines) == 1 and len(ax.accuracy_axes.lines) == 1 and len(ax.figure.axes) == 2
 
     fig, axes = plt.subplots(1, 2)
     assert plotting.raster(data.X, ax=axes[1]) is axes[1]
@@ -655,6 +660,51 @@ def test_psth_and_raster_put_the_event_at_time_zero(plt):
     np.testing.assert_allclose(np.unique(offsets), expected)
     with pytest.raises(ValueError, match="t0"):
         plotting.psth(rec.X, labels, unit=1, t0=float("nan"))
+
+
+def test_psth_default_bins_fit_the_datas_bins_and_rates_start_at_zero(plt):
+    """The default bin_ms=5 refused data in 10 ms bins or a network's 2 ms steps."""
+    from motorsrnn import plotting
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((12, 60, 2)) < 0.1).astype(np.uint8)
+    labels = np.arange(12) % 3
+    for dt, width in ((1.0, 5.0), (10.0, 10.0), (2.0, 6.0), (0.5, 5.0)):
+        ax = plotting.psth(X, labels, 0, dt=dt)
+        k = int(round(width / dt))
+        np.testing.assert_allclose(ax.lines[0].get_xdata(), (np.arange(60 // k) + 0.5) * width)
+        expected = X[labels == 0, : (60 // k) * k, 0].reshape(4, -1, k).sum(axis=2).mean(axis=0) / (width / 1000)
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), expected)
+        assert ax.get_ylim()[0] == 0.0
+        plt.close("all")
+    silent = np.zeros_like(X)
+    assert plotting.psth(silent, labels, 0).get_ylim() == (0.0, 1.0)  # not -0.055..0.055
+    fig, ax = plt.subplots()
+    plotting.psth(silent, labels, 0, ax=ax)
+    plotting.psth(X * 3, labels, 0, ax=ax)  # an overlay: the axis grows to the new lines
+    assert ax.get_ylim()[1] >= max(line.get_ydata().max() for line in ax.lines[:6] if line.get_ydata().size > 2)
+
+
+def test_polar_tuning_overlays_keep_every_curve_in_view_and_flag_unconverged_fits(plt):
+    from motorsrnn import plotting
+    from motorsrnn.tuning import fit_cosine_tuning, fit_von_mises_tuning
+
+    d = make_center_out(n_trials=96, n_neurons=10, n_directions=8, random_state=0)
+    tun = fit_cosine_tuning(d.X, d.y)
+    peak = tun.baseline + tun.modulation_depth
+    strong, weak = int(np.nanargmax(peak)), int(np.nanargmin(peak))
+    fig, ax = plt.subplots(subplot_kw={"projection": "polar"})
+    plotting.polar_tuning(tun, strong, d.X, d.y, ax=ax)
+    first = ax.get_ylim()[1]
+    plotting.polar_tuning(tun, weak, d.X, d.y, ax=ax, color="C3")
+    assert ax.get_ylim()[1] == first >= ax.lines[0].get_ydata().max()  # the first, larger curve stays in view
+    assert ax.get_title().startswith(f"unit {weak}:")
+    vm = fit_von_mises_tuning(d.X, d.y, max_iter=1)
+    assert not vm.converged.all()
+    unit = int(np.flatnonzero(~vm.converged)[0])
+    assert ", fit not converged" in plotting.polar_tuning(vm, unit).get_title()
+    if vm.converged.any():
+        assert "not converged" not in plotting.polar_tuning(vm, int(np.flatnonzero(vm.converged)[0])).get_title()
 
 
 def test_psth_and_raster_take_the_time_axis_of_binned_or_simulated_trials(plt):

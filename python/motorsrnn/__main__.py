@@ -115,7 +115,8 @@ def demo(args: argparse.Namespace) -> int:
     fit_s = time.perf_counter() - t0
     hidden_rate = clf.simulate(X_te, membrane=False).spikes.mean() * 1000.0 / data.dt
     # the counting configuration trained on spikes shuffled within the window (docs/decoding.md)
-    counting = SpikingRNNClassifier(**COUNTING, spike_jitter="shuffle", random_state=args.seed, max_epochs=args.epochs)
+    counting = SpikingRNNClassifier(**COUNTING, spike_jitter="shuffle", random_state=args.seed, max_epochs=args.epochs,
+                                    verbose=0 if args.quiet else 1)
     _fit(counting, X_tr, y_tr, "the counting network")
     rows = [
         ("chance", 1.0 / n_dir),
@@ -167,8 +168,11 @@ def compare(args: argparse.Namespace) -> int:
         for est in models.values():
             if "early_stopping" in est.get_params():
                 est.set_params(early_stopping=True)
-    res = compare_models(X_tr, y_tr, X_te, y_te, models, progress=not args.quiet, random_state=args.seed,
-                         groups=groups)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = compare_models(X_tr, y_tr, X_te, y_te, models, progress=not args.quiet, random_state=args.seed,
+                             groups=groups)
+    _report(caught, None)  # compare_models names the model in each of its warnings
     print()
     print(format_table(res))
     from .analysis import energy
@@ -196,15 +200,20 @@ def _fit(est, X, y, what):
         warnings.simplefilter("always")
         est.fit(X, y)
     interrupted = _interrupted_by_ctrl_c(est)
-    for w in caught:
-        if interrupted and issubclass(w.category, RuntimeWarning):
-            continue
-        if issubclass(w.category, (UserWarning, RuntimeWarning)):  # ours (ConvergenceWarning is a UserWarning)
-            print(f"warning ({what}): {w.message}", file=sys.stderr)
-        else:  # other libraries' (DeprecationWarning, ...): as the filters in force would show them
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    _report([w for w in caught if not (interrupted and issubclass(w.category, RuntimeWarning))], what)
     if interrupted:
         raise KeyboardInterrupt(f"training {what} was interrupted after {est.n_iter_} epoch(s)")
+
+
+def _report(caught, what) -> None:
+    """Print our warnings (``UserWarning``, ``RuntimeWarning``; a ConvergenceWarning is a
+    UserWarning) to stderr, about ``what`` when given: emitted, they would point at runpy. Other
+    libraries' (DeprecationWarning, ...) go out as the filters in force would show them."""
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):
+            print(f"warning{f' ({what})' if what else ''}: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def main(argv=None) -> int:

@@ -10,6 +10,7 @@ training samples' ``trial`` as ``groups``.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
-from ._validation import check_bool, check_number, labels_not_in
+from ._validation import check_bool, check_number, labels_not_in, user_stacklevel
 from .analysis import _is_classifier, add_poisson_noise, early_classification, energy
 from .baselines import GRUClassifier, LSTMClassifier, PoissonNaiveBayes, SpikeCountTransformer
 from .datasets import make_center_out
@@ -280,11 +281,14 @@ def compare_models(
         elif progress:
             print(f"fitting {name} ...", flush=True)
         t0 = time.perf_counter()
-        if groups is not None and isinstance(est, (SpikingRNNClassifier, GRUClassifier, LSTMClassifier)):
-            est.fit(X_train, y_train, groups=groups)
-        else:
-            est.fit(X_train, y_train)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if groups is not None and isinstance(est, (SpikingRNNClassifier, GRUClassifier, LSTMClassifier)):
+                est.fit(X_train, y_train, groups=groups)
+            else:
+                est.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - t0
+        _rewarn(caught, f"model {name!r}")
         if _interrupted_by_ctrl_c(est):
             if bar is not None:
                 bar.close()
@@ -324,6 +328,21 @@ def compare_models(
     if bar is not None:
         bar.close()
     return Bunch(table=rows, early=early, noise=noise, noise_rates=noise_rates, fitted=fitted)
+
+
+def _rewarn(caught, who: str) -> None:
+    """Emit again the warnings ``caught`` while fitting a model, ours (``UserWarning`` and
+    ``RuntimeWarning``, e.g. a ``ConvergenceWarning``) prefixed with ``who``: several models give
+    the same warnings, which would not say which model they are about; others as they were."""
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):
+            try:
+                again = w.category(f"{who}: {w.message}")
+            except TypeError:  # a category whose constructor takes other arguments: as it was
+                again = w.message
+            warnings.warn(again, stacklevel=user_stacklevel())
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _common_dt(items, dt) -> float:

@@ -278,8 +278,12 @@ def _mark_event(ax, start: float, stop: float) -> None:
         ax.axvline(0.0, color="0.5", linestyle="--", linewidth=0.8, label="_event")
 
 
+#: Least width in ms of psth's default bins (the smallest multiple of the data's bin width reaching it).
+_PSTH_BIN_MS = 5.0
+
+
 @_drawing
-def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
+def psth(spikes, labels, unit, *, bin_ms=None, dt=None, t0=None, ax=None) -> Any:
     """Peri-stimulus time histogram of one unit: mean rate over the trials of each direction.
 
     Parameters
@@ -291,8 +295,10 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
         Direction (class label or angle) of each trial; one line per distinct value (NaN is
         refused).
     unit : int
-    bin_ms : float, default=5.0
+    bin_ms : float or None, default=None
         Width of the histogram bins in ms (a multiple of ``dt``; the last partial bin is dropped).
+        None: the smallest multiple of ``dt`` that is at least 5 ms (5 ms for 1 ms bins, 10 ms
+        for 10 ms bins, 6 ms for a network's 2 ms steps).
     dt : float or None, default=None
         Width of the bins of ``spikes`` in ms; None: taken from a ``bin_spike_times`` or
         ``simulate()`` result, 1 ms for an array (as in :func:`raster`).
@@ -314,7 +320,8 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
         raise ValueError(f"labels contain NaN ({int(np.isnan(labels).sum())} trials): drop those trials first")
     conds = unique_labels(labels, "labels")  # None or mixed types: before anything is drawn
     unit = _index(unit, "unit", s.shape[2])
-    (dt, t0), bin_ms = _time_axis(spikes, dt, t0), _positive_ms(bin_ms, "bin_ms")
+    dt, t0 = _time_axis(spikes, dt, t0)
+    bin_ms = dt * max(1, int(np.ceil(_PSTH_BIN_MS / dt - 1e-9))) if bin_ms is None else _positive_ms(bin_ms, "bin_ms")
     k = int(round(bin_ms / dt))
     if k < 1 or abs(k * dt - bin_ms) > 1e-9 * bin_ms:
         raise ValueError(f"bin_ms ({bin_ms}) must be a positive multiple of dt ({dt})")
@@ -325,8 +332,13 @@ def psth(spikes, labels, unit, *, bin_ms=5.0, dt=None, t0=None, ax=None) -> Any:
     x = np.asarray(s[:, : n_bins * k, unit], dtype=np.float64).reshape(s.shape[0], n_bins, k).sum(axis=2)
     rate = x / (bin_ms / 1000.0)
     centers = t0 + (np.arange(n_bins) + 0.5) * bin_ms
+    peak = 0.0
     for c, color in zip(conds, _colors(conds.size)):
-        ax.plot(centers, rate[labels == c].mean(axis=0), color=color, label=_label_text(c))
+        mean = rate[labels == c].mean(axis=0)
+        peak = max(peak, float(mean.max()))
+        ax.plot(centers, mean, color=color, label=_label_text(c))
+    # rates from 0 (a silent unit's line on the axis, not mid-plot), up to every line drawn on ax
+    ax.set_ylim(0.0, max(ax.get_ylim()[1], peak * 1.05, 1e-9 if peak > 0 else 1.0))
     _mark_event(ax, t0, t0 + n_bins * bin_ms)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("rate (Hz)")
@@ -346,7 +358,8 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     result : motorsrnn.tuning.CosineTuning or motorsrnn.tuning.VonMisesTuning
         A fit (``fit_cosine_tuning``, ``fit_von_mises_tuning`` or ``network_tuning``): anything
         with ``predict(angles)``, ``preferred_direction`` and ``n_neurons``. The title says
-        whether the unit is tuned when the result has ``is_tuned`` (cosine fits).
+        whether the unit is tuned when the result has ``is_tuned`` (cosine fits), and that its
+        fit did not converge when ``converged`` says so (von Mises fits).
     unit : int
     activity, directions : array-like or None
         The data of the fit (``activity`` may also be a ``simulate()`` result, whose ``spikes``
@@ -377,6 +390,9 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
     -----
     A polar plot cannot show negative radii: where the fitted curve drops below 0 (a deep
     modulation on a low baseline) it is drawn at 0.
+
+    Called again on the same ``ax`` (to overlay units, fits or recordings, with another
+    ``color``), the radius grows to show every curve; the title describes the last unit drawn.
     """
     missing = [name for name in ("predict", "preferred_direction", "n_neurons") if not hasattr(result, name)]
     if not missing and not callable(result.predict):
@@ -405,6 +421,7 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
             raise ValueError(f"activity has {tc.mean.shape[1]} units, the result {result.n_neurons}")
     created = ax is None
     ax = _axes(ax, polar=True)
+    earlier = ax.get_ylim()[1] if (ax.lines or ax.containers) else 0.0  # an overlay keeps the earlier curves in view
     theta = np.linspace(0.0, 2.0 * np.pi, 181)
     curve = np.maximum(result.predict(theta)[:, unit], 0.0)
     kind = {CosineTuning: "cosine fit", VonMisesTuning: "von Mises fit"}.get(type(result), "fit")
@@ -424,11 +441,14 @@ def polar_tuning(result, unit, activity=None, directions=None, *, ax=None, color
         ax.errorbar(tc.angles, tc.mean[:, unit], yerr=err, fmt="o", color=color, markeredgecolor="k",
                     ecolor="k", label="mean +/- SEM")
         top = max(top, float(np.nanmax(tc.mean[:, unit] + err)) if np.isfinite(tc.mean[:, unit]).any() else 0.0)
-    ax.set_ylim(0.0, top * 1.05 if top > 0 else 1.0)  # a silent unit: radius 0 at the centre
+    ax.set_ylim(0.0, max(top * 1.05 if top > 0 else 1.0, earlier))  # a silent unit: radius 0 at the centre
     pd_txt = f"{np.degrees(pd):.0f} deg" if np.isfinite(pd) else "n/a"
     title = f"unit {unit}: PD {pd_txt}"
     if hasattr(result, "is_tuned"):
         title += ", tuned" if bool(result.is_tuned[unit]) else ", not tuned"
+    converged = getattr(result, "converged", None)
+    if converged is not None and not bool(np.asarray(converged)[unit]):
+        title += ", fit not converged"  # a von Mises fit stopped at max_iter: its curve may be far off
     radius = {"hz": "spikes/s", "counts": "spikes per trial"}.get(str(getattr(result, "units", "")))
     if radius:
         title += f"\nradius: {radius}"
@@ -686,6 +706,9 @@ def learning_curves(estimator, *, ax=None) -> Any:
     if not history:
         raise ValueError("estimator.history_ is empty: fit it first")
     ax = _axes(ax)
+    stale = getattr(ax, "accuracy_axes", None)
+    if stale is not None and not ax.lines:  # ax was cleared (ax.clear() keeps its twin): so is the twin
+        stale.clear()
     epochs = np.array([h["epoch"] for h in history])
     drawn = ax.plot(epochs, [h["loss"] for h in history], color="C0", label="loss")  # what the legend lists
     has_val = any(h.get("val_loss") is not None for h in history)
@@ -707,6 +730,8 @@ def learning_curves(estimator, *, ax=None) -> Any:
         ax2.set_ylim(0, 1)
     if len(drawn) > 1:
         (ax2 or ax).legend(drawn, [line.get_label() for line in drawn], fontsize="small")
+    if ax2 is None and stale is not None and not stale.lines:
+        stale.remove()  # a cleared twin a regressor's history does not use
     ax.accuracy_axes = ax2
     return ax
 
