@@ -253,6 +253,28 @@ def test_trajectories_units_counts_and_hz():
             trajectories(d.rates, d.condition, units=bad)
 
 
+def test_trajectories_take_results_with_a_time_axis(data):
+    """A dataset, binned data or a simulate() result: its trials and its own bin width and times
+    (the dataset was refused, with its whole repr, 10 kB, in the message)."""
+    from motorsrnn.io import bin_spike_times
+
+    d = make_reaching_dynamics(n_conditions=4, n_trials_per_condition=3, n_neurons=20, n_timesteps=40, dt=2.0,
+                               go_time=10.0, random_state=0)
+    whole = trajectories(d, d.condition, n_components=2)  # its spikes: the teacher population's, as in raster
+    same = trajectories(d.spikes, d.condition, n_components=2, dt=2.0)
+    np.testing.assert_array_equal(whole.trajectories, same.trajectories)
+    assert whole.dt == 2.0 and whole.times[0] == d.times[0] and whole.times[1] - whole.times[0] == 2.0
+    with pytest.raises(ValueError, match="dt=1 ms, but the data's own time axis has dt = 2 ms"):
+        trajectories(d, d.condition, dt=1)
+    events = np.arange(1.0, 13.0)
+    trains = [events[:, None] + np.linspace(-0.1, 0.2, 7)[None, :] for _ in range(3)]
+    binned = bin_spike_times([t.ravel() for t in trains], events, window=(-100, 200), bin_size=10)
+    traj = trajectories(binned, np.arange(12) % 3, n_components=2)
+    assert traj.dt == 10.0 and traj.times[0] == -100.0  # relative to the event
+    np.testing.assert_array_equal(traj.condition_means, trajectories(binned.X, np.arange(12) % 3, n_components=2,
+                                                                     dt=10).condition_means)
+
+
 def test_similarity_cca_caps_components_at_the_rank():
     """CCA on more components than the activity has dimensions scored rounding noise: the same 3-D
     data in rotated coordinates got 0.59 with the default n_components=10."""

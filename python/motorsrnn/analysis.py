@@ -40,7 +40,7 @@ from ._validation import (
     user_stacklevel,
 )
 from .estimators import SpikingRNNClassifier, _network_dt, _simulations_in_chunks, check_labels, check_spikes
-from .io import _binned_parts
+from .io import _binned_parts, _time_axis, _trial_array
 from .tuning import _resolve_binned, _wrap_angle
 
 _NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
@@ -783,7 +783,7 @@ def _pca(data2d, n_components):
 _ACTIVITY_UNITS = ("counts", "hz")
 
 
-def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=1.0, units="counts") -> Bunch:
+def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=None, units="counts") -> Bunch:
     """Trial-averaged population trajectories per condition in the top principal components.
 
     The activity of each unit is averaged over the trials of each condition (reach direction),
@@ -793,10 +793,14 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
 
     Parameters
     ----------
-    activity : array-like of shape (n_trials, n_timesteps, n_units)
+    activity : array-like of shape (n_trials, n_timesteps, n_units), or a result with a time axis
         Finite, in the unit set by ``units``: spike counts per bin (recorded ``X`` or
         ``estimator.simulate(X).spikes``) or rates in Hz (e.g.
-        ``make_reaching_dynamics(...).rates``).
+        ``make_reaching_dynamics(...).rates``). Also a result with a time axis, which then
+        gives ``dt`` and ``times``, as :func:`motorsrnn.plotting.raster` reads it: its
+        ``spikes`` when it has them (a ``simulate()`` result; ``make_reaching_dynamics``'s
+        teacher population), else its ``X`` (a :func:`motorsrnn.io.bin_spike_times` /
+        ``from_nwb`` result, ``make_center_out``).
     directions : array-like of shape (n_trials,)
         Condition of each trial (class labels or angles; any hashable, sortable values).
     n_components : int, default=3
@@ -806,8 +810,9 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         Standard deviation of the Gaussian smoothing kernel in ms (applied to the condition
         averages; lags up to ``ceil(4 sigma / dt)`` bins, the kernel of the activity matching;
         edges renormalised); None or 0: no smoothing.
-    dt : float, default=1.0
-        Bin width in ms.
+    dt : float or None, default=None
+        Bin width in ms. None: that of a result with a time axis (a different ``dt`` is
+        refused), else 1 ms.
     units : {"counts", "hz"}, default="counts"
         Unit of ``activity``. ``"counts"``: counts per bin of ``dt`` ms (non-integer values,
         e.g. expected counts, are fine), converted to rates in Hz (``count / (dt / 1000)``).
@@ -825,7 +830,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
           (the input of :func:`similarity`);
         - ``conditions``: (n_conditions,) the sorted distinct conditions;
         - ``n_trials``: (n_conditions,) trials per condition;
-        - ``times``: (n_timesteps,) bin start times in ms; ``dt``; ``units``.
+        - ``times``: (n_timesteps,) bin start times in ms (from 0 for an array; a result's
+          own times, e.g. relative to the event for binned data); ``dt``; ``units``.
 
     Raises
     ------
@@ -845,7 +851,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     """
     from sklearn.utils import check_array
 
-    dt = check_number(dt, "dt", low=0, strict_low=True)
+    dt, t0 = _time_axis(activity, dt, None)  # a result's own bin width and start, or dt (1 ms by default) and 0
+    activity = _trial_array(activity)
     n_components = check_number(n_components, "n_components", integer=True, low=1)
     sigma = 0.0 if smoothing_ms is None else check_number(smoothing_ms, "smoothing_ms", low=0)
     if not isinstance(units, str) or units not in _ACTIVITY_UNITS:
@@ -891,7 +898,7 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         condition_means=means,
         conditions=conditions,
         n_trials=counts,
-        times=np.arange(n_t) * dt,
+        times=t0 + np.arange(n_t) * dt,
         dt=dt,
         units=units,
     )

@@ -81,6 +81,48 @@ def _binned_parts(data) -> Optional[Tuple[Any, float, np.ndarray]]:
     return data.X, float(data.bin_size) * scale, np.asarray(data.times, dtype=np.float64) * scale
 
 
+def _trial_array(x):
+    """The trials of ``x``: an array as it is, a ``simulate()`` result's ``spikes``, or the ``X``
+    of anything with ``X`` and ``times`` (a :func:`bin_spike_times` / ``from_nwb`` result, or a
+    dataset of :mod:`motorsrnn.datasets`); anything else as it is."""
+    if not isinstance(x, np.ndarray):
+        if hasattr(x, "spikes"):
+            return x.spikes
+        if hasattr(x, "X") and hasattr(x, "times"):
+            return x.X
+    return x
+
+
+def _time_axis(x, dt, t0):
+    """``(dt, t0)`` in ms: as given; else from the time information of a ``bin_spike_times`` /
+    ``from_nwb`` result (``bin_size``, ``times``, ``units``) or a ``simulate()`` result
+    (``times``); else 1 and 0. A ``dt`` that contradicts the data's is refused, and so is a
+    ``t0`` that contradicts event-aligned times (a ``simulate()`` result's times start at 0 at
+    the start of its window: a ``t0`` given for it places the window relative to an event)."""
+    own_dt = own_t0 = None
+    aligned = getattr(x, "bin_size", None) is not None
+    if not isinstance(x, np.ndarray) and hasattr(x, "times"):
+        scale = 1000.0 if getattr(x, "units", "ms") == "s" else 1.0
+        times = np.asarray(x.times, dtype=np.float64)
+        if getattr(x, "bin_size", None) is not None:
+            own_dt = float(x.bin_size) * scale
+        elif times.size > 1:
+            own_dt = float(times[1] - times[0]) * scale
+        if times.size:
+            own_t0 = float(times[0]) * scale
+    out = []
+    for name, given, own, default in (("dt", dt, own_dt, 1.0), ("t0", t0, own_t0, 0.0)):
+        if given is None:
+            value = own if own is not None else default
+        else:
+            value = check_number(given, f"{name} (ms)", low=0.0, strict_low=True) if name == "dt" else check_number(given, "t0 (ms)")
+            if own is not None and (name == "dt" or aligned) and not np.isclose(value, own, rtol=1e-9, atol=1e-9):
+                raise ValueError(f"{name}={given!r} ms, but the data's own time axis has {name} = {own:g} ms "
+                                 f"(from its times and bin size): leave {name} out to use it")
+        out.append(value)
+    return tuple(out)
+
+
 def _require(module: str, extra: str, what: str):
     """Import an optional dependency or raise an ImportError saying how to install it."""
     import importlib

@@ -41,6 +41,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ._validation import check_bool, check_number, install_hint, unique_labels, user_stacklevel
+from .io import _time_axis, _trial_array
 
 __all__ = [
     "cultivation",
@@ -148,12 +149,7 @@ def _spikes3d(x, name):
     refused: here it would be read as trials of one bin each."""
     from .estimators import check_spikes
 
-    arr = x
-    if not isinstance(x, np.ndarray):
-        if hasattr(x, "spikes"):
-            arr = x.spikes
-        elif hasattr(x, "X") and hasattr(x, "times"):
-            arr = x.X
+    arr = _trial_array(x)
     if np.ndim(arr) != 3:
         raise ValueError(
             f"{name} must be 3-D spikes (n_trials, n_timesteps, n_units), a simulate() result or a "
@@ -165,36 +161,6 @@ def _spikes3d(x, name):
 
 def _positive_ms(value, name: str) -> float:
     return check_number(value, f"{name} (ms)", low=0.0, strict_low=True)
-
-
-def _time_axis(x, dt, t0):
-    """``(dt, t0)`` in ms: as given; else from the time information of a ``bin_spike_times`` /
-    ``from_nwb`` result (``bin_size``, ``times``, ``units``) or a ``simulate()`` result
-    (``times``); else 1 and 0. A ``dt`` that contradicts the data's is refused, and so is a
-    ``t0`` that contradicts event-aligned times (a ``simulate()`` result's times start at 0 at
-    the start of its window: a ``t0`` given for it places the window relative to an event)."""
-    own_dt = own_t0 = None
-    aligned = getattr(x, "bin_size", None) is not None
-    if not isinstance(x, np.ndarray) and hasattr(x, "times"):
-        scale = 1000.0 if getattr(x, "units", "ms") == "s" else 1.0
-        times = np.asarray(x.times, dtype=np.float64)
-        if getattr(x, "bin_size", None) is not None:
-            own_dt = float(x.bin_size) * scale
-        elif times.size > 1:
-            own_dt = float(times[1] - times[0]) * scale
-        if times.size:
-            own_t0 = float(times[0]) * scale
-    out = []
-    for name, given, own, default in (("dt", dt, own_dt, 1.0), ("t0", t0, own_t0, 0.0)):
-        if given is None:
-            value = own if own is not None else default
-        else:
-            value = _positive_ms(given, name) if name == "dt" else _t0(given)
-            if own is not None and (name == "dt" or aligned) and not np.isclose(value, own, rtol=1e-9, atol=1e-9):
-                raise ValueError(f"{name}={given!r} ms, but the data's own time axis has {name} = {own:g} ms "
-                                 f"(from its times and bin size): leave {name} out to use it")
-        out.append(value)
-    return tuple(out)
 
 
 def _colors(n):
@@ -266,10 +232,6 @@ def raster(X_or_spikes, trial=0, *, dt=None, t0=None, units=None, ax=None, **sca
         )
     ax.set_title(f"trial {trial}")
     return ax
-
-
-def _t0(t0) -> float:
-    return check_number(t0, "t0 (ms)")
 
 
 def _mark_event(ax, start: float, stop: float) -> None:
