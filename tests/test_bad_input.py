@@ -517,6 +517,37 @@ def test_save_errors_name_the_file_asked_for(fitted, tmp_path):
     assert e.value.filename == str(target) and str(target) in str(e.value) and ".tmp" not in str(e.value)
 
 
+def test_save_follows_a_link_keeps_permissions_and_reports_the_first_error(fitted, tmp_path, monkeypatch):
+    """Saving over a symbolic link replaced the link with a file (its target kept the old model); a
+    0600 file became 0644; on a read-only file system the cleanup's own error (naming the
+    temporary file, which never existed) replaced the first one."""
+    import errno
+    import os
+    import stat
+
+    from motorsrnn import estimators as est
+    from motorsrnn import load
+
+    target, link = tmp_path / "real.msrnn", tmp_path / "link.msrnn"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o600)
+    link.symlink_to(target)
+    fitted.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    np.testing.assert_array_equal(load(target).get_weights()["w_out"], fitted.get_weights()["w_out"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.msrnn", "real.msrnn"]
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(args[0]))
+
+    monkeypatch.setattr(est, "open", read_only, raising=False)  # the temporary file cannot be made
+    monkeypatch.setattr(est.Path, "unlink", lambda self, missing_ok=False: read_only(self))
+    with pytest.raises(OSError) as e:
+        fitted.save(tmp_path / "ro.msrnn")
+    assert e.value.errno == errno.EROFS and e.value.filename == str(tmp_path / "ro.msrnn")
+
+
 def test_save_refuses_parameters_changed_after_fit(fitted, tmp_path):
     """set_params(dt=2.0) after fit, then save: the file paired the dt=1 network with dt=2 (and
     load now refuses such files), so save refuses first, naming the fix; nothing is written."""

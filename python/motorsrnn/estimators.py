@@ -15,6 +15,7 @@ import json
 import math
 import numbers
 import os
+import stat
 import types
 import uuid
 import warnings
@@ -785,19 +786,35 @@ copyreg.pickle(_core.Network, lambda network: (_network_from_bytes, (_network_to
 
 
 def _write_atomic(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written).
+
+    The data reach the disk (``fsync``) before the rename. A symbolic link is followed: its
+    target gets the new contents, and the link stays. An existing file keeps its permissions."""
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name, e.g. {str(path / 'model.msrnn')!r}")
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))  # renaming onto the link would replace it with a file
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)  # e.g. a 0600 model stays private
+    except OSError:
+        mode = None  # a new file: normal permissions (umask), unlike tempfile's 0600
     # a name of its own (process and random part): fits in parallel processes that write the same
     # checkpoint_path, or saves to one path, never write into or rename each other's temporary file
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with open(tmp, "xb") as f:  # normal permissions (umask), unlike tempfile's 0600
+        with open(tmp, "xb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before it replaces the old file
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as e:
-        tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
+        try:
+            tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
+        except OSError:
+            pass  # e.g. a read-only file system, where the temporary file was never made: the first error counts
         if isinstance(e, OSError) and e.errno is not None and e.filename is not None:
             # the error names the file asked for, not the temporary one (a missing folder, no permission)
             raise type(e)(e.errno, e.strerror, str(path)) from e
@@ -1743,7 +1760,9 @@ class _SpikingRNNBase(BaseEstimator):
         """Write the fitted model to a file (format in ``docs/model_file.md``).
 
         The file carries a CRC-32 of its contents: :func:`motorsrnn.load` refuses a file that
-        changed after it was written. The write is atomic (a temporary file, then a rename).
+        changed after it was written. The write is atomic (a temporary file, flushed to disk,
+        then a rename). Saving over a symbolic link writes its target; an existing file keeps
+        its permissions.
         The network, the optimiser's state, its training history and the parameters are saved,
         except ``callback`` and a ``random_state`` that is not an integer or None (see
         :func:`motorsrnn.load`); pickle keeps those too when they can be pickled.
