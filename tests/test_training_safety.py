@@ -101,6 +101,57 @@ def test_ctrl_c_during_the_checks_after_training_keeps_the_result(data, monkeypa
     assert all(np.array_equal(v, ref.get_weights()[k]) for k, v in clf.get_weights().items())
 
 
+def _ctrl_c_at(code_line: str):
+    """A trace function that raises KeyboardInterrupt (as Ctrl-C would) the first time
+    ``_run_training`` reaches the line containing ``code_line``."""
+    import inspect
+    import sys
+
+    import motorsrnn.estimators as est
+
+    src, start = inspect.getsourcelines(est._SpikingRNNBase._run_training)
+    line = start + next(i for i, text in enumerate(src) if code_line in text)
+
+    def tracer(frame, event, arg):
+        if frame.f_code is not est._SpikingRNNBase._run_training.__code__:
+            return None
+
+        def local(frame, event, arg):
+            if event == "line" and frame.f_lineno == line:
+                sys.settrace(None)
+                frame.f_trace = None
+                raise KeyboardInterrupt
+            return local
+        return local
+    return tracer
+
+
+def test_ctrl_c_before_the_result_is_stored_keeps_it(data):
+    """A Ctrl-C after the core's fit returned, while the history was being assembled, escaped fit
+    as KeyboardInterrupt with nothing stored: the finished training was lost."""
+    import sys
+
+    ref = SpikingRNNClassifier(**FAST, max_epochs=3).fit(data.X, data.y)
+    clf = SpikingRNNClassifier(**FAST, max_epochs=3)
+    sys.settrace(_ctrl_c_at("full_history = previous"))
+    try:
+        with pytest.warns(RuntimeWarning, match="Ctrl-C came after the last batch"):
+            clf.fit(data.X, data.y)
+    finally:
+        sys.settrace(None)
+    assert clf.n_iter_ == 3 and clf.stop_reason_ == "max_epochs" and clf.history_ == ref.history_
+    assert all(np.array_equal(v, ref.get_weights()[k]) for k, v in clf.get_weights().items())
+    # partial_fit keeps its epoch and raises, so that a loop of calls stops
+    inc = SpikingRNNClassifier(**FAST)
+    sys.settrace(_ctrl_c_at("full_history = previous"))
+    try:
+        with pytest.raises(KeyboardInterrupt, match="after its epoch ended; the estimator keeps it"):
+            inc.partial_fit(data.X, data.y, classes=np.unique(data.y))
+    finally:
+        sys.settrace(None)
+    assert inc.n_iter_ == 1
+
+
 def test_warm_start_refuses_parameters_that_describe_another_network(data):
     clf = SpikingRNNClassifier(**FAST, max_epochs=1).fit(data.X, data.y)
     before = clf.get_weights()

@@ -1392,25 +1392,30 @@ class _SpikingRNNBase(BaseEstimator):
         if callback_error is not None and not history:
             progress.close()  # no epoch of this fit completed: the estimator stays as it was (see _train)
             raise callback_error
-        ctrl_c = stop == "interrupted" and not progress.stopped_by_callback
         if incremental and stop == "interrupted" and not history:
             # the call's one epoch did not end: keeping part of it would break the replayed shuffles,
             # so the estimator stays as it was (see _train), and Ctrl-C stops a loop of calls
             progress.close()
-            if ctrl_c:
+            if not progress.stopped_by_callback:
                 raise KeyboardInterrupt("partial_fit was interrupted before its epoch ended; the estimator is left as "
                                         "it was before the call")
             raise _StoppedCall("the callback stopped partial_fit before its epoch ended; the estimator is left as it "
                                "was before the call")
-        full_history = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
-        # with early stopping on a warm start where no epoch beat the starting weights, those are kept
-        kept_epoch = (best_epoch + len(previous) if best_epoch is not None
-                      else start_epoch if (self.early_stopping and previous) else None)
-        # every fitted attribute in one update, so that a Ctrl-C cannot leave the new network with
-        # the previous fit's history
-        self.__dict__.update(n_features_in_=int(Xc.shape[2]), network_=network, history_=full_history,
-                             n_iter_=len(full_history), best_epoch_=kept_epoch,
-                             stop_reason_="callback_error" if callback_error is not None else stop)
+        while True:  # the trained network is stored whatever happens: a Ctrl-C here repeats these lines
+            try:
+                full_history = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
+                # with early stopping on a warm start where no epoch beat the starting weights, those are kept
+                kept_epoch = (best_epoch + len(previous) if best_epoch is not None
+                              else start_epoch if (self.early_stopping and previous) else None)
+                # every fitted attribute in one update, so that a Ctrl-C cannot leave the new network
+                # with the previous fit's history
+                self.__dict__.update(n_features_in_=int(Xc.shape[2]), network_=network, history_=full_history,
+                                     n_iter_=len(full_history), best_epoch_=kept_epoch,
+                                     stop_reason_="callback_error" if callback_error is not None else stop)
+                break
+            except KeyboardInterrupt:
+                late_interrupt = True
+        ctrl_c = stop == "interrupted" and not progress.stopped_by_callback
         kept = ("the weights of the best validation epoch" if self.best_epoch_ is not None
                 else "the weights reached so far")
         try:  # the trained network is stored: a Ctrl-C from here on only skips the checks below
