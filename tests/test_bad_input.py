@@ -581,6 +581,16 @@ def test_weights_too_large_for_float32_raise_instead_of_nan_probabilities(fitted
     with pytest.raises(FloatingPointError, match="outputs are not finite"):
         SpikingRNNRegressor(**FAST).fit(X, y[:, None] * 1.0).set_weights(
             {"w_out": np.full((1, 8), 3e38, np.float32)}).predict(X)
+    # loss_and_grad returns them for diagnosis, but says so (it returned NaN without a word)
+    with pytest.warns(RuntimeWarning, match=r"loss \(nan\) or the gradient .* is not finite.*largest \|weight\| 3e\+38"):
+        loss, _ = est.loss_and_grad(X, y)
+    assert not np.isfinite(loss)
+    import warnings
+
+    finite = clone(fitted).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        finite.loss_and_grad(X, y)  # a finite one: no warning
 
 
 def test_set_weights_refuses_complex_and_non_numeric_arrays(fitted):

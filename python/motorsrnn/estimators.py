@@ -1041,7 +1041,16 @@ class _SpikingRNNBase(BaseEstimator):
             network.bptt_window = self._bptt_window()
         loss, grads = network.loss_and_grad(Xc, targets, n_threads, activity, sample_weight)
         fixed = {key for key, _, _, _, trainable in network.projections() if not trainable}
-        return float(loss), {k: v for k, v in grads.items() if k not in fixed}
+        grads = {k: v for k, v in grads.items() if k not in fixed}
+        bad = [k for k, v in grads.items() if not np.isfinite(v).all()]
+        if not math.isfinite(loss) or bad:  # returned, for diagnosis, where predict raises
+            largest = max((float(np.abs(w).max()) for w in network.get_weights().values() if w.size), default=0.0)
+            warnings.warn(
+                f"the loss ({float(loss):g}) or the gradient ({', '.join(bad[:5]) or 'none'} not finite) is not finite: "
+                f"the network's arithmetic overflowed float32 (largest |weight| {largest:.3g}); a training step "
+                "with this gradient would diverge (fit stops there), and predict raises FloatingPointError",
+                RuntimeWarning, stacklevel=user_stacklevel())
+        return float(loss), grads
 
     # -- parameters -----------------------------------------------------------------------------
     def _validate_params(self):
@@ -2383,6 +2392,13 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         grads : dict of str to ndarray
             Same names and shapes as :meth:`get_weights`, without the fixed (non-trainable)
             projections.
+
+        Warns
+        -----
+        RuntimeWarning
+            When the loss or a gradient is not finite (weights so large that float32 overflows):
+            they are returned for diagnosis, where the prediction methods raise
+            ``FloatingPointError``.
         """
         Xc = self._check_X(X)
         y = np.asarray(y)
@@ -2755,6 +2771,12 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
         loss : float
         grads : dict of str to ndarray
             Same names and shapes as :meth:`get_weights`, without fixed projections.
+
+        Warns
+        -----
+        RuntimeWarning
+            As :meth:`SpikingRNNClassifier.loss_and_grad`, when the loss or a gradient is not
+            finite.
         """
         Xc = self._check_X(X)
         yc = check_regression_targets(y, Xc.shape[0], Xc.shape[1])
