@@ -129,6 +129,10 @@ def test_early_curves_warn_when_windows_differ_and_draw_the_chance_level(session
         warnings.simplefilter("error")
         ax = early_curves({"a": right, "b": right}, chance=None)
     assert not [line for line in ax.get_lines() if line.get_label() == "chance"]
+    early_curves({"c": right}, ax=ax)  # an overlay on the same axes: one chance line, one legend entry
+    early_curves({"d": right}, ax=ax)
+    assert [line.get_label() for line in ax.get_lines()].count("chance") <= 1
+    assert [t.get_text() for t in ax.get_legend().get_texts()].count("chance") == 1
     ax = early_curves(right, time_axis="event")
     np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), right.event_times)
     assert ax.get_xlabel() == "time from the event (ms)"

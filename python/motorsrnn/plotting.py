@@ -792,8 +792,9 @@ def early_curves(curves, *, chance="auto", time_axis="window", ax=None, **plot_k
     ax = _axes(ax)
     for name, times, accuracy in data:
         ax.plot(times, accuracy, label=name if name is not None else "_nolegend_", **plot_kws)
-    if chance is not None:
-        ax.axhline(chance, color="gray", linestyle=":", label="chance")
+    drawn = [line for line in ax.get_lines() if line.get_label() == "chance"]
+    if chance is not None and not any(np.allclose(line.get_ydata(), chance) for line in drawn):
+        ax.axhline(chance, color="gray", linestyle=":", label="chance" if not drawn else "_chance")
     ax.set_xlabel("time into the window (ms)" if time_axis == "window" else "time from the event (ms)")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(-0.02, 1.02)  # a curve at 0 or 1 stays visible off the spines
