@@ -495,6 +495,12 @@ def test_cultivation_overlays_label_each_network(plt, data):
     first, second = ax.lines[0], ax.lines[2]
     assert first.get_color() == second.get_color()
     assert (first.get_linestyle(), first.get_marker()) != (second.get_linestyle(), second.get_marker())
+    ax.set_xlabel("epoch (-1 = untrained)")  # as a first network with an untrained record leaves it
+    plotting.cultivation(snaps["short"], ax=ax, persistency=False)
+    assert ax.get_xlabel() == "epoch (-1 = untrained)"  # an overlay starting at epoch 0 keeps it
+    ax.clear()  # a cleared axes starts the styles again
+    plotting.cultivation(snaps["short"], ax=ax, persistency=False)
+    assert (ax.lines[0].get_linestyle(), ax.lines[0].get_marker()) == (first.get_linestyle(), first.get_marker())
     with pytest.raises(ValueError, match="label must be a str"):
         plotting.cultivation(snaps["short"], label=3)
 

@@ -548,7 +548,7 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
     ax = _axes(ax)
     overlay = bool(ax.lines)
     # the k-th network drawn on this ax: its own line style and markers, the groups' colours
-    k = getattr(ax, "_motorsrnn_cultivations", 0)
+    k = getattr(ax, "_motorsrnn_cultivations", 0) if overlay else 0  # (restarts on a cleared ax)
     ax._motorsrnn_cultivations = k + 1
     linestyle = ["-", ":", "-.", (0, (5, 2)), (0, (1, 3))][k % 5]
     markers = [("o", "."), ("s", "d"), ("^", "v"), ("D", "p"), ("P", "*")][k % 5]
@@ -570,7 +570,8 @@ def cultivation(snaps, *, reference_epoch=None, persistency=True, ax=None, title
                 else f"persistency: no unit tuned at epoch {ref}")
         ax.plot(epochs, kept, linestyle="--", marker="x" if k == 0 else markers[1], color="0.4", label=prefix + what)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
+    if epochs[0] == -1 or not (overlay and "untrained" in ax.get_xlabel()):  # an overlay keeps the earlier -1
+        ax.set_xlabel("epoch (-1 = untrained)" if epochs[0] == -1 else "epoch")
     if epochs.size <= 12 and not overlay:
         ax.set_xticks(epochs)  # the recorded epochs themselves (one epoch alone gets one tick)
     else:  # whole numbers; on an overlay, those of every network drawn here
