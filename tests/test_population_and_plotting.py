@@ -683,6 +683,8 @@ def test_psth_and_raster_put_the_event_at_time_zero(plt):
     plt.close("all")
     ax = plotting.raster(rec.X, trial=1, t0=rec.window[0])
     assert ax.get_xlim() == pytest.approx((-200.5, 300.0))  # half a bin of margin: first-bin spikes show
+    ax.figure.canvas.draw()
+    assert all(t == round(t) for t in ax.get_yticks())  # 3 units: ticks at 0, 1, 2, not 0.5, 1.5
     offsets = ax.collections[0].get_offsets()[:, 0]
     expected = -200.0 + np.flatnonzero(rec.X[1].sum(axis=1) > 0)
     np.testing.assert_allclose(np.unique(offsets), expected)

@@ -223,10 +223,10 @@ def raster(X_or_spikes, trial=0, *, dt=None, t0=None, units=None, ax=None, **sca
     _mark_event(ax, t0, t0 + data.shape[0] * dt)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("unit")
+    ax.yaxis.set_major_locator(_integer_locator())  # units are whole numbers: no tick at unit 0.5
     if idx is not None:  # rows are the chosen units: label them with their indices
         from matplotlib.ticker import FuncFormatter
 
-        ax.yaxis.set_major_locator(_integer_locator())
         ax.yaxis.set_major_formatter(
             FuncFormatter(lambda v, _pos: str(idx[int(round(v))]) if 0 <= round(v) < idx.size and v == round(v) else "")
         )
