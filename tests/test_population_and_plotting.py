@@ -709,6 +709,9 @@ def test_psth_default_bins_fit_the_datas_bins_and_rates_start_at_zero(plt):
         plt.close("all")
     silent = np.zeros_like(X)
     assert plotting.psth(silent, labels, 0).get_ylim() == (0.0, 1.0)  # not -0.055..0.055
+    many = plotting.psth(X, np.arange(12), 0)  # 12 directions: the legend beside the axes, inside the figure
+    many.figure.canvas.draw()
+    assert many.get_legend().get_window_extent().x1 <= many.figure.bbox.x1
     fig, ax = plt.subplots()
     plotting.psth(silent, labels, 0, ax=ax)
     plotting.psth(X * 3, labels, 0, ax=ax)  # an overlay: the axis grows to the new lines

@@ -283,6 +283,7 @@ def psth(spikes, labels, unit, *, bin_ms=None, dt=None, t0=None, ax=None) -> Any
     conds = unique_labels(labels, "labels")  # None or mixed types: before anything is drawn
     unit = _index(unit, "unit", s.shape[2])
     dt, t0 = _time_axis(spikes, dt, t0)
+    created = ax is None
     bin_ms = dt * max(1, int(np.ceil(_PSTH_BIN_MS / dt - 1e-9))) if bin_ms is None else _positive_ms(bin_ms, "bin_ms")
     k = int(round(bin_ms / dt))
     if k < 1 or abs(k * dt - bin_ms) > 1e-9 * bin_ms:
@@ -308,6 +309,8 @@ def psth(spikes, labels, unit, *, bin_ms=None, dt=None, t0=None, ax=None) -> Any
     # many directions: the legend beside the axes, not over the curves
     beside = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0)) if conds.size > 8 else {}
     ax.legend(title="direction", fontsize="small", ncol=2 if conds.size > 4 else 1, **beside)
+    if beside and created:
+        ax.figure.tight_layout()  # our own figure: room for the legend beside the axes (a plain savefig kept it out)
     return ax
 
 
