@@ -657,6 +657,66 @@ def test_float32_spike_times_too_coarse_for_the_bins_warn():
         bin_spike_times([(late - 900.0).astype(np.float32)], [50.0], window=(0, 100))
 
 
+def test_float32_event_times_and_neo_trains_too_coarse_for_the_bins_warn():
+    """float32 events moved 1180 bins without a word, and from_neo converted float32 trains to
+    float64 before the check (audit of data import, twenty-first session)."""
+    rng = np.random.default_rng(2)
+    events = np.sort(rng.uniform(900.0, 1000.0, 20))
+    spikes = [np.sort(rng.uniform(890.0, 1000.0, 3000))]
+    with pytest.warns(UserWarning, match=r"event times are float32: at 99\d.* s they are exact only to 0.061 ms"):
+        bin_spike_times(spikes, events.astype(np.float32), window=(0, 100))
+    neo = pytest.importorskip("neo")
+    pq = pytest.importorskip("quantities")
+    train = neo.SpikeTrain(spikes[0].astype(np.float32), units="s", t_stop=1000.0)
+    assert train.dtype == np.float32
+    with pytest.warns(UserWarning, match=r"unit 0 are float32"):
+        from_neo([train], events, window=(0, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_neo([neo.SpikeTrain(spikes[0] * pq.s, t_stop=1000.0 * pq.s)], events, window=(0, 100))
+
+
+def test_float32_window_and_bin_size_are_their_decimals():
+    """A float32 window (-0.3, 0.6) s kept its rounding (0.30000001192...): the analyses then
+    refused window=(0, 0.3) as off the bin edges, and early_classification times=[100]."""
+    from motorsrnn import PoissonNaiveBayes
+    from motorsrnn.analysis import early_classification
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    rng = np.random.default_rng(3)
+    events = np.arange(1.0, 41.0)
+    spikes = [np.sort(rng.uniform(0.0, 42.0, 800)) for _ in range(3)]
+    f32 = np.float32
+    b = bin_spike_times(spikes, events, window=(f32(-0.3), f32(0.6)), bin_size=f32(0.001), units="s")
+    assert b.window == (-0.3, 0.6) and b.bin_size == 0.001
+    ref = bin_spike_times(spikes, events, window=(-0.3, 0.6), bin_size=0.001, units="s")
+    np.testing.assert_array_equal(b.X, ref.X)
+    np.testing.assert_array_equal(b.times, ref.times)
+    labels = np.arange(40) % 4
+    assert fit_cosine_tuning(b, labels, window=(0, 0.3)).n_neurons == 3
+    nb = PoissonNaiveBayes().fit(b.X, labels)
+    assert early_classification(nb, b, labels, times=[100, 200]).times.tolist() == [100.0, 200.0]
+
+
+def test_units_mix_ups_warn_by_the_windows_share_of_the_time_between_events():
+    """Spikes and events both in sample indices (or ms) with the window in ms: trials thousands of
+    units apart, windows of half a unit, one spike counted and no warning. And a block of trials
+    within a long session warned as if spike times were in ms."""
+    rng = np.random.default_rng(4)
+    events_s = np.sort(rng.uniform(10.0, 990.0, 100))
+    spikes_s = [np.sort(rng.uniform(0.0, 1000.0, 20000)) for _ in range(2)]
+    fs = 30000.0
+    with pytest.warns(UserWarning, match=r"spans 0.5 s, under 0.1% of the median time between events"):
+        bin_spike_times([t * fs for t in spikes_s], events_s * fs, window=(-100, 400))
+    with pytest.warns(UserWarning, match=r"under 0.1% of the median time between events"):
+        bin_spike_times([t * 1000 for t in spikes_s], events_s * 1000, window=(-100, 400))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bin_spike_times(spikes_s, events_s, window=(-100, 400))  # all in seconds
+        block = events_s[(events_s > 480) & (events_s < 500)]  # trials in the middle of a long session
+        bin_spike_times(spikes_s, block, window=(-100, 400))
+
+
 def test_complex_times_are_refused_not_cut_to_their_real_part():
     with pytest.raises(TypeError, match="spike times of unit 0 are complex numbers: times must be real"):
         bin_spike_times([np.array([0.005 + 3j])], [0.0], window=(0, 10))

@@ -160,12 +160,12 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     # that is a whole number of bins up to that rounding is accepted (below)
     eps = max([0.0] + [float(np.finfo(v.dtype).eps) for v in (start, stop, bin_size)
                        if isinstance(v, np.floating) and np.finfo(v.dtype).eps > np.finfo(np.float64).eps])
-    start, stop = float(start), float(stop)
+    start, stop = _decimal(start), _decimal(stop)
     if stop <= start:
         raise ValueError(f"window stop must be greater than start, got window=({start:g}, {stop:g}) {units}")
     if not _is_real(bin_size) or not math.isfinite(bin_size) or bin_size <= 0:
         raise ValueError(f"bin_size must be a positive finite number (in {units}), got {bin_size!r}")
-    bin_size = float(bin_size)
+    bin_size = _decimal(bin_size)
     ratio = (stop - start) / bin_size
     n_bins = int(round(ratio))
     # in bins: the rounding of start, stop and bin_size in their own precision (4 ulps each), or 1e-9
@@ -178,9 +178,19 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
             f"window=({start:g}, {start + fit * bin_size:g}) or a bin_size that divides {stop - start:g}"
             + ("; for a window in seconds pass units='s'" if units == "ms" and stop - start < _SHORT_MS else "")
         )
-    if eps:  # the bins of the window asked for: float32 rounding of bin_size must not move the last edge
+    if eps and abs(ratio - n_bins) > 1e-9 * max(1.0, ratio):
+        # the bins of the window asked for: float32 rounding of bin_size must not move the last edge
         bin_size = (stop - start) / n_bins
     return start, stop, bin_size, n_bins
+
+
+def _decimal(value) -> float:
+    """``value`` as a float; a float32 (or float16) one, e.g. read from a MATLAB file, as the
+    shortest decimal that its type reads as it (0.3, not 0.30000001192092896), so that windows and
+    bin widths derived from it meet the same values given as Python floats."""
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))
+    return float(value)
 
 
 def _time_kind(values) -> str:
@@ -379,11 +389,17 @@ def _count(train: np.ndarray, ev: np.ndarray, start_s: float, bin_s: float, n_bi
 # ---------------------------------------------------------------------------------------------
 # Spike times
 # ---------------------------------------------------------------------------------------------
+#: Shortest window, as a share of the median time between events, that does not look like a mix-up of units.
+_MIN_WINDOW_SHARE = 1e-3
+
+
 def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, units) -> None:
-    """Warn when the result looks like a mix-up of time units: no spike in any window although the
-    windows lie outside the spikes' time range or cover under 0.1 % of it (spike times in ms or in
-    samples with events in seconds, or the reverse), or bins under 0.1 ms or a window under 5 ms
-    (a window in seconds with ``units="ms"``)."""
+    """Warn when the result looks like a mix-up of time units: a window under 0.1 % of the median
+    time between events (events and spikes in ms or sample indices); no spike in any window although
+    the windows lie outside the spikes' time range or cover under 0.1 % of it, or the spikes' range
+    200 times the trials' with the trials in its first 1 % (spike times in ms or in samples with
+    events in seconds, or the reverse); or bins under 0.1 ms or a window under 5 ms (a window in
+    seconds with ``units="ms"``)."""
     span_ms = 1000.0 * (stop_s - start_s)
     if units == "ms" and (bin_size < 0.1 or span_ms < _SHORT_MS):
         what = f"bin_size is {bin_size:g} ms" if bin_size < 0.1 else f"the window spans only {span_ms:g} ms"
@@ -398,10 +414,26 @@ def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, 
     first = min(float(t[0]) for t in trains if t.size)
     last = max(float(t[-1]) for t in trains if t.size)
     lo, hi = float(ev.min()) + start_s, float(ev.max()) + stop_s
+    gaps = np.diff(np.unique(ev))
+    spacing = float(np.median(gaps)) if gaps.size else 0.0
+    if spacing > 0 and (stop_s - start_s) < _MIN_WINDOW_SHARE * spacing:
+        # trials seconds apart, windows of a fraction of a millisecond: events and spikes in ms or
+        # in sample indices (with the window in ms), the windows then catch next to nothing
+        warnings.warn(
+            f"the window ({float(window[0]):g}, {float(window[1]):g}) {units} spans {stop_s - start_s:g} s, under "
+            f"{_MIN_WINDOW_SHARE:.1%} of the median time between events ({spacing:.6g} s); {int(X.sum())} of the "
+            f"{n_spikes} spikes were counted. Are spike times and events both in seconds (not ms or sample "
+            f"indices), and the window in {units}?",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+        return
     if X.any():
-        # some spikes counted, but the recording spans far more than the trials: spike times in ms
-        # or samples with events in seconds count only the spikes of the recording's first moments
-        if ev.size > 1 and ev.max() > ev.min() and (last - first) > 200.0 * (hi - lo):
+        # some spikes counted, but the recording spans far more than the trials, which lie in its
+        # first moments: spike times in ms or samples with events in seconds (a block of trials
+        # within a long session lies further in)
+        if (ev.size > 1 and ev.max() > ev.min() and (last - first) > 200.0 * (hi - lo)
+                and hi - first < 0.01 * (last - first)):
             warnings.warn(
                 f"the spikes span {last - first:.6g} s, {(last - first) / (hi - lo):.0f} times the trials' windows "
                 f"({lo:g} to {hi:g} s), and {int(X.sum())} of the {n_spikes} spikes were counted. Are spike times "
@@ -419,6 +451,18 @@ def _warn_if_units_look_mixed(trains, ev, X, start_s, stop_s, window, bin_size, 
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+
+
+def _coarse_float32(times, what: str, bin_s: float):
+    """``(what, latest time, (resolution, dtype name))`` when ``times`` are float32 (or float16)
+    seconds too coarse at their latest time to place spikes in bins of ``bin_s`` seconds (within 1 %
+    of a bin), else None."""
+    dtype = getattr(times, "dtype", None)
+    if dtype is None or dtype.kind != "f" or dtype.itemsize >= 8 or not np.size(times):
+        return None
+    latest = float(np.max(np.abs(np.asarray(times))))
+    step = float(np.spacing(np.asarray(latest, dtype=dtype)))  # the resolution at the latest time
+    return (what, latest, (step, str(dtype))) if step > 0.01 * bin_s else None
 
 
 def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dtype=None, unit_ids=None) -> Bunch:
@@ -537,23 +581,22 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         ids, trains = _select_units(ids, trains, unit_ids)
     if dtype is not None:
         _result_dtype(dtype, 0)  # reject unusable dtypes before any work
+    coarse = _coarse_float32(events, "event times", bin_size * _UNITS[units])
     ev = _check_times(events, "events")
     if ev.size == 0:
         raise ValueError("events is empty: pass one alignment time (in seconds) per trial")
     sorted_trains = []
-    coarse = None  # the first unit whose float32 times cannot place spikes in their bins
     for uid, train in zip(ids, trains):
-        if coarse is None and getattr(train, "dtype", None) == np.float32 and len(train):
-            step = float(np.spacing(np.max(np.abs(train))))  # float32's resolution at the latest time
-            if step > 0.01 * bin_size * _UNITS[units]:
-                coarse = (uid, float(np.max(np.abs(train))), step)
+        # the first unit whose float32 times cannot place spikes in their bins
+        coarse = coarse or _coarse_float32(train, f"spike times of unit {uid!r}", bin_size * _UNITS[units])
         arr = _check_times(train, f"spike times of unit {uid!r}")
         sorted_trains.append(arr if np.all(arr[1:] >= arr[:-1]) else np.sort(arr))
 
     if coarse is not None:
+        what, latest, step = coarse
         warnings.warn(
-            f"spike times of unit {coarse[0]!r} are float32: at {coarse[1]:.6g} s they are exact only to "
-            f"{coarse[2] * 1e3:.3g} ms, which moves spikes across bins of {bin_size:g} {units}; pass them as float64",
+            f"{what} are {step[1]}: at {latest:.6g} s they are exact only to {step[0] * 1e3:.3g} ms, which moves "
+            f"spikes across bins of {bin_size:g} {units}; pass them as float64",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
@@ -818,7 +861,9 @@ def _rescale_s(values, what: str) -> np.ndarray:
         seconds = values.rescale("s")
     except ValueError as err:
         raise ValueError(f"{what} must be in a unit of time, got {values.dimensionality}: {err}") from err
-    return np.asarray(seconds.magnitude, dtype=np.float64).ravel()
+    magnitude = np.asarray(seconds.magnitude)
+    # float32 stays float32, so that bin_spike_times can say when it is too coarse for the bins
+    return magnitude.astype(np.float32 if magnitude.dtype == np.float32 else np.float64).ravel()
 
 
 def _check_not_a_signal(neo, train, which) -> None:
