@@ -87,6 +87,7 @@ def test_estimators_say_how_to_pass_binned_data(session):
     in_s = bin_spike_times(session[3], session[4], window=(-0.3, 0.6), bin_size=0.01, units="s")
     with pytest.raises(TypeError, match=r"bin width in ms, dt=10$"):  # not its bin_size, 0.01 (s)
         SpikingRNNClassifier().fit(in_s, direction)
+    assert in_s.dt == pytest.approx(10.0) and binned.dt == 10.0  # the bin width in ms, whatever the units
 
 
 def test_early_classification_of_binned_data_labels_times_with_its_bins(session):

@@ -258,6 +258,34 @@ def test_nwb_round_trip_and_fit(tmp_path):
     assert clf.predict(data.X[:4]).shape == (4,)
 
 
+def test_nwb_obs_intervals_mark_the_windows_a_unit_was_observed():
+    """A unit lost by the sorter at 100 s (its obs_intervals say so) came back as silence in every
+    later trial, without a word (audit of data import, twenty-first session)."""
+    pynwb = pytest.importorskip("pynwb")
+    nwb = pynwb.NWBFile("s", "id", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    ev = np.arange(1, 41) * 5.0
+    for e in ev:
+        nwb.add_trial(start_time=e, stop_time=e + 1)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hdmf's dtype conversion of the intervals
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 205, 2000)), obs_intervals=[[0.0, 205.0]])
+        # lost at 100 s, back from 150 s, in two touching intervals (merged: windows across 170 s count)
+        nwb.add_unit(spike_times=np.sort(rng.uniform(0, 100, 500)), obs_intervals=[[0.0, 100.0], [150.0, 170.0],
+                                                                                       [170.0, 205.0]])
+        nwb.add_unit(spike_times=[1.0], obs_intervals=np.zeros((0, 2)))  # none given: observed throughout
+    with pytest.warns(UserWarning, match=r"11 of the 120 trial x unit windows lie outside their unit's obs_intervals "
+                                         r"\(units \[1\]\)"):
+        out = from_nwb(nwb, window=(-200, 300), units="ms")
+    expected = ~((ev - 0.2 < 150.0) & (ev + 0.3 > 100.0))  # [e - 0.2, e + 0.3) inside [0, 100] or [150, 205]
+    np.testing.assert_array_equal(out.observed[:, 1], expected)
+    assert out.observed[:, [0, 2]].all()
+    nwb2 = pynwb.NWBFile("s", "id", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    nwb2.add_trial(start_time=1.0, stop_time=2.0)
+    nwb2.add_unit(spike_times=[1.1])
+    assert from_nwb(nwb2, window=(0, 100)).observed is None  # no obs_intervals column
+
+
 def test_nwb_open_file_and_selections(tmp_path):
     pynwb = pytest.importorskip("pynwb")
     nwbfile, spikes, target_on, starts, labels = _make_nwb(n_units=4, n_trials=12, seed=1)

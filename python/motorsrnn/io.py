@@ -518,6 +518,9 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
             Id of each unit (list positions or dict keys).
         bin_size : float
             Bin width, in ``units``.
+        dt : float
+            Bin width in ms, whatever ``units``: the ``dt`` of an estimator fitted on ``X``
+            (``SpikingRNNClassifier(dt=binned.dt)``).
         window : tuple of float
             ``(start, stop)``, in ``units``.
         units : str
@@ -629,6 +632,7 @@ def bin_spike_times(spike_times, events, *, window, bin_size=1.0, units="ms", dt
         times=times,
         unit_ids=_ids_array(ids),
         bin_size=bin_size,
+        dt=bin_size * 1000.0 * _UNITS[units],
         window=(start, stop),
         units=units,
         events=ev,
@@ -679,6 +683,28 @@ def _select(n: int, selection, what: str) -> np.ndarray:
     if sel.size and (sel.min() < -n or sel.max() >= n):
         raise ValueError(f"{what} index out of range for a table of {n} rows: {sel.tolist()}")
     return sel
+
+
+def _observed(lo: np.ndarray, hi: np.ndarray, intervals) -> np.ndarray:
+    """``(n_trials, n_units)`` bool: whether each trial's window ``[lo, hi)`` lies inside one of the
+    unit's observation intervals (``(k, 2)`` start and stop times; overlapping or touching
+    intervals merged). A unit without intervals counts as observed throughout."""
+    observed = np.ones((lo.size, len(intervals)), dtype=bool)
+    for j, iv in enumerate(intervals):
+        iv = np.asarray(iv, dtype=np.float64).reshape(-1, 2)
+        if iv.size == 0:
+            continue
+        iv = iv[np.argsort(iv[:, 0], kind="stable")]
+        merged = [list(iv[0])]
+        for a, b in iv[1:]:
+            if a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        m = np.asarray(merged)
+        k = np.searchsorted(m[:, 0], lo, side="right") - 1  # the interval starting at or before each window
+        observed[:, j] = (k >= 0) & (hi <= m[np.maximum(k, 0), 1])
+    return observed
 
 
 def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, label_column, dtype) -> Bunch:
@@ -741,6 +767,22 @@ def _from_nwbfile(nwbfile, *, event, window, bin_size, units, unit_ids, trials, 
     out = bin_spike_times(spikes, ev, window=window, bin_size=bin_size, units=units, dtype=dtype)
     out.trial_ids = np.asarray(trials_table.id[:])[trial_rows]
     out.event = event
+    out.observed = None
+    if "obs_intervals" in unit_columns:
+        intervals = _ragged(table, "obs_intervals")
+        scale = _UNITS[units]
+        out.observed = _observed(ev + out.window[0] * scale, ev + out.window[1] * scale, [intervals[r] for r in rows])
+        lost = ~out.observed
+        if lost.any():
+            units_lost = np.flatnonzero(lost.any(axis=0))
+            warnings.warn(
+                f"{int(lost.sum())} of the {lost.size} trial x unit windows lie outside their unit's obs_intervals "
+                f"(units {out.unit_ids[units_lost][:5].tolist()}{', ...' if units_lost.size > 5 else ''}): their "
+                "counts of 0 there are not silence, the unit was not observed. `observed` (n_trials, n_units) marks "
+                "the windows that were; leave the others out (e.g. the trials or units with False)",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
     if label_column is not None:
         out.y = _column(trials_table, label_column, "label_column")[trial_rows]
     return out
@@ -790,8 +832,17 @@ def from_nwb(
     sklearn.utils.Bunch
         The fields of :func:`bin_spike_times` (``X``, ``times``, ``unit_ids`` from the units table's
         ``id`` column, ``bin_size``, ``window``, ``units``, ``events``), plus ``trial_ids`` (the trials
-        table's ``id`` of each row of ``X``), ``event`` and, if ``label_column`` is given, ``y``
-        (byte strings decoded to ``str``).
+        table's ``id`` of each row of ``X``), ``event``, ``observed`` and, if ``label_column`` is
+        given, ``y`` (byte strings decoded to ``str``). ``observed`` is None unless the units table
+        has an ``obs_intervals`` column; then it is a boolean array (n_trials, n_units): whether
+        each trial's window lies inside the unit's observation intervals (a unit with no
+        intervals counts as observed). Spike times are binned as they are: outside those
+        intervals a count of 0 means "not observed", not silence.
+
+    Warns
+    -----
+    UserWarning
+        When some trial's window lies outside its unit's ``obs_intervals``.
 
     Raises
     ------
@@ -956,7 +1007,10 @@ def from_pynapple(tsgroup, events, *, window, bin_size=1.0, units="ms", dtype=No
     tsgroup : pynapple.TsGroup or dict {unit_id: pynapple.Ts}
         Spike times of the units (pynapple stores times in seconds); its keys are the unit ids.
     events : pynapple.Ts, pynapple.Tsd, pynapple.IntervalSet or array-like
-        Alignment times in seconds; an ``IntervalSet`` uses its start times.
+        Alignment times in seconds; an ``IntervalSet`` uses its start times. pynapple sorts the
+        times of a ``Ts`` and merges overlapping intervals of an ``IntervalSet``: the rows of
+        ``X`` then follow ``result.events``, not the order (or number) of the trials you built
+        them from. To keep your trials' order, pass their times as a NumPy array.
     window, bin_size, units, dtype
         As in :func:`bin_spike_times` (``window`` and ``bin_size`` in ms by default).
 
@@ -964,6 +1018,12 @@ def from_pynapple(tsgroup, events, *, window, bin_size=1.0, units="ms", dtype=No
     -------
     sklearn.utils.Bunch
         As :func:`bin_spike_times`.
+
+    Notes
+    -----
+    A ``TsGroup``'s ``time_support`` (the epochs its units were recorded in) is not used: the
+    spike times are binned as they are, and a window outside it counts 0 spikes as if the unit
+    were silent. Keep only the trials inside it (``time_support.in_interval`` of the events).
 
     Examples
     --------
