@@ -660,3 +660,16 @@ def test_relative_depth_compares_neurons_that_fire_at_different_rates():
     np.testing.assert_allclose(res.modulation_depth, [10, 100, 5], rtol=1e-9)
     np.testing.assert_allclose(res.relative_depth[:2], [0.5, 0.5], rtol=1e-9)  # the same shape, 10x the rate
     assert np.isnan(res.relative_depth[2])  # baseline 0: no relative depth
+
+
+def test_one_residual_degree_of_freedom_warns():
+    """Four trials, one per direction: whole-number counts of untuned neurons often fit a cosine
+    exactly (p_value 0), so is_tuned flagged more than alpha of them (audit of data import)."""
+    rng = np.random.default_rng(0)
+    X = rng.poisson(2, (4, 2000)).astype(float)
+    with pytest.warns(UserWarning, match="4 trials leave the cosine fit .* 1 residual degree of freedom"):
+        res = fit_cosine_tuning(X, np.arange(4))
+    assert np.mean(res.p_value < 1e-10) > 0.05  # exact fits up to rounding: what the warning is about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_cosine_tuning(rng.poisson(2, (5, 20)).astype(float), np.arange(5))

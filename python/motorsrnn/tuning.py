@@ -1019,6 +1019,13 @@ def fit_cosine_tuning(
         distinct directions or trials, unknown labels, bad options. A neuron with constant activity
         is not an error: its preferred direction, R^2 and p-values are NaN and it is not tuned.
 
+    Warns
+    -----
+    UserWarning
+        With 4 trials (one residual degree of freedom), where whole-number counts often fit
+        exactly and the F-test flags untuned neurons more often than ``alpha``; and the warnings
+        of the data's checks (degrees given as radians, counts in wide bins at the default ``dt``).
+
     Notes
     -----
     Accuracy: on ``make_center_out(n_trials=800)`` (96 neurons, 4 or 8 directions, 50 ms windows,
@@ -1046,6 +1053,14 @@ def fit_cosine_tuning(
     if r2_threshold is not None:
         r2_threshold = check_number(r2_threshold, "r2_threshold", high=1.0)
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 3)
+    if rates.shape[0] - 3 < 2:
+        warnings.warn(
+            f"{rates.shape[0]} trials leave the cosine fit (3 parameters) {rates.shape[0] - 3} residual degree of "
+            "freedom: whole-number counts often fit exactly (p_value about 0), so is_tuned flags untuned neurons more "
+            "often than alpha; use at least 5 trials (e.g. two per direction)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     seed = _seed(random_state) if (n_boot or n_perm) else 0
     # the core keeps every resample's deviation and depth per neuron (16 bytes), and an index per
     # 16 resamples or permutations, and with n_boot > 0 each unit's trials away from its most
