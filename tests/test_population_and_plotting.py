@@ -273,6 +273,12 @@ def test_trajectories_take_results_with_a_time_axis(data):
     assert traj.dt == 10.0 and traj.times[0] == -100.0  # relative to the event
     np.testing.assert_array_equal(traj.condition_means, trajectories(binned.X, np.arange(12) % 3, n_components=2,
                                                                      dt=10).condition_means)
+    wide = np.random.default_rng(0).poisson(0.5, (12, 30, 5))  # 10 ms bins of 50 Hz neurons, read as 1 ms: 500 Hz
+    with pytest.warns(UserWarning, match=r"mean rate of .* Hz at the default bin width dt=1 ms"):
+        trajectories(wide, np.arange(12) % 3, n_components=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trajectories(wide, np.arange(12) % 3, n_components=2, dt=10)  # the width given: no warning
 
 
 def test_similarity_cca_caps_components_at_the_rank():

@@ -41,7 +41,7 @@ from ._validation import (
 )
 from .estimators import SpikingRNNClassifier, _network_dt, _simulations_in_chunks, check_labels, check_spikes
 from .io import _binned_parts, _time_axis, _trial_array
-from .tuning import _resolve_binned, _wrap_angle
+from .tuning import _resolve_binned, _warn_if_wide_bins, _wrap_angle
 
 _NOISE_CHUNK_BYTES = 4 << 20  # output entries per chunk of add_poisson_noise (its int64 temporaries: 8x)
 
@@ -812,7 +812,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         edges renormalised); None or 0: no smoothing.
     dt : float or None, default=None
         Bin width in ms. None: that of a result with a time axis (a different ``dt`` is
-        refused), else 1 ms.
+        refused), else 1 ms; counts of an array whose mean rate at 1 ms exceeds 100 Hz with
+        bins of two spikes or more then warn (the bins are probably wider).
     units : {"counts", "hz"}, default="counts"
         Unit of ``activity``. ``"counts"``: counts per bin of ``dt`` ms (non-integer values,
         e.g. expected counts, are fine), converted to rates in Hz (``count / (dt / 1000)``).
@@ -851,6 +852,7 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     """
     from sklearn.utils import check_array
 
+    default_dt = dt is None and _trial_array(activity) is activity  # an array, and no dt given: 1 ms bins
     dt, t0 = _time_axis(activity, dt, None)  # a result's own bin width and start, or dt (1 ms by default) and 0
     activity = _trial_array(activity)
     n_components = check_number(n_components, "n_components", integer=True, low=1)
@@ -869,6 +871,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         )
     if units == "counts" and a.dtype.kind in "if" and a.min() < 0:  # unsigned and bool cannot be negative
         raise ValueError("activity holds negative values: spike counts (units='counts') cannot be negative")
+    if units == "counts" and default_dt:  # counts of wider bins read as 1 ms bins: rates 10 x too high
+        _warn_if_wide_bins(a, float(a.mean(dtype=np.float64)) * 1000.0 / dt)
     d = np.asarray(directions)
     if d.ndim != 1 or d.shape[0] != a.shape[0]:
         raise ValueError(

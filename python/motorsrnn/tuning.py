@@ -275,16 +275,23 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
             "high. For rates, pass one value per trial and neuron (2-D), e.g. rates[:, start:stop].mean(axis=1)",
             UserWarning, stacklevel=user_stacklevel(),
         )
-    elif not dt_given and units == "hz" and mean_hz > _HIGH_RATE_HZ and _several_per_bin(spikes[:, start:stop]):
+    elif not dt_given and units == "hz":
+        _warn_if_wide_bins(spikes[:, start:stop], mean_hz)
+    if units == "hz":
+        counts /= (stop - start) * dt / 1000.0
+    return np.ascontiguousarray(counts)
+
+
+def _warn_if_wide_bins(counts: np.ndarray, mean_hz: float) -> None:
+    """Warn when spike counts read at the default bin width (1 ms) give a mean rate above
+    :data:`_HIGH_RATE_HZ` and hold bins of two spikes or more: the bins are probably wider."""
+    if mean_hz > _HIGH_RATE_HZ and _several_per_bin(counts):
         warnings.warn(
             f"the spike counts give a mean rate of {mean_hz:.4g} Hz at the default bin width dt=1 ms, more than motor "
             f"cortex's neurons fire: are the bins wider? Pass dt=<bin width in ms> (or the result of "
             f"motorsrnn.io.bin_spike_times itself, which knows its bins), or dt=1 if they are 1 ms",
             UserWarning, stacklevel=user_stacklevel(),
         )
-    if units == "hz":
-        counts /= (stop - start) * dt / 1000.0
-    return np.ascontiguousarray(counts)
 
 
 def _warn_if_degrees(angles: np.ndarray, degrees: Any, what: str) -> bool:
