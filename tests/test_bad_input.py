@@ -628,3 +628,22 @@ def test_jitter_refuses_counts_that_could_add_up_beyond_float32():
     SpikingRNNClassifier(n_hidden=4, max_epochs=1, random_state=0).fit(Xh, labels)  # without jitter: fine
     with pytest.raises(ValueError, match=r"with spike_jitter, .* trial 0, channel 0 holds 2e\+39 in all"):
         SpikingRNNClassifier(n_hidden=4, max_epochs=1, spike_jitter=3.0).fit(Xh, labels)
+
+
+def test_a_dataset_or_simulate_result_where_an_array_belongs_names_its_arrays(fitted):
+    """A make_center_out Bunch or a simulate() result passed as X gave scikit-learn's "Expected 2D
+    array, got scalar array" with the whole dict in the message (API review, twenty-first session)."""
+    from motorsrnn.analysis import add_poisson_noise, energy
+    from motorsrnn.datasets import make_center_out
+    from motorsrnn.tuning import fit_cosine_tuning
+
+    data = make_center_out(n_trials=20, n_neurons=X.shape[2], n_timesteps=X.shape[1], random_state=0)
+    sim = fitted.simulate(X[:3])
+    for call in (lambda: SpikingRNNClassifier(**FAST).fit(data, data.y), lambda: fitted.predict(data),
+                 lambda: add_poisson_noise(data, 5.0), lambda: energy(fitted, data),
+                 lambda: fit_cosine_tuning(data, data.y)):
+        with pytest.raises(TypeError, match=r"is a Bunch \(a dataset or a simulate\(\) result\?\), not an array: "
+                                            r"pass its X \(e\.g\. data\.X\); its keys are \['X', 'y'"):
+            call()
+    with pytest.raises(TypeError, match=r"pass its spikes \(e\.g\. data\.spikes\)"):
+        fitted.predict(sim)

@@ -138,6 +138,18 @@ class TrainingDivergedError(FloatingPointError):
 # ---------------------------------------------------------------------------------------------
 # Input validation
 # ---------------------------------------------------------------------------------------------
+def refuse_mapping(X, name: str) -> None:
+    """A ``TypeError`` naming the arrays of a mapping passed where an array belongs (a dataset of
+    :mod:`motorsrnn.datasets` or a ``simulate()`` result: NumPy would read it as a 0-d object)."""
+    if isinstance(X, Mapping):
+        held = [k for k in ("X", "spikes") if isinstance(X.get(k), np.ndarray)]
+        raise TypeError(
+            f"{name} is a {type(X).__name__} (a dataset or a simulate() result?), not an array"
+            + (f": pass its {' or its '.join(held)} (e.g. data.{held[0]})" if held else "")
+            + f"; its keys are {list(X)[:12]}"
+        )
+
+
 def check_spikes(X, *, name: str = "X") -> np.ndarray:
     """Validate a spike-count array and return it in a dtype the core reads without copying.
 
@@ -158,8 +170,9 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
     Raises
     ------
     TypeError
-        For sparse matrices, and for binned data (the result of :func:`motorsrnn.io.bin_spike_times`
-        and its peers: pass its ``X``).
+        For sparse matrices, for binned data (the result of :func:`motorsrnn.io.bin_spike_times`
+        and its peers: pass its ``X``), and for other mappings, such as a dataset of
+        :mod:`motorsrnn.datasets` or a ``simulate()`` result (the message names their arrays).
     ValueError
         For non-numeric data (strings, complex numbers), a wrong number of dimensions, empty arrays,
         NaN or infinite values, negative counts (scikit-learn's ``check_array`` messages where it
@@ -171,6 +184,7 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
             f"{name} is binned data (a result of motorsrnn.io.bin_spike_times, from_nwb, ...), not an array: pass "
             f"its X (e.g. binned.X), and give a spiking estimator its bin width in ms, dt={binned[1]:g}"
         )
+    refuse_mapping(X, name)
     arr = check_array(
         X, accept_sparse=False, dtype="numeric", ensure_all_finite=True, allow_nd=True, input_name=name
     )

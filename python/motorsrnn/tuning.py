@@ -77,6 +77,7 @@ from .estimators import (
     _network_dt,
     _simulations_in_chunks,
     check_spikes,
+    refuse_mapping,
 )
 
 __all__ = [
@@ -246,6 +247,7 @@ def _activity_to_rates(activity, window, dt, units) -> np.ndarray:
     if units not in _UNITS:
         raise ValueError(f"units must be one of {_UNITS}, got {units!r}")
     activity, window, dt, dt_given = _resolve_binned(activity, window, dt)
+    refuse_mapping(activity, "activity")
     ndim = getattr(activity, "ndim", None)
     if ndim is None:
         ndim = np.asarray(activity).ndim
