@@ -245,3 +245,13 @@ def test_set_params_dt_after_fit_changes_no_result_of_the_fitted_network(data):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="differs from the estimator's own dt"):
         early_classification(clf, X, y, dt=10.0)  # the network runs at 1 ms
+
+
+@pytest.mark.parametrize("cls", [SpikingRNNClassifier, SpikingRNNRegressor])
+def test_fit_takes_its_extra_arguments_by_keyword(cls, data):
+    """fit(X, y, w), as for scikit-learn's estimators and our baselines, passed the weights as
+    neural_targets ("neural_targets must be 3-D"); after y, fit's arguments are keyword-only."""
+    y = data.y if cls is SpikingRNNClassifier else data.y.astype(float)
+    with pytest.raises(TypeError, match="positional argument"):
+        cls(max_epochs=1).fit(data.X, y, np.ones(len(y)))
+    assert cls(max_epochs=1, n_hidden=8, random_state=0).fit(data.X, y, sample_weight=np.ones(len(y))).n_iter_ == 1

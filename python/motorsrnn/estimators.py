@@ -141,7 +141,7 @@ class TrainingDivergedError(FloatingPointError):
 def refuse_mapping(X, name: str) -> None:
     """A ``TypeError`` naming the arrays of a mapping passed where an array belongs (a dataset of
     :mod:`motorsrnn.datasets` or a ``simulate()`` result: NumPy would read it as a 0-d object)."""
-    if isinstance(X, Mapping):
+    if isinstance(X, Mapping) and not hasattr(X, "nnz"):  # (scipy's DOK sparse arrays are dicts: check_array says)
         held = [k for k in ("X", "spikes") if isinstance(X.get(k), np.ndarray)]
         raise TypeError(
             f"{name} is a {type(X).__name__} (a dataset or a simulate() result?), not an array"
@@ -2114,7 +2114,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     """
 
 
-    def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
+    def fit(self: "_Estimator", X, y, *, neural_targets=None, neural_units=None, neural_population=None,
             groups=None, sample_weight=None) -> "_Estimator":
         """Train the network on spike-count windows.
 
@@ -2581,7 +2581,7 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
     True
     """
 
-    def fit(self: "_Estimator", X, y, neural_targets=None, neural_units=None, neural_population=None,
+    def fit(self: "_Estimator", X, y, *, neural_targets=None, neural_units=None, neural_population=None,
             groups=None, sample_weight=None) -> "_Estimator":
         """Train the network to produce ``y`` from spike-count windows.
 
