@@ -242,12 +242,12 @@ def test_trajectories_units_counts_and_hz():
     hz_means = np.stack([d.rates[d.condition == c].astype(np.float64).mean(axis=0) for c in conds])
     hz = trajectories(d.rates, d.condition, n_components=2, dt=d.dt, units="hz")
     np.testing.assert_allclose(hz.condition_means, hz_means, rtol=1e-12)
-    assert hz.units == "hz"
+    assert hz.units == "hz" and hz.input_units == "hz"
     # counts per bin (the default) are converted to Hz: count / (dt / 1000)
     count_means = np.stack([d.X[d.condition == c].astype(np.float64).mean(axis=0) for c in conds])
     counts = trajectories(d.X, d.condition, n_components=2, dt=d.dt)
     np.testing.assert_allclose(counts.condition_means, count_means * 500.0, rtol=1e-12)
-    assert counts.units == "counts"
+    assert counts.units == "hz" and counts.input_units == "counts"  # its averages are in Hz, whatever came in
     for bad in ("Hz", "rates", None):
         with pytest.raises(ValueError, match="units must be 'counts'"):
             trajectories(d.rates, d.condition, units=bad)

@@ -832,7 +832,10 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         - ``conditions``: (n_conditions,) the sorted distinct conditions;
         - ``n_trials``: (n_conditions,) trials per condition;
         - ``times``: (n_timesteps,) bin start times in ms (from 0 for an array; a result's
-          own times, e.g. relative to the event for binned data); ``dt``; ``units``.
+          own times, e.g. relative to the event for binned data); ``dt``;
+        - ``units``: ``"hz"``, the unit of ``condition_means``, ``mean`` and ``trajectories``
+          (as a tuning result's ``units`` names the unit of its rates); ``input_units``: the
+          ``units`` given, the unit of ``activity``.
 
     Raises
     ------
@@ -904,7 +907,8 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
         n_trials=counts,
         times=t0 + np.arange(n_t) * dt,
         dt=dt,
-        units=units,
+        units="hz",
+        input_units=units,
     )
 
 
