@@ -530,11 +530,16 @@ def test_labels_to_angles_as_a_pandas_series_maps_by_label(eight_directions):
     np.testing.assert_allclose(res.preferred_direction, expected.preferred_direction, atol=1e-9)
 
 
-@pytest.mark.parametrize("max_iter", [0, 2**31, 2**64, 2.0, True])
-def test_von_mises_max_iter_is_checked(max_iter):
-    """2**64 overflowed the core's counter ("int too big to convert")."""
+@pytest.mark.parametrize("max_iter, error, match", [(0, ValueError, ">= 1, got 0"),
+                                                    (2**31, ValueError, "<= 2147483647"),
+                                                    (2**64, ValueError, "<= 2147483647"),
+                                                    (2.0, TypeError, "an integer, got 2.0"),
+                                                    (True, TypeError, "an integer, got True")])
+def test_von_mises_max_iter_is_checked(max_iter, error, match):
+    """2**64 overflowed the core's counter ("int too big to convert"); a wrong type is also a
+    TypeError, as for every parameter checked by check_number."""
     rates = np.random.default_rng(0).random((16, 3))
-    with pytest.raises(ValueError, match="max_iter must be a positive integer below 2\\*\\*31"):
+    with pytest.raises(error, match="max_iter must be " + match):
         fit_von_mises_tuning(rates, np.arange(16) % 8 * np.pi / 4, max_iter=max_iter)
 
 

@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
     MAX_SPIKES_PER_BIN,
+    InvalidParameterError,
     check_bool,
     check_number,
     check_seed,
@@ -91,7 +92,7 @@ def _prefix_lengths(n_timesteps, dt, times, step):
     try:
         t = np.asarray(times, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"times must be an array-like of numbers (ms), got {times!r}") from None
+        raise InvalidParameterError(f"times must be an array-like of numbers (ms), got {times!r}") from None
     t = np.atleast_1d(t)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"times must be a non-empty 1-D array of times in ms, got shape {t.shape}")

@@ -50,7 +50,8 @@ from .topology import PRESETS, Topology, preset
 if TYPE_CHECKING:
     from .streaming import StreamingDecoder, StreamingRegressor
 
-__all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "load", "per_step_scorer"]
+__all__ = ["COUNTING", "SpikingRNNClassifier", "SpikingRNNRegressor", "TrainingDivergedError", "check_spikes", "load",
+           "per_step_scorer"]
 
 #: Estimator parameters of the "counting" configuration (``SpikingRNNClassifier(**COUNTING)``):
 #: feedforward (``"fsnn"``), hidden units without memory (no synaptic current, a 0.1 ms membrane,

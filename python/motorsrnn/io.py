@@ -59,7 +59,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._validation import check_memory, check_number, install_hint, user_stacklevel
+from ._validation import InvalidParameterError, check_memory, check_number, install_hint, user_stacklevel
 
 __all__ = ["bin_spike_times", "cut_samples", "from_neo", "from_nwb", "from_pynapple"]
 
@@ -164,7 +164,8 @@ def _check_timing(window, bin_size, units) -> Tuple[float, float, float, int]:
     if stop <= start:
         raise ValueError(f"window stop must be greater than start, got window=({start:g}, {stop:g}) {units}")
     if not _is_real(bin_size) or not math.isfinite(bin_size) or bin_size <= 0:
-        raise ValueError(f"bin_size must be a positive finite number (in {units}), got {bin_size!r}")
+        error = ValueError if _is_real(bin_size) else InvalidParameterError  # (also a TypeError: not a number)
+        raise error(f"bin_size must be a positive finite number (in {units}), got {bin_size!r}")
     bin_size = _decimal(bin_size)
     ratio = (stop - start) / bin_size
     n_bins = int(round(ratio))

@@ -529,9 +529,7 @@ def preset(
             raise ValueError(f"{', '.join(given)}: not an option of the {name!r} preset (it would be ignored)")
     size: Optional[int] = None  # n_hidden checked; None: from module_sizes
     if n_hidden is not None:
-        if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
-            raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
-        size = int(n_hidden)
+        size = check_number(n_hidden, "n_hidden", low=1, integer=True)
     if name in ("srnn", "fsnn"):
         h = Population("h", 128 if size is None else size)
         if name == "fsnn":

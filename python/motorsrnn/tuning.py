@@ -63,7 +63,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._validation import check_bool, check_memory, check_number, install_hint, user_stacklevel
+from ._validation import InvalidParameterError, check_bool, check_memory, check_number, install_hint, user_stacklevel
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -132,7 +132,7 @@ def _window_bins(window, n_steps: int):
         raise ValueError(f"window must be a (start, stop) pair of time bins, got {window!r}") from None
     for v, nm in ((start, "window start"), (stop, "window stop")):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
-            raise ValueError(f"{nm} must be an integer time bin, got {v!r}")
+            raise InvalidParameterError(f"{nm} must be an integer time bin, got {v!r}")
     start, stop = int(start), int(stop)
     if not 0 <= start < stop <= n_steps:
         raise ValueError(f"window must satisfy 0 <= start < stop <= n_timesteps ({n_steps}), got ({start}, {stop})")
@@ -314,7 +314,7 @@ def _warn_if_degrees(angles: np.ndarray, degrees: Any, what: str) -> bool:
 def _directions_to_angles(directions, n_trials, degrees, labels_to_angles) -> np.ndarray:
     """Angles in radians, one per trial (see the module docs for the rules)."""
     if not isinstance(degrees, (bool, np.bool_)):
-        raise ValueError(f"degrees must be True or False, got {degrees!r}")
+        raise InvalidParameterError(f"degrees must be True or False, got {degrees!r}")
     if directions is None:
         raise ValueError("directions must be given: one angle or class label per trial")
     d = np.asarray(directions)
@@ -1161,12 +1161,8 @@ def fit_von_mises_tuning(
     ValueError
         As :func:`fit_cosine_tuning`, and for fewer than 4 distinct directions.
     """
-    if (
-        isinstance(max_iter, (bool, np.bool_))
-        or not isinstance(max_iter, (numbers.Integral, np.integer))
-        or not 1 <= max_iter <= 2**31 - 1  # the core's iteration counter (beyond it, no fit would finish)
-    ):
-        raise ValueError(f"max_iter must be a positive integer below 2**31, got {max_iter!r}")
+    # below 2**31: the core's iteration counter (beyond it, no fit would finish)
+    max_iter = check_number(max_iter, "max_iter", low=1, high=2**31 - 1, integer=True)
     kappa_max = check_number(kappa_max, "kappa_max", low=0.0, strict_low=True)
     rates, angles = _prepare(activity, directions, window, dt, units, degrees, labels_to_angles, 4)
     out = _core.tuning_fit_von_mises(rates, angles, int(max_iter), kappa_max, 1e-10, _n_threads(n_jobs))
@@ -1550,13 +1546,7 @@ class TuningSnapshots:
         if X is None:
             raise ValueError("X must be given: the probe trials the network is simulated on")
         self.X = check_spikes(X)
-        if (
-            isinstance(every, (bool, np.bool_))
-            or not isinstance(every, (numbers.Integral, np.integer))
-            or every < 1
-        ):
-            raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.every: int = int(every)
+        self.every: int = check_number(every, "every", low=1, integer=True)
         self.alpha: float = check_number(alpha, "alpha", low=0.0, high=1.0)
         self.r2_threshold: Optional[float] = (
             None if r2_threshold is None else check_number(r2_threshold, "r2_threshold", high=1.0)
