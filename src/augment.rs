@@ -6,6 +6,7 @@
 //! The random numbers of trial `n` in epoch `e` come from their own ChaCha8 stream keyed by
 //! `(seed, e, n)`, so the augmented data do not depend on the number of threads.
 
+use crate::error::Result;
 use crate::random::keyed;
 use crate::real::Real;
 use crate::spikes::{InputEvents, TrialEvents};
@@ -103,8 +104,9 @@ fn jitter_trial<T: Real>(x: &InputEvents<T>, n: usize, how: Jitter, rng: &mut Ch
     (lens, channels, counts)
 }
 
-/// The input of epoch `epoch` with every spike moved as `how` says (in the caller's rayon pool).
-pub fn jitter<T: Real>(x: &InputEvents<T>, how: Jitter, seed: u64, epoch: u64) -> InputEvents<T> {
+/// The input of epoch `epoch` with every spike moved as `how` says (in the caller's rayon pool); an
+/// `Error::OutOfMemory` when the moved events do not fit in memory.
+pub fn jitter<T: Real>(x: &InputEvents<T>, how: Jitter, seed: u64, epoch: u64) -> Result<InputEvents<T>> {
     let per_trial: Vec<TrialEvents<T>> = (0..x.n_trials)
         .into_par_iter()
         .map(|n| jitter_trial(x, n, how, &mut keyed(b"msrnnaug", seed, epoch, n as u64)))
@@ -159,7 +161,7 @@ mod tests {
         let x = sample();
         let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
         for how in [Jitter::Shuffle, Jitter::Gaussian { sd: 4.0 }] {
-            let j = dense(&jitter(&ev, how, 11, 2));
+            let j = dense(&jitter(&ev, how, 11, 2).unwrap());
             assert_eq!(j.sum_axis(Axis(1)), x.sum_axis(Axis(1)));
             assert_ne!(j, x, "{how:?} moved nothing");
         }
@@ -173,7 +175,7 @@ mod tests {
         let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
         let mut split = 0;
         for epoch in 0..20 {
-            let j = dense(&jitter(&ev, Jitter::Shuffle, 4, epoch));
+            let j = dense(&jitter(&ev, Jitter::Shuffle, 4, epoch).unwrap());
             assert_eq!(j.iter().map(|v| v.fract()).sum::<f64>(), 0.5);
             assert_eq!(j.sum(), 3.5);
             split += (j.iter().all(|&v| v < 3.0)) as usize;
@@ -184,10 +186,10 @@ mod tests {
     #[test]
     fn zero_sd_keeps_the_input_and_epochs_differ() {
         let ev = InputEvents::<f64>::from_dense(sample().view()).unwrap();
-        assert_eq!(jitter(&ev, Jitter::Gaussian { sd: 0.0 }, 1, 0), ev);
-        let a = jitter(&ev, Jitter::Shuffle, 1, 0);
-        assert_ne!(a, jitter(&ev, Jitter::Shuffle, 1, 1));
-        assert_ne!(a, jitter(&ev, Jitter::Shuffle, 2, 0));
+        assert_eq!(jitter(&ev, Jitter::Gaussian { sd: 0.0 }, 1, 0).unwrap(), ev);
+        let a = jitter(&ev, Jitter::Shuffle, 1, 0).unwrap();
+        assert_ne!(a, jitter(&ev, Jitter::Shuffle, 1, 1).unwrap());
+        assert_ne!(a, jitter(&ev, Jitter::Shuffle, 2, 0).unwrap());
     }
 
     #[test]
@@ -197,7 +199,7 @@ mod tests {
             .iter()
             .map(|&k| {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(k).build().unwrap();
-                pool.install(|| jitter(&ev, Jitter::Gaussian { sd: 2.5 }, 7, 4))
+                pool.install(|| jitter(&ev, Jitter::Gaussian { sd: 2.5 }, 7, 4).unwrap())
             })
             .collect();
         assert_eq!(runs[0], runs[1]);
@@ -209,7 +211,7 @@ mod tests {
         let mut x = Array3::<f64>::zeros((2000, 401, 1));
         x.index_axis_mut(Axis(1), 200).fill(1.0);
         let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
-        let j = jitter(&ev, Jitter::Gaussian { sd: 10.0 }, 5, 0);
+        let j = jitter(&ev, Jitter::Gaussian { sd: 10.0 }, 5, 0).unwrap();
         let offsets: Vec<f64> =
             (0..2000).map(|n| (0..401).find(|&t| !j.at(n, t).0.is_empty()).unwrap() as f64 - 200.0).collect();
         let mean = offsets.iter().sum::<f64>() / 2000.0;
@@ -221,7 +223,7 @@ mod tests {
     #[test]
     fn huge_jitter_keeps_every_spike_in_the_trial() {
         let ev = InputEvents::<f64>::from_dense(sample().view()).unwrap();
-        let j = jitter(&ev, Jitter::Gaussian { sd: 1e300 }, 3, 0);
+        let j = jitter(&ev, Jitter::Gaussian { sd: 1e300 }, 3, 0).unwrap();
         assert_eq!(dense(&j).sum(), dense(&ev).sum());
     }
 
@@ -230,7 +232,7 @@ mod tests {
         let mut x = Array3::<f64>::zeros((4000, 10, 1));
         x.index_axis_mut(Axis(1), 0).fill(1.0);
         let ev = InputEvents::<f64>::from_dense(x.view()).unwrap();
-        let d = dense(&jitter(&ev, Jitter::Shuffle, 9, 0)).sum_axis(Axis(0));
+        let d = dense(&jitter(&ev, Jitter::Shuffle, 9, 0).unwrap()).sum_axis(Axis(0));
         for t in 0..10 {
             assert!((d[[t, 0]] - 400.0).abs() < 70.0, "step {t}: {}", d[[t, 0]]);
         }

@@ -379,14 +379,18 @@ impl<T: Real> Model<T> {
 
     /// Checks that events fit this network (channel count, at least one step).
     pub fn check_input(&self, ev: &InputEvents<T>) -> Result<()> {
-        if ev.n_channels != self.topo.n_inputs {
+        self.check_input_shape(ev.n_steps, ev.n_channels)
+    }
+
+    /// [`Model::check_input`] from the shape of X alone (before converting it to events).
+    pub fn check_input_shape(&self, n_steps: usize, n_channels: usize) -> Result<()> {
+        if n_channels != self.topo.n_inputs {
             return Err(invalid!(
-                "X has {} channels, but the network was built for {} (n_features_in_)",
-                ev.n_channels,
+                "X has {n_channels} channels, but the network was built for {} (n_features_in_)",
                 self.topo.n_inputs
             ));
         }
-        if ev.n_steps == 0 {
+        if n_steps == 0 {
             return Err(invalid!("X has no time steps"));
         }
         Ok(())

@@ -60,6 +60,23 @@ enum Spikes<'py> {
 }
 
 impl Spikes<'_> {
+    /// `(n_trials, n_steps, n_channels)`.
+    fn shape(&self) -> (usize, usize, usize) {
+        match self {
+            Spikes::U8(a) => a.as_array().dim(),
+            Spikes::F32(a) => a.as_array().dim(),
+            Spikes::F64(a) => a.as_array().dim(),
+        }
+    }
+
+    /// The events of `x` for `model`, after checking its shape against the network (so that a
+    /// wrong channel count is named before anything of X's size is allocated).
+    fn events_for(&self, py: Python<'_>, model: &Model<f32>, n_threads: usize) -> PyResult<InputEvents<f32>> {
+        let (_, n_steps, n_channels) = self.shape();
+        model.check_input_shape(n_steps, n_channels).map_err(to_py)?;
+        self.events(py, n_threads)
+    }
+
     fn events(&self, py: Python<'_>, n_threads: usize) -> PyResult<InputEvents<f32>> {
         match self {
             Spikes::U8(a) => {
@@ -332,7 +349,7 @@ impl Network {
 
     /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
     fn traces<'py>(&self, py: Python<'py>, x: Spikes<'py>, n_threads: usize) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        let ev = x.events(py, n_threads)?;
+        let ev = x.events_for(py, &self.model, n_threads)?;
         let m = &self.model;
         Ok(run(py, n_threads, || m.traces(&ev))?.into_pyarray(py))
     }
@@ -344,7 +361,7 @@ impl Network {
         x: Spikes<'py>,
         n_threads: usize,
     ) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        let ev = x.events(py, n_threads)?;
+        let ev = x.events_for(py, &self.model, n_threads)?;
         let m = &self.model;
         Ok(run(py, n_threads, || m.logits_per_step(&ev))?.into_pyarray(py))
     }
@@ -358,7 +375,7 @@ impl Network {
         membrane: bool,
         n_threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ev = x.events(py, n_threads)?;
+        let ev = x.events_for(py, &self.model, n_threads)?;
         let m = &self.model;
         let sim = run(py, n_threads, || m.simulate(&ev, membrane))?;
         let spikes = PyList::new(py, sim.spikes.into_iter().map(|a| a.into_pyarray(py)))?;
@@ -386,7 +403,7 @@ impl Network {
         mut readout: PyReadwriteArray3<'py, f32>,
         mut logits: PyReadwriteArray3<'py, f32>,
     ) -> PyResult<()> {
-        let ev = x.events(py, n_threads)?;
+        let ev = x.events_for(py, &self.model, n_threads)?;
         let m = &self.model;
         let mut out = SimulationMut {
             spikes: spikes.iter_mut().map(|a| a.as_array_mut()).collect(),
@@ -409,7 +426,7 @@ impl Network {
         activity: Option<PyActivity<'py>>,
         sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     ) -> PyResult<(f64, Bound<'py, PyDict>)> {
-        let ev = x.events(py, n_threads)?;
+        let ev = x.events_for(py, &self.model, n_threads)?;
         let y = y.data()?;
         let m = &self.model;
         let act = self::activity(&activity)?;
@@ -507,14 +524,14 @@ impl Network {
     ) -> PyResult<FitResult<'py>> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
-        let ev = x.events(py, n_threads)?;
+        let ev = x.events_for(py, &self.model, n_threads)?;
         let y = y.data()?;
         let y_val_data = match &y_val {
             Some(yv) => Some(yv.data()?),
             None => None,
         };
         let val = match (x_val, y_val_data) {
-            (Some(xv), Some(yv)) => Some((xv.events(py, n_threads)?, yv)),
+            (Some(xv), Some(yv)) => Some((xv.events_for(py, &self.model, n_threads)?, yv)),
             _ => None,
         };
         let mut monitor = PyMonitor { callback, error: None, snapshots };

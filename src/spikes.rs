@@ -2,7 +2,7 @@
 //! array into, per trial and step, the list of active channels and their counts; the hidden
 //! populations' spikes are recorded the same way (indices and values) on the BPTT tape.
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::real::Real;
 use ndarray::ArrayView3;
 use rayon::prelude::*;
@@ -33,6 +33,20 @@ impl Count for f64 {
 /// One trial's events: per-step counts of events, channels, counts.
 pub(crate) type TrialEvents<T> = (Vec<usize>, Vec<u32>, Vec<T>);
 
+/// The length of the offsets of `n_trials` trials of `n_steps` steps (one per (trial, step), plus
+/// one), or an error when it does not fit in memory's address range.
+fn offsets_len(n_trials: usize, n_steps: usize) -> Result<usize> {
+    n_trials.checked_mul(n_steps).and_then(|n| n.checked_add(1)).ok_or(Error::OutOfMemory {
+        what: "the input's events (X has more trial x time-step pairs than memory can address)",
+        bytes: usize::MAX,
+    })
+}
+
+/// The error of an input's events that do not fit in memory.
+fn events_oom(bytes: usize) -> Error {
+    Error::OutOfMemory { what: "the input's events (one entry per trial and time step of X, and one per spike)", bytes }
+}
+
 /// The input of a data set as events: for trial `n` and step `t`, the slice
 /// `offsets[n * steps + t] .. offsets[n * steps + t + 1]` of `channels` / `counts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,19 +61,24 @@ pub struct InputEvents<T> {
 
 impl<T: Real> InputEvents<T> {
     /// Builds the events from a dense array (any strides), in parallel over trials.
-    /// Rejects negative and non-finite values, naming the first offending element.
+    /// Rejects negative and non-finite values, naming the first offending element. Memory is
+    /// reserved fallibly ([`Error::OutOfMemory`] instead of aborting the process): a view with
+    /// zero strides can describe more steps than any machine holds without using any memory.
     pub fn from_dense<S: Count>(x: ArrayView3<S>) -> Result<Self> {
         let (n_trials, n_steps, n_channels) = x.dim();
         if n_channels > u32::MAX as usize {
             return Err(invalid!("too many channels ({n_channels})"));
         }
+        let n_offsets = offsets_len(n_trials, n_steps)?;
+        let lens_bytes = n_offsets.saturating_mul(std::mem::size_of::<usize>());
         let per_trial: Vec<Result<TrialEvents<T>>> = (0..n_trials)
             .into_par_iter()
             .map(|n| {
                 let trial = x.index_axis(ndarray::Axis(0), n);
-                let mut lens = Vec::with_capacity(n_steps);
-                let mut ch = Vec::new();
-                let mut ct = Vec::new();
+                let mut lens = Vec::new();
+                lens.try_reserve_exact(n_steps).map_err(|_| events_oom(lens_bytes))?;
+                let mut ch: Vec<u32> = Vec::new();
+                let mut ct: Vec<T> = Vec::new();
                 for (t, row) in trial.outer_iter().enumerate() {
                     let before = ch.len();
                     for (c, &v) in row.iter().enumerate() {
@@ -75,6 +94,13 @@ impl<T: Real> InputEvents<T> {
                                     "X holds a count ({v:e}) beyond the range of the core's floating-point type, at trial {n}, time step {t}, channel {c}"
                                 ));
                             }
+                            if ch.len() == ch.capacity() || ct.len() == ct.capacity() {
+                                // doubling, as push does, but without aborting when memory runs out
+                                let more = ch.len().max(64);
+                                let bytes = (ch.len() + more) * (std::mem::size_of::<u32>() + std::mem::size_of::<T>());
+                                ch.try_reserve(more).map_err(|_| events_oom(bytes))?;
+                                ct.try_reserve(more).map_err(|_| events_oom(bytes))?;
+                            }
                             ch.push(c as u32);
                             ct.push(T::c(v));
                         }
@@ -85,17 +111,25 @@ impl<T: Real> InputEvents<T> {
             })
             .collect();
         let per_trial = per_trial.into_iter().collect::<Result<Vec<_>>>()?;
-        Ok(Self::from_trials(n_steps, n_channels, per_trial))
+        Self::from_trials(n_steps, n_channels, per_trial)
     }
 
     /// Joins per-trial events: for each trial, the number of events of each of its `n_steps`
     /// steps, then their channels and counts in step order.
-    pub(crate) fn from_trials(n_steps: usize, n_channels: usize, per_trial: Vec<TrialEvents<T>>) -> Self {
+    pub(crate) fn from_trials(n_steps: usize, n_channels: usize, per_trial: Vec<TrialEvents<T>>) -> Result<Self> {
         let n_trials = per_trial.len();
-        let mut offsets = Vec::with_capacity(n_trials * n_steps + 1);
+        let n_offsets = offsets_len(n_trials, n_steps)?;
+        let n_events: usize = per_trial.iter().map(|(_, ch, _)| ch.len()).sum();
+        let mut offsets = Vec::new();
+        offsets
+            .try_reserve_exact(n_offsets)
+            .map_err(|_| events_oom(n_offsets.saturating_mul(std::mem::size_of::<usize>())))?;
         offsets.push(0);
         let mut channels = Vec::new();
         let mut counts = Vec::new();
+        let oom = |_| events_oom(n_events * (std::mem::size_of::<u32>() + std::mem::size_of::<T>()));
+        channels.try_reserve_exact(n_events).map_err(oom)?;
+        counts.try_reserve_exact(n_events).map_err(oom)?;
         for (lens, ch, ct) in per_trial {
             debug_assert_eq!(lens.len(), n_steps);
             for l in lens {
@@ -104,7 +138,7 @@ impl<T: Real> InputEvents<T> {
             channels.extend(ch);
             counts.extend(ct);
         }
-        InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts }
+        Ok(InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts })
     }
 
     /// The active channels of trial `n` at step `t`, and their counts.

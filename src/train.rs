@@ -302,7 +302,8 @@ pub fn fit_resuming<T: Real>(
     'epochs: for epoch in 0..cfg.max_epochs {
         order.shuffle(&mut rng);
         let seed_epoch = (cfg.first_epoch + epoch) as u64;
-        let moved = cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, seed_epoch)));
+        let moved =
+            cfg.jitter.map(|how| pool.install(|| augment::jitter(train.x, how, cfg.seed, seed_epoch))).transpose()?;
         let x = moved.as_ref().unwrap_or(train.x);
         let n_batches = n.div_ceil(batch);
         let (mut loss_sum, mut correct, mut norm_sum, mut spikes) = (0.0, 0.0, 0.0, 0usize);

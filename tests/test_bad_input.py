@@ -144,6 +144,18 @@ def test_predict_with_other_channel_count(fitted):
         fitted.predict(np.zeros((3, 0, 5)))
 
 
+def test_zero_stride_input_of_huge_shape_is_a_memory_error_not_an_abort(fitted):
+    """A broadcast view of 2**47 time steps uses no memory, and its events cannot fit in any: the
+    core raises MemoryError (it aborted the process: unchecked, infallible allocation); a wrong
+    channel count is named before anything of X's size is allocated."""
+    huge = np.broadcast_to(np.zeros((1, 1, 5), np.uint8), (2, 2**47, 5))
+    with pytest.raises(MemoryError, match="out of memory: cannot allocate the input's events"):
+        fitted.network_.traces(huge, 1)
+    wrong = np.broadcast_to(np.zeros((1, 1, 4), np.uint8), (2, 2**47, 4))
+    with pytest.raises(ValueError, match="X has 4 channels, but the network was built for 5"):
+        fitted.network_.traces(wrong, 1)
+
+
 def test_loss_and_grad_bad_labels(fitted):
     with pytest.raises(ValueError, match="labels not seen in fit"):
         fitted.loss_and_grad(X[:3], [0, 1, 7])

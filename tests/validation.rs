@@ -84,3 +84,16 @@ fn simulate_into_blocks_of_rows_equals_one_simulation() {
     let e = error(model.simulate_into(&ev, &mut wrong));
     assert!(e.contains("do not have the shapes of 20 trials of 9 steps"), "{e}");
 }
+
+/// A view with zero strides can describe more time steps than any machine holds (NumPy's
+/// `broadcast_to` costs no memory): converting it is an `OutOfMemory` error, not an abort of the
+/// process (the offsets were allocated with an unchecked, infallible `with_capacity`).
+#[test]
+fn inputs_larger_than_memory_are_out_of_memory_errors() {
+    use motorsrnn::error::Error;
+    let zeros = Array3::<u8>::zeros((1, 1, 4));
+    let huge = zeros.broadcast((2, 1usize << 47, 4)).unwrap(); // 2^50 bytes of offsets: beyond any address space
+    let e = InputEvents::<f32>::from_dense(huge).unwrap_err();
+    assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
+    assert!(e.to_string().contains("the input's events"), "{e}");
+}
