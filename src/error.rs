@@ -12,7 +12,7 @@ pub enum Error {
     #[error("invalid topology: {0}")]
     InvalidTopology(String),
     /// The loss or a gradient became NaN or infinite during training.
-    #[error("training diverged: non-finite loss or gradient at epoch {epoch}, batch {batch}; the weights were set back to the last ones whose loss was finite (lower learning_rate, or check the input scale)")]
+    #[error("training diverged: non-finite loss, gradient or optimiser state at epoch {epoch}, batch {batch}; the weights were set back to the last ones whose loss was finite (lower learning_rate, or check the input scale)")]
     Diverged { epoch: usize, batch: usize },
     /// A model file or byte string could not be read.
     #[error("model file format: {0}")]

@@ -57,6 +57,14 @@ pub struct OptimizerState {
 }
 
 impl<T: Real> Optimizer<T> {
+    /// True when the moments are finite. Adam's second moment adds `(1 - beta2) g^2`: in float32
+    /// it overflows to infinity for a (finite) gradient entry above about 6e20 (possible only
+    /// without clipping), and the weight would then stop moving without any sign, its state could
+    /// not be stored. Training treats a state that is not finite as a divergence.
+    pub fn is_finite(&self) -> bool {
+        self.m.is_finite() && self.v.is_finite()
+    }
+
     /// The number of steps taken.
     pub fn steps(&self) -> u64 {
         self.step
@@ -112,7 +120,8 @@ impl<T: Real> Optimizer<T> {
     }
 
     /// Applies one update. `grad` is modified (weight decay, clipping). Returns the gradient norm
-    /// before clipping.
+    /// before clipping. The caller checks that the weights and the state stay finite
+    /// ([`Optimizer::is_finite`]).
     pub fn step(&mut self, params: &mut ParamSet<T>, grad: &mut ParamSet<T>, masks: &[Option<Array2<T>>]) -> f64 {
         self.step = self.step.saturating_add(1);
         let wd = T::c(self.weight_decay);
@@ -214,6 +223,21 @@ mod tests {
             }
         }
         assert!((p.b_out[0] - (before.b_out[0] - 0.01)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_gradient_whose_square_overflows_float32_leaves_a_state_that_is_not_finite() {
+        let topo = Topology::compile(&NetworkSpec::srnn(2, 3, 2)).unwrap();
+        let (mut p, masks) = ParamSet::<f32>::init(&topo, 1);
+        let mut opt = Optimizer::new(&topo, OptimizerKind::Adam, 0.01, 0.0, None);
+        let mut g = ParamSet::<f32>::zeros(&topo);
+        g.b_out[0] = 1e20;
+        opt.step(&mut p, &mut g, &masks);
+        assert!(opt.is_finite() && p.is_finite(), "(1 - beta2) (1e20)^2 = 1e37 fits in float32");
+        let mut g = ParamSet::<f32>::zeros(&topo);
+        g.b_out[0] = 1e21; // finite, but 1e39 is not: v = inf, and the weight would stop moving
+        opt.step(&mut p, &mut g, &masks);
+        assert!(p.is_finite() && !opt.is_finite(), "training reads this as a divergence");
     }
 
     #[test]

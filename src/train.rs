@@ -164,8 +164,9 @@ pub enum StopReason {
     EarlyStopping,
     /// The monitor asked to stop (e.g. Ctrl-C).
     Interrupted,
-    /// Non-finite loss, gradient or weights at this batch. The model holds the last weights whose
-    /// loss and gradient were finite (those before the previous step, or the starting weights when
+    /// Non-finite loss, gradient, weights or optimiser state (e.g. Adam's second moment beyond
+    /// float32 for a gradient entry above about 6e20) at this batch. The model holds the last
+    /// weights whose loss and gradient were finite (those before the previous step, or the starting weights when
     /// the first batch diverged); with early stopping, the best epoch's weights.
     Diverged {
         epoch: usize,
@@ -327,7 +328,9 @@ pub fn fit_resuming<T: Real>(
                 let before = model.params.clone();
                 norm_sum += opt.step(&mut model.params, &mut grad, &model.masks);
                 n_steps += 1;
-                if !model.params.is_finite() {
+                // a state that overflowed (Adam's g^2 beyond float32) would freeze weights silently
+                // and could not be stored: a divergence too (the state is dropped below)
+                if !model.params.is_finite() || !opt.is_finite() {
                     model.params = before;
                     stop = StopReason::Diverged { epoch, batch: bi };
                     break 'epochs;

@@ -553,3 +553,35 @@ def test_callback_snapshots_pickle_and_copy(data):
         np.testing.assert_array_equal(copy.deepcopy(snaps[0]).get_weights()[k], snaps[0].get_weights()[k])
     assert not np.array_equal(back[0].get_weights()["w_in"], back[1].get_weights()["w_in"])
     assert back[1].spec_json == clf.network_.spec_json
+
+
+def test_a_gradient_too_large_for_adams_float32_state_is_a_divergence():
+    """A finite gradient entry above ~6e20 (max_grad_norm=None) made Adam's second moment
+    (1 - b2) g^2 overflow to +inf in float32: the weight froze silently, fit reported
+    "max_epochs", and the saved file was refused by the reader ("non-finite moments"). Now it is a
+    divergence: the state is dropped and what the writer writes, the reader reads."""
+    import json
+
+    from motorsrnn import _core
+
+    spec = {"n_inputs": 2, "n_outputs": 2, "populations": [{"name": "h", "size": 8}],
+            "projections": [{"name": "w_in", "source": "input", "target": "h"},
+                            {"name": "w_rec", "source": "h", "target": "h", "kind": "recurrent"},
+                            {"name": "w_out", "source": "h", "target": "readout"}]}
+    net = _core.Network(json.dumps(spec), 0)
+    w = net.get_weights()["w_in"].copy()
+    w[:, 0], w[:, 1] = 1.5, 0.0  # channel 1 does not reach the forward pass, only the gradient
+    net.set_weight("w_in", w)
+    rng = np.random.default_rng(0)
+    X = np.zeros((8, 30, 2), np.float32)
+    X[:, :, 0] = rng.random((8, 30)) < 0.5
+    X[:, ::3, 1] = 1e24  # a huge, finite count: a gradient of w_in[:, 1] far beyond 6e20
+    start = net.get_weights()
+    cfg = dict(learning_rate=1e-2, max_epochs=3, batch_size=8, seed=0, max_grad_norm=None)
+    history, stop, _, diverged, *_ = net.fit(X, np.array([0, 1] * 4, np.int64), None, None, json.dumps(cfg), 1)
+    assert (stop, diverged, history) == ("diverged", (0, 0), [])
+    assert net.optimizer_steps is None, "no state of a diverged run is kept"
+    for name, value in net.get_weights().items():
+        np.testing.assert_array_equal(value, start[name])
+    back, _ = _core.Network.from_bytes(net.to_bytes("{}"))
+    np.testing.assert_array_equal(back.get_weights()["w_in"], w)

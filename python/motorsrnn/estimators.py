@@ -126,7 +126,7 @@ _Estimator = TypeVar("_Estimator", bound="_SpikingRNNBase")
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss or a gradient became NaN or infinite during ``fit``.
+    """The loss, a gradient or the optimiser's state became NaN or infinite during ``fit``.
 
     The estimator is left fitted with the last weights whose loss and gradient were finite: those
     before the optimiser step after which the loss stopped being finite (the starting weights, e.g.
@@ -1471,7 +1471,7 @@ class _SpikingRNNBase(BaseEstimator):
             advice = ("Lower learning_rate or set max_grad_norm." if self.max_grad_norm is None
                       else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
             raise TrainingDivergedError(
-                f"training diverged (non-finite loss or gradient) in epoch {diverged[0] + len(previous)} (numbered "
+                f"training diverged (non-finite loss, gradient or optimiser state) in epoch {diverged[0] + len(previous)} (numbered "
                 f"as in history_, from 0), batch {diverged[1]}; the estimator keeps "
                 + ("the weights of the best validation epoch" if self.early_stopping and self.best_epoch_ is not None
                    else "the weights it started this call from" if tuple(diverged) == (0, 0)
