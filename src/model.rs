@@ -351,6 +351,21 @@ impl<T: Real> Model<T> {
 
     /// A network with given parameters and masks; checks that their shapes fit the spec.
     pub fn from_parts(spec: NetworkSpec, params: ParamSet<T>, masks: Vec<Option<Array2<T>>>) -> Result<Self> {
+        // The spec is untrusted (a model file): compiling it allocates each population's decay
+        // factors at the size it declares, and a file of a few bytes can declare 2^28 neurons.
+        // So first compare the declared sizes with the parameters actually stored (a bias and two
+        // decay factors per neuron, one weight matrix per projection): what compiling allocates is
+        // then bounded by what was read.
+        let sizes = |v: &[ndarray::Array1<T>]| {
+            v.len() == spec.populations.len() && v.iter().zip(&spec.populations).all(|(a, p)| a.len() == p.size)
+        };
+        if !(sizes(&params.b) && sizes(&params.alpha) && sizes(&params.beta))
+            || params.w.len() != spec.projections.len()
+            || masks.len() != spec.projections.len()
+            || params.b_out.len() != spec.n_outputs
+        {
+            return Err(Error::FileFormat("parameters do not match the network description".into()));
+        }
         let topo = Topology::compile(&spec)?;
         // Compare shapes without allocating anything of the (untrusted) described size.
         let same = params.fits(&topo)
