@@ -377,6 +377,37 @@ impl<T: Real> Model<T> {
         if !same {
             return Err(Error::FileFormat("parameters do not match the network description".into()));
         }
+        // Masks as the writer makes them: one exactly for each sparse projection (one with a
+        // density), of 0s and 1s, with the stored weights zero where a connection is removed (a
+        // mask of other values would scale weights and gradients, a NaN one poison them).
+        for ((proj, m), w) in topo.projs.iter().zip(&masks).zip(&params.w) {
+            let key = &proj.key;
+            match (proj.density, m) {
+                (Some(d), None) => {
+                    return Err(Error::FileFormat(format!(
+                        "projection '{key}' is sparse (density {d}) but no mask is stored for it"
+                    )))
+                }
+                (None, Some(_)) => {
+                    return Err(Error::FileFormat(format!(
+                        "projection '{key}' is dense (no density) but a mask is stored for it"
+                    )))
+                }
+                (Some(_), Some(m)) => {
+                    if let Some(x) = m.iter().find(|&&x| x != T::zero() && x != T::one()) {
+                        return Err(Error::FileFormat(format!(
+                            "the mask of projection '{key}' holds {x}: a mask holds only 0 and 1"
+                        )));
+                    }
+                    if w.iter().zip(m.iter()).any(|(&w, &k)| k == T::zero() && w != T::zero()) {
+                        return Err(Error::FileFormat(format!(
+                            "projection '{key}' has non-zero weights where its mask removes the connection"
+                        )));
+                    }
+                }
+                (None, None) => {}
+            }
+        }
         // Decay factors: in [0, 1] (exp(-dt / tau)), and where they are trained in the optimiser's
         // range [0, MAX_DECAY], as set_weights requires.
         for (pop, (a, b)) in topo.pops.iter().zip(params.alpha.iter().zip(&params.beta)) {
