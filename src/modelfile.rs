@@ -46,6 +46,11 @@ struct SavedModel {
 /// Serialises a model (parameters stored as f32), the state of the optimiser that trained it (if
 /// given) and a metadata string.
 pub fn to_bytes<T: Real>(model: &Model<T>, optimizer: Option<&Optimizer<T>>, metadata: &str) -> Result<Vec<u8>> {
+    if model.spec.surrogate.smooth {
+        return Err(Error::FileFormat(
+            "a network in the test-only smooth mode (surrogate.smooth) cannot be saved: readers refuse it".into(),
+        ));
+    }
     let saved = SavedModel {
         format_version: FORMAT_VERSION,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -285,6 +290,35 @@ mod tests {
         }
         // the same writer with a fitting state loads
         assert!(from_bytes::<f32>(&file_of(&saved(opt.state()))).unwrap().1.is_some());
+    }
+
+    /// The smooth forward pass (`surrogate.smooth`) is for the gradient checks, set in Rust: a
+    /// file that sets it is refused (it loaded, and its network did not spike as the model says),
+    /// and the writer does not write one.
+    #[test]
+    fn the_test_only_smooth_surrogate_is_refused() {
+        let mut m = model();
+        m.spec.surrogate.smooth = true;
+        let e = to_bytes(&m, None, "{}").unwrap_err().to_string();
+        assert!(e.contains("test-only smooth mode (surrogate.smooth) cannot be saved"), "{e}");
+        let saved = SavedModel {
+            format_version: 2,
+            crate_version: "0.1.0".into(),
+            spec: m.spec.clone(),
+            params: m.params.clone(),
+            masks: m.masks.clone(),
+            metadata: "{}".into(),
+            optimizer: None,
+        };
+        let e = error(&file_of(&saved));
+        assert!(e.contains("corrupt model file (format version 2)"), "{e}");
+        assert!(e.contains("surrogate.smooth = true is a test-only forward pass"), "{e}");
+        // the same file with smooth = false (the key is always written) loads
+        let saved = SavedModel { spec: model().spec, ..saved };
+        assert!(from_bytes::<f32>(&file_of(&saved)).is_ok());
+        let json = serde_json::to_string(&m.spec).unwrap();
+        let e = serde_json::from_str::<NetworkSpec>(&json).unwrap_err().to_string();
+        assert!(e.contains("surrogate.smooth = true is a test-only forward pass"), "{e}");
     }
 
     #[test]

@@ -46,8 +46,22 @@ pub struct Surrogate {
     pub slope: Option<f64>,
     /// Test-only: the forward pass emits `F(U - theta)` (antiderivative of the surrogate) instead of
     /// the Heaviside step, so that BPTT gives exact gradients that finite differences can check.
-    #[serde(default)]
+    /// Set only in Rust: a description (JSON) or a model file that sets it is refused
+    /// ([`not_smooth`]), since the model is defined with the Heaviside step.
+    #[serde(default, deserialize_with = "not_smooth")]
     pub smooth: bool,
+}
+
+/// Reads `surrogate.smooth`, refusing `true`: the smooth forward pass exists for the gradient
+/// checks (set in Rust), not for networks described in JSON or read from a model file.
+fn not_smooth<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    if bool::deserialize(d)? {
+        return Err(serde::de::Error::custom(
+            "surrogate.smooth = true is a test-only forward pass (not the Heaviside spike of the model) \
+             and cannot be set in a network description or read from a model file",
+        ));
+    }
+    Ok(false)
 }
 
 impl Default for Surrogate {

@@ -204,6 +204,23 @@ def test_core_rejects_bad_topology_and_options_with_exceptions():
         net.loss_and_grad(np.zeros((2, 3, 3), np.uint8), np.array([0, 1, 1]), 1)
 
 
+def test_the_test_only_smooth_surrogate_cannot_be_set_from_a_description():
+    """surrogate.smooth replaces the Heaviside spike by a smooth function (for the Rust gradient
+    checks only); a JSON description that set it was accepted and its network did not spike."""
+    import json
+
+    spec = {"n_inputs": 3, "n_outputs": 2, "populations": [{"name": "h", "size": 4}],
+            "projections": [{"source": "input", "target": "h"}, {"source": "h", "target": "readout"}],
+            "surrogate": {"kind": "sigmoid", "slope": 4.0, "smooth": True}}
+    for check in (lambda s: _core.Network(s, 0), _core.check_topology):
+        with pytest.raises(TopologyError, match="surrogate.smooth = true is a test-only forward pass"):
+            check(json.dumps(spec))
+    spec["surrogate"]["smooth"] = False  # as spec_json writes it
+    net = _core.Network(json.dumps(spec), 0)
+    assert json.loads(net.spec_json)["surrogate"]["smooth"] is False
+    _core.Network(net.spec_json, 0)
+
+
 @pytest.mark.parametrize("name", ["n_hidden", "max_epochs", "batch_size", "bptt_window", "n_iter_no_change"])
 @pytest.mark.parametrize("value", [2**64, 2**200, -(2**70)])
 def test_integers_beyond_64_bits_name_the_parameter(name, value):
