@@ -1,8 +1,15 @@
-//! The Python binding: the only module that names pyo3. It converts NumPy arrays to core types
-//! (no copy: the input array is read in place to build events), releases the GIL for all numerical
-//! work, runs it in a thread pool owned by the call (no global pool: safe after fork), maps core
-//! errors to exceptions, turns any internal panic into a RuntimeError, and checks for Ctrl-C between
-//! batches.
+//! The Python binding: the only module that names pyo3. It converts NumPy arrays to core types,
+//! releases the GIL for all numerical work, runs it in a thread pool owned by the call (no global
+//! pool: safe after fork), maps core errors to exceptions, turns any internal panic into a
+//! RuntimeError, and checks for Ctrl-C between batches.
+//!
+//! Caller-owned arrays and the GIL: the core never reads an array the caller owns with the GIL
+//! released. The input X is read once, in place, to build its events, in the call's pool with the
+//! GIL held (a linear pass); arrays that the core reads during the whole call (targets, recorded
+//! activity, sample weights, the tuning fits' rates and angles) are copied first, with the GIL
+//! held, so that a Python thread writing them meanwhile cannot race the core or change its data
+//! halfway through a fit. The output arrays of `simulate_into` are written with the GIL released
+//! (see there).
 
 use crate::error::Error;
 use crate::model::{Activity, Model, RateFilter, SimulationMut, Targets};
@@ -51,6 +58,17 @@ fn run<R: Send>(py: Python<'_>, n_threads: usize, f: impl FnOnce() -> crate::Res
     }
 }
 
+/// [`run`] without releasing the GIL: for work that reads arrays the caller owns (a linear pass).
+fn run_holding_gil<R: Send>(n_threads: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
+    let pool = thread_pool(n_threads)?;
+    match catch_unwind(AssertUnwindSafe(|| pool.install(f))) {
+        Ok(r) => r.map_err(to_py),
+        Err(_) => Err(PyRuntimeError::new_err(
+            "internal error in the motorsrnn core (please report it with the input that caused it)",
+        )),
+    }
+}
+
 /// A spike array of one of the accepted element types (the Python layer converts the others).
 #[derive(FromPyObject)]
 enum Spikes<'py> {
@@ -71,25 +89,29 @@ impl Spikes<'_> {
 
     /// The events of `x` for `model`, after checking its shape against the network (so that a
     /// wrong channel count is named before anything of X's size is allocated).
-    fn events_for(&self, py: Python<'_>, model: &Model<f32>, n_threads: usize) -> PyResult<InputEvents<f32>> {
+    fn events_for(&self, model: &Model<f32>, n_threads: usize) -> PyResult<InputEvents<f32>> {
         let (_, n_steps, n_channels) = self.shape();
         model.check_input_shape(n_steps, n_channels).map_err(to_py)?;
-        self.events(py, n_threads)
+        self.events(n_threads)
     }
 
-    fn events(&self, py: Python<'_>, n_threads: usize) -> PyResult<InputEvents<f32>> {
+    /// The events of X, read in the call's pool with the GIL held: X belongs to the caller, and
+    /// the GIL keeps Python threads from writing it meanwhile (NumPy's own loops, which run
+    /// without the GIL, still can: as for NumPy's functions, writing an array from one thread
+    /// while another reads it gives an unspecified mix).
+    fn events(&self, n_threads: usize) -> PyResult<InputEvents<f32>> {
         match self {
             Spikes::U8(a) => {
                 let v = a.as_array();
-                run(py, n_threads, || InputEvents::from_dense(v))
+                run_holding_gil(n_threads, || InputEvents::from_dense(v))
             }
             Spikes::F32(a) => {
                 let v = a.as_array();
-                run(py, n_threads, || InputEvents::from_dense(v))
+                run_holding_gil(n_threads, || InputEvents::from_dense(v))
             }
             Spikes::F64(a) => {
                 let v = a.as_array();
-                run(py, n_threads, || InputEvents::from_dense(v))
+                run_holding_gil(n_threads, || InputEvents::from_dense(v))
             }
         }
     }
@@ -103,24 +125,44 @@ enum PyTargets<'py> {
     Steps(PyReadonlyArray3<'py, f32>),
 }
 
-/// Owned class indices, or borrowed continuous targets.
-enum TargetData<'py> {
-    Classes(Vec<usize>),
-    Trials(numpy::ndarray::ArrayView2<'py, f32>),
-    Steps(numpy::ndarray::ArrayView3<'py, f32>),
+/// A copy of a caller's array, made while the GIL is held, for the core to read with the GIL
+/// released: the caller's array belongs to Python, and another Python thread could write it
+/// meanwhile (a data race, and inputs that change during training). Allocated fallibly: a
+/// `MemoryError` instead of an abort.
+fn owned<A: Copy, D: numpy::ndarray::Dimension>(
+    a: numpy::ndarray::ArrayView<'_, A, D>,
+    what: &str,
+) -> PyResult<numpy::ndarray::Array<A, D>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(a.len()).map_err(|_| {
+        PyMemoryError::new_err(format!(
+            "out of memory: cannot copy {what} ({:.3} GiB)",
+            (a.len() * std::mem::size_of::<A>()) as f64 / 1073741824.0
+        ))
+    })?;
+    v.extend(a.iter().copied()); // in logical (row-major) order
+    numpy::ndarray::Array::from_shape_vec(a.raw_dim(), v)
+        .map_err(|e| PyRuntimeError::new_err(format!("internal error copying {what}: {e}")))
 }
 
-impl<'py> PyTargets<'py> {
-    fn data<'a>(&'a self) -> PyResult<TargetData<'a>> {
+/// Class indices or continuous targets, copied from the caller's arrays (see [`owned`]).
+enum TargetData {
+    Classes(Vec<usize>),
+    Trials(numpy::ndarray::Array2<f32>),
+    Steps(numpy::ndarray::Array3<f32>),
+}
+
+impl PyTargets<'_> {
+    fn data(&self) -> PyResult<TargetData> {
         Ok(match self {
             PyTargets::Classes(y) => TargetData::Classes(labels(y)?),
-            PyTargets::Trials(a) => TargetData::Trials(a.as_array()),
-            PyTargets::Steps(a) => TargetData::Steps(a.as_array()),
+            PyTargets::Trials(a) => TargetData::Trials(owned(a.as_array(), "the targets y")?),
+            PyTargets::Steps(a) => TargetData::Steps(owned(a.as_array(), "the targets y")?),
         })
     }
 }
 
-impl TargetData<'_> {
+impl TargetData {
     fn targets(&self) -> Targets<'_, f32> {
         match self {
             TargetData::Classes(c) => Targets::Classes(c),
@@ -139,11 +181,22 @@ type PyRateFilter = (String, f64, f64, f64);
 /// noise correction).
 type PyActivity<'py> = (usize, Vec<usize>, PyReadonlyArray3<'py, f32>, PyRateFilter, f64, Vec<f64>, bool);
 
-fn activity<'a>(a: &'a Option<PyActivity<'_>>) -> PyResult<Option<Activity<'a, f32>>> {
+/// [`PyActivity`] with the recorded activity copied (see [`owned`]).
+type OwnedActivity = (usize, Vec<usize>, numpy::ndarray::Array3<f32>, PyRateFilter, f64, Vec<f64>, bool);
+
+fn own_activity(a: Option<PyActivity<'_>>) -> PyResult<Option<OwnedActivity>> {
+    a.map(|(population, units, data, filter, weight, neuron_weights, noise_correction)| {
+        let data = owned(data.as_array(), "the recorded activity (neural_targets)")?;
+        Ok((population, units, data, filter, weight, neuron_weights, noise_correction))
+    })
+    .transpose()
+}
+
+fn activity(a: &Option<OwnedActivity>) -> PyResult<Option<Activity<'_, f32>>> {
     let Some((population, units, data, (kernel, tau, dt, scale), weight, neuron_weights, noise_correction)) = a else {
         return Ok(None);
     };
-    let data = data.as_array();
+    let data = data.view();
     let filter = match kernel.as_str() {
         "exponential" => RateFilter::exponential(*tau, *dt, *scale),
         "gaussian" => RateFilter::gaussian(*tau, *dt, *scale, data.dim().1.saturating_sub(1)),
@@ -349,7 +402,7 @@ impl Network {
 
     /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
     fn traces<'py>(&self, py: Python<'py>, x: Spikes<'py>, n_threads: usize) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        let ev = x.events_for(py, &self.model, n_threads)?;
+        let ev = x.events_for(&self.model, n_threads)?;
         let m = &self.model;
         Ok(run(py, n_threads, || m.traces(&ev))?.into_pyarray(py))
     }
@@ -361,7 +414,7 @@ impl Network {
         x: Spikes<'py>,
         n_threads: usize,
     ) -> PyResult<Bound<'py, PyArray3<f32>>> {
-        let ev = x.events_for(py, &self.model, n_threads)?;
+        let ev = x.events_for(&self.model, n_threads)?;
         let m = &self.model;
         Ok(run(py, n_threads, || m.logits_per_step(&ev))?.into_pyarray(py))
     }
@@ -375,7 +428,7 @@ impl Network {
         membrane: bool,
         n_threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ev = x.events_for(py, &self.model, n_threads)?;
+        let ev = x.events_for(&self.model, n_threads)?;
         let m = &self.model;
         let sim = run(py, n_threads, || m.simulate(&ev, membrane))?;
         let spikes = PyList::new(py, sim.spikes.into_iter().map(|a| a.into_pyarray(py)))?;
@@ -390,7 +443,9 @@ impl Network {
     /// `simulate` of `x` written into the given arrays (one spike and, with `membrane`, one
     /// membrane array per population, the readout traces and the logits), each `(n_trials,
     /// n_steps, size)` for the trials of `x`: e.g. the rows of one block of trials of arrays
-    /// allocated for all of them, which then need no copy.
+    /// allocated for all of them, which then need no copy. They are written with the GIL
+    /// released: the caller (the Python layer allocates them for the call) must not read or write
+    /// them from another thread until the call returns.
     #[pyo3(signature = (x, n_threads, spikes, membrane, readout, logits))]
     #[allow(clippy::too_many_arguments)]
     fn simulate_into<'py>(
@@ -403,7 +458,7 @@ impl Network {
         mut readout: PyReadwriteArray3<'py, f32>,
         mut logits: PyReadwriteArray3<'py, f32>,
     ) -> PyResult<()> {
-        let ev = x.events_for(py, &self.model, n_threads)?;
+        let ev = x.events_for(&self.model, n_threads)?;
         let m = &self.model;
         let mut out = SimulationMut {
             spikes: spikes.iter_mut().map(|a| a.as_array_mut()).collect(),
@@ -426,9 +481,10 @@ impl Network {
         activity: Option<PyActivity<'py>>,
         sample_weight: Option<PyReadonlyArray1<'py, f64>>,
     ) -> PyResult<(f64, Bound<'py, PyDict>)> {
-        let ev = x.events_for(py, &self.model, n_threads)?;
+        let ev = x.events_for(&self.model, n_threads)?;
         let y = y.data()?;
         let m = &self.model;
+        let activity = own_activity(activity)?;
         let act = self::activity(&activity)?;
         let w = sample_weight.map(|w| w.as_array().to_vec());
         let (loss, g) = run(py, n_threads, || m.loss_and_grad(&ev, &y.targets(), w.as_deref(), act.as_ref(), None))?;
@@ -524,18 +580,19 @@ impl Network {
     ) -> PyResult<FitResult<'py>> {
         let cfg: TrainConfig = serde_json::from_str(config_json)
             .map_err(|e| PyValueError::new_err(format!("invalid training options: {e}")))?;
-        let ev = x.events_for(py, &self.model, n_threads)?;
+        let ev = x.events_for(&self.model, n_threads)?;
         let y = y.data()?;
         let y_val_data = match &y_val {
             Some(yv) => Some(yv.data()?),
             None => None,
         };
         let val = match (x_val, y_val_data) {
-            (Some(xv), Some(yv)) => Some((xv.events_for(py, &self.model, n_threads)?, yv)),
+            (Some(xv), Some(yv)) => Some((xv.events_for(&self.model, n_threads)?, yv)),
             _ => None,
         };
         let mut monitor = PyMonitor { callback, error: None, snapshots };
         let pool = thread_pool(n_threads)?;
+        let activity = own_activity(activity)?;
         let act = self::activity(&activity)?;
         let w = sample_weight.map(|w| w.as_array().to_vec());
         let w_val = val_sample_weight.map(|w| w.as_array().to_vec());
@@ -615,9 +672,9 @@ fn tuning_fit_cosine<'py>(
     seed: u64,
     n_threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (r, a) = (rates.as_array(), angles.as_array());
+    let (r, a) = (owned(rates.as_array(), "the rates")?, owned(angles.as_array(), "the angles")?);
     let cfg = crate::tuning::CosineConfig { n_boot, ci, n_perm, seed };
-    let fit = run(py, n_threads, || crate::tuning::fit_cosine(r, a, &cfg))?;
+    let fit = run(py, n_threads, || crate::tuning::fit_cosine(r.view(), a.view(), &cfg))?;
     let d = PyDict::new(py);
     d.set_item("n_trials", fit.n_trials)?;
     d.set_item("baseline", fit.baseline.into_pyarray(py))?;
@@ -663,9 +720,9 @@ fn tuning_fit_von_mises<'py>(
     tol: f64,
     n_threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let (r, a) = (rates.as_array(), angles.as_array());
+    let (r, a) = (owned(rates.as_array(), "the rates")?, owned(angles.as_array(), "the angles")?);
     let cfg = crate::tuning::VonMisesConfig { max_iter, kappa_max, tol };
-    let fit = run(py, n_threads, || crate::tuning::fit_von_mises(r, a, &cfg))?;
+    let fit = run(py, n_threads, || crate::tuning::fit_von_mises(r.view(), a.view(), &cfg))?;
     let d = PyDict::new(py);
     d.set_item("n_trials", fit.n_trials)?;
     d.set_item("peak", fit.peak.into_pyarray(py))?;

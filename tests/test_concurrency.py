@@ -241,3 +241,42 @@ def test_fork_while_another_thread_is_fitting(data):
     pe, we = _child_fit_predict(5)
     np.testing.assert_array_equal(pred, pe)
     np.testing.assert_array_equal(w, we)
+
+
+def test_the_core_copies_targets_and_recorded_activity_before_releasing_the_gil(data):
+    """fit read the caller's target and recorded-activity arrays in place, with the GIL released,
+    for the whole run: a Python thread writing them meanwhile raced the core, and training used
+    the new values from then on. The core now copies them first, so a write during fit (here,
+    deterministically, from the epoch callback) changes nothing."""
+    import json
+
+    from motorsrnn import _core
+
+    X, _ = data
+    X = X.astype(np.uint8)
+    spec = {"n_inputs": X.shape[2], "n_outputs": 2, "populations": [{"name": "h", "size": 8}],
+            "projections": [{"source": "input", "target": "h"}, {"source": "h", "target": "h", "kind": "recurrent"},
+                            {"source": "h", "target": "readout"}]}
+    cfg = json.dumps(dict(learning_rate=1e-2, max_epochs=3, batch_size=16, seed=0))
+    n, steps = X.shape[:2]
+    rng = np.random.default_rng(1)
+
+    def run(write):
+        net = _core.Network(json.dumps(spec), 0)
+        y = rng.standard_normal((n, 2)).astype(np.float32) if write is None else write[0]
+        recorded = np.ascontiguousarray(rng.random((n, steps, 3)), np.float32) if write is None else write[1]
+        y0, rec0 = y.copy(), recorded.copy()
+        activity = (0, [0, 1, 2], recorded, ("exponential", 20.0, 1.0, 1000.0), 0.5, [1.0, 1.0, 1.0], False)
+
+        def callback(info):
+            if write is not None and info["event"] == "epoch":
+                y[...] = 1e3  # in place, while fit runs
+                recorded[...] = 0.0
+
+        net.fit(X, y, None, None, cfg, 1, callback, False, activity)
+        return net.get_weights(), (y0, rec0)
+
+    expected, (y, recorded) = run(None)
+    got, _ = run((y.copy(), recorded.copy()))
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)

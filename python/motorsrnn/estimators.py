@@ -624,6 +624,19 @@ def _events_bytes(n_trials: int, n_steps: int) -> int:
     return 8 * (n_trials * n_steps + 1)
 
 
+def _copied_bytes(*arrays) -> int:
+    """What the core copies before it releases the GIL (it reads them during the whole call): float
+    targets and recorded activity (an activity tuple's third entry); ``None`` and class indices
+    count 0 here."""
+    total = 0
+    for a in arrays:
+        if isinstance(a, tuple):
+            a = a[2]
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            total += a.nbytes
+    return total
+
+
 def _gradient_bytes_per_chunk(sizes, n_steps: int, bptt_window, extra_ds: bool) -> int:
     """Buffers of the gradient of one chunk of 16 trials: its own gradient and packed weights, the
     BPTT tape (membrane potentials of every step, or of one bptt_window and the checkpoints), the
@@ -1047,7 +1060,8 @@ class _SpikingRNNBase(BaseEstimator):
         n_threads = _n_threads(self.n_jobs)
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
-                               n_events=_events_bytes(*Xc.shape[:2]), fit=False, n_threads=n_threads)
+                               n_events=_events_bytes(*Xc.shape[:2]) + _copied_bytes(targets, activity), fit=False,
+                               n_threads=n_threads)
         # Setting bptt_window borrows a network exclusively, which fails while another thread
         # predicts with it: a window other than the network's goes to a copy.
         network = self.network_
@@ -1381,6 +1395,7 @@ class _SpikingRNNBase(BaseEstimator):
         n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
         if X_val is not None:
             n_events += _events_bytes(*X_val.shape[:2])
+        n_events += _copied_bytes(y_train, y_val, activity)
         n_threads = _n_threads(self.n_jobs)
         if config["jitter"]:
             moved = _jitter_bytes(X_train, n_threads)  # (and refuses counts that could overflow float32)
