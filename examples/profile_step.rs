@@ -63,7 +63,8 @@ fn main() {
         let active = u.iter().filter(|&&v| sg.grad(v - 1.0) != 0.0).count();
         eprintln!("units with a nonzero surrogate derivative: {:.1} %", 100.0 * active as f64 / u.len() as f64);
     }
-    let mut ws: Vec<Workspace<f32>> = (0..b.div_ceil(CHUNK)).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
+    let mut ws: Vec<Workspace<f32>> =
+        (0..b.div_ceil(CHUNK)).map(|_| Workspace::new(&model.topo, CHUNK).unwrap()).collect();
     let mut total = ParamSet::zeros(&model.topo);
     let targets = Targets::Classes(&y);
     let mut times = Vec::new();

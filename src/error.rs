@@ -37,6 +37,14 @@ pub(crate) fn try_zeros3<A: Clone + Default>(
     Ok(ndarray::Array3::from_shape_vec(shape, v).expect("length matches the shape"))
 }
 
+/// A zero-filled (default-filled) 2-D array of `shape`, or [`Error::OutOfMemory`] (see
+/// [`try_zeros3`]).
+pub(crate) fn try_zeros2<A: Clone + Default>(shape: (usize, usize), what: &'static str) -> Result<ndarray::Array2<A>> {
+    let mut v = Vec::new();
+    try_fill(&mut v, shape.0.saturating_mul(shape.1), A::default(), what)?;
+    Ok(ndarray::Array2::from_shape_vec(shape, v).expect("length matches the shape"))
+}
+
 /// Sets `v` to `len` copies of `value`, returning [`Error::OutOfMemory`] instead of aborting the
 /// process when the allocation fails.
 pub(crate) fn try_fill<T: Clone>(v: &mut Vec<T>, len: usize, value: T, what: &'static str) -> Result<()> {

@@ -114,15 +114,20 @@ pub struct Workspace<T> {
 }
 
 impl<T: Real> Workspace<T> {
-    pub fn new(topo: &Topology, capacity: usize) -> Self {
-        let per_pop = || topo.pops.iter().map(|p| Array2::zeros((capacity, p.size))).collect::<Vec<_>>();
-        Workspace {
+    /// Buffers for chunks of up to `capacity` trials (size it to the chunks it will run: at most
+    /// [`CHUNK`], fewer for fewer trials). The per-population buffers are `capacity` x size each,
+    /// seven per population: allocated fallibly ([`Error::OutOfMemory`] instead of an abort).
+    pub fn new(topo: &Topology, capacity: usize) -> Result<Self> {
+        const WHAT: &str = "the per-thread buffers of a chunk of trials (7 x trials x neurons)";
+        let per_pop =
+            || topo.pops.iter().map(|p| crate::error::try_zeros2((capacity, p.size), WHAT)).collect::<Result<Vec<_>>>();
+        Ok(Workspace {
             capacity,
-            a: per_pop(),
-            i: per_pop(),
-            u: per_pop(),
-            s: per_pop(),
-            o: Array2::zeros((capacity, topo.n_outputs)),
+            a: per_pop()?,
+            i: per_pop()?,
+            u: per_pop()?,
+            s: per_pop()?,
+            o: crate::error::try_zeros2((capacity, topo.n_outputs), WHAT)?,
             tape: Tape {
                 steps: 0,
                 batch: 0,
@@ -133,10 +138,10 @@ impl<T: Real> Workspace<T> {
                 u_start: 0,
                 window: None,
             },
-            gu: per_pop(),
-            gi: per_pop(),
-            gs: per_pop(),
-            go: Array2::zeros((capacity, topo.n_outputs)),
+            gu: per_pop()?,
+            gi: per_pop()?,
+            gs: per_pop()?,
+            go: crate::error::try_zeros2((capacity, topo.n_outputs), WHAT)?,
             d_o: Vec::new(),
             d_s: vec![Vec::new(); topo.pops.len()],
             grad: ParamSet::zeros(topo),
@@ -144,7 +149,7 @@ impl<T: Real> Workspace<T> {
             active: vec![Default::default(); topo.pops.len()],
             ckpt: vec![Vec::new(); topo.pops.len()],
             alloc_error: None,
-        }
+        })
     }
 }
 
@@ -555,7 +560,7 @@ mod tests {
         x[[0, 1, 0]] = 1;
         x[[0, 3, 0]] = 2;
         let ev = InputEvents::from_dense(x.view()).unwrap();
-        let mut ws = Workspace::new(&topo, 1);
+        let mut ws = Workspace::new(&topo, 1).unwrap();
         forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane).unwrap();
         // U0 = 0.6 (no spike); U1 = 0.6 beta + 0.6 > 1 -> spike; U2 = beta U1 - 1 (subtract);
         // U3 = beta U2 + 1.2 - 0.
@@ -585,7 +590,7 @@ mod tests {
         let mut x = Array3::<u8>::zeros((1, 3, 1));
         x[[0, 0, 0]] = 1;
         let ev = InputEvents::from_dense(x.view()).unwrap();
-        let mut ws = Workspace::new(&topo, 1);
+        let mut ws = Workspace::new(&topo, 1).unwrap();
         forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane).unwrap();
         let i0 = 0.9;
         let u0 = i0; // 0.9 < 1: no spike
@@ -609,9 +614,9 @@ mod tests {
         params.w[0] *= 3.0;
         let x = Array3::from_shape_fn((3, 20, 5), |(n, t, c)| ((n * 7 + t * 3 + c) % 4 == 0) as u8);
         let ev = InputEvents::from_dense(x.view()).unwrap();
-        let mut ws = Workspace::new(&topo, 3);
+        let mut ws = Workspace::new(&topo, 3).unwrap();
         forward(&topo, &params, &k, &ev, &[0, 1, 2], &mut ws, Recording::Membrane).unwrap();
-        let mut alone = Workspace::new(&topo, 1);
+        let mut alone = Workspace::new(&topo, 1).unwrap();
         forward(&topo, &params, &k, &ev, &[2], &mut alone, Recording::Membrane).unwrap();
         assert!(!ws.tape.spikes[0].is_empty());
         for t in 0..20 {

@@ -508,8 +508,9 @@ impl<T: Real> Model<T> {
         let parts: Vec<Vec<T>> = chunks(&trials)
             .into_par_iter()
             .map_init(
-                || Workspace::new(&self.topo, CHUNK),
+                || Workspace::new(&self.topo, CHUNK.min(n)),
                 |ws, chunk| -> Result<Vec<T>> {
+                    let ws = ws.as_mut().map_err(|e| e.clone())?;
                     forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes)?;
                     if raw {
                         return Ok(ws.tape.o.clone());
@@ -610,7 +611,7 @@ impl<T: Real> Model<T> {
             let tapes: Vec<crate::forward::Tape<T>> = wave
                 .par_iter()
                 .map(|chunk| -> Result<crate::forward::Tape<T>> {
-                    let mut ws = Workspace::new(&self.topo, chunk.len());
+                    let mut ws = Workspace::new(&self.topo, chunk.len())?;
                     let recording = if membrane { Recording::Membrane } else { Recording::Spikes };
                     forward(&self.topo, &self.params, &self.consts, ev, chunk, &mut ws, recording)?;
                     Ok(ws.tape)
@@ -703,10 +704,11 @@ impl<T: Real> Model<T> {
 
     /// The workspaces [`Model::batch_grad`] needs for batches of up to `batch` trials with `threads`
     /// threads: one per thread, or fewer for a batch of fewer chunks (the chunks run in waves, with
-    /// the same result for any number of workspaces).
-    pub fn gradient_workspaces(&self, batch: usize, threads: usize) -> Vec<Workspace<T>> {
+    /// the same result for any number of workspaces), each for chunks of up to `min(CHUNK, batch)`
+    /// trials. An [`Error::OutOfMemory`] when they cannot be allocated.
+    pub fn gradient_workspaces(&self, batch: usize, threads: usize) -> Result<Vec<Workspace<T>>> {
         let n = batch.div_ceil(CHUNK).min(threads).max(1);
-        (0..n).map(|_| Workspace::new(&self.topo, CHUNK)).collect()
+        (0..n).map(|_| Workspace::new(&self.topo, CHUNK.min(batch).max(1))).collect()
     }
 
     /// The gradients of the chunks of one wave, in parallel, one workspace each (into `ws.grad`),
@@ -854,7 +856,7 @@ impl<T: Real> Model<T> {
             a.check(self, ev)?;
         }
         let trials: Vec<usize> = (0..ev.n_trials).collect();
-        let mut wss = self.gradient_workspaces(ev.n_trials, rayon::current_num_threads());
+        let mut wss = self.gradient_workspaces(ev.n_trials, rayon::current_num_threads())?;
         let mut g = ParamSet::zeros(&self.topo);
         let (l, _, _) = self.batch_grad(ev, y, w.as_deref(), activity, rate, &trials, &mut wss, &mut g)?;
         Ok((l / ev.n_trials as f64, g))
@@ -874,8 +876,9 @@ impl<T: Real> Model<T> {
         let parts: Vec<(f64, f64)> = chunks(&trials)
             .into_par_iter()
             .map_init(
-                || (Workspace::new(&self.topo, CHUNK), Vec::new()),
+                || (Workspace::new(&self.topo, CHUNK.min(ev.n_trials)), Vec::new()),
                 |(ws, d_o), chunk| -> Result<(f64, f64)> {
+                    let ws = ws.as_mut().map_err(|e| e.clone())?;
                     forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes)?;
                     let wc = chunk_weights(w.as_deref(), chunk);
                     Ok(self.loss_grad_of_traces(&ws.tape.o, y, &wc, chunk, steps, T::one(), d_o))

@@ -25,7 +25,7 @@ pub struct Stream<T: Real> {
 impl<T: Real> Stream<T> {
     /// A decoder at the start of a trial (all states zero).
     pub fn new(model: Model<T>) -> Result<Self> {
-        let ws = Workspace::new(&model.topo, 1);
+        let ws = Workspace::new(&model.topo, 1)?;
         let k = model.topo.n_outputs;
         let mut s = Stream { model, ws, n_steps: 0, logits: vec![T::zero(); k], output: vec![T::zero(); k] };
         s.reset()?;

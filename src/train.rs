@@ -265,7 +265,7 @@ pub fn fit_resuming<T: Real>(
     let total_weight = weights.as_ref().map_or(n as f64, |w| w.iter().map(|v| v.f64()).sum());
     let n_neurons: usize = model.topo.pops.iter().map(|p| p.size).sum::<usize>().max(1);
     let batch = cfg.batch_size.min(n);
-    let mut wss = model.gradient_workspaces(batch, pool.current_num_threads());
+    let mut wss = model.gradient_workspaces(batch, pool.current_num_threads())?;
     let mut grad = ParamSet::zeros(&model.topo);
     if !matches!(optimizer, Some(o) if o.kind == cfg.optimizer) {
         *optimizer = Some(Optimizer::new(&model.topo, cfg.optimizer, cfg.learning_rate, 0.0, None));

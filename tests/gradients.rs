@@ -821,7 +821,7 @@ fn batch_gradient_does_not_depend_on_the_number_of_workspaces() {
     let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
     let trials: Vec<usize> = (0..n).rev().collect();
     let run = |n_work: usize| {
-        let mut wss: Vec<Workspace<f32>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK)).collect();
+        let mut wss: Vec<Workspace<f32>> = (0..n_work).map(|_| Workspace::new(&model.topo, CHUNK).unwrap()).collect();
         let mut g = ParamSet::zeros(&model.topo);
         let (l, c, _) =
             model.batch_grad(&ev, &Targets::Classes(&y), None, None, None, &trials, &mut wss, &mut g).unwrap();

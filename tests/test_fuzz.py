@@ -698,6 +698,29 @@ clf = SpikingRNNClassifier(n_hidden=128, max_epochs=1, n_jobs=1, random_state=0,
     _assert_one_epoch_trains(code, "long, np.arange(16) % 2")
 
 
+def test_chunk_buffers_are_sized_to_the_trials_and_allocated_fallibly():
+    """Every simulation allocated seven buffers of 16 trials x neurons per thread, infallibly, even
+    for one trial: one trial of a 2-million-neuron network took 900 MB of buffers, and an address
+    space that held 16 times less aborted the interpreter. They are now sized to the trials of the
+    call (at most 16) and a failed allocation raises MemoryError."""
+    code = PRELUDE + TIGHT + """
+import json
+spec = {"n_inputs": 1, "n_outputs": 1, "populations": [{"name": "h", "size": 2_000_000}],
+        "projections": [{"source": "input", "target": "h"}, {"source": "h", "target": "readout"}]}
+net = _core.Network(json.dumps(spec), 0)
+limit(400)  # one trial's buffers (56 MB) fit; sixteen trials' (900 MB) do not
+report(lambda: print("SHAPE", net.traces(np.ones((1, 1, 1), np.uint8), 1).shape))
+report(lambda: net.traces(np.ones((16, 1, 1), np.uint8), 1))
+print("ALIVE")
+"""
+    rc, out, err = _run_isolated(code)
+    assert rc == 0, f"interpreter died (exit code {rc}): {err.strip()[:300]}"
+    assert "SHAPE (1, 1, 1)" in out, out + err[:300]
+    results = [line for line in out.splitlines() if line.startswith("RESULT")]
+    assert results[0] == "RESULT ok" and "MemoryError" in results[1] and "buffers of a chunk" in results[1], out
+    assert "ALIVE" in out
+
+
 TIGHT = """
 import os, pickle, resource
 def limit(extra_mb):  # the address space this process has now, plus extra_mb (as in a small container)
