@@ -39,8 +39,18 @@ fn to_py(e: Error) -> PyErr {
     }
 }
 
-/// A pool of `n_threads` threads (at least one) for one call: no global pool.
+/// The most threads a call may ask for: 2^16, as the Python layer's `n_jobs` (which itself starts
+/// at most a few per core). Beyond it rayon would try to start them all (1e8 threads hung).
+const MAX_THREADS: usize = 1 << 16;
+
+/// A pool of `n_threads` threads (at least one, at most [`MAX_THREADS`]) for one call: no global
+/// pool.
 fn thread_pool(n_threads: usize) -> PyResult<rayon::ThreadPool> {
+    if n_threads > MAX_THREADS {
+        return Err(PyValueError::new_err(format!(
+            "n_threads must be at most {MAX_THREADS} (as n_jobs), got {n_threads}"
+        )));
+    }
     rayon::ThreadPoolBuilder::new().num_threads(n_threads.max(1)).build().map_err(|e| {
         PyRuntimeError::new_err(format!("cannot start a thread pool of {n_threads} threads (n_jobs): {e}"))
     })

@@ -243,6 +243,17 @@ def test_huge_n_jobs(n_jobs):
         SpikingRNNClassifier(**{**FAST, "n_jobs": n_jobs}).fit(X, y)
 
 
+@pytest.mark.parametrize("n_threads", [2**16 + 1, 10**8])
+def test_the_core_refuses_more_threads_than_n_jobs_allows(fitted, n_threads):
+    """The core passed n_threads straight to rayon: 10**8 threads hung the call while it started
+    them. Like n_jobs, at most 2**16: a ValueError naming it, before any thread starts."""
+    with pytest.raises(ValueError, match=f"n_threads must be at most 65536 \\(as n_jobs\\), got {n_threads}"):
+        fitted.network_.traces(X, n_threads)
+    with pytest.raises(ValueError, match="n_threads must be at most 65536"):
+        _core.tuning_fit_von_mises(np.ones((4, 2)), np.linspace(0, 3, 4), 10, 100.0, 1e-6, n_threads)
+    assert fitted.network_.traces(X, 2).shape == (24, 10, 3)
+
+
 @pytest.mark.parametrize("input_scale", [1e39, 1e300])
 def test_initial_weights_beyond_float32(input_scale):
     """Initial weights too large for float32: a TopologyError naming the projection and the limit."""
