@@ -239,6 +239,8 @@ fn labels(y: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
 struct PyMonitor {
     callback: Option<Py<PyAny>>,
     error: Option<PyErr>,
+    /// `error` was raised by a signal handler (in `check_signals`), not by the callback.
+    from_signal: bool,
     /// Pass a copy of the network (key "network") with every epoch event.
     snapshots: bool,
 }
@@ -246,8 +248,11 @@ struct PyMonitor {
 impl PyMonitor {
     fn call(&mut self, make_args: impl FnOnce(Python<'_>) -> PyResult<Bound<'_, PyDict>>) -> bool {
         Python::attach(|py| {
+            // Python signal handlers run here: SIGINT's raises KeyboardInterrupt (Ctrl-C), others
+            // may raise anything (e.g. a SIGALRM time limit raising TimeoutError)
             if let Err(e) = py.check_signals() {
                 self.error = Some(e);
+                self.from_signal = true;
                 return false;
             }
             let Some(cb) = &self.callback else { return true };
@@ -558,13 +563,16 @@ impl Network {
         self.model.topo.pops.iter().map(|p| (p.name.clone(), p.size)).collect()
     }
 
-    /// Trains in place. Returns `(history, stop_reason, best_epoch, diverged_at, callback_error,
+    /// Trains in place. Returns `(history, stop_reason, best_epoch, diverged_at, error,
     /// late_interrupt)`. The callback receives a dict per batch and per epoch; returning `False`
-    /// stops training, and an exception it raises stops training too and is returned as
-    /// `callback_error` (with the history up to there, so that the caller can keep what was
-    /// trained). Ctrl-C stops at the next batch boundary (stop reason "interrupted"); one that
-    /// arrives after the last batch is taken here, before returning (`late_interrupt`), so that it
-    /// cannot discard the result on the way back to Python. With `snapshots`, every epoch event
+    /// stops training, and an exception it raises stops training too and is returned as `error`
+    /// (with the history up to there, so that the caller can keep what was trained). Ctrl-C stops
+    /// at the next batch boundary (stop reason "interrupted"); one that arrives after the last
+    /// batch is taken here, before returning (`late_interrupt`), so that it cannot discard the
+    /// result on the way back to Python. An exception that another signal's Python handler raises
+    /// (e.g. a SIGALRM time limit raising TimeoutError) stops training the same way at the next
+    /// batch boundary (or is taken after the last batch) and is returned as `error` with the stop
+    /// reason "signal_error", not as the callback's. With `snapshots`, every epoch event
     /// carries a copy of the network under "network". `sample_weight` and `val_sample_weight` hold
     /// one weight per training and validation trial (`None`: 1 each). With `resume`, training
     /// continues from the optimiser state that the previous run on this network left (a new
@@ -600,7 +608,7 @@ impl Network {
             (Some(xv), Some(yv)) => Some((xv.events_for(&self.model, n_threads)?, yv)),
             _ => None,
         };
-        let mut monitor = PyMonitor { callback, error: None, snapshots };
+        let mut monitor = PyMonitor { callback, error: None, from_signal: false, snapshots };
         let pool = thread_pool(n_threads)?;
         let activity = own_activity(activity)?;
         let act = self::activity(&activity)?;
@@ -631,23 +639,30 @@ impl Network {
                 ))
             }
         };
-        let callback_error =
+        let mut error =
             monitor.error.take().filter(|e| !e.is_instance_of::<PyKeyboardInterrupt>(py)).map(|e| e.into_value(py));
         let history = report.history.iter().map(|r| record_dict(py, r)).collect::<PyResult<Vec<_>>>()?;
-        let (stop, diverged) = match report.stop {
+        let (mut stop, diverged) = match report.stop {
             StopReason::MaxEpochs => ("max_epochs", None),
             StopReason::EarlyStopping => ("early_stopping", None),
+            StopReason::Interrupted if error.is_some() && monitor.from_signal => ("signal_error", None),
             StopReason::Interrupted => ("interrupted", None),
             StopReason::Diverged { epoch, batch } => ("diverged", Some((epoch, batch))),
         };
         // the last chance to take a pending Ctrl-C: in Python it would be raised as this call
-        // returns, and the history below would be lost
+        // returns, and the history below would be lost; another signal handler's exception is
+        // returned the same way as one raised during training
         let late_interrupt = match py.check_signals() {
             Ok(()) => false,
             Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => true,
+            Err(e) if error.is_none() => {
+                error = Some(e.into_value(py));
+                stop = "signal_error";
+                false
+            }
             Err(e) => return Err(e),
         };
-        Ok((history, stop.to_string(), report.best_epoch, diverged, callback_error, late_interrupt))
+        Ok((history, stop.to_string(), report.best_epoch, diverged, error, late_interrupt))
     }
 }
 

@@ -585,3 +585,28 @@ def test_a_gradient_too_large_for_adams_float32_state_is_a_divergence():
         np.testing.assert_array_equal(value, start[name])
     back, _ = _core.Network.from_bytes(net.to_bytes("{}"))
     np.testing.assert_array_equal(back.get_weights()["w_in"], w)
+
+
+def test_a_signal_handlers_exception_is_not_reported_as_the_callbacks(data):
+    """A SIGALRM handler raising TimeoutError (a job's time limit) during fit, with no callback,
+    was reported as "the callback raised TimeoutError" with stop_reason_ "callback_error". It
+    still stops training, keeps the epochs trained and is re-raised, but as a signal's."""
+    import signal
+
+    def handler(signum, frame):
+        raise TimeoutError("time budget exceeded")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    clf = SpikingRNNClassifier(**FAST, max_epochs=10**6)  # no callback; only the alarm ends it
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)  # a fraction of a second: a few epochs
+        with pytest.warns(RuntimeWarning) as record, pytest.raises(TimeoutError, match="time budget exceeded"):
+            clf.fit(data.X, data.y)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    messages = [str(w.message) for w in record]
+    assert any(m.startswith("a signal handler raised TimeoutError after") for m in messages), messages
+    assert not any("callback" in m for m in messages), messages
+    assert clf.callback is None and clf.stop_reason_ == "signal_error" and clf.n_iter_ >= 1
+    assert clf.predict(data.X).shape == data.y.shape  # the epochs trained were kept

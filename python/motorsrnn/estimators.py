@@ -1440,6 +1440,8 @@ class _SpikingRNNBase(BaseEstimator):
                                         "it was before the call")
             raise _StoppedCall("the callback stopped partial_fit before its epoch ended; the estimator is left as it "
                                "was before the call")
+        # an exception from a signal handler (stop "signal_error") comes back like the callback's
+        from_signal = stop == "signal_error"
         while True:  # the trained network is stored whatever happens: a Ctrl-C here repeats these lines
             try:
                 full_history = previous + [dict(h, epoch=h["epoch"] + len(previous)) for h in history]
@@ -1448,9 +1450,10 @@ class _SpikingRNNBase(BaseEstimator):
                               else start_epoch if (self.early_stopping and previous) else None)
                 # every fitted attribute in one update, so that a Ctrl-C cannot leave the new network
                 # with the previous fit's history
-                self.__dict__.update(n_features_in_=int(Xc.shape[2]), network_=network, history_=full_history,
-                                     n_iter_=len(full_history), best_epoch_=kept_epoch,
-                                     stop_reason_="callback_error" if callback_error is not None else stop)
+                self.__dict__.update(
+                    n_features_in_=int(Xc.shape[2]), network_=network, history_=full_history,
+                    n_iter_=len(full_history), best_epoch_=kept_epoch,
+                    stop_reason_="callback_error" if callback_error is not None and not from_signal else stop)
                 break
             except KeyboardInterrupt:
                 late_interrupt = True
@@ -1460,10 +1463,12 @@ class _SpikingRNNBase(BaseEstimator):
         try:  # the trained network is stored: a Ctrl-C from here on only skips the checks below
             progress.close()
             if callback_error is not None:
+                who = "a signal handler" if from_signal else "the callback"
                 try:  # the callback's exception is raised even when warnings are errors
-                    warnings.warn(f"the callback raised {type(callback_error).__name__} after {self.n_iter_} "
+                    warnings.warn(f"{who} raised {type(callback_error).__name__} after {self.n_iter_} "
                                   f"complete epoch(s); training stopped and the estimator keeps {kept} "
-                                  "(stop_reason_='callback_error')", RuntimeWarning, stacklevel=user_stacklevel())
+                                  f"(stop_reason_={self.stop_reason_!r})", RuntimeWarning,
+                                  stacklevel=user_stacklevel())
                 finally:
                     raise callback_error
             if stop == "interrupted" and not (incremental and ctrl_c):
@@ -2114,8 +2119,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     stop_reason_ : str
         ``"max_epochs"`` (also after a completed :meth:`partial_fit` call), ``"early_stopping"``,
         ``"interrupted"`` (Ctrl-C, or a callback that returned ``False``), ``"callback_error"``
-        (the callback raised; ``fit`` re-raised it), ``"diverged"``, or ``"checkpoint"`` for a
-        model loaded from a checkpoint file.
+        (the callback raised; ``fit`` re-raised it), ``"signal_error"`` (a signal handler other
+        than Ctrl-C's raised during ``fit``, e.g. a ``SIGALRM`` time limit; ``fit`` re-raised
+        it), ``"diverged"``, or ``"checkpoint"`` for a model loaded from a checkpoint file.
     best_epoch_ : int or None
         With early stopping, the epoch whose weights were kept.
 
@@ -2175,7 +2181,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             "interrupted"``). An exception raised by ``callback`` stops training and is re-raised
             after the estimator was set to the network trained so far (``stop_reason_ ==
             "callback_error"``, with a warning), unless no epoch of this fit had completed: then
-            the estimator is left as it was before ``fit``.
+            the estimator is left as it was before ``fit``. An exception raised by a signal
+            handler other than Ctrl-C's (e.g. a ``SIGALRM`` time limit) is handled the same way,
+            with ``stop_reason_ == "signal_error"``.
         """
         self._validate_params()
         Xc, classes, y_idx = check_classification_data(X, y)
