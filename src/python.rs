@@ -20,7 +20,9 @@ use crate::topology::{NetworkSpec, Topology};
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray3};
 use pyo3::create_exception;
-use pyo3::exceptions::{PyFloatingPointError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyFloatingPointError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -79,12 +81,43 @@ fn run_holding_gil<R: Send>(n_threads: usize, f: impl FnOnce() -> crate::Result<
     }
 }
 
-/// A spike array of one of the accepted element types (the Python layer converts the others).
-#[derive(FromPyObject)]
+/// A spike array of one of the accepted element types (the Python layer converts the others;
+/// anything else is a TypeError that says how to convert it).
 enum Spikes<'py> {
     U8(PyReadonlyArray3<'py, u8>),
     F32(PyReadonlyArray3<'py, f32>),
     F64(PyReadonlyArray3<'py, f64>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Spikes<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(a) = obj.extract::<PyReadonlyArray3<'py, u8>>() {
+            return Ok(Spikes::U8(a));
+        }
+        if let Ok(a) = obj.extract::<PyReadonlyArray3<'py, f32>>() {
+            return Ok(Spikes::F32(a));
+        }
+        match obj.extract::<PyReadonlyArray3<'py, f64>>() {
+            Ok(a) => Ok(Spikes::F64(a)),
+            Err(e) => {
+                // a NumPy array: name its dtype (with its byte order) and dimensions
+                let array = obj.getattr("dtype").and_then(|d| d.getattr("str")).and_then(|d| d.extract::<String>());
+                let native = if cfg!(target_endian = "little") { ["|u1", "<f4", "<f8"] } else { ["|u1", ">f4", ">f8"] };
+                let got = match (array, obj.getattr("ndim").and_then(|n| n.extract::<usize>())) {
+                    // an accepted array that could not be borrowed (passed twice, once to write)
+                    (Ok(dtype), Ok(3)) if native.contains(&dtype.as_str()) => return Err(e),
+                    (Ok(dtype), Ok(ndim)) => format!("an array of dtype '{dtype}' with {ndim} dimension(s)"),
+                    _ => format!("a {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())),
+                };
+                Err(PyTypeError::new_err(format!(
+                    "X must be a 3-D NumPy array (trials, time steps, channels) of dtype uint8, float32 or float64 \
+                     in the machine's byte order; got {got}. Convert it with np.ascontiguousarray(X, dtype=np.float32)"
+                )))
+            }
+        }
+    }
 }
 
 impl Spikes<'_> {

@@ -156,6 +156,26 @@ def test_zero_stride_input_of_huge_shape_is_a_memory_error_not_an_abort(fitted):
         fitted.network_.traces(wrong, 1)
 
 
+@pytest.mark.parametrize("bad, got", [
+    (X.astype(">f8"), "an array of dtype '>f8' with 3 dimension"),
+    (X.astype(np.int64), "an array of dtype '<i8' with 3 dimension"),
+    (X > 0, "an array of dtype '|b1' with 3 dimension"),
+    (X.tolist(), "a list"),
+    (X[:, 0].astype(np.float32), "an array of dtype '<f4' with 2 dimension"),
+])
+def test_the_core_names_the_input_types_it_accepts_and_how_to_convert(fitted, bad, got):
+    """The network of a callback's snapshot (info["network"]) is the core's: other input types got
+    pyo3's "failed to extract enum Spikes ('U8 | F32 | F64')"; now a TypeError says what is
+    accepted and how to convert."""
+    with pytest.raises(TypeError, match=r"X must be a 3-D NumPy array \(trials, time steps, channels\) of dtype "
+                                        r"uint8, float32 or float64 in the machine's byte order; got " + got) as e:
+        fitted.network_.simulate(bad, True, 1)
+    assert "np.ascontiguousarray(X, dtype=np.float32)" in str(e.value)
+    if np.ndim(bad) == 3:
+        converted = np.ascontiguousarray(bad, dtype=np.float32)
+        np.testing.assert_array_equal(fitted.network_.traces(converted, 1), fitted.network_.traces(X, 1))
+
+
 def test_loss_and_grad_bad_labels(fitted):
     with pytest.raises(ValueError, match="labels not seen in fit"):
         fitted.loss_and_grad(X[:3], [0, 1, 7])
