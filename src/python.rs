@@ -403,11 +403,13 @@ fn normalize_spec(spec_json: &str) -> PyResult<String> {
 
 #[pymethods]
 impl Network {
-    /// Builds and initialises a network from a JSON description (see `NetworkSpec`).
+    /// Builds and initialises a network from a JSON description (see `NetworkSpec`), with the GIL
+    /// released (drawing a large network's weights takes seconds).
     #[new]
-    fn new(spec_json: &str, seed: u64) -> PyResult<Self> {
+    fn new(py: Python<'_>, spec_json: &str, seed: u64) -> PyResult<Self> {
         let spec = parse_spec(spec_json)?;
-        let model = catch_unwind(|| Model::new(spec, seed))
+        let model = py
+            .detach(|| catch_unwind(|| Model::new(spec, seed)))
             .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while building the network"))?;
         Ok(Network { model: model.map_err(to_py)?, optimizer: None })
     }
@@ -434,15 +436,21 @@ impl Network {
     #[pyo3(signature = (metadata, include_optimizer=true))]
     fn to_bytes<'py>(&self, py: Python<'py>, metadata: &str, include_optimizer: bool) -> PyResult<Bound<'py, PyBytes>> {
         let opt = if include_optimizer { self.optimizer.as_ref() } else { None };
-        let b = modelfile::to_bytes(&self.model, opt, metadata).map_err(to_py)?;
+        let model = &self.model;
+        // encoding a large network takes seconds: without the GIL (it reads only Rust data)
+        let b = py
+            .detach(|| catch_unwind(AssertUnwindSafe(|| modelfile::to_bytes(model, opt, metadata))))
+            .map_err(|_| PyRuntimeError::new_err("internal error in the motorsrnn core while encoding the network"))?
+            .map_err(to_py)?;
         Ok(PyBytes::new(py, &b))
     }
 
     /// Reads a network written by `to_bytes` (with its optimiser state, if stored); returns
-    /// `(network, metadata)`.
+    /// `(network, metadata)`. Decodes with the GIL released: `data` is an immutable `bytes`.
     #[staticmethod]
-    fn from_bytes(data: &[u8]) -> PyResult<(Network, String)> {
-        let (model, optimizer, meta) = catch_unwind(|| modelfile::from_bytes::<f32>(data))
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<(Network, String)> {
+        let (model, optimizer, meta) = py
+            .detach(|| catch_unwind(|| modelfile::from_bytes::<f32>(data)))
             .map_err(|_| ModelFileError::new_err("model file format: corrupt model file"))?
             .map_err(to_py)?;
         Ok((Network { model, optimizer }, meta))
