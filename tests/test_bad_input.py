@@ -707,3 +707,15 @@ def test_a_dataset_or_simulate_result_where_an_array_belongs_names_its_arrays(fi
             call()
     with pytest.raises(TypeError, match=r"pass its spikes \(e\.g\. data\.spikes\)"):
         fitted.predict(sim)
+
+
+def test_the_packages_exceptions_pickle():
+    """ModelFileError and TopologyError lived in a module named '_core' that cannot be imported:
+    pickling them (a process pool's worker that failed to load a model) raised PicklingError."""
+    import pickle
+
+    from motorsrnn import ModelFileError, TopologyError, TrainingDivergedError
+
+    for cls in (ModelFileError, TopologyError, TrainingDivergedError):
+        back = pickle.loads(pickle.dumps(cls("the file is damaged")))
+        assert type(back) is cls and str(back) == "the file is damaged"
