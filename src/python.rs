@@ -28,7 +28,12 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 create_exception!(motorsrnn._core, ModelFileError, PyValueError, "A model file or byte string could not be read.");
-create_exception!(motorsrnn._core, TopologyError, PyValueError, "The description of populations and projections is invalid.");
+create_exception!(
+    motorsrnn._core,
+    TopologyError,
+    PyValueError,
+    "The description of populations and projections is invalid."
+);
 
 fn to_py(e: Error) -> PyErr {
     match e {
