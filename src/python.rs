@@ -330,11 +330,19 @@ impl Monitor<f32> for PyMonitor {
             Ok(d)
         })
     }
-    fn on_epoch(&mut self, record: &EpochRecord, model: &Model<f32>, optimizer: &Optimizer<f32>) -> bool {
+    fn on_epoch(
+        &mut self,
+        record: &EpochRecord,
+        model: &Model<f32>,
+        optimizer: &Optimizer<f32>,
+        best: Option<Option<usize>>,
+    ) -> bool {
         let snapshot = self.snapshots.then(|| (model.clone(), optimizer.clone()));
         self.call(|py| {
             let d = record_dict(py, record)?;
             d.set_item("event", "epoch")?;
+            // the epoch early stopping would keep now: -1 for the starting weights, None for none yet
+            d.set_item("best_epoch", best.map(|e| e.map_or(-1, |e| e as i64)))?;
             if let Some((model, optimizer)) = snapshot {
                 d.set_item("network", Py::new(py, Network { model, optimizer: Some(optimizer) })?)?;
             }

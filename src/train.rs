@@ -189,8 +189,16 @@ pub trait Monitor<T: Real> {
     fn on_batch(&mut self, _epoch: usize, _batch: usize, _n_batches: usize, _loss: f64) -> bool {
         true
     }
-    /// After each epoch, with the network and the optimiser state it has reached.
-    fn on_epoch(&mut self, _record: &EpochRecord, _model: &Model<T>, _optimizer: &Optimizer<T>) -> bool {
+    /// After each epoch, with the network and the optimiser state it has reached, and the epoch
+    /// whose weights early stopping would restore now (`best`): `None` before any validation
+    /// loss, `Some(None)` for the starting weights (`keep_initial`), `Some(Some(epoch))`.
+    fn on_epoch(
+        &mut self,
+        _record: &EpochRecord,
+        _model: &Model<T>,
+        _optimizer: &Optimizer<T>,
+        _best: Option<Option<usize>>,
+    ) -> bool {
         true
     }
 }
@@ -371,7 +379,8 @@ pub fn fit_resuming<T: Real>(
                 since_best += 1;
             }
         }
-        if !monitor.on_epoch(&rec, model, opt) {
+        let best_epoch_now = best.as_ref().map(|(_, e, _)| *e);
+        if !monitor.on_epoch(&rec, model, opt, best_epoch_now) {
             stop = StopReason::Interrupted;
             break;
         }

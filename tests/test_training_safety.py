@@ -297,6 +297,38 @@ def test_checkpoints_are_written_and_resume(tmp_path, data):
     assert resumed.score(data.X, data.y) > 0.25
 
 
+def test_early_stopping_checkpoints_hold_the_best_epoch_so_far(tmp_path, data):
+    """With early stopping, a checkpoint held the latest epoch's weights: after a crash, the
+    documented resume (load, warm_start) could not get the best epoch back, and the resumed
+    model's best_epoch_ was worse than an epoch in its own history (audit, twenty-first session).
+    A checkpoint now holds what an interrupted fit keeps: the best epoch so far."""
+    es = dict(FAST, early_stopping=True, n_iter_no_change=50, learning_rate=0.02)
+    full = SpikingRNNClassifier(**es, max_epochs=12).fit(data.X, data.y)
+    assert full.best_epoch_ < full.n_iter_ - 1  # a later epoch was worse: the case at stake
+    path = tmp_path / "ckpt.msrnn"
+    seen = []
+
+    def record_best(info):
+        if info["event"] == "epoch":
+            seen.append(info["best_epoch"])
+
+    SpikingRNNClassifier(**es, max_epochs=12, checkpoint_path=path, callback=record_best).fit(data.X, data.y)
+    assert seen[-1] == full.best_epoch_ and all(b is not None and 0 <= b <= i for i, b in enumerate(seen))
+    ckpt = load(path)  # written after the last epoch
+    assert ckpt.stop_reason_ == "checkpoint" and ckpt.best_epoch_ == full.best_epoch_
+    assert ckpt.history_ == full.history_
+    for k, w in full.get_weights().items():
+        np.testing.assert_array_equal(ckpt.get_weights()[k], w)
+    # a warm start whose epochs never beat its starting weights checkpoints those, with their epoch
+    ckpt.set_params(warm_start=True, max_epochs=2, tol=1e9, checkpoint_path=path, checkpoint_every=1,
+                    callback=record_best).fit(data.X, data.y)
+    assert seen[-2:] == [-1, -1]
+    again = load(path)
+    assert again.best_epoch_ == full.best_epoch_ and again.n_iter_ == full.n_iter_ + 2
+    for k, w in full.get_weights().items():
+        np.testing.assert_array_equal(again.get_weights()[k], w)
+
+
 def test_interrupted_fit_leaves_its_last_checkpoint(tmp_path, data):
     path = tmp_path / "ckpt.msrnn"
 

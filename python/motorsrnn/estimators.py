@@ -852,22 +852,35 @@ def _write_atomic(path, data: bytes) -> None:
 class _Checkpoint:
     """Writes the network every ``every`` epochs during fit, with metadata, atomically. The
     epochs are counted from the start of the run, or with ``count_offset`` (``partial_fit``, one
-    epoch per run) from that many epochs before it."""
+    epoch per run) from that many epochs before it.
 
-    def __init__(self, path, every: int, meta: str, epoch_offset: int, count_offset: int = 0):
+    With early stopping it writes what an interrupted fit would keep: the network of the best
+    validation epoch so far (``best_epoch`` in the metadata, the history up to the current
+    epoch), or ``start`` (the network a warm start began from and its epoch) while no epoch has
+    beaten it. Without early stopping, the current network."""
+
+    def __init__(self, path, every: int, meta: str, epoch_offset: int, count_offset: int = 0, start=None):
         self.path, self.every, self.epoch_offset, self.count_offset = path, every, epoch_offset, count_offset
         self.meta = json.loads(meta)
         self.history = list(self.meta["history"])
         self.failed = False
+        self.start = start  # (network, epoch) of a warm start's weights, which compete with early stopping's epochs
+        self.best = None  # (network, epoch) that early stopping would restore now
 
     def __call__(self, info: Dict[str, Any]) -> None:
         record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "rate_hz")}
         record["epoch"] += self.epoch_offset
         self.history.append(record)
+        best = info.get("best_epoch")  # the core's: this run's epoch, -1 for the starting weights, None for none
+        if best is not None and best == info["epoch"]:
+            self.best = (info["network"], record["epoch"])
+        elif best == -1:
+            self.best = self.start
         if (info["epoch"] + self.count_offset + 1) % self.every == 0:
-            meta = dict(self.meta, history=self.history, stop_reason="checkpoint")
+            network, best_epoch = (info["network"], None) if best is None or self.best is None else self.best
+            meta = dict(self.meta, history=self.history, stop_reason="checkpoint", best_epoch=best_epoch)
             try:
-                _write_atomic(self.path, _network_to_bytes(info["network"], json.dumps(meta)))
+                _write_atomic(self.path, _network_to_bytes(network, json.dumps(meta)))
             except OSError as e:  # a full disk should not end the training that the checkpoint protects
                 if not self.failed:
                     warnings.warn(f"could not write the checkpoint {self.path}: {e}; training goes on without it",
@@ -1388,8 +1401,9 @@ class _SpikingRNNBase(BaseEstimator):
         checkpoint = None
         if self.checkpoint_path is not None:
             meta = self._metadata(Xc.shape[2], previous, "checkpoint", None)
+            start = (self.network_, start_epoch) if previous and config["early_stopping"] else None
             checkpoint = _Checkpoint(self.checkpoint_path, int(self.checkpoint_every), meta, len(previous),
-                                     len(previous) if incremental else 0)
+                                     len(previous) if incremental else 0, start)
         progress = _Progress(int(self.verbose), int(config["max_epochs"]), self.callback, checkpoint,
                              len(previous) if incremental else None)
         n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
@@ -1405,7 +1419,9 @@ class _SpikingRNNBase(BaseEstimator):
         if self.callback is not None or checkpoint is not None:
             # each epoch's snapshot: the network and its optimiser's state (and a checkpoint's bytes)
             sizes = _network_sizes(network)
-            n_events += (3 + (15 if checkpoint is not None else 0)) * _FLOAT * (sizes["params"] + sizes["masked"])
+            # (with early stopping, a checkpoint holds the best epoch's snapshot too)
+            copies = 3 + (15 + (3 if config["early_stopping"] else 0) if checkpoint is not None else 0)
+            n_events += copies * _FLOAT * (sizes["params"] + sizes["masked"])
         _check_gradient_memory(network, X_train.shape[0], X_train.shape[1], n_batch=int(self.batch_size),
                                bptt_window=self._bptt_window(), extra_ds=activity is not None or self.rate_weight > 0,
                                n_events=n_events, fit=True, n_threads=n_threads)
@@ -2089,8 +2105,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         2: also one line per epoch.
     callback : callable or None, default=None
         Called with a dict after every batch (``event="batch"``: epoch, batch, n_batches, loss) and
-        epoch (``event="epoch"``: the history record, and under ``"network"`` a copy of the
-        network at that epoch, a ``motorsrnn._core.Network``); returning ``False`` (or NumPy's
+        epoch (``event="epoch"``: the history record, under ``"network"`` a copy of the
+        network at that epoch, a ``motorsrnn._core.Network``, and under ``"best_epoch"`` the epoch
+        whose weights early stopping would keep now, -1 for a warm start's starting weights, None
+        without early stopping); returning ``False`` (or NumPy's
         ``np.False_``) stops training. ``epoch`` counts the epochs of the current ``fit`` call from
         0: after a ``warm_start`` fit, ``history_`` continues the count, so add the length
         ``history_`` had before the call to compare them (a ``partial_fit`` call's epoch is 0).
