@@ -865,7 +865,7 @@ class _Checkpoint:
         self.history = list(self.meta["history"])
         self.failed = False
         self.start = start  # (network, epoch) of a warm start's weights, which compete with early stopping's epochs
-        self.best = None  # (network, epoch) that early stopping would restore now
+        self.best: Optional[Tuple[Any, Any]] = None  # (network, epoch) that early stopping would restore now
 
     def __call__(self, info: Dict[str, Any]) -> None:
         record = {k: info[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "rate_hz")}
