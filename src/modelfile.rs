@@ -155,17 +155,22 @@ mod tests {
         Model::<f32>::new(spec, 5).unwrap()
     }
 
-    /// The layout of format version 1 (no checksum), as the builds before version 2 wrote it.
-    fn to_bytes_v1(m: &Model<f32>, metadata: &str) -> Vec<u8> {
-        let saved = SavedModel {
-            format_version: 1,
+    /// What the writer of `format_version` stores for `m` (with `optimizer`).
+    fn saved_of(m: &Model<f32>, format_version: u32, metadata: &str, optimizer: Option<OptimizerState>) -> SavedModel {
+        SavedModel {
+            format_version,
             crate_version: "0.1.0".into(),
             spec: m.spec.clone(),
             params: m.params.clone(),
             masks: m.masks.clone(),
             metadata: metadata.into(),
-            optimizer: None,
-        };
+            optimizer,
+        }
+    }
+
+    /// The layout of format version 1 (no checksum), as the builds before version 2 wrote it.
+    fn to_bytes_v1(m: &Model<f32>, metadata: &str) -> Vec<u8> {
+        let saved = saved_of(m, 1, metadata, None);
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&1u32.to_le_bytes());
         rmp_serde::encode::write_named(&mut out, &saved).unwrap();
@@ -255,15 +260,7 @@ mod tests {
     #[test]
     fn optimiser_states_that_do_not_fit_are_refused() {
         let (m, opt) = trained();
-        let saved = |state: OptimizerState| SavedModel {
-            format_version: 2,
-            crate_version: "0.1.0".into(),
-            spec: m.spec.clone(),
-            params: m.params.clone(),
-            masks: m.masks.clone(),
-            metadata: "{}".into(),
-            optimizer: Some(state),
-        };
+        let saved = |state: OptimizerState| saved_of(&m, 2, "{}", Some(state));
         let other = Model::<f32>::new(NetworkSpec::srnn(4, 7, 3), 1).unwrap();
         let foreign = Optimizer::<f32>::new(&other.topo, crate::optim::OptimizerKind::Adam, 0.01, 0.0, None).state();
         let mut nan = opt.state();
@@ -301,15 +298,7 @@ mod tests {
         m.spec.surrogate.smooth = true;
         let e = to_bytes(&m, None, "{}").unwrap_err().to_string();
         assert!(e.contains("test-only smooth mode (surrogate.smooth) cannot be saved"), "{e}");
-        let saved = SavedModel {
-            format_version: 2,
-            crate_version: "0.1.0".into(),
-            spec: m.spec.clone(),
-            params: m.params.clone(),
-            masks: m.masks.clone(),
-            metadata: "{}".into(),
-            optimizer: None,
-        };
+        let saved = saved_of(&m, 2, "{}", None);
         let e = error(&file_of(&saved));
         assert!(e.contains("corrupt model file (format version 2)"), "{e}");
         assert!(e.contains("surrogate.smooth = true is a test-only forward pass"), "{e}");
