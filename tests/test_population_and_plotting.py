@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from motorsrnn import PoissonNaiveBayes, SpikingRNNClassifier
 from motorsrnn.analysis import early_classification, similarity, trajectories, weight_vs_pd_difference
@@ -855,6 +856,7 @@ def test_plots_check_their_inputs_before_drawing(plt, data, trained, srnn):
         (lambda: plotting.cultivation(snaps, persistency="no"), ValueError, "persistency"),
         (lambda: plotting.trajectories(trajectories(data.X, data.y), components=(0.7, 1.9)), ValueError, "integer"),
         (lambda: plotting.learning_curves(PoissonNaiveBayes().fit(data.X, data.y)), ValueError, "history_"),
+        (lambda: plotting.learning_curves(SpikingRNNClassifier()), NotFittedError, "is not fitted yet"),
     ]
     for call, error, match in bad_calls:
         with pytest.raises(error, match=match):

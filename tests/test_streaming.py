@@ -187,3 +187,15 @@ def test_object_arrays_of_counts_are_accepted_as_by_predict(fitted):
     np.testing.assert_array_equal(decoder.logits, clf.decision_path(d.X[:1].astype(object))[0, -1])
     with pytest.raises(ValueError, match="NaN"):
         decoder.step(np.array([None] * d.X.shape[2], dtype=object))
+
+
+def test_decoders_show_what_they_decode(fitted):
+    """A decoder printed as '<motorsrnn.streaming.StreamingDecoder object at 0x...>' in a notebook."""
+    from motorsrnn import SpikingRNNRegressor
+
+    clf, d = fitted
+    decoder = clf.stream()
+    decoder.step(d.X[0, :3])
+    assert repr(decoder) == "StreamingDecoder(n_channels=10, classes=[0, 1, 2, 3], n_steps=3)"
+    reg = SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(d.X, np.cos(d.angles))
+    assert repr(reg.stream()) == "StreamingRegressor(n_channels=10, per_step=False, n_steps=0)"

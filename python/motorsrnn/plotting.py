@@ -657,6 +657,13 @@ def learning_curves(estimator, *, ax=None) -> Any:
         ``ax``, with the lines ``loss`` (and ``val_loss`` with early stopping) and one legend for
         all lines; the twin axes with the accuracy lines is ``ax.accuracy_axes`` (None when the
         history has no accuracy, e.g. a regressor).
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is a spiking estimator or a GRU/LSTM baseline that is not fitted.
+    ValueError
+        If ``estimator`` records no training history (e.g. :class:`motorsrnn.PoissonNaiveBayes`).
     """
     if hasattr(estimator, "history_"):
         history = estimator.history_
@@ -665,9 +672,18 @@ def learning_curves(estimator, *, ax=None) -> Any:
         history = [{"epoch": i, "loss": loss, "val_loss": v}
                    for i, (loss, v) in enumerate(zip(estimator.loss_curve_, val))]
     else:
+        from sklearn.exceptions import NotFittedError
+
+        from .baselines import GRUClassifier, LSTMClassifier
+        from .estimators import _SpikingRNNBase
+
+        if isinstance(estimator, (_SpikingRNNBase, GRUClassifier, LSTMClassifier)):  # (a ValueError too)
+            raise NotFittedError(
+                f"This {type(estimator).__name__} instance is not fitted yet: fit it before drawing its learning curves"
+            )
         raise ValueError(
             f"learning_curves needs an estimator that records a training history (history_, or the "
-            f"GRU/LSTM baselines' loss_curve_); {type(estimator).__name__} has none (or is not fitted)"
+            f"GRU/LSTM baselines' loss_curve_); {type(estimator).__name__} has none"
         )
     if not history:
         raise ValueError("estimator.history_ is empty: fit it first")

@@ -158,6 +158,11 @@ class StreamingDecoder:
         """Start a new trial (all states back to zero)."""
         self._stream.reset()
 
+    def __repr__(self) -> str:
+        what = (f"classes={self.classes_.tolist()[:8]}{'...' if len(self.classes_) > 8 else ''}"
+                if hasattr(self, "classes_") else f"per_step={self.per_step}")
+        return f"{type(self).__name__}(n_channels={self.n_channels}, {what}, n_steps={self.n_steps})"
+
 
 class StreamingRegressor(StreamingDecoder):
     """A stateful single-trial regressor built by ``SpikingRNNRegressor.stream()``.
