@@ -160,7 +160,7 @@ class StreamingDecoder:
 
     def __repr__(self) -> str:
         what = (f"classes={self.classes_.tolist()[:8]}{'...' if len(self.classes_) > 8 else ''}"
-                if hasattr(self, "classes_") else f"per_step={self.per_step}")
+                if hasattr(self, "classes_") else f"per_step={getattr(self, 'per_step', None)}")
         return f"{type(self).__name__}(n_channels={self.n_channels}, {what}, n_steps={self.n_steps})"
 
 
