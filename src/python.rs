@@ -65,14 +65,7 @@ fn thread_pool(n_threads: usize) -> PyResult<rayon::ThreadPool> {
 
 /// Runs `f` without the GIL in a pool of `n_threads`, turning a panic into a RuntimeError.
 fn run<R: Send>(py: Python<'_>, n_threads: usize, f: impl FnOnce() -> crate::Result<R> + Send) -> PyResult<R> {
-    let pool = thread_pool(n_threads)?;
-    let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| pool.install(f))));
-    match out {
-        Ok(r) => r.map_err(to_py),
-        Err(_) => Err(PyRuntimeError::new_err(
-            "internal error in the motorsrnn core (please report it with the input that caused it)",
-        )),
-    }
+    py.detach(|| run_holding_gil(n_threads, f))
 }
 
 /// [`run`] without releasing the GIL: for work that reads arrays the caller owns (a linear pass).

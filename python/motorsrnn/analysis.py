@@ -856,9 +856,10 @@ def trajectories(activity, directions, *, n_components=3, smoothing_ms=None, dt=
     """
     from sklearn.utils import check_array
 
-    default_dt = dt is None and _trial_array(activity) is activity  # an array, and no dt given: 1 ms bins
+    trials = _trial_array(activity)
+    default_dt = dt is None and trials is activity  # an array, and no dt given: 1 ms bins
     dt, t0 = _time_axis(activity, dt, None)  # a result's own bin width and start, or dt (1 ms by default) and 0
-    activity = _trial_array(activity)
+    activity = trials
     n_components = check_number(n_components, "n_components", integer=True, low=1)
     sigma = 0.0 if smoothing_ms is None else check_number(smoothing_ms, "smoothing_ms", low=0)
     if not isinstance(units, str) or units not in _ACTIVITY_UNITS:
