@@ -31,7 +31,7 @@ impl SurrogateKind {
         match self {
             SurrogateKind::FastSigmoid => 25.0,
             SurrogateKind::Arctan => 2.0,
-            SurrogateKind::Triangle => 1.0,
+            SurrogateKind::Triangle => 25.0,
             SurrogateKind::Sigmoid => 25.0,
         }
     }

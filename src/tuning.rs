@@ -43,7 +43,8 @@
 //!
 //! Degenerate input: fewer than 3 trials, or fewer than 3 distinct directions (the design is
 //! rank deficient), or NaN/infinite values are errors. A neuron whose rates are all equal (zero
-//! variance, e.g. a silent unit) gets `b0` = that value, `b1 = b2 = depth = 0` and NaN for the
+//! variance, e.g. a silent unit; equal up to [`CONSTANT_RTOL`] of their magnitude, since a spread
+//! at the level of rounding is not tuning) gets `b0` = that value, `b1 = b2 = depth = 0` and NaN for the
 //! preferred direction, `R^2`, `F`, every p-value and every interval. With exactly 3 trials the
 //! fit is exact and `F` and `p` are NaN (no residual degrees of freedom).
 //!
@@ -231,13 +232,17 @@ fn quantile_sorted(x: &[f64], q: f64) -> f64 {
     }
 }
 
+/// Rates whose spread is at most this share of their magnitude are constant: differences at the
+/// level of rounding (a sum or a smoothing of equal values) are not tuning.
+pub const CONSTANT_RTOL: f64 = 1e-12;
+
 /// Checked inputs: the centred rates, one row per neuron, and what the fits share.
 struct Prepared {
     n: usize,
     /// `(n_neurons, n_trials)`, each row minus its mean.
     yt: Array2<f64>,
     mean: Vec<f64>,
-    /// Neurons whose rates are all equal.
+    /// Neurons whose rates are all equal, up to [`CONSTANT_RTOL`].
     constant: Vec<bool>,
     cos: Vec<f64>,
     sin: Vec<f64>,
@@ -288,15 +293,18 @@ fn prepare(rates: ArrayView2<f64>, angles: ArrayView1<f64>) -> Result<Prepared> 
         .expect("standard layout")
         .par_chunks_mut(n)
         .map(|row| {
-            let first = row[0];
-            let constant = row.iter().all(|&v| v == first);
+            let (lo, hi) = row.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
             let mean = row.iter().sum::<f64>() / n as f64;
-            if constant {
+            if hi - lo <= CONSTANT_RTOL * lo.abs().max(hi.abs()) {
                 row.fill(0.0);
-                (first, true)
+                (if lo == hi { lo } else { mean }, true)
             } else {
+                // Two passes: the first mean is off by rounding (about eps |mean|), which a fit with
+                // an intercept removes from the residuals but a sum of squares would count.
                 row.iter_mut().for_each(|v| *v -= mean);
-                (mean, false)
+                let rest = row.iter().sum::<f64>() / n as f64;
+                row.iter_mut().for_each(|v| *v -= rest);
+                (mean + rest, false)
             }
         })
         .collect();
@@ -1137,6 +1145,46 @@ mod tests {
         // Another seed gives other intervals.
         let c = fit_cosine(rates.view(), angles.view(), &CosineConfig { seed: 12, ..cfg.clone() }).unwrap();
         assert_ne!(c.bootstrap, a.bootstrap);
+    }
+
+    #[test]
+    fn rates_equal_up_to_rounding_are_constant_and_large_offsets_still_fit() {
+        // 0.3 and 0.1 * 3 differ in the last bit: rounding, not tuning. Before, the one-pass
+        // centring left eps |mean| in every residual, counted as explained: r2 0.997, p 1e-115.
+        let k = 8;
+        let n = 96;
+        let angles = Array1::from_shape_fn(n, |t| TWO_PI * (t % k) as f64 / k as f64);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let bit = 0.1 * 3.0;
+        assert_ne!(bit, 0.3);
+        let rates = Array2::from_shape_fn((n, 2), |(_, j)| {
+            let coin = rng.random::<f64>() < 0.5;
+            let v = if coin { 0.3 } else { bit };
+            if j == 0 {
+                v
+            } else {
+                1e6 + 0.1 + if coin { 0.0 } else { 1e-10 }
+            }
+        });
+        let f = fit_cosine(rates.view(), angles.view(), &CosineConfig { n_perm: 19, ..Default::default() }).unwrap();
+        for j in 0..2 {
+            assert!(f.r2[j].is_nan() && f.p_value[j].is_nan() && f.preferred_direction[j].is_nan(), "neuron {j}");
+            assert_eq!(f.modulation_depth[j], 0.0);
+            assert!((f.baseline[j] - rates.column(j).mean().unwrap()).abs() <= 1e-12 * f.baseline[j].abs());
+        }
+        let v = fit_von_mises(rates.view(), angles.view(), &VonMisesConfig::default()).unwrap();
+        assert!(v.r2[0].is_nan() && v.preferred_direction[0].is_nan());
+        // A tuned neuron on a large offset (1e-7 relative modulation) is not constant, and its R^2
+        // is that of the same neuron without the offset.
+        let tuned = Array2::from_shape_fn((n, 1), |(t, _)| (angles[t] - 1.0).cos() + 0.5 * ((t * 7 % 5) as f64 - 2.0));
+        let offset = &tuned + 1e7;
+        let a = fit_cosine(tuned.view(), angles.view(), &CosineConfig::default()).unwrap();
+        let b = fit_cosine(offset.view(), angles.view(), &CosineConfig::default()).unwrap();
+        assert!(a.r2[0] > 0.3 && (a.r2[0] - b.r2[0]).abs() < 1e-6, "{} vs {}", a.r2[0], b.r2[0]);
+        assert!((a.preferred_direction[0] - b.preferred_direction[0]).abs() < 1e-6);
+        let va = fit_von_mises(tuned.view(), angles.view(), &VonMisesConfig::default()).unwrap();
+        let vb = fit_von_mises(offset.view(), angles.view(), &VonMisesConfig::default()).unwrap();
+        assert!((va.r2[0] - vb.r2[0]).abs() < 1e-6, "{} vs {}", va.r2[0], vb.r2[0]);
     }
 
     #[test]

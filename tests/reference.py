@@ -8,7 +8,7 @@ import numpy as np
 from autograd import grad
 from autograd.extend import defvjp, primitive
 
-SLOPE = {"fast_sigmoid": 25.0, "arctan": 2.0, "triangle": 1.0, "sigmoid": 25.0}
+SLOPE = {"fast_sigmoid": 25.0, "arctan": 2.0, "triangle": 25.0, "sigmoid": 25.0}
 
 
 def surrogate_grad(v, kind, k):

@@ -338,6 +338,30 @@ def test_similarity_normalisation():
         similarity(A, B, normalize="soft", soft_offset=-1.0)
 
 
+
+def test_similarity_zscore_does_not_amplify_a_saturated_units_rounding():
+    """A unit firing in every bin comes out of trajectories' smoothing as 1000 Hz +- 1e-13;
+    z-scored, that rounding became a unit-variance signal and the score fell from 0.99 to 0.75."""
+    rng = np.random.default_rng(0)
+    n_trials, n_steps = 64, 60
+    directions = np.arange(n_trials) % 4
+    rate = 0.02 + 0.03 * (1 + np.cos(directions[:, None, None] * np.pi / 2 - np.arange(10) * 0.6)) / 2
+    S = (rng.random((n_trials, n_steps, 10)) < rate).astype(np.uint8)
+    saturated = S.copy()
+    saturated[:, :, 0] = 1
+    ta = trajectories(S, directions, smoothing_ms=20)
+    tb = trajectories(saturated, directions, smoothing_ms=20)
+    assert np.ptp(tb.condition_means[..., 0]) < 1e-9 * 1000  # the unit is constant up to rounding
+    without = similarity(ta.condition_means[..., 1:], tb.condition_means[..., 1:], normalize="zscore", n_components=4).score
+    assert without > 0.95
+    assert similarity(ta.condition_means, tb.condition_means, normalize="zscore", n_components=4).score == pytest.approx(without, abs=0.02)
+    # nothing but rounding noise has no variance
+    noise = np.full((4, 60, 3), 7.0) * (1 + np.finfo(float).eps * rng.integers(0, 3, size=(4, 60, 3)))
+    assert np.ptp(noise) > 0
+    with pytest.raises(ValueError, match="B has no variance"):
+        similarity(ta.condition_means[..., :3], noise)
+
+
 # ---------------------------------------------------------------------------------------------
 # Circuit level
 # ---------------------------------------------------------------------------------------------

@@ -642,3 +642,28 @@ def test_a_signal_handlers_exception_is_not_reported_as_the_callbacks(data):
     assert not any("callback" in m for m in messages), messages
     assert clf.callback is None and clf.stop_reason_ == "signal_error" and clf.n_iter_ >= 1
     assert clf.predict(data.X).shape == data.y.shape  # the epochs trained were kept
+
+
+def test_a_gradient_exploding_through_time_warns_and_names_the_surrogate():
+    """With an area of 1, arctan's gradient grew to 1e17 through the recurrent loop of a 200 ms
+    window; clipping hid it and the network stayed at chance, without a word."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from motorsrnn import TrainingDivergedError
+
+    d = make_center_out(n_trials=64, n_timesteps=200, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"exploded through time.*surrogate='arctan' has an area of 1"):
+        clf = SpikingRNNClassifier(surrogate="arctan", max_epochs=2, random_state=0).fit(d.X, d.y)
+    ratio = max(h["grad_norm"] / np.sqrt(h["loss"]) for h in clf.history_)
+    assert ratio > 1e4
+    with pytest.warns(ConvergenceWarning, match=r"exploded through time.*'triangle' with surrogate_slope=1 has an area"):
+        SpikingRNNClassifier(surrogate="triangle", surrogate_slope=1.0, max_epochs=2, random_state=0).fit(d.X, d.y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default surrogate, and the triangle's default slope: bounded
+        for surrogate in ("fast_sigmoid", "triangle"):
+            clf = SpikingRNNClassifier(surrogate=surrogate, max_epochs=2, random_state=0).fit(d.X, d.y)
+            assert max(h["grad_norm"] / np.sqrt(h["loss"]) for h in clf.history_) < 1e3
+    # where it overflows to a divergence, the advice is not only to lower learning_rate
+    long = make_center_out(n_trials=64, n_timesteps=500, random_state=0)
+    with pytest.raises(TrainingDivergedError, match=r"Lower learning_rate.*overflowed through time: surrogate='sigmoid'"):
+        SpikingRNNClassifier(surrogate="sigmoid", max_epochs=2, random_state=0).fit(long.X, long.y)

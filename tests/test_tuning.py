@@ -658,6 +658,22 @@ def test_silent_neurons_are_constant_not_cosine_and_can_be_left_out_of_the_fract
     assert np.isnan(fit_cosine_tuning(np.zeros((8, 2)), np.arange(8) % 4).fraction_tuned_active)
 
 
+def test_rates_equal_up_to_rounding_are_constant_not_highly_significant():
+    """0.3 and 0.1 * 3 differ in their last bit: every random arrangement of them was "tuned",
+    r2 0.997 and p 1e-115, and counted in fraction_tuned."""
+    rng = np.random.default_rng(2)
+    theta = 2 * np.pi * (np.arange(96) % 8) / 8
+    rounding = np.where(rng.random(96) < 0.5, 0.3, 0.1 * 3)
+    assert np.ptp(rounding) > 0
+    tuned = 5 + 2 * np.cos(theta - 1.0) + rng.normal(0, 0.5, 96)
+    res = fit_cosine_tuning(np.stack([rounding, tuned], axis=1), theta)
+    assert res.is_constant.tolist() == [True, False]
+    assert res.is_tuned.tolist() == [False, True] and res.fraction_tuned == 0.5
+    assert np.isnan(res.p_value[0]) and res.modulation_depth[0] == 0
+    vm = fit_von_mises_tuning(np.stack([rounding, tuned], axis=1), theta)
+    assert np.isnan(vm.r2[0]) and vm.r2[1] > 0.5
+
+
 def test_relative_depth_compares_neurons_that_fire_at_different_rates():
     Y, theta, _ = cosine_data(400, 3, 8, 0.0, 0.0, 1)
     Y = np.stack([20 + 10 * np.cos(theta), 200 + 100 * np.cos(theta), 5 * np.cos(theta)], axis=1)

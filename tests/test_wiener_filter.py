@@ -81,6 +81,17 @@ def test_bad_input():
         WienerFilter().fit(X, y).predict(np.zeros((2, 25, 5)))
     with pytest.raises(ValueError, match="Negative values"):
         WienerFilter().fit(-X.astype(int), y)
+    with pytest.raises(ValueError, match="beyond 1e\\+150: their squared errors would overflow float64"):
+        WienerFilter().fit(X, y * 1e160)
+
+
+def test_targets_beyond_float32_are_fine_in_float64():
+    """The ridge regression runs in float64: targets of 1e13 were refused with a float32 message."""
+    y = rng.normal(size=(30, 25, 1))
+    small = WienerFilter().fit(X, y)
+    large = WienerFilter().fit(X, y * 1e13)
+    np.testing.assert_allclose(large.predict(X), small.predict(X) * 1e13, rtol=1e-9, atol=1e-9 * 1e13)
+    assert large.score(X, y * 1e13) == pytest.approx(small.score(X, y), abs=1e-9)
 
 
 def test_a_refit_that_raises_leaves_the_old_model():

@@ -956,13 +956,25 @@ def _numerical_rank(scores):
     return int(np.count_nonzero(s > 1e-8 * s[0] * max(scores.shape)))
 
 
+# Activity whose spread is at most this share of its magnitude is constant: a unit firing in every
+# bin comes out of the Gaussian smoothing as c (1 +- eps), and rounding is not activity (the same
+# tolerance as the tuning fits' constant neurons, CONSTANT_RTOL in src/tuning.rs).
+_CONSTANT_RTOL = 1e-12
+
+
+def _constant_units(x) -> np.ndarray:
+    """Columns (units) of ``x`` (n_samples, n_units) that are constant up to ``_CONSTANT_RTOL``."""
+    return np.ptp(x, axis=0) <= _CONSTANT_RTOL * np.abs(x).max(axis=0, initial=0.0)
+
+
 def _normalize_units(x, how, offset):
-    """Scale each column (unit) of ``x`` (n_samples, n_units): soft normalisation or z-scores."""
+    """Scale each column (unit) of ``x`` (n_samples, n_units): soft normalisation or z-scores
+    (constant units are not scaled, so their rounding noise stays at rounding level)."""
     if how == "soft":
         scale = np.ptp(x, axis=0) + offset
     else:
         scale = x.std(axis=0)
-    return x / np.where(scale > 0, scale, 1.0)
+    return x / np.where((scale > 0) & ~_constant_units(x), scale, 1.0)
 
 
 def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_offset=5.0) -> Bunch:
@@ -1005,7 +1017,8 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
         Churchland et al. 2012, used before jPCA and model-data CCA in motor cortex): strongly
         modulated units count about equally, weakly modulated ones less, so a few high-rate
         units cannot dominate. ``"zscore"`` divides each unit by its standard deviation
-        (units without variance are left at 0).
+        (units without variance are left at 0; a unit whose spread is at most ``1e-12`` of its
+        magnitude, rounding, counts as without variance).
     soft_offset : float, default=5.0
         The offset of ``"soft"`` normalisation, in the units of ``A`` and ``B`` (5 Hz in
         Churchland et al. 2012 for rates in Hz).
@@ -1072,8 +1085,8 @@ def similarity(A, B, *, method="cca", n_components=None, normalize=None, soft_of
     if k > max_k:
         raise ValueError(f"n_components must be <= min(n_units_a, n_units_b, n_samples - 1) = {max_k}, got {k}")
     for x, name in ((a, "A"), (b, "B")):
-        if not np.any(x - x.mean(axis=0)):
-            raise ValueError(f"{name} has no variance (constant activity): similarity is undefined")
+        if np.all(_constant_units(x)):
+            raise ValueError(f"{name} has no variance (constant activity, up to rounding): similarity is undefined")
     if normalize is not None:
         a, b = _normalize_units(a, normalize, soft_offset), _normalize_units(b, normalize, soft_offset)
     sa = _pca(a, k)[0]

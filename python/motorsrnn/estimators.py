@@ -85,14 +85,23 @@ _OVERSUBSCRIBE = 4  # threads per available core at most, whatever n_jobs asks f
 _MAX_TARGET = 1e12
 
 
-def _check_magnitude(values: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` when ``values`` (NaN allowed) exceed ``_MAX_TARGET`` in magnitude."""
+# the same for float64 computations (a Wiener filter's ridge regression, R^2): squares stay below 1e308
+_MAX_TARGET_FLOAT64 = 1e150
+
+
+def _check_magnitude(values: np.ndarray, name: str, dtype=np.float32) -> None:
+    """Raise ``ValueError`` when ``values`` (NaN allowed) exceed ``_MAX_TARGET`` in magnitude
+    (``_MAX_TARGET_FLOAT64`` when they are computed with in float64)."""
     largest = float(np.nanmax(np.abs(values), initial=0.0))
-    if largest > _MAX_TARGET:
+    limit, kind = (_MAX_TARGET, "float32") if np.dtype(dtype) == np.float32 else (_MAX_TARGET_FLOAT64, "float64")
+    if largest > limit:
         raise ValueError(
-            f"{name} has values of magnitude up to {largest:.3g}, beyond {_MAX_TARGET:g}: their squared errors "
-            "would overflow float32; rescale them (e.g. standardise, or use other units)"
+            f"{name} has values of magnitude up to {largest:.3g}, beyond {limit:g}: their squared errors "
+            f"would overflow {kind}; rescale them (e.g. standardise, or use other units)"
         )
+# gradient norm / sqrt(loss) above which an epoch's gradient counts as exploding (healthy fits: at most
+# about 1000, exploding ones above 1e4 and up to 1e20: benchmarks/surrogates.py, docs/model.md)
+_EXPLODING = 1e4
 # floor of the variances behind ``activity_normalize=True``, relative to their mean (see below)
 _ACTIVITY_VAR_FLOOR = 1e-2
 
@@ -1491,6 +1500,7 @@ class _SpikingRNNBase(BaseEstimator):
                 warnings.warn(f"training was interrupted after {self.n_iter_} complete epoch(s); the estimator keeps "
                               f"{kept}", RuntimeWarning, stacklevel=user_stacklevel())
             if diverged is None and not late_interrupt and not incremental:
+                self._warn_if_exploding_gradients(self.history_[len(previous):])
                 self._warn_if_abnormal_activity(X_train)
                 if stop != "interrupted":
                     self._warn_if_worse_than_constant(X_train, y_train, w_train)
@@ -1506,6 +1516,9 @@ class _SpikingRNNBase(BaseEstimator):
         if diverged is not None:
             advice = ("Lower learning_rate or set max_grad_norm." if self.max_grad_norm is None
                       else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
+            if self._wide_surrogate():
+                advice += (f" Or the gradient itself overflowed through time: {self._wide_surrogate()} "
+                           "(docs/model.md#surrogate-gradients).")
             raise TrainingDivergedError(
                 f"training diverged (non-finite loss, gradient or optimiser state) in epoch {diverged[0] + len(previous)} (numbered "
                 f"as in history_, from 0), batch {diverged[1]}; the estimator keeps "
@@ -1535,6 +1548,50 @@ class _SpikingRNNBase(BaseEstimator):
             hint += (" If the bins of X are wider than 1 ms, set dt to their width in ms (e.g. dt=10.0 for 10 ms bins): "
                      "the time constants are in ms, and dt=1 makes the network integrate 10 ms bins ten times too slowly.")
         return hint
+
+    def _wide_surrogate(self) -> str:
+        """A sentence when the surrogate passes much more gradient per step than the default's:
+        the area of ``"sigmoid"`` and ``"arctan"`` is 1 whatever their slope, that of
+        ``"triangle"`` is ``1 / k``, against ``2 / 25`` for the default ``"fast_sigmoid"``. Through
+        a recurrent loop that gain compounds over the time steps (docs/model.md)."""
+        k = self.surrogate_slope
+        if self.surrogate in ("sigmoid", "arctan"):
+            return (f"surrogate={self.surrogate!r} has an area of 1 whatever its slope, 12.5 times that of the "
+                    "default 'fast_sigmoid', and through recurrent connections the gradient grows with every "
+                    "time step; use surrogate='fast_sigmoid', or 'triangle' with surrogate_slope=25")
+        if self.surrogate == "triangle" and k is not None and float(k) < 5.0:
+            return (f"surrogate='triangle' with surrogate_slope={k:g} has an area of {1.0 / float(k):.2g}, more than "
+                    "the default 'fast_sigmoid' (0.08), and through recurrent connections the gradient grows with "
+                    "every time step; use a steeper slope (the default, 25)")
+        return ""
+
+    def _warn_if_exploding_gradients(self, records):
+        """Warn when an epoch's mean gradient norm (before clipping) exceeded ``_EXPLODING`` times
+        the square root of its loss: a ratio that does not depend on the targets' scale (at
+        most about 1000 in healthy fits on the package's tasks; above 1e4, up to 1e20, when the gradient explodes
+        through time, docs/model.md#surrogate-gradients). Clipping then hides the explosion: the
+        updates come from the earliest time steps and training stalls, without a non-finite value."""
+        worst, epoch = 0.0, None
+        for r in records:
+            g, loss = r.get("grad_norm"), r.get("loss")
+            if g is None or loss is None or not np.isfinite(g) or not np.isfinite(loss):
+                continue
+            ratio = float(g) / np.sqrt(max(float(loss), 1e-12))
+            if ratio > worst:
+                worst, epoch = ratio, r
+        if epoch is None or worst <= _EXPLODING:
+            return
+        cause = self._wide_surrogate()
+        warnings.warn(
+            f"the gradient exploded through time: in epoch {epoch['epoch']} its norm before clipping was "
+            f"{epoch['grad_norm']:.3g} (loss {epoch['loss']:.3g}), so the clipped updates come almost only from the "
+            "earliest time steps and training stalls. "
+            + (f"The likely cause: {cause}." if cause else
+               "How fast it grows depends on the surrogate's area, the recurrent weights and the time constants "
+               "(docs/model.md#surrogate-gradients)."),
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     def _warn_if_abnormal_activity(self, Xc):
         """Warn when, on (up to 256) training trials, as many as fit in 256 MB of simulated spikes
@@ -1940,8 +1997,10 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
     surrogate : {"fast_sigmoid", "arctan", "triangle", "sigmoid"}, default="fast_sigmoid"
         Surrogate derivative of the spike function (exact forms in ``docs/model.md``).
     surrogate_slope : float or None, default=None
-        Slope ``k`` of the surrogate; ``None`` uses 25 (fast_sigmoid, sigmoid), 2 (arctan),
-        1 (triangle).
+        Slope ``k`` of the surrogate; ``None`` uses 25 (fast_sigmoid, sigmoid, triangle), 2
+        (arctan). In recurrent networks ``"sigmoid"`` and ``"arctan"`` pass so much gradient
+        per step (an area of 1, against 0.08 for the default) that it explodes through time,
+        and ``fit`` warns (``docs/model.md``, "Surrogates in recurrent networks").
     readout : {"mean", "max", "last"}, default="mean"
         How the readout traces ``O[t]`` become logits: mean over time, max over time, last step.
         (A regressor fitted on per-step targets predicts the traces themselves: ``readout``
@@ -2495,12 +2554,12 @@ def check_regression_targets(y, n_trials: int, n_steps: int, dtype=np.float32) -
     """Regression targets checked against ``X``'s trials and steps: ``(n_trials, n_outputs)``
     (a 1-D ``y`` is one output) or ``(n_trials, n_timesteps, n_outputs)``. NaN marks a missing
     target (no error, no gradient: docs/model.md); infinities, a ``y`` with no observed value and
-    values beyond float32's range are errors. ``dtype``: of the result (float32, the core's type,
+    values whose squares would overflow ``dtype`` are errors. ``dtype``: of the result (float32, the core's type,
     by default)."""
     y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
     if y.size and np.isnan(y).all():
         raise ValueError("y has no observed values: every target is NaN (missing)")
-    _check_magnitude(y, "y")
+    _check_magnitude(y, "y", dtype)
     if y.ndim == 1:
         y = y[:, np.newaxis]
     if y.ndim not in (2, 3):

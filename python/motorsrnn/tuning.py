@@ -615,7 +615,8 @@ class CosineTuning:
     @property
     def is_constant(self) -> np.ndarray:
         """Neurons whose activity is the same in every trial (a silent unit, say): no tuning to
-        test, NaN preferred direction and ``r2``."""
+        test, NaN preferred direction and ``r2``. Activity whose spread is at most ``1e-12`` of
+        its magnitude counts as the same: such differences are rounding, not tuning."""
         return np.isnan(self.r2)
 
     @property
