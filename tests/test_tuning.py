@@ -694,3 +694,50 @@ def test_one_residual_degree_of_freedom_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_cosine_tuning(rng.poisson(2, (5, 20)).astype(float), np.arange(5))
+
+
+def test_rates_of_spike_counts_are_counts_over_the_windows_duration():
+    """units="hz": a trial's count in the window divided by n_bins * dt / 1000 s (here 10 bins of
+    2 ms: 20 ms); units="counts": the count itself. Checked against numpy's least squares."""
+    rng = np.random.default_rng(5)
+    X = rng.poisson(0.3, (48, 20, 3)).astype(np.uint8)
+    theta = (np.arange(48) % 8) * np.pi / 4
+    counts = X[:, 5:15].sum(axis=1).astype(float)
+    design = np.column_stack([np.ones(48), np.cos(theta), np.sin(theta)])
+    for units, scale in (("hz", 1000.0 / 20.0), ("counts", 1.0)):
+        fit = fit_cosine_tuning(X, theta, window=(5, 15), dt=2.0, units=units)
+        coef = np.linalg.lstsq(design, counts * scale, rcond=None)[0]
+        np.testing.assert_allclose(fit.baseline, coef[0], rtol=1e-10)
+        np.testing.assert_allclose(fit.b1, coef[1], rtol=1e-9, atol=1e-10)
+        curves = tuning_curves(X, theta, window=(5, 15), dt=2.0, units=units)
+        for k, a in enumerate(curves.angles):
+            np.testing.assert_allclose(curves.mean[k], counts[theta == a].mean(axis=0) * scale, rtol=1e-12)
+
+
+def test_von_mises_width_is_the_full_width_at_half_amplitude():
+    """width: the full width of the peak at half the amplitude above the trough, found here by a
+    root search on the model's shape exp(kappa (cos d - 1)); pi for kappa = 0."""
+    from scipy.optimize import brentq
+
+    Y, theta, _ = von_mises_data([0.3, 1.0, 3.0, 10.0], sd=0.3, seed=5)
+    vm = fit_von_mises_tuning(Y, theta)
+    for i, kappa in enumerate(vm.kappa):
+        half = (1.0 + np.exp(-2.0 * kappa)) / 2.0  # halfway between the peak (1) and the trough
+        d = brentq(lambda x: np.exp(kappa * (np.cos(x) - 1.0)) - half, 0.0, np.pi)
+        assert vm.width[i] == pytest.approx(2.0 * d, rel=1e-9)
+    Yc, thc, _ = cosine_data(160, 2, 16, 3.0, 0.0, 1)  # a noise-free cosine: kappa 0, width pi
+    assert fit_von_mises_tuning(Yc, thc).width == pytest.approx([np.pi, np.pi], abs=1e-3)
+
+
+def test_network_tuning_rates_use_the_networks_bin_width():
+    """A network at dt = 2 ms: its units' rates are spike counts over n_bins * 2 ms (here the
+    window's 20 bins: 40 ms), written out and fitted with numpy's least squares."""
+    d = make_center_out(n_trials=64, n_neurons=12, n_timesteps=30, dt=2.0, modulation=(10, 30), random_state=0)
+    clf = SpikingRNNClassifier(n_hidden=12, max_epochs=1, dt=2.0, random_state=0, n_jobs=1).fit(d.X, d.y)
+    res = network_tuning(clf, d.X, d.y, window=(5, 25))
+    spikes = clf.simulate(d.X, membrane=False).spikes
+    rates = spikes[:, 5:25].sum(axis=1) / (20 * 2.0 / 1000.0)
+    assert rates.max() > 0
+    design = np.column_stack([np.ones(64), np.cos(d.angles), np.sin(d.angles)])
+    np.testing.assert_allclose(res.baseline, np.linalg.lstsq(design, rates, rcond=None)[0][0], rtol=1e-9, atol=1e-9)
+    assert res.settings["dt"] == 2.0
