@@ -785,3 +785,20 @@ def test_unit_ids_keep_the_columns_of_units_silent_in_a_session():
         bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids=[])
     with pytest.raises(TypeError, match="unit_ids must be a sequence"):
         bin_spike_times(grouped, [1.0], window=(0, 5), unit_ids="a")
+
+
+def test_nwb_a_window_that_ends_where_the_observation_ends_is_observed():
+    """A trial's window [event + start, event + stop) lies inside an observation interval [a, b]
+    when a <= event + start and event + stop <= b: a window that ends exactly at b, or starts
+    exactly at a, was observed; one that reaches past b was not (binary fractions: exact sums)."""
+    pynwb = pytest.importorskip("pynwb")
+    nwb = pynwb.NWBFile("s", "id", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    for e in (0.0, 9.75, 9.875, 12.0):
+        nwb.add_trial(start_time=e, stop_time=e + 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hdmf's dtype conversion of the intervals
+        nwb.add_unit(spike_times=[0.125, 9.875], obs_intervals=[[0.0, 10.0], [12.0, 12.25]])
+    with pytest.warns(UserWarning, match=r"1 of the 4 trial x unit windows lie outside"):
+        out = from_nwb(nwb, window=(0, 0.25), bin_size=0.125, units="s")
+    # windows [0, 0.25), [9.75, 10), [9.875, 10.125), [12, 12.25)
+    assert out.observed[:, 0].tolist() == [True, True, False, True]
