@@ -431,3 +431,23 @@ def test_direction_angles_of_an_impossible_count_name_the_memory():
     with pytest.raises(MemoryError, match="the angles of 1180591620717411303424 directions would need"):
         direction_angles(2**70)
     np.testing.assert_allclose(direction_angles(4), [0, np.pi / 2, np.pi, 3 * np.pi / 2])
+
+
+def test_default_window_is_centred_on_the_peak_for_any_bin_width():
+    """The default window is centred on the response peak (latency + movement_duration / 2) whatever
+    the bin width: 50 bins of 2 ms around 250 ms start at 200 ms, not at 225 ms."""
+    d = make_center_out(n_trials=8, n_neurons=2, n_timesteps=50, dt=2.0, random_state=0)
+    assert d.window_start == 200.0
+    np.testing.assert_allclose(d.times, 200.0 + 2.0 * np.arange(50))
+    d = make_center_out(n_trials=8, n_neurons=2, n_timesteps=20, dt=5.0, latency=50.0, movement_duration=100.0,
+                        random_state=0)
+    assert d.window_start == 50.0 + 50.0 - 20 * 5.0 / 2  # 50 ms
+
+
+def test_latencies_are_clipped_at_zero():
+    """Documented: the response onset is latency + Normal(0, latency_jitter) clipped at 0 ms; with a
+    mean latency of 0 about half of the trials start at exactly 0 and none before."""
+    d = make_center_out(n_trials=400, n_neurons=2, latency=0.0, latency_jitter=20.0, random_state=0)
+    assert d.latencies.min() == 0.0
+    assert 0.42 < np.mean(d.latencies == 0.0) < 0.58  # binomial(400, 1/2): 3.2 standard deviations
+    assert d.latencies.max() > 20.0
