@@ -708,3 +708,39 @@ def test_similarity_refuses_activity_whose_squares_overflow():
         similarity(A * 1e160, B, method="procrustes", n_components=3)
     with pytest.raises(ValueError, match="B reaches"):
         similarity(A, B * -1e155, normalize="zscore", n_components=3)
+
+
+def test_early_classification_chance_is_the_most_frequent_labels_share():
+    """chance: the accuracy of always predicting the most frequent label of y, not 1 / n_classes
+    (they differ when the classes are unbalanced)."""
+    d = make_center_out(n_trials=120, n_neurons=10, n_timesteps=10, random_state=0)
+    keep = np.flatnonzero((d.y == 0) | (np.arange(120) % 4 == 0))  # label 0 kept whole, the others thinned
+    y = d.y[keep]
+    nb = PoissonNaiveBayes().fit(d.X, d.y)
+    curve = early_classification(nb, d.X[keep], y, step=5)
+    counts = np.bincount(y)
+    assert counts[0] > counts[1:].max()  # unbalanced
+    assert curve.chance == pytest.approx(counts.max() / len(y))
+    assert curve.chance != pytest.approx(1 / 4)
+
+
+def test_weight_vs_pd_difference_statistics_match_scipy():
+    """The correlation of the weights with cos(pd difference), its least-squares line and the
+    Fisher-z p-value, recomputed with scipy and numpy from the connections returned."""
+    from scipy import stats
+
+    from motorsrnn.analysis import weight_vs_pd_difference
+    from motorsrnn.tuning import network_tuning
+
+    d = make_center_out(n_trials=48, n_neurons=12, n_timesteps=20, random_state=0)
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=2, random_state=0).fit(d.X, d.y)
+    out = weight_vs_pd_difference(clf, network_tuning(clf, d.X, d.y), "w_rec", tuned_only=False, bins=4)
+    c = np.cos(out.pd_difference)  # cos is even: the same as cos of the signed difference
+    r, _ = stats.pearsonr(c, out.weights)
+    n = out.n_connections
+    assert n > 20 and out.correlation == pytest.approx(r, rel=1e-9)
+    assert out.p_value == pytest.approx(2 * stats.norm.sf(abs(np.arctanh(r)) * np.sqrt(n - 3)), rel=1e-6)
+    slope, intercept = np.polyfit(c, out.weights, 1)
+    assert out.slope == pytest.approx(slope, rel=1e-9) and out.intercept == pytest.approx(intercept, rel=1e-9, abs=1e-12)
+    w = clf.get_weights()["w_rec"][out.target_index, out.source_index]
+    np.testing.assert_array_equal(out.weights, w)

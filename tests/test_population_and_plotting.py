@@ -1076,3 +1076,115 @@ def test_with_early_stopping_the_returned_network_is_the_best_epochs_record(data
     now = network_tuning(clf, data.X[300:], data.y[300:])
     np.testing.assert_array_equal(now.b1, snaps.results[clf.best_epoch_]["h"].b1)
     assert not np.array_equal(now.b1, snaps.results[snaps.epochs[-1]]["h"].b1, equal_nan=True)
+
+
+def test_persistency_and_pd_drift_by_hand(trained):
+    """persistency, its cumulative form, pd_drift and the fractions, recomputed from the recorded
+    fits: tuned units of the reference epoch still tuned (at e, or at every epoch in between), and
+    the median absolute circular change of the preferred direction of the units tuned at both."""
+    _, snaps = trained
+    names = [n for n, _ in snaps.populations]
+    epochs = snaps.epochs.tolist()
+    tuned = np.array([np.concatenate([snaps.results[e][n].is_tuned for n in names]) for e in epochs])
+    pd = np.array([np.concatenate([snaps.results[e][n].preferred_direction for n in names]) for e in epochs])
+    rate = np.array([np.concatenate([snaps.rates[e][n] for n in names]) for e in epochs])
+    np.testing.assert_allclose(snaps.fraction_tuned(), tuned.mean(axis=1))
+    np.testing.assert_allclose(snaps.fraction_active(), (rate > 0).mean(axis=1))
+    np.testing.assert_allclose(snaps.fraction_tuned(active_only=True),
+                               [t[r > 0].mean() for t, r in zip(tuned, rate)])
+    checked = 0
+    for ref in (0, 3):
+        i_ref = epochs.index(ref)
+        base = tuned[i_ref]
+        assert base.any()
+        p, pc, drift = snaps.persistency(ref), snaps.persistency(ref, cumulative=True), snaps.pd_drift(ref)
+        for i in range(len(epochs)):
+            lo, hi = min(i, i_ref), max(i, i_ref)
+            assert p[i] == pytest.approx(tuned[i][base].mean())
+            assert pc[i] == pytest.approx(tuned[lo:hi + 1].all(axis=0)[base].mean())
+            both = base & tuned[i]
+            change = np.abs(np.angle(np.exp(1j * (pd[i] - pd[i_ref]))))[both]
+            if both.any():
+                assert drift[i] == pytest.approx(np.median(change), abs=1e-12)
+                checked += change.size > 2 and abs(np.median(change) - np.mean(change)) > 1e-3
+            else:
+                assert np.isnan(drift[i])
+        np.testing.assert_allclose(snaps.pd_drift(ref, degrees=True), np.degrees(drift))
+    assert checked  # some epoch where the median differs from the mean: the median is what is tested
+
+
+def test_trajectories_are_scikit_learns_pca_of_the_condition_means():
+    """The PCA of the condition means, compared with scikit-learn's: the same explained variance
+    ratios, and components and scores equal up to sign, with each component's largest-magnitude
+    loading positive (the documented sign convention)."""
+    from sklearn.decomposition import PCA
+
+    d = make_center_out(n_trials=120, n_neurons=30, random_state=3)
+    tr = trajectories(d.X, d.y, n_components=4)
+    means = np.stack([d.X[d.y == c].mean(axis=0) for c in range(4)]) * 1000.0  # Hz at 1 ms bins
+    np.testing.assert_allclose(tr.condition_means, means, rtol=1e-12)
+    pca = PCA(n_components=4, svd_solver="full").fit(means.reshape(-1, 30))
+    np.testing.assert_allclose(tr.explained_variance_ratio, pca.explained_variance_ratio_, rtol=1e-9)
+    np.testing.assert_allclose(tr.mean, pca.mean_, rtol=1e-12)
+    signs = np.sign(pca.components_[np.arange(4), np.argmax(np.abs(pca.components_), axis=1)])
+    np.testing.assert_allclose(tr.components, pca.components_ * signs[:, None], atol=1e-10)
+    np.testing.assert_allclose(tr.trajectories.reshape(-1, 4), pca.transform(means.reshape(-1, 30)) * signs,
+                               atol=1e-8)
+    big = np.argmax(np.abs(tr.components), axis=1)
+    assert np.all(tr.components[np.arange(4), big] > 0)
+
+
+def test_trajectory_smoothing_is_in_ms_whatever_the_bin_width():
+    """smoothing_ms is a width in ms: with 2 ms bins, 6 ms is a Gaussian of 3 bins (lags up to
+    ceil(4 * 3) = 12 bins, edges renormalised), written out here as a weighted mean per bin."""
+    rng = np.random.default_rng(2)
+    act = rng.poisson(0.4, (30, 40, 5)).astype(float)
+    cond = np.arange(30) % 3
+    out = trajectories(act, cond, n_components=2, smoothing_ms=6.0, dt=2.0)
+    means = np.stack([act[cond == c].mean(axis=0) for c in range(3)]) * 500.0  # Hz at 2 ms bins
+    sigma, half = 3.0, 12
+    expected = np.empty_like(means)
+    for t in range(40):
+        lags = np.arange(max(0, t - half), min(40, t + half + 1))
+        k = np.exp(-0.5 * ((lags - t) / sigma) ** 2)
+        expected[:, t] = np.tensordot(k, means[:, lags], axes=([0], [1])) / k.sum()
+    np.testing.assert_allclose(out.condition_means, expected, rtol=1e-10)
+
+
+def _pca_scores(x, k):
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=k, svd_solver="full").fit_transform(x.reshape(-1, x.shape[-1]))
+
+
+@pytest.mark.parametrize("normalize", [None, "soft", "zscore"])
+def test_similarity_matches_scipy_subspace_angles_and_procrustes(normalize):
+    """CCA's canonical correlations are the cosines of the principal angles between the two
+    populations' top-k PCA score spaces (scipy.linalg.subspace_angles) and the score is their
+    mean; Procrustes is scipy.spatial.procrustes of the scores. Normalisation as documented:
+    range + soft_offset, or the standard deviation, per unit."""
+    from scipy.linalg import subspace_angles
+    from scipy.spatial import procrustes
+
+    rng = np.random.default_rng(4)
+    latent = rng.normal(size=(5, 30, 4)).cumsum(axis=1)
+    A = 20 + latent @ rng.normal(size=(4, 25)) + rng.normal(scale=0.5, size=(5, 30, 25))
+    B = 10 + latent[..., :3] @ rng.normal(size=(3, 18)) * rng.uniform(0.2, 5.0, 18) + rng.normal(size=(5, 30, 18))
+
+    def scaled(x):
+        x = x.reshape(-1, x.shape[-1])
+        if normalize == "soft":
+            return x / (x.max(axis=0) - x.min(axis=0) + 2.0)
+        return x / x.std(axis=0) if normalize == "zscore" else x
+
+    kw = {"normalize": normalize, **({"soft_offset": 2.0} if normalize == "soft" else {})}
+    sa, sb = _pca_scores(scaled(A), 4), _pca_scores(scaled(B), 4)
+    cc = np.sort(np.cos(subspace_angles(sa, sb)))[::-1]
+    res = similarity(A, B, n_components=4, **kw)
+    np.testing.assert_allclose(res.canonical_correlations, cc, atol=1e-9)
+    assert res.score == pytest.approx(cc.mean(), abs=1e-9)
+    assert cc.max() - cc.min() > 0.05  # mean, max and min differ here
+    disparity = procrustes(sa, sb)[2]
+    proc = similarity(A, B, method="procrustes", n_components=4, **kw)
+    assert proc.disparity == pytest.approx(disparity, abs=1e-9) and proc.score == pytest.approx(1 - disparity, abs=1e-9)
+    assert 0.01 < disparity < 0.99
