@@ -122,3 +122,32 @@ def test_a_poisson_naive_bayes_refit_that_raises_leaves_the_old_model():
         nb.fit(X, np.where(labels < 2, "L", "R"), sample_weight=np.full(30, 1e308))
     np.testing.assert_array_equal(nb.classes_, np.arange(4))
     np.testing.assert_array_equal(nb.predict_proba(X), before)
+
+
+def test_score_with_missing_targets_is_the_weighted_mean_over_the_scored_outputs():
+    """With NaN targets, score is the uniform mean of each output's R^2 over its observed samples,
+    with each trial's weight repeated over its steps, as scikit-learn's r2_score computes it; an
+    output with fewer than two observed values is left out (of three outputs, the mean of the two
+    scored, not their largest)."""
+    from sklearn.metrics import r2_score
+
+    local = np.random.default_rng(7)
+    F = lagged_by_loop(X, 2, 1)
+    Y = (F @ local.normal(size=(8, 3)) + local.normal(scale=2.0, size=(F.shape[0], 3))).reshape(30, 25, 3)
+    wf = WienerFilter(n_lags=2).fit(X, Y)
+    target = Y + local.normal(scale=2.0, size=Y.shape)
+    target[:8, :, 0] = np.nan
+    target[:, :, 2] = np.nan
+    target[3, 4, 2] = 1.0  # one observed value: no R^2
+    w = local.uniform(0.1, 5.0, 30)
+    true, pred, sw = target.reshape(-1, 3), wf.predict(X).reshape(-1, 3), np.repeat(w, 25)
+    per_output = []
+    for j in (0, 1):
+        seen = ~np.isnan(true[:, j])
+        per_output.append(r2_score(true[seen, j], pred[seen, j], sample_weight=sw[seen]))
+    unweighted = [r2_score(true[~np.isnan(true[:, j]), j], pred[~np.isnan(true[:, j]), j]) for j in (0, 1)]
+    assert abs(per_output[0] - per_output[1]) > 1e-3 and abs(np.mean(per_output) - np.mean(unweighted)) > 1e-3
+    with pytest.warns(UserWarning, match=r"output\(s\) \[2\] of y have fewer than two observed values"):
+        assert wf.score(X, target, sample_weight=w) == pytest.approx(np.mean(per_output), rel=1e-12)
+    with pytest.warns(UserWarning, match=r"output\(s\) \[2\]"):
+        assert wf.score(X, target) == pytest.approx(np.mean(unweighted), rel=1e-12)
