@@ -654,8 +654,6 @@ def test_fuzz_fit_cosine_tuning(inputs, kwargs):
 @settings(max_examples=60, **SETTINGS)
 @given(inputs=tuning_inputs(), n_boot=st.integers(0, 5), n_perm=st.integers(0, 5), ci=st.sampled_from([0.95, 0.0, 1.0, -1.0, np.nan]))
 def test_fuzz_core_tuning_fit_cosine(inputs, n_boot, n_perm, ci):
-    if not hasattr(_core, "tuning_fit_cosine"):
-        pytest.skip("the compiled core has no tuning_fit_cosine yet")
     activity, directions = inputs
     ok, res = outcome(_core.tuning_fit_cosine, activity, directions, n_boot, ci, n_perm, 0, 1)
     if ok:
