@@ -423,7 +423,7 @@ def test_weight_vs_pd_difference_between_populations(trained, data):
     out = weight_vs_pd_difference(clf, snaps.results[5], "M1->PM", tuned_only=False)
     assert out.source == "M1" and out.target == "PM"
     assert np.all(out.source_index < 24) and np.all(out.target_index < 12)
-    assert -1 <= out.correlation <= 1
+    assert out.correlation == pytest.approx(np.corrcoef(np.cos(out.pd_difference), out.weights)[0, 1], rel=1e-9)
     res_all = network_tuning(clf, data.X[300:], data.y[300:])
     out2 = weight_vs_pd_difference(clf, res_all, "M1->PM", tuned_only=False)
     np.testing.assert_allclose(out.weights, out2.weights)

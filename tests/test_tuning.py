@@ -282,11 +282,11 @@ def test_result_object_dataframe_and_threshold(monkeypatch, center_out):
     d = center_out
     res = fit_cosine_tuning(d.X, d.y, n_boot=50, r2_threshold=0.9, random_state=0)
     assert isinstance(res, CosineTuning) and "CosineTuning(n_neurons=96" in repr(res)
-    np.testing.assert_array_equal(res.is_tuned, (res.p_value < 0.05) & (res.r2_mean >= 0.9))
+    np.testing.assert_array_equal(res.is_tuned, (res.p_value <= 0.05) & (res.r2_mean >= 0.9))
     # None keeps the fit's thresholds (so tuned() reproduces is_tuned); 0 drops the R^2 criterion
     np.testing.assert_array_equal(res.tuned(), res.is_tuned)
-    np.testing.assert_array_equal(res.tuned(alpha=0.01), (res.p_value < 0.01) & (res.r2_mean >= 0.9))
-    np.testing.assert_array_equal(res.tuned(alpha=0.01, r2_threshold=0), res.p_value < 0.01)
+    np.testing.assert_array_equal(res.tuned(alpha=0.01), (res.p_value <= 0.01) & (res.r2_mean >= 0.9))
+    np.testing.assert_array_equal(res.tuned(alpha=0.01, r2_threshold=0), res.p_value <= 0.01)
     assert res.tuned(r2_threshold=0).sum() > res.is_tuned.sum()
     pd = pytest.importorskip("pandas")
     df = res.to_dataframe(degrees=True)
