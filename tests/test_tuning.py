@@ -681,6 +681,15 @@ def test_relative_depth_compares_neurons_that_fire_at_different_rates():
     np.testing.assert_allclose(res.modulation_depth, [10, 100, 5], rtol=1e-9)
     np.testing.assert_allclose(res.relative_depth[:2], [0.5, 0.5], rtol=1e-9)  # the same shape, 10x the rate
     assert np.isnan(res.relative_depth[2])  # baseline 0: no relative depth
+    # mean-centred rates: the fitted baselines are 0 up to rounding of either sign; a positive
+    # rounding gave relative depths up to 1e17
+    rng = np.random.default_rng(0)
+    theta8 = 2 * np.pi * (np.arange(96) % 8) / 8
+    Z = np.cos(theta8[:, None] - rng.uniform(0, 2 * np.pi, 28)) + rng.normal(0, 0.3, (96, 28))
+    Z -= Z.mean(axis=0)
+    centred = fit_cosine_tuning(Z, theta8)
+    assert np.all(np.abs(centred.baseline) < 1e-14) and np.any(centred.baseline > 0)
+    assert np.isnan(centred.relative_depth).all()
 
 
 def test_one_residual_degree_of_freedom_warns():

@@ -608,9 +608,12 @@ class CosineTuning:
     def relative_depth(self) -> np.ndarray:
         """``modulation_depth / baseline``: the depth as a share of the mean rate, comparable
         between neurons (or networks) that fire at different rates; NaN where the baseline is not
-        positive. 1 means the fitted curve falls to zero at the anti-preferred direction."""
+        positive, or is rounding beside the depth (at most ``1e-12`` of it, as for mean-centred
+        rates, whose fitted baseline is 0 up to rounding of either sign). 1 means the fitted
+        curve falls to zero at the anti-preferred direction."""
+        positive = self.baseline > 1e-12 * self.modulation_depth
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.baseline > 0, self.modulation_depth / self.baseline, np.nan)
+            return np.where(positive & (self.baseline > 0), self.modulation_depth / self.baseline, np.nan)
 
     @property
     def is_constant(self) -> np.ndarray:
