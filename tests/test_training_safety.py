@@ -663,6 +663,12 @@ def test_a_gradient_exploding_through_time_warns_and_names_the_surrogate():
         for surrogate in ("fast_sigmoid", "triangle"):
             clf = SpikingRNNClassifier(surrogate=surrogate, max_epochs=2, random_state=0).fit(d.X, d.y)
             assert max(h["grad_norm"] / np.sqrt(h["loss"]) for h in clf.history_) < 1e3
+    # without recurrence nothing compounds: the feedforward baseline trains with arctan, silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fsnn = SpikingRNNClassifier(architecture="fsnn", surrogate="arctan", max_epochs=2, random_state=0).fit(d.X, d.y)
+        assert max(h["grad_norm"] / np.sqrt(h["loss"]) for h in fsnn.history_) < 1e3
+        assert fsnn._wide_surrogate() == ""
     # where it overflows to a divergence, the advice is not only to lower learning_rate
     long = make_center_out(n_trials=64, n_timesteps=500, random_state=0)
     with pytest.raises(TrainingDivergedError, match=r"Lower learning_rate.*overflowed through time: surrogate='sigmoid'"):

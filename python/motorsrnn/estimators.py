@@ -91,7 +91,7 @@ _MAX_TARGET_FLOAT64 = 1e150
 
 def _check_magnitude(values: np.ndarray, name: str, dtype=np.float32) -> None:
     """Raise ``ValueError`` when ``values`` (NaN allowed) exceed ``_MAX_TARGET`` in magnitude
-    (``_MAX_TARGET_FLOAT64`` when they are computed with in float64)."""
+    (``_MAX_TARGET_FLOAT64`` when they are computed in float64)."""
     largest = float(np.nanmax(np.abs(values), initial=0.0))
     limit, kind = (_MAX_TARGET, "float32") if np.dtype(dtype) == np.float32 else (_MAX_TARGET_FLOAT64, "float64")
     if largest > limit:
@@ -99,6 +99,8 @@ def _check_magnitude(values: np.ndarray, name: str, dtype=np.float32) -> None:
             f"{name} has values of magnitude up to {largest:.3g}, beyond {limit:g}: their squared errors "
             f"would overflow {kind}; rescale them (e.g. standardise, or use other units)"
         )
+
+
 # gradient norm / sqrt(loss) above which an epoch's gradient counts as exploding (healthy fits: at most
 # about 1000, exploding ones above 1e4 and up to 1e20: benchmarks/surrogates.py, docs/model.md)
 _EXPLODING = 1e4
@@ -1516,9 +1518,9 @@ class _SpikingRNNBase(BaseEstimator):
         if diverged is not None:
             advice = ("Lower learning_rate or set max_grad_norm." if self.max_grad_norm is None
                       else f"Lower learning_rate (gradients are already clipped at max_grad_norm={self.max_grad_norm}).")
-            if self._wide_surrogate():
-                advice += (f" Or the gradient itself overflowed through time: {self._wide_surrogate()} "
-                           "(docs/model.md#surrogate-gradients).")
+            wide = self._wide_surrogate()
+            if wide:
+                advice += f" Or the gradient itself overflowed through time: {wide} (docs/model.md#surrogate-gradients)."
             raise TrainingDivergedError(
                 f"training diverged (non-finite loss, gradient or optimiser state) in epoch {diverged[0] + len(previous)} (numbered "
                 f"as in history_, from 0), batch {diverged[1]}; the estimator keeps "
@@ -1554,6 +1556,9 @@ class _SpikingRNNBase(BaseEstimator):
         the area of ``"sigmoid"`` and ``"arctan"`` is 1 whatever their slope, that of
         ``"triangle"`` is ``1 / k``, against ``2 / 25`` for the default ``"fast_sigmoid"``. Through
         a recurrent loop that gain compounds over the time steps (docs/model.md)."""
+        network = getattr(self, "network_", None)
+        if network is None or not any(kind in ("recurrent", "feedback") for _, _, _, kind, _ in network.projections()):
+            return ""  # without a loop the gradient does not compound (architecture="fsnn")
         k = self.surrogate_slope
         if self.surrogate in ("sigmoid", "arctan"):
             return (f"surrogate={self.surrogate!r} has an area of 1 whatever its slope, 12.5 times that of the "
@@ -1567,10 +1572,11 @@ class _SpikingRNNBase(BaseEstimator):
 
     def _warn_if_exploding_gradients(self, records):
         """Warn when an epoch's mean gradient norm (before clipping) exceeded ``_EXPLODING`` times
-        the square root of its loss: a ratio that does not depend on the targets' scale (at
-        most about 1000 in healthy fits on the package's tasks; above 1e4, up to 1e20, when the gradient explodes
-        through time, docs/model.md#surrogate-gradients). Clipping then hides the explosion: the
-        updates come from the earliest time steps and training stalls, without a non-finite value."""
+        the square root of its loss: a ratio that does not depend on the targets' scale (at most
+        about 1000 in healthy fits on the package's tasks; above 1e4, up to 1e20, when the
+        gradient explodes through time, docs/model.md#surrogate-gradients). Clipping then hides
+        the explosion: the updates come from the earliest time steps and training stalls,
+        without a non-finite value."""
         worst, epoch = 0.0, None
         for r in records:
             g, loss = r.get("grad_norm"), r.get("loss")
@@ -2554,8 +2560,8 @@ def check_regression_targets(y, n_trials: int, n_steps: int, dtype=np.float32) -
     """Regression targets checked against ``X``'s trials and steps: ``(n_trials, n_outputs)``
     (a 1-D ``y`` is one output) or ``(n_trials, n_timesteps, n_outputs)``. NaN marks a missing
     target (no error, no gradient: docs/model.md); infinities, a ``y`` with no observed value and
-    values whose squares would overflow ``dtype`` are errors. ``dtype``: of the result (float32, the core's type,
-    by default)."""
+    values whose squares would overflow ``dtype`` are errors. ``dtype``: of the result (float32,
+    the core's type, by default)."""
     y = check_array(y, ensure_2d=False, allow_nd=True, dtype=np.float64, ensure_all_finite="allow-nan", input_name="y")
     if y.size and np.isnan(y).all():
         raise ValueError("y has no observed values: every target is NaN (missing)")
