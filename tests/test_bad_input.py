@@ -77,7 +77,7 @@ def test_bad_y(yy, match):
         ("learning_rate", 0.0, "learning_rate must be > 0"),
         ("learning_rate", float("nan"), "learning_rate must be a finite number"),
         ("batch_size", 0, "batch_size must be >= 1"),
-        ("max_epochs", 0, "max_epochs must be >= 1"),
+        ("max_epochs", -1, "max_epochs must be >= 0"),
         ("validation_fraction", 1.0, "validation_fraction must be < 1"),
         ("n_jobs", 0, "n_jobs must be a non-zero integer"),
         ("dt", 0.0, "dt must be > 0"),

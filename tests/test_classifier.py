@@ -221,6 +221,43 @@ def test_get_set_weights_round_trip_and_errors(fitted, data):
         np.testing.assert_array_equal(clf.get_weights()[k], v)
 
 
+def test_zero_epochs_builds_the_network_for_weights_trained_elsewhere(tmp_path, fitted, data):
+    """set_weights needs a fitted estimator, and max_epochs=0 was refused: a network trained in
+    another library could not be brought in without training on dummy data first."""
+    est = SpikingRNNClassifier(**{**FAST, "max_epochs": 0}).fit(data.X, data.y)
+    assert est.n_iter_ == 0 and est.history_ == [] and est.stop_reason_ == "max_epochs" and est.best_epoch_ is None
+    assert est.classes_.tolist() == [0, 1, 2, 3] and est.n_features_in_ == 20
+    initial = SpikingRNNClassifier(**FAST).initial_network(20, 4).get_weights()
+    for k, v in est.get_weights().items():
+        np.testing.assert_array_equal(v, initial[k], err_msg=k)  # untrained: fit's starting point
+    est.set_weights(fitted.get_weights())
+    np.testing.assert_array_equal(est.predict_proba(data.X), fitted.predict_proba(data.X))
+    est.save(tmp_path / "imported.msrnn")
+    np.testing.assert_array_equal(load(tmp_path / "imported.msrnn").predict_proba(data.X), fitted.predict_proba(data.X))
+    # a warm start then trains from the imported weights; 0 epochs on a warm start changes nothing
+    est.set_params(warm_start=True).fit(data.X, data.y)
+    np.testing.assert_array_equal(est.predict_proba(data.X), fitted.predict_proba(data.X))
+    est.set_params(max_epochs=2).fit(data.X, data.y)
+    assert est.n_iter_ == 2 and not np.array_equal(est.get_weights()["w_in"], fitted.get_weights()["w_in"])
+
+
+def test_count_readouts_of_docs_from_snntorch(data):
+    """tau_out=0 with readout="mean" gives W_out rate + b_out; a very long tau_out with
+    readout="last" gives W_out count + T b_out (docs/from_snntorch.md, "Not here")."""
+    X = data.X[:6]
+    for tau_out, readout in ((0.0, "mean"), (1e6, "last")):
+        est = SpikingRNNClassifier(**{**FAST, "max_epochs": 0}, tau_out=tau_out, readout=readout).fit(data.X, data.y)
+        w = est.get_weights()
+        w["b_out"] = np.array([0.1, -0.2, 0.3, 0.0])
+        est.set_weights(w)
+        counts = est.simulate(X, membrane=False).spikes.sum(axis=1).astype(np.float64)
+        assert counts.sum() > 0
+        T = X.shape[1]
+        expected = (counts / T @ w["w_out"].T + w["b_out"] if tau_out == 0.0
+                    else counts @ w["w_out"].T + T * w["b_out"])
+        np.testing.assert_allclose(est.decision_function(X), expected, rtol=1e-3, atol=1e-4)
+
+
 @pytest.mark.parametrize("n_inputs, n_outputs, match", [
     (96.7, 4, "n_inputs must be an integer"), (True, 4, "n_inputs must be an integer"),
     ("96", 4, "n_inputs must be an integer"), (-1, 4, "n_inputs must be >= 1"),

@@ -39,6 +39,10 @@ NOT_RUN = {
         "tests/test_dask.py runs the same recipe at small sizes"
     ),
     ("scale_out.md", "register_ray()"): "needs ray, which is not a dependency of the tests",
+    ("from_snntorch.md", "net.lif.recurrent.weight"): (
+        "needs torch and snntorch, which are not dependencies of the tests; "
+        "tests/test_snntorch.py runs this block where they are installed"
+    ),
 }
 
 

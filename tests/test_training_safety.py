@@ -656,6 +656,8 @@ def test_a_gradient_exploding_through_time_warns_and_names_the_surrogate():
         clf = SpikingRNNClassifier(surrogate="arctan", max_epochs=2, random_state=0).fit(d.X, d.y)
     ratio = max(h["grad_norm"] / np.sqrt(h["loss"]) for h in clf.history_)
     assert ratio > 1e4
+    with pytest.warns(ConvergenceWarning, match=r"exploded through time.*not clipped: max_grad_norm=None"):
+        SpikingRNNClassifier(surrogate="arctan", max_grad_norm=None, max_epochs=1, random_state=0).fit(d.X, d.y)
     with pytest.warns(ConvergenceWarning, match=r"exploded through time.*'triangle' with surrogate_slope=1 has an area"):
         SpikingRNNClassifier(surrogate="triangle", surrogate_slope=1.0, max_epochs=2, random_state=0).fit(d.X, d.y)
     with warnings.catch_warnings():

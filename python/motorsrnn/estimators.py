@@ -1128,7 +1128,7 @@ class _SpikingRNNBase(BaseEstimator):
             check_number(getattr(self, name), name, low=0)
         check_number(self.learning_rate, "learning_rate", low=0, strict_low=True)
         check_number(self.recurrent_lr_scale, "recurrent_lr_scale", low=0)
-        check_number(self.max_epochs, "max_epochs", low=1, high=_MAX_COUNT, integer=True)
+        check_number(self.max_epochs, "max_epochs", low=0, high=_MAX_COUNT, integer=True)
         check_number(self.batch_size, "batch_size", low=1, high=_MAX_COUNT, integer=True)
         check_number(self.weight_decay, "weight_decay", low=0, high=1e30)  # finite in float32
         check_number(self.max_grad_norm, "max_grad_norm", low=0, strict_low=True, allow_none=True)
@@ -1389,6 +1389,13 @@ class _SpikingRNNBase(BaseEstimator):
         ``incremental``: one epoch, continuing the optimiser's state and the shuffling from the
         epochs trained before (``first_epoch``), without the post-fit checks."""
         (X_train, y_train, w_train), (X_val, y_val, w_val) = train, val
+        if int(self.max_epochs) == 0 and not incremental:
+            # nothing to train: the estimator gets the network fit would start from (new, or a warm
+            # start's, unchanged), e.g. to set_weights of a network trained elsewhere
+            self.__dict__.update(
+                n_features_in_=int(Xc.shape[2]), network_=network, history_=list(previous), n_iter_=len(previous),
+                best_epoch_=self.__dict__.get("best_epoch_") if previous else None, stop_reason_="max_epochs")
+            return self
         config = {
             "learning_rate": float(self.learning_rate),
             "max_epochs": int(self.max_epochs),
@@ -1588,10 +1595,13 @@ class _SpikingRNNBase(BaseEstimator):
         if epoch is None or worst <= _EXPLODING:
             return
         cause = self._wide_surrogate()
+        steps = ("the clipped updates come almost only from the earliest time steps and training stalls"
+                 if self.max_grad_norm is not None else
+                 "the updates (not clipped: max_grad_norm=None) are huge and come almost only from the earliest "
+                 "time steps")
         warnings.warn(
             f"the gradient exploded through time: in epoch {epoch['epoch']} its norm before clipping was "
-            f"{epoch['grad_norm']:.3g} (loss {epoch['loss']:.3g}), so the clipped updates come almost only from the "
-            "earliest time steps and training stalls. "
+            f"{epoch['grad_norm']:.3g} (loss {epoch['loss']:.3g}), so {steps}. "
             + (f"The likely cause: {cause}." if cause else
                "How fast it grows depends on the surrogate's area, the recurrent weights and the time constants "
                "(docs/model.md#surrogate-gradients)."),
@@ -1831,6 +1841,10 @@ class _SpikingRNNBase(BaseEstimator):
     def set_weights(self, weights: Dict[str, Any]):
         """Replace some or all parameters (same names and shapes as :meth:`get_weights`).
 
+        The estimator must be fitted. To bring in a network trained elsewhere, fit with
+        ``max_epochs=0`` first: that builds the network and the fitted attributes without
+        training (docs/from_snntorch.md).
+
         Parameters
         ----------
         weights : dict of str to array-like
@@ -2031,7 +2045,9 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         different ``recurrent_lr_scale`` is refused (the network's projections differ). See
         ``docs/model.md``.
     max_epochs : int, default=40
-        Passes over the training trials.
+        Passes over the training trials. 0 trains nothing: ``fit`` then only builds the network
+        (its initial weights, from ``random_state``) and sets the fitted attributes, for
+        example to :meth:`set_weights` of a network trained elsewhere (docs/from_snntorch.md).
     batch_size : int, default=32
         Trials per gradient step.
     weight_decay : float, default=0.0
