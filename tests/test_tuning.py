@@ -705,6 +705,25 @@ def test_one_residual_degree_of_freedom_warns():
         fit_cosine_tuning(rng.poisson(2, (5, 20)).astype(float), np.arange(5))
 
 
+
+def test_exact_fits_of_sparse_counts_warn_and_the_permutation_test_does_not_trust_them():
+    """Eight trials (4 directions x 2): 0.5 % of untuned count neurons fit exactly, p = 0, which
+    survives any multiple-comparison correction; nothing said so."""
+    labels = np.repeat(np.arange(4), 2)
+    exact = np.array([2, 2, 1, 1, 0, 0, 1, 1], float)  # untuned counts on a cosine of the labels
+    rng = np.random.default_rng(0)
+    X = np.column_stack([exact, rng.poisson(3, (8, 5))])
+    with pytest.warns(UserWarning, match=r"1 neuron\(s\) fit a cosine exactly .* with 8 trials, e.g. neuron 0"):
+        res = fit_cosine_tuning(X, labels)
+    assert res.r2[0] == pytest.approx(1.0) and res.p_value[0] < 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # with a permutation test: no warning, and a valid p-value
+        perm = fit_cosine_tuning(X, labels, n_perm=999, random_state=0)
+        # other arrangements of these counts (2520 distinct ones) fit as well: p is not about 0
+        assert perm.perm_p_value[0] > 0.005
+        fit_cosine_tuning(rng.poisson(3, (17, 30)).astype(float), np.arange(17) % 4)  # 17 trials: no warning
+
+
 def test_rates_of_spike_counts_are_counts_over_the_windows_duration():
     """units="hz": a trial's count in the window divided by n_bins * dt / 1000 s (here 10 bins of
     2 ms: 20 ms); units="counts": the count itself. Checked against numpy's least squares."""
