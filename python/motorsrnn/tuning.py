@@ -529,9 +529,10 @@ class CosineTuning:
         so among those selected by :attr:`is_tuned`. With few trials the percentile interval is
         too narrow even for well-tuned neurons, since it ignores the 3 fitted parameters: at a
         depth of 8 standard errors, a 95 % interval covered the truth for 0.90 of neurons with 8
-        trials, 0.91 with 16, 0.94 with 32 and 0.94 with 200 (``benchmarks/tuning_calibration.py``). Resamples in which the neuron's activity is constant (a sparse
-        unit's resample that drew none of its spikes) have no preferred direction and are left
-        out of its interval (NaN if none is left); they count in ``depth_ci``, with depth 0.
+        trials, 0.91 with 16, 0.94 with 32 and 0.94 with 200 (``benchmarks/tuning_calibration.py``).
+        Resamples in which the neuron's activity is constant (a sparse unit's resample that drew
+        none of its spikes) have no preferred direction and are left out of its interval (NaN if
+        none is left); they count in ``depth_ci``, with depth 0.
     depth_ci : ndarray of shape (n, 2) or None
         Percentile bootstrap interval of the modulation depth. The depth is biased upwards by noise
         (it is a norm), and so is this interval for weakly tuned neurons.
