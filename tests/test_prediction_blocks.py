@@ -140,3 +140,22 @@ def test_large_simulations_are_written_block_by_block_into_one_set_of_arrays(fit
     np.testing.assert_array_equal(np.concatenate(spikes, axis=2), whole.spikes[:n])
     with pytest.raises(ValueError, match="output arrays do not have the shapes of 20 trials"):
         net.simulate_into(X[:n], 1, spikes[:-1], None, *out)
+
+
+def test_memory_estimates_count_the_inputs_events(monkeypatch):
+    """The core copies X as events, 8 bytes per non-zero entry: dense input (smoothed rates) needs
+    2 to 8 times X, and the estimates counted one offset per bin only (100-300 times too low)."""
+    import motorsrnn._validation as validation
+
+    rng = np.random.default_rng(0)
+    sparse = (rng.random((200, 100, 50)) < 0.02).astype(np.float32)
+    dense = rng.uniform(0.1, 1.0, sparse.shape).astype(np.float32)  # 1e6 non-zero entries: 8 MB of events
+    assert est._events_bytes(dense) - est._events_bytes(sparse) == 8 * (dense.size - np.count_nonzero(sparse))
+    clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, random_state=0).fit(sparse[:40], np.arange(40) % 4)
+    monkeypatch.setattr(validation, "memory_limit", lambda: 4e6)
+    assert clf.predict(sparse).shape == (200,)
+    assert clf.simulate(sparse, membrane=False).spikes.shape[0] == 200
+    for call in (clf.predict, lambda x: clf.simulate(x, membrane=False),
+                 lambda x: clf.loss_and_grad(x, np.arange(200) % 4)):
+        with pytest.raises(MemoryError, match="would need about"):
+            call(dense)

@@ -339,3 +339,28 @@ def test_badly_scaled_targets_warn_at_fit_with_how_to_standardise():
         _w.simplefilter("always")
         SpikingRNNRegressor(n_hidden=8, max_epochs=1, random_state=0).fit(X, rng.normal(size=(30, 2)))
     assert not [w for w in caught if "unit scale" in str(w.message)]
+
+
+def test_output_statistics_in_chunks_equal_numpys():
+    """The targets' per-output mean, sd and weighted mean are computed 256 trials at a time (a
+    float64 copy of long per-step targets took 9 bytes per value beyond the memory estimate)."""
+    from motorsrnn.estimators import _output_stats
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(3.0, 2.0, (23, 7, 3)).astype(np.float32)
+    y[rng.random(y.shape) < 0.2] = np.nan
+    y[:, :, 2][:20] = np.nan  # an output seen only in the last trials
+    w = rng.uniform(0, 2, 23)
+    w[20:] = 0.0  # ... all of weight 0
+    for chunk in (256, 5, 1):
+        mean, sd, w_mean = _output_stats(y, w, chunk=chunk)
+        flat = y.astype(np.float64).reshape(-1, 3)
+        np.testing.assert_allclose(mean, np.nanmean(flat, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(sd, np.nanstd(flat, axis=0), rtol=1e-12)
+        rows_w = np.repeat(w, 7)
+        for o in range(2):
+            seen = ~np.isnan(flat[:, o])
+            assert w_mean[o] == pytest.approx(np.average(flat[seen, o], weights=rows_w[seen]), rel=1e-12)
+        assert np.isnan(w_mean[2])
+    mean2, sd2, w_mean2 = _output_stats(y[:, 0, :2])  # per-trial targets, no weights
+    np.testing.assert_allclose(w_mean2, np.nanmean(y[:, 0, :2].astype(np.float64), axis=0), rtol=1e-12)

@@ -547,7 +547,8 @@ def log_softmax(z) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # Memory estimates: refuse, with a MemoryError naming what to reduce, work whose buffers cannot fit
-# (a failed allocation in the core would end the process). Lower bounds: spikes are not counted.
+# (a failed allocation in the core would end the process). Lower bounds: the input's events are
+# counted, the network's spikes are not (their number is not known before the call).
 # ---------------------------------------------------------------------------------------------
 _CHUNK = 16  # trials the core simulates in lockstep, each group with its own buffers (src/forward.rs)
 _FLOAT = 4  # float32
@@ -627,12 +628,15 @@ def _jitter_bytes(X: np.ndarray, n_threads: int) -> int:
                              f"range ({top:.3g}); scale the input down or train without spike_jitter")
         split = (x == np.floor(x)) & (x <= 1024)
         per_trial[start:start + 256] = np.where(split, x, x != 0).sum(axis=(1, 2), dtype=np.float64)
-    return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + _events_bytes(*X.shape[:2])
+    return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + 8 * (X.shape[0] * X.shape[1] + 1)
 
 
-def _events_bytes(n_trials: int, n_steps: int) -> int:
-    """The core's index of the input's events: one offset per trial and time step."""
-    return 8 * (n_trials * n_steps + 1)
+def _events_bytes(X: np.ndarray) -> int:
+    """The core's copy of the input ``X`` as events: an offset per trial and time step, and a
+    channel index and a count (8 bytes) per non-zero entry (for dense input, such as smoothed
+    rates, that is 2 to 8 times ``X`` itself)."""
+    n_trials, n_steps = X.shape[:2]
+    return 8 * (n_trials * n_steps + 1) + 8 * int(np.count_nonzero(X))
 
 
 def _copied_bytes(*arrays) -> int:
@@ -681,10 +685,11 @@ def _check_gradient_memory(network, n_trials: int, n_steps: int, *, n_batch: int
     check_memory(total, what, advice)
 
 
-def _check_readout_memory(network, n_trials: int, n_steps: int) -> None:
-    """Raise ``MemoryError`` when the per-step readout of ``n_trials`` trials cannot fit."""
+def _check_readout_memory(network, X: np.ndarray) -> None:
+    """Raise ``MemoryError`` when the per-step readout of the trials of ``X`` cannot fit."""
     k = _network_sizes(network)["outputs"]
-    total = 2 * _FLOAT * n_trials * n_steps * k + _events_bytes(n_trials, n_steps)
+    n_trials, n_steps = X.shape[:2]
+    total = 2 * _FLOAT * n_trials * n_steps * k + _events_bytes(X)
     check_memory(total, f"the per-step outputs of {n_trials} trials of {n_steps} time steps",
                  "predict fewer trials at a time (or shorter trials)")
 
@@ -753,13 +758,14 @@ def _simulations_in_chunks(estimator, Xc: np.ndarray) -> Iterator[Any]:
         yield estimator.simulate(Xc[start:start + _SIM_CHUNK], membrane=False)
 
 
-def _check_simulate_memory(network, n_trials: int, n_steps: int, membrane: bool) -> None:
-    """Raise ``MemoryError`` when simulating ``n_trials`` trials cannot fit (spikes as uint8, membrane
+def _check_simulate_memory(network, X: np.ndarray, membrane: bool) -> None:
+    """Raise ``MemoryError`` when simulating the trials of ``X`` cannot fit (spikes as uint8, membrane
     potentials twice: the core's tape and the result, readout traces and logits)."""
     sizes = _network_sizes(network)
     n, k = sizes["neurons"], sizes["outputs"]
+    n_trials, n_steps = X.shape[:2]
     per_step = n * (1 + (2 * _FLOAT if membrane else 0)) + 3 * _FLOAT * k
-    total = n_trials * n_steps * per_step + _events_bytes(n_trials, n_steps)
+    total = n_trials * n_steps * per_step + _events_bytes(X)
     check_memory(total, f"simulating {n_trials} trials of {n_steps} time steps ({n} neurons"
                  f"{', with membrane potentials' if membrane else ''})",
                  "simulate fewer trials at a time" + (", or pass membrane=False" if membrane else ""))
@@ -1084,7 +1090,7 @@ class _SpikingRNNBase(BaseEstimator):
         n_threads = _n_threads(self.n_jobs)
         _check_gradient_memory(self.network_, Xc.shape[0], Xc.shape[1], n_batch=Xc.shape[0],
                                bptt_window=self._bptt_window(), extra_ds=activity is not None,
-                               n_events=_events_bytes(*Xc.shape[:2]) + _copied_bytes(targets, activity), fit=False,
+                               n_events=_events_bytes(Xc) + _copied_bytes(targets, activity), fit=False,
                                n_threads=n_threads)
         # Setting bptt_window borrows a network exclusively, which fails while another thread
         # predicts with it: a window other than the network's goes to a copy.
@@ -1424,9 +1430,9 @@ class _SpikingRNNBase(BaseEstimator):
                                      len(previous) if incremental else 0, start)
         progress = _Progress(int(self.verbose), int(config["max_epochs"]), self.callback, checkpoint,
                              len(previous) if incremental else None)
-        n_events = _events_bytes(*X_train.shape[:2]) * (2 if config["jitter"] else 1)
+        n_events = _events_bytes(X_train)  # (with spike_jitter, the moved copy is counted below)
         if X_val is not None:
-            n_events += _events_bytes(*X_val.shape[:2])
+            n_events += _events_bytes(X_val)
         n_events += _copied_bytes(y_train, y_val, activity)
         n_threads = _n_threads(self.n_jobs)
         if config["jitter"]:
@@ -1619,8 +1625,10 @@ class _SpikingRNNBase(BaseEstimator):
           its biases and predicts the same for every trial (for instance after a coupled L2
           ``weight_decay`` that Adam rescales has shrunk the weights of a silent network to zero).
         """
-        per_trial = Xc.shape[1] * _network_sizes(self.network_)["neurons"] * 9  # dense uint8 + record
-        n_check = int(max(1, min(256, len(Xc), (256 << 20) // max(per_trial, 1))))
+        head = Xc[:256]  # and the input's events: an offset per step, 8 bytes per non-zero entry
+        inputs = 8 * (Xc.shape[1] + np.count_nonzero(head) / max(len(head), 1))
+        per_trial = Xc.shape[1] * _network_sizes(self.network_)["neurons"] * 9 + inputs  # dense uint8 + record
+        n_check = int(max(1, min(256, len(Xc), (256 << 20) // max(int(per_trial), 1))))
         try:
             spikes, _, _, _ = self.network_.simulate(Xc[:n_check], False, _n_threads(self.n_jobs))
         except MemoryError:  # advice only: the trained network is stored, and fit must return it
@@ -1672,7 +1680,7 @@ class _SpikingRNNBase(BaseEstimator):
         (``output_scale``) that the optimiser's steps cannot shrink them in ``max_epochs``."""
         n_check = min(256, len(Xc))
         try:
-            _check_readout_memory(self.network_, n_check, Xc.shape[1])
+            _check_readout_memory(self.network_, Xc[:n_check])
             what, loss, constant, advice = self._fit_against_constant(Xc[:n_check], targets, n_check, weights)
         except MemoryError:  # advice only: the trained network is stored, and fit must return it
             return
@@ -1805,7 +1813,7 @@ class _SpikingRNNBase(BaseEstimator):
         """
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
-        _check_simulate_memory(self.network_, Xc.shape[0], Xc.shape[1], bool(membrane))
+        _check_simulate_memory(self.network_, Xc, bool(membrane))
         spikes, mem, readout, logits = _simulate(self.network_, Xc, bool(membrane), n_threads)
         names = [name for name, _ in self.network_.populations()]
         pops = {
@@ -2425,7 +2433,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
             (running mean or max of ``O``, or ``O[t]``, as ``readout`` says).
         """
         Xc = self._check_X(X)
-        _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
+        _check_readout_memory(self.network_, Xc)
         n_threads = _n_threads(self.n_jobs)
         logits = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.logits_per_step(x, n_threads))
         return check_finite_outputs(logits, self.network_)
@@ -2554,6 +2562,33 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         tags.input_tags.positive_only = True
         return tags
 
+
+
+def _output_stats(targets: np.ndarray, weights=None, chunk: int = 256) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output of regression targets (NaN: missing): the mean and the standard deviation over
+    every observed value (``np.nanmean``, ``np.nanstd``) and the mean weighted by the trials'
+    ``weights`` (NaN for an output seen only in trials of weight 0). In float64, ``chunk`` trials
+    at a time: no float64 copy of all targets (long trials of many outputs are large)."""
+    k, n = targets.shape[-1], len(targets)
+    w = np.ones(n) if weights is None else _relative(weights)
+    count, total, w_total, w_sum = (np.zeros(k) for _ in range(4))
+    for a in range(0, n, chunk):
+        y = np.asarray(targets[a:a + chunk], dtype=np.float64).reshape(-1, k)
+        seen = ~np.isnan(y)
+        y0 = np.where(seen, y, 0.0)
+        w_rows = np.where(seen, np.repeat(w[a:a + chunk], y.shape[0] // len(targets[a:a + chunk]))[:, None], 0.0)
+        count += seen.sum(axis=0)
+        total += y0.sum(axis=0)
+        w_total += (y0 * w_rows).sum(axis=0)
+        w_sum += w_rows.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean, w_mean = total / count, w_total / w_sum
+    squares = np.zeros(k)
+    for a in range(0, n, chunk):  # a second pass: deviations from the mean, as numpy's nanstd
+        y = np.asarray(targets[a:a + chunk], dtype=np.float64).reshape(-1, k)
+        squares += (np.where(np.isnan(y), 0.0, y - mean) ** 2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return mean, np.sqrt(squares / count), w_mean
 
 
 def _scale_advice(sd: np.ndarray, centre: np.ndarray, ndim: int) -> str:
@@ -2786,10 +2821,8 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
-        flat = yc.reshape(-1, yc.shape[-1]).astype(np.float64)
-        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN outputs are refused above
-            scale = _scale_advice(np.nanstd(flat, axis=0), np.abs(np.nanmean(flat, axis=0)), yc.ndim)
+        centre, sd, _ = _output_stats(yc)  # (all-NaN outputs are refused above)
+        scale = _scale_advice(sd, np.abs(centre), yc.ndim)
         if scale:  # the network's outputs start near 0 with unit spread: such targets train badly
             warnings.warn(f"y: {scale}", UserWarning, stacklevel=user_stacklevel())
         groups = check_groups(groups, Xc.shape[0], self.validation_fraction if self.early_stopping else None)
@@ -2819,21 +2852,16 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
         else:
             pred = self.network_.logits_per_step(Xs, n_threads)[:, -1, :]
         k = targets.shape[-1]
-        flat = np.asarray(targets, dtype=np.float64).reshape(-1, k)
-        rows = flat.shape[0] // len(targets)  # rows of a trial: 1, or one per step
-        w_rows = np.repeat(np.ones(len(targets)) if weights is None else _relative(weights), rows)
-        y = flat[: n * rows]  # the first n trials' targets
-        observed = ~np.isnan(y) & (w_rows[: n * rows, None] > 0)  # zero weight: not part of the loss
+        y = np.asarray(targets[:n], dtype=np.float64).reshape(-1, k)  # the first n trials' targets
+        rows = y.shape[0] // n  # rows of a trial: 1, or one per step
+        w_rows = np.repeat(np.ones(n) if weights is None else _relative(weights)[:n], rows)
+        observed = ~np.isnan(y) & (w_rows[:, None] > 0)  # zero weight: not part of the loss
         if not observed.any():
             return "mean squared error", 0.0, 0.0, ""
-        with warnings.catch_warnings():  # fit refuses outputs without observed values; no nan here
-            warnings.simplefilter("ignore", RuntimeWarning)
-            sd = np.nanstd(flat, axis=0)
-        seen = ~np.isnan(flat)
-        w_seen = np.where(seen, w_rows[:, None], 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):  # NaN: an output seen only in trials of weight 0
-            mean = (np.where(seen, flat, 0.0) * w_seen).sum(axis=0) / w_seen.sum(axis=0)
-        w_obs = np.broadcast_to(w_rows[: n * rows, None], y.shape)[observed]
+        # over all of targets, in chunks (fit refuses outputs without observed values); the weighted
+        # mean is NaN for an output seen only in trials of weight 0
+        _, sd, mean = _output_stats(targets, weights)
+        w_obs = np.broadcast_to(w_rows[:, None], y.shape)[observed]
         err = (pred.astype(np.float64).reshape(-1, k) - y)[observed]
         advice = _scale_advice(sd, np.abs(mean), targets.ndim)
         advice = advice + "; " if advice else ""
@@ -2863,7 +2891,7 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
         """
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
-        _check_readout_memory(self.network_, Xc.shape[0], Xc.shape[1])
+        _check_readout_memory(self.network_, Xc)
         if self.per_step_:
             traces = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.traces(x, n_threads))
             return check_finite_outputs(traces, self.network_).astype(np.float64)

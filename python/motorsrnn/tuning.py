@@ -1754,7 +1754,7 @@ class TuningSnapshots:
             targets = {t for _, src, t, _, _ in network.projections() if src == "input"}
             self.input_driven_populations = [n for n, _ in pops if n in targets]
             self.other_populations = [n for n, _ in pops if n not in targets]
-        _check_simulate_memory(network, self.X.shape[0], self.X.shape[1], False)
+        _check_simulate_memory(network, self.X, False)
         spikes, _, _, _ = network.simulate(self.X, False, self._n_threads)
         dt = _network_dt(network)
         res, rates = {}, {}
