@@ -199,6 +199,109 @@ mod tests {
     use super::*;
     use crate::topology::NetworkSpec;
 
+    /// The update rules written out entry by entry, independently of [`Optimizer::step`]: coupled
+    /// L2 (`g += wd W` on weight matrices), global-norm clipping over the trainable tensors, then
+    /// Adam (beta1 = 0.9, beta2 = 0.999, eps = 1e-8, bias-corrected moments), AdamW (Adam plus
+    /// `lr wd W` on weight matrices, from the weights before the step) or SGD with momentum 0.9.
+    fn reference_steps(
+        kind: OptimizerKind,
+        lr: f64,
+        wd: f64,
+        max_norm: Option<f64>,
+        slots: &[Slot],
+        mut p: Vec<Vec<f64>>,
+        grads: &[Vec<Vec<f64>>],
+    ) -> Vec<Vec<f64>> {
+        let mut m: Vec<Vec<f64>> = p.iter().map(|x| vec![0.0; x.len()]).collect();
+        let mut v = m.clone();
+        for (step, g) in grads.iter().enumerate() {
+            let t = (step + 1) as i32;
+            let mut g = g.clone();
+            if kind != OptimizerKind::AdamW {
+                for ((gs, ps), slot) in g.iter_mut().zip(&p).zip(slots) {
+                    if slot.is_weight {
+                        gs.iter_mut().zip(ps).for_each(|(g, w)| *g += wd * w);
+                    }
+                }
+            }
+            let norm: f64 = g
+                .iter()
+                .zip(slots)
+                .filter(|(_, s)| s.trainable)
+                .flat_map(|(x, _)| x)
+                .map(|x| x * x)
+                .sum::<f64>()
+                .sqrt();
+            let clip = max_norm.map_or(1.0, |c| if norm > c { c / norm } else { 1.0 });
+            for k in 0..p.len() {
+                if !slots[k].trainable {
+                    continue;
+                }
+                for i in 0..p[k].len() {
+                    let gi = g[k][i] * clip;
+                    let w = p[k][i];
+                    if kind == OptimizerKind::Sgd {
+                        m[k][i] = 0.9 * m[k][i] + gi;
+                        p[k][i] = w - lr * m[k][i];
+                    } else {
+                        m[k][i] = 0.9 * m[k][i] + 0.1 * gi;
+                        v[k][i] = 0.999 * v[k][i] + 0.001 * gi * gi;
+                        let m_hat = m[k][i] / (1.0 - 0.9f64.powi(t));
+                        let v_hat = v[k][i] / (1.0 - 0.999f64.powi(t));
+                        let decay = if kind == OptimizerKind::AdamW && slots[k].is_weight { lr * wd * w } else { 0.0 };
+                        p[k][i] = w - lr * m_hat / (v_hat.sqrt() + 1e-8) - decay;
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// Several steps of every rule, with weight decay and clipping, against [`reference_steps`]:
+    /// gradients that change sign and size from step to step, so that the moments, the bias
+    /// corrections and the momentum all matter (Adam's first step alone is `lr sign(g)`).
+    #[test]
+    fn updates_match_the_rules_written_out_over_several_steps() {
+        let mut spec = NetworkSpec::srnn(3, 4, 2);
+        spec.projections[1].trainable = false;
+        let topo = Topology::compile(&spec).unwrap();
+        let slots = ParamSet::<f64>::slots(&topo);
+        let (start, masks) = ParamSet::<f64>::init(&topo, 5);
+        let grad_at = |step: usize| {
+            let mut g = ParamSet::<f64>::zeros(&topo);
+            for (k, s) in g.slices_mut().into_iter().enumerate() {
+                s.iter_mut().enumerate().for_each(|(i, x)| {
+                    *x = ((1 + i + 3 * k + 7 * step) as f64 * 0.77).sin() * (0.05 + 0.5 * (step % 3) as f64)
+                });
+            }
+            g
+        };
+        let to_vec = |p: &ParamSet<f64>| p.slices().iter().map(|s| s.to_vec()).collect::<Vec<_>>();
+        let grads: Vec<Vec<Vec<f64>>> = (0..6).map(|s| to_vec(&grad_at(s))).collect();
+        for kind in [OptimizerKind::Adam, OptimizerKind::AdamW, OptimizerKind::Sgd] {
+            for (wd, max_norm) in [(0.0, None), (0.2, None), (0.0, Some(0.8)), (0.1, Some(1.5))] {
+                let lr = 0.03;
+                let want = reference_steps(kind, lr, wd, max_norm, &slots, to_vec(&start), &grads);
+                let mut p = start.clone();
+                let mut opt = Optimizer::new(&topo, kind, lr, wd, max_norm);
+                for s in 0..grads.len() {
+                    opt.step(&mut p, &mut grad_at(s), &masks);
+                }
+                assert_eq!(opt.steps(), grads.len() as u64);
+                let moved = to_vec(&p).iter().flatten().zip(to_vec(&start).iter().flatten()).any(|(a, b)| a != b);
+                assert!(moved, "{kind:?}: nothing moved");
+                for (k, (got, want)) in to_vec(&p).iter().zip(&want).enumerate() {
+                    for (g, w) in got.iter().zip(want) {
+                        assert!(
+                            (g - w).abs() < 1e-12 * (1.0 + w.abs()),
+                            "{kind:?} wd {wd} clip {max_norm:?} tensor {k}: {g} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn adam_first_step_moves_by_lr_and_respects_fixed_and_masks() {
         let mut spec = NetworkSpec::srnn(3, 4, 2);
