@@ -577,6 +577,32 @@ mod tests {
         assert!((ws.tape.o[1] - 2.5).abs() < 1e-12 && (ws.tape.o[0] - 0.5).abs() < 1e-12);
     }
 
+    /// The spec's `H(0) = 0`: a membrane potential exactly at the threshold does not spike, one
+    /// just above it does (both reset kinds use the same step function).
+    #[test]
+    fn membrane_exactly_at_threshold_does_not_spike() {
+        for reset in [Reset::Subtract, Reset::Zero] {
+            let mut spec = NetworkSpec::srnn(1, 2, 1);
+            spec.populations[0].tau_syn = crate::topology::TimeConstant::Shared(0.0); // alpha = 0
+            spec.populations[0].reset = reset;
+            let topo = Topology::compile(&spec).unwrap();
+            let k = Constants::<f64>::new(&topo);
+            let mut params = hand_params(&topo);
+            // U[0] = w_in x[0] + b: exactly theta = 1 for unit 0, just above it for unit 1
+            params.w[0][[0, 0]] = 0.75;
+            params.w[0][[0, 1]] = 0.75;
+            params.b[0][0] = 0.25;
+            params.b[0][1] = 0.25 + 1e-12;
+            let mut x = Array3::<u8>::zeros((1, 1, 1));
+            x[[0, 0, 0]] = 1;
+            let ev = InputEvents::from_dense(x.view()).unwrap();
+            let mut ws = Workspace::new(&topo, 1).unwrap();
+            forward(&topo, &params, &k, &ev, &[0], &mut ws, Recording::Membrane).unwrap();
+            assert_eq!(ws.tape.u_at(0, 2, 0, 0)[0], 1.0);
+            assert_eq!(ws.tape.spikes[0].at(0, 0).0, &[1], "{reset:?}: only the unit above the threshold fires");
+        }
+    }
+
     #[test]
     fn zero_reset_and_synaptic_current() {
         let mut spec = NetworkSpec::srnn(1, 1, 1);
