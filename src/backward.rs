@@ -96,6 +96,14 @@ fn sparse_below() -> f64 {
     f64::from_bits(SPARSE_BELOW_BITS.load(Ordering::Relaxed))
 }
 
+static SPARSE_STEPS: AtomicU64 = AtomicU64::new(0);
+
+/// How many times (population, step, chunk) the sparse products were chosen since the process
+/// started: lets a test check that the path it compares actually ran.
+pub fn sparse_steps() -> u64 {
+    SPARSE_STEPS.load(Ordering::Relaxed)
+}
+
 /// Units of one population, per trial of the chunk, whose surrogate derivative is nonzero at the
 /// current step (compact-support surrogates only), and whether the sparse products are used.
 #[derive(Debug, Clone, Default)]
@@ -131,6 +139,7 @@ impl ActiveUnits {
             return;
         }
         self.sparse = true;
+        SPARSE_STEPS.fetch_add(1, Ordering::Relaxed);
         self.cols.clear();
         self.cols.resize(count + n, 0);
         self.offsets.clear();
