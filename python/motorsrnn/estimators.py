@@ -2563,7 +2563,6 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         return tags
 
 
-
 def _output_stats(targets: np.ndarray, weights=None, chunk: int = 256) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per output of regression targets (NaN: missing): the mean and the standard deviation over
     every observed value (``np.nanmean``, ``np.nanstd``) and the mean weighted by the trials'
