@@ -23,7 +23,7 @@ use crate::real::Real;
 use crate::spikes::InputEvents;
 use crate::topology::{Endpoint, Topology};
 use ndarray::Array2;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Adds `v * x` to row `row` of the source-major gradient `g`.
 #[inline(always)]
@@ -96,12 +96,13 @@ fn sparse_below() -> f64 {
     f64::from_bits(SPARSE_BELOW_BITS.load(Ordering::Relaxed))
 }
 
-static SPARSE_STEPS: AtomicU64 = AtomicU64::new(0);
+static SPARSE_USED: AtomicBool = AtomicBool::new(false);
 
-/// How many times (population, step, chunk) the sparse products were chosen since the process
-/// started: lets a test check that the path it compares actually ran.
-pub fn sparse_steps() -> u64 {
-    SPARSE_STEPS.load(Ordering::Relaxed)
+/// Whether the sparse products were chosen since the last call (or the start of the process),
+/// clearing the record: lets a test check that the path it compares actually ran. Set with a
+/// load first, so the hot loop writes the shared flag once, not at every step.
+pub fn take_sparse_used() -> bool {
+    SPARSE_USED.swap(false, Ordering::Relaxed)
 }
 
 /// Units of one population, per trial of the chunk, whose surrogate derivative is nonzero at the
@@ -139,7 +140,9 @@ impl ActiveUnits {
             return;
         }
         self.sparse = true;
-        SPARSE_STEPS.fetch_add(1, Ordering::Relaxed);
+        if !SPARSE_USED.load(Ordering::Relaxed) {
+            SPARSE_USED.store(true, Ordering::Relaxed);
+        }
         self.cols.clear();
         self.cols.resize(count + n, 0);
         self.offsets.clear();

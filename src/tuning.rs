@@ -44,8 +44,8 @@
 //! Degenerate input: fewer than 3 trials, or fewer than 3 distinct directions (the design is
 //! rank deficient), or NaN/infinite values are errors. A neuron whose rates are all equal (zero
 //! variance, e.g. a silent unit; equal up to [`CONSTANT_RTOL`] of their magnitude, since a spread
-//! at the level of rounding is not tuning) gets `b0` = that value, `b1 = b2 = depth = 0` and NaN for the
-//! preferred direction, `R^2`, `F`, every p-value and every interval. With exactly 3 trials the
+//! at the level of rounding is not tuning) gets `b0` = that value, `b1 = b2 = depth = 0` and NaN
+//! for the preferred direction, `R^2`, `F`, every p-value and every interval. With exactly 3 trials the
 //! fit is exact and `F` and `p` are NaN (no residual degrees of freedom).
 //!
 //! # Von Mises model

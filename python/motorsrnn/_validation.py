@@ -170,6 +170,12 @@ def _gib(n_bytes) -> str:
     return f"{n_bytes / 2**30:.3g} GiB"
 
 
+#: Values whose spread is at most this share of their magnitude are equal: differences at the
+#: level of rounding (a sum or a smoothing of equal values) are not activity, tuning or a baseline
+#: (the same tolerance as the core's tuning fits, ``CONSTANT_RTOL`` in src/tuning.rs).
+CONSTANT_RTOL = 1e-12
+
+
 #: Expected spikes per bin above which a Poisson rate is a unit error (Hz and ms mixed up), not a
 #: rate: the synthetic generators and the noise of ``analysis.add_poisson_noise`` refuse it.
 MAX_SPIKES_PER_BIN = 1e6

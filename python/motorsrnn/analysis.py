@@ -31,6 +31,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
+    CONSTANT_RTOL,
     MAX_SPIKES_PER_BIN,
     InvalidParameterError,
     check_bool,
@@ -956,15 +957,10 @@ def _numerical_rank(scores):
     return int(np.count_nonzero(s > 1e-8 * s[0] * max(scores.shape)))
 
 
-# Activity whose spread is at most this share of its magnitude is constant: a unit firing in every
-# bin comes out of the Gaussian smoothing as c (1 +- eps), and rounding is not activity (the same
-# tolerance as the tuning fits' constant neurons, CONSTANT_RTOL in src/tuning.rs).
-_CONSTANT_RTOL = 1e-12
-
-
 def _constant_units(x) -> np.ndarray:
-    """Columns (units) of ``x`` (n_samples, n_units) that are constant up to ``_CONSTANT_RTOL``."""
-    return np.ptp(x, axis=0) <= _CONSTANT_RTOL * np.abs(x).max(axis=0, initial=0.0)
+    """Columns (units) of ``x`` (n_samples, n_units) that are constant up to ``CONSTANT_RTOL`` (a
+    unit firing in every bin comes out of the Gaussian smoothing as ``c (1 +- eps)``)."""
+    return np.ptp(x, axis=0) <= CONSTANT_RTOL * np.abs(x).max(axis=0, initial=0.0)
 
 
 def _normalize_units(x, how, offset):

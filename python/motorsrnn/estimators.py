@@ -628,15 +628,19 @@ def _jitter_bytes(X: np.ndarray, n_threads: int) -> int:
                              f"range ({top:.3g}); scale the input down or train without spike_jitter")
         split = (x == np.floor(x)) & (x <= 1024)
         per_trial[start:start + 256] = np.where(split, x, x != 0).sum(axis=(1, 2), dtype=np.float64)
-    return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + 8 * (X.shape[0] * X.shape[1] + 1)
+    return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + _offsets_bytes(X)
+
+
+def _offsets_bytes(X: np.ndarray) -> int:
+    """The index of the core's events of ``X``: one offset per trial and time step."""
+    return 8 * (X.shape[0] * X.shape[1] + 1)
 
 
 def _events_bytes(X: np.ndarray) -> int:
-    """The core's copy of the input ``X`` as events: an offset per trial and time step, and a
-    channel index and a count (8 bytes) per non-zero entry (for dense input, such as smoothed
-    rates, that is 2 to 8 times ``X`` itself)."""
-    n_trials, n_steps = X.shape[:2]
-    return 8 * (n_trials * n_steps + 1) + 8 * int(np.count_nonzero(X))
+    """The core's copy of the input ``X`` as events: the offsets, and a channel index and a count
+    (8 bytes) per non-zero entry (for dense input, such as smoothed rates, that is 2 to 8 times
+    ``X`` itself)."""
+    return _offsets_bytes(X) + 8 * int(np.count_nonzero(X))
 
 
 def _copied_bytes(*arrays) -> int:
@@ -1625,8 +1629,8 @@ class _SpikingRNNBase(BaseEstimator):
           its biases and predicts the same for every trial (for instance after a coupled L2
           ``weight_decay`` that Adam rescales has shrunk the weights of a silent network to zero).
         """
-        head = Xc[:256]  # and the input's events: an offset per step, 8 bytes per non-zero entry
-        inputs = 8 * (Xc.shape[1] + np.count_nonzero(head) / max(len(head), 1))
+        head = Xc[:256]  # and the input's events, per trial
+        inputs = _events_bytes(head) / max(len(head), 1)
         per_trial = Xc.shape[1] * _network_sizes(self.network_)["neurons"] * 9 + inputs  # dense uint8 + record
         n_check = int(max(1, min(256, len(Xc), (256 << 20) // max(int(per_trial), 1))))
         try:
@@ -2569,13 +2573,14 @@ def _output_stats(targets: np.ndarray, weights=None, chunk: int = 256) -> Tuple[
     ``weights`` (NaN for an output seen only in trials of weight 0). In float64, ``chunk`` trials
     at a time: no float64 copy of all targets (long trials of many outputs are large)."""
     k, n = targets.shape[-1], len(targets)
+    rows = int(np.prod(targets.shape[1:-1]))  # rows of a trial: 1, or one per step
     w = np.ones(n) if weights is None else _relative(weights)
     count, total, w_total, w_sum = (np.zeros(k) for _ in range(4))
     for a in range(0, n, chunk):
         y = np.asarray(targets[a:a + chunk], dtype=np.float64).reshape(-1, k)
         seen = ~np.isnan(y)
         y0 = np.where(seen, y, 0.0)
-        w_rows = np.where(seen, np.repeat(w[a:a + chunk], y.shape[0] // len(targets[a:a + chunk]))[:, None], 0.0)
+        w_rows = np.where(seen, np.repeat(w[a:a + chunk], rows)[:, None], 0.0)
         count += seen.sum(axis=0)
         total += y0.sum(axis=0)
         w_total += (y0 * w_rows).sum(axis=0)

@@ -63,7 +63,15 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._validation import InvalidParameterError, check_bool, check_memory, check_number, install_hint, user_stacklevel
+from ._validation import (
+    CONSTANT_RTOL,
+    InvalidParameterError,
+    check_bool,
+    check_memory,
+    check_number,
+    install_hint,
+    user_stacklevel,
+)
 from sklearn.base import RegressorMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -621,7 +629,7 @@ class CosineTuning:
         positive, or is rounding beside the depth (at most ``1e-12`` of it, as for mean-centred
         rates, whose fitted baseline is 0 up to rounding of either sign). 1 means the fitted
         curve falls to zero at the anti-preferred direction."""
-        positive = self.baseline > 1e-12 * self.modulation_depth
+        positive = self.baseline > CONSTANT_RTOL * self.modulation_depth
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(positive & (self.baseline > 0), self.modulation_depth / self.baseline, np.nan)
 
