@@ -43,9 +43,11 @@ pub fn logits<T: Real>(
 }
 
 /// Logits after each step (the early-classification curve): running mean, running max or the
-/// current trace. Writes `[t][b][k]`.
+/// current trace. Writes `[t][b][k]`. The running mean divides a running sum, so its last step is
+/// bit-identical to [`logits`] (which sums in the same order).
 pub fn logits_per_step<T: Real>(o: &[T], steps: usize, nb: usize, n_out: usize, mode: ReadoutMode, out: &mut [T]) {
     let w = nb * n_out;
+    let mut sum = vec![T::zero(); if mode == ReadoutMode::Mean { w } else { 0 }];
     for t in 0..steps {
         for i in 0..w {
             let cur = o[t * w + i];
@@ -59,12 +61,8 @@ pub fn logits_per_step<T: Real>(o: &[T], steps: usize, nb: usize, n_out: usize, 
                     }
                 }
                 ReadoutMode::Mean => {
-                    if t == 0 {
-                        cur
-                    } else {
-                        let n = T::c(t as f64);
-                        (out[(t - 1) * w + i] * n + cur) / (n + T::one())
-                    }
+                    sum[i] += cur;
+                    sum[i] / T::c((t + 1) as f64)
                 }
             };
         }
@@ -685,5 +683,32 @@ mod tests {
         let mut d = Vec::new();
         trace_grad(&[1.0, 2.0], 3, 1, 2, ReadoutMode::Max, &[1, 0], &mut d);
         assert_eq!(d, vec![0.0, 2.0, 1.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn the_last_step_of_the_per_step_logits_is_the_windows_logits_bit_for_bit() {
+        // f32 traces whose running mean, updated as (m * t + x) / (t + 1), differs in its last bits
+        // from sum / steps: predictions (`logits`) and the early-classification curve's last step
+        // (`logits_per_step`) must agree exactly
+        let (steps, nb, k) = (50, 3, 4);
+        let o: Vec<f32> = (0..steps * nb * k).map(|i| ((i * 7919 % 1013) as f32 * 0.0137).sin() * 3.1).collect();
+        for mode in [ReadoutMode::Mean, ReadoutMode::Max, ReadoutMode::Last] {
+            let (mut l, mut arg, mut per) = (vec![0.0f32; nb * k], vec![0; nb * k], vec![0.0f32; steps * nb * k]);
+            logits(&o, steps, nb, k, mode, &mut l, &mut arg);
+            logits_per_step(&o, steps, nb, k, mode, &mut per);
+            let last = &per[(steps - 1) * nb * k..];
+            assert!(l.iter().zip(last).all(|(a, b)| a.to_bits() == b.to_bits()), "{mode:?}: {l:?} != {last:?}");
+        }
+        // the old running-mean update does not give the same bits on these traces
+        let w = nb * k;
+        let mut m = o[..w].to_vec();
+        for t in 1..steps {
+            for i in 0..w {
+                m[i] = (m[i] * t as f32 + o[t * w + i]) / (t + 1) as f32;
+            }
+        }
+        let mut l = vec![0.0f32; w];
+        logits(&o, steps, nb, k, ReadoutMode::Mean, &mut l, &mut vec![0; w]);
+        assert!(m.iter().zip(&l).any(|(a, b)| a.to_bits() != b.to_bits()));
     }
 }

@@ -278,6 +278,15 @@ pub struct RateBounds<T> {
     pub upper: T,
 }
 
+/// Which readout [`Model`]'s predictions keep: the traces `O[t]`, the logits after every step,
+/// or only the window's logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readout {
+    Traces,
+    PerStep,
+    Window,
+}
+
 /// What [`Model::simulate`] returns, per population in the order of the spec.
 #[derive(Debug, Clone)]
 pub struct Simulation<T> {
@@ -492,19 +501,27 @@ impl<T: Real> Model<T> {
     /// Logits after each step, `(n_trials, n_steps, n_outputs)`; the last step holds the logits
     /// of the whole window (running mean or max of `O[t]`, or `O[t]`, as the readout mode says).
     pub fn logits_per_step(&self, ev: &InputEvents<T>) -> Result<Array3<T>> {
-        self.readout(ev, false)
+        self.readout(ev, Readout::PerStep)
     }
 
     /// The readout traces `O[t]`, `(n_trials, n_steps, n_outputs)`.
     pub fn traces(&self, ev: &InputEvents<T>) -> Result<Array3<T>> {
-        self.readout(ev, true)
+        self.readout(ev, Readout::Traces)
     }
 
-    fn readout(&self, ev: &InputEvents<T>, raw: bool) -> Result<Array3<T>> {
+    /// Logits of the whole window, `(n_trials, n_outputs)`: the last step of
+    /// [`Model::logits_per_step`], without building the other steps.
+    pub fn logits(&self, ev: &InputEvents<T>) -> Result<Array2<T>> {
+        Ok(self.readout(ev, Readout::Window)?.index_axis_move(ndarray::Axis(1), 0))
+    }
+
+    /// `(n_trials, steps, n_outputs)` of what `what` asks for; `steps` is 1 for the window's logits.
+    fn readout(&self, ev: &InputEvents<T>, what: Readout) -> Result<Array3<T>> {
         self.check_input(ev)?;
         let (n, steps, k) = (ev.n_trials, ev.n_steps, self.topo.n_outputs);
+        let kept = if what == Readout::Window { 1 } else { steps };
         let trials: Vec<usize> = (0..n).collect();
-        let mut out = try_zeros3::<T>((n, steps, k), "the readout of every step")?;
+        let mut out = try_zeros3::<T>((n, kept, k), "the readout of every step")?;
         let parts: Vec<Vec<T>> = chunks(&trials)
             .into_par_iter()
             .map_init(
@@ -512,32 +529,31 @@ impl<T: Real> Model<T> {
                 |ws, chunk| -> Result<Vec<T>> {
                     let ws = ws.as_mut().map_err(|e| e.clone())?;
                     forward(&self.topo, &self.params, &self.consts, ev, chunk, ws, Recording::Spikes)?;
-                    if raw {
-                        return Ok(ws.tape.o.clone());
+                    let (o, nb, mode) = (&ws.tape.o, chunk.len(), self.topo.mode);
+                    if what == Readout::Traces {
+                        return Ok(o.clone());
                     }
-                    let mut per = vec![T::zero(); steps * chunk.len() * k];
-                    loss::logits_per_step(&ws.tape.o, steps, chunk.len(), k, self.topo.mode, &mut per);
-                    Ok(per)
+                    let mut part = vec![T::zero(); kept * nb * k];
+                    if what == Readout::PerStep {
+                        loss::logits_per_step(o, steps, nb, k, mode, &mut part);
+                    } else {
+                        loss::logits(o, steps, nb, k, mode, &mut part, &mut vec![0; nb * k]);
+                    }
+                    Ok(part)
                 },
             )
             .collect::<Result<_>>()?;
-        for (ci, per) in parts.iter().enumerate() {
-            let nb = per.len() / (steps * k);
+        for (ci, part) in parts.iter().enumerate() {
+            let nb = part.len() / (kept * k);
             for b in 0..nb {
-                for t in 0..steps {
+                for t in 0..kept {
                     for c in 0..k {
-                        out[[ci * CHUNK + b, t, c]] = per[(t * nb + b) * k + c];
+                        out[[ci * CHUNK + b, t, c]] = part[(t * nb + b) * k + c];
                     }
                 }
             }
         }
         Ok(out)
-    }
-
-    /// Logits of the whole window, `(n_trials, n_outputs)`.
-    pub fn logits(&self, ev: &InputEvents<T>) -> Result<Array2<T>> {
-        let per = self.logits_per_step(ev)?;
-        Ok(per.index_axis(ndarray::Axis(1), ev.n_steps - 1).to_owned())
     }
 
     /// Runs the network and returns spikes, optionally membranes, and readout traces.

@@ -18,7 +18,9 @@ use crate::optim::Optimizer;
 use crate::spikes::InputEvents;
 use crate::topology::{NetworkSpec, Topology};
 use crate::train::{self, EpochRecord, Monitor, StopReason, TrainConfig};
-use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray3};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray3,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::{
     PyFloatingPointError, PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError,
@@ -479,6 +481,13 @@ impl Network {
         let ev = x.events_for(&self.model, n_threads)?;
         let m = &self.model;
         Ok(run(py, n_threads, || m.logits_per_step(&ev))?.into_pyarray(py))
+    }
+
+    /// Logits of the whole window, `(n_trials, n_outputs)` (the last step of `logits_per_step`).
+    fn logits<'py>(&self, py: Python<'py>, x: Spikes<'py>, n_threads: usize) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let ev = x.events_for(&self.model, n_threads)?;
+        let m = &self.model;
+        Ok(run(py, n_threads, || m.logits(&ev))?.into_pyarray(py))
     }
 
     /// `(spikes, membranes or None, readout, logits)`: lists of `(n_trials, n_steps, size)` arrays

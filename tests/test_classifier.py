@@ -513,6 +513,23 @@ def test_decision_path_shapes(data, fitted):
     np.testing.assert_allclose(path, full[:, :30], rtol=1e-6)
 
 
+@pytest.mark.parametrize("readout", ["mean", "max", "last"])
+def test_window_logits_are_the_last_step_of_the_path_bit_for_bit(data, readout):
+    """decision_function and predict compute only the window's logits now (not every step's);
+    they must equal the last step of decision_path and simulate's logits exactly, for every readout
+    and for the regressor's per-trial outputs (the running mean used to round differently)."""
+    from motorsrnn import SpikingRNNRegressor
+
+    X, y = data.X[:64], data.y[:64]
+    clf = SpikingRNNClassifier(n_hidden=16, max_epochs=2, readout=readout, random_state=0).fit(X, y)
+    path = clf.decision_path(X)
+    np.testing.assert_array_equal(clf.decision_function(X), path[:, -1, :])
+    np.testing.assert_array_equal(clf.simulate(X, membrane=False).logits, path)
+    reg = SpikingRNNRegressor(n_hidden=16, max_epochs=2, readout=readout, random_state=0)
+    reg.fit(X, np.stack([np.cos(data.angles[:64]), np.sin(data.angles[:64])], axis=1))
+    np.testing.assert_array_equal(reg.predict(X), reg.simulate(X, membrane=False).logits[:, -1, :].astype(np.float64))
+
+
 def test_random_state_takes_a_generator_and_names_itself_when_wrong(data):
     """A numpy Generator failed inside scikit-learn ("cannot be used to seed a RandomState"),
     without naming random_state, while save/load's docs spoke of Generators. It now seeds a

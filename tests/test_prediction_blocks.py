@@ -90,7 +90,7 @@ def test_ctrl_c_stops_a_prediction_between_blocks(fitted, data, monkeypatch):
     X = np.concatenate([data.X] * 10)  # 3000 trials: 24 blocks of 128
     monkeypatch.setattr(est, "_CALL_WORK", 1)
     started = threading.Event()
-    net = _Watched(clf.network_, "logits_per_step", lambda *args: started.set())
+    net = _Watched(clf.network_, "logits", lambda *args: started.set())
     calls = net.calls
 
     def ctrl_c():
@@ -159,3 +159,21 @@ def test_memory_estimates_count_the_inputs_events(monkeypatch):
                  lambda x: clf.loss_and_grad(x, np.arange(200) % 4)):
         with pytest.raises(MemoryError, match="would need about"):
             call(dense)
+
+
+def test_counting_the_inputs_events_stops_once_over_the_memory_limit(monkeypatch):
+    """Counting the non-zero entries read all of X before the check could refuse it: fitting a
+    broadcast view of 4 trials of 2**33 steps (no memory of its own) scanned 1.7e11 entries
+    instead of refusing at once."""
+    import motorsrnn._validation as validation
+
+    ones = np.broadcast_to(np.ones((1, 1, 1), np.uint8), (10, 2**12, 2**12))  # 2**24 events a trial
+    offsets, per_trial = est._offsets_bytes(ones), 8 * 2**24
+    assert est._events_bytes(ones) == offsets + 10 * per_trial  # no limit reached: every trial counted
+    monkeypatch.setattr(validation, "memory_limit", lambda: offsets + 3 * per_trial - 1)
+    assert est._events_bytes(ones) == offsets + 3 * per_trial  # stopped after the block that crossed it
+    monkeypatch.setattr(validation, "memory_limit", lambda: offsets - 1)
+    assert est._events_bytes(ones) == offsets  # the offsets alone are too many: nothing read
+    huge = np.broadcast_to(np.ones((1, 1, 1), np.uint8), (4, 2**33, 5))
+    monkeypatch.setattr(validation, "memory_limit", lambda: 24 * 2**30)  # this project's machine
+    assert est._events_bytes(huge) == est._offsets_bytes(huge)  # 275 GB of offsets: refused unread

@@ -416,7 +416,9 @@ def energy(
     - every spike of population ``q`` costs one AC per target unit of every projection whose
       source is ``q``, including projections to the readout;
     - sparse (masked) projections count only the existing connections of the source unit
-      (``network_.masks()``);
+      (``network_.masks()``). A connection is counted by its mask, not by its weight: a weight
+      that training left at exactly zero (e.g. clipped there by ``sign`` constraints) still costs
+      its AC, as it would on hardware that stores the network's connectivity as given;
     - recurrent and feedback projections read the previous step's spikes, so spikes of the last
       step of the window are never delivered through them and are not counted.
 

@@ -631,6 +631,10 @@ def _jitter_bytes(X: np.ndarray, n_threads: int) -> int:
     return int(16 * per_trial.max(initial=0.0) * max(1, n_threads) + 16 * per_trial.sum()) + _offsets_bytes(X)
 
 
+#: Entries of ``X`` counted at a time by :func:`_events_bytes`.
+_COUNT_BLOCK = 1 << 24
+
+
 def _offsets_bytes(X: np.ndarray) -> int:
     """The index of the core's events of ``X``: one offset per trial and time step."""
     return 8 * (X.shape[0] * X.shape[1] + 1)
@@ -639,8 +643,21 @@ def _offsets_bytes(X: np.ndarray) -> int:
 def _events_bytes(X: np.ndarray) -> int:
     """The core's copy of the input ``X`` as events: the offsets, and a channel index and a count
     (8 bytes) per non-zero entry (for dense input, such as smoothed rates, that is 2 to 8 times
-    ``X`` itself)."""
-    return _offsets_bytes(X) + 8 * int(np.count_nonzero(X))
+    ``X`` itself).
+
+    The entries are counted a block of trials at a time, and the count stops once the total
+    exceeds the memory this process can use (the memory check then refuses the work anyway): an
+    input too large for memory, e.g. a broadcast view, is not read to the end first."""
+    from ._validation import memory_limit  # looked up at each call, as check_memory does
+
+    total, limit = _offsets_bytes(X), memory_limit()
+    n_trials, per_trial = X.shape[0], max(1, math.prod(X.shape[1:]))
+    block = max(1, _COUNT_BLOCK // per_trial)
+    for start in range(0, n_trials, block):
+        if limit is not None and total > limit:
+            break
+        total += 8 * int(np.count_nonzero(X[start:start + block]))
+    return total
 
 
 def _copied_bytes(*arrays) -> int:
@@ -689,13 +706,14 @@ def _check_gradient_memory(network, n_trials: int, n_steps: int, *, n_batch: int
     check_memory(total, what, advice)
 
 
-def _check_readout_memory(network, X: np.ndarray) -> None:
-    """Raise ``MemoryError`` when the per-step readout of the trials of ``X`` cannot fit."""
+def _check_readout_memory(network, X: np.ndarray, per_step: bool = True) -> None:
+    """Raise ``MemoryError`` when the readout of the trials of ``X`` cannot fit: the outputs of
+    every step, or only the window's (``per_step=False``: ``decision_function``, ``predict``)."""
     k = _network_sizes(network)["outputs"]
     n_trials, n_steps = X.shape[:2]
-    total = 2 * _FLOAT * n_trials * n_steps * k + _events_bytes(X)
-    check_memory(total, f"the per-step outputs of {n_trials} trials of {n_steps} time steps",
-                 "predict fewer trials at a time (or shorter trials)")
+    total = 2 * _FLOAT * n_trials * (n_steps if per_step else 1) * k + _events_bytes(X)
+    what = f"the {'per-step ' if per_step else ''}outputs of {n_trials} trials of {n_steps} time steps"
+    check_memory(total, what, "predict fewer trials at a time (or shorter trials)")
 
 
 #: Work of one core call from ``predict``, ``decision_path`` and ``simulate``, in trials x time steps
@@ -2388,7 +2406,7 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         """Cross-entropy of the network on the training trials ``Xs`` (the first ``n`` of the
         class indices ``targets``) and that of the class frequencies of all of ``targets``, both
         weighted by the trials' ``weights`` when given."""
-        logits = self.network_.logits_per_step(Xs, _n_threads(self.n_jobs))[:, -1, :].astype(np.float64)
+        logits = self.network_.logits(Xs, _n_threads(self.n_jobs)).astype(np.float64)
         top = logits.max(axis=1, keepdims=True)
         log_p = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
         w = np.ones(len(targets)) if weights is None else _relative(weights)
@@ -2443,7 +2461,12 @@ class SpikingRNNClassifier(ClassifierMixin, _SpikingRNNBase):
         return check_finite_outputs(logits, self.network_)
 
     def _logits(self, X) -> np.ndarray:
-        return self.decision_path(X)[:, -1, :]
+        """The window's logits, ``decision_path(X)[:, -1]`` bit for bit, without the other steps."""
+        Xc = self._check_X(X)
+        _check_readout_memory(self.network_, Xc, per_step=False)
+        n_threads = _n_threads(self.n_jobs)
+        logits = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.logits(x, n_threads))
+        return check_finite_outputs(logits, self.network_)
 
     def decision_function(self, X) -> np.ndarray:
         """Logits of the whole window.
@@ -2854,7 +2877,7 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
         if targets.ndim == 3:
             pred = self.network_.traces(Xs, n_threads)
         else:
-            pred = self.network_.logits_per_step(Xs, n_threads)[:, -1, :]
+            pred = self.network_.logits(Xs, n_threads)
         k = targets.shape[-1]
         y = np.asarray(targets[:n], dtype=np.float64).reshape(-1, k)  # the first n trials' targets
         rows = y.shape[0] // n  # rows of a trial: 1, or one per step
@@ -2895,11 +2918,11 @@ class SpikingRNNRegressor(TraceScoreMixin, RegressorMixin, _SpikingRNNBase):
         """
         Xc = self._check_X(X)
         n_threads = _n_threads(self.n_jobs)
-        _check_readout_memory(self.network_, Xc)
+        _check_readout_memory(self.network_, Xc, per_step=self.per_step_)
         if self.per_step_:
             traces = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.traces(x, n_threads))
             return check_finite_outputs(traces, self.network_).astype(np.float64)
-        last = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.logits_per_step(x, n_threads)[:, -1, :])
+        last = _in_blocks(self.network_, Xc, n_threads, lambda x: self.network_.logits(x, n_threads))
         out = check_finite_outputs(last, self.network_)
         out = out.astype(np.float64)
         return out[:, 0] if self._y_1d else out
