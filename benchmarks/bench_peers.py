@@ -1,5 +1,5 @@
 """Training-step benchmark of motorsrnn against PyTorch peers, side by side, on the workloads of
-shared/spec/workloads.md.
+docs/spec/workloads.md.
 
 Peers (optional dependencies of this script, never of the package):
 - "torch": a hand-written PyTorch loop of the same equations (current-based LIF, subtractive

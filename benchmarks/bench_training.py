@@ -1,4 +1,4 @@
-"""Training-step benchmark of motorsrnn on the workloads of shared/spec/workloads.md.
+"""Training-step benchmark of motorsrnn on the workloads of docs/spec/workloads.md.
 
 One training step = forward + backward + Adam update on one mini-batch, float32, data in memory,
 2 threads. Each workload runs in its own process (so that its peak resident memory is its own); the
@@ -256,7 +256,7 @@ def main(argv=None) -> int:
             f.write("Produced by the harness, not by hand:\n\n```\n" + cmd.strip() + "\n```\n\n")
             f.write(
                 "One training step = forward + backward + Adam update on one mini-batch (float32, data in memory). "
-                "Workloads from `shared/spec/workloads.md` (Bernoulli input at 20 Hz per 1 ms bin; input weights "
+                "Workloads from `docs/spec/workloads.md` (Bernoulli input at 20 Hz per 1 ms bin; input weights "
                 "scaled so the hidden population fires at 15-35 Hz). Median over the timed steps after warm-up; "
                 "peak resident memory of the process running that workload alone. Dense-equivalent GFLOP/s = "
                 "(the dense products of the forward and backward passes, 2 flops per multiply-add; see "

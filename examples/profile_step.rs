@@ -1,5 +1,5 @@
 //! Times `Model::batch_grad` (forward + loss + backward, no optimiser) on a workload of
-//! shared/spec/workloads.md without Python in the way, for profilers such as `perf`:
+//! docs/spec/workloads.md without Python in the way, for profilers such as `perf`:
 //!
 //!     cargo run --release --example profile_step -- W-M [steps] [surrogate] [slope]
 //!

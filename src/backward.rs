@@ -17,7 +17,7 @@
 
 use crate::dense::{gemm_acc, gemm_acc_cols, multiversion};
 use crate::forward::{for_each_event, Constants, Workspace};
-use crate::neuron::{Reset, SurrogateFn, ARCTAN, FAST_SIGMOID, SIGMOID, TRIANGLE};
+use crate::neuron::{Reset, SurrogateFn, SurrogateKind, ARCTAN, FAST_SIGMOID, SIGMOID, TRIANGLE};
 use crate::params::ParamSet;
 use crate::real::Real;
 use crate::spikes::InputEvents;
@@ -217,7 +217,7 @@ fn backward_body<T: Real>(
             crate::dense::pack_transposed(w.as_slice().expect("standard layout"), rows, cols, &mut ws.wt[j]);
         }
     }
-    let compact = sg.kind_id() == TRIANGLE;
+    let compact = sg.kind == SurrogateKind::Triangle;
     let window = ws.tape.window;
 
     for t in (0..steps).rev() {
@@ -311,11 +311,12 @@ fn backward_body<T: Real>(
                     let r = b * n..(b + 1) * n;
                     let (gsb, gub, gib) = (&gs_s[r.clone()], &mut gu_s[r.clone()], &mut gi_s[r]);
                     let st = UnitStep { u, gs: gsb, gu: gub, gi: gib, alpha, beta, theta };
-                    match sg.kind_id() {
-                        FAST_SIGMOID => st.run::<FAST_SIGMOID>(&sg, pop.reset),
-                        ARCTAN => st.run::<ARCTAN>(&sg, pop.reset),
-                        TRIANGLE => st.run::<TRIANGLE>(&sg, pop.reset),
-                        _ => st.run::<SIGMOID>(&sg, pop.reset),
+                    // exhaustive over the kinds: a new one does not compile until it has its arm
+                    match sg.kind {
+                        SurrogateKind::FastSigmoid => st.run::<FAST_SIGMOID>(&sg, pop.reset),
+                        SurrogateKind::Arctan => st.run::<ARCTAN>(&sg, pop.reset),
+                        SurrogateKind::Triangle => st.run::<TRIANGLE>(&sg, pop.reset),
+                        SurrogateKind::Sigmoid => st.run::<SIGMOID>(&sg, pop.reset),
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! The forward simulation of a chunk of trials in lockstep over time, event-driven, writing the tape
 //! that the backward pass reads.
 //!
-//! Per population `p` and step `t` (`../shared/spec/model.md`):
+//! Per population `p` and step `t` (`docs/spec/model.md`):
 //! ```text
 //! a[t] = b + sum_ff W s_q[t] + sum_delayed W s_q[t-1] + W_in x[t]
 //! I[t] = alpha I[t-1] + a[t]

@@ -1,5 +1,6 @@
-//! Losses: from the readout traces `O[t]` to logits, cross-entropy, and the gradient with respect to
-//! the traces (`dL/dO[t]`) that starts the backward pass.
+//! Losses: from the readout traces `O[t]` to logits; cross-entropy and mean squared error with the
+//! gradient with respect to the traces (`dL/dO[t]`) that starts the backward pass; the activity-
+//! matching term and the rate penalty, with their gradients with respect to the spikes.
 
 use crate::model::RateFilter;
 use crate::real::Real;

@@ -7,7 +7,8 @@
 //! bytes 12..16 CRC-32 (IEEE, as zlib.crc32 computes it) of bytes 16.., u32 little-endian
 //! bytes 16..   MessagePack (named fields) of SavedModel:
 //!              { format_version, crate_version, spec: NetworkSpec, params: ParamSet<f32>,
-//!                masks: [ndarray | null], metadata: string (JSON written by the Python layer) }
+//!                masks: [ndarray | null], metadata: string (JSON written by the Python layer),
+//!                optimizer: OptimizerState | null (the optimiser's moments and step count) }
 //! ```
 //! Version 1 is the same without the checksum (the MessagePack starts at byte 12); it is still
 //! read. Readers refuse files with another magic, files of a newer format version (naming both)
@@ -113,8 +114,21 @@ pub fn from_bytes<T: Real>(bytes: &[u8]) -> Result<Loaded<T>> {
         )));
     }
     let mut rest = payload(bytes, version)?; // reading advances it: what is left after the model is extra bytes
-    let saved: SavedModel = rmp_serde::decode::from_read(&mut rest)
-        .map_err(|e| Error::FileFormat(format!("corrupt model file (format version {version}): {e}")))?;
+    let saved: SavedModel = rmp_serde::decode::from_read(&mut rest).map_err(|e| {
+        let e = e.to_string();
+        // the checksum matched: a value this build cannot name comes from a newer build (an option
+        // added since, such as a new surrogate), not from damage
+        if version >= FIRST_CHECKSUMMED_VERSION && e.contains("unknown variant") {
+            Error::FileFormat(format!(
+                "model file (format version {version}) holds a value this motorsrnn ({}) does not know: {e}. Its \
+                 checksum matches, so it is not damaged: it was probably written by a newer motorsrnn, with an option \
+                 this one lacks; load it with that version",
+                env!("CARGO_PKG_VERSION")
+            ))
+        } else {
+            Error::FileFormat(format!("corrupt model file (format version {version}): {e}"))
+        }
+    })?;
     if saved.format_version != version {
         return Err(Error::FileFormat(format!(
             "corrupt model file (format version {version}): the header says version {version}, the model \
@@ -308,6 +322,25 @@ mod tests {
         let json = serde_json::to_string(&m.spec).unwrap();
         let e = serde_json::from_str::<NetworkSpec>(&json).unwrap_err().to_string();
         assert!(e.contains("surrogate.smooth = true is a test-only forward pass"), "{e}");
+    }
+
+    /// A value added to an enumerated field since (a new surrogate) does not change the format
+    /// version: an older reader names the value and the likely cause, not "corrupt".
+    #[test]
+    fn a_value_from_a_newer_build_is_named_not_called_corrupt() {
+        let saved = saved_of(&model(), 2, "{}", None);
+        let mut payload = Vec::new();
+        rmp_serde::encode::write_named(&mut payload, &saved).unwrap();
+        let at = payload.windows(12).position(|w| w == b"fast_sigmoid").expect("the surrogate's name");
+        payload[at..at + 12].copy_from_slice(b"gaussian_new");
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&2u32.to_le_bytes());
+        file.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        file.extend_from_slice(&payload);
+        let e = error(&file);
+        assert!(e.contains("holds a value this motorsrnn"), "{e}");
+        assert!(e.contains("unknown variant `gaussian_new`"), "{e}");
+        assert!(e.contains("written by a newer motorsrnn") && !e.contains("corrupt"), "{e}");
     }
 
     #[test]

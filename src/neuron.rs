@@ -134,9 +134,10 @@ impl<T: Real> SurrogateFn<T> {
 
     /// `sg(v)` for the kind `KIND` (one of [`FAST_SIGMOID`], [`ARCTAN`], [`TRIANGLE`], [`SIGMOID`]),
     /// which must be this surrogate's: loops over units specialised per kind have no branch inside
-    /// and compile to SIMD code (see [`SurrogateFn::kind_id`]).
+    /// and compile to SIMD code (the backward pass matches on [`SurrogateKind`] to pick `KIND`).
     #[inline(always)]
     pub fn grad_as<const KIND: u8>(&self, v: T) -> T {
+        const { assert!(KIND <= SIGMOID, "grad_as: a surrogate kind constant without a formula here") };
         let k = self.k;
         let one = T::one();
         match KIND {
@@ -149,6 +150,7 @@ impl<T: Real> SurrogateFn<T> {
                 (k / T::c(2.0)) / (one + z * z)
             }
             TRIANGLE => (one - k * v.abs()).max(T::zero()),
+            // SIGMOID (the compile-time assertion above rules out any other constant)
             _ => {
                 // k s (1 - s) with s = sigmoid(k v), written with e = exp(-k |v|) so that it is
                 // symmetric and keeps its relative precision in f32: `1 - s` cancels for v > 0
@@ -156,16 +158,6 @@ impl<T: Real> SurrogateFn<T> {
                 let d = one + e;
                 k * e / (d * d)
             }
-        }
-    }
-
-    /// This surrogate's kind as the constant [`SurrogateFn::grad_as`] takes.
-    pub fn kind_id(&self) -> u8 {
-        match self.kind {
-            SurrogateKind::FastSigmoid => FAST_SIGMOID,
-            SurrogateKind::Arctan => ARCTAN,
-            SurrogateKind::Triangle => TRIANGLE,
-            SurrogateKind::Sigmoid => SIGMOID,
         }
     }
 

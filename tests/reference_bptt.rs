@@ -1,6 +1,6 @@
 //! BPTT in the model's own forward pass (Heaviside spikes, not the smooth test-only variant of
 //! tests/gradients.rs) against a reference written out here from the equations of
-//! `../shared/spec/model.md` and the recursion of the design notes, for one population:
+//! `docs/spec/model.md` and the recursion in `src/backward.rs`'s module documentation, for one population:
 //! ```text
 //! I[t] = alpha I[t-1] + W_in x[t] + W_rec s[t-1] + b
 //! U[t] = beta U[t-1] + I[t] - theta s[t-1]   or   beta U[t-1] (1 - s[t-1]) + I[t]

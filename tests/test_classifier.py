@@ -153,18 +153,30 @@ def test_simulate_matches_the_spec_equations(data, fitted):
     np.testing.assert_allclose(sim.logits[:, 0], sim.readout[:, 0], rtol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"reset": "zero"},
-        {"detach_reset": False},
-        {"readout": "last", "surrogate": "arctan"},
-        {"readout": "max", "surrogate": "sigmoid", "surrogate_slope": 5.0},
-        {"surrogate": "triangle", "tau_syn": 0.0},
-        {"train_time_constants": True, "reset": "zero"},
-    ],
-)
+AUTODIFF_OPTIONS = [
+    {},
+    {"reset": "zero"},
+    {"detach_reset": False},
+    {"readout": "last", "surrogate": "arctan"},
+    {"readout": "max", "surrogate": "sigmoid", "surrogate_slope": 5.0},
+    {"surrogate": "triangle", "tau_syn": 0.0},
+    {"train_time_constants": True, "reset": "zero"},
+]
+
+
+def test_the_autodiff_reference_covers_every_surrogate():
+    """A new surrogate must get a formula in tests/reference.py (which raises for an unknown one:
+    it used to fall back to the sigmoid's, so a missing arm in the core could agree with it) and a
+    case in the autodiff comparison below."""
+    from motorsrnn.estimators import _SURROGATES
+
+    assert tuple(reference.SLOPE) == _SURROGATES
+    assert {options.get("surrogate", "fast_sigmoid") for options in AUTODIFF_OPTIONS} == set(_SURROGATES)
+    with pytest.raises(ValueError, match="no formula for the surrogate 'gaussian'"):
+        reference.surrogate_grad(np.zeros(3), "gaussian", 1.0)
+
+
+@pytest.mark.parametrize("options", AUTODIFF_OPTIONS)
 def test_loss_and_grad_equal_autodiff_of_the_spec(data, fitted, options):
     """BPTT in Rust equals autograd's reverse mode through the spec's forward equations."""
     clf = clone(fitted).set_params(**options)
