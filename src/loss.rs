@@ -43,30 +43,47 @@ pub fn logits<T: Real>(
     }
 }
 
+/// The readout's value after step `t` from its value after step `t - 1` (`prev`, unused at
+/// `t = 0`) and the trace `cur = O[t]`: the running mean, running max, or the current trace. The
+/// per-step logits, the window's logits of predictions ([`window_logits`]) and the streaming
+/// decoder all use it, so they agree bit for bit; the running mean is the one predictions have
+/// always used (saved models predict as when they were written).
+#[inline(always)]
+pub(crate) fn running<T: Real>(mode: ReadoutMode, prev: T, cur: T, t: usize) -> T {
+    match mode {
+        ReadoutMode::Last => cur,
+        ReadoutMode::Max if t > 0 => prev.max(cur),
+        ReadoutMode::Max => cur,
+        ReadoutMode::Mean if t > 0 => {
+            let n = T::c(t as f64);
+            (prev * n + cur) / (n + T::one())
+        }
+        ReadoutMode::Mean => cur,
+    }
+}
+
 /// Logits after each step (the early-classification curve): running mean, running max or the
-/// current trace. Writes `[t][b][k]`. The running mean divides a running sum, so its last step is
-/// bit-identical to [`logits`] (which sums in the same order).
+/// current trace. Writes `[t][b][k]`.
 pub fn logits_per_step<T: Real>(o: &[T], steps: usize, nb: usize, n_out: usize, mode: ReadoutMode, out: &mut [T]) {
     let w = nb * n_out;
-    let mut sum = vec![T::zero(); if mode == ReadoutMode::Mean { w } else { 0 }];
     for t in 0..steps {
         for i in 0..w {
-            let cur = o[t * w + i];
-            out[t * w + i] = match mode {
-                ReadoutMode::Last => cur,
-                ReadoutMode::Max => {
-                    if t == 0 {
-                        cur
-                    } else {
-                        out[(t - 1) * w + i].max(cur)
-                    }
-                }
-                ReadoutMode::Mean => {
-                    sum[i] += cur;
-                    sum[i] / T::c((t + 1) as f64)
-                }
-            };
+            let prev = if t > 0 { out[(t - 1) * w + i] } else { T::zero() };
+            out[t * w + i] = running(mode, prev, o[t * w + i], t);
         }
+    }
+}
+
+/// The last step of [`logits_per_step`] only (`[b][k]`): the logits that predictions use,
+/// without storing the other steps.
+pub fn window_logits<T: Real>(o: &[T], steps: usize, nb: usize, n_out: usize, mode: ReadoutMode, out: &mut [T]) {
+    let w = nb * n_out;
+    for i in 0..w {
+        let mut v = T::zero();
+        for t in 0..steps {
+            v = running(mode, v, o[t * w + i], t);
+        }
+        out[i] = v;
     }
 }
 
@@ -688,28 +705,21 @@ mod tests {
 
     #[test]
     fn the_last_step_of_the_per_step_logits_is_the_windows_logits_bit_for_bit() {
-        // f32 traces whose running mean, updated as (m * t + x) / (t + 1), differs in its last bits
-        // from sum / steps: predictions (`logits`) and the early-classification curve's last step
-        // (`logits_per_step`) must agree exactly
+        // predictions compute only the window's logits; they must equal the last step of the
+        // early-classification curve exactly, on f32 traces where rounding differs between ways
+        // of averaging (the running mean against the sum over steps of the training loss)
         let (steps, nb, k) = (50, 3, 4);
         let o: Vec<f32> = (0..steps * nb * k).map(|i| ((i * 7919 % 1013) as f32 * 0.0137).sin() * 3.1).collect();
         for mode in [ReadoutMode::Mean, ReadoutMode::Max, ReadoutMode::Last] {
-            let (mut l, mut arg, mut per) = (vec![0.0f32; nb * k], vec![0; nb * k], vec![0.0f32; steps * nb * k]);
-            logits(&o, steps, nb, k, mode, &mut l, &mut arg);
+            let (mut l, mut per) = (vec![0.0f32; nb * k], vec![0.0f32; steps * nb * k]);
+            window_logits(&o, steps, nb, k, mode, &mut l);
             logits_per_step(&o, steps, nb, k, mode, &mut per);
             let last = &per[(steps - 1) * nb * k..];
             assert!(l.iter().zip(last).all(|(a, b)| a.to_bits() == b.to_bits()), "{mode:?}: {l:?} != {last:?}");
+            // and up to rounding, the logits of the training loss
+            let (mut train, mut arg) = (vec![0.0f32; nb * k], vec![0; nb * k]);
+            logits(&o, steps, nb, k, mode, &mut train, &mut arg);
+            assert!(l.iter().zip(&train).all(|(a, b)| (a - b).abs() <= 1e-5 * (1.0 + b.abs())));
         }
-        // the old running-mean update does not give the same bits on these traces
-        let w = nb * k;
-        let mut m = o[..w].to_vec();
-        for t in 1..steps {
-            for i in 0..w {
-                m[i] = (m[i] * t as f32 + o[t * w + i]) / (t + 1) as f32;
-            }
-        }
-        let mut l = vec![0.0f32; w];
-        logits(&o, steps, nb, k, ReadoutMode::Mean, &mut l, &mut vec![0; w]);
-        assert!(m.iter().zip(&l).any(|(a, b)| a.to_bits() != b.to_bits()));
     }
 }

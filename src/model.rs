@@ -537,7 +537,7 @@ impl<T: Real> Model<T> {
                     if what == Readout::PerStep {
                         loss::logits_per_step(o, steps, nb, k, mode, &mut part);
                     } else {
-                        loss::logits(o, steps, nb, k, mode, &mut part, &mut vec![0; nb * k]);
+                        loss::window_logits(o, steps, nb, k, mode, &mut part);
                     }
                     Ok(part)
                 },

@@ -7,7 +7,6 @@ use crate::forward::{begin, reserve_step, step, Mode, Workspace};
 use crate::model::Model;
 use crate::real::Real;
 use crate::spikes::InputEvents;
-use crate::topology::ReadoutMode;
 
 /// A stateful single-trial decoder.
 #[derive(Debug, Clone)]
@@ -20,8 +19,6 @@ pub struct Stream<T: Real> {
     logits: Vec<T>,
     /// The readout `O` of the last step (a per-step regressor's output).
     output: Vec<T>,
-    /// The sum of `O` since the reset (the running mean divides it, as the batch logits do).
-    sum: Vec<T>,
 }
 
 impl<T: Real> Stream<T> {
@@ -29,8 +26,7 @@ impl<T: Real> Stream<T> {
     pub fn new(model: Model<T>) -> Result<Self> {
         let ws = Workspace::new(&model.topo, 1)?;
         let k = model.topo.n_outputs;
-        let (logits, output, sum) = (vec![T::zero(); k], vec![T::zero(); k], vec![T::zero(); k]);
-        let mut s = Stream { model, ws, n_steps: 0, logits, output, sum };
+        let mut s = Stream { model, ws, n_steps: 0, logits: vec![T::zero(); k], output: vec![T::zero(); k] };
         s.reset()?;
         Ok(s)
     }
@@ -44,7 +40,6 @@ impl<T: Real> Stream<T> {
         self.n_steps = 0;
         self.logits.iter_mut().for_each(|x| *x = T::zero());
         self.output.iter_mut().for_each(|x| *x = T::zero());
-        self.sum.iter_mut().for_each(|x| *x = T::zero());
         Ok(())
     }
 
@@ -66,17 +61,8 @@ impl<T: Real> Stream<T> {
         step(&m.topo, &m.params, &m.consts, &input, &[0], 1, &mut self.ws, Mode::Infer);
         let k = m.topo.n_outputs;
         let o = &self.ws.tape.o[k..2 * k];
-        let steps = T::c((self.n_steps + 1) as f64);
-        for ((l, s), &v) in self.logits.iter_mut().zip(self.sum.iter_mut()).zip(o) {
-            *l = match m.topo.mode {
-                ReadoutMode::Last => v,
-                ReadoutMode::Max if self.n_steps > 0 => l.max(v),
-                ReadoutMode::Max => v,
-                ReadoutMode::Mean => {
-                    *s += v;
-                    *s / steps
-                }
-            };
+        for (l, &v) in self.logits.iter_mut().zip(o) {
+            *l = crate::loss::running(m.topo.mode, *l, v, self.n_steps);
         }
         self.output.copy_from_slice(o);
         self.n_steps += 1;
@@ -97,7 +83,7 @@ impl<T: Real> Stream<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::{NetworkSpec, ProjectionKind, ProjectionSpec};
+    use crate::topology::{NetworkSpec, ProjectionKind, ProjectionSpec, ReadoutMode};
     use ndarray::Array3;
 
     #[test]

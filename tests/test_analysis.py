@@ -446,7 +446,7 @@ def test_noise_dtypes():
 
 
 def test_noise_integer_input_stays_integer_and_is_widened_only_when_needed():
-    """Integer counts above 255 used to come back as float64 (check_spikes makes float64 of them),
+    """Integer counts above 255 used to come back as float64 (check_spikes makes floats of them),
     and int8 was widened to int16 although every count fit."""
     from motorsrnn.io import bin_spike_times
 

@@ -120,6 +120,30 @@ def test_large_counts_are_not_truncated():
     np.testing.assert_array_equal(clf.get_weights()["w_in"], ref.get_weights()["w_in"])
 
 
+def test_wide_dtypes_are_copied_to_the_narrowest_exact_type_after_a_memory_check(monkeypatch):
+    """uint16 counts (what bin_spike_times returns for wide bins) and float16 were copied to
+    float64 before any memory check: 4 and 8 times X, and numpy's raw MemoryError. float32 holds
+    them exactly, and the core computes in float32, so the model is the same."""
+    import motorsrnn._validation as validation
+    from motorsrnn.estimators import check_spikes
+
+    big = X.astype(np.int64) * 300
+    for dtype, want in ((np.uint16, np.float32), (np.int32, np.float32), (np.int64, np.float32)):
+        assert check_spikes(big.astype(dtype)).dtype == want, dtype  # counts above 255
+    for dtype, want in ((np.uint16, np.uint8), (np.int8, np.uint8), (np.float16, np.float32),
+                        (np.longdouble, np.float64)):
+        assert check_spikes(X.astype(dtype)).dtype == want, dtype
+    assert check_spikes(np.full((2, 3, 4), 2**24 + 1, np.int64)).dtype == np.float64  # not exact in float32
+    assert check_spikes(np.full((2, 3, 4), 2**24, np.int64)).max() == 2**24
+    ref = SpikingRNNClassifier(**FAST).fit(big.astype(np.float64), y)
+    clf = SpikingRNNClassifier(**FAST).fit(big.astype(np.uint16), y)
+    np.testing.assert_array_equal(clf.get_weights()["w_in"], ref.get_weights()["w_in"])
+    monkeypatch.setattr(validation, "memory_limit", lambda: X.size * 3)  # less than a float32 copy
+    with pytest.raises(MemoryError, match=r"a float32 copy of X \(the core reads uint8, float32 and float64; X is uint16"):
+        check_spikes(big.astype(np.uint16))
+    assert check_spikes(X.astype(np.uint8)).dtype == np.uint8  # no copy: no check
+
+
 def test_non_contiguous_and_2d_input(fitted):
     Xf = np.asfortranarray(X)
     rev = X[::-1][::-1]  # a view with negative strides twice = original order, non-trivial strides

@@ -529,7 +529,9 @@ def test_decision_path_shapes(data, fitted):
 def test_window_logits_are_the_last_step_of_the_path_bit_for_bit(data, readout):
     """decision_function and predict compute only the window's logits now (not every step's);
     they must equal the last step of decision_path and simulate's logits exactly, for every readout
-    and for the regressor's per-trial outputs (the running mean used to round differently)."""
+    and for the regressor's per-trial outputs (averaging the steps in another way, e.g. as the
+    training loss sums them, rounds differently: saved models would no longer predict as when
+    they were written, tests/test_model_file_compat.py)."""
     from motorsrnn import SpikingRNNRegressor
 
     X, y = data.X[:64], data.y[:64]

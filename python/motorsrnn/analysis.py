@@ -699,7 +699,7 @@ def add_poisson_noise(X, rate, *, mode="spikes", n_channels=None, dt=1.0, random
     in_dtype = np.asarray(X).dtype  # the input's own dtype (check_spikes narrows small ints to uint8)
     was_2d = np.ndim(X) == 2
     if in_dtype.kind in "ui" and Xc.dtype.kind == "f":
-        # check_spikes turns integer counts above 255 into float64: add the noise to the integers
+        # check_spikes turns integer counts above 255 into floats: add the noise to the integers
         Xc = np.asarray(X).reshape(Xc.shape)
         if Xc.size and Xc.max() > 2**62:  # the noisy counts are summed in int64, which must not overflow
             raise ValueError(

@@ -176,8 +176,10 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
     Returns
     -------
     numpy.ndarray of shape (n_trials, n_timesteps, n_channels)
-        ``uint8`` (bool and small integer counts, a view where possible), ``float32`` or
-        ``float64``. Strides are kept: non-contiguous arrays are read in place.
+        ``uint8`` (bool and integer counts up to 255, a view where possible), ``float32``
+        (float16, and integer counts up to 2**24, which it holds exactly) or ``float64``. Strides
+        are kept: non-contiguous arrays of these dtypes are read in place; other dtypes are
+        copied, after a check that the copy fits in memory (``MemoryError`` otherwise).
 
     Raises
     ------
@@ -220,15 +222,26 @@ def check_spikes(X, *, name: str = "X") -> np.ndarray:
             raise ValueError(f"Negative values in data passed to {name}: spike counts must be >= 0, found {lo}")
         if arr.dtype == np.uint8:
             return arr
-        return arr.astype(np.uint8) if hi <= 255 else arr.astype(np.float64)
+        return _converted(arr, np.uint8 if hi <= 255 else np.float32 if hi <= 2**24 else np.float64, name)
     if kind == "f":
         if arr.dtype not in (np.float32, np.float64):
-            arr = arr.astype(np.float64)
+            arr = _converted(arr, np.float32 if arr.dtype.itemsize <= 4 else np.float64, name)
         lo = arr.min()
         if lo < 0:
             raise ValueError(f"Negative values in data passed to {name}: spike counts must be >= 0, found {lo}")
         return arr
     raise TypeError(f"{name} must hold numeric spike counts, got an array of dtype {arr.dtype}")
+
+
+def _converted(arr: np.ndarray, dtype, name: str) -> np.ndarray:
+    """``arr`` as ``dtype`` (one the core reads: uint8, float32, float64), after checking that the
+    copy fits in memory. The narrowest exact type is chosen by the caller: counts up to 2**24 and
+    float16 are exact in float32, which the core computes in anyway (float64 doubled the copy)."""
+    dtype = np.dtype(dtype)
+    check_memory(arr.size * dtype.itemsize, f"a {dtype} copy of {name} (the core reads uint8, float32 and float64; "
+                 f"{name} is {arr.dtype}, {arr.nbytes / 2**30:.3g} GiB)",
+                 f"pass {name} as uint8 (counts up to 255) or float32, or fewer trials at a time")
+    return arr.astype(dtype)
 
 
 def check_labels(y) -> np.ndarray:
