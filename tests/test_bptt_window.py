@@ -65,3 +65,28 @@ def test_bad_values_at_the_binding():
             _core._set_sparse_below(bad)
     previous = _core._set_sparse_below(0.15)
     assert _core._set_sparse_below(previous) == 0.15
+
+
+def test_the_memory_error_names_the_window_that_needs_the_least_memory(monkeypatch):
+    """The advice was always "set a smaller bptt_window", but windows of a few steps keep a
+    checkpoint every few steps and need more memory than none (at 20000 steps and 256 units,
+    bptt_window=1 needs three times the tape of the whole trial)."""
+    import motorsrnn._validation as validation
+    import motorsrnn.estimators as est
+
+    sizes = {"neurons": 256, "tau_neurons": 0, "outputs": 4, "params": 0, "packed": 0}
+    cost = {w: est._gradient_bytes_per_chunk(sizes, 20000, w, False) for w in [None, 1, 2, *range(3, 20000, 1)]}
+    best = min((w for w in cost if w is not None), key=cost.get)
+    assert cost[1] > cost[None] and cost[best] < cost[None] / 10
+    advice = est._window_advice(sizes, 20000, None, False)
+    advised = int(advice.split("bptt_window=")[1].split(" ")[0])
+    assert advice.startswith(f"set bptt_window={advised} (the window that needs the least memory")
+    assert cost[advised] <= 1.001 * cost[best], (advised, best)
+    assert f"set a larger bptt_window (windows of few steps keep a checkpoint every few steps): bptt_window={advised}" in (
+        est._window_advice(sizes, 20000, 2, False))
+    assert est._window_advice(sizes, 20000, advised, False) == ""
+    # through fit: a limit below the whole trial's tape, long trials
+    X = (np.random.default_rng(0).random((4, 3000, 5)) < 0.02).astype(np.uint8)
+    monkeypatch.setattr(validation, "memory_limit", lambda: 4 * 2**20)
+    with pytest.raises(MemoryError, match=r"set bptt_window=\d+ \(the window that needs the least memory"):
+        SpikingRNNClassifier(n_hidden=64, max_epochs=1).fit(X, np.arange(4) % 2)

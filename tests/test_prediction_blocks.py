@@ -1,6 +1,7 @@
 """Prediction and simulation run the core on blocks of trials, so that a Ctrl-C stops them between
 blocks; the blocks change nothing in the results."""
 
+import json
 import os
 import signal
 import threading
@@ -177,3 +178,19 @@ def test_counting_the_inputs_events_stops_once_over_the_memory_limit(monkeypatch
     huge = np.broadcast_to(np.ones((1, 1, 1), np.uint8), (4, 2**33, 5))
     monkeypatch.setattr(validation, "memory_limit", lambda: 24 * 2**30)  # this project's machine
     assert est._events_bytes(huge) == est._offsets_bytes(huge)  # 275 GB of offsets: refused unread
+
+
+def test_saving_without_the_optimiser_is_estimated_without_it(data, tmp_path, monkeypatch):
+    """save(include_optimizer=False) was refused with the estimate of a save with the optimiser's
+    state (three times the parameters), and the advice (fewer hidden units) did not help a model
+    that was already fitted."""
+    import motorsrnn._validation as validation
+
+    clf = SpikingRNNClassifier(n_hidden=32, max_epochs=1, random_state=0).fit(data.X[:40], data.y[:40])
+    params = est._FLOAT * est._spec_sizes(json.loads(clf.network_.spec_json))["params"]
+    monkeypatch.setattr(validation, "memory_limit", lambda: 10 * params)  # 5 copies fit, 15 do not
+    clf.save(tmp_path / "no_optimizer.msrnn", include_optimizer=False)
+    assert SpikingRNNClassifier.load(tmp_path / "no_optimizer.msrnn").network_.optimizer_steps is None
+    with pytest.raises(MemoryError, match=r"with the optimiser's state .* include_optimizer=False\) stores about a third"):
+        clf.save(tmp_path / "with_optimizer.msrnn")
+    assert not (tmp_path / "with_optimizer.msrnn").exists()

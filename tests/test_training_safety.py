@@ -675,3 +675,33 @@ def test_a_gradient_exploding_through_time_warns_and_names_the_surrogate():
     long = make_center_out(n_trials=64, n_timesteps=500, random_state=0)
     with pytest.raises(TrainingDivergedError, match=r"Lower learning_rate.*overflowed through time: surrogate='sigmoid'"):
         SpikingRNNClassifier(surrogate="sigmoid", max_epochs=2, random_state=0).fit(long.X, long.y)
+
+
+def test_early_stopping_warns_when_its_training_split_misses_a_class():
+    """With one trial of some classes, the validation split (drawn at random: it cannot be
+    stratified) could take a class's only trial, and the network was never trained on it without
+    a word."""
+    X = (np.random.default_rng(0).random((6, 10, 5)) < 0.2).astype(np.uint8)
+    y = np.array(["a", "a", "b", "b", "c", "d"])
+    named = []
+    for seed in range(6):
+        clf = SpikingRNNClassifier(n_hidden=8, max_epochs=1, early_stopping=True, validation_fraction=0.5,
+                                   random_state=seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X, y)
+        for w in caught:
+            m = re.search(r"early stopping's training split \(3 trials, validation_fraction=0.5\) has no trial of "
+                          r"(\d) class\(es\) \[(.*)\]: the network is never trained on them", str(w.message))
+            if m:
+                labels = re.findall(r"'(\w)'", m.group(2))
+                assert len(labels) == int(m.group(1)) and set(labels) <= set(y), str(w.message)
+                named.append(labels)
+    assert named  # some of the six random splits leave a class out of training
+    # stratified splits hold every class: no warning
+    y2 = np.array(["a", "b", "c", "a", "b", "c"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SpikingRNNClassifier(n_hidden=8, max_epochs=1, early_stopping=True, validation_fraction=0.5,
+                             random_state=0).fit(X, y2)
+    assert not [w for w in caught if "early stopping's training split" in str(w.message)]

@@ -638,6 +638,26 @@ def test_activity_too_large_to_square_is_refused_not_fitted_as_nan():
             fit(rates * 1e200, theta)
 
 
+def test_activity_too_small_to_square_is_refused_not_fitted_as_nan():
+    """Activity of 1e-200 gave NaN R^2 and p-values beside a preferred direction, silently (the
+    squares underflow), while the docs say results do not depend on the scale. Down to 1e-150 it
+    is fitted as at scale 1; a silent (all-zero) neuron is not refused."""
+    rng = np.random.default_rng(0)
+    theta = np.repeat(np.arange(8) * np.pi / 4, 10)
+    rates = 10 + 5 * np.cos(theta[:, None] - np.array([0.3, 2.0])) + rng.normal(size=(80, 2))
+    small = fit_cosine_tuning(rates, theta)
+    tiny = fit_cosine_tuning(rates * 1e-148, theta)  # down to about 1e-148
+    np.testing.assert_allclose(tiny.preferred_direction, small.preferred_direction, rtol=1e-9)
+    np.testing.assert_allclose(tiny.p_value, small.p_value, rtol=1e-6)
+    silent = fit_cosine_tuning(np.column_stack([rates, np.zeros(80)]), theta)
+    assert np.isnan(silent.preferred_direction[2]) and not np.isnan(silent.preferred_direction[:2]).any()
+    mixed = np.column_stack([rates, rates[:, 0] * 1e-200])
+    for fit in (fit_cosine_tuning, fit_von_mises_tuning):
+        with pytest.raises(ValueError, match=r"activity of 1 neuron\(s\) \(the first: index 2\) reaches only 1\.\d+e-199: .* "
+                                             r"underflow float64 .* multiply by 1e\+199"):
+            fit(mixed, theta)
+
+
 def test_silent_neurons_are_constant_not_cosine_and_can_be_left_out_of_the_fraction_tuned(eight_directions):
     """Silent units counted as untuned in fraction_tuned (49/60 where 49 of 57 active units are
     tuned) with no way to leave them out, and compare_tuning_models called them "cosine"."""

@@ -601,21 +601,20 @@ def _spec_sizes(spec: Dict[str, Any]) -> Dict[str, int]:
     }
 
 
-def _check_network_memory(spec: Dict[str, Any], copies: float, what: str) -> None:
+def _check_network_memory(spec: Dict[str, Any], copies: float, what: str,
+                          advice: str = "use fewer hidden units (n_hidden) or smaller populations, or free memory") -> None:
     """Raise ``MemoryError`` when ``copies`` times a network's parameters and masks (float32)
     cannot fit: before the core builds, copies, serialises or reads one (a failed allocation
     there would end the process, and with it a fitted model)."""
     s = _spec_sizes(spec)
-    check_memory(copies * _FLOAT * (s["params"] + s["masked"]),
-                 f"{what} ({s['params']:,} parameters)",
-                 "use fewer hidden units (n_hidden) or smaller populations, or free memory")
+    check_memory(copies * _FLOAT * (s["params"] + s["masked"]), f"{what} ({s['params']:,} parameters)", advice)
 
 
-def _copies(network, serialised: bool = False) -> float:
+def _copies(network, serialised: bool = False, include_optimizer: bool = True) -> float:
     """Copies of the parameters an operation on ``network`` makes: one (three with the optimiser's
-    state, Adam's two moments), and about five times that to serialise them (MessagePack, the
-    file's bytes and Python's copy)."""
-    k = 1.0 if network.optimizer_steps is None else 3.0
+    state, Adam's two moments, unless it is left out), and about five times that to serialise
+    them (MessagePack, the file's bytes and Python's copy)."""
+    k = 3.0 if include_optimizer and network.optimizer_steps is not None else 1.0
     return 5.0 * k if serialised else k
 
 
@@ -712,11 +711,32 @@ def _check_gradient_memory(network, n_trials: int, n_steps: int, *, n_batch: int
     what = (f"{'training' if fit else 'loss_and_grad'} ({n_steps} time steps, {sizes['neurons']} neurons, "
             f"{min(n_batch, n_trials)} trials per batch, {chunks} thread(s), BPTT tape over {window}: "
             f"{tapes / 2**30:.3g} GiB for the buffers, a tape and a gradient of 16 trials per thread)")
-    advice = ("set a smaller bptt_window, use fewer hidden units (n_hidden) or shorter trials, or fewer threads "
+    window_advice = _window_advice(sizes, n_steps, bptt_window, extra_ds)
+    advice = (f"{window_advice}use fewer hidden units (n_hidden) or shorter trials, or fewer threads "
               "(n_jobs; each keeps a BPTT tape of 16 trials)" if fit else
-              "set a smaller bptt_window, use shorter trials, or fewer threads (n_jobs; each keeps a BPTT tape of "
-              "16 trials)")
+              f"{window_advice}use shorter trials, or fewer threads (n_jobs; each keeps a BPTT tape of 16 trials)")
     check_memory(total, what, advice)
+
+
+def _window_advice(sizes, n_steps: int, bptt_window, extra_ds: bool) -> str:
+    """Which ``bptt_window`` needs the least memory, as advice ending in ``", "`` (empty when the
+    current one does). A window keeps its own steps' tape and a checkpoint of 3 values per neuron
+    at every window's start, ``(w + 1)(n + tau) + ceil(T / w) 3 n`` floats: the least near
+    ``w = sqrt(3 n T / (n + tau))``, and more for windows of a few steps than for none."""
+    if n_steps < 3:
+        return ""
+    n, tau = sizes["neurons"], sizes["tau_neurons"]
+    guess = math.sqrt(3 * n * n_steps / max(1, n + tau))
+    # ceil(T / w) makes the cost step: look around the continuous optimum
+    candidates = {max(1, min(n_steps - 1, w)) for w in range(int(0.8 * guess), int(1.25 * guess) + 2)}
+    best = min(candidates, key=lambda w: _gradient_bytes_per_chunk(sizes, n_steps, w, extra_ds))
+    if bptt_window == best:
+        return ""
+    gib = _gradient_bytes_per_chunk(sizes, n_steps, best, extra_ds) / 2**30
+    if bptt_window is not None and bptt_window < best:
+        return (f"set a larger bptt_window (windows of few steps keep a checkpoint every few steps): bptt_window={best} "
+                f"needs the least, {gib:.3g} GiB per thread, ")
+    return f"set bptt_window={best} (the window that needs the least memory: {gib:.3g} GiB per thread), "
 
 
 def _check_readout_memory(network, X: np.ndarray, per_step: bool = True) -> None:
@@ -831,8 +851,6 @@ def _n_threads(n_jobs) -> int:
     return min(int(n_jobs), _OVERSUBSCRIBE * available)
 
 
-
-
 def _copy_network(network):
     """An independent copy of a core network (weights, masks, description, and the optimiser
     state that ``partial_fit`` continues from)."""
@@ -842,8 +860,12 @@ def _copy_network(network):
 
 def _network_to_bytes(network, metadata: str = "", include_optimizer: bool = True) -> bytes:
     """The model-file bytes of a core network (memory checked first)."""
-    _check_network_memory(json.loads(network.spec_json), _copies(network, serialised=True),
-                          "serialising the network (save, pickle, a checkpoint)")
+    optimizer = include_optimizer and network.optimizer_steps is not None
+    _check_network_memory(json.loads(network.spec_json), _copies(network, True, include_optimizer),
+                          "serialising the network (save, pickle, a checkpoint)" + (" with the optimiser's state" if optimizer else ""),
+                          "save(..., include_optimizer=False) stores about a third as much (without the optimiser's state, "
+                          "which only training further needs), or free memory" if optimizer else
+                          "free memory (the file needs about five times the network's parameters while it is written)")
     return bytes(network.to_bytes(metadata, include_optimizer))
 
 
@@ -1384,6 +1406,19 @@ class _SpikingRNNBase(BaseEstimator):
                         f"early stopping's {side} split ({len(part)} trials, validation_fraction="
                         f"{self.validation_fraction:g}) has {problem}; change validation_fraction or random_state, "
                         "or fit without early_stopping"
+                    )
+            if y_train.dtype.kind in "iu":  # class indices: a class only in the validation split is never trained on
+                missing = np.setdiff1d(np.arange(n_outputs), y_train)
+                if missing.size:
+                    labels = (targets_attrs or {}).get("classes_", getattr(self, "classes_", None))
+                    names = (np.asarray(labels)[missing[:10]] if labels is not None else missing[:10]).tolist()
+                    warnings.warn(
+                        f"early stopping's training split ({len(y_train)} trials, validation_fraction="
+                        f"{self.validation_fraction:g}) has no trial of {missing.size} class(es) {names}: the network is "
+                        "never trained on them and will rarely predict them; use more trials per class, a smaller "
+                        "validation_fraction, or fit without early_stopping",
+                        UserWarning,
+                        stacklevel=user_stacklevel(),
                     )
             if neural is not None:
                 neural = (neural[0][tr],) + tuple(neural[1:])

@@ -26,7 +26,8 @@ Conventions
 -----------
 Activity
     ``(n_trials, n_neurons)``: one value per trial and neuron (spike counts, rates, any finite
-    numbers up to 1e150 in size), used as given. ``(n_trials, n_timesteps, n_neurons)``: spike counts per time bin
+    numbers up to 1e150 in size; a neuron's largest value must be at least 1e-150 unless all its
+    values are 0), used as given. ``(n_trials, n_timesteps, n_neurons)``: spike counts per time bin
     (what :func:`motorsrnn.datasets.make_center_out` and ``simulate`` return), summed over
     ``window = (start, stop)`` (bins, ``start <= t < stop``; the whole array by default) and
     reported in spikes/s (``units="hz"``, bins of ``dt`` ms, 1 by default) or spikes per trial
@@ -164,6 +165,8 @@ _HIGH_RATE_HZ = 100.0
 
 #: Largest activity value the fits accept: squares summed over up to 1e8 trials stay finite in float64.
 _MAX_RATE = 1e150
+#: Neurons whose values are all below this in size (but not all zero) are refused: their squares underflow.
+_MIN_RATE = 1e-150
 
 
 class BinWindow(tuple):
@@ -429,6 +432,15 @@ def _prepare(activity, directions, window, dt, units, degrees, labels_to_angles,
         raise ValueError(
             f"activity reaches {largest:.3g}: the fit's sums of squares would overflow float64 (values up to "
             f"{_MAX_RATE:g} are fitted); rescale it, e.g. divide by {10.0 ** np.floor(np.log10(largest)):g} (preferred "
+            "directions, R^2 and p-values do not depend on the scale)"
+        )
+    peaks = np.abs(rates).max(axis=0, initial=0.0)
+    tiny = np.flatnonzero((peaks > 0) & (peaks < _MIN_RATE))
+    if tiny.size:  # squares underflow to 0: NaN R^2 and p-values beside a preferred direction
+        raise ValueError(
+            f"activity of {tiny.size} neuron(s) (the first: index {tiny[0]}) reaches only {peaks[tiny[0]]:.3g}: the fit's "
+            f"sums of squares would underflow float64 (neurons whose largest value is below {_MIN_RATE:g} cannot be "
+            f"fitted); rescale it, e.g. multiply by {10.0 ** -np.floor(np.log10(peaks[tiny].min())):g} (preferred "
             "directions, R^2 and p-values do not depend on the scale)"
         )
     angles = _reduce_angles(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles))
@@ -992,7 +1004,8 @@ def fit_cosine_tuning(
     Parameters
     ----------
     activity : array-like of shape (n_trials, n_neurons) or (n_trials, n_timesteps, n_neurons), or binned data
-        Per-trial counts or rates (any finite values up to 1e150, used as given), or spike counts per time bin
+        Per-trial counts or rates (any finite values up to 1e150; a neuron that is not silent
+        must reach 1e-150; used as given), or spike counts per time bin
         (non-negative), summed over ``window``; or the result of :func:`motorsrnn.io.bin_spike_times`
         (``from_nwb``, ``from_neo``, ``from_pynapple``), whose ``X`` is used with its bin width and
         time axis. See the module docs.
