@@ -423,6 +423,42 @@ def test_network_tuning_on_the_hidden_units():
         network_tuning(SpikingRNNClassifier(), d.X, d.y)
 
 
+def test_chunks_are_sized_by_memory_and_each_simulation_is_dropped_before_the_next(monkeypatch):
+    """energy and network_tuning simulated 256 trials at a time whatever their length, and kept a
+    chunk's simulation while the next one ran: long trials of a large network failed with a
+    MemoryError (or peaked at twice a chunk) although they work in chunks."""
+    import weakref
+
+    import motorsrnn.estimators as estimators
+    from motorsrnn.analysis import energy
+
+    d = make_center_out(n_trials=100, n_neurons=24, modulation=(10, 30), random_state=2)
+    clf = SpikingRNNClassifier(n_hidden=24, max_epochs=2, random_state=0).fit(d.X, d.y)
+    whole_energy, whole_tuning = energy(clf, d.X), network_tuning(clf, d.X, d.y)
+    per_trial = d.X.shape[1] * (24 + 3 * 4 * 4)  # spikes (uint8), readout and logits (float32) of 4 classes
+    monkeypatch.setattr(estimators, "_SIM_BYTES", 20 * per_trial)  # 20 trials fit: chunks of 16
+    calls, alive = [], []
+    original = SpikingRNNClassifier.simulate
+
+    def simulate(self, X, membrane=True):
+        alive.append(sum(ref() is not None for ref in refs))  # earlier simulations still held
+        calls.append(len(X))
+        sim = original(self, X, membrane)
+        refs.append(weakref.ref(sim))
+        return sim
+
+    refs = []
+    monkeypatch.setattr(SpikingRNNClassifier, "simulate", simulate)
+    chunked = energy(clf, d.X)
+    assert calls == [16] * 6 + [4] and not any(alive)
+    for key in ("sop", "snn_energy", "ratio_dense"):
+        assert chunked[key] == pytest.approx(whole_energy[key], rel=1e-12), key
+    calls.clear(), alive.clear(), refs.clear()
+    res = network_tuning(clf, d.X, d.y)
+    assert calls == [16] * 6 + [4] and not any(alive)
+    np.testing.assert_array_equal(res.preferred_direction, whole_tuning.preferred_direction)
+
+
 def test_network_tuning_simulates_in_chunks_with_the_same_result(monkeypatch):
     """network_tuning counts each chunk's spikes in the window instead of keeping every trial's
     spike train: the result equals the fit on the whole simulation's spikes, bit for bit, with a

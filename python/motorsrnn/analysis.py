@@ -530,11 +530,15 @@ def energy(
     for name in pop_sizes:
         counts_all[name] = np.zeros(pop_sizes[name])
         counts_but_last[name] = np.zeros(pop_sizes[name])
-    for sim in _simulations_in_chunks(estimator, Xc):  # only counts are needed: no dense spikes of all of X
-        for name, pop in sim.populations.items():
-            s = np.asarray(pop.spikes)
-            counts_all[name] += s.sum(axis=(0, 1), dtype=np.float64)
-            counts_but_last[name] += s[:, :-1, :].sum(axis=(0, 1), dtype=np.float64)
+    def chunk_counts(sim):  # each population's spike counts over all steps and all but the last
+        return {name: (np.asarray(pop.spikes).sum(axis=(0, 1), dtype=np.float64),
+                       np.asarray(pop.spikes)[:, :-1, :].sum(axis=(0, 1), dtype=np.float64))
+                for name, pop in sim.populations.items()}
+
+    for part in _simulations_in_chunks(estimator, Xc, chunk_counts):  # no dense spikes of all of X
+        for name, (all_steps, but_last) in part.items():
+            counts_all[name] += all_steps
+            counts_but_last[name] += but_last
 
     sop_by_projection = {}
     input_mac = 0.0

@@ -134,6 +134,7 @@ _ACTIVITY_DWARFS_TASK = 100.0
 
 #: The type of an estimator method's own estimator (``fit`` returns the estimator it was called on).
 _Estimator = TypeVar("_Estimator", bound="_SpikingRNNBase")
+_R = TypeVar("_R")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -801,16 +802,27 @@ def _simulate(network, Xc: np.ndarray, membrane: bool, n_threads: int):
     return spikes, mem, readout, logits
 
 
-#: Trials simulated at a time where only spike counts are kept (``energy``, ``network_tuning``): a
-#: multiple of the core's 16-trial chunks, so each trial's spikes are those of one whole simulation.
+#: Trials simulated at a time where only spike counts are kept (``energy``, ``network_tuning``), at
+#: most: a multiple of the core's 16-trial chunks (results do not depend on it: each trial is
+#: simulated on its own).
 _SIM_CHUNK = 256
 
 
-def _simulations_in_chunks(estimator, Xc: np.ndarray) -> Iterator[Any]:
-    """``estimator.simulate(..., membrane=False)`` of ``_SIM_CHUNK`` trials of the checked spikes
-    ``Xc`` at a time, for callers that keep only spike counts (no dense spikes of all of ``Xc``)."""
-    for start in range(0, len(Xc), _SIM_CHUNK):
-        yield estimator.simulate(Xc[start:start + _SIM_CHUNK], membrane=False)
+#: Memory of one chunk's simulation in :func:`_simulations_in_chunks` (spikes, readout, logits).
+_SIM_BYTES = 1 << 28
+
+
+def _simulations_in_chunks(estimator, Xc: np.ndarray, reduce: Callable[[Bunch], _R]) -> Iterator[_R]:
+    """``reduce(estimator.simulate(chunk, membrane=False))`` for chunks of the checked spikes
+    ``Xc``, for callers that keep only spike counts (no dense spikes of all of ``Xc``). A chunk is
+    ``_SIM_CHUNK`` trials, fewer when their simulation would exceed ``_SIM_BYTES`` (long trials,
+    large networks), and each simulation is dropped before the next one starts."""
+    sizes = _network_sizes(estimator.network_)
+    per_trial = Xc.shape[1] * (sizes["neurons"] + 3 * _FLOAT * sizes["outputs"])
+    fits = _SIM_BYTES // max(1, per_trial)
+    block = max(1, min(_SIM_CHUNK, fits // _CHUNK * _CHUNK or fits))
+    for start in range(0, len(Xc), block):
+        yield reduce(estimator.simulate(Xc[start:start + block], membrane=False))
 
 
 def _check_simulate_memory(network, X: np.ndarray, membrane: bool) -> None:

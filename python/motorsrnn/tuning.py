@@ -1463,11 +1463,9 @@ def network_tuning(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _directions_to_angles(directions, Xc.shape[0], kwargs.get("degrees", False), kwargs.get("labels_to_angles"))
-    parts = []  # each unit's count in the window, chunk by chunk
-    for sim in _simulations_in_chunks(estimator, Xc):
-        spikes = _population_spikes(sim, population)
-        parts.append(spikes[:, start:stop, :].sum(axis=1, dtype=np.float64))
-    counts = np.concatenate(parts)
+    # each unit's count in the window, chunk by chunk
+    counts = np.concatenate(list(_simulations_in_chunks(
+        estimator, Xc, lambda sim: _population_spikes(sim, population)[:, start:stop, :].sum(axis=1, dtype=np.float64))))
     fit = fit_cosine_tuning if model == "cosine" else fit_von_mises_tuning
     if units == "hz":  # as fit does for a 3-D spike array
         counts /= (stop - start) * dt / 1000.0
