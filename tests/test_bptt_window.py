@@ -85,6 +85,9 @@ def test_the_memory_error_names_the_window_that_needs_the_least_memory(monkeypat
     assert f"set a larger bptt_window (windows of few steps keep a checkpoint every few steps): bptt_window={advised}" in (
         est._window_advice(sizes, 20000, 2, False))
     assert est._window_advice(sizes, 20000, advised, False) == ""
+    # on short trials no window beats the whole trial's tape: no window is advised, and a window is advised against
+    assert est._window_advice(sizes, 5, None, False) == ""
+    assert est._window_advice(sizes, 5, 2, False).startswith("train without bptt_window (on trials this short")
     # through fit: a limit below the whole trial's tape, long trials
     X = (np.random.default_rng(0).random((4, 3000, 5)) < 0.02).astype(np.uint8)
     monkeypatch.setattr(validation, "memory_limit", lambda: 4 * 2**20)

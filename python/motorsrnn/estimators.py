@@ -724,17 +724,21 @@ def _window_advice(sizes, n_steps: int, bptt_window, extra_ds: bool) -> str:
     current one does). A window keeps its own steps' tape and a checkpoint of 3 values per neuron
     at every window's start, ``(w + 1)(n + tau) + ceil(T / w) 3 n`` floats: the least near
     ``w = sqrt(3 n T / (n + tau))``, and more for windows of a few steps than for none."""
-    if n_steps < 3:
+    if n_steps < 2:
         return ""
     n, tau = sizes["neurons"], sizes["tau_neurons"]
     guess = math.sqrt(3 * n * n_steps / max(1, n + tau))
     # ceil(T / w) makes the cost step: look around the continuous optimum
     candidates = {max(1, min(n_steps - 1, w)) for w in range(int(0.8 * guess), int(1.25 * guess) + 2)}
-    best = min(candidates, key=lambda w: _gradient_bytes_per_chunk(sizes, n_steps, w, extra_ds))
-    if bptt_window == best:
+    cost = {w: _gradient_bytes_per_chunk(sizes, n_steps, w, extra_ds) for w in candidates | {None}}
+    best = min(cost, key=lambda w: (cost[w], w is not None))  # the whole trial on a tie
+    current = None if bptt_window is None or bptt_window >= n_steps else bptt_window
+    if current == best:
         return ""
-    gib = _gradient_bytes_per_chunk(sizes, n_steps, best, extra_ds) / 2**30
-    if bptt_window is not None and bptt_window < best:
+    gib = cost[best] / 2**30
+    if best is None:
+        return f"train without bptt_window (on trials this short, the whole trial's tape needs the least memory: {gib:.3g} GiB per thread), "
+    if current is not None and current < best:
         return (f"set a larger bptt_window (windows of few steps keep a checkpoint every few steps): bptt_window={best} "
                 f"needs the least, {gib:.3g} GiB per thread, ")
     return f"set bptt_window={best} (the window that needs the least memory: {gib:.3g} GiB per thread), "
