@@ -737,7 +737,8 @@ def _window_advice(sizes, n_steps: int, bptt_window, extra_ds: bool) -> str:
         return ""
     gib = cost[best] / 2**30
     if best is None:
-        return f"train without bptt_window (on trials this short, the whole trial's tape needs the least memory: {gib:.3g} GiB per thread), "
+        return (f"train without bptt_window (on trials this short, the whole trial's tape needs the least memory: "
+                f"{gib:.3g} GiB per thread), ")
     if current is not None and current < best:
         return (f"set a larger bptt_window (windows of few steps keep a checkpoint every few steps): bptt_window={best} "
                 f"needs the least, {gib:.3g} GiB per thread, ")
@@ -878,7 +879,8 @@ def _network_to_bytes(network, metadata: str = "", include_optimizer: bool = Tru
     """The model-file bytes of a core network (memory checked first)."""
     optimizer = include_optimizer and network.optimizer_steps is not None
     _check_network_memory(json.loads(network.spec_json), _copies(network, True, include_optimizer),
-                          "serialising the network (save, pickle, a checkpoint)" + (" with the optimiser's state" if optimizer else ""),
+                          "serialising the network (save, pickle, a checkpoint)"
+                          + (" with the optimiser's state" if optimizer else ""),
                           "save(..., include_optimizer=False) stores about a third as much (without the optimiser's state, "
                           "which only training further needs), or free memory" if optimizer else
                           "free memory (the file needs about five times the network's parameters while it is written)")
