@@ -127,19 +127,36 @@ impl<T: Real> InputEvents<T> {
             slices.push((n, ch, ct));
             (ch_rest, ct_rest) = (ch_tail, ct_tail);
         }
-        slices.into_par_iter().for_each(|(n, ch, ct)| {
-            let mut i = 0;
-            for row in x.index_axis(ndarray::Axis(0), n).outer_iter() {
-                for (c, &v) in row.iter().enumerate() {
-                    let v = v.to_f64();
-                    if v != 0.0 {
-                        ch[i] = c as u32;
-                        ct[i] = T::c(v);
-                        i += 1;
+        // X belongs to the caller, and another thread may write it meanwhile: a trial whose events
+        // differ from pass 1's count, or a value that became invalid, is an error, not a panic
+        let changed = |n: usize| {
+            invalid!("X changed while it was read (trial {n}): another thread wrote it; pass an array no other thread writes")
+        };
+        let written: Vec<Result<()>> = slices
+            .into_par_iter()
+            .map(|(n, ch, ct)| {
+                let mut i = 0;
+                for row in x.index_axis(ndarray::Axis(0), n).outer_iter() {
+                    for (c, &v) in row.iter().enumerate() {
+                        let v = v.to_f64();
+                        if v != 0.0 {
+                            if i == ch.len() || !v.is_finite() || v < 0.0 || !T::c(v).is_finite() {
+                                return Err(changed(n));
+                            }
+                            ch[i] = c as u32;
+                            ct[i] = T::c(v);
+                            i += 1;
+                        }
                     }
                 }
-            }
-        });
+                if i == ch.len() {
+                    Ok(())
+                } else {
+                    Err(changed(n))
+                }
+            })
+            .collect();
+        written.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts })
     }
 
@@ -330,6 +347,44 @@ mod tests {
         x[[30, 0, 1]] = -3.0;
         let e = InputEvents::<f32>::from_dense(x.view()).unwrap_err().to_string();
         assert!(e.contains("found -2 at trial 7, time step 2, channel 0"), "{e}");
+    }
+
+    /// An input whose values change between the two passes (another thread writing X) is an
+    /// error that says so: pass 2 found more events than pass 1 counted and indexed past its slice
+    /// (a panic), or wrote values it had not checked.
+    #[test]
+    fn an_input_that_changes_while_it_is_read_is_an_error_not_a_panic() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        /// A value read as 0 for the first `ZEROS` reads (pass 1 of one 2 x 3 trial), then as `LATER`.
+        #[derive(Clone, Copy)]
+        struct Changing(&'static AtomicUsize, f64);
+        impl Count for Changing {
+            fn to_f64(self) -> f64 {
+                if self.0.fetch_add(1, Ordering::SeqCst) < 6 {
+                    0.0
+                } else {
+                    self.1
+                }
+            }
+        }
+        for later in [1.0, -1.0, f64::NAN] {
+            let reads: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+            let x = Array3::from_elem((1, 2, 3), Changing(reads, later));
+            let e = InputEvents::<f32>::from_dense(x.view()).unwrap_err().to_string();
+            assert!(e.contains("X changed while it was read (trial 0): another thread wrote it"), "{e}");
+        }
+        // fewer events in pass 2 than counted: an error too (the slice would hold stale zeros)
+        #[derive(Clone, Copy)]
+        struct Vanishing(&'static AtomicUsize);
+        impl Count for Vanishing {
+            fn to_f64(self) -> f64 {
+                (self.0.fetch_add(1, Ordering::SeqCst) < 6) as u8 as f64
+            }
+        }
+        let reads: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        let x = Array3::from_elem((1, 2, 3), Vanishing(reads));
+        let e = InputEvents::<f32>::from_dense(x.view()).unwrap_err().to_string();
+        assert!(e.contains("X changed while it was read"), "{e}");
     }
 
     /// The events are written into arrays reserved once at their exact size (per-trial vectors

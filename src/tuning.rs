@@ -782,8 +782,26 @@ struct VmNeuron {
     n_iter: usize,
 }
 
-/// Fits one neuron's direction means `y` (weights `w` = trials per direction, angles `th`).
+/// Fits one neuron's direction means `y` (weights `w` = trials per direction, angles `th`), on
+/// `y` divided by its largest magnitude: the Jacobian's baseline and gain columns do not scale
+/// with `y` while its kappa and direction columns do, so on unscaled values far from 1 (1e-20 or
+/// 1e20) the damping floor of one pair stalled the other's steps. The fit's results are scaled
+/// back (baseline and gain by the scale, the SSE by its square).
 fn vm_fit_one(th: &[f64], w: &[f64], y: &[f64], cfg: &VonMisesConfig) -> VmNeuron {
+    let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if !(scale > 0.0) || !scale.is_finite() {
+        return vm_fit_scaled(th, w, y, cfg);
+    }
+    let scaled: Vec<f64> = y.iter().map(|v| v / scale).collect();
+    let mut fit = vm_fit_scaled(th, w, &scaled, cfg);
+    fit.prm[0] *= scale;
+    fit.prm[1] *= scale;
+    fit.sse_between *= scale * scale;
+    fit
+}
+
+/// [`vm_fit_one`] on values of order 1.
+fn vm_fit_scaled(th: &[f64], w: &[f64], y: &[f64], cfg: &VonMisesConfig) -> VmNeuron {
     let total: f64 = w.iter().sum();
     let ybar = th.iter().zip(w).zip(y).map(|((_, &wg), &yg)| wg * yg).sum::<f64>() / total;
     // Cosine fit on the means (weighted), for a start.

@@ -321,6 +321,24 @@ def test_save_load_keeps_label_types(tmp_path, data):
     np.testing.assert_array_equal(back.predict(data.X), clf.predict(data.X))
 
 
+def test_a_parameter_value_from_a_newer_build_is_named_with_that_cause(tmp_path, fitted):
+    """A new optimiser saved without its state is held only by the metadata: the error named the
+    value but not the likely cause (a file from a newer motorsrnn)."""
+    import json
+
+    from motorsrnn import ModelFileError, _core
+
+    path = tmp_path / "m.msrnn"
+    fitted.save(path, include_optimizer=False)
+    network, meta = _core.Network.from_bytes(path.read_bytes())
+    meta = json.loads(meta)
+    meta["params"]["optimizer"] = "adax"
+    path.write_bytes(bytes(network.to_bytes(json.dumps(meta), False)))
+    with pytest.raises(ModelFileError, match=r"optimizer must be one of .*'adax'.*; a file written by a newer "
+                                             r"motorsrnn may hold parameter values this one does not know"):
+        SpikingRNNClassifier.load(path)
+
+
 def test_corrupt_and_foreign_model_files(tmp_path, fitted):
     bad = tmp_path / "bad.msrnn"
     bad.write_bytes(b"definitely not a model")

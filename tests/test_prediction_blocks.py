@@ -178,6 +178,13 @@ def test_counting_the_inputs_events_stops_once_over_the_memory_limit(monkeypatch
     huge = np.broadcast_to(np.ones((1, 1, 1), np.uint8), (4, 2**33, 5))
     monkeypatch.setattr(validation, "memory_limit", lambda: 24 * 2**30)  # this project's machine
     assert est._events_bytes(huge) == est._offsets_bytes(huge)  # 275 GB of offsets: refused unread
+    # one long trial is counted a block of steps at a time: it stops inside the trial
+    long = np.broadcast_to(np.ones((1, 1, 1), np.uint8), (1, 2**22, 16))  # 2**26 events, 4 blocks of 2**24
+    offsets = est._offsets_bytes(long)
+    monkeypatch.setattr(validation, "memory_limit", lambda: offsets + 8 * 2**24 - 1)
+    assert est._events_bytes(long) == offsets + 8 * 2**24
+    monkeypatch.setattr(validation, "memory_limit", lambda: None)
+    assert est._events_bytes(long) == offsets + 8 * 2**26
 
 
 def test_saving_without_the_optimiser_is_estimated_without_it(data, tmp_path, monkeypatch):

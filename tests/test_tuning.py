@@ -674,6 +674,25 @@ def test_activity_too_large_to_square_is_refused_not_fitted_as_nan():
             fit(rates * 1e200, theta)
 
 
+def test_von_mises_fits_do_not_depend_on_the_scale():
+    """The von Mises fit's damping mixed the Jacobian's scale-free columns (baseline, gain) with
+    those that scale with the activity (kappa, direction): at 1e-20 kappa stayed at its start (0)
+    and R^2 fell, at 1e20 too. It now fits activity divided by its largest value."""
+    rng = np.random.default_rng(0)
+    ang = rng.uniform(0, 2 * np.pi, 80)
+    rates = np.stack([5 + 3 * np.cos(ang - 1.0) + rng.normal(0, 0.5, 80),
+                      2 + 6 * np.exp(2 * np.cos(ang - 2)) + rng.normal(0, 0.5, 80)], axis=1)
+    ref = fit_von_mises_tuning(rates, ang)
+    assert ref.kappa[0] > 0.05
+    for scale in (1e-140, 1e-20, 1e-6, 1e6, 1e20, 1e140):
+        res = fit_von_mises_tuning(rates * scale, ang)
+        np.testing.assert_allclose(res.kappa, ref.kappa, rtol=1e-9, err_msg=f"{scale:g}")
+        np.testing.assert_allclose(res.r2, ref.r2, rtol=1e-9, err_msg=f"{scale:g}")
+        np.testing.assert_allclose(res.preferred_direction, ref.preferred_direction, rtol=1e-9, err_msg=f"{scale:g}")
+        np.testing.assert_allclose(res.peak_rate, ref.peak_rate * scale, rtol=1e-9, err_msg=f"{scale:g}")
+        np.testing.assert_allclose(res.sse, ref.sse * scale**2, rtol=1e-9, err_msg=f"{scale:g}")
+
+
 def test_activity_too_small_to_square_is_refused_not_fitted_as_nan():
     """Activity of 1e-200 gave NaN R^2 and p-values beside a preferred direction, silently (the
     squares underflow), while the docs say results do not depend on the scale. Down to 1e-150 it
@@ -690,7 +709,7 @@ def test_activity_too_small_to_square_is_refused_not_fitted_as_nan():
     mixed = np.column_stack([rates, rates[:, 0] * 1e-200])
     for fit in (fit_cosine_tuning, fit_von_mises_tuning):
         with pytest.raises(ValueError, match=r"activity of 1 neuron\(s\) \(the first: index 2\) reaches only 1\.\d+e-199: .* "
-                                             r"underflow float64 .* multiply by 1e\+199"):
+                                             r"underflow float64 .* rescale those neurons' activity .* multiply their columns by 1e\+199"):
             fit(mixed, theta)
 
 

@@ -658,18 +658,23 @@ def _events_bytes(X: np.ndarray) -> int:
     (8 bytes) per non-zero entry (for dense input, such as smoothed rates, that is 2 to 8 times
     ``X`` itself).
 
-    The entries are counted a block of trials at a time, and the count stops once the total
-    exceeds the memory this process can use (the memory check then refuses the work anyway): an
-    input too large for memory, e.g. a broadcast view, is not read to the end first."""
+    The entries are counted a block at a time (whole trials, or steps of a long trial), and the
+    count stops once the total exceeds the memory this process can use (the memory check then
+    refuses the work anyway): an input too large for memory, e.g. a broadcast view, is not read to
+    the end first."""
     from ._validation import memory_limit  # looked up at each call, as check_memory does
 
     total, limit = _offsets_bytes(X), memory_limit()
     n_trials, per_trial = X.shape[0], max(1, math.prod(X.shape[1:]))
-    block = max(1, _COUNT_BLOCK // per_trial)
-    for start in range(0, n_trials, block):
+    if per_trial <= _COUNT_BLOCK:  # blocks of whole trials
+        blocks = (X[a:a + _COUNT_BLOCK // per_trial] for a in range(0, n_trials, _COUNT_BLOCK // per_trial))
+    else:  # long trials: blocks of steps
+        steps = max(1, _COUNT_BLOCK // max(1, math.prod(X.shape[2:])))
+        blocks = (X[n, a:a + steps] for n in range(n_trials) for a in range(0, X.shape[1], steps))
+    for block in blocks:
         if limit is not None and total > limit:
             break
-        total += 8 * int(np.count_nonzero(X[start:start + block]))
+        total += 8 * int(np.count_nonzero(block))
     return total
 
 
@@ -3284,6 +3289,8 @@ def load(path) -> Any:
                           "parameters. Set those back to the network's (or refit) before saving it again.",
                           UserWarning, stacklevel=2)
     except (ValueError, KeyError, TypeError) as e:
-        raise _core.ModelFileError(f"{path}: the model file's metadata is invalid ({e!r})") from None
+        newer = ("; a file written by a newer motorsrnn may hold parameter values this one does not know"
+                 if "must be one of" in str(e) else "")
+        raise _core.ModelFileError(f"{path}: the model file's metadata is invalid ({e!r}){newer}") from None
     est.network_ = network
     return est

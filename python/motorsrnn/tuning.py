@@ -440,8 +440,9 @@ def _prepare(activity, directions, window, dt, units, degrees, labels_to_angles,
         raise ValueError(
             f"activity of {tiny.size} neuron(s) (the first: index {tiny[0]}) reaches only {peaks[tiny[0]]:.3g}: the fit's "
             f"sums of squares would underflow float64 (neurons whose largest value is below {_MIN_RATE:g} cannot be "
-            f"fitted); rescale it, e.g. multiply by {10.0 ** -np.floor(np.log10(peaks[tiny].min())):g} (preferred "
-            "directions, R^2 and p-values do not depend on the scale)"
+            f"fitted); rescale those neurons' activity (each neuron is fitted on its own), e.g. multiply their columns "
+            f"by {10.0 ** -np.floor(np.log10(peaks[tiny].min())):g}, or leave them out (preferred directions, R^2 and "
+            "p-values do not depend on a neuron's scale)"
         )
     angles = _reduce_angles(_directions_to_angles(directions, rates.shape[0], degrees, labels_to_angles))
     distinct = np.unique(angles)
