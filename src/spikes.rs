@@ -79,8 +79,9 @@ impl<T: Real> InputEvents<T> {
             .try_reserve_exact(n_offsets)
             .map_err(|_| events_oom(n_offsets.saturating_mul(std::mem::size_of::<usize>())))?;
         offsets.resize(n_offsets, 0);
-        // pass 1: offsets[1 + n * n_steps + t] = the number of events of trial n at step t
-        let checked: Vec<Result<()>> = offsets[1..]
+        // pass 1: offsets[1 + n * n_steps + t] = the number of events of trial n at step t;
+        // find_first: the first trial's error in trial order, and no result kept per trial
+        let checked = offsets[1..]
             .par_chunks_mut(n_steps.max(1))
             .enumerate()
             .map(|(n, lens)| {
@@ -105,8 +106,10 @@ impl<T: Real> InputEvents<T> {
                 }
                 Ok(())
             })
-            .collect();
-        checked.into_iter().collect::<Result<Vec<()>>>()?; // the first trial's error, in trial order
+            .find_first(|r| r.is_err());
+        if let Some(e) = checked {
+            e?;
+        }
         for k in 1..n_offsets {
             offsets[k] += offsets[k - 1];
         }
@@ -118,7 +121,8 @@ impl<T: Real> InputEvents<T> {
         channels.resize(n_events, 0);
         counts.resize(n_events, T::zero());
         // pass 2: each trial writes its own slice of the events
-        let mut slices = Vec::with_capacity(n_trials);
+        let mut slices = Vec::new();
+        slices.try_reserve_exact(n_trials).map_err(|_| events_oom(n_trials.saturating_mul(5 * 8)))?;
         let (mut ch_rest, mut ct_rest) = (&mut channels[..], &mut counts[..]);
         for n in 0..n_trials {
             let len = offsets[(n + 1) * n_steps] - offsets[n * n_steps];
@@ -132,7 +136,7 @@ impl<T: Real> InputEvents<T> {
         let changed = |n: usize| {
             invalid!("X changed while it was read (trial {n}): another thread wrote it; pass an array no other thread writes")
         };
-        let written: Vec<Result<()>> = slices
+        let written = slices
             .into_par_iter()
             .map(|(n, ch, ct)| {
                 let mut i = 0;
@@ -155,8 +159,10 @@ impl<T: Real> InputEvents<T> {
                     Err(changed(n))
                 }
             })
-            .collect();
-        written.into_iter().collect::<Result<Vec<()>>>()?;
+            .find_first(|r| r.is_err());
+        if let Some(e) = written {
+            e?;
+        }
         Ok(InputEvents { n_trials, n_steps, n_channels, offsets, channels, counts })
     }
 
