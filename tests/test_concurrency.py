@@ -198,6 +198,7 @@ def _child_fit_predict(seed):
     return clf.predict(d.X), clf.get_weights()["w_in"]
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this OS")
 def test_fork_after_the_rust_pool_ran(data):
     X, y = data
     # the parent uses the core's thread pool (2 threads) right before forking
@@ -217,6 +218,7 @@ def test_fork_after_the_rust_pool_ran(data):
         np.testing.assert_array_equal(wr, we)
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this OS")
 def test_fork_while_another_thread_is_fitting(data):
     """Forking while a parent thread is inside the core (its pool threads are busy) must not
     leave the child with a locked pool: the child builds its own."""

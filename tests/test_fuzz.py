@@ -30,6 +30,9 @@ import motorsrnn
 from modelfile_bytes import with_checksum
 from motorsrnn import ModelFileError, SpikingRNNClassifier, TrainingDivergedError, _core
 
+#: The memory tests set RLIMIT_AS (which macOS does not enforce) and read /proc: Linux only.
+LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets RLIMIT_AS and reads /proc: Linux only")
+
 FAST = dict(n_hidden=8, max_epochs=1, batch_size=8, random_state=0, n_jobs=1)
 N_CH = 5
 ALLOWED = (ValueError, TypeError, ModelFileError, NotFittedError)
@@ -530,6 +533,7 @@ long = np.broadcast_to(np.zeros((1, 1, 5), bool), (4, 2**33, 5))  # zero strides
 """
 
 
+@LINUX
 @pytest.mark.parametrize(
     "call, names",
     [
@@ -557,6 +561,7 @@ def test_work_too_large_for_memory_raises_memory_error(call, names):
     assert "RESULT MemoryError" in out and "GiB" in out and names in out, out + err[:300]
 
 
+@LINUX
 def test_large_batches_need_the_memory_of_one_chunk_per_thread():
     """A batch's chunks of 16 trials run in waves, one chunk per thread at a time, so a full batch of
     4096 trials of a 2000-unit network trains in an 8 GiB address space. With a gradient per chunk
@@ -578,6 +583,7 @@ def _assert_one_epoch_trains(code, fit_args):
     assert "RESULT ok" in out and "EPOCHS 1" in out, out + err[:300]
 
 
+@LINUX
 def test_many_large_populations_refused_before_allocating():
     """Populations each within the size limit but too many together: a TopologyError before their
     decay factors are allocated (the sum was checked only after)."""
@@ -661,6 +667,7 @@ def test_fuzz_core_tuning_fit_cosine(inputs, n_boot, n_perm, ci):
         assert res["preferred_direction"].shape == (n_neurons,)
 
 
+@LINUX
 def test_spike_record_beyond_memory_raises_memory_error():
     """The spikes of a simulation grow with the firing, which no estimate bounds ahead: a saturated
     network on long trials with a small bptt_window passes the memory estimate, and its spike record
@@ -682,6 +689,7 @@ report(lambda: clf.predict(long))
     assert len(results) == 2 and all("MemoryError" in r and "spikes" in r and "GiB" in r for r in results), out + err[:300]
 
 
+@LINUX
 def test_the_activity_check_after_training_fits_in_memory():
     """After training, fit simulates training trials to warn about saturated or silent populations.
     It simulated up to 256 whole trials without a memory check, so a fit on long trials that had
@@ -696,6 +704,7 @@ clf = SpikingRNNClassifier(n_hidden=128, max_epochs=1, n_jobs=1, random_state=0,
     _assert_one_epoch_trains(code, "long, np.arange(16) % 2")
 
 
+@LINUX
 def test_chunk_buffers_are_sized_to_the_trials_and_allocated_fallibly():
     """Every simulation allocated seven buffers of 16 trials x neurons per thread, infallibly, even
     for one trial: one trial of a 2-million-neuron network took 900 MB of buffers, and an address
@@ -727,6 +736,7 @@ def limit(extra_mb):  # the address space this process has now, plus extra_mb (a
 """
 
 
+@LINUX
 @pytest.mark.parametrize(
     "setup, call, names",
     [

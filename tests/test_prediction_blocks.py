@@ -201,3 +201,36 @@ def test_saving_without_the_optimiser_is_estimated_without_it(data, tmp_path, mo
     with pytest.raises(MemoryError, match=r"with the optimiser's state .* include_optimizer=False\) stores about a third"):
         clf.save(tmp_path / "with_optimizer.msrnn")
     assert not (tmp_path / "with_optimizer.msrnn").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "sysconf"), reason="simulates macOS and Windows from a POSIX system")
+def test_the_memory_limit_is_known_without_proc_and_on_windows(monkeypatch):
+    """Without /proc (macOS) the physical memory that os.sysconf gives was thrown away, and on
+    Windows (no sysconf) nothing was tried: the memory checks were off, and a network too large
+    for memory ended the process instead of raising MemoryError."""
+    import builtins
+    import sys
+
+    import motorsrnn._validation as validation
+
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    real_open = builtins.open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith(("/proc", "/sys")):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    validation._machine_limits.cache_clear()
+    try:
+        assert validation._machine_limits() == (physical,)  # macOS: physical memory alone
+        monkeypatch.setattr(sys, "platform", "win32")
+        monkeypatch.setattr(os, "sysconf", lambda name: (_ for _ in ()).throw(AttributeError(name)))
+        monkeypatch.setattr(validation, "_windows_commit_limit", lambda: 3 * 2**30)
+        validation._machine_limits.cache_clear()
+        assert validation._machine_limits() == (3 * 2**30,)  # Windows: its commit limit
+    finally:
+        monkeypatch.undo()
+        validation._machine_limits.cache_clear()
+    assert validation._windows_commit_limit() is None  # not on Windows: no windll, no limit, no error

@@ -1,6 +1,7 @@
 """Resuming (warm_start), checkpoints, and per-epoch network snapshots."""
 
 import re
+import signal
 import warnings
 
 import numpy as np
@@ -619,6 +620,7 @@ def test_a_gradient_too_large_for_adams_float32_state_is_a_divergence():
     np.testing.assert_array_equal(back.get_weights()["w_in"], w)
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="no SIGALRM on Windows")
 def test_a_signal_handlers_exception_is_not_reported_as_the_callbacks(data):
     """A SIGALRM handler raising TimeoutError (a job's time limit) during fit, with no callback,
     was reported as "the callback raised TimeoutError" with stop_reason_ "callback_error". It
@@ -705,3 +707,22 @@ def test_early_stopping_warns_when_its_training_split_misses_a_class():
         SpikingRNNClassifier(n_hidden=8, max_epochs=1, early_stopping=True, validation_fraction=0.5,
                              random_state=0).fit(X, y2)
     assert not [w for w in caught if "early stopping's training split" in str(w.message)]
+
+
+def test_an_unwritable_checkpoint_folder_is_refused_before_training(tmp_path, monkeypatch):
+    """The folder check used os.access, which says every folder is writable on Windows: training
+    then ran and every checkpoint failed with a warning. It now tries a real write (simulated
+    here: root may write anywhere)."""
+    import tempfile
+
+    X = (np.random.default_rng(0).random((8, 10, 5)) < 0.2).astype(np.uint8)
+    y = np.arange(8) % 2
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    clf = SpikingRNNClassifier(n_hidden=4, max_epochs=1, checkpoint_path=tmp_path / "m.msrnn")
+    with pytest.raises(PermissionError, match=r"checkpoint_path .* the folder .* is not writable"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "history_") and not hasattr(clf, "network_")

@@ -125,21 +125,49 @@ def _read_int(path):
         return None
 
 
+def _windows_commit_limit():
+    """Windows' commit limit in bytes (``GlobalMemoryStatusEx``'s ``ullTotalPageFile``), or None."""
+    try:
+        import ctypes
+
+        class MemoryStatus(ctypes.Structure):
+            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong)] + [
+                (name, ctypes.c_ulonglong) for name in ("ullTotalPhys", "ullAvailPhys", "ullTotalPageFile",
+                                                        "ullAvailPageFile", "ullTotalVirtual", "ullAvailVirtual",
+                                                        "ullAvailExtendedVirtual")]
+
+        status = MemoryStatus()
+        status.dwLength = ctypes.sizeof(status)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+            return int(status.ullTotalPageFile)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def _machine_limits() -> tuple:
     """The limits that do not change while the process runs: physical memory plus swap, and the
     cgroup's memory limit (read once; each read costs tens of microseconds, on every predict)."""
     limits = []
+    if sys.platform == "win32":  # no sysconf: the commit limit (physical memory plus page file)
+        commit = _windows_commit_limit()
+        if commit:
+            limits.append(commit)
     try:
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        swap = None
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("SwapTotal:"):
-                    swap = int(line.split()[1]) * 1024
-        limits.append(total + (swap or 0))
     except (ValueError, OSError, AttributeError):
-        pass
+        total = None
+    if total is not None:
+        swap = 0
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("SwapTotal:"):
+                        swap = int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            pass  # no /proc (macOS, whose swap grows on demand): physical memory alone
+        limits.append(total + swap)
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
         v = _read_int(path)
         if v is not None and v > 0:

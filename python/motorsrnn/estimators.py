@@ -16,6 +16,7 @@ import math
 import numbers
 import os
 import stat
+import tempfile
 import types
 import uuid
 import warnings
@@ -992,8 +993,11 @@ def _check_checkpoint_path(path) -> None:
     folder = Path(path).resolve().parent
     if not folder.is_dir():
         raise FileNotFoundError(f"checkpoint_path {str(path)!r}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f"checkpoint_path {str(path)!r}: the folder {str(folder)!r} is not writable")
+    try:  # a real write: os.access says every folder is writable on Windows
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        raise PermissionError(f"checkpoint_path {str(path)!r}: the folder {str(folder)!r} is not writable") from None
 
 
 class _Progress:
