@@ -726,3 +726,43 @@ def test_an_unwritable_checkpoint_folder_is_refused_before_training(tmp_path, mo
     with pytest.raises(PermissionError, match=r"checkpoint_path .* the folder .* is not writable"):
         clf.fit(X, y)
     assert not hasattr(clf, "history_") and not hasattr(clf, "network_")
+
+
+def test_saving_over_a_file_open_elsewhere_is_retried_on_windows(tmp_path, monkeypatch):
+    """On Windows, os.replace onto a file that another process has open (a load, a virus scanner,
+    a sync client) raises PermissionError: save failed at once. It now retries for about a
+    second, and a save that still fails leaves no temporary file behind."""
+    import os
+    import sys
+
+    import motorsrnn.estimators as est
+
+    X = (np.random.default_rng(0).random((8, 10, 5)) < 0.2).astype(np.uint8)
+    clf = SpikingRNNClassifier(n_hidden=4, max_epochs=1, random_state=0).fit(X, np.arange(8) % 2)
+    path = tmp_path / "m.msrnn"
+    clf.save(path)
+    real_replace, failures = os.replace, []
+
+    def busy(n):
+        def replace(src, dst):
+            if len(failures) < n:
+                failures.append(dst)
+                raise PermissionError(13, "The process cannot access the file", str(dst))
+            return real_replace(src, dst)
+        return replace
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(est.time, "sleep", lambda s: None)
+    monkeypatch.setattr(est.os, "replace", busy(3))
+    clf.save(path)  # busy three times, then free
+    assert len(failures) == 3 and load(path).n_iter_ == 1
+    failures.clear()
+    monkeypatch.setattr(est.os, "replace", busy(100))
+    with pytest.raises(PermissionError):
+        clf.save(path)
+    assert len(failures) == 6 and sorted(p.name for p in tmp_path.iterdir()) == ["m.msrnn"]
+    monkeypatch.setattr(sys, "platform", "linux")
+    failures.clear()
+    with pytest.raises(PermissionError):
+        clf.save(path)
+    assert len(failures) == 1  # elsewhere a refused rename is an error at once

@@ -16,7 +16,9 @@ import math
 import numbers
 import os
 import stat
+import sys
 import tempfile
+import time
 import types
 import uuid
 import warnings
@@ -911,6 +913,19 @@ def _network_from_bytes(data: bytes):
 copyreg.pickle(_core.Network, lambda network: (_network_from_bytes, (_network_to_bytes(network),)))
 
 
+def _replace(tmp: Path, path: Path) -> None:
+    """``os.replace(tmp, path)``; on Windows, retried for about a second while ``path`` is open
+    elsewhere (another process reading the model, a virus scanner, a sync client), where Windows
+    refuses the rename with ``PermissionError`` instead of replacing the file."""
+    for wait in (0.05, 0.1, 0.2, 0.4, 0.8) if sys.platform == "win32" else ():
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            time.sleep(wait)
+    os.replace(tmp, path)
+
+
 def _write_atomic(path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename (never half-written).
 
@@ -935,9 +950,11 @@ def _write_atomic(path, data: bytes) -> None:
             os.fsync(f.fileno())  # on disk before it replaces the old file
         if mode is not None:
             os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException as e:
         try:
+            if sys.platform == "win32" and tmp.exists():
+                os.chmod(tmp, stat.S_IWRITE)  # Windows does not delete a read-only file
             tmp.unlink(missing_ok=True)  # no stray copy of the model beside the file that failed
         except OSError:
             pass  # e.g. a read-only file system, where the temporary file was never made: the first error counts
