@@ -1381,7 +1381,8 @@ def network_tuning(
 ):
     """Tuning of a fitted network's units: the same analysis on its simulated spikes.
 
-    Runs ``estimator.simulate(X, membrane=False)`` (256 trials at a time, keeping only each unit's
+    Runs ``estimator.simulate(X, membrane=False)`` (256 trials at a time, fewer for long trials
+    of large networks: about 256 MiB of spikes per call; keeping only each unit's
     spike count in ``window``, so memory does not grow with the trials' spike trains), takes the
     spike counts of all hidden units (or of one population) and fits their tuning exactly as for
     recorded neurons, with the estimator's bin width ``dt``.
