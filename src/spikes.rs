@@ -47,6 +47,19 @@ fn events_oom(bytes: usize) -> Error {
     Error::OutOfMemory { what: "the input's events (one entry per trial and time step of X, and one per spike)", bytes }
 }
 
+/// A non-zero entry `v` of X as a count of the core's type, or why it is not one (the caller adds
+/// where it is): pass 1 of [`InputEvents::from_dense`] reports it, pass 2 checks it again.
+fn as_count<T: Real>(v: f64) -> std::result::Result<T, String> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("X must hold finite, non-negative spike counts; found {v}"));
+    }
+    let count = T::c(v);
+    if !count.is_finite() {
+        return Err(format!("X holds a count ({v:e}) beyond the range of the core's floating-point type,"));
+    }
+    Ok(count)
+}
+
 /// The input of a data set as events: for trial `n` and step `t`, the slice
 /// `offsets[n * steps + t] .. offsets[n * steps + t + 1]` of `channels` / `counts`.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,16 +103,8 @@ impl<T: Real> InputEvents<T> {
                     for (c, &v) in row.iter().enumerate() {
                         let v = v.to_f64();
                         if v != 0.0 {
-                            if !v.is_finite() || v < 0.0 {
-                                return Err(invalid!(
-                                    "X must hold finite, non-negative spike counts; found {v} at trial {n}, time step {t}, channel {c}"
-                                ));
-                            }
-                            if !T::c(v).is_finite() {
-                                return Err(invalid!(
-                                    "X holds a count ({v:e}) beyond the range of the core's floating-point type, at trial {n}, time step {t}, channel {c}"
-                                ));
-                            }
+                            as_count::<T>(v)
+                                .map_err(|why| invalid!("{why} at trial {n}, time step {t}, channel {c}"))?;
                             *len += 1;
                         }
                     }
@@ -144,11 +149,10 @@ impl<T: Real> InputEvents<T> {
                     for (c, &v) in row.iter().enumerate() {
                         let v = v.to_f64();
                         if v != 0.0 {
-                            if i == ch.len() || !v.is_finite() || v < 0.0 || !T::c(v).is_finite() {
-                                return Err(changed(n));
+                            match as_count::<T>(v) {
+                                Ok(count) if i < ch.len() => (ch[i], ct[i]) = (c as u32, count),
+                                _ => return Err(changed(n)),
                             }
-                            ch[i] = c as u32;
-                            ct[i] = T::c(v);
                             i += 1;
                         }
                     }

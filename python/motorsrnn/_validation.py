@@ -209,16 +209,17 @@ CONSTANT_RTOL = 1e-12
 MAX_SPIKES_PER_BIN = 1e6
 
 
-def check_memory(n_bytes, what: str, advice: str) -> None:
+def check_memory(n_bytes, what: str, advice) -> None:
     """Raise ``MemoryError`` when ``n_bytes`` (an estimate of what the core is about to allocate)
     exceeds :func:`memory_limit`: a clear message instead of the process aborting (a Rust
     allocation failure ends the process, e.g. a Jupyter kernel). ``what`` says what needs the
-    memory, ``advice`` which parameters to reduce."""
+    memory, ``advice`` which parameters to reduce: a string, or a function that returns it when
+    the advice costs work, called only when the check fails."""
     limit = memory_limit()
     if limit is not None and n_bytes > limit:
         raise MemoryError(
             f"{what} would need about {_gib(n_bytes)} of memory, more than the {_gib(limit)} this process can "
-            f"use; {advice}"
+            f"use; {advice() if callable(advice) else advice}"
         )
 
 

@@ -720,11 +720,11 @@ def _check_gradient_memory(network, n_trials: int, n_steps: int, *, n_batch: int
     what = (f"{'training' if fit else 'loss_and_grad'} ({n_steps} time steps, {sizes['neurons']} neurons, "
             f"{min(n_batch, n_trials)} trials per batch, {chunks} thread(s), BPTT tape over {window}: "
             f"{tapes / 2**30:.3g} GiB for the buffers, a tape and a gradient of 16 trials per thread)")
-    window_advice = _window_advice(sizes, n_steps, bptt_window, extra_ds)
-    advice = (f"{window_advice}use fewer hidden units (n_hidden) or shorter trials, or fewer threads "
-              "(n_jobs; each keeps a BPTT tape of 16 trials)" if fit else
-              f"{window_advice}use shorter trials, or fewer threads (n_jobs; each keeps a BPTT tape of 16 trials)")
-    check_memory(total, what, advice)
+    rest = ("use fewer hidden units (n_hidden) or shorter trials, or fewer threads (n_jobs; each keeps a BPTT tape "
+            "of 16 trials)" if fit else "use shorter trials, or fewer threads (n_jobs; each keeps a BPTT tape of 16 "
+            "trials)")
+    # the best window is searched only when the check fails: it runs before every fit and gradient
+    check_memory(total, what, lambda: _window_advice(sizes, n_steps, bptt_window, extra_ds) + rest)
 
 
 def _window_advice(sizes, n_steps: int, bptt_window, extra_ds: bool) -> str:
@@ -830,22 +830,26 @@ def _simulations_in_chunks(estimator, Xc: np.ndarray, reduce: Callable[[Bunch], 
     ``Xc``, for callers that keep only spike counts (no dense spikes of all of ``Xc``). A chunk is
     ``_SIM_CHUNK`` trials, fewer when their simulation would exceed ``_SIM_BYTES`` (long trials,
     large networks), and each simulation is dropped before the next one starts."""
-    sizes = _network_sizes(estimator.network_)
-    per_trial = Xc.shape[1] * (sizes["neurons"] + 3 * _FLOAT * sizes["outputs"])
+    per_trial = Xc.shape[1] * _simulated_bytes_per_step(_network_sizes(estimator.network_), membrane=False)
     fits = _SIM_BYTES // max(1, per_trial)
     block = max(1, min(_SIM_CHUNK, fits // _CHUNK * _CHUNK or fits))
     for start in range(0, len(Xc), block):
         yield reduce(estimator.simulate(Xc[start:start + block], membrane=False))
 
 
+def _simulated_bytes_per_step(sizes, membrane: bool) -> int:
+    """A simulation's output per trial and step: spikes as uint8, membrane potentials twice (the
+    core's tape and the result) when asked for, readout traces and logits."""
+    return sizes["neurons"] * (1 + (2 * _FLOAT if membrane else 0)) + 3 * _FLOAT * sizes["outputs"]
+
+
 def _check_simulate_memory(network, X: np.ndarray, membrane: bool) -> None:
-    """Raise ``MemoryError`` when simulating the trials of ``X`` cannot fit (spikes as uint8, membrane
-    potentials twice: the core's tape and the result, readout traces and logits)."""
+    """Raise ``MemoryError`` when simulating the trials of ``X`` cannot fit (see
+    :func:`_simulated_bytes_per_step`, and the input's events)."""
     sizes = _network_sizes(network)
-    n, k = sizes["neurons"], sizes["outputs"]
+    n = sizes["neurons"]
     n_trials, n_steps = X.shape[:2]
-    per_step = n * (1 + (2 * _FLOAT if membrane else 0)) + 3 * _FLOAT * k
-    total = n_trials * n_steps * per_step + _events_bytes(X)
+    total = n_trials * n_steps * _simulated_bytes_per_step(sizes, membrane) + _events_bytes(X)
     check_memory(total, f"simulating {n_trials} trials of {n_steps} time steps ({n} neurons"
                  f"{', with membrane potentials' if membrane else ''})",
                  "simulate fewer trials at a time" + (", or pass membrane=False" if membrane else ""))
